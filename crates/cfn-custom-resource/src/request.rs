@@ -1,0 +1,245 @@
+use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest as RawRequest;
+use serde_json::Value;
+
+/// Which lifecycle operation CloudFormation asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    Create,
+    Update,
+    Delete,
+}
+
+impl RequestKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Create => "Create",
+            RequestKind::Update => "Update",
+            RequestKind::Delete => "Delete",
+        }
+    }
+}
+
+/// The fields every answer must echo, and where to send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTarget {
+    /// The presigned URL. Treat as a secret: its query string is a bearer token.
+    pub response_url: String,
+    pub stack_id: String,
+    pub request_id: String,
+    pub logical_resource_id: String,
+    /// Present on Update and Delete.
+    pub physical_resource_id: Option<String>,
+}
+
+/// A custom-resource request, with its properties left as JSON for the resource to interpret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub kind: RequestKind,
+    pub reply: ReplyTarget,
+    pub resource_type: String,
+    pub properties: Value,
+    /// Present on Update.
+    pub old_properties: Option<Value>,
+}
+
+/// An event that is not a valid custom-resource request.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the event is not a valid CloudFormation custom-resource request: {reason}")]
+pub struct MalformedRequest {
+    pub reason: String,
+    /// Where a FAILED answer can still be sent, when the event carries enough to address one.
+    pub reply: Option<ReplyTarget>,
+}
+
+impl Request {
+    pub fn parse(event: Value) -> Result<Request, MalformedRequest> {
+        match serde_json::from_value::<RawRequest>(event.clone()) {
+            Ok(raw) => Self::from_raw(raw).ok_or_else(|| MalformedRequest {
+                reason: "unsupported RequestType".to_owned(),
+                reply: salvage_reply_target(&event),
+            }),
+            Err(error) => Err(MalformedRequest {
+                reason: error.to_string(),
+                reply: salvage_reply_target(&event),
+            }),
+        }
+    }
+
+    fn from_raw(raw: RawRequest) -> Option<Request> {
+        let request = match raw {
+            RawRequest::Create(r) => Request {
+                kind: RequestKind::Create,
+                reply: ReplyTarget {
+                    response_url: r.response_url,
+                    stack_id: r.stack_id,
+                    request_id: r.request_id,
+                    logical_resource_id: r.logical_resource_id,
+                    physical_resource_id: None,
+                },
+                resource_type: r.resource_type,
+                properties: r.resource_properties,
+                old_properties: None,
+            },
+            RawRequest::Update(r) => Request {
+                kind: RequestKind::Update,
+                reply: ReplyTarget {
+                    response_url: r.response_url,
+                    stack_id: r.stack_id,
+                    request_id: r.request_id,
+                    logical_resource_id: r.logical_resource_id,
+                    physical_resource_id: Some(r.physical_resource_id),
+                },
+                resource_type: r.resource_type,
+                properties: r.resource_properties,
+                old_properties: Some(r.old_resource_properties),
+            },
+            RawRequest::Delete(r) => Request {
+                kind: RequestKind::Delete,
+                reply: ReplyTarget {
+                    response_url: r.response_url,
+                    stack_id: r.stack_id,
+                    request_id: r.request_id,
+                    logical_resource_id: r.logical_resource_id,
+                    physical_resource_id: Some(r.physical_resource_id),
+                },
+                resource_type: r.resource_type,
+                properties: r.resource_properties,
+                old_properties: None,
+            },
+            // The upstream enum is non-exhaustive; a future request type is answered as malformed.
+            _ => return None,
+        };
+        Some(request)
+    }
+}
+
+/// Reads the addressing fields from an event that failed to parse, so that it can still be answered.
+fn salvage_reply_target(event: &Value) -> Option<ReplyTarget> {
+    let text = |key: &str| event.get(key).and_then(Value::as_str).map(str::to_owned);
+    Some(ReplyTarget {
+        response_url: text("ResponseURL")?,
+        stack_id: text("StackId").unwrap_or_default(),
+        request_id: text("RequestId").unwrap_or_default(),
+        logical_resource_id: text("LogicalResourceId").unwrap_or_default(),
+        physical_resource_id: text("PhysicalResourceId"),
+    })
+}
+
+/// The parts of a stack ARN (`arn:aws:cloudformation:eu-west-1:123456789012:stack/name/guid`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackArn<'a> {
+    pub partition: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub stack_name: &'a str,
+}
+
+impl<'a> StackArn<'a> {
+    pub fn parse(stack_id: &'a str) -> Option<StackArn<'a>> {
+        let mut parts = stack_id.splitn(6, ':');
+        let (arn, partition, service, region, account, resource) = (
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+        );
+        if arn != "arn" || service != "cloudformation" || region.is_empty() {
+            return None;
+        }
+        let stack_name = resource.strip_prefix("stack/")?.split('/').next()?;
+        Some(StackArn { partition, region, account, stack_name })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn create_event() -> Value {
+        json!({
+            "RequestType": "Create",
+            "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:remote-exports",
+            "ResponseURL": "https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com/x?X-Amz-Signature=secret",
+            "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/airmiles/0f1e2d3c",
+            "RequestId": "5d8a7c2b",
+            "LogicalResourceId": "Lookup",
+            "ResourceType": "Custom::RemoteExports",
+            "ResourceProperties": {"ServiceToken": "arn", "ExportNames": ["a"]}
+        })
+    }
+
+    #[test]
+    fn parses_a_create_request() {
+        let request = Request::parse(create_event()).unwrap();
+        assert_eq!(request.kind, RequestKind::Create);
+        assert_eq!(request.reply.logical_resource_id, "Lookup");
+        assert_eq!(request.reply.physical_resource_id, None);
+        assert_eq!(request.properties["ExportNames"][0], "a");
+    }
+
+    #[test]
+    fn parses_update_and_delete_with_their_physical_id() {
+        let mut event = create_event();
+        event["RequestType"] = json!("Update");
+        event["PhysicalResourceId"] = json!("id-1");
+        event["OldResourceProperties"] = json!({"ExportNames": ["b"]});
+        let update = Request::parse(event.clone()).unwrap();
+        assert_eq!(update.kind, RequestKind::Update);
+        assert_eq!(update.reply.physical_resource_id.as_deref(), Some("id-1"));
+        assert_eq!(update.old_properties.unwrap()["ExportNames"][0], "b");
+
+        event["RequestType"] = json!("Delete");
+        let delete = Request::parse(event).unwrap();
+        assert_eq!(delete.kind, RequestKind::Delete);
+        assert_eq!(delete.reply.physical_resource_id.as_deref(), Some("id-1"));
+    }
+
+    #[test]
+    fn accepts_a_top_level_service_timeout() {
+        let mut event = create_event();
+        event["ServiceTimeout"] = json!("300");
+        assert!(Request::parse(event).is_ok());
+    }
+
+    #[test]
+    fn a_malformed_event_with_a_response_url_can_still_be_answered() {
+        let mut event = create_event();
+        event["RequestType"] = json!("Upsert");
+        let error = Request::parse(event).unwrap_err();
+        assert!(error.reason.contains("Upsert"), "{}", error.reason);
+        let reply = error.reply.expect("reply target");
+        assert_eq!(reply.request_id, "5d8a7c2b");
+        assert_eq!(reply.logical_resource_id, "Lookup");
+    }
+
+    #[test]
+    fn a_malformed_event_without_a_response_url_cannot_be_answered() {
+        let error = Request::parse(json!({"hello": "world"})).unwrap_err();
+        assert!(error.reply.is_none());
+        let error = Request::parse(json!([1, 2, 3])).unwrap_err();
+        assert!(error.reply.is_none());
+    }
+
+    #[test]
+    fn a_missing_field_is_named() {
+        let mut event = create_event();
+        event.as_object_mut().unwrap().remove("StackId");
+        let error = Request::parse(event).unwrap_err();
+        assert!(error.reason.contains("StackId"), "{}", error.reason);
+    }
+
+    #[test]
+    fn parses_stack_arns() {
+        let arn = StackArn::parse("arn:aws-cn:cloudformation:cn-north-1:123456789012:stack/my-stack/guid").unwrap();
+        assert_eq!(arn.partition, "aws-cn");
+        assert_eq!(arn.region, "cn-north-1");
+        assert_eq!(arn.account, "123456789012");
+        assert_eq!(arn.stack_name, "my-stack");
+        assert!(StackArn::parse("not-an-arn").is_none());
+        assert!(StackArn::parse("arn:aws:s3:::bucket").is_none());
+        assert!(StackArn::parse("arn:aws:cloudformation::123:stack/x/y").is_none());
+    }
+}

@@ -1,0 +1,149 @@
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::ResponseUrl;
+
+/// Sends one PUT. Implementations must send an empty Content-Type and a byte-exact Content-Length,
+/// and must give up after `timeout`.
+pub trait ResponseTransport: Send + Sync {
+    fn put(&self, url: &ResponseUrl, body: Vec<u8>, timeout: Duration) -> impl Future<Output = Result<u16, TransportError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    #[error("timed out")]
+    Timeout,
+    #[error("{0}")]
+    Network(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+    /// The longest one attempt may take, before the deadline cuts it shorter.
+    pub attempt_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            first_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(3),
+            attempt_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub status: u16,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("the ResponseURL refused the answer with HTTP {status} after {attempts} attempt(s); the presigned URL may have expired")]
+    Refused { status: u16, attempts: u32 },
+    #[error("the answer could not be delivered before the deadline after {attempts} attempt(s); last error: {last_error}")]
+    DeadlineExceeded { attempts: u32, last_error: String },
+}
+
+/// Too little time left to be worth another attempt.
+const MIN_ATTEMPT: Duration = Duration::from_millis(50);
+
+/// PUTs the body, retrying network errors, 5xx and 429 with jittered exponential backoff until the
+/// deadline. Any other status is final: 2xx is delivered, 4xx means the URL will never accept it.
+pub async fn deliver<T: ResponseTransport>(
+    transport: &T,
+    url: &ResponseUrl,
+    body: &[u8],
+    deadline: Instant,
+    policy: RetryPolicy,
+) -> Result<Delivered, DeliveryError> {
+    let mut attempts = 0;
+    let mut last_error = String::from("no attempt was made");
+    let mut backoff_ceiling = policy.first_backoff;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining < MIN_ATTEMPT {
+            return Err(DeliveryError::DeadlineExceeded { attempts, last_error });
+        }
+        attempts += 1;
+        match transport.put(url, body.to_vec(), remaining.min(policy.attempt_timeout)).await {
+            Ok(status @ 200..=299) => return Ok(Delivered { status, attempts }),
+            Ok(status) if status == 429 || status >= 500 => last_error = format!("HTTP {status}"),
+            Ok(status) => return Err(DeliveryError::Refused { status, attempts }),
+            Err(error) => last_error = error.to_string(),
+        }
+        tracing::warn!(attempt = attempts, error = %last_error, url = %url, "response delivery failed, retrying");
+        // Full jitter keeps many stacks failing at once from retrying in lockstep.
+        let pause = Duration::from_secs_f64(backoff_ceiling.as_secs_f64() * fastrand::f64());
+        let until = (Instant::now() + pause).min(deadline);
+        tokio::time::sleep_until(until).await;
+        backoff_ceiling = (backoff_ceiling * 2).min(policy.max_backoff);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::UrlPolicy;
+    use std::sync::Mutex;
+
+    struct Scripted {
+        replies: Mutex<Vec<Result<u16, TransportError>>>,
+        calls: Mutex<u32>,
+    }
+
+    impl Scripted {
+        fn new(mut replies: Vec<Result<u16, TransportError>>) -> Self {
+            replies.reverse();
+            Scripted { replies: Mutex::new(replies), calls: Mutex::new(0) }
+        }
+        fn calls(&self) -> u32 {
+            *self.calls.lock().unwrap()
+        }
+    }
+
+    impl ResponseTransport for Scripted {
+        async fn put(&self, _: &ResponseUrl, _: Vec<u8>, _: Duration) -> Result<u16, TransportError> {
+            *self.calls.lock().unwrap() += 1;
+            self.replies.lock().unwrap().pop().unwrap_or(Ok(503))
+        }
+    }
+
+    fn url() -> ResponseUrl {
+        ResponseUrl::parse("http://127.0.0.1:1/x", UrlPolicy::AllowLoopback).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_5xx_429_and_network_errors_then_delivers() {
+        let transport = Scripted::new(vec![Ok(503), Err(TransportError::Network("reset".into())), Ok(429), Ok(200)]);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let delivered = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap();
+        assert_eq!(delivered, Delivered { status: 200, attempts: 4 });
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn does_not_retry_a_client_error() {
+        let transport = Scripted::new(vec![Ok(403)]);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap_err();
+        assert_eq!(error, DeliveryError::Refused { status: 403, attempts: 1 });
+        assert_eq!(transport.calls(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stops_at_the_deadline() {
+        let transport = Scripted::new(vec![]);
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(5);
+        let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap_err();
+        assert!(matches!(error, DeliveryError::DeadlineExceeded { ref last_error, .. } if last_error == "HTTP 503"), "{error:?}");
+        assert!(Instant::now() <= deadline);
+        assert!(transport.calls() >= 3, "only {} attempts", transport.calls());
+    }
+}

@@ -1,0 +1,170 @@
+use std::fmt;
+
+use crate::config::ConfigError;
+use crate::properties::PropertyError;
+
+/// Every way a Create or Update can fail. `Display` is the CloudFormation `Reason` a stack author
+/// reads: it says what went wrong and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    #[error("Invalid properties: {0}.")]
+    Properties(#[from] PropertyError),
+    #[error("The remote-exports function is misconfigured: {0}. Ask the platform team that deployed it to fix the setting.")]
+    Config(#[from] ConfigError),
+    #[error(
+        "RoleArn {role} is not allowed by this function (ALLOWED_ROLE_ARNS={allowed}). Use an allowed role, \
+         or ask the platform team to add it."
+    )]
+    RoleNotAllowed { role: String, allowed: String },
+    #[error(
+        "Export(s) {} are not allowed by this function (ALLOWED_EXPORTS={allowed}). Ask the platform team to allow \
+         them, or remove them from the selection.", quoted(.names)
+    )]
+    ExportsNotAllowed { names: Vec<String>, allowed: String },
+    #[error("No region to read from: set the Region property (the StackId names no region and the function has no AWS_REGION).")]
+    NoRegion,
+    #[error("Could not read exports from {source_name}: {error}")]
+    Source { source_name: String, error: SourceError },
+    #[error(
+        "{} requested export(s) not found in {source_name}: {}. {scanned} export(s) were visible there. \
+         Check the names and the Region/RoleArn, or that the publisher stack has been deployed.",
+        .missing.len(), missing_list(.missing)
+    )]
+    Missing { source_name: String, missing: Vec<MissingExport>, scanned: usize },
+    #[error(
+        "ExportPrefix '{prefix}' matched no export in {source_name}{}. Check the prefix and the Region/RoleArn.",
+        hidden_note(*.hidden)
+    )]
+    PrefixMatchedNothing { prefix: String, source_name: String, hidden: usize },
+    #[error(
+        "Data key '{key}' is both the Exports alias for '{target}' and an export matched by ExportPrefix. \
+         Rename the alias."
+    )]
+    AliasCollision { key: String, target: String },
+    #[error(
+        "The {exports} selected export(s) make a {bytes}-byte response, over CloudFormation's 4096-byte limit. \
+         Select fewer with ExportNames or a narrower ExportPrefix, or split them across several \
+         Custom::RemoteExports resources."
+    )]
+    ResponseTooLarge { bytes: usize, exports: usize },
+    #[error(
+        "Timed out reading exports from {source_name} after {waited_ms} ms, to answer before the Lambda deadline. \
+         STS or CloudFormation was slow or unreachable; check the function's network access, or raise its timeout."
+    )]
+    TimedOut { source_name: String, waited_ms: u128 },
+    #[error("Internal error in remote-exports ({0}). This is a bug: please report it with the function's logs.")]
+    Internal(String),
+}
+
+/// A requested export that does not exist, with the closest names that do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingExport {
+    pub name: String,
+    pub suggestions: Vec<String>,
+}
+
+/// Which AWS step failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceStep {
+    AssumeRole,
+    ListExports,
+}
+
+/// A failure of the export source, classified so that the Reason can say what to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    pub step: SourceStep,
+    /// The AWS error code, such as `AccessDenied`, when there is one.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let code = self.code.as_deref().unwrap_or("");
+        let detail = match self.code.as_deref() {
+            Some(code) => format!("{code}: {}", self.message),
+            None => self.message.clone(),
+        };
+        let throttled = code.contains("Throttl") || code == "RequestLimitExceeded" || self.message.contains("Rate exceeded");
+        let denied = code.contains("AccessDenied") || code == "UnauthorizedOperation";
+        match self.step {
+            SourceStep::AssumeRole if denied => write!(
+                f,
+                "AssumeRole was denied ({detail}). Check that the role exists, that its trust policy names this \
+                 function's role, and that ExternalId matches its sts:ExternalId condition."
+            ),
+            SourceStep::AssumeRole => write!(f, "AssumeRole failed ({detail})."),
+            SourceStep::ListExports if denied => {
+                write!(f, "ListExports was denied ({detail}). The role needs cloudformation:ListExports.")
+            }
+            SourceStep::ListExports if throttled => write!(
+                f,
+                "ListExports was throttled ({detail}) even after retries. Try again later (change the Refresh property \
+                 to retry an Update)."
+            ),
+            SourceStep::ListExports => write!(f, "ListExports failed ({detail})."),
+        }
+    }
+}
+
+fn quoted(names: &[String]) -> String {
+    names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
+}
+
+fn missing_list(missing: &[MissingExport]) -> String {
+    let described: Vec<String> = missing
+        .iter()
+        .map(|m| match m.suggestions.as_slice() {
+            [] => format!("'{}'", m.name),
+            suggestions => format!("'{}' (did you mean {}?)", m.name, quoted(suggestions).replace(", ", " or ")),
+        })
+        .collect();
+    described.join(", ")
+}
+
+fn hidden_note(hidden: usize) -> String {
+    if hidden == 0 { String::new() } else { format!(" ({hidden} export(s) there are hidden by the function's ALLOWED_EXPORTS)") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_export_reason_names_each_name_and_its_suggestions() {
+        let error = LookupError::Missing {
+            source_name: "account 222222222222 in eu-west-1".into(),
+            missing: vec![
+                MissingExport { name: "booking-TopicArm".into(), suggestions: vec!["booking-TopicArn".into(), "booking-TopicName".into()] },
+                MissingExport { name: "vpc".into(), suggestions: vec![] },
+            ],
+            scanned: 140,
+        };
+        assert_eq!(
+            error.to_string(),
+            "2 requested export(s) not found in account 222222222222 in eu-west-1: 'booking-TopicArm' (did you mean \
+             'booking-TopicArn' or 'booking-TopicName'?), 'vpc'. 140 export(s) were visible there. Check the names and \
+             the Region/RoleArn, or that the publisher stack has been deployed."
+        );
+    }
+
+    #[test]
+    fn source_errors_say_what_to_fix() {
+        let denied = SourceError { step: SourceStep::AssumeRole, code: Some("AccessDenied".into()), message: "not authorized".into() };
+        assert!(denied.to_string().contains("trust policy"), "{denied}");
+        let list = SourceError { step: SourceStep::ListExports, code: Some("AccessDenied".into()), message: "no".into() };
+        assert!(list.to_string().contains("cloudformation:ListExports"), "{list}");
+        let throttled = SourceError { step: SourceStep::ListExports, code: Some("Throttling".into()), message: "Rate exceeded".into() };
+        assert!(throttled.to_string().contains("Refresh"), "{throttled}");
+        let other = SourceError { step: SourceStep::ListExports, code: None, message: "dispatch failure".into() };
+        assert_eq!(other.to_string(), "ListExports failed (dispatch failure).");
+    }
+
+    #[test]
+    fn a_too_large_response_says_how_to_narrow_it() {
+        let text = LookupError::ResponseTooLarge { bytes: 5210, exports: 45 }.to_string();
+        assert!(text.contains("45 selected export(s) make a 5210-byte response"), "{text}");
+        assert!(text.contains("ExportNames") && text.contains("ExportPrefix"), "{text}");
+    }
+}

@@ -1,0 +1,23 @@
+//! The export-lookup domain: from a resource's properties to the Data map, with governance applied.
+//!
+//! `ResourceProperties::parse` → `LookupPlan::new` (defaults and allow-lists, before any call) →
+//! `lookup` over an [`ExportSource`] (the only port; AWS lives in an adapter crate) → `Selected`.
+//! Every failure is a [`LookupError`] whose text is the Reason a stack author reads.
+
+mod config;
+mod error;
+mod lookup;
+mod pattern;
+mod plan;
+mod properties;
+mod role_arn;
+mod suggest;
+
+pub use config::{ConfigError, Governance};
+pub use error::{LookupError, MissingExport, SourceError, SourceStep};
+pub use lookup::{Export, ExportSource, Selected, lookup};
+pub use pattern::{Pattern, PatternList};
+pub use plan::{LookupPlan, Origin, Source};
+pub use properties::{PropertyError, ResourceProperties, Selection};
+pub use role_arn::{InvalidRoleArn, RoleArn};
+pub use suggest::closest;

@@ -1,0 +1,287 @@
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::ops::ControlFlow;
+
+use crate::error::{LookupError, MissingExport, SourceError};
+use crate::plan::{LookupPlan, Source};
+use crate::suggest::closest;
+
+/// One CloudFormation export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    pub name: String,
+    pub value: String,
+}
+
+/// Something that lists an account's exports in a region, one page at a time.
+pub trait ExportSource: Send + Sync {
+    /// Hands each page to `on_page` until the pages run out or `on_page` returns `Break`, which
+    /// means no further page should be requested. Returns how many pages were read.
+    fn scan_exports(
+        &self,
+        source: &Source,
+        on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
+    ) -> impl Future<Output = Result<u32, SourceError>> + Send;
+}
+
+/// The selected exports, ready to become the response's Data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selected {
+    pub data: BTreeMap<String, String>,
+    /// Exports read from the source, including the ones hidden by ALLOWED_EXPORTS.
+    pub scanned: usize,
+    pub pages: u32,
+}
+
+/// Reads the plan's source and selects from it, stopping as soon as nothing more can be selected.
+pub async fn lookup<S: ExportSource>(exports: &S, plan: &LookupPlan) -> Result<Selected, LookupError> {
+    let mut selector = Selector::new(plan);
+    let pages = exports
+        .scan_exports(&plan.source, &mut |page| selector.take(page))
+        .await
+        .map_err(|error| LookupError::Source { source_name: plan.source.describe(), error })?;
+    selector.finish(pages)
+}
+
+/// Selection as a fold over pages, so that memory stays at what is selected (plus names, for hints).
+struct Selector<'p> {
+    plan: &'p LookupPlan,
+    /// Exact names not seen yet → the Data keys they fill.
+    pending: HashMap<&'p str, Vec<&'p str>>,
+    data: BTreeMap<String, String>,
+    /// Names of visible, unselected exports, kept only to suggest fixes for missing names.
+    other_names: Vec<String>,
+    scanned: usize,
+    hidden: usize,
+    collision: Option<LookupError>,
+}
+
+impl<'p> Selector<'p> {
+    fn new(plan: &'p LookupPlan) -> Self {
+        let mut pending: HashMap<&str, Vec<&str>> = HashMap::new();
+        for name in &plan.selection.names {
+            pending.entry(name).or_default().push(name);
+        }
+        for (alias, name) in &plan.selection.aliases {
+            pending.entry(name).or_default().push(alias);
+        }
+        Selector { plan, pending, data: BTreeMap::new(), other_names: Vec::new(), scanned: 0, hidden: 0, collision: None }
+    }
+
+    fn take(&mut self, page: Vec<Export>) -> ControlFlow<()> {
+        let selection = &self.plan.selection;
+        let everything = selection.is_everything();
+        for Export { name, value } in page {
+            self.scanned += 1;
+            if self.plan.allowed_exports.as_ref().is_some_and(|allowed| !allowed.allows(&name)) {
+                self.hidden += 1;
+                continue;
+            }
+            let exact_keys = self.pending.remove(name.as_str());
+            let by_prefix = everything || selection.prefix.as_deref().is_some_and(|prefix| name.starts_with(prefix));
+            if by_prefix && let Some(target) = selection.aliases.get(&name).filter(|target| **target != name) {
+                self.collision = Some(LookupError::AliasCollision { key: name.clone(), target: target.clone() });
+                return ControlFlow::Break(());
+            }
+            match exact_keys {
+                Some(keys) => {
+                    for key in keys {
+                        self.data.insert(key.to_owned(), value.clone());
+                    }
+                    if by_prefix {
+                        self.data.insert(name, value);
+                    }
+                }
+                None if by_prefix => {
+                    self.data.insert(name, value);
+                }
+                None if !self.pending.is_empty() => self.other_names.push(name),
+                None => {}
+            }
+        }
+        let open_ended = everything || selection.prefix.is_some();
+        if open_ended || !self.pending.is_empty() { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }
+    }
+
+    fn finish(self, pages: u32) -> Result<Selected, LookupError> {
+        if let Some(collision) = self.collision {
+            return Err(collision);
+        }
+        if !self.pending.is_empty() {
+            let mut missing: Vec<MissingExport> = self
+                .pending
+                .keys()
+                .map(|name| MissingExport {
+                    name: (*name).to_owned(),
+                    suggestions: closest(name, self.other_names.iter().chain(self.data.keys()).map(String::as_str)),
+                })
+                .collect();
+            missing.sort_by(|a, b| a.name.cmp(&b.name));
+            return Err(LookupError::Missing { source_name: self.plan.source.describe(), missing, scanned: self.scanned });
+        }
+        if let Some(prefix) = &self.plan.selection.prefix
+            && !self.data.keys().any(|key| key.starts_with(prefix.as_str()))
+        {
+            return Err(LookupError::PrefixMatchedNothing {
+                prefix: prefix.clone(),
+                source_name: self.plan.source.describe(),
+                hidden: self.hidden,
+            });
+        }
+        Ok(Selected { data: self.data, scanned: self.scanned, pages })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Governance;
+    use crate::pattern::PatternList;
+    use crate::plan::Origin;
+    use crate::properties::ResourceProperties;
+    use crate::error::SourceStep;
+    use serde_json::json;
+    use std::sync::Mutex;
+
+    /// Pages of a fixed list, recording how many pages were asked for.
+    struct Pages {
+        pages: Vec<Vec<Export>>,
+        served: Mutex<u32>,
+        fail: Option<SourceError>,
+    }
+
+    impl Pages {
+        fn of(count: usize, page_size: usize) -> Pages {
+            let exports: Vec<Export> =
+                (0..count).map(|i| Export { name: format!("stack{}-Output{i}", i % 3), value: format!("value-{i}") }).collect();
+            Pages { pages: exports.chunks(page_size).map(<[Export]>::to_vec).collect(), served: Mutex::new(0), fail: None }
+        }
+        fn served(&self) -> u32 {
+            *self.served.lock().unwrap()
+        }
+    }
+
+    impl ExportSource for Pages {
+        async fn scan_exports(&self, _: &Source, on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send)) -> Result<u32, SourceError> {
+            if let Some(error) = &self.fail {
+                return Err(error.clone());
+            }
+            let mut pages = 0;
+            for page in &self.pages {
+                pages += 1;
+                *self.served.lock().unwrap() += 1;
+                if on_page(page.clone()).is_break() {
+                    break;
+                }
+            }
+            Ok(pages)
+        }
+    }
+
+    fn plan_with(properties: serde_json::Value, governance: &Governance) -> LookupPlan {
+        let origin = Origin { stack_region: Some("eu-west-1"), function_region: None };
+        LookupPlan::new(ResourceProperties::parse(&properties).unwrap(), governance, origin).unwrap()
+    }
+
+    fn plan(properties: serde_json::Value) -> LookupPlan {
+        plan_with(properties, &Governance::default())
+    }
+
+    async fn run(source: &Pages, properties: serde_json::Value) -> Result<Selected, LookupError> {
+        lookup(source, &plan(properties)).await
+    }
+
+    #[tokio::test]
+    async fn no_selection_returns_everything_from_every_page() {
+        let source = Pages::of(250, 100);
+        let selected = run(&source, json!({})).await.unwrap();
+        assert_eq!(selected.data.len(), 250);
+        assert_eq!(selected.data["stack1-Output4"], "value-4");
+        assert_eq!((selected.pages, selected.scanned), (3, 250));
+    }
+
+    #[tokio::test]
+    async fn exact_names_stop_paging_once_all_are_found() {
+        let source = Pages::of(1000, 100);
+        let selected = run(&source, json!({"ExportNames": ["stack0-Output3", "stack1-Output150"]})).await.unwrap();
+        assert_eq!(selected.data.len(), 2);
+        assert_eq!(selected.data["stack1-Output150"], "value-150");
+        assert_eq!(source.served(), 2, "read past the page holding the last name");
+    }
+
+    #[tokio::test]
+    async fn aliases_rename_keys_and_may_share_a_target() {
+        let source = Pages::of(10, 100);
+        let selected =
+            run(&source, json!({"Exports": {"Topic": "stack0-Output0", "Same": "stack0-Output0"}, "ExportNames": ["stack0-Output0"]})).await.unwrap();
+        assert_eq!(selected.data.len(), 3);
+        assert_eq!(selected.data["Topic"], "value-0");
+        assert_eq!(selected.data["Same"], "value-0");
+        assert_eq!(selected.data["stack0-Output0"], "value-0");
+    }
+
+    #[tokio::test]
+    async fn a_prefix_reads_every_page_and_unions_with_names() {
+        let source = Pages::of(300, 100);
+        let selected = run(&source, json!({"ExportPrefix": "stack2-", "ExportNames": ["stack0-Output0"]})).await.unwrap();
+        assert_eq!(selected.data.len(), 101);
+        assert!(selected.data.keys().all(|k| k.starts_with("stack2-") || k == "stack0-Output0"));
+        assert_eq!(source.served(), 3);
+    }
+
+    #[tokio::test]
+    async fn missing_names_are_all_named_with_suggestions() {
+        let source = Pages::of(30, 100);
+        let error = run(&source, json!({"ExportNames": ["stack0-Output0", "stack1-Outptu4", "nothing-like-it"]})).await.unwrap_err();
+        let LookupError::Missing { missing, scanned, .. } = &error else { panic!("{error:?}") };
+        assert_eq!(*scanned, 30);
+        assert_eq!(missing[0], MissingExport { name: "nothing-like-it".into(), suggestions: vec![] });
+        assert_eq!(missing[1].name, "stack1-Outptu4");
+        assert_eq!(missing[1].suggestions[0], "stack1-Output4");
+    }
+
+    #[tokio::test]
+    async fn a_prefix_that_matches_nothing_fails() {
+        let source = Pages::of(30, 100);
+        let error = run(&source, json!({"ExportPrefix": "vpc-"})).await.unwrap_err();
+        assert!(matches!(error, LookupError::PrefixMatchedNothing { hidden: 0, .. }), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn an_alias_that_shadows_a_prefix_match_fails() {
+        let source = Pages::of(30, 100);
+        let error = run(&source, json!({"ExportPrefix": "stack1-", "Exports": {"stack1-Output1": "stack0-Output0"}})).await.unwrap_err();
+        assert!(matches!(error, LookupError::AliasCollision { .. }), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn allowed_exports_hide_everything_else() {
+        let governance = Governance { allowed_exports: PatternList::parse("stack1-*"), ..Default::default() };
+        let source = Pages::of(30, 7);
+        let selected = lookup(&source, &plan_with(json!({}), &governance)).await.unwrap();
+        assert_eq!(selected.data.len(), 10);
+        assert!(selected.data.keys().all(|k| k.starts_with("stack1-")));
+        let error = lookup(&source, &plan_with(json!({"ExportPrefix": "stack2-"}), &governance)).await.unwrap_err();
+        assert!(matches!(error, LookupError::PrefixMatchedNothing { hidden: 20, .. }), "{error:?}");
+        assert!(error.to_string().contains("hidden by the function's ALLOWED_EXPORTS"));
+    }
+
+    #[tokio::test]
+    async fn suggestions_never_reveal_hidden_exports() {
+        let governance = Governance { allowed_exports: PatternList::parse("stack1-*"), ..Default::default() };
+        let source = Pages::of(30, 100);
+        let error = lookup(&source, &plan_with(json!({"ExportNames": ["stack1-Output0"]}), &governance)).await.unwrap_err();
+        let LookupError::Missing { missing, .. } = error else { panic!() };
+        assert!(missing[0].suggestions.iter().all(|s| s.starts_with("stack1-")), "{:?}", missing[0].suggestions);
+    }
+
+    #[tokio::test]
+    async fn a_source_failure_names_the_source() {
+        let mut source = Pages::of(1, 1);
+        source.fail = Some(SourceError { step: SourceStep::ListExports, code: Some("AccessDenied".into()), message: "no".into() });
+        let error = lookup(&source, &plan(json!({"RoleArn": "arn:aws:iam::222222222222:role/r"}))).await.unwrap_err();
+        let text = error.to_string();
+        assert!(text.starts_with("Could not read exports from account 222222222222 in eu-west-1"), "{text}");
+        assert!(text.contains("cloudformation:ListExports"), "{text}");
+    }
+}

@@ -1,0 +1,321 @@
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::role_arn::{InvalidRoleArn, RoleArn};
+use crate::suggest::closest;
+
+/// What a stack author asked for, checked, before any configuration or AWS call is applied.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ResourceProperties {
+    pub role_arn: Option<RoleArn>,
+    pub external_id: Option<String>,
+    pub region: Option<String>,
+    pub selection: Selection,
+    pub no_echo: bool,
+}
+
+/// Which exports go into Data. The result is the union of all three parts; all empty means every export.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Selection {
+    /// Exact names, each of which must exist. Data keys are the names.
+    pub names: Vec<String>,
+    /// Every export whose name starts with this. Data keys are the names.
+    pub prefix: Option<String>,
+    /// Data key → export name, each of which must exist.
+    pub aliases: BTreeMap<String, String>,
+}
+
+impl Selection {
+    pub fn is_everything(&self) -> bool {
+        self.names.is_empty() && self.prefix.is_none() && self.aliases.is_empty()
+    }
+
+    /// Every export name asked for by exact name, through `ExportNames` or `Exports`.
+    pub fn exact_names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str).chain(self.aliases.values().map(String::as_str))
+    }
+}
+
+const KNOWN: [&str; 10] = [
+    "RoleArn",
+    "ExternalId",
+    "Region",
+    "ExportNames",
+    "ExportPrefix",
+    "Exports",
+    "NoEcho",
+    "Refresh",
+    "ServiceToken",
+    "ServiceTimeout",
+];
+
+const MAX_EXPORT_NAME: usize = 255;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PropertyError {
+    #[error("ResourceProperties must be an object of properties")]
+    NotAnObject,
+    #[error("unknown property '{name}'{}; the properties are {}", hint(.suggestion), KNOWN[..8].join(", "))]
+    Unknown { name: String, suggestion: Option<String> },
+    #[error("property {name} must be {expected}")]
+    WrongType { name: &'static str, expected: &'static str },
+    #[error("RoleArn {0}")]
+    RoleArn(#[from] InvalidRoleArn),
+    #[error("ExternalId must be 2 to 1224 characters of letters, digits and +=,.@:/-_")]
+    ExternalId,
+    #[error("Region '{0}' is not an AWS region name such as eu-west-1")]
+    Region(String),
+    #[error(
+        "{property} contains '{name}', which is not a valid export name \
+         (1 to 255 letters, digits, colons and hyphens)"
+    )]
+    ExportName { property: &'static str, name: String },
+    #[error("Exports key '{0}' is not a valid attribute name (1 to 255 letters, digits and . _ : -)")]
+    Alias(String),
+    #[error("{0} is empty; leave it out to select every export, or list what you need")]
+    Empty(&'static str),
+    #[error(
+        "Exports key '{alias}' names export '{target}', but '{alias}' is also in ExportNames; \
+         a Data key can hold only one value"
+    )]
+    AliasClash { alias: String, target: String },
+    #[error("NoEcho must be \"true\" or \"false\", not '{0}'")]
+    NoEcho(String),
+}
+
+fn hint(suggestion: &Option<String>) -> String {
+    suggestion.as_ref().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default()
+}
+
+impl ResourceProperties {
+    /// CloudFormation sends every scalar as a string; hand-written events may use real booleans, so
+    /// both are accepted.
+    pub fn parse(properties: &Value) -> Result<ResourceProperties, PropertyError> {
+        let map = match properties {
+            Value::Object(map) => map,
+            Value::Null => &Map::new(),
+            _ => return Err(PropertyError::NotAnObject),
+        };
+        if let Some(name) = map.keys().find(|key| !KNOWN.contains(&key.as_str())) {
+            let suggestion = closest(name, KNOWN).into_iter().next();
+            return Err(PropertyError::Unknown { name: name.clone(), suggestion });
+        }
+        let role_arn = optional_text(map, "RoleArn")?.map(|text| RoleArn::parse(&text)).transpose()?;
+        let external_id = optional_text(map, "ExternalId")?;
+        if let Some(id) = &external_id {
+            let valid_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c);
+            if !(2..=1224).contains(&id.len()) || !id.chars().all(valid_char) {
+                return Err(PropertyError::ExternalId);
+            }
+        }
+        let region = optional_text(map, "Region")?;
+        if let Some(region) = &region
+            && !is_region_name(region)
+        {
+            return Err(PropertyError::Region(region.clone()));
+        }
+        let selection = parse_selection(map)?;
+        let no_echo = match map.get("NoEcho") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(flag)) => *flag,
+            Some(Value::String(text)) if text.eq_ignore_ascii_case("true") => true,
+            Some(Value::String(text)) if text.eq_ignore_ascii_case("false") => false,
+            Some(other) => return Err(PropertyError::NoEcho(plain(other))),
+        };
+        Ok(ResourceProperties { role_arn, external_id, region, selection, no_echo })
+    }
+}
+
+fn parse_selection(map: &Map<String, Value>) -> Result<Selection, PropertyError> {
+    let mut names: Vec<String> = match map.get("ExportNames") {
+        None | Some(Value::Null) => Vec::new(),
+        // A single string may hold several names joined by commas (export names cannot contain one).
+        Some(Value::String(text)) => text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(|s| s.trim().to_owned()))
+            .collect::<Option<_>>()
+            .ok_or(PropertyError::WrongType { name: "ExportNames", expected: "a list of export names" })?,
+        Some(_) => return Err(PropertyError::WrongType { name: "ExportNames", expected: "a list of export names" }),
+    };
+    if map.contains_key("ExportNames") && names.is_empty() {
+        return Err(PropertyError::Empty("ExportNames"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|name| seen.insert(name.clone()));
+    for name in &names {
+        check_export_name("ExportNames", name)?;
+    }
+
+    let prefix = optional_text(map, "ExportPrefix")?;
+    if let Some(prefix) = &prefix {
+        if prefix.is_empty() {
+            return Err(PropertyError::Empty("ExportPrefix"));
+        }
+        check_export_name("ExportPrefix", prefix)?;
+    }
+
+    let aliases = match map.get("Exports") {
+        None | Some(Value::Null) => BTreeMap::new(),
+        Some(Value::Object(entries)) => {
+            if entries.is_empty() {
+                return Err(PropertyError::Empty("Exports"));
+            }
+            let mut aliases = BTreeMap::new();
+            for (alias, target) in entries {
+                let target = target
+                    .as_str()
+                    .ok_or(PropertyError::WrongType { name: "Exports", expected: "a map of {DataKey: ExportName}" })?;
+                if !is_alias(alias) {
+                    return Err(PropertyError::Alias(alias.clone()));
+                }
+                check_export_name("Exports", target)?;
+                if names.contains(alias) && alias != target {
+                    return Err(PropertyError::AliasClash { alias: alias.clone(), target: target.to_owned() });
+                }
+                aliases.insert(alias.clone(), target.to_owned());
+            }
+            aliases
+        }
+        Some(_) => return Err(PropertyError::WrongType { name: "Exports", expected: "a map of {DataKey: ExportName}" }),
+    };
+    Ok(Selection { names, prefix, aliases })
+}
+
+fn optional_text(map: &Map<String, Value>, name: &'static str) -> Result<Option<String>, PropertyError> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.trim().to_owned())),
+        Some(_) => Err(PropertyError::WrongType { name, expected: "a string" }),
+    }
+}
+
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) fn is_export_name(name: &str) -> bool {
+    (1..=MAX_EXPORT_NAME).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'-')
+}
+
+fn check_export_name(property: &'static str, name: &str) -> Result<(), PropertyError> {
+    if is_export_name(name) { Ok(()) } else { Err(PropertyError::ExportName { property, name: name.to_owned() }) }
+}
+
+fn is_alias(alias: &str) -> bool {
+    (1..=MAX_EXPORT_NAME).contains(&alias.len()) && alias.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+}
+
+/// `eu-west-1`, `us-gov-west-1`, `cn-north-1`, `eusc-de-east-1`.
+pub(crate) fn is_region_name(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let lower = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    parts.len() >= 3
+        && (2..=4).contains(&parts[0].len())
+        && lower(&parts[0])
+        && parts[1..parts.len() - 1].iter().all(lower)
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: Value) -> Result<ResourceProperties, PropertyError> {
+        ResourceProperties::parse(&value)
+    }
+
+    #[test]
+    fn no_properties_selects_everything() {
+        let parsed = parse(json!({"ServiceToken": "arn:aws:lambda:eu-west-1:1:function:f"})).unwrap();
+        assert!(parsed.selection.is_everything());
+        assert_eq!(parsed, ResourceProperties::default());
+        assert!(parse(Value::Null).unwrap().selection.is_everything());
+    }
+
+    #[test]
+    fn reads_every_property_as_cloudformation_sends_it() {
+        let parsed = parse(json!({
+            "ServiceToken": "arn", "ServiceTimeout": "300",
+            "RoleArn": "arn:aws:iam::222222222222:role/reader",
+            "ExternalId": "shared-secret",
+            "Region": "us-east-1",
+            "ExportNames": ["booking-lambda-BookingTopicArn", "a:b"],
+            "ExportPrefix": "shared-",
+            "Exports": {"Topic": "booking-lambda-BookingTopicArn"},
+            "NoEcho": "true",
+            "Refresh": "2026-11-22",
+        }))
+        .unwrap();
+        assert_eq!(parsed.role_arn.unwrap().account(), "222222222222");
+        assert_eq!(parsed.external_id.as_deref(), Some("shared-secret"));
+        assert_eq!(parsed.region.as_deref(), Some("us-east-1"));
+        assert_eq!(parsed.selection.names, ["booking-lambda-BookingTopicArn", "a:b"]);
+        assert_eq!(parsed.selection.prefix.as_deref(), Some("shared-"));
+        assert_eq!(parsed.selection.aliases["Topic"], "booking-lambda-BookingTopicArn");
+        assert!(parsed.no_echo);
+    }
+
+    #[test]
+    fn accepts_real_booleans_and_comma_joined_names() {
+        let parsed = parse(json!({"NoEcho": true, "ExportNames": "a, b,a"})).unwrap();
+        assert!(parsed.no_echo);
+        assert_eq!(parsed.selection.names, ["a", "b"]);
+        assert!(!parse(json!({"NoEcho": "False"})).unwrap().no_echo);
+    }
+
+    #[test]
+    fn a_misspelt_property_is_refused_with_a_hint() {
+        let error = parse(json!({"ExportName": ["a"]})).unwrap_err();
+        assert_eq!(error, PropertyError::Unknown { name: "ExportName".into(), suggestion: Some("ExportNames".into()) });
+        assert!(error.to_string().contains("did you mean ExportNames?"), "{error}");
+    }
+
+    #[test]
+    fn refuses_bad_values_clearly() {
+        let cases = [
+            (json!({"RoleArn": "admin"}), "RoleArn 'admin' is not an IAM role ARN"),
+            (json!({"RoleArn": ["x"]}), "RoleArn must be a string"),
+            (json!({"Region": "Europe"}), "Region 'Europe'"),
+            (json!({"ExportNames": []}), "ExportNames is empty"),
+            (json!({"ExportNames": [1]}), "ExportNames must be a list"),
+            (json!({"ExportNames": ["has space"]}), "'has space', which is not a valid export name"),
+            (json!({"ExportPrefix": "a/b"}), "ExportPrefix contains 'a/b'"),
+            (json!({"Exports": {"A": 1}}), "Exports must be a map"),
+            (json!({"Exports": {"bad key": "a"}}), "Exports key 'bad key'"),
+            (json!({"Exports": {}}), "Exports is empty"),
+            (json!({"Exports": ["a"]}), "Exports must be a map"),
+            (json!({"Exports": {"a": "b"}, "ExportNames": ["a"]}), "a Data key can hold only one value"),
+            (json!({"NoEcho": "yes"}), "NoEcho must be \"true\" or \"false\", not 'yes'"),
+            (json!({"ExternalId": "x"}), "ExternalId must be"),
+            (json!("text"), "must be an object"),
+        ];
+        for (input, expected) in cases {
+            let message = parse(input.clone()).unwrap_err().to_string();
+            assert!(message.contains(expected), "{input}: {message}");
+        }
+    }
+
+    #[test]
+    fn an_alias_may_repeat_its_own_name() {
+        let parsed = parse(json!({"Exports": {"a": "a"}, "ExportNames": ["a"]})).unwrap();
+        assert_eq!(parsed.selection.exact_names().collect::<Vec<_>>(), ["a", "a"]);
+    }
+
+    #[test]
+    fn knows_region_names() {
+        for region in ["eu-west-1", "us-gov-west-1", "cn-north-1", "ap-southeast-4", "eusc-de-east-1"] {
+            assert!(is_region_name(region), "{region}");
+        }
+        for region in ["", "eu", "eu-west", "EU-WEST-1", "eu-west-x", "europe-west-1", "eu--1"] {
+            assert!(!is_region_name(region), "{region}");
+        }
+    }
+}
