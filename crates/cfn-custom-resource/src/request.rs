@@ -149,7 +149,12 @@ impl<'a> StackArn<'a> {
             return None;
         }
         let stack_name = resource.strip_prefix("stack/")?.split('/').next()?;
-        Some(StackArn { partition, region, account, stack_name })
+        Some(StackArn {
+            partition,
+            region,
+            account,
+            stack_name,
+        })
     }
 }
 
@@ -233,7 +238,10 @@ mod tests {
 
     #[test]
     fn parses_stack_arns() {
-        let arn = StackArn::parse("arn:aws-cn:cloudformation:cn-north-1:123456789012:stack/my-stack/guid").unwrap();
+        let arn = StackArn::parse(
+            "arn:aws-cn:cloudformation:cn-north-1:123456789012:stack/my-stack/guid",
+        )
+        .unwrap();
         assert_eq!(arn.partition, "aws-cn");
         assert_eq!(arn.region, "cn-north-1");
         assert_eq!(arn.account, "123456789012");

@@ -8,7 +8,12 @@ use crate::ResponseUrl;
 /// Sends one PUT. Implementations must send an empty Content-Type and a byte-exact Content-Length,
 /// and must give up after `timeout`.
 pub trait ResponseTransport: Send + Sync {
-    fn put(&self, url: &ResponseUrl, body: Vec<u8>, timeout: Duration) -> impl Future<Output = Result<u16, TransportError>> + Send;
+    fn put(
+        &self,
+        url: &ResponseUrl,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<u16, TransportError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,9 +50,13 @@ pub struct Delivered {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeliveryError {
-    #[error("the ResponseURL refused the answer with HTTP {status} after {attempts} attempt(s); the presigned URL may have expired")]
+    #[error(
+        "the ResponseURL refused the answer with HTTP {status} after {attempts} attempt(s); the presigned URL may have expired"
+    )]
     Refused { status: u16, attempts: u32 },
-    #[error("the answer could not be delivered before the deadline after {attempts} attempt(s); last error: {last_error}")]
+    #[error(
+        "the answer could not be delivered before the deadline after {attempts} attempt(s); last error: {last_error}"
+    )]
     DeadlineExceeded { attempts: u32, last_error: String },
 }
 
@@ -69,10 +78,16 @@ pub async fn deliver<T: ResponseTransport>(
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining < MIN_ATTEMPT {
-            return Err(DeliveryError::DeadlineExceeded { attempts, last_error });
+            return Err(DeliveryError::DeadlineExceeded {
+                attempts,
+                last_error,
+            });
         }
         attempts += 1;
-        match transport.put(url, body.to_vec(), remaining.min(policy.attempt_timeout)).await {
+        match transport
+            .put(url, body.to_vec(), remaining.min(policy.attempt_timeout))
+            .await
+        {
             Ok(status @ 200..=299) => return Ok(Delivered { status, attempts }),
             Ok(status) if status == 429 || status >= 500 => last_error = format!("HTTP {status}"),
             Ok(status) => return Err(DeliveryError::Refused { status, attempts }),
@@ -101,7 +116,10 @@ mod tests {
     impl Scripted {
         fn new(mut replies: Vec<Result<u16, TransportError>>) -> Self {
             replies.reverse();
-            Scripted { replies: Mutex::new(replies), calls: Mutex::new(0) }
+            Scripted {
+                replies: Mutex::new(replies),
+                calls: Mutex::new(0),
+            }
         }
         fn calls(&self) -> u32 {
             *self.calls.lock().unwrap()
@@ -109,7 +127,12 @@ mod tests {
     }
 
     impl ResponseTransport for Scripted {
-        async fn put(&self, _: &ResponseUrl, _: Vec<u8>, _: Duration) -> Result<u16, TransportError> {
+        async fn put(
+            &self,
+            _: &ResponseUrl,
+            _: Vec<u8>,
+            _: Duration,
+        ) -> Result<u16, TransportError> {
             *self.calls.lock().unwrap() += 1;
             self.replies.lock().unwrap().pop().unwrap_or(Ok(503))
         }
@@ -121,18 +144,39 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn retries_5xx_429_and_network_errors_then_delivers() {
-        let transport = Scripted::new(vec![Ok(503), Err(TransportError::Network("reset".into())), Ok(429), Ok(200)]);
+        let transport = Scripted::new(vec![
+            Ok(503),
+            Err(TransportError::Network("reset".into())),
+            Ok(429),
+            Ok(200),
+        ]);
         let deadline = Instant::now() + Duration::from_secs(30);
-        let delivered = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap();
-        assert_eq!(delivered, Delivered { status: 200, attempts: 4 });
+        let delivered = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            delivered,
+            Delivered {
+                status: 200,
+                attempts: 4
+            }
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn does_not_retry_a_client_error() {
         let transport = Scripted::new(vec![Ok(403)]);
         let deadline = Instant::now() + Duration::from_secs(30);
-        let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap_err();
-        assert_eq!(error, DeliveryError::Refused { status: 403, attempts: 1 });
+        let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            DeliveryError::Refused {
+                status: 403,
+                attempts: 1
+            }
+        );
         assert_eq!(transport.calls(), 1);
     }
 
@@ -141,9 +185,18 @@ mod tests {
         let transport = Scripted::new(vec![]);
         let start = Instant::now();
         let deadline = start + Duration::from_secs(5);
-        let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap_err();
-        assert!(matches!(error, DeliveryError::DeadlineExceeded { ref last_error, .. } if last_error == "HTTP 503"), "{error:?}");
+        let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, DeliveryError::DeadlineExceeded { ref last_error, .. } if last_error == "HTTP 503"),
+            "{error:?}"
+        );
         assert!(Instant::now() <= deadline);
-        assert!(transport.calls() >= 3, "only {} attempts", transport.calls());
+        assert!(
+            transport.calls() >= 3,
+            "only {} attempts",
+            transport.calls()
+        );
     }
 }

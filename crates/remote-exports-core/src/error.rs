@@ -9,7 +9,9 @@ use crate::properties::PropertyError;
 pub enum LookupError {
     #[error("Invalid properties: {0}.")]
     Properties(#[from] PropertyError),
-    #[error("The remote-exports function is misconfigured: {0}. Ask the platform team that deployed it to fix the setting.")]
+    #[error(
+        "The remote-exports function is misconfigured: {0}. Ask the platform team that deployed it to fix the setting."
+    )]
     Config(#[from] ConfigError),
     #[error(
         "RoleArn {role} is not allowed by this function (ALLOWED_ROLE_ARNS={allowed}). Use an allowed role, \
@@ -21,21 +23,34 @@ pub enum LookupError {
          them, or remove them from the selection.", quoted(.names)
     )]
     ExportsNotAllowed { names: Vec<String>, allowed: String },
-    #[error("No region to read from: set the Region property (the StackId names no region and the function has no AWS_REGION).")]
+    #[error(
+        "No region to read from: set the Region property (the StackId names no region and the function has no AWS_REGION)."
+    )]
     NoRegion,
     #[error("Could not read exports from {source_name}: {error}")]
-    Source { source_name: String, error: SourceError },
+    Source {
+        source_name: String,
+        error: SourceError,
+    },
     #[error(
         "{} requested export(s) not found in {source_name}: {}. {scanned} export(s) were visible there. \
          Check the names and the Region/RoleArn, or that the publisher stack has been deployed.",
         .missing.len(), missing_list(.missing)
     )]
-    Missing { source_name: String, missing: Vec<MissingExport>, scanned: usize },
+    Missing {
+        source_name: String,
+        missing: Vec<MissingExport>,
+        scanned: usize,
+    },
     #[error(
         "ExportPrefix '{prefix}' matched no export in {source_name}{}. Check the prefix and the Region/RoleArn.",
         hidden_note(*.hidden)
     )]
-    PrefixMatchedNothing { prefix: String, source_name: String, hidden: usize },
+    PrefixMatchedNothing {
+        prefix: String,
+        source_name: String,
+        hidden: usize,
+    },
     #[error(
         "Data key '{key}' is both the Exports alias for '{target}' and an export matched by ExportPrefix. \
          Rename the alias."
@@ -51,8 +66,13 @@ pub enum LookupError {
         "Timed out reading exports from {source_name} after {waited_ms} ms, to answer before the Lambda deadline. \
          STS or CloudFormation was slow or unreachable; check the function's network access, or raise its timeout."
     )]
-    TimedOut { source_name: String, waited_ms: u128 },
-    #[error("Internal error in remote-exports ({0}). This is a bug: please report it with the function's logs.")]
+    TimedOut {
+        source_name: String,
+        waited_ms: u128,
+    },
+    #[error(
+        "Internal error in remote-exports ({0}). This is a bug: please report it with the function's logs."
+    )]
     Internal(String),
 }
 
@@ -86,7 +106,9 @@ impl fmt::Display for SourceError {
             Some(code) => format!("{code}: {}", self.message),
             None => self.message.clone(),
         };
-        let throttled = code.contains("Throttl") || code == "RequestLimitExceeded" || self.message.contains("Rate exceeded");
+        let throttled = code.contains("Throttl")
+            || code == "RequestLimitExceeded"
+            || self.message.contains("Rate exceeded");
         let denied = code.contains("AccessDenied") || code == "UnauthorizedOperation";
         match self.step {
             SourceStep::AssumeRole if denied => write!(
@@ -96,7 +118,10 @@ impl fmt::Display for SourceError {
             ),
             SourceStep::AssumeRole => write!(f, "AssumeRole failed ({detail})."),
             SourceStep::ListExports if denied => {
-                write!(f, "ListExports was denied ({detail}). The role needs cloudformation:ListExports.")
+                write!(
+                    f,
+                    "ListExports was denied ({detail}). The role needs cloudformation:ListExports."
+                )
             }
             SourceStep::ListExports if throttled => write!(
                 f,
@@ -109,7 +134,11 @@ impl fmt::Display for SourceError {
 }
 
 fn quoted(names: &[String]) -> String {
-    names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn missing_list(missing: &[MissingExport]) -> String {
@@ -117,14 +146,22 @@ fn missing_list(missing: &[MissingExport]) -> String {
         .iter()
         .map(|m| match m.suggestions.as_slice() {
             [] => format!("'{}'", m.name),
-            suggestions => format!("'{}' (did you mean {}?)", m.name, quoted(suggestions).replace(", ", " or ")),
+            suggestions => format!(
+                "'{}' (did you mean {}?)",
+                m.name,
+                quoted(suggestions).replace(", ", " or ")
+            ),
         })
         .collect();
     described.join(", ")
 }
 
 fn hidden_note(hidden: usize) -> String {
-    if hidden == 0 { String::new() } else { format!(" ({hidden} export(s) there are hidden by the function's ALLOWED_EXPORTS)") }
+    if hidden == 0 {
+        String::new()
+    } else {
+        format!(" ({hidden} export(s) there are hidden by the function's ALLOWED_EXPORTS)")
+    }
 }
 
 #[cfg(test)]
@@ -136,8 +173,14 @@ mod tests {
         let error = LookupError::Missing {
             source_name: "account 222222222222 in eu-west-1".into(),
             missing: vec![
-                MissingExport { name: "booking-TopicArm".into(), suggestions: vec!["booking-TopicArn".into(), "booking-TopicName".into()] },
-                MissingExport { name: "vpc".into(), suggestions: vec![] },
+                MissingExport {
+                    name: "booking-TopicArm".into(),
+                    suggestions: vec!["booking-TopicArn".into(), "booking-TopicName".into()],
+                },
+                MissingExport {
+                    name: "vpc".into(),
+                    suggestions: vec![],
+                },
             ],
             scanned: 140,
         };
@@ -151,20 +194,49 @@ mod tests {
 
     #[test]
     fn source_errors_say_what_to_fix() {
-        let denied = SourceError { step: SourceStep::AssumeRole, code: Some("AccessDenied".into()), message: "not authorized".into() };
+        let denied = SourceError {
+            step: SourceStep::AssumeRole,
+            code: Some("AccessDenied".into()),
+            message: "not authorized".into(),
+        };
         assert!(denied.to_string().contains("trust policy"), "{denied}");
-        let list = SourceError { step: SourceStep::ListExports, code: Some("AccessDenied".into()), message: "no".into() };
-        assert!(list.to_string().contains("cloudformation:ListExports"), "{list}");
-        let throttled = SourceError { step: SourceStep::ListExports, code: Some("Throttling".into()), message: "Rate exceeded".into() };
+        let list = SourceError {
+            step: SourceStep::ListExports,
+            code: Some("AccessDenied".into()),
+            message: "no".into(),
+        };
+        assert!(
+            list.to_string().contains("cloudformation:ListExports"),
+            "{list}"
+        );
+        let throttled = SourceError {
+            step: SourceStep::ListExports,
+            code: Some("Throttling".into()),
+            message: "Rate exceeded".into(),
+        };
         assert!(throttled.to_string().contains("Refresh"), "{throttled}");
-        let other = SourceError { step: SourceStep::ListExports, code: None, message: "dispatch failure".into() };
+        let other = SourceError {
+            step: SourceStep::ListExports,
+            code: None,
+            message: "dispatch failure".into(),
+        };
         assert_eq!(other.to_string(), "ListExports failed (dispatch failure).");
     }
 
     #[test]
     fn a_too_large_response_says_how_to_narrow_it() {
-        let text = LookupError::ResponseTooLarge { bytes: 5210, exports: 45 }.to_string();
-        assert!(text.contains("45 selected export(s) make a 5210-byte response"), "{text}");
-        assert!(text.contains("ExportNames") && text.contains("ExportPrefix"), "{text}");
+        let text = LookupError::ResponseTooLarge {
+            bytes: 5210,
+            exports: 45,
+        }
+        .to_string();
+        assert!(
+            text.contains("45 selected export(s) make a 5210-byte response"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ExportNames") && text.contains("ExportPrefix"),
+            "{text}"
+        );
     }
 }

@@ -6,13 +6,18 @@ pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
         .into_iter()
         .filter(|c| c.len().abs_diff(wanted.len()) <= limit)
         .filter_map(|c| {
-            let distance = edit_distance(wanted_lower.as_bytes(), c.to_ascii_lowercase().as_bytes());
+            let distance =
+                edit_distance(wanted_lower.as_bytes(), c.to_ascii_lowercase().as_bytes());
             (distance <= limit).then_some((distance, c))
         })
         .collect();
     scored.sort_unstable();
     scored.dedup_by(|a, b| a.1 == b.1);
-    scored.into_iter().take(3).map(|(_, c)| c.to_owned()).collect()
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, c)| c.to_owned())
+        .collect()
 }
 
 fn edit_distance(a: &[u8], b: &[u8]) -> usize {
@@ -35,7 +40,12 @@ mod tests {
 
     #[test]
     fn finds_near_misses_best_first() {
-        let names = ["booking-lambda-BookingTopicArn", "booking-lambda-BookingQueueArn", "airmiles-Table", "booking-lambda-BookingTopicName"];
+        let names = [
+            "booking-lambda-BookingTopicArn",
+            "booking-lambda-BookingQueueArn",
+            "airmiles-Table",
+            "booking-lambda-BookingTopicName",
+        ];
         let found = closest("booking-lambda-BookingTopicARN", names);
         assert_eq!(found[0], "booking-lambda-BookingTopicArn");
         assert!(!found.contains(&"airmiles-Table".to_owned()));

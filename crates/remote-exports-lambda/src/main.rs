@@ -1,1 +1,35 @@
-fn main() {}
+//! The Lambda binary: wires the AWS adapters into the handler and serves the Lambda Runtime API.
+
+use std::sync::Arc;
+
+use cfn_custom_resource::Deadline;
+use lambda_runtime::{LambdaEvent, service_fn};
+use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, load_sdk_config};
+use remote_exports_lambda::{Handler, Settings};
+use serde_json::{Value, json};
+
+// One request at a time: a current-thread runtime starts faster and holds less memory.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = Settings::from_env();
+    let exports = CloudFormationExports::new(load_sdk_config().await);
+    let handler = Arc::new(Handler::new(
+        settings,
+        exports,
+        HttpResponseTransport::new()?,
+    ));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let handler = Arc::clone(&handler);
+        async move {
+            let deadline = Deadline::from_epoch_millis(event.context.deadline);
+            let handled = handler.handle(event.payload, deadline).await?;
+            Ok::<_, remote_exports_lambda::HandleError>(json!({
+                "Status": handled.status,
+                "PhysicalResourceId": handled.physical_resource_id,
+                "Exports": handled.exports,
+            }))
+        }
+    }))
+    .await
+}

@@ -1,0 +1,146 @@
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::ops::ControlFlow;
+use std::sync::Mutex;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig, sts::AssumeRoleProvider};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+use remote_exports_core::{Export, ExportSource, Source, SourceError, SourceStep};
+
+/// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`), once.
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        // ListExports is throttled at low rates; a few more attempts ride out short bursts.
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .load()
+        .await
+}
+
+/// Credentials are cached per client, so clients are cached per role, external ID and region: warm
+/// invocations against the same source make no AssumeRole call until the credentials near expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    role: Option<String>,
+    external_id: Option<String>,
+    region: String,
+}
+
+pub struct CloudFormationExports {
+    base: SdkConfig,
+    clients: Mutex<HashMap<ClientKey, Client>>,
+}
+
+impl CloudFormationExports {
+    pub fn new(base: SdkConfig) -> Self {
+        CloudFormationExports {
+            base,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn client_for(&self, source: &Source) -> Client {
+        let key = ClientKey {
+            role: source.role.as_ref().map(|r| r.as_str().to_owned()),
+            external_id: source.external_id.clone(),
+            region: source.region.clone(),
+        };
+        if let Some(client) = self.clients.lock().expect("client cache lock").get(&key) {
+            return client.clone();
+        }
+        let mut config = aws_sdk_cloudformation::config::Builder::from(&self.base)
+            .region(Region::new(source.region.clone()));
+        if let Some(role) = &source.role {
+            let provider = AssumeRoleProvider::builder(role.as_str())
+                .session_name(&source.session_name)
+                .configure(&self.base);
+            let provider = match &source.external_id {
+                Some(id) => provider.external_id(id),
+                None => provider,
+            };
+            config = config.credentials_provider(provider.build().await);
+        }
+        let client = Client::from_conf(config.build());
+        self.clients
+            .lock()
+            .expect("client cache lock")
+            .insert(key, client.clone());
+        client
+    }
+}
+
+impl ExportSource for CloudFormationExports {
+    async fn scan_exports(
+        &self,
+        source: &Source,
+        on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
+    ) -> Result<u32, SourceError> {
+        let client = self.client_for(source).await;
+        let mut pages = client.list_exports().into_paginator().send();
+        let mut count = 0;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(classify)?;
+            count += 1;
+            let exports = page
+                .exports
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|export| {
+                    Some(Export {
+                        name: export.name?,
+                        value: export.value?,
+                    })
+                })
+                .collect();
+            if on_page(exports).is_break() {
+                break;
+            }
+        }
+        Ok(count)
+    }
+}
+
+/// Sorts an SDK failure into the AWS step that failed, with its error code when it has one.
+fn classify<E>(
+    error: SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>,
+) -> SourceError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    if let SdkError::ServiceError(context) = &error {
+        let service_error = context.err();
+        return SourceError {
+            step: SourceStep::ListExports,
+            code: service_error.code().map(str::to_owned),
+            message: service_error.message().unwrap_or("no message").to_owned(),
+        };
+    }
+    // Credential failures surface as a dispatch/construction failure with the STS error in the chain.
+    let mut cause: Option<&(dyn StdError + 'static)> = Some(&error);
+    while let Some(current) = cause {
+        if let Some(sts) = current.downcast_ref::<aws_sdk_sts::error::SdkError<AssumeRoleError>>() {
+            return SourceError {
+                step: SourceStep::AssumeRole,
+                code: sts.code().map(str::to_owned),
+                message: sts
+                    .message()
+                    .map_or_else(|| DisplayErrorContext(sts).to_string(), str::to_owned),
+            };
+        }
+        if current.downcast_ref::<CredentialsError>().is_some() {
+            return SourceError {
+                step: SourceStep::AssumeRole,
+                code: None,
+                message: DisplayErrorContext(current).to_string(),
+            };
+        }
+        cause = current.source();
+    }
+    SourceError {
+        step: SourceStep::ListExports,
+        code: None,
+        message: DisplayErrorContext(&error).to_string(),
+    }
+}

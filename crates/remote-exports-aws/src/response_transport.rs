@@ -1,0 +1,55 @@
+use std::time::Duration;
+
+use cfn_custom_resource::{ResponseTransport, ResponseUrl, TransportError};
+use reqwest::header::CONTENT_TYPE;
+
+/// PUTs answers to presigned S3 URLs.
+#[derive(Clone)]
+pub struct HttpResponseTransport {
+    client: reqwest::Client,
+}
+
+impl HttpResponseTransport {
+    pub fn new() -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()?;
+        Ok(HttpResponseTransport { client })
+    }
+}
+
+impl ResponseTransport for HttpResponseTransport {
+    async fn put(
+        &self,
+        url: &ResponseUrl,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<u16, TransportError> {
+        let sent = self
+            .client
+            .put(url.expose().clone())
+            // The presigned signature covers an empty Content-Type; any other breaks it.
+            .header(CONTENT_TYPE, "")
+            .body(body)
+            .timeout(timeout)
+            .send()
+            .await;
+        match sent {
+            Ok(response) => Ok(response.status().as_u16()),
+            Err(error) if error.is_timeout() => Err(TransportError::Timeout),
+            // Without the URL: its query string is a bearer token.
+            Err(error) => Err(TransportError::Network(error_chain(&error.without_url()))),
+        }
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        text.push_str(": ");
+        text.push_str(&current.to_string());
+        cause = current.source();
+    }
+    text
+}
