@@ -1,1 +1,155 @@
+//! What every end-to-end test needs: moto (started by `cargo xtask test`), the real Lambda binary
+//! behind a Runtime API emulator, a counting proxy to moto and a ResponseURL endpoint.
 
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use local_harness::{
+    CONSUMER_ACCOUNT, CapturedPut, CountingProxy, Function, FunctionOptions, Invocation, Outcome, Publisher,
+    ResponseEndpoint, RuntimeApi,
+};
+use serde_json::{Value, json};
+
+/// The consumer stack's region, where the function runs.
+pub const REGION: &str = "eu-west-1";
+/// Long enough for a lookup against moto on a busy 2-core machine.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// moto's endpoint, or `None` after saying loudly that this test was skipped. Under
+/// `cargo xtask test` (REMOTE_EXPORTS_E2E=required) a missing moto is a failure instead.
+pub fn moto_endpoint(test: &str) -> Option<String> {
+    if let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") {
+        return Some(endpoint);
+    }
+    if std::env::var("REMOTE_EXPORTS_E2E").as_deref() == Ok("required") {
+        panic!("MOTO_ENDPOINT is not set, but end-to-end tests are required");
+    }
+    // Written past the test harness's capture, so that a plain `cargo test` shows it.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** END-TO-END TEST SKIPPED: {test} needs moto. Run `cargo xtask test` to run it. ***"
+    );
+    None
+}
+
+/// A publisher account of this test's own, so that tests sharing one moto never see each other.
+pub fn publisher_account(test: &str) -> String {
+    static RUN: OnceLock<u128> = OnceLock::new();
+    let run = RUN.get_or_init(|| SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos());
+    let mut hasher = DefaultHasher::new();
+    (test, run).hash(&mut hasher);
+    format!("{:012}", 200_000_000_000 + hasher.finish() % 700_000_000_000)
+}
+
+pub fn role_arn(account: &str) -> String {
+    format!("arn:aws:iam::{account}:role/remote-exports-reader")
+}
+
+/// The Lambda binary that `cargo xtask test` built.
+pub fn lambda_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("REMOTE_EXPORTS_LAMBDA_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let binary = target.join("debug/remote-exports-lambda");
+    assert!(binary.exists(), "{} is missing: run `cargo build -p remote-exports-lambda` first", binary.display());
+    binary
+}
+
+/// One function process with everything around it.
+pub struct World {
+    pub moto: String,
+    pub runtime: RuntimeApi,
+    pub responses: ResponseEndpoint,
+    pub proxy: CountingProxy,
+    pub function: Function,
+}
+
+impl World {
+    /// Starts the function with extra environment, or returns `None` when end-to-end tests are skipped.
+    pub async fn start(test: &str, env: &[(&str, &str)]) -> Option<World> {
+        let moto = moto_endpoint(test)?;
+        let runtime = RuntimeApi::start().await.unwrap();
+        let responses = ResponseEndpoint::start().await.unwrap();
+        let proxy = CountingProxy::start(&moto).await.unwrap();
+        let function = Function::start(&FunctionOptions {
+            binary: lambda_binary(),
+            runtime_api: runtime.address(),
+            aws_endpoint: proxy.url(),
+            region: REGION.to_owned(),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        })
+        .unwrap();
+        Some(World { moto, runtime, responses, proxy, function })
+    }
+
+    /// A publisher seeded with `exports` (name, value) in `account` and `region`.
+    pub async fn publish(&self, account: &str, region: &str, stack: &str, exports: &[(String, String)]) -> Publisher {
+        let publisher = Publisher::connect(&self.moto, account, region).await.unwrap();
+        publisher.publish(stack, exports).await.unwrap();
+        publisher
+    }
+
+    /// A custom-resource event as CloudFormation sends it, answered at `responses/<name>`.
+    pub fn event(&self, request_type: &str, name: &str, properties: Value) -> Value {
+        let mut resource_properties = json!({
+            "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:remote-exports",
+        });
+        for (key, value) in properties.as_object().into_iter().flatten() {
+            resource_properties[key] = value.clone();
+        }
+        let mut event = json!({
+            "RequestType": request_type,
+            "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:remote-exports",
+            "ResponseURL": self.responses.url(name),
+            "StackId": format!("arn:aws:cloudformation:{REGION}:{CONSUMER_ACCOUNT}:stack/airmiles/6f1c9a70-c7b1-11f0-8d2e-0a1b2c3d4e5f"),
+            "RequestId": format!("{name}-request"),
+            "LogicalResourceId": "Lookup",
+            "ResourceType": "Custom::RemoteExports",
+            "ResourceProperties": resource_properties,
+        });
+        if request_type != "Create" {
+            event["PhysicalResourceId"] = json!("remote-exports:unknown:eu-west-1");
+        }
+        if request_type == "Update" {
+            event["OldResourceProperties"] = event["ResourceProperties"].clone();
+        }
+        event
+    }
+
+    /// Invokes the function and returns how the invocation ended and the delivered answer.
+    pub async fn send(&self, event: &Value) -> (Invocation, CapturedPut) {
+        let name = event["RequestId"].as_str().unwrap().trim_end_matches("-request").to_owned();
+        let invocation = self
+            .runtime
+            .invoke(event, TIMEOUT)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\nlogs:\n{}", self.function.logs()));
+        let put = self
+            .responses
+            .delivered(&name, Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|| panic!("no answer delivered for {name}; logs:\n{}", self.function.logs()));
+        (invocation, put)
+    }
+
+    /// `send`, returning the answer's body as JSON.
+    pub async fn answer(&self, event: &Value) -> Value {
+        self.send(event).await.1.json()
+    }
+}
+
+/// `count` exports named `<prefix><i>` with values `value-<i>`.
+pub fn numbered(prefix: &str, count: usize) -> Vec<(String, String)> {
+    (0..count).map(|i| (format!("{prefix}{i}"), format!("value-{i}"))).collect()
+}
+
+pub fn pair(name: &str, value: &str) -> (String, String) {
+    (name.to_owned(), value.to_owned())
+}

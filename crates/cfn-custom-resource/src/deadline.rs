@@ -16,12 +16,8 @@ impl Deadline {
 
     /// From the runtime's `Lambda-Runtime-Deadline-Ms` (milliseconds since the Unix epoch).
     pub fn from_epoch_millis(deadline_ms: u64) -> Self {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        Deadline {
-            at: Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)),
-        }
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        Deadline { at: Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)) }
     }
 
     pub fn instant(&self) -> Instant {
@@ -35,12 +31,8 @@ impl Deadline {
     /// When the work must stop so that an answer can still be delivered: a fifth of the time left
     /// is kept for the answer, at least 500 ms and at most 3 s.
     pub fn work_deadline(&self) -> Instant {
-        let reserve =
-            (self.remaining() / 5).clamp(Duration::from_millis(500), Duration::from_secs(3));
-        self.at
-            .checked_sub(reserve)
-            .unwrap_or(self.at)
-            .max(Instant::now())
+        let reserve = (self.remaining() / 5).clamp(Duration::from_millis(500), Duration::from_secs(3));
+        self.at.checked_sub(reserve).unwrap_or(self.at).max(Instant::now())
     }
 
     /// When delivery must stop: a little before the hard deadline, so that the runtime still hears
@@ -80,9 +72,7 @@ where
         }
         Err(_elapsed) => {
             task.abort();
-            Err(Interrupted::TimedOut {
-                waited_ms: started.elapsed().as_millis(),
-            })
+            Err(Interrupted::TimedOut { waited_ms: started.elapsed().as_millis() })
         }
     }
 }
@@ -117,27 +107,16 @@ mod tests {
             flag.store(true, Ordering::SeqCst);
         })
         .await;
-        assert!(
-            matches!(result, Err(Interrupted::TimedOut { waited_ms: 1000 })),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(Interrupted::TimedOut { waited_ms: 1000 })), "{result:?}");
         tokio::time::sleep(Duration::from_secs(10)).await;
-        assert!(
-            !finished.load(Ordering::SeqCst),
-            "the aborted task kept running"
-        );
+        assert!(!finished.load(Ordering::SeqCst), "the aborted task kept running");
     }
 
     #[tokio::test]
     async fn turns_a_panic_into_an_error() {
         let until = Instant::now() + Duration::from_secs(5);
         let result = run_guarded(until, async { panic!("boom {}", 42) }).await;
-        assert_eq!(
-            result,
-            Err::<(), _>(Interrupted::Panicked {
-                message: "boom 42".into()
-            })
-        );
+        assert_eq!(result, Err::<(), _>(Interrupted::Panicked { message: "boom 42".into() }));
     }
 
     #[tokio::test(start_paused = true)]

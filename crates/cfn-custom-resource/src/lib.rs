@@ -12,10 +12,6 @@ mod sender;
 
 pub use deadline::{Deadline, Interrupted, run_guarded};
 pub use request::{MalformedRequest, ReplyTarget, Request, RequestKind, StackArn};
-pub use response::{
-    EncodeError, MAX_PHYSICAL_ID_BYTES, MAX_RESPONSE_BYTES, Response, Status, truncate_utf8,
-};
+pub use response::{EncodeError, MAX_PHYSICAL_ID_BYTES, MAX_RESPONSE_BYTES, Response, Status, truncate_utf8};
 pub use response_url::{ResponseUrl, ResponseUrlError, UrlPolicy};
-pub use sender::{
-    Delivered, DeliveryError, ResponseTransport, RetryPolicy, TransportError, deliver,
-};
+pub use sender::{Delivered, DeliveryError, ResponseTransport, RetryPolicy, TransportError, deliver};

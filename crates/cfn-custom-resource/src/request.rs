@@ -48,7 +48,7 @@ pub struct Request {
 pub struct MalformedRequest {
     pub reason: String,
     /// Where a FAILED answer can still be sent, when the event carries enough to address one.
-    pub reply: Option<ReplyTarget>,
+    pub reply: Option<Box<ReplyTarget>>,
 }
 
 impl Request {
@@ -58,10 +58,7 @@ impl Request {
                 reason: "unsupported RequestType".to_owned(),
                 reply: salvage_reply_target(&event),
             }),
-            Err(error) => Err(MalformedRequest {
-                reason: error.to_string(),
-                reply: salvage_reply_target(&event),
-            }),
+            Err(error) => Err(MalformedRequest { reason: error.to_string(), reply: salvage_reply_target(&event) }),
         }
     }
 
@@ -114,15 +111,15 @@ impl Request {
 }
 
 /// Reads the addressing fields from an event that failed to parse, so that it can still be answered.
-fn salvage_reply_target(event: &Value) -> Option<ReplyTarget> {
+fn salvage_reply_target(event: &Value) -> Option<Box<ReplyTarget>> {
     let text = |key: &str| event.get(key).and_then(Value::as_str).map(str::to_owned);
-    Some(ReplyTarget {
+    Some(Box::new(ReplyTarget {
         response_url: text("ResponseURL")?,
         stack_id: text("StackId").unwrap_or_default(),
         request_id: text("RequestId").unwrap_or_default(),
         logical_resource_id: text("LogicalResourceId").unwrap_or_default(),
         physical_resource_id: text("PhysicalResourceId"),
-    })
+    }))
 }
 
 /// The parts of a stack ARN (`arn:aws:cloudformation:eu-west-1:123456789012:stack/name/guid`).
@@ -137,24 +134,13 @@ pub struct StackArn<'a> {
 impl<'a> StackArn<'a> {
     pub fn parse(stack_id: &'a str) -> Option<StackArn<'a>> {
         let mut parts = stack_id.splitn(6, ':');
-        let (arn, partition, service, region, account, resource) = (
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-        );
+        let (arn, partition, service, region, account, resource) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
         if arn != "arn" || service != "cloudformation" || region.is_empty() {
             return None;
         }
         let stack_name = resource.strip_prefix("stack/")?.split('/').next()?;
-        Some(StackArn {
-            partition,
-            region,
-            account,
-            stack_name,
-        })
+        Some(StackArn { partition, region, account, stack_name })
     }
 }
 
@@ -238,10 +224,7 @@ mod tests {
 
     #[test]
     fn parses_stack_arns() {
-        let arn = StackArn::parse(
-            "arn:aws-cn:cloudformation:cn-north-1:123456789012:stack/my-stack/guid",
-        )
-        .unwrap();
+        let arn = StackArn::parse("arn:aws-cn:cloudformation:cn-north-1:123456789012:stack/my-stack/guid").unwrap();
         assert_eq!(arn.partition, "aws-cn");
         assert_eq!(arn.region, "cn-north-1");
         assert_eq!(arn.account, "123456789012");

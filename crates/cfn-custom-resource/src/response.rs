@@ -36,9 +36,7 @@ pub struct Response {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
-    #[error(
-        "the response is {bytes} bytes, over CloudFormation's limit of {MAX_RESPONSE_BYTES} bytes"
-    )]
+    #[error("the response is {bytes} bytes, over CloudFormation's limit of {MAX_RESPONSE_BYTES} bytes")]
     TooLarge { bytes: usize },
     #[error("the PhysicalResourceId must be 1 to {MAX_PHYSICAL_ID_BYTES} bytes, not {bytes}")]
     InvalidPhysicalResourceId { bytes: usize },
@@ -51,29 +49,11 @@ impl Response {
         data: BTreeMap<String, String>,
         no_echo: bool,
     ) -> Self {
-        Self::new(
-            reply,
-            Status::Success,
-            None,
-            physical_resource_id,
-            data,
-            no_echo,
-        )
+        Self::new(reply, Status::Success, None, physical_resource_id, data, no_echo)
     }
 
-    pub fn failed(
-        reply: &ReplyTarget,
-        physical_resource_id: String,
-        reason: impl Into<String>,
-    ) -> Self {
-        Self::new(
-            reply,
-            Status::Failed,
-            Some(reason.into()),
-            physical_resource_id,
-            BTreeMap::new(),
-            false,
-        )
+    pub fn failed(reply: &ReplyTarget, physical_resource_id: String, reason: impl Into<String>) -> Self {
+        Self::new(reply, Status::Failed, Some(reason.into()), physical_resource_id, BTreeMap::new(), false)
     }
 
     fn new(
@@ -127,11 +107,7 @@ impl Response {
             }
         }
         let body = with_prefix(&mut shortened, fits);
-        if body.len() <= MAX_RESPONSE_BYTES {
-            Ok(body)
-        } else {
-            Err(EncodeError::TooLarge { bytes: body.len() })
-        }
+        if body.len() <= MAX_RESPONSE_BYTES { Ok(body) } else { Err(EncodeError::TooLarge { bytes: body.len() }) }
     }
 
     fn to_json(&self) -> Vec<u8> {
@@ -169,9 +145,7 @@ mod tests {
     #[test]
     fn a_success_body_has_the_fields_cloudformation_reads() {
         let data = BTreeMap::from([("k".to_owned(), "v".to_owned())]);
-        let body = Response::success(&reply(), "pid".into(), data, true)
-            .encode()
-            .unwrap();
+        let body = Response::success(&reply(), "pid".into(), data, true).encode().unwrap();
         let json: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["Status"], "SUCCESS");
         assert_eq!(json["PhysicalResourceId"], "pid");
@@ -185,9 +159,7 @@ mod tests {
 
     #[test]
     fn a_failed_body_carries_its_reason() {
-        let body = Response::failed(&reply(), "pid".into(), "because")
-            .encode()
-            .unwrap();
+        let body = Response::failed(&reply(), "pid".into(), "because").encode().unwrap();
         let json: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["Status"], "FAILED");
         assert_eq!(json["Reason"], "because");
@@ -204,62 +176,35 @@ mod tests {
         let fits = success_with_value_of(MAX_RESPONSE_BYTES - base);
         assert_eq!(fits.encode().unwrap().len(), MAX_RESPONSE_BYTES);
         let over = success_with_value_of(MAX_RESPONSE_BYTES - base + 1);
-        assert_eq!(
-            over.encode(),
-            Err(EncodeError::TooLarge {
-                bytes: MAX_RESPONSE_BYTES + 1
-            })
-        );
+        assert_eq!(over.encode(), Err(EncodeError::TooLarge { bytes: MAX_RESPONSE_BYTES + 1 }));
     }
 
     #[test]
     fn the_size_counts_bytes_not_characters() {
         let data = BTreeMap::from([("k".to_owned(), "é".repeat(2100))]);
         let response = Response::success(&reply(), "pid".into(), data, false);
-        assert!(matches!(
-            response.encode(),
-            Err(EncodeError::TooLarge { .. })
-        ));
+        assert!(matches!(response.encode(), Err(EncodeError::TooLarge { .. })));
     }
 
     #[test]
     fn a_long_reason_is_cut_on_a_char_boundary_keeping_its_beginning() {
         let reason = format!("CAUSE: {}", "ü\"".repeat(3000));
-        let body = Response::failed(&reply(), "pid".into(), reason)
-            .encode()
-            .unwrap();
+        let body = Response::failed(&reply(), "pid".into(), reason).encode().unwrap();
         assert!(body.len() <= MAX_RESPONSE_BYTES, "{}", body.len());
         let json: Value = serde_json::from_slice(&body).unwrap();
         let kept = json["Reason"].as_str().unwrap();
-        assert!(
-            kept.starts_with("CAUSE: üü") || kept.starts_with("CAUSE: ü\"ü"),
-            "{kept}"
-        );
+        assert!(kept.starts_with("CAUSE: üü") || kept.starts_with("CAUSE: ü\"ü"), "{kept}");
         assert!(kept.ends_with(TRUNCATION_MARK));
-        assert!(
-            body.len() > MAX_RESPONSE_BYTES - 16,
-            "cut too much: {}",
-            body.len()
-        );
+        assert!(body.len() > MAX_RESPONSE_BYTES - 16, "cut too much: {}", body.len());
     }
 
     #[test]
     fn the_physical_id_must_be_usable() {
         let empty = Response::failed(&reply(), String::new(), "x");
-        assert_eq!(
-            empty.encode(),
-            Err(EncodeError::InvalidPhysicalResourceId { bytes: 0 })
-        );
+        assert_eq!(empty.encode(), Err(EncodeError::InvalidPhysicalResourceId { bytes: 0 }));
         let long = Response::failed(&reply(), "x".repeat(1025), "x");
-        assert_eq!(
-            long.encode(),
-            Err(EncodeError::InvalidPhysicalResourceId { bytes: 1025 })
-        );
-        assert!(
-            Response::failed(&reply(), "x".repeat(1024), "x")
-                .encode()
-                .is_ok()
-        );
+        assert_eq!(long.encode(), Err(EncodeError::InvalidPhysicalResourceId { bytes: 1025 }));
+        assert!(Response::failed(&reply(), "x".repeat(1024), "x").encode().is_ok());
     }
 
     #[test]

@@ -31,8 +31,7 @@ pub enum ResponseUrlError {
 impl ResponseUrl {
     pub fn parse(raw: &str, policy: UrlPolicy) -> Result<ResponseUrl, ResponseUrlError> {
         let url = Url::parse(raw).map_err(|e| ResponseUrlError::Invalid(e.to_string()))?;
-        let allowed =
-            is_aws_s3_https(&url) || (policy == UrlPolicy::AllowLoopback && is_loopback_http(&url));
+        let allowed = is_aws_s3_https(&url) || (policy == UrlPolicy::AllowLoopback && is_loopback_http(&url));
         if !allowed {
             return Err(ResponseUrlError::NotAwsS3(redact(&url)));
         }
@@ -63,17 +62,13 @@ fn is_aws_s3_https(url: &Url) -> bool {
         return false;
     };
     let host = host.to_ascii_lowercase();
-    let Some(service_part) = host
-        .strip_suffix(".amazonaws.com")
-        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))
+    let Some(service_part) = host.strip_suffix(".amazonaws.com").or_else(|| host.strip_suffix(".amazonaws.com.cn"))
     else {
         return false;
     };
     // S3 hosts carry a label starting with "s3": s3.amazonaws.com, bucket.s3.eu-west-1.amazonaws.com,
     // bucket.s3-eu-west-1.amazonaws.com, bucket.s3.dualstack.us-east-1.amazonaws.com.
-    url.scheme() == "https"
-        && url.username().is_empty()
-        && service_part.split('.').any(|label| label.starts_with("s3"))
+    url.scheme() == "https" && url.username().is_empty() && service_part.split('.').any(|label| label.starts_with("s3"))
 }
 
 fn is_loopback_http(url: &Url) -> bool {
@@ -114,10 +109,7 @@ mod tests {
             "https://bucket.s3.cn-north-1.amazonaws.com.cn/x",
             "https://s3-external-1.amazonaws.com/bucket/x",
         ] {
-            assert!(
-                ResponseUrl::parse(url, UrlPolicy::AwsS3Only).is_ok(),
-                "{url}"
-            );
+            assert!(ResponseUrl::parse(url, UrlPolicy::AwsS3Only).is_ok(), "{url}");
         }
     }
 
@@ -132,32 +124,16 @@ mod tests {
             "http://127.0.0.1:9000/x",
             "file:///etc/passwd",
         ] {
-            assert!(
-                ResponseUrl::parse(url, UrlPolicy::AwsS3Only).is_err(),
-                "{url}"
-            );
+            assert!(ResponseUrl::parse(url, UrlPolicy::AwsS3Only).is_err(), "{url}");
         }
-        assert!(matches!(
-            ResponseUrl::parse("not a url", UrlPolicy::AllowLoopback),
-            Err(ResponseUrlError::Invalid(_))
-        ));
+        assert!(matches!(ResponseUrl::parse("not a url", UrlPolicy::AllowLoopback), Err(ResponseUrlError::Invalid(_))));
     }
 
     #[test]
     fn loopback_only_when_allowed() {
-        for url in [
-            "http://127.0.0.1:9000/x?sig=1",
-            "http://localhost:1/x",
-            "http://[::1]:8080/x",
-        ] {
-            assert!(
-                ResponseUrl::parse(url, UrlPolicy::AllowLoopback).is_ok(),
-                "{url}"
-            );
-            assert!(
-                ResponseUrl::parse(url, UrlPolicy::AwsS3Only).is_err(),
-                "{url}"
-            );
+        for url in ["http://127.0.0.1:9000/x?sig=1", "http://localhost:1/x", "http://[::1]:8080/x"] {
+            assert!(ResponseUrl::parse(url, UrlPolicy::AllowLoopback).is_ok(), "{url}");
+            assert!(ResponseUrl::parse(url, UrlPolicy::AwsS3Only).is_err(), "{url}");
         }
         assert!(ResponseUrl::parse("http://10.0.0.1:9000/x", UrlPolicy::AllowLoopback).is_err());
     }
@@ -169,11 +145,8 @@ mod tests {
             assert!(!shown.contains("Signature"), "{shown}");
             assert!(shown.contains("s3-eu-west-1.amazonaws.com"), "{shown}");
         }
-        let error = ResponseUrl::parse(
-            "https://evil.example.com/x?X-Amz-Signature=abc",
-            UrlPolicy::AwsS3Only,
-        )
-        .unwrap_err();
+        let error =
+            ResponseUrl::parse("https://evil.example.com/x?X-Amz-Signature=abc", UrlPolicy::AwsS3Only).unwrap_err();
         assert!(!error.to_string().contains("abc"));
     }
 }

@@ -78,16 +78,10 @@ pub async fn deliver<T: ResponseTransport>(
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining < MIN_ATTEMPT {
-            return Err(DeliveryError::DeadlineExceeded {
-                attempts,
-                last_error,
-            });
+            return Err(DeliveryError::DeadlineExceeded { attempts, last_error });
         }
         attempts += 1;
-        match transport
-            .put(url, body.to_vec(), remaining.min(policy.attempt_timeout))
-            .await
-        {
+        match transport.put(url, body.to_vec(), remaining.min(policy.attempt_timeout)).await {
             Ok(status @ 200..=299) => return Ok(Delivered { status, attempts }),
             Ok(status) if status == 429 || status >= 500 => last_error = format!("HTTP {status}"),
             Ok(status) => return Err(DeliveryError::Refused { status, attempts }),
@@ -116,10 +110,7 @@ mod tests {
     impl Scripted {
         fn new(mut replies: Vec<Result<u16, TransportError>>) -> Self {
             replies.reverse();
-            Scripted {
-                replies: Mutex::new(replies),
-                calls: Mutex::new(0),
-            }
+            Scripted { replies: Mutex::new(replies), calls: Mutex::new(0) }
         }
         fn calls(&self) -> u32 {
             *self.calls.lock().unwrap()
@@ -127,12 +118,7 @@ mod tests {
     }
 
     impl ResponseTransport for Scripted {
-        async fn put(
-            &self,
-            _: &ResponseUrl,
-            _: Vec<u8>,
-            _: Duration,
-        ) -> Result<u16, TransportError> {
+        async fn put(&self, _: &ResponseUrl, _: Vec<u8>, _: Duration) -> Result<u16, TransportError> {
             *self.calls.lock().unwrap() += 1;
             self.replies.lock().unwrap().pop().unwrap_or(Ok(503))
         }
@@ -144,39 +130,18 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn retries_5xx_429_and_network_errors_then_delivers() {
-        let transport = Scripted::new(vec![
-            Ok(503),
-            Err(TransportError::Network("reset".into())),
-            Ok(429),
-            Ok(200),
-        ]);
+        let transport = Scripted::new(vec![Ok(503), Err(TransportError::Network("reset".into())), Ok(429), Ok(200)]);
         let deadline = Instant::now() + Duration::from_secs(30);
-        let delivered = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default())
-            .await
-            .unwrap();
-        assert_eq!(
-            delivered,
-            Delivered {
-                status: 200,
-                attempts: 4
-            }
-        );
+        let delivered = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap();
+        assert_eq!(delivered, Delivered { status: 200, attempts: 4 });
     }
 
     #[tokio::test(start_paused = true)]
     async fn does_not_retry_a_client_error() {
         let transport = Scripted::new(vec![Ok(403)]);
         let deadline = Instant::now() + Duration::from_secs(30);
-        let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default())
-            .await
-            .unwrap_err();
-        assert_eq!(
-            error,
-            DeliveryError::Refused {
-                status: 403,
-                attempts: 1
-            }
-        );
+        let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap_err();
+        assert_eq!(error, DeliveryError::Refused { status: 403, attempts: 1 });
         assert_eq!(transport.calls(), 1);
     }
 
@@ -185,18 +150,12 @@ mod tests {
         let transport = Scripted::new(vec![]);
         let start = Instant::now();
         let deadline = start + Duration::from_secs(5);
-        let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default())
-            .await
-            .unwrap_err();
+        let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap_err();
         assert!(
             matches!(error, DeliveryError::DeadlineExceeded { ref last_error, .. } if last_error == "HTTP 503"),
             "{error:?}"
         );
         assert!(Instant::now() <= deadline);
-        assert!(
-            transport.calls() >= 3,
-            "only {} attempts",
-            transport.calls()
-        );
+        assert!(transport.calls() >= 3, "only {} attempts", transport.calls());
     }
 }

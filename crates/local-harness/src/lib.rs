@@ -1,1 +1,23 @@
+//! Local stand-ins for what surrounds the function in AWS, for the end-to-end tests, the demo and
+//! the benchmark. Nothing here is used by the function itself.
+//!
+//! - [`RuntimeApi`]: the Lambda Runtime API that the real binary polls, with per-invocation deadlines.
+//! - [`ResponseEndpoint`]: a ResponseURL that records every PUT and can fail or stall on request.
+//! - [`CountingProxy`]: sits between the function and moto and counts AWS calls on the wire.
+//! - [`Moto`] and [`Publisher`]: a moto server process, and stacks with exports seeded into it.
+//! - [`Function`]: the real Lambda binary, started as Lambda would start it.
 
+mod capture;
+mod function;
+mod http;
+mod moto;
+mod proxy;
+mod runtime_api;
+
+pub use capture::{CapturedPut, ResponseEndpoint};
+pub use function::{Function, FunctionOptions};
+pub use moto::{CONSUMER_ACCOUNT, Moto, Publisher, sdk_config};
+pub use proxy::CountingProxy;
+pub use runtime_api::{Invocation, Outcome, RuntimeApi};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

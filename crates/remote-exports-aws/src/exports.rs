@@ -35,10 +35,7 @@ pub struct CloudFormationExports {
 
 impl CloudFormationExports {
     pub fn new(base: SdkConfig) -> Self {
-        CloudFormationExports {
-            base,
-            clients: Mutex::new(HashMap::new()),
-        }
+        CloudFormationExports { base, clients: Mutex::new(HashMap::new()) }
     }
 
     async fn client_for(&self, source: &Source) -> Client {
@@ -50,12 +47,11 @@ impl CloudFormationExports {
         if let Some(client) = self.clients.lock().expect("client cache lock").get(&key) {
             return client.clone();
         }
-        let mut config = aws_sdk_cloudformation::config::Builder::from(&self.base)
-            .region(Region::new(source.region.clone()));
+        let mut config =
+            aws_sdk_cloudformation::config::Builder::from(&self.base).region(Region::new(source.region.clone()));
         if let Some(role) = &source.role {
-            let provider = AssumeRoleProvider::builder(role.as_str())
-                .session_name(&source.session_name)
-                .configure(&self.base);
+            let provider =
+                AssumeRoleProvider::builder(role.as_str()).session_name(&source.session_name).configure(&self.base);
             let provider = match &source.external_id {
                 Some(id) => provider.external_id(id),
                 None => provider,
@@ -63,10 +59,7 @@ impl CloudFormationExports {
             config = config.credentials_provider(provider.build().await);
         }
         let client = Client::from_conf(config.build());
-        self.clients
-            .lock()
-            .expect("client cache lock")
-            .insert(key, client.clone());
+        self.clients.lock().expect("client cache lock").insert(key, client.clone());
         client
     }
 }
@@ -87,12 +80,7 @@ impl ExportSource for CloudFormationExports {
                 .exports
                 .unwrap_or_default()
                 .into_iter()
-                .filter_map(|export| {
-                    Some(Export {
-                        name: export.name?,
-                        value: export.value?,
-                    })
-                })
+                .filter_map(|export| Some(Export { name: export.name?, value: export.value? }))
                 .collect();
             if on_page(exports).is_break() {
                 break;
@@ -103,9 +91,7 @@ impl ExportSource for CloudFormationExports {
 }
 
 /// Sorts an SDK failure into the AWS step that failed, with its error code when it has one.
-fn classify<E>(
-    error: SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>,
-) -> SourceError
+fn classify<E>(error: SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>) -> SourceError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
@@ -118,29 +104,27 @@ where
         };
     }
     // Credential failures surface as a dispatch/construction failure with the STS error in the chain.
+    let mut credentials_failed = false;
     let mut cause: Option<&(dyn StdError + 'static)> = Some(&error);
     while let Some(current) = cause {
         if let Some(sts) = current.downcast_ref::<aws_sdk_sts::error::SdkError<AssumeRoleError>>() {
-            return SourceError {
-                step: SourceStep::AssumeRole,
-                code: sts.code().map(str::to_owned),
-                message: sts
-                    .message()
-                    .map_or_else(|| DisplayErrorContext(sts).to_string(), str::to_owned),
+            let (code, message) = match sts.as_service_error() {
+                Some(service) => {
+                    (service.code().map(str::to_owned), service.message().unwrap_or("no message").to_owned())
+                }
+                None => (None, DisplayErrorContext(sts).to_string()),
             };
+            return SourceError { step: SourceStep::AssumeRole, code, message };
         }
-        if current.downcast_ref::<CredentialsError>().is_some() {
-            return SourceError {
-                step: SourceStep::AssumeRole,
-                code: None,
-                message: DisplayErrorContext(current).to_string(),
-            };
-        }
+        credentials_failed |= current.downcast_ref::<CredentialsError>().is_some();
         cause = current.source();
     }
-    SourceError {
-        step: SourceStep::ListExports,
-        code: None,
-        message: DisplayErrorContext(&error).to_string(),
+    if credentials_failed {
+        return SourceError {
+            step: SourceStep::AssumeRole,
+            code: None,
+            message: DisplayErrorContext(&error).to_string(),
+        };
     }
+    SourceError { step: SourceStep::ListExports, code: None, message: DisplayErrorContext(&error).to_string() }
 }

@@ -11,20 +11,13 @@ pub struct HttpResponseTransport {
 
 impl HttpResponseTransport {
     pub fn new() -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .build()?;
+        let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build()?;
         Ok(HttpResponseTransport { client })
     }
 }
 
 impl ResponseTransport for HttpResponseTransport {
-    async fn put(
-        &self,
-        url: &ResponseUrl,
-        body: Vec<u8>,
-        timeout: Duration,
-    ) -> Result<u16, TransportError> {
+    async fn put(&self, url: &ResponseUrl, body: Vec<u8>, timeout: Duration) -> Result<u16, TransportError> {
         let sent = self
             .client
             .put(url.expose().clone())

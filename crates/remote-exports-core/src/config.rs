@@ -21,15 +21,9 @@ pub enum ConfigError {
 impl Governance {
     /// Reads the settings through `var`, normally `std::env::var`. Blank values count as unset.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Governance, ConfigError> {
-        let set = |name: &str| {
-            var(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let default_role_arn = set("DEFAULT_ROLE_ARN")
-            .map(|arn| RoleArn::parse(&arn))
-            .transpose()
-            .map_err(ConfigError::DefaultRoleArn)?;
+        let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let default_role_arn =
+            set("DEFAULT_ROLE_ARN").map(|arn| RoleArn::parse(&arn)).transpose().map_err(ConfigError::DefaultRoleArn)?;
         Ok(Governance {
             default_role_arn,
             allowed_role_arns: set("ALLOWED_ROLE_ARNS").and_then(|v| PatternList::parse(&v)),
@@ -44,22 +38,15 @@ mod tests {
     use std::collections::HashMap;
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| map.get(name).cloned()
     }
 
     #[test]
     fn nothing_set_means_no_restrictions() {
+        assert_eq!(Governance::from_vars(vars(&[])).unwrap(), Governance::default());
         assert_eq!(
-            Governance::from_vars(vars(&[])).unwrap(),
-            Governance::default()
-        );
-        assert_eq!(
-            Governance::from_vars(vars(&[("ALLOWED_EXPORTS", " "), ("DEFAULT_ROLE_ARN", "")]))
-                .unwrap(),
+            Governance::from_vars(vars(&[("ALLOWED_EXPORTS", " "), ("DEFAULT_ROLE_ARN", "")])).unwrap(),
             Governance::default()
         );
     }
@@ -72,25 +59,14 @@ mod tests {
             ("ALLOWED_EXPORTS", "booking-*"),
         ]))
         .unwrap();
-        assert_eq!(
-            governance.default_role_arn.unwrap().account(),
-            "222222222222"
-        );
-        assert!(
-            governance
-                .allowed_role_arns
-                .unwrap()
-                .allows("arn:aws:iam::222222222222:role/x")
-        );
+        assert_eq!(governance.default_role_arn.unwrap().account(), "222222222222");
+        assert!(governance.allowed_role_arns.unwrap().allows("arn:aws:iam::222222222222:role/x"));
         assert!(governance.allowed_exports.unwrap().allows("booking-x"));
     }
 
     #[test]
     fn an_invalid_default_role_is_an_error() {
         let error = Governance::from_vars(vars(&[("DEFAULT_ROLE_ARN", "reader")])).unwrap_err();
-        assert!(
-            error.to_string().contains("DEFAULT_ROLE_ARN is invalid"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("DEFAULT_ROLE_ARN is invalid"), "{error}");
     }
 }

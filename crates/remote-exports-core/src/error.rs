@@ -28,29 +28,18 @@ pub enum LookupError {
     )]
     NoRegion,
     #[error("Could not read exports from {source_name}: {error}")]
-    Source {
-        source_name: String,
-        error: SourceError,
-    },
+    Source { source_name: String, error: SourceError },
     #[error(
         "{} requested export(s) not found in {source_name}: {}. {scanned} export(s) were visible there. \
          Check the names and the Region/RoleArn, or that the publisher stack has been deployed.",
         .missing.len(), missing_list(.missing)
     )]
-    Missing {
-        source_name: String,
-        missing: Vec<MissingExport>,
-        scanned: usize,
-    },
+    Missing { source_name: String, missing: Vec<MissingExport>, scanned: usize },
     #[error(
         "ExportPrefix '{prefix}' matched no export in {source_name}{}. Check the prefix and the Region/RoleArn.",
         hidden_note(*.hidden)
     )]
-    PrefixMatchedNothing {
-        prefix: String,
-        source_name: String,
-        hidden: usize,
-    },
+    PrefixMatchedNothing { prefix: String, source_name: String, hidden: usize },
     #[error(
         "Data key '{key}' is both the Exports alias for '{target}' and an export matched by ExportPrefix. \
          Rename the alias."
@@ -66,13 +55,8 @@ pub enum LookupError {
         "Timed out reading exports from {source_name} after {waited_ms} ms, to answer before the Lambda deadline. \
          STS or CloudFormation was slow or unreachable; check the function's network access, or raise its timeout."
     )]
-    TimedOut {
-        source_name: String,
-        waited_ms: u128,
-    },
-    #[error(
-        "Internal error in remote-exports ({0}). This is a bug: please report it with the function's logs."
-    )]
+    TimedOut { source_name: String, waited_ms: u128 },
+    #[error("Internal error in remote-exports ({0}). This is a bug: please report it with the function's logs.")]
     Internal(String),
 }
 
@@ -106,9 +90,8 @@ impl fmt::Display for SourceError {
             Some(code) => format!("{code}: {}", self.message),
             None => self.message.clone(),
         };
-        let throttled = code.contains("Throttl")
-            || code == "RequestLimitExceeded"
-            || self.message.contains("Rate exceeded");
+        let throttled =
+            code.contains("Throttl") || code == "RequestLimitExceeded" || self.message.contains("Rate exceeded");
         let denied = code.contains("AccessDenied") || code == "UnauthorizedOperation";
         match self.step {
             SourceStep::AssumeRole if denied => write!(
@@ -118,10 +101,7 @@ impl fmt::Display for SourceError {
             ),
             SourceStep::AssumeRole => write!(f, "AssumeRole failed ({detail})."),
             SourceStep::ListExports if denied => {
-                write!(
-                    f,
-                    "ListExports was denied ({detail}). The role needs cloudformation:ListExports."
-                )
+                write!(f, "ListExports was denied ({detail}). The role needs cloudformation:ListExports.")
             }
             SourceStep::ListExports if throttled => write!(
                 f,
@@ -134,11 +114,7 @@ impl fmt::Display for SourceError {
 }
 
 fn quoted(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("'{n}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
 }
 
 fn missing_list(missing: &[MissingExport]) -> String {
@@ -146,11 +122,7 @@ fn missing_list(missing: &[MissingExport]) -> String {
         .iter()
         .map(|m| match m.suggestions.as_slice() {
             [] => format!("'{}'", m.name),
-            suggestions => format!(
-                "'{}' (did you mean {}?)",
-                m.name,
-                quoted(suggestions).replace(", ", " or ")
-            ),
+            suggestions => format!("'{}' (did you mean {}?)", m.name, quoted(suggestions).replace(", ", " or ")),
         })
         .collect();
     described.join(", ")
@@ -177,10 +149,7 @@ mod tests {
                     name: "booking-TopicArm".into(),
                     suggestions: vec!["booking-TopicArn".into(), "booking-TopicName".into()],
                 },
-                MissingExport {
-                    name: "vpc".into(),
-                    suggestions: vec![],
-                },
+                MissingExport { name: "vpc".into(), suggestions: vec![] },
             ],
             scanned: 140,
         };
@@ -200,43 +169,23 @@ mod tests {
             message: "not authorized".into(),
         };
         assert!(denied.to_string().contains("trust policy"), "{denied}");
-        let list = SourceError {
-            step: SourceStep::ListExports,
-            code: Some("AccessDenied".into()),
-            message: "no".into(),
-        };
-        assert!(
-            list.to_string().contains("cloudformation:ListExports"),
-            "{list}"
-        );
+        let list =
+            SourceError { step: SourceStep::ListExports, code: Some("AccessDenied".into()), message: "no".into() };
+        assert!(list.to_string().contains("cloudformation:ListExports"), "{list}");
         let throttled = SourceError {
             step: SourceStep::ListExports,
             code: Some("Throttling".into()),
             message: "Rate exceeded".into(),
         };
         assert!(throttled.to_string().contains("Refresh"), "{throttled}");
-        let other = SourceError {
-            step: SourceStep::ListExports,
-            code: None,
-            message: "dispatch failure".into(),
-        };
+        let other = SourceError { step: SourceStep::ListExports, code: None, message: "dispatch failure".into() };
         assert_eq!(other.to_string(), "ListExports failed (dispatch failure).");
     }
 
     #[test]
     fn a_too_large_response_says_how_to_narrow_it() {
-        let text = LookupError::ResponseTooLarge {
-            bytes: 5210,
-            exports: 45,
-        }
-        .to_string();
-        assert!(
-            text.contains("45 selected export(s) make a 5210-byte response"),
-            "{text}"
-        );
-        assert!(
-            text.contains("ExportNames") && text.contains("ExportPrefix"),
-            "{text}"
-        );
+        let text = LookupError::ResponseTooLarge { bytes: 5210, exports: 45 }.to_string();
+        assert!(text.contains("45 selected export(s) make a 5210-byte response"), "{text}");
+        assert!(text.contains("ExportNames") && text.contains("ExportPrefix"), "{text}");
     }
 }

@@ -34,18 +34,12 @@ pub struct Selected {
 }
 
 /// Reads the plan's source and selects from it, stopping as soon as nothing more can be selected.
-pub async fn lookup<S: ExportSource>(
-    exports: &S,
-    plan: &LookupPlan,
-) -> Result<Selected, LookupError> {
+pub async fn lookup<S: ExportSource>(exports: &S, plan: &LookupPlan) -> Result<Selected, LookupError> {
     let mut selector = Selector::new(plan);
     let pages = exports
         .scan_exports(&plan.source, &mut |page| selector.take(page))
         .await
-        .map_err(|error| LookupError::Source {
-            source_name: plan.source.describe(),
-            error,
-        })?;
+        .map_err(|error| LookupError::Source { source_name: plan.source.describe(), error })?;
     selector.finish(pages)
 }
 
@@ -87,31 +81,14 @@ impl<'p> Selector<'p> {
         let everything = selection.is_everything();
         for Export { name, value } in page {
             self.scanned += 1;
-            if self
-                .plan
-                .allowed_exports
-                .as_ref()
-                .is_some_and(|allowed| !allowed.allows(&name))
-            {
+            if self.plan.allowed_exports.as_ref().is_some_and(|allowed| !allowed.allows(&name)) {
                 self.hidden += 1;
                 continue;
             }
             let exact_keys = self.pending.remove(name.as_str());
-            let by_prefix = everything
-                || selection
-                    .prefix
-                    .as_deref()
-                    .is_some_and(|prefix| name.starts_with(prefix));
-            if by_prefix
-                && let Some(target) = selection
-                    .aliases
-                    .get(&name)
-                    .filter(|target| **target != name)
-            {
-                self.collision = Some(LookupError::AliasCollision {
-                    key: name.clone(),
-                    target: target.clone(),
-                });
+            let by_prefix = everything || selection.prefix.as_deref().is_some_and(|prefix| name.starts_with(prefix));
+            if by_prefix && let Some(target) = selection.aliases.get(&name).filter(|target| **target != name) {
+                self.collision = Some(LookupError::AliasCollision { key: name.clone(), target: target.clone() });
                 return ControlFlow::Break(());
             }
             match exact_keys {
@@ -131,11 +108,7 @@ impl<'p> Selector<'p> {
             }
         }
         let open_ended = everything || selection.prefix.is_some();
-        if open_ended || !self.pending.is_empty() {
-            ControlFlow::Continue(())
-        } else {
-            ControlFlow::Break(())
-        }
+        if open_ended || !self.pending.is_empty() { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }
     }
 
     fn finish(self, pages: u32) -> Result<Selected, LookupError> {
@@ -148,13 +121,7 @@ impl<'p> Selector<'p> {
                 .keys()
                 .map(|name| MissingExport {
                     name: (*name).to_owned(),
-                    suggestions: closest(
-                        name,
-                        self.other_names
-                            .iter()
-                            .chain(self.data.keys())
-                            .map(String::as_str),
-                    ),
+                    suggestions: closest(name, self.other_names.iter().chain(self.data.keys()).map(String::as_str)),
                 })
                 .collect();
             missing.sort_by(|a, b| a.name.cmp(&b.name));
@@ -173,11 +140,7 @@ impl<'p> Selector<'p> {
                 hidden: self.hidden,
             });
         }
-        Ok(Selected {
-            data: self.data,
-            scanned: self.scanned,
-            pages,
-        })
+        Ok(Selected { data: self.data, scanned: self.scanned, pages })
     }
 }
 
@@ -202,10 +165,7 @@ mod tests {
     impl Pages {
         fn of(count: usize, page_size: usize) -> Pages {
             let exports: Vec<Export> = (0..count)
-                .map(|i| Export {
-                    name: format!("stack{}-Output{i}", i % 3),
-                    value: format!("value-{i}"),
-                })
+                .map(|i| Export { name: format!("stack{}-Output{i}", i % 3), value: format!("value-{i}") })
                 .collect();
             Pages {
                 pages: exports.chunks(page_size).map(<[Export]>::to_vec).collect(),
@@ -246,12 +206,7 @@ mod tests {
             stack_name: Some("s"),
             logical_resource_id: "L",
         };
-        LookupPlan::new(
-            ResourceProperties::parse(&properties).unwrap(),
-            governance,
-            origin,
-        )
-        .unwrap()
+        LookupPlan::new(ResourceProperties::parse(&properties).unwrap(), governance, origin).unwrap()
     }
 
     fn plan(properties: serde_json::Value) -> LookupPlan {
@@ -274,19 +229,10 @@ mod tests {
     #[tokio::test]
     async fn exact_names_stop_paging_once_all_are_found() {
         let source = Pages::of(1000, 100);
-        let selected = run(
-            &source,
-            json!({"ExportNames": ["stack0-Output3", "stack0-Output150"]}),
-        )
-        .await
-        .unwrap();
+        let selected = run(&source, json!({"ExportNames": ["stack0-Output3", "stack0-Output150"]})).await.unwrap();
         assert_eq!(selected.data.len(), 2);
         assert_eq!(selected.data["stack0-Output150"], "value-150");
-        assert_eq!(
-            source.served(),
-            2,
-            "read past the page holding the last name"
-        );
+        assert_eq!(source.served(), 2, "read past the page holding the last name");
     }
 
     #[tokio::test]
@@ -303,45 +249,22 @@ mod tests {
     #[tokio::test]
     async fn a_prefix_reads_every_page_and_unions_with_names() {
         let source = Pages::of(300, 100);
-        let selected = run(
-            &source,
-            json!({"ExportPrefix": "stack2-", "ExportNames": ["stack0-Output0"]}),
-        )
-        .await
-        .unwrap();
+        let selected =
+            run(&source, json!({"ExportPrefix": "stack2-", "ExportNames": ["stack0-Output0"]})).await.unwrap();
         assert_eq!(selected.data.len(), 101);
-        assert!(
-            selected
-                .data
-                .keys()
-                .all(|k| k.starts_with("stack2-") || k == "stack0-Output0")
-        );
+        assert!(selected.data.keys().all(|k| k.starts_with("stack2-") || k == "stack0-Output0"));
         assert_eq!(source.served(), 3);
     }
 
     #[tokio::test]
     async fn missing_names_are_all_named_with_suggestions() {
         let source = Pages::of(30, 100);
-        let error = run(
-            &source,
-            json!({"ExportNames": ["stack0-Output0", "stack1-Outptu4", "nothing-like-it"]}),
-        )
-        .await
-        .unwrap_err();
-        let LookupError::Missing {
-            missing, scanned, ..
-        } = &error
-        else {
-            panic!("{error:?}")
-        };
+        let error = run(&source, json!({"ExportNames": ["stack0-Output0", "stack1-Outptu4", "nothing-like-it"]}))
+            .await
+            .unwrap_err();
+        let LookupError::Missing { missing, scanned, .. } = &error else { panic!("{error:?}") };
         assert_eq!(*scanned, 30);
-        assert_eq!(
-            missing[0],
-            MissingExport {
-                name: "nothing-like-it".into(),
-                suggestions: vec![]
-            }
-        );
+        assert_eq!(missing[0], MissingExport { name: "nothing-like-it".into(), suggestions: vec![] });
         assert_eq!(missing[1].name, "stack1-Outptu4");
         assert_eq!(missing[1].suggestions[0], "stack1-Output4");
     }
@@ -349,83 +272,39 @@ mod tests {
     #[tokio::test]
     async fn a_prefix_that_matches_nothing_fails() {
         let source = Pages::of(30, 100);
-        let error = run(&source, json!({"ExportPrefix": "vpc-"}))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(error, LookupError::PrefixMatchedNothing { hidden: 0, .. }),
-            "{error:?}"
-        );
+        let error = run(&source, json!({"ExportPrefix": "vpc-"})).await.unwrap_err();
+        assert!(matches!(error, LookupError::PrefixMatchedNothing { hidden: 0, .. }), "{error:?}");
     }
 
     #[tokio::test]
     async fn an_alias_that_shadows_a_prefix_match_fails() {
         let source = Pages::of(30, 100);
-        let error = run(
-            &source,
-            json!({"ExportPrefix": "stack1-", "Exports": {"stack1-Output1": "stack0-Output0"}}),
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            matches!(error, LookupError::AliasCollision { .. }),
-            "{error:?}"
-        );
+        let error = run(&source, json!({"ExportPrefix": "stack1-", "Exports": {"stack1-Output1": "stack0-Output0"}}))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, LookupError::AliasCollision { .. }), "{error:?}");
     }
 
     #[tokio::test]
     async fn allowed_exports_hide_everything_else() {
-        let governance = Governance {
-            allowed_exports: PatternList::parse("stack1-*"),
-            ..Default::default()
-        };
+        let governance = Governance { allowed_exports: PatternList::parse("stack1-*"), ..Default::default() };
         let source = Pages::of(30, 7);
-        let selected = lookup(&source, &plan_with(json!({}), &governance))
-            .await
-            .unwrap();
+        let selected = lookup(&source, &plan_with(json!({}), &governance)).await.unwrap();
         assert_eq!(selected.data.len(), 10);
         assert!(selected.data.keys().all(|k| k.starts_with("stack1-")));
-        let error = lookup(
-            &source,
-            &plan_with(json!({"ExportPrefix": "stack2-"}), &governance),
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            matches!(error, LookupError::PrefixMatchedNothing { hidden: 20, .. }),
-            "{error:?}"
-        );
-        assert!(
-            error
-                .to_string()
-                .contains("hidden by the function's ALLOWED_EXPORTS")
-        );
+        let error = lookup(&source, &plan_with(json!({"ExportPrefix": "stack2-"}), &governance)).await.unwrap_err();
+        assert!(matches!(error, LookupError::PrefixMatchedNothing { hidden: 20, .. }), "{error:?}");
+        assert!(error.to_string().contains("hidden by the function's ALLOWED_EXPORTS"));
     }
 
     #[tokio::test]
     async fn suggestions_never_reveal_hidden_exports() {
-        let governance = Governance {
-            allowed_exports: PatternList::parse("stack1-*"),
-            ..Default::default()
-        };
+        let governance = Governance { allowed_exports: PatternList::parse("stack1-*"), ..Default::default() };
         let source = Pages::of(30, 100);
-        let error = lookup(
-            &source,
-            &plan_with(json!({"ExportNames": ["stack1-Output0"]}), &governance),
-        )
-        .await
-        .unwrap_err();
-        let LookupError::Missing { missing, .. } = error else {
-            panic!()
-        };
-        assert!(
-            missing[0]
-                .suggestions
-                .iter()
-                .all(|s| s.starts_with("stack1-")),
-            "{:?}",
-            missing[0].suggestions
-        );
+        let error =
+            lookup(&source, &plan_with(json!({"ExportNames": ["stack1-Output0"]}), &governance)).await.unwrap_err();
+        let LookupError::Missing { missing, .. } = error else { panic!() };
+        assert!(missing[0].suggestions.iter().all(|s| s.starts_with("stack1-")), "{:?}", missing[0].suggestions);
     }
 
     #[tokio::test]
@@ -436,17 +315,9 @@ mod tests {
             code: Some("AccessDenied".into()),
             message: "no".into(),
         });
-        let error = lookup(
-            &source,
-            &plan(json!({"RoleArn": "arn:aws:iam::222222222222:role/r"})),
-        )
-        .await
-        .unwrap_err();
+        let error = lookup(&source, &plan(json!({"RoleArn": "arn:aws:iam::222222222222:role/r"}))).await.unwrap_err();
         let text = error.to_string();
-        assert!(
-            text.starts_with("Could not read exports from account 222222222222 in eu-west-1"),
-            "{text}"
-        );
+        assert!(text.starts_with("Could not read exports from account 222222222222 in eu-west-1"), "{text}");
         assert!(text.contains("cloudformation:ListExports"), "{text}");
     }
 }

@@ -43,12 +43,8 @@ pub struct PatternList(Vec<Pattern>);
 impl PatternList {
     /// Blank entries are ignored; an all-blank list is `None`, meaning "no restriction".
     pub fn parse(text: &str) -> Option<PatternList> {
-        let patterns: Vec<Pattern> = text
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(Pattern::new)
-            .collect();
+        let patterns: Vec<Pattern> =
+            text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(Pattern::new).collect();
         (!patterns.is_empty()).then_some(PatternList(patterns))
     }
 
@@ -85,24 +81,12 @@ mod tests {
             ("*", "", true),
             ("exact", "exact", true),
             ("exact", "exactly", false),
-            (
-                "arn:aws:iam::*:role/remote-exports-*",
-                "arn:aws:iam::222222222222:role/remote-exports-reader",
-                true,
-            ),
-            (
-                "arn:aws:iam::*:role/remote-exports-*",
-                "arn:aws:iam::222222222222:role/admin",
-                false,
-            ),
+            ("arn:aws:iam::*:role/remote-exports-*", "arn:aws:iam::222222222222:role/remote-exports-reader", true),
+            ("arn:aws:iam::*:role/remote-exports-*", "arn:aws:iam::222222222222:role/admin", false),
             ("a**a", "aa", true),
         ];
         for (pattern, text, expected) in cases {
-            assert_eq!(
-                Pattern::new(pattern).matches(text),
-                expected,
-                "{pattern} vs {text}"
-            );
+            assert_eq!(Pattern::new(pattern).matches(text), expected, "{pattern} vs {text}");
         }
     }
 

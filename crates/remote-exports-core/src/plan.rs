@@ -25,11 +25,7 @@ impl Source {
 
     pub fn describe(&self) -> String {
         match &self.role {
-            Some(role) => format!(
-                "account {} in {} (through {role})",
-                role.account(),
-                self.region
-            ),
+            Some(role) => format!("account {} in {} (through {role})", role.account(), self.region),
             None => format!("the function's own account in {}", self.region),
         }
     }
@@ -63,11 +59,7 @@ fn session_name(origin: &Origin<'_>) -> String {
         None => format!("remote-exports-{}", origin.logical_resource_id),
     };
     let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
-    let mut name: String = raw
-        .chars()
-        .map(|c| if allowed(c) { c } else { '-' })
-        .take(64)
-        .collect();
+    let mut name: String = raw.chars().map(|c| if allowed(c) { c } else { '-' }).take(64).collect();
     if name.len() < 2 {
         name = "remote-exports".to_owned();
     }
@@ -82,53 +74,26 @@ impl LookupPlan {
         governance: &Governance,
         origin: Origin<'_>,
     ) -> Result<LookupPlan, LookupError> {
-        let role = properties
-            .role_arn
-            .or_else(|| governance.default_role_arn.clone());
+        let role = properties.role_arn.or_else(|| governance.default_role_arn.clone());
         if let (Some(role), Some(allowed)) = (&role, &governance.allowed_role_arns)
             && !allowed.allows(role.as_str())
         {
-            return Err(LookupError::RoleNotAllowed {
-                role: role.to_string(),
-                allowed: allowed.to_string(),
-            });
+            return Err(LookupError::RoleNotAllowed { role: role.to_string(), allowed: allowed.to_string() });
         }
         if let Some(allowed) = &governance.allowed_exports {
-            let refused: Vec<String> = properties
-                .selection
-                .exact_names()
-                .filter(|n| !allowed.allows(n))
-                .map(str::to_owned)
-                .collect();
+            let refused: Vec<String> =
+                properties.selection.exact_names().filter(|n| !allowed.allows(n)).map(str::to_owned).collect();
             if !refused.is_empty() {
-                return Err(LookupError::ExportsNotAllowed {
-                    names: refused,
-                    allowed: allowed.to_string(),
-                });
+                return Err(LookupError::ExportsNotAllowed { names: refused, allowed: allowed.to_string() });
             }
         }
         let region = properties
             .region
-            .or_else(|| {
-                origin
-                    .stack_region
-                    .filter(|r| is_region_name(r))
-                    .map(str::to_owned)
-            })
-            .or_else(|| {
-                origin
-                    .function_region
-                    .filter(|r| is_region_name(r))
-                    .map(str::to_owned)
-            })
+            .or_else(|| origin.stack_region.filter(|r| is_region_name(r)).map(str::to_owned))
+            .or_else(|| origin.function_region.filter(|r| is_region_name(r)).map(str::to_owned))
             .ok_or(LookupError::NoRegion)?;
         Ok(LookupPlan {
-            source: Source {
-                role,
-                external_id: properties.external_id,
-                region,
-                session_name: session_name(&origin),
-            },
+            source: Source { role, external_id: properties.external_id, region, session_name: session_name(&origin) },
             selection: properties.selection,
             allowed_exports: governance.allowed_exports.clone(),
             no_echo: properties.no_echo,
@@ -159,17 +124,8 @@ mod tests {
         assert_eq!(plan.source.region, "ap-south-1");
         let plan = LookupPlan::new(properties(json!({})), &g, STACK).unwrap();
         assert_eq!(plan.source.region, "eu-west-1");
-        let origin = Origin {
-            stack_region: None,
-            ..STACK
-        };
-        assert_eq!(
-            LookupPlan::new(properties(json!({})), &g, origin)
-                .unwrap()
-                .source
-                .region,
-            "us-east-1"
-        );
+        let origin = Origin { stack_region: None, ..STACK };
+        assert_eq!(LookupPlan::new(properties(json!({})), &g, origin).unwrap().source.region, "us-east-1");
         let error = LookupPlan::new(properties(json!({})), &g, Origin::default()).unwrap_err();
         assert_eq!(error, LookupError::NoRegion);
     }
@@ -182,12 +138,8 @@ mod tests {
         };
         let plan = LookupPlan::new(properties(json!({})), &g, STACK).unwrap();
         assert_eq!(plan.source.role.unwrap().account(), "333333333333");
-        let plan = LookupPlan::new(
-            properties(json!({"RoleArn": "arn:aws:iam::222222222222:role/r"})),
-            &g,
-            STACK,
-        )
-        .unwrap();
+        let plan =
+            LookupPlan::new(properties(json!({"RoleArn": "arn:aws:iam::222222222222:role/r"})), &g, STACK).unwrap();
         assert_eq!(plan.source.role.unwrap().account(), "222222222222");
         let plan = LookupPlan::new(properties(json!({})), &Governance::default(), STACK).unwrap();
         assert_eq!(plan.source.role, None);
@@ -196,22 +148,13 @@ mod tests {
     #[test]
     fn governance_refuses_before_any_call() {
         let g = Governance {
-            allowed_role_arns: PatternList::parse(
-                "arn:aws:iam::222222222222:role/remote-exports-*",
-            ),
+            allowed_role_arns: PatternList::parse("arn:aws:iam::222222222222:role/remote-exports-*"),
             allowed_exports: PatternList::parse("booking-*"),
             ..Default::default()
         };
-        let error = LookupPlan::new(
-            properties(json!({"RoleArn": "arn:aws:iam::222222222222:role/admin"})),
-            &g,
-            STACK,
-        )
-        .unwrap_err();
-        assert!(
-            matches!(error, LookupError::RoleNotAllowed { .. }),
-            "{error:?}"
-        );
+        let error = LookupPlan::new(properties(json!({"RoleArn": "arn:aws:iam::222222222222:role/admin"})), &g, STACK)
+            .unwrap_err();
+        assert!(matches!(error, LookupError::RoleNotAllowed { .. }), "{error:?}");
         let allowed_role = json!({"RoleArn": "arn:aws:iam::222222222222:role/remote-exports-reader", "ExportNames": ["booking-a", "secret-b"], "Exports": {"X": "secret-c"}});
         let error = LookupPlan::new(properties(allowed_role), &g, STACK).unwrap_err();
         assert_eq!(
@@ -228,17 +171,10 @@ mod tests {
         let plan = LookupPlan::new(properties(json!({})), &Governance::default(), STACK).unwrap();
         assert_eq!(plan.source.session_name, "airmiles-Lookup");
         let long = "s".repeat(100);
-        let origin = Origin {
-            stack_name: Some(&long),
-            ..STACK
-        };
+        let origin = Origin { stack_name: Some(&long), ..STACK };
         let plan = LookupPlan::new(properties(json!({})), &Governance::default(), origin).unwrap();
         assert_eq!(plan.source.session_name.len(), 64);
-        let odd = Origin {
-            stack_name: None,
-            logical_resource_id: "a b",
-            ..STACK
-        };
+        let odd = Origin { stack_name: None, logical_resource_id: "a b", ..STACK };
         let plan = LookupPlan::new(properties(json!({})), &Governance::default(), odd).unwrap();
         assert_eq!(plan.source.session_name, "remote-exports-a-b");
     }
@@ -247,9 +183,7 @@ mod tests {
     fn the_physical_id_follows_the_source_only() {
         let g = Governance::default();
         let a = LookupPlan::new(
-            properties(
-                json!({"RoleArn": "arn:aws:iam::222222222222:role/a", "ExportNames": ["x"]}),
-            ),
+            properties(json!({"RoleArn": "arn:aws:iam::222222222222:role/a", "ExportNames": ["x"]})),
             &g,
             STACK,
         )
@@ -260,18 +194,9 @@ mod tests {
             STACK,
         )
         .unwrap();
-        assert_eq!(
-            a.source.physical_resource_id(),
-            "remote-exports:222222222222:eu-west-1"
-        );
-        assert_eq!(
-            a.source.physical_resource_id(),
-            b.source.physical_resource_id()
-        );
+        assert_eq!(a.source.physical_resource_id(), "remote-exports:222222222222:eu-west-1");
+        assert_eq!(a.source.physical_resource_id(), b.source.physical_resource_id());
         let own = LookupPlan::new(properties(json!({"Region": "us-east-2"})), &g, STACK).unwrap();
-        assert_eq!(
-            own.source.physical_resource_id(),
-            "remote-exports:self:us-east-2"
-        );
+        assert_eq!(own.source.physical_resource_id(), "remote-exports:self:us-east-2");
     }
 }

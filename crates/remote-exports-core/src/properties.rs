@@ -33,10 +33,7 @@ impl Selection {
 
     /// Every export name asked for by exact name, through `ExportNames` or `Exports`.
     pub fn exact_names(&self) -> impl Iterator<Item = &str> {
-        self.names
-            .iter()
-            .map(String::as_str)
-            .chain(self.aliases.values().map(String::as_str))
+        self.names.iter().map(String::as_str).chain(self.aliases.values().map(String::as_str))
     }
 }
 
@@ -60,15 +57,9 @@ pub enum PropertyError {
     #[error("ResourceProperties must be an object of properties")]
     NotAnObject,
     #[error("unknown property '{name}'{}; the properties are {}", hint(.suggestion), KNOWN[..8].join(", "))]
-    Unknown {
-        name: String,
-        suggestion: Option<String>,
-    },
+    Unknown { name: String, suggestion: Option<String> },
     #[error("property {name} must be {expected}")]
-    WrongType {
-        name: &'static str,
-        expected: &'static str,
-    },
+    WrongType { name: &'static str, expected: &'static str },
     #[error("RoleArn {0}")]
     RoleArn(#[from] InvalidRoleArn),
     #[error("ExternalId must be 2 to 1224 characters of letters, digits and +=,.@:/-_")]
@@ -79,13 +70,8 @@ pub enum PropertyError {
         "{property} contains '{name}', which is not a valid export name \
          (1 to 255 letters, digits, colons and hyphens)"
     )]
-    ExportName {
-        property: &'static str,
-        name: String,
-    },
-    #[error(
-        "Exports key '{0}' is not a valid attribute name (1 to 255 letters, digits and . _ : -)"
-    )]
+    ExportName { property: &'static str, name: String },
+    #[error("Exports key '{0}' is not a valid attribute name (1 to 255 letters, digits and . _ : -)")]
     Alias(String),
     #[error("{0} is empty; leave it out to select every export, or list what you need")]
     Empty(&'static str),
@@ -99,10 +85,7 @@ pub enum PropertyError {
 }
 
 fn hint(suggestion: &Option<String>) -> String {
-    suggestion
-        .as_ref()
-        .map(|s| format!(" (did you mean {s}?)"))
-        .unwrap_or_default()
+    suggestion.as_ref().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default()
 }
 
 impl ResourceProperties {
@@ -116,14 +99,9 @@ impl ResourceProperties {
         };
         if let Some(name) = map.keys().find(|key| !KNOWN.contains(&key.as_str())) {
             let suggestion = closest(name, KNOWN).into_iter().next();
-            return Err(PropertyError::Unknown {
-                name: name.clone(),
-                suggestion,
-            });
+            return Err(PropertyError::Unknown { name: name.clone(), suggestion });
         }
-        let role_arn = optional_text(map, "RoleArn")?
-            .map(|text| RoleArn::parse(&text))
-            .transpose()?;
+        let role_arn = optional_text(map, "RoleArn")?.map(|text| RoleArn::parse(&text)).transpose()?;
         let external_id = optional_text(map, "ExternalId")?;
         if let Some(id) = &external_id {
             let valid_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c);
@@ -145,13 +123,7 @@ impl ResourceProperties {
             Some(Value::String(text)) if text.eq_ignore_ascii_case("false") => false,
             Some(other) => return Err(PropertyError::NoEcho(plain(other))),
         };
-        Ok(ResourceProperties {
-            role_arn,
-            external_id,
-            region,
-            selection,
-            no_echo,
-        })
+        Ok(ResourceProperties { role_arn, external_id, region, selection, no_echo })
     }
 }
 
@@ -159,25 +131,16 @@ fn parse_selection(map: &Map<String, Value>) -> Result<Selection, PropertyError>
     let mut names: Vec<String> = match map.get("ExportNames") {
         None | Some(Value::Null) => Vec::new(),
         // A single string may hold several names joined by commas (export names cannot contain one).
-        Some(Value::String(text)) => text
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        Some(Value::String(text)) => {
+            text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        }
         Some(Value::Array(items)) => items
             .iter()
             .map(|item| item.as_str().map(|s| s.trim().to_owned()))
             .collect::<Option<_>>()
-            .ok_or(PropertyError::WrongType {
-                name: "ExportNames",
-                expected: "a list of export names",
-            })?,
+            .ok_or(PropertyError::WrongType { name: "ExportNames", expected: "a list of export names" })?,
         Some(_) => {
-            return Err(PropertyError::WrongType {
-                name: "ExportNames",
-                expected: "a list of export names",
-            });
+            return Err(PropertyError::WrongType { name: "ExportNames", expected: "a list of export names" });
         }
     };
     if map.contains_key("ExportNames") && names.is_empty() {
@@ -205,50 +168,33 @@ fn parse_selection(map: &Map<String, Value>) -> Result<Selection, PropertyError>
             }
             let mut aliases = BTreeMap::new();
             for (alias, target) in entries {
-                let target = target.as_str().ok_or(PropertyError::WrongType {
-                    name: "Exports",
-                    expected: "a map of {DataKey: ExportName}",
-                })?;
+                let target = target
+                    .as_str()
+                    .ok_or(PropertyError::WrongType { name: "Exports", expected: "a map of {DataKey: ExportName}" })?;
                 if !is_alias(alias) {
                     return Err(PropertyError::Alias(alias.clone()));
                 }
                 check_export_name("Exports", target)?;
                 if names.contains(alias) && alias != target {
-                    return Err(PropertyError::AliasClash {
-                        alias: alias.clone(),
-                        target: target.to_owned(),
-                    });
+                    return Err(PropertyError::AliasClash { alias: alias.clone(), target: target.to_owned() });
                 }
                 aliases.insert(alias.clone(), target.to_owned());
             }
             aliases
         }
         Some(_) => {
-            return Err(PropertyError::WrongType {
-                name: "Exports",
-                expected: "a map of {DataKey: ExportName}",
-            });
+            return Err(PropertyError::WrongType { name: "Exports", expected: "a map of {DataKey: ExportName}" });
         }
     };
-    Ok(Selection {
-        names,
-        prefix,
-        aliases,
-    })
+    Ok(Selection { names, prefix, aliases })
 }
 
-fn optional_text(
-    map: &Map<String, Value>,
-    name: &'static str,
-) -> Result<Option<String>, PropertyError> {
+fn optional_text(map: &Map<String, Value>, name: &'static str) -> Result<Option<String>, PropertyError> {
     match map.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.trim().to_owned())),
-        Some(_) => Err(PropertyError::WrongType {
-            name,
-            expected: "a string",
-        }),
+        Some(_) => Err(PropertyError::WrongType { name, expected: "a string" }),
     }
 }
 
@@ -261,27 +207,16 @@ fn plain(value: &Value) -> String {
 
 pub(crate) fn is_export_name(name: &str) -> bool {
     (1..=MAX_EXPORT_NAME).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'-')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'-')
 }
 
 fn check_export_name(property: &'static str, name: &str) -> Result<(), PropertyError> {
-    if is_export_name(name) {
-        Ok(())
-    } else {
-        Err(PropertyError::ExportName {
-            property,
-            name: name.to_owned(),
-        })
-    }
+    if is_export_name(name) { Ok(()) } else { Err(PropertyError::ExportName { property, name: name.to_owned() }) }
 }
 
 fn is_alias(alias: &str) -> bool {
     (1..=MAX_EXPORT_NAME).contains(&alias.len())
-        && alias
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+        && alias.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
 }
 
 /// `eu-west-1`, `us-gov-west-1`, `cn-north-1`, `eusc-de-east-1`.
@@ -307,8 +242,7 @@ mod tests {
 
     #[test]
     fn no_properties_selects_everything() {
-        let parsed =
-            parse(json!({"ServiceToken": "arn:aws:lambda:eu-west-1:1:function:f"})).unwrap();
+        let parsed = parse(json!({"ServiceToken": "arn:aws:lambda:eu-west-1:1:function:f"})).unwrap();
         assert!(parsed.selection.is_everything());
         assert_eq!(parsed, ResourceProperties::default());
         assert!(parse(Value::Null).unwrap().selection.is_everything());
@@ -331,15 +265,9 @@ mod tests {
         assert_eq!(parsed.role_arn.unwrap().account(), "222222222222");
         assert_eq!(parsed.external_id.as_deref(), Some("shared-secret"));
         assert_eq!(parsed.region.as_deref(), Some("us-east-1"));
-        assert_eq!(
-            parsed.selection.names,
-            ["booking-lambda-BookingTopicArn", "a:b"]
-        );
+        assert_eq!(parsed.selection.names, ["booking-lambda-BookingTopicArn", "a:b"]);
         assert_eq!(parsed.selection.prefix.as_deref(), Some("shared-"));
-        assert_eq!(
-            parsed.selection.aliases["Topic"],
-            "booking-lambda-BookingTopicArn"
-        );
+        assert_eq!(parsed.selection.aliases["Topic"], "booking-lambda-BookingTopicArn");
         assert!(parsed.no_echo);
     }
 
@@ -354,53 +282,26 @@ mod tests {
     #[test]
     fn a_misspelt_property_is_refused_with_a_hint() {
         let error = parse(json!({"ExportName": ["a"]})).unwrap_err();
-        assert_eq!(
-            error,
-            PropertyError::Unknown {
-                name: "ExportName".into(),
-                suggestion: Some("ExportNames".into())
-            }
-        );
-        assert!(
-            error.to_string().contains("did you mean ExportNames?"),
-            "{error}"
-        );
+        assert_eq!(error, PropertyError::Unknown { name: "ExportName".into(), suggestion: Some("ExportNames".into()) });
+        assert!(error.to_string().contains("did you mean ExportNames?"), "{error}");
     }
 
     #[test]
     fn refuses_bad_values_clearly() {
         let cases = [
-            (
-                json!({"RoleArn": "admin"}),
-                "RoleArn 'admin' is not an IAM role ARN",
-            ),
+            (json!({"RoleArn": "admin"}), "RoleArn 'admin' is not an IAM role ARN"),
             (json!({"RoleArn": ["x"]}), "RoleArn must be a string"),
             (json!({"Region": "Europe"}), "Region 'Europe'"),
             (json!({"ExportNames": []}), "ExportNames is empty"),
             (json!({"ExportNames": [1]}), "ExportNames must be a list"),
-            (
-                json!({"ExportNames": ["has space"]}),
-                "'has space', which is not a valid export name",
-            ),
-            (
-                json!({"ExportPrefix": "a/b"}),
-                "ExportPrefix contains 'a/b'",
-            ),
+            (json!({"ExportNames": ["has space"]}), "'has space', which is not a valid export name"),
+            (json!({"ExportPrefix": "a/b"}), "ExportPrefix contains 'a/b'"),
             (json!({"Exports": {"A": 1}}), "Exports must be a map"),
-            (
-                json!({"Exports": {"bad key": "a"}}),
-                "Exports key 'bad key'",
-            ),
+            (json!({"Exports": {"bad key": "a"}}), "Exports key 'bad key'"),
             (json!({"Exports": {}}), "Exports is empty"),
             (json!({"Exports": ["a"]}), "Exports must be a map"),
-            (
-                json!({"Exports": {"a": "b"}, "ExportNames": ["a"]}),
-                "a Data key can hold only one value",
-            ),
-            (
-                json!({"NoEcho": "yes"}),
-                "NoEcho must be \"true\" or \"false\", not 'yes'",
-            ),
+            (json!({"Exports": {"a": "b"}, "ExportNames": ["a"]}), "a Data key can hold only one value"),
+            (json!({"NoEcho": "yes"}), "NoEcho must be \"true\" or \"false\", not 'yes'"),
             (json!({"ExternalId": "x"}), "ExternalId must be"),
             (json!("text"), "must be an object"),
         ];
@@ -413,32 +314,15 @@ mod tests {
     #[test]
     fn an_alias_may_repeat_its_own_name() {
         let parsed = parse(json!({"Exports": {"a": "a"}, "ExportNames": ["a"]})).unwrap();
-        assert_eq!(
-            parsed.selection.exact_names().collect::<Vec<_>>(),
-            ["a", "a"]
-        );
+        assert_eq!(parsed.selection.exact_names().collect::<Vec<_>>(), ["a", "a"]);
     }
 
     #[test]
     fn knows_region_names() {
-        for region in [
-            "eu-west-1",
-            "us-gov-west-1",
-            "cn-north-1",
-            "ap-southeast-4",
-            "eusc-de-east-1",
-        ] {
+        for region in ["eu-west-1", "us-gov-west-1", "cn-north-1", "ap-southeast-4", "eusc-de-east-1"] {
             assert!(is_region_name(region), "{region}");
         }
-        for region in [
-            "",
-            "eu",
-            "eu-west",
-            "EU-WEST-1",
-            "eu-west-x",
-            "europe-west-1",
-            "eu--1",
-        ] {
+        for region in ["", "eu", "eu-west", "EU-WEST-1", "eu-west-x", "europe-west-1", "eu--1"] {
             assert!(!is_region_name(region), "{region}");
         }
     }

@@ -5,54 +5,25 @@ use std::fmt;
 pub struct RoleArn(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "'{0}' is not an IAM role ARN; expected arn:<partition>:iam::<12-digit account>:role/<name>"
-)]
+#[error("'{0}' is not an IAM role ARN; expected arn:<partition>:iam::<12-digit account>:role/<name>")]
 pub struct InvalidRoleArn(pub String);
 
 impl RoleArn {
     pub fn parse(text: &str) -> Result<RoleArn, InvalidRoleArn> {
         let invalid = || InvalidRoleArn(text.to_owned());
         let mut parts = text.splitn(6, ':');
-        let fields = [
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ];
-        let [
-            Some("arn"),
-            Some(partition),
-            Some("iam"),
-            Some(""),
-            Some(account),
-            Some(resource),
-        ] = fields
-        else {
+        let fields = [parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next()];
+        let [Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)] = fields else {
             return Err(invalid());
         };
-        let partition_ok = partition.starts_with("aws")
-            && partition
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'-');
+        let partition_ok =
+            partition.starts_with("aws") && partition.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
         let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-        let name = resource
-            .strip_prefix("role/")
-            .and_then(|path| path.rsplit('/').next())
-            .unwrap_or("");
+        let name = resource.strip_prefix("role/").and_then(|path| path.rsplit('/').next()).unwrap_or("");
         let name_ok = (1..=64).contains(&name.len())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
-        let path_ok =
-            resource.len() <= 512 + 5 + 64 && resource.bytes().all(|b| b.is_ascii_graphic());
-        if partition_ok && account_ok && name_ok && path_ok {
-            Ok(RoleArn(text.to_owned()))
-        } else {
-            Err(invalid())
-        }
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+        let path_ok = resource.len() <= 512 + 5 + 64 && resource.bytes().all(|b| b.is_ascii_graphic());
+        if partition_ok && account_ok && name_ok && path_ok { Ok(RoleArn(text.to_owned())) } else { Err(invalid()) }
     }
 
     pub fn as_str(&self) -> &str {

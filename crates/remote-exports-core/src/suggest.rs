@@ -1,23 +1,19 @@
 /// Up to three of `candidates` closest to `wanted`, best first, for "did you mean" hints.
 pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let wanted_lower = wanted.to_ascii_lowercase();
-    let limit = (wanted.len() / 3).max(2);
+    // About one edit in five characters: close enough to be a typo, not just a similar name.
+    let limit = (wanted.len() / 5).max(2);
     let mut scored: Vec<(usize, &str)> = candidates
         .into_iter()
         .filter(|c| c.len().abs_diff(wanted.len()) <= limit)
         .filter_map(|c| {
-            let distance =
-                edit_distance(wanted_lower.as_bytes(), c.to_ascii_lowercase().as_bytes());
+            let distance = edit_distance(wanted_lower.as_bytes(), c.to_ascii_lowercase().as_bytes());
             (distance <= limit).then_some((distance, c))
         })
         .collect();
     scored.sort_unstable();
     scored.dedup_by(|a, b| a.1 == b.1);
-    scored
-        .into_iter()
-        .take(3)
-        .map(|(_, c)| c.to_owned())
-        .collect()
+    scored.into_iter().take(3).map(|(_, c)| c.to_owned()).collect()
 }
 
 fn edit_distance(a: &[u8], b: &[u8]) -> usize {

@@ -3,13 +3,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cfn_custom_resource::{
-    Deadline, DeliveryError, EncodeError, Interrupted, MAX_PHYSICAL_ID_BYTES, MalformedRequest,
-    ReplyTarget, Request, RequestKind, Response, ResponseTransport, ResponseUrl, ResponseUrlError,
-    RetryPolicy, StackArn, Status, deliver, run_guarded, truncate_utf8,
+    Deadline, DeliveryError, EncodeError, Interrupted, MAX_PHYSICAL_ID_BYTES, MalformedRequest, ReplyTarget, Request,
+    RequestKind, Response, ResponseTransport, ResponseUrl, ResponseUrlError, RetryPolicy, StackArn, Status, deliver,
+    run_guarded, truncate_utf8,
 };
-use remote_exports_core::{
-    ExportSource, LookupError, LookupPlan, Origin, ResourceProperties, Selected, lookup,
-};
+use remote_exports_core::{ExportSource, LookupError, LookupPlan, Origin, ResourceProperties, Selected, lookup};
 use serde_json::Value;
 
 use crate::Settings;
@@ -59,12 +57,7 @@ pub enum HandleError {
 
 impl<S: ExportSource + 'static, T: ResponseTransport> Handler<S, T> {
     pub fn new(settings: Settings, exports: S, transport: T) -> Self {
-        Handler {
-            settings: Arc::new(settings),
-            exports: Arc::new(exports),
-            transport,
-            retry: RetryPolicy::default(),
-        }
+        Handler { settings: Arc::new(settings), exports: Arc::new(exports), transport, retry: RetryPolicy::default() }
     }
 
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
@@ -82,7 +75,7 @@ impl<S: ExportSource + 'static, T: ResponseTransport> Handler<S, T> {
                 (self.answer(request, deadline).await, url)
             }
             Err(malformed) => {
-                let Some(reply) = malformed.reply.clone() else {
+                let Some(reply) = malformed.reply.as_deref().cloned() else {
                     tracing::error!(reason = %malformed.reason, "event is not a custom-resource request and has no ResponseURL");
                     return Err(HandleError::Unanswerable(malformed));
                 };
@@ -90,14 +83,7 @@ impl<S: ExportSource + 'static, T: ResponseTransport> Handler<S, T> {
                 (answer_malformed(reply, &malformed), url)
             }
         };
-        let delivered = deliver(
-            &self.transport,
-            &url,
-            &answer.body,
-            deadline.delivery_deadline(),
-            self.retry,
-        )
-        .await;
+        let delivered = deliver(&self.transport, &url, &answer.body, deadline.delivery_deadline(), self.retry).await;
         let response = &answer.response;
         let request_type = answer.kind.map_or("Invalid", RequestKind::as_str);
         let duration_ms = started.elapsed().as_millis() as u64;
@@ -154,9 +140,7 @@ impl<S: ExportSource + 'static, T: ResponseTransport> Handler<S, T> {
         let kind = request.kind;
         if kind == RequestKind::Delete {
             // Nothing was created, so there is nothing to delete: no call, no validation, always SUCCESS.
-            let physical_id = given_or(&reply, || {
-                format!("remote-exports:deleted:{}", reply.logical_resource_id)
-            });
+            let physical_id = given_or(&reply, || format!("remote-exports:deleted:{}", reply.logical_resource_id));
             return finish(
                 kind,
                 reply.clone(),
@@ -165,12 +149,9 @@ impl<S: ExportSource + 'static, T: ResponseTransport> Handler<S, T> {
                 0,
             );
         }
-        let planned = catch_unwind(AssertUnwindSafe(|| self.plan(&request.properties, &reply)))
-            .unwrap_or_else(|panic| {
-                Err(LookupError::Internal(format!(
-                    "panic while reading properties: {}",
-                    panic_text(&panic)
-                )))
+        let planned =
+            catch_unwind(AssertUnwindSafe(|| self.plan(&request.properties, &reply))).unwrap_or_else(|panic| {
+                Err(LookupError::Internal(format!("panic while reading properties: {}", panic_text(&panic))))
             });
         // A failed Update keeps the current ID, so that failing is never mistaken for a replacement.
         let failure_id = |plan: Option<&LookupPlan>| match kind {
@@ -191,26 +172,19 @@ impl<S: ExportSource + 'static, T: ResponseTransport> Handler<S, T> {
         };
         let exports = Arc::clone(&self.exports);
         let work_plan = plan.clone();
-        let result = run_guarded(deadline.work_deadline(), async move {
-            lookup(&*exports, &work_plan).await
-        })
-        .await
-        .unwrap_or_else(|interrupted| {
-            Err(match interrupted {
-                Interrupted::TimedOut { waited_ms } => LookupError::TimedOut {
-                    source_name: plan.source.describe(),
-                    waited_ms,
-                },
-                Interrupted::Panicked { message } => {
-                    LookupError::Internal(format!("panic during lookup: {message}"))
-                }
-            })
-        });
-        let Selected {
-            data,
-            scanned,
-            pages,
-        } = match result {
+        let result = run_guarded(deadline.work_deadline(), async move { lookup(&*exports, &work_plan).await })
+            .await
+            .unwrap_or_else(|interrupted| {
+                Err(match interrupted {
+                    Interrupted::TimedOut { waited_ms } => {
+                        LookupError::TimedOut { source_name: plan.source.describe(), waited_ms }
+                    }
+                    Interrupted::Panicked { message } => {
+                        LookupError::Internal(format!("panic during lookup: {message}"))
+                    }
+                })
+            });
+        let Selected { data, scanned, pages } = match result {
             Ok(selected) => selected,
             Err(error) => {
                 return finish(
@@ -223,54 +197,22 @@ impl<S: ExportSource + 'static, T: ResponseTransport> Handler<S, T> {
             }
         };
         let exports_selected = data.len();
-        let success = Response::success(
-            &reply,
-            plan.source.physical_resource_id(),
-            data,
-            plan.no_echo,
-        );
+        let success = Response::success(&reply, plan.source.physical_resource_id(), data, plan.no_echo);
         match success.encode() {
-            Ok(body) => Answer {
-                kind: Some(kind),
-                reply,
-                response: success,
-                body,
-                scanned,
-                pages,
-            },
+            Ok(body) => Answer { kind: Some(kind), reply, response: success, body, scanned, pages },
             Err(EncodeError::TooLarge { bytes }) => {
-                let reason = LookupError::ResponseTooLarge {
-                    bytes,
-                    exports: exports_selected,
-                }
-                .to_string();
-                finish(
-                    kind,
-                    reply.clone(),
-                    Response::failed(&reply, failure_id(Some(&plan)), reason),
-                    scanned,
-                    pages,
-                )
+                let reason = LookupError::ResponseTooLarge { bytes, exports: exports_selected }.to_string();
+                finish(kind, reply.clone(), Response::failed(&reply, failure_id(Some(&plan)), reason), scanned, pages)
             }
             Err(error) => {
                 let reason = LookupError::Internal(error.to_string()).to_string();
-                finish(
-                    kind,
-                    reply.clone(),
-                    Response::failed(&reply, fallback_id(&reply), reason),
-                    scanned,
-                    pages,
-                )
+                finish(kind, reply.clone(), Response::failed(&reply, fallback_id(&reply), reason), scanned, pages)
             }
         }
     }
 
     fn plan(&self, properties: &Value, reply: &ReplyTarget) -> Result<LookupPlan, LookupError> {
-        let governance = self
-            .settings
-            .governance
-            .as_ref()
-            .map_err(|error| LookupError::Config(error.clone()))?;
+        let governance = self.settings.governance.as_ref().map_err(|error| LookupError::Config(error.clone()))?;
         let stack = StackArn::parse(&reply.stack_id);
         let origin = Origin {
             stack_region: stack.map(|s| s.region),
@@ -284,43 +226,15 @@ impl<S: ExportSource + 'static, T: ResponseTransport> Handler<S, T> {
 
 fn answer_malformed(reply: ReplyTarget, malformed: &MalformedRequest) -> Answer {
     let physical_id = given_or(&reply, || "remote-exports:invalid-request".to_owned());
-    let response = Response::failed(
-        &reply,
-        physical_id,
-        format!("Invalid request: {}.", malformed.reason),
-    );
-    let body = response
-        .encode()
-        .expect("a FAILED answer with a valid ID always fits");
-    Answer {
-        kind: None,
-        reply,
-        response,
-        body,
-        scanned: 0,
-        pages: 0,
-    }
+    let response = Response::failed(&reply, physical_id, format!("Invalid request: {}.", malformed.reason));
+    let body = response.encode().expect("a FAILED answer with a valid ID always fits");
+    Answer { kind: None, reply, response, body, scanned: 0, pages: 0 }
 }
 
 /// Encodes an answer whose size is known to be safe (FAILED shortens its Reason; Delete has no Data).
-fn finish(
-    kind: RequestKind,
-    reply: ReplyTarget,
-    response: Response,
-    scanned: usize,
-    pages: u32,
-) -> Answer {
-    let body = response
-        .encode()
-        .expect("FAILED and Delete answers always fit");
-    Answer {
-        kind: Some(kind),
-        reply,
-        response,
-        body,
-        scanned,
-        pages,
-    }
+fn finish(kind: RequestKind, reply: ReplyTarget, response: Response, scanned: usize, pages: u32) -> Answer {
+    let body = response.encode().expect("FAILED and Delete answers always fit");
+    Answer { kind: Some(kind), reply, response, body, scanned, pages }
 }
 
 /// The ID CloudFormation gave, when it is one we can echo.
@@ -361,10 +275,7 @@ impl From<HandleError> for lambda_runtime::Diagnostic {
             HandleError::ResponseUrlRefused(_) => "RemoteExports.ResponseUrlRefused",
             HandleError::Undelivered(_) => "RemoteExports.Undelivered",
         };
-        lambda_runtime::Diagnostic {
-            error_type: error_type.to_owned(),
-            error_message: error.to_string(),
-        }
+        lambda_runtime::Diagnostic { error_type: error_type.to_owned(), error_message: error.to_string() }
     }
 }
 
@@ -398,14 +309,7 @@ mod tests {
             *self.1.lock().unwrap() += 1;
             match &self.0 {
                 Behaviour::Exports(list) => {
-                    let _ = on_page(
-                        list.iter()
-                            .map(|(n, v)| Export {
-                                name: n.clone(),
-                                value: v.clone(),
-                            })
-                            .collect(),
-                    );
+                    let _ = on_page(list.iter().map(|(n, v)| Export { name: n.clone(), value: v.clone() }).collect());
                     Ok(1)
                 }
                 Behaviour::Fail(error) => Err(error.clone()),
@@ -419,21 +323,14 @@ mod tests {
     struct Capture(Mutex<Vec<Vec<u8>>>);
 
     impl ResponseTransport for &Capture {
-        async fn put(
-            &self,
-            _: &ResponseUrl,
-            body: Vec<u8>,
-            _: Duration,
-        ) -> Result<u16, TransportError> {
+        async fn put(&self, _: &ResponseUrl, body: Vec<u8>, _: Duration) -> Result<u16, TransportError> {
             self.0.lock().unwrap().push(body);
             Ok(200)
         }
     }
 
     fn settings() -> Settings {
-        Settings::from_vars(|name| {
-            (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "true".to_owned())
-        })
+        Settings::from_vars(|name| (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "true".to_owned()))
     }
 
     fn event(kind: &str, properties: Value) -> Value {
@@ -451,12 +348,7 @@ mod tests {
     }
 
     fn exports(pairs: &[(&str, &str)]) -> Behaviour {
-        Behaviour::Exports(
-            pairs
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-        )
+        Behaviour::Exports(pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect())
     }
 
     async fn run(
@@ -468,13 +360,7 @@ mod tests {
         let handler = Handler::new(settings(), FakeSource(behaviour, Mutex::new(0)), &capture);
         let deadline = Deadline::at(tokio::time::Instant::now() + budget);
         let result = handler.handle(event, deadline).await;
-        let bodies = capture
-            .0
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|b| serde_json::from_slice(b).unwrap())
-            .collect();
+        let bodies = capture.0.lock().unwrap().iter().map(|b| serde_json::from_slice(b).unwrap()).collect();
         let calls = *handler.exports.1.lock().unwrap();
         (result, bodies, calls)
     }
@@ -492,137 +378,74 @@ mod tests {
         assert_eq!(result.unwrap().status, Status::Success);
         assert_eq!(bodies.len(), 1);
         assert_eq!(bodies[0]["Data"], json!({"b": "2"}));
-        assert_eq!(
-            bodies[0]["PhysicalResourceId"],
-            "remote-exports:222222222222:eu-west-1"
-        );
+        assert_eq!(bodies[0]["PhysicalResourceId"], "remote-exports:222222222222:eu-west-1");
     }
 
     #[tokio::test]
     async fn delete_succeeds_without_a_call_even_with_garbage_properties() {
-        let (result, bodies, calls) = run(
-            Behaviour::Panic,
-            event("Delete", json!({"RoleArn": 42, "Bogus": true})),
-            Duration::from_secs(10),
-        )
-        .await;
+        let (result, bodies, calls) =
+            run(Behaviour::Panic, event("Delete", json!({"RoleArn": 42, "Bogus": true})), Duration::from_secs(10))
+                .await;
         assert_eq!(result.unwrap().status, Status::Success);
         assert_eq!(calls, 0);
         assert_eq!(bodies[0]["Status"], "SUCCESS");
-        assert_eq!(
-            bodies[0]["PhysicalResourceId"],
-            "remote-exports:222222222222:eu-west-1"
-        );
+        assert_eq!(bodies[0]["PhysicalResourceId"], "remote-exports:222222222222:eu-west-1");
     }
 
     #[tokio::test]
     async fn a_panic_in_the_lookup_becomes_failed() {
-        let (result, bodies, _) = run(
-            Behaviour::Panic,
-            event("Create", json!({})),
-            Duration::from_secs(10),
-        )
-        .await;
+        let (result, bodies, _) = run(Behaviour::Panic, event("Create", json!({})), Duration::from_secs(10)).await;
         assert_eq!(result.unwrap().status, Status::Failed);
-        assert!(
-            bodies[0]["Reason"]
-                .as_str()
-                .unwrap()
-                .contains("source exploded"),
-            "{}",
-            bodies[0]
-        );
+        assert!(bodies[0]["Reason"].as_str().unwrap().contains("source exploded"), "{}", bodies[0]);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_hanging_lookup_is_answered_before_the_deadline() {
-        let (result, bodies, _) = run(
-            Behaviour::Hang,
-            event("Create", json!({"RoleArn": ROLE})),
-            Duration::from_secs(10),
-        )
-        .await;
+        let (result, bodies, _) =
+            run(Behaviour::Hang, event("Create", json!({"RoleArn": ROLE})), Duration::from_secs(10)).await;
         assert_eq!(result.unwrap().status, Status::Failed);
         let reason = bodies[0]["Reason"].as_str().unwrap();
-        assert!(
-            reason.starts_with("Timed out reading exports from account 222222222222 in eu-west-1"),
-            "{reason}"
-        );
+        assert!(reason.starts_with("Timed out reading exports from account 222222222222 in eu-west-1"), "{reason}");
     }
 
     #[tokio::test]
     async fn a_failed_update_keeps_its_physical_id() {
-        let failure = SourceError {
-            step: SourceStep::AssumeRole,
-            code: Some("AccessDenied".into()),
-            message: "no".into(),
-        };
+        let failure =
+            SourceError { step: SourceStep::AssumeRole, code: Some("AccessDenied".into()), message: "no".into() };
         let (_, bodies, _) = run(
             Behaviour::Fail(failure),
-            event(
-                "Update",
-                json!({"RoleArn": "arn:aws:iam::333333333333:role/x"}),
-            ),
+            event("Update", json!({"RoleArn": "arn:aws:iam::333333333333:role/x"})),
             Duration::from_secs(10),
         )
         .await;
         assert_eq!(bodies[0]["Status"], "FAILED");
-        assert_eq!(
-            bodies[0]["PhysicalResourceId"],
-            "remote-exports:222222222222:eu-west-1"
-        );
+        assert_eq!(bodies[0]["PhysicalResourceId"], "remote-exports:222222222222:eu-west-1");
     }
 
     #[tokio::test]
     async fn a_create_with_bad_properties_fails_with_a_usable_id_and_no_call() {
-        let (_, bodies, calls) = run(
-            exports(&[]),
-            event("Create", json!({"RoleArn": "admin"})),
-            Duration::from_secs(10),
-        )
-        .await;
+        let (_, bodies, calls) =
+            run(exports(&[]), event("Create", json!({"RoleArn": "admin"})), Duration::from_secs(10)).await;
         assert_eq!(calls, 0);
         assert_eq!(bodies[0]["Status"], "FAILED");
-        assert_eq!(
-            bodies[0]["PhysicalResourceId"],
-            "remote-exports:failed:Lookup"
-        );
-        assert!(
-            bodies[0]["Reason"]
-                .as_str()
-                .unwrap()
-                .contains("RoleArn 'admin'")
-        );
+        assert_eq!(bodies[0]["PhysicalResourceId"], "remote-exports:failed:Lookup");
+        assert!(bodies[0]["Reason"].as_str().unwrap().contains("RoleArn 'admin'"));
     }
 
     #[tokio::test]
     async fn data_over_the_limit_fails_instead_of_dropping_keys() {
-        let many: Vec<(String, String)> = (0..60)
-            .map(|i| (format!("export-{i}"), "v".repeat(80)))
-            .collect();
-        let (_, bodies, _) = run(
-            Behaviour::Exports(many),
-            event("Create", json!({})),
-            Duration::from_secs(10),
-        )
-        .await;
+        let many: Vec<(String, String)> = (0..60).map(|i| (format!("export-{i}"), "v".repeat(80))).collect();
+        let (_, bodies, _) = run(Behaviour::Exports(many), event("Create", json!({})), Duration::from_secs(10)).await;
         assert_eq!(bodies[0]["Status"], "FAILED");
         let reason = bodies[0]["Reason"].as_str().unwrap();
-        assert!(
-            reason.starts_with("The 60 selected export(s) make a "),
-            "{reason}"
-        );
+        assert!(reason.starts_with("The 60 selected export(s) make a "), "{reason}");
         assert!(bodies[0].get("Data").is_none());
     }
 
     #[tokio::test]
     async fn no_echo_is_passed_on() {
-        let (_, bodies, _) = run(
-            exports(&[("a", "secret")]),
-            event("Create", json!({"NoEcho": "true"})),
-            Duration::from_secs(10),
-        )
-        .await;
+        let (_, bodies, _) =
+            run(exports(&[("a", "secret")]), event("Create", json!({"NoEcho": "true"})), Duration::from_secs(10)).await;
         assert_eq!(bodies[0]["NoEcho"], true);
     }
 
@@ -632,20 +455,12 @@ mod tests {
         bad["RequestType"] = json!("Explode");
         let (result, bodies, _) = run(exports(&[]), bad, Duration::from_secs(10)).await;
         assert_eq!(result.unwrap().status, Status::Failed);
-        assert!(
-            bodies[0]["Reason"]
-                .as_str()
-                .unwrap()
-                .starts_with("Invalid request: "),
-            "{}",
-            bodies[0]
-        );
+        assert!(bodies[0]["Reason"].as_str().unwrap().starts_with("Invalid request: "), "{}", bodies[0]);
     }
 
     #[tokio::test]
     async fn an_event_without_a_response_url_is_an_error_for_the_runtime() {
-        let (result, bodies, _) =
-            run(exports(&[]), json!({"hello": 1}), Duration::from_secs(10)).await;
+        let (result, bodies, _) = run(exports(&[]), json!({"hello": 1}), Duration::from_secs(10)).await;
         assert!(matches!(result, Err(HandleError::Unanswerable(_))));
         assert!(bodies.is_empty());
     }
@@ -654,22 +469,11 @@ mod tests {
     async fn a_foreign_response_url_gets_nothing() {
         let settings = Settings::from_vars(|_| None);
         let capture = Capture::default();
-        let handler = Handler::new(
-            settings,
-            FakeSource(exports(&[("a", "1")]), Mutex::new(0)),
-            &capture,
-        );
+        let handler = Handler::new(settings, FakeSource(exports(&[("a", "1")]), Mutex::new(0)), &capture);
         let deadline = Deadline::at(tokio::time::Instant::now() + Duration::from_secs(5));
         let result = handler.handle(event("Create", json!({})), deadline).await;
-        assert!(
-            matches!(result, Err(HandleError::ResponseUrlRefused(_))),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(HandleError::ResponseUrlRefused(_))), "{result:?}");
         assert!(capture.0.lock().unwrap().is_empty());
-        assert_eq!(
-            *handler.exports.1.lock().unwrap(),
-            0,
-            "looked up exports for a refused URL"
-        );
+        assert_eq!(*handler.exports.1.lock().unwrap(), 0, "looked up exports for a refused URL");
     }
 }

@@ -14,11 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = Settings::from_env();
     let exports = CloudFormationExports::new(load_sdk_config().await);
-    let handler = Arc::new(Handler::new(
-        settings,
-        exports,
-        HttpResponseTransport::new()?,
-    ));
+    let handler = Arc::new(Handler::new(settings, exports, HttpResponseTransport::new()?));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
         async move {

@@ -17,15 +17,10 @@ impl Settings {
     }
 
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Settings {
-        let loopback = var("ALLOW_LOOPBACK_RESPONSE_URL")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let loopback = var("ALLOW_LOOPBACK_RESPONSE_URL").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         Settings {
             governance: Governance::from_vars(&var),
-            url_policy: if loopback {
-                UrlPolicy::AllowLoopback
-            } else {
-                UrlPolicy::AwsS3Only
-            },
+            url_policy: if loopback { UrlPolicy::AllowLoopback } else { UrlPolicy::AwsS3Only },
             function_region: var("AWS_REGION").filter(|r| !r.trim().is_empty()),
         }
     }
@@ -37,10 +32,7 @@ mod tests {
 
     #[test]
     fn loopback_urls_need_an_explicit_opt_in() {
-        assert_eq!(
-            Settings::from_vars(|_| None).url_policy,
-            UrlPolicy::AwsS3Only
-        );
+        assert_eq!(Settings::from_vars(|_| None).url_policy, UrlPolicy::AwsS3Only);
         let on = |name: &str| (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "TRUE".to_owned());
         assert_eq!(Settings::from_vars(on).url_policy, UrlPolicy::AllowLoopback);
         let other = |name: &str| (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "yes".to_owned());

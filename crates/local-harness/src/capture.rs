@@ -1,0 +1,122 @@
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hyper::{Method, StatusCode};
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::http::{Received, Reply, Server, reply, serve};
+
+/// One PUT received by the endpoint, whatever it was answered.
+#[derive(Debug, Clone)]
+pub struct CapturedPut {
+    /// The path after `/responses/`: names which request this answers.
+    pub name: String,
+    pub query: String,
+    /// `None` when the header was absent; `Some("")` when it was sent empty, as S3 needs.
+    pub content_type: Option<String>,
+    pub content_length: Option<usize>,
+    pub body: Vec<u8>,
+    /// What the endpoint answered.
+    pub status: u16,
+}
+
+impl CapturedPut {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("the response body is JSON")
+    }
+}
+
+#[derive(Default)]
+struct State {
+    puts: Mutex<Vec<CapturedPut>>,
+    /// Statuses to answer the next PUTs with, before answering 200 again.
+    scripted: Mutex<VecDeque<u16>>,
+    stall: Mutex<Option<Duration>>,
+    arrived: Notify,
+}
+
+/// A stand-in for the presigned S3 ResponseURL: records every PUT, answers 200 unless told otherwise.
+pub struct ResponseEndpoint {
+    server: Server,
+    state: Arc<State>,
+}
+
+/// Stands in for the presigned query string, so tests can check that it never reaches a log.
+pub const SIGNATURE: &str = "X-Amz-Signature=0f1e2d3c4b5a69788796a5b4c3d2e1f0-do-not-log";
+
+impl ResponseEndpoint {
+    pub async fn start() -> std::io::Result<ResponseEndpoint> {
+        let state = Arc::new(State::default());
+        let routes = Arc::clone(&state);
+        let server = serve(move |request| record(Arc::clone(&routes), request)).await?;
+        Ok(ResponseEndpoint { server, state })
+    }
+
+    /// A presigned-looking URL for the request called `name`.
+    pub fn url(&self, name: &str) -> String {
+        format!(
+            "http://127.0.0.1:{}/responses/{name}?X-Amz-Algorithm=AWS4-HMAC-SHA256&{SIGNATURE}",
+            self.server.addr.port()
+        )
+    }
+
+    pub fn signature() -> &'static str {
+        SIGNATURE
+    }
+
+    /// Answer the next PUTs with these statuses (say 503), then 200 again.
+    pub fn answer_next_with(&self, statuses: &[u16]) {
+        self.state.scripted.lock().unwrap().extend(statuses);
+    }
+
+    /// Hold every PUT this long before answering it.
+    pub fn stall(&self, delay: Option<Duration>) {
+        *self.state.stall.lock().unwrap() = delay;
+    }
+
+    /// Every PUT received for `name`, in order.
+    pub fn puts(&self, name: &str) -> Vec<CapturedPut> {
+        self.state.puts.lock().unwrap().iter().filter(|p| p.name == name).cloned().collect()
+    }
+
+    /// The first PUT for `name` that was accepted (2xx), waiting for it up to `wait`.
+    pub async fn delivered(&self, name: &str, wait: Duration) -> Option<CapturedPut> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let arrived = self.state.arrived.notified();
+            if let Some(put) = self.puts(name).into_iter().find(|p| (200..300).contains(&p.status)) {
+                return Some(put);
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return None;
+            }
+        }
+    }
+}
+
+async fn record(state: Arc<State>, request: Received) -> Reply {
+    let Some(name) = request.uri.path().strip_prefix("/responses/").map(str::to_owned) else {
+        return reply(StatusCode::NOT_FOUND, "");
+    };
+    if request.method != Method::PUT {
+        return reply(StatusCode::METHOD_NOT_ALLOWED, "");
+    }
+    let stall = *state.stall.lock().unwrap();
+    if let Some(delay) = stall {
+        tokio::time::sleep(delay).await;
+    }
+    let status = state.scripted.lock().unwrap().pop_front().unwrap_or(200);
+    let header = |name: &str| request.headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    state.puts.lock().unwrap().push(CapturedPut {
+        name,
+        query: request.uri.query().unwrap_or("").to_owned(),
+        content_type: header("content-type"),
+        content_length: header("content-length").and_then(|v| v.parse().ok()),
+        body: request.body.to_vec(),
+        status,
+    });
+    state.arrived.notify_waiters();
+    reply(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), "")
+}

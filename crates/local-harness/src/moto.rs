@@ -1,0 +1,164 @@
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_sdk_cloudformation::Client;
+use serde_json::{Map, Value, json};
+use tokio::process::{Child, Command};
+
+use crate::BoxError;
+
+/// The account that moto's default `testing` keys act as: the function's own account.
+pub const CONSUMER_ACCOUNT: &str = "123456789012";
+
+/// A moto server process on a free loopback port, stopped on drop.
+pub struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Moto {
+    pub async fn start(moto_server: &Path) -> Result<Moto, BoxError> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = Command::new(moto_server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", moto_server.display()))?;
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let mut moto = Moto { child, endpoint };
+        for _ in 0..300 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return Ok(moto);
+            }
+            if let Some(status) = moto.child.try_wait()? {
+                return Err(format!("moto_server exited early with {status}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err("moto_server did not listen within 30 s".into())
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// SDK configuration for moto with its default `testing` keys (account 123456789012).
+pub async fn sdk_config(endpoint: &str, region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await
+}
+
+/// Publishes stacks with exports into one account and region of moto, as a publisher team would.
+pub struct Publisher {
+    cloudformation: Client,
+    pub account: String,
+    pub region: String,
+}
+
+/// CloudFormation allows 200 outputs per stack.
+const OUTPUTS_PER_STACK: usize = 200;
+
+impl Publisher {
+    /// Acts as `account`: moto treats AssumeRole credentials for a role in account X as account X.
+    pub async fn connect(endpoint: &str, account: &str, region: &str) -> Result<Publisher, BoxError> {
+        let base = sdk_config(endpoint, region).await;
+        let config = if account == CONSUMER_ACCOUNT {
+            base
+        } else {
+            let assumed = aws_sdk_sts::Client::new(&base)
+                .assume_role()
+                .role_arn(format!("arn:aws:iam::{account}:role/publisher-admin"))
+                .role_session_name("seeder")
+                .send()
+                .await?;
+            let c = assumed.credentials.ok_or("AssumeRole returned no credentials")?;
+            let credentials =
+                Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), None, "assumed");
+            base.into_builder()
+                .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
+                .build()
+        };
+        Ok(Publisher { cloudformation: Client::new(&config), account: account.to_owned(), region: region.to_owned() })
+    }
+
+    /// Creates stacks `<stack>-<n>` exporting `exports` (name, value), 200 to a stack.
+    pub async fn publish(&self, stack: &str, exports: &[(String, String)]) -> Result<(), BoxError> {
+        for (n, chunk) in exports.chunks(OUTPUTS_PER_STACK).enumerate() {
+            let outputs: Map<String, Value> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (name, value))| (format!("Output{i}"), json!({"Value": value, "Export": {"Name": name}})))
+                .collect();
+            let template = json!({
+                "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+                "Outputs": outputs,
+            });
+            self.create_stack(&format!("{stack}-{n}"), &template).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates a stack with an SNS topic and exports its ARN, as the Booking service does.
+    pub async fn publish_topic(&self, stack: &str, topic_name: &str, export_name: &str) -> Result<String, BoxError> {
+        let template = json!({
+            "Resources": {"BookingTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": topic_name}}},
+            "Outputs": {"BookingTopicArn": {"Value": {"Ref": "BookingTopic"}, "Export": {"Name": export_name}}},
+        });
+        self.create_stack(stack, &template).await?;
+        Ok(format!("arn:aws:sns:{}:{}:{topic_name}", self.region, self.account))
+    }
+
+    async fn create_stack(&self, stack: &str, template: &Value) -> Result<(), BoxError> {
+        self.cloudformation
+            .create_stack()
+            .stack_name(stack)
+            .template_body(template.to_string())
+            .send()
+            .await
+            .map_err(|e| format!("CreateStack {stack}: {}", aws_sdk_cloudformation::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
+    /// Deletes a stack and with it its exports; a missing stack is not an error.
+    pub async fn delete_stack(&self, stack: &str) -> Result<(), BoxError> {
+        self.cloudformation.delete_stack().stack_name(stack).send().await?;
+        Ok(())
+    }
+
+    /// Every export name, in the order ListExports returns them.
+    pub async fn export_names(&self) -> Result<Vec<String>, BoxError> {
+        let mut names = Vec::new();
+        let mut pages = self.cloudformation.list_exports().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            names.extend(page?.exports.unwrap_or_default().into_iter().filter_map(|e| e.name));
+        }
+        Ok(names)
+    }
+
+    /// The value of an export, as ListExports shows it.
+    pub async fn export_value(&self, name: &str) -> Result<Option<String>, BoxError> {
+        let mut pages = self.cloudformation.list_exports().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for export in page?.exports.unwrap_or_default() {
+                if export.name.as_deref() == Some(name) {
+                    return Ok(export.value);
+                }
+            }
+        }
+        Ok(None)
+    }
+}

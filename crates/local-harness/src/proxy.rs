@@ -1,0 +1,120 @@
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::http::{Received, Reply, Server, reply, serve};
+
+#[derive(Default)]
+struct State {
+    calls: Mutex<BTreeMap<String, u32>>,
+    delay: Mutex<Option<Duration>>,
+    /// Action → (status, body) to answer instead of forwarding.
+    failures: Mutex<BTreeMap<String, (u16, String)>>,
+}
+
+/// Forwards AWS query-protocol calls to moto and counts them by `Action`, as seen on the wire.
+pub struct CountingProxy {
+    server: Server,
+    state: Arc<State>,
+}
+
+impl CountingProxy {
+    pub async fn start(upstream: &str) -> std::io::Result<CountingProxy> {
+        let state = Arc::new(State::default());
+        let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let upstream = upstream.trim_end_matches('/').to_owned();
+        let routes = Arc::clone(&state);
+        let server =
+            serve(move |request| forward(Arc::clone(&routes), client.clone(), upstream.clone(), request)).await?;
+        Ok(CountingProxy { server, state })
+    }
+
+    /// The value for `AWS_ENDPOINT_URL`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    /// Calls per action (`AssumeRole`, `ListExports`, …) since the start or the last reset.
+    pub fn calls(&self) -> BTreeMap<String, u32> {
+        self.state.calls.lock().unwrap().clone()
+    }
+
+    pub fn count(&self, action: &str) -> u32 {
+        self.calls().get(action).copied().unwrap_or(0)
+    }
+
+    pub fn reset(&self) {
+        self.state.calls.lock().unwrap().clear();
+    }
+
+    /// Answer every `action` call with this AWS query-protocol error instead of forwarding it.
+    pub fn fail(&self, action: &str, status: u16, code: &str, message: &str) {
+        let body = format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+             <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+        );
+        self.state.failures.lock().unwrap().insert(action.to_owned(), (status, body));
+    }
+
+    /// Forward every call again.
+    pub fn heal(&self) {
+        self.state.failures.lock().unwrap().clear();
+    }
+
+    /// Hold every call this long before forwarding it: a slow AWS endpoint.
+    pub fn delay(&self, delay: Option<Duration>) {
+        *self.state.delay.lock().unwrap() = delay;
+    }
+}
+
+async fn forward(
+    state: Arc<State>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    upstream: String,
+    request: Received,
+) -> Reply {
+    let action = url::form_urlencoded::parse(&request.body)
+        .find(|(key, _)| key == "Action")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_else(|| format!("{} {}", request.method, request.uri.path()));
+    *state.calls.lock().unwrap().entry(action.clone()).or_default() += 1;
+    let failure = state.failures.lock().unwrap().get(&action).cloned();
+    if let Some((status, body)) = failure {
+        let mut answer = reply(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), body);
+        answer.headers_mut().insert("content-type", "text/xml".parse().unwrap());
+        return answer;
+    }
+    let delay = *state.delay.lock().unwrap();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    let path = request.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut outgoing = Request::builder().method(request.method.clone()).uri(format!("{upstream}{path}"));
+    for (name, value) in &request.headers {
+        outgoing = outgoing.header(name, value);
+    }
+    let Ok(outgoing) = outgoing.body(Full::new(request.body.clone())) else {
+        return reply(StatusCode::BAD_REQUEST, "unforwardable request");
+    };
+    match client.request(outgoing).await {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let mut answer = reply(parts.status, body);
+            for (name, value) in &parts.headers {
+                if name != "content-length" && name != "transfer-encoding" {
+                    answer.headers_mut().insert(name, value.clone());
+                }
+            }
+            answer
+        }
+        Err(error) => reply(StatusCode::BAD_GATEWAY, format!("upstream unreachable: {error}")),
+    }
+}

@@ -1,0 +1,128 @@
+//! Each kind of failure gets one FAILED answer whose Reason says what to do.
+
+use remote_exports_e2e::*;
+use serde_json::{Value, json};
+
+fn reason(answer: &Value) -> &str {
+    assert_eq!(answer["Status"], "FAILED", "{answer}");
+    answer["Reason"].as_str().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_names_are_all_named_with_suggestions() {
+    let test = "missing_names_are_all_named_with_suggestions";
+    let Some(world) = World::start(test, &[]).await else { return };
+    let account = publisher_account(test);
+    world
+        .publish(
+            &account,
+            REGION,
+            "booking",
+            &[pair("booking-lambda-BookingTopicArn", "arn"), pair("booking-lambda-BookingQueueUrl", "url")],
+        )
+        .await;
+    let answer = world
+        .answer(&world.event(
+            "Create",
+            "missing",
+            json!({"RoleArn": role_arn(&account), "ExportNames": ["booking-lambda-BookingTopicARN", "vpc-Id", "booking-lambda-BookingQueueUrl"]}),
+        ))
+        .await;
+    assert_eq!(
+        reason(&answer),
+        format!(
+            "2 requested export(s) not found in account {account} in {REGION} (through {}): \
+             'booking-lambda-BookingTopicARN' (did you mean 'booking-lambda-BookingTopicArn'?), 'vpc-Id'. \
+             2 export(s) were visible there. Check the names and the Region/RoleArn, or that the publisher stack \
+             has been deployed.",
+            role_arn(&account)
+        )
+    );
+    assert!(answer.get("Data").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selection_over_4096_bytes_fails_and_says_how_to_narrow_it() {
+    let test = "a_selection_over_4096_bytes_fails_and_says_how_to_narrow_it";
+    let Some(world) = World::start(test, &[]).await else { return };
+    let account = publisher_account(test);
+    let arns: Vec<(String, String)> = (0..60)
+        .map(|i| {
+            (format!("big-Topic{i}"), format!("arn:aws:sns:eu-west-1:{account}:a-rather-long-topic-name-number-{i}"))
+        })
+        .collect();
+    world.publish(&account, REGION, "big", &arns).await;
+    let (_, put) = world.send(&world.event("Create", "big", json!({"RoleArn": role_arn(&account)}))).await;
+    let answer = put.json();
+    let text = reason(&answer);
+    assert!(text.starts_with("The 60 selected export(s) make a "), "{text}");
+    assert!(text.contains("over CloudFormation's 4096-byte limit"), "{text}");
+    assert!(put.body.len() <= 4096);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_properties_fail_before_any_call() {
+    let Some(world) = World::start("invalid_properties_fail_before_any_call", &[]).await else { return };
+    let cases = [
+        (
+            json!({"RoleArn": "arn:aws:iam::123:role/x"}),
+            "Invalid properties: RoleArn 'arn:aws:iam::123:role/x' is not an IAM role ARN",
+        ),
+        (json!({"ExportName": ["x"]}), "unknown property 'ExportName' (did you mean ExportNames?)"),
+        (json!({"Region": "mars-1"}), "Region 'mars-1' is not an AWS region name"),
+        (json!({"NoEcho": "maybe"}), "NoEcho must be \"true\" or \"false\""),
+        (json!({"ExportNames": ["bad name"]}), "'bad name', which is not a valid export name"),
+    ];
+    for (i, (properties, expected)) in cases.into_iter().enumerate() {
+        let answer = world.answer(&world.event("Create", &format!("invalid-{i}"), properties)).await;
+        assert!(reason(&answer).contains(expected), "{answer}");
+        assert_eq!(answer["PhysicalResourceId"], "remote-exports:failed:Lookup");
+    }
+    assert!(world.proxy.calls().is_empty(), "{:?}", world.proxy.calls());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_errors_become_reasons_that_say_what_to_fix() {
+    let test = "aws_errors_become_reasons_that_say_what_to_fix";
+    let Some(world) = World::start(test, &[]).await else { return };
+    let account = publisher_account(test);
+
+    world.proxy.fail("AssumeRole", 403, "AccessDenied", "User is not authorized to perform: sts:AssumeRole");
+    let denied = world.answer(&world.event("Create", "assume-denied", json!({"RoleArn": role_arn(&account)}))).await;
+    let text = reason(&denied);
+    assert!(text.starts_with(&format!("Could not read exports from account {account} in {REGION}")), "{text}");
+    assert!(text.contains("AssumeRole was denied (AccessDenied: User is not authorized"), "{text}");
+    assert!(text.contains("trust policy"), "{text}");
+
+    world.proxy.heal();
+    let other = publisher_account(&format!("{test}-list"));
+    world.proxy.fail("ListExports", 403, "AccessDenied", "not authorized to perform: cloudformation:ListExports");
+    let denied = world.answer(&world.event("Create", "list-denied", json!({"RoleArn": role_arn(&other)}))).await;
+    let text = reason(&denied);
+    assert!(text.contains("ListExports was denied (AccessDenied"), "{text}");
+    assert!(text.contains("The role needs cloudformation:ListExports"), "{text}");
+
+    world.proxy.heal();
+    let third = publisher_account(&format!("{test}-throttle"));
+    world.proxy.fail("ListExports", 400, "Throttling", "Rate exceeded");
+    let throttled = world.answer(&world.event("Create", "throttled", json!({"RoleArn": role_arn(&third)}))).await;
+    assert!(
+        reason(&throttled).contains("ListExports was throttled (Throttling: Rate exceeded) even after retries"),
+        "{throttled}"
+    );
+    assert_eq!(world.proxy.count("ListExports"), 1 + 5, "throttling is retried by the SDK, then reported");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misconfigured_function_fails_creates_but_not_deletes() {
+    let test = "a_misconfigured_function_fails_creates_but_not_deletes";
+    let Some(world) = World::start(test, &[("DEFAULT_ROLE_ARN", "reader")]).await else { return };
+    let create = world.answer(&world.event("Create", "create", json!({}))).await;
+    assert!(
+        reason(&create)
+            .contains("The remote-exports function is misconfigured: the function's DEFAULT_ROLE_ARN is invalid"),
+        "{create}"
+    );
+    let delete = world.answer(&world.event("Delete", "delete", json!({}))).await;
+    assert_eq!(delete["Status"], "SUCCESS");
+}

@@ -1,0 +1,143 @@
+//! The protocol rules: one answer per request, before the deadline, delivered despite a flaky
+//! ResponseURL, with a process that survives anything an event can do to it.
+
+use std::time::{Duration, Instant};
+
+use remote_exports_e2e::*;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_put_is_retried_after_5xx_and_answered_once() {
+    let test = "the_put_is_retried_after_5xx_and_answered_once";
+    let Some(world) = World::start(test, &[]).await else { return };
+    world.responses.answer_next_with(&[503, 500, 429]);
+    let (invocation, put) = world.send(&world.event("Delete", "retried", json!({}))).await;
+    assert_eq!(put.json()["Status"], "SUCCESS");
+    let attempts = world.responses.puts("retried");
+    assert_eq!(attempts.iter().map(|p| p.status).collect::<Vec<_>>(), [503, 500, 429, 200]);
+    assert!(attempts.windows(2).all(|w| w[0].body == w[1].body), "every attempt sends the same answer");
+    assert!(matches!(invocation.outcome, Outcome::Response(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_4xx_is_not_retried_and_the_runtime_hears_of_it() {
+    let test = "a_4xx_is_not_retried_and_the_runtime_hears_of_it";
+    let Some(world) = World::start(test, &[]).await else { return };
+    world.responses.answer_next_with(&[403]);
+    let invocation = world.runtime.invoke(&world.event("Delete", "expired", json!({})), TIMEOUT).await.unwrap();
+    let Outcome::Error(error) = &invocation.outcome else { panic!("{:?}", invocation.outcome) };
+    assert_eq!(error["errorType"], "RemoteExports.Undelivered", "{error}");
+    assert!(error["errorMessage"].as_str().unwrap().contains("HTTP 403"), "{error}");
+    assert_eq!(world.responses.puts("expired").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_aws_endpoint_is_answered_failed_before_the_deadline() {
+    let test = "a_slow_aws_endpoint_is_answered_failed_before_the_deadline";
+    let Some(world) = World::start(test, &[]).await else { return };
+    let account = publisher_account(test);
+    world.proxy.delay(Some(Duration::from_secs(60)));
+    let deadline = Duration::from_secs(4);
+    let started = Instant::now();
+    let invocation =
+        world.runtime.invoke(&world.event("Create", "slow", json!({"RoleArn": role_arn(&account)})), deadline).await;
+    let elapsed = started.elapsed();
+    let put = world.responses.delivered("slow", Duration::from_secs(1)).await.expect("an answer before the deadline");
+    let answer = put.json();
+    assert_eq!(answer["Status"], "FAILED");
+    assert!(answer["Reason"].as_str().unwrap().starts_with("Timed out reading exports from account"), "{answer}");
+    assert!(elapsed < deadline, "answered after the deadline: {elapsed:?}");
+    assert!(matches!(invocation.unwrap().outcome, Outcome::Response(_)));
+    assert_eq!(world.responses.puts("slow").len(), 1, "exactly one answer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_invocations_reuse_the_assumed_role_credentials() {
+    let test = "warm_invocations_reuse_the_assumed_role_credentials";
+    let Some(world) = World::start(test, &[]).await else { return };
+    let account = publisher_account(test);
+    world.publish(&account, REGION, "warm", &[pair(&format!("w{account}-A"), "a")]).await;
+    for i in 0..3 {
+        let answer =
+            world.answer(&world.event("Create", &format!("warm-{i}"), json!({"RoleArn": role_arn(&account)}))).await;
+        assert_eq!(answer["Status"], "SUCCESS");
+    }
+    assert_eq!(world.proxy.count("AssumeRole"), 1);
+    assert_eq!(world.proxy.count("ListExports"), 3);
+
+    // Another external ID is another session: it is assumed separately.
+    let answer = world
+        .answer(&world.event(
+            "Create",
+            "other-id",
+            json!({"RoleArn": role_arn(&account), "ExternalId": "team-b-secret"}),
+        ))
+        .await;
+    assert_eq!(answer["Status"], "SUCCESS");
+    assert_eq!(world.proxy.count("AssumeRole"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_events_never_break_the_next_invocation() {
+    let test = "malformed_events_never_break_the_next_invocation";
+    let Some(mut world) = World::start(test, &[]).await else { return };
+
+    // Unanswerable: no ResponseURL. The runtime gets an error; nothing is sent.
+    let invocation = world.runtime.invoke(&json!({"hello": "world"}), TIMEOUT).await.unwrap();
+    let Outcome::Error(error) = &invocation.outcome else { panic!("{:?}", invocation.outcome) };
+    assert_eq!(error["errorType"], "RemoteExports.Unanswerable", "{error}");
+
+    // Not even JSON.
+    let invocation = world.runtime.invoke_raw(b"\x00not json".to_vec(), TIMEOUT).await.unwrap();
+    assert!(matches!(invocation.outcome, Outcome::Error(_)), "{:?}", invocation.outcome);
+
+    // Answerable: it has a ResponseURL, so it is answered FAILED.
+    let mut unknown = world.event("Create", "unknown-type", json!({}));
+    unknown["RequestType"] = json!("Upsert");
+    let answer = world.answer(&unknown).await;
+    assert_eq!(answer["Status"], "FAILED");
+    assert!(answer["Reason"].as_str().unwrap().starts_with("Invalid request: unknown variant `Upsert`"), "{answer}");
+
+    // A ResponseURL that is not S3 and not allowed loopback is refused: nothing is sent anywhere.
+    let mut foreign = world.event("Create", "foreign", json!({}));
+    foreign["ResponseURL"] = json!("https://collector.example.com/steal?X-Amz-Signature=abc");
+    let invocation = world.runtime.invoke(&foreign, TIMEOUT).await.unwrap();
+    let Outcome::Error(error) = &invocation.outcome else { panic!("{:?}", invocation.outcome) };
+    assert_eq!(error["errorType"], "RemoteExports.ResponseUrlRefused", "{error}");
+
+    // The same process still serves a good request.
+    assert!(world.function.is_running());
+    let answer = world.answer(&world.event("Delete", "after", json!({}))).await;
+    assert_eq!(answer["Status"], "SUCCESS");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_have_one_json_line_per_request_and_no_secrets() {
+    let test = "logs_have_one_json_line_per_request_and_no_secrets";
+    let Some(world) = World::start(test, &[("AWS_LAMBDA_LOG_FORMAT", "JSON")]).await else { return };
+    let account = publisher_account(test);
+    world.publish(&account, REGION, "logs", &[pair(&format!("l{account}-A"), "visible-value")]).await;
+    world.answer(&world.event("Create", "logged", json!({"RoleArn": role_arn(&account)}))).await;
+    world.responses.answer_next_with(&[503]);
+    world.answer(&world.event("Delete", "logged-delete", json!({}))).await;
+    let logs = world.function.stop().await;
+
+    let answered: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == "answered")
+        .collect();
+    assert_eq!(answered.len(), 2, "{logs}");
+    let create = &answered[0]["fields"];
+    assert_eq!(create["request_type"], "Create");
+    assert_eq!(create["outcome"], "SUCCESS");
+    assert_eq!(create["exports"], 1);
+    assert_eq!(create["logical_resource_id"], "Lookup");
+    assert!(create["stack_id"].as_str().unwrap().contains(":stack/airmiles/"));
+    assert!(create["duration_ms"].is_u64());
+    assert_eq!(answered[1]["fields"]["delivery_attempts"], 2);
+
+    assert!(!logs.contains(ResponseEndpoint::signature()), "the presigned signature was logged:\n{logs}");
+    assert!(!logs.contains("visible-value"), "export values are never logged:\n{logs}");
+    assert!(!logs.contains("SecretAccessKey") && !logs.contains("ASIA"), "credentials were logged:\n{logs}");
+}
