@@ -1,1 +1,207 @@
-fn main() {}
+//! `cargo xtask test | demo | bench | lint-templates`: everything a fresh machine with only Rust and
+//! Python 3 needs, installed into `target/xtask/` and run in the right order.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+/// Pinned tools. Tests must not change behaviour because a tool released a new version.
+const TEST_TOOLS: &[&str] = &["moto[server]==5.2.5", "cfn-lint==1.58.0"];
+/// SAM CLI pins its own boto3, so it lives in a venv of its own.
+const SAM_TOOLS: &[&str] = &["aws-sam-cli==1.170.0"];
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let started = Instant::now();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("demo") => demo(&args[1..]),
+        Some("bench") => bench(&args[1..]),
+        Some("lint-templates") => lint_templates(),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n\
+                 commands:\n  \
+                 test             install pinned tools, start moto, run fmt, clippy, every test, the demo and the template linters\n  \
+                 demo             run the Booking/Airmiles demo locally: no AWS account, no Docker\n  \
+                 bench [--quick]  measure cold start, CPU, memory and AWS calls of the release binary\n  \
+                 lint-templates   cfn-lint and sam validate --lint on every template"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => {
+            eprintln!("xtask: {} finished in {:.0?}", args[0], started.elapsed());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("xtask: {} FAILED: {error}", args[0]);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test() -> Result {
+    let venv = python_venv("venv", TEST_TOOLS)?;
+    let sam_venv = python_venv("sam-venv", SAM_TOOLS)?;
+    step("rustfmt", cargo(&["fmt", "--all", "--", "--check"]))?;
+    step("clippy", cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    step("build", cargo(&["build", "--workspace", "--all-targets", "--locked"]))?;
+    let moto_server = venv.join("bin/moto_server");
+    let moto = MotoProcess::start(&moto_server)?;
+    let mut tests = cargo(&["test", "--workspace", "--all-targets", "--locked"]);
+    tests
+        .env("MOTO_ENDPOINT", &moto.endpoint)
+        .env("MOTO_SERVER", &moto_server)
+        .env("REMOTE_EXPORTS_E2E", "required")
+        .env("REMOTE_EXPORTS_LAMBDA_BIN", target_dir().join("debug/remote-exports-lambda"))
+        .env("REMOTE_EXPORTS_DEMO_BIN", target_dir().join("debug/remote-exports-demo"));
+    step("tests (unit and end-to-end, against moto)", tests)?;
+    drop(moto);
+    lint_templates_with(&venv, &sam_venv)
+}
+
+fn demo(extra: &[String]) -> Result {
+    let venv = python_venv("venv", TEST_TOOLS)?;
+    step("build", cargo(&["build", "--workspace", "--all-targets", "--locked"]))?;
+    let mut demo = Command::new(target_dir().join("debug/remote-exports-demo"));
+    demo.arg("--moto-server")
+        .arg(venv.join("bin/moto_server"))
+        .arg("--lambda")
+        .arg(target_dir().join("debug/remote-exports-lambda"))
+        .args(extra);
+    step("demo", demo)
+}
+
+fn bench(extra: &[String]) -> Result {
+    let venv = python_venv("venv", TEST_TOOLS)?;
+    step("release build of the Lambda", cargo(&["build", "--release", "--locked", "-p", "remote-exports-lambda"]))?;
+    step("build", cargo(&["build", "--workspace", "--all-targets", "--locked"]))?;
+    let mut bench = Command::new(target_dir().join("debug/remote-exports-bench"));
+    bench
+        .arg("--moto-server")
+        .arg(venv.join("bin/moto_server"))
+        .arg("--lambda")
+        .arg(target_dir().join("release/remote-exports-lambda"))
+        .args(extra);
+    step("benchmark", bench)
+}
+
+fn lint_templates() -> Result {
+    let venv = python_venv("venv", TEST_TOOLS)?;
+    let sam_venv = python_venv("sam-venv", SAM_TOOLS)?;
+    lint_templates_with(&venv, &sam_venv)
+}
+
+/// Every CloudFormation template in the repository must be clean: no errors, no warnings.
+fn lint_templates_with(venv: &Path, sam_venv: &Path) -> Result {
+    let root = workspace_root();
+    let mut templates = vec![root.join("template.yaml")];
+    if let Ok(entries) = std::fs::read_dir(root.join("examples")) {
+        let mut examples: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
+        examples.sort();
+        templates.extend(examples);
+    }
+    let mut cfn_lint = Command::new(venv.join("bin/cfn-lint"));
+    cfn_lint.args(&templates);
+    step(&format!("cfn-lint ({} templates)", templates.len()), cfn_lint)?;
+    for template in &templates {
+        let mut validate = Command::new(sam_venv.join("bin/sam"));
+        validate
+            .args(["validate", "--lint", "--region", "eu-west-1", "--template-file"])
+            .arg(template)
+            .env("SAM_CLI_TELEMETRY", "0");
+        step(&format!("sam validate --lint {}", template.strip_prefix(&root).unwrap_or(template).display()), validate)?;
+    }
+    Ok(())
+}
+
+fn step(name: &str, mut command: Command) -> Result {
+    eprintln!("\nxtask: ── {name} ──");
+    let started = Instant::now();
+    let status = command.status().map_err(|e| format!("{name}: cannot run {:?}: {e}", command.get_program()))?;
+    if status.success() {
+        eprintln!("xtask: {name}: ok in {:.1?}", started.elapsed());
+        Ok(())
+    } else {
+        Err(format!("{name} failed ({status})"))
+    }
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.args(args).current_dir(workspace_root());
+    command
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).expect("crates/xtask is two levels down").to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// A venv under target/xtask with exactly these pinned packages; rebuilt only when the pins change.
+fn python_venv(name: &str, packages: &[&str]) -> Result<PathBuf> {
+    let venv = target_dir().join("xtask").join(name);
+    let marker = venv.join(".pinned");
+    let wanted = packages.join("\n");
+    if std::fs::read_to_string(&marker).is_ok_and(|have| have == wanted) {
+        return Ok(venv);
+    }
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut create = Command::new(&python);
+    create.args(["-m", "venv", "--clear"]).arg(&venv);
+    step(&format!("python venv {name}"), create)?;
+    let mut install = Command::new(venv.join("bin/pip"));
+    install.args(["install", "--quiet", "--disable-pip-version-check"]).args(packages);
+    step(&format!("pip install {}", packages.join(" ")), install)?;
+    std::fs::write(&marker, wanted).map_err(|e| e.to_string())?;
+    Ok(venv)
+}
+
+/// moto on a free loopback port, stopped when dropped (also when a step fails).
+struct MotoProcess {
+    child: Child,
+    endpoint: String,
+}
+
+impl MotoProcess {
+    fn start(moto_server: &Path) -> Result<MotoProcess> {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+        let child = Command::new(moto_server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", moto_server.display()))?;
+        let mut moto = MotoProcess { child, endpoint: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                eprintln!("xtask: moto listening on {}", moto.endpoint);
+                return Ok(moto);
+            }
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                return Err(format!("moto_server exited early ({status})"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err("moto_server did not listen within 60 s".into())
+    }
+}
+
+impl Drop for MotoProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

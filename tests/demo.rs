@@ -1,0 +1,77 @@
+//! The README's demo, run as a user runs it, and the sample events it feeds to the real binary.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+#[test]
+fn the_demo_tells_the_booking_airmiles_story_and_cleans_up() {
+    let (Some(demo), Some(moto_server)) =
+        (std::env::var_os("REMOTE_EXPORTS_DEMO_BIN"), std::env::var_os("MOTO_SERVER"))
+    else {
+        remote_exports_e2e::moto_endpoint("the_demo_tells_the_booking_airmiles_story_and_cleans_up");
+        return;
+    };
+    let run = || {
+        Command::new(&demo)
+            .arg("--moto-server")
+            .arg(&moto_server)
+            .arg("--lambda")
+            .arg(remote_exports_e2e::lambda_binary())
+            .output()
+            .unwrap()
+    };
+    let output = run();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        stdout.contains(
+            "!GetAtt Lookup.booking-lambda-BookingTopicArn  →  arn:aws:sns:eu-west-1:222222222222:BookingTopic\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("→  arn:aws:sns:eu-west-1:222222222222:BookingTopicV2"), "{stdout}");
+    assert!(!stdout.contains("NotTheBookingTopic\"\n  }"), "the decoy reached Data:\n{stdout}");
+    // Idempotent: a second run starts from a clean moto and passes again.
+    assert!(run().status.success(), "a second demo run failed");
+}
+
+#[test]
+fn sample_events_carry_every_field_cloudformation_sends() {
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(events_dir().join(name)).unwrap()).unwrap()
+    };
+    let (create, update, delete) = (read("create.json"), read("update.json"), read("delete.json"));
+    for (event, kind) in [(&create, "Create"), (&update, "Update"), (&delete, "Delete")] {
+        assert_eq!(event["RequestType"], kind);
+        for field in [
+            "ServiceToken",
+            "ResponseURL",
+            "StackId",
+            "RequestId",
+            "LogicalResourceId",
+            "ResourceType",
+            "ResourceProperties",
+        ] {
+            assert!(event[field].is_string() || event[field].is_object(), "{kind} lacks {field}");
+        }
+        assert_eq!(event["ResourceType"], "Custom::RemoteExports");
+        assert!(event["ResponseURL"].as_str().unwrap().starts_with("https://cloudformation-custom-resource-response-"));
+        assert!(
+            event["ResourceProperties"]["ServiceToken"].is_string(),
+            "CloudFormation repeats ServiceToken in the properties"
+        );
+    }
+    assert_eq!(update["OldResourceProperties"], create["ResourceProperties"]);
+    assert_ne!(
+        update["ResourceProperties"]["Refresh"], create["ResourceProperties"]["Refresh"],
+        "the Update is forced by Refresh"
+    );
+    assert_eq!(update["PhysicalResourceId"], "remote-exports:222222222222:eu-west-1", "the ID that Create returns");
+    assert_eq!(delete["PhysicalResourceId"], update["PhysicalResourceId"]);
+}
