@@ -1,0 +1,333 @@
+//! `remote-exports`: the stack author's view of what the function sees and would answer.
+
+mod template;
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use cfn_custom_resource::{Deadline, MAX_RESPONSE_BYTES, Request, Response, Status};
+use clap::{Parser, Subcommand, ValueEnum};
+use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, load_sdk_config};
+use remote_exports_core::{ExportSource, InvalidRoleArn, RoleArn, Source};
+use remote_exports_lambda::{Handler, Settings};
+use serde_json::{Value, json};
+
+/// See what a Custom::RemoteExports resource would read, before you deploy it.
+///
+/// Credentials and region come from the usual AWS environment variables and profiles (AWS_PROFILE,
+/// AWS_REGION, SSO, credential_process). Set DEFAULT_ROLE_ARN, ALLOWED_ROLE_ARNS and ALLOWED_EXPORTS
+/// as the deployed function has them to see exactly what it would answer.
+#[derive(Parser)]
+#[command(name = "remote-exports", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// How to print results.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table, global = true)]
+    output: OutputFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXIT_CODES: &str =
+    "Exit codes: 0 success; 1 the resource would get FAILED; 2 bad usage; 3 could not run (AWS, files, network).";
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the exports the function could see, with the bytes each takes in a response.
+    #[command(
+        after_help = "Examples:\n  remote-exports list --role-arn arn:aws:iam::222222222222:role/remote-exports-reader --prefix booking-\n  remote-exports list --region us-east-1 --output json"
+    )]
+    List {
+        /// Role to assume in the publishing account; without it, your own account is read.
+        #[arg(long)]
+        role_arn: Option<String>,
+        #[arg(long)]
+        external_id: Option<String>,
+        /// Region to read; defaults to your profile's region.
+        #[arg(long)]
+        region: Option<String>,
+        /// Only exports whose name starts with this.
+        #[arg(long)]
+        prefix: Option<String>,
+    },
+    /// Show the exact Data a resource with these properties would get, or the FAILED reason.
+    #[command(
+        after_help = "Examples:\n  remote-exports preview --properties '{\"RoleArn\": \"arn:aws:iam::222222222222:role/remote-exports-reader\", \"ExportPrefix\": \"booking-\"}'\n  remote-exports preview --template examples/airmiles-consumer.yaml --resource Lookup --parameter BookingAccountId=222222222222"
+    )]
+    Preview {
+        /// The resource's properties as JSON.
+        #[arg(long, conflicts_with_all = ["template", "resource"], required_unless_present = "template")]
+        properties: Option<String>,
+        /// A template holding the resource (YAML or JSON).
+        #[arg(long, requires = "resource")]
+        template: Option<PathBuf>,
+        /// The resource's logical ID in --template.
+        #[arg(long)]
+        resource: Option<String>,
+        /// Template parameter values, for !Ref and !Sub (repeatable): --parameter Name=Value.
+        #[arg(long = "parameter", value_name = "NAME=VALUE")]
+        parameters: Vec<String>,
+        /// The consumer stack's region; defaults to your profile's region.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Run the full handler on a custom-resource event and print the response.
+    #[command(
+        after_help = "Examples:\n  remote-exports invoke events/create.json\n  remote-exports invoke my-event.json --send   # PUT the answer to its ResponseURL"
+    )]
+    Invoke {
+        event: PathBuf,
+        /// Also PUT the answer to the event's ResponseURL.
+        #[arg(long)]
+        send: bool,
+        /// Time allowed, as the Lambda timeout would (seconds).
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+}
+
+/// A failure to run at all, as opposed to a resource that would get FAILED.
+struct RunError(String);
+
+impl<E: std::fmt::Display> From<E> for RunError {
+    fn from(error: E) -> Self {
+        RunError(error.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(Status::Success) => ExitCode::SUCCESS,
+        Ok(Status::Failed) => ExitCode::from(1),
+        Err(RunError(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<Status, RunError> {
+    let sdk = load_sdk_config().await;
+    match cli.command {
+        Command::List { role_arn, external_id, region, prefix } => {
+            list(&sdk, role_arn, external_id, region, prefix, cli.output).await
+        }
+        Command::Preview { properties, template, resource, parameters, region } => {
+            let region = region
+                .or_else(|| sdk.region().map(ToString::to_string))
+                .ok_or("no region: pass --region or set AWS_REGION")?;
+            let properties = match (properties, template, resource) {
+                (Some(json), _, _) => {
+                    serde_json::from_str(&json).map_err(|e| format!("--properties is not JSON: {e}"))?
+                }
+                (None, Some(path), Some(id)) => {
+                    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    let mut given = template::Parameters::from([
+                        ("AWS::Region".to_owned(), region.clone()),
+                        ("AWS::Partition".to_owned(), partition_of(&region).to_owned()),
+                    ]);
+                    for pair in &parameters {
+                        let (name, value) =
+                            pair.split_once('=').ok_or_else(|| format!("--parameter {pair} is not NAME=VALUE"))?;
+                        given.insert(name.to_owned(), value.to_owned());
+                    }
+                    template::resource_properties(&text, &id, &given)?
+                }
+                _ => return Err("give --properties, or --template with --resource".into()),
+            };
+            let event = preview_event(&region, properties);
+            let request = Request::parse(event).map_err(|e| e.reason)?;
+            let response = handler(sdk)?.answer(request, Deadline::from_epoch_millis(deadline_ms(60))).await.response;
+            print_answer(&response, cli.output);
+            Ok(response.status)
+        }
+        Command::Invoke { event, send, timeout } => {
+            let text = std::fs::read_to_string(&event).map_err(|e| format!("{}: {e}", event.display()))?;
+            let event: Value = serde_json::from_str(&text).map_err(|e| format!("the event is not JSON: {e}"))?;
+            let deadline = Deadline::from_epoch_millis(deadline_ms(timeout));
+            let handler = handler(sdk)?;
+            if send {
+                let handled = handler.handle(event, deadline).await?;
+                println!(
+                    "{}",
+                    json!({"Status": handled.status, "PhysicalResourceId": handled.physical_resource_id, "Exports": handled.exports, "DeliveryAttempts": handled.delivery_attempts})
+                );
+                return Ok(handled.status);
+            }
+            let request = match Request::parse(event) {
+                Ok(request) => request,
+                Err(malformed) => {
+                    eprintln!("error: {malformed}");
+                    return Ok(Status::Failed);
+                }
+            };
+            let answer = handler.answer(request, deadline).await;
+            println!("{}", serde_json::to_string_pretty(&answer.response)?);
+            eprintln!(
+                "{} bytes of {MAX_RESPONSE_BYTES}; not sent (add --send to PUT it to the ResponseURL)",
+                answer.body.len()
+            );
+            Ok(answer.response.status)
+        }
+    }
+}
+
+fn handler(sdk: SdkConfig) -> Result<Handler<CloudFormationExports, HttpResponseTransport>, RunError> {
+    Ok(Handler::new(Settings::from_env(), CloudFormationExports::new(sdk), HttpResponseTransport::new()?))
+}
+
+async fn list(
+    sdk: &SdkConfig,
+    role_arn: Option<String>,
+    external_id: Option<String>,
+    region: Option<String>,
+    prefix: Option<String>,
+    output: OutputFormat,
+) -> Result<Status, RunError> {
+    let role = role_arn.as_deref().map(RoleArn::parse).transpose().map_err(|e: InvalidRoleArn| e.to_string())?;
+    let region =
+        region.or_else(|| sdk.region().map(ToString::to_string)).ok_or("no region: pass --region or set AWS_REGION")?;
+    let source = Source { role, external_id, region, session_name: "remote-exports-cli".to_owned() };
+    let exports = CloudFormationExports::new(sdk.clone());
+    let mut rows: Vec<(String, String)> = Vec::new();
+    exports
+        .scan_exports(&source, &mut |page| {
+            rows.extend(
+                page.into_iter()
+                    .filter(|e| prefix.as_deref().is_none_or(|p| e.name.starts_with(p)))
+                    .map(|e| (e.name, e.value)),
+            );
+            ControlFlow::Continue(())
+        })
+        .await
+        .map_err(|error| format!("could not read exports from {}: {error}", source.describe()))?;
+    rows.sort();
+    match output {
+        OutputFormat::Json => {
+            let items: Vec<Value> = rows
+                .iter()
+                .map(|(n, v)| json!({"Name": n, "Value": v, "ResponseBytes": data_entry_bytes(n, v)}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&items)?);
+        }
+        OutputFormat::Table => {
+            let table: Vec<[String; 3]> =
+                rows.iter().map(|(n, v)| [n.clone(), v.clone(), data_entry_bytes(n, v).to_string()]).collect();
+            print_table(["NAME", "VALUE", "BYTES"], &table);
+            let total: usize = rows.iter().map(|(n, v)| data_entry_bytes(n, v)).sum();
+            eprintln!("{} export(s) in {}; {total} bytes of Data if all were selected", rows.len(), source.describe());
+        }
+    }
+    Ok(Status::Success)
+}
+
+/// What one export adds to the response body: `"name":"value",` as JSON.
+fn data_entry_bytes(name: &str, value: &str) -> usize {
+    serde_json::to_string(name).map_or(0, |s| s.len()) + serde_json::to_string(value).map_or(0, |s| s.len()) + 2
+}
+
+fn print_answer(response: &Response, output: OutputFormat) {
+    let bytes = serde_json::to_vec(response).map_or(0, |b| b.len());
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(response).unwrap_or_default()),
+        OutputFormat::Table => match response.status {
+            Status::Success => {
+                let rows: Vec<[String; 2]> =
+                    response.data.iter().map(|(k, v)| [format!("!GetAtt Lookup.{k}"), v.clone()]).collect();
+                print_table(["ATTRIBUTE", "VALUE"], &rows);
+                println!(
+                    "\nSUCCESS: {} key(s), response {bytes} of {MAX_RESPONSE_BYTES} bytes, PhysicalResourceId {}",
+                    response.data.len(),
+                    response.physical_resource_id
+                );
+            }
+            Status::Failed => println!("FAILED: {}", response.reason.as_deref().unwrap_or("")),
+        },
+    }
+}
+
+fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; N]| {
+        let padded: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header);
+    for row in rows {
+        line(row.each_ref().map(String::as_str));
+    }
+}
+
+fn preview_event(region: &str, properties: Value) -> Value {
+    json!({
+        "RequestType": "Create",
+        "ResponseURL": "https://preview.s3.amazonaws.com/not-sent",
+        "StackId": format!("arn:{}:cloudformation:{region}:000000000000:stack/preview/00000000-0000-0000-0000-000000000000", partition_of(region)),
+        "RequestId": "preview",
+        "LogicalResourceId": "Lookup",
+        "ResourceType": "Custom::RemoteExports",
+        "ResourceProperties": properties,
+    })
+}
+
+fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+fn deadline_ms(seconds: u64) -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    (now + Duration::from_secs(seconds)).as_millis() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_entry_bytes_counts_json_escaping() {
+        assert_eq!(data_entry_bytes("a", "b"), "\"a\":\"b\",".len());
+        assert_eq!(data_entry_bytes("a", "é\""), "\"a\":\"é\\\"\",".len());
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn partitions_follow_regions() {
+        assert_eq!(partition_of("cn-north-1"), "aws-cn");
+        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_of("eu-west-1"), "aws");
+    }
+
+    #[test]
+    fn a_preview_is_a_create_in_the_chosen_region() {
+        let request = Request::parse(preview_event("cn-north-1", json!({"ExportPrefix": "x"}))).unwrap();
+        assert_eq!(request.kind, cfn_custom_resource::RequestKind::Create);
+        assert_eq!(cfn_custom_resource::StackArn::parse(&request.reply.stack_id).unwrap().region, "cn-north-1");
+        assert_eq!(request.properties["ExportPrefix"], "x");
+    }
+}

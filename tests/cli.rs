@@ -1,0 +1,120 @@
+//! The stack authors' CLI, run as a binary against moto.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use remote_exports_e2e::*;
+use serde_json::{Value, json};
+
+fn cli_binary() -> PathBuf {
+    lambda_binary().with_file_name("remote-exports")
+}
+
+fn cli(moto: &str, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+    Command::new(cli_binary())
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", moto)
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(extra_env.iter().copied())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_preview_and_invoke_show_what_the_function_would_answer() {
+    let test = "list_preview_and_invoke_show_what_the_function_would_answer";
+    let Some(world) = World::start(test, &[]).await else { return };
+    let account = publisher_account(test);
+    let role = role_arn(&account);
+    world
+        .publish(
+            &account,
+            REGION,
+            "cli",
+            &[pair("booking-lambda-BookingTopicArn", "arn:topic"), pair("other-Value", "x\"y")],
+        )
+        .await;
+
+    let listed = cli(&world.moto, &["list", "--role-arn", &role, "--output", "json"], &[]);
+    assert!(listed.status.success(), "{listed:?}");
+    let items: Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    assert_eq!(items[0], json!({"Name": "booking-lambda-BookingTopicArn", "Value": "arn:topic", "ResponseBytes": 45}));
+    assert_eq!(items[1]["ResponseBytes"], "\"other-Value\":\"x\\\"y\",".len());
+
+    let table = cli(&world.moto, &["list", "--role-arn", &role, "--prefix", "booking-"], &[]);
+    let text = stdout(&table);
+    assert!(text.starts_with("NAME"), "{text}");
+    assert!(text.contains("booking-lambda-BookingTopicArn  arn:topic  45"), "{text}");
+    assert!(!text.contains("other-Value"));
+
+    let properties = json!({"RoleArn": role, "ExportNames": ["booking-lambda-BookingTopicArn"]}).to_string();
+    let preview = cli(&world.moto, &["preview", "--properties", &properties], &[]);
+    assert!(preview.status.success(), "{preview:?}");
+    assert!(
+        stdout(&preview).contains("!GetAtt Lookup.booking-lambda-BookingTopicArn  arn:topic"),
+        "{}",
+        stdout(&preview)
+    );
+    assert!(stdout(&preview).contains(" of 4096 bytes"));
+
+    let template = ["preview", "--template", "../examples/airmiles-consumer.yaml", "--resource", "Lookup"];
+    let from_template = cli(
+        &world.moto,
+        &[&template[..], &["--parameter", &format!("BookingAccountId={account}"), "--output", "json"]].concat(),
+        &[],
+    );
+    assert!(from_template.status.success(), "{from_template:?}");
+    let answer: Value = serde_json::from_str(&stdout(&from_template)).unwrap();
+    assert_eq!(answer["Data"], json!({"booking-lambda-BookingTopicArn": "arn:topic"}));
+
+    let missing = json!({"RoleArn": role, "ExportNames": ["booking-lambda-BookingTopicARN"]}).to_string();
+    let failed = cli(&world.moto, &["preview", "--properties", &missing], &[]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(stdout(&failed).contains("FAILED: 1 requested export(s) not found"), "{}", stdout(&failed));
+    assert!(stdout(&failed).contains("did you mean 'booking-lambda-BookingTopicArn'"));
+
+    // invoke: the sample event's role is 222222222222; point it at this test's account instead.
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string("../events/create.json").unwrap()).unwrap();
+    event["ResourceProperties"]["RoleArn"] = json!(role);
+    event["ResponseURL"] = json!(world.responses.url("cli-invoke"));
+    let event_file = std::env::temp_dir().join(format!("{account}-create.json"));
+    std::fs::write(&event_file, event.to_string()).unwrap();
+    let event_path = event_file.to_str().unwrap();
+
+    let printed = cli(&world.moto, &["invoke", event_path], &[]);
+    assert!(printed.status.success(), "{printed:?}");
+    let response: Value = serde_json::from_str(&stdout(&printed)).unwrap();
+    assert_eq!(response["Data"]["booking-lambda-BookingTopicArn"], "arn:topic");
+    assert!(world.responses.puts("cli-invoke").is_empty(), "invoke without --send sent the answer");
+
+    let sent = cli(&world.moto, &["invoke", event_path, "--send"], &[("ALLOW_LOOPBACK_RESPONSE_URL", "true")]);
+    assert!(sent.status.success(), "{sent:?}");
+    let put = world.responses.delivered("cli-invoke", std::time::Duration::from_secs(5)).await.expect("sent");
+    assert_eq!(put.json()["Status"], "SUCCESS");
+
+    let refused = cli(&world.moto, &["invoke", event_path, "--send"], &[]);
+    assert_eq!(refused.status.code(), Some(3), "a loopback ResponseURL needs ALLOW_LOOPBACK_RESPONSE_URL");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not an https URL on an Amazon S3 host"));
+}
+
+#[test]
+fn help_has_examples_and_bad_usage_exits_2() {
+    if !cli_binary().exists() {
+        moto_endpoint("help_has_examples_and_bad_usage_exits_2");
+        return;
+    }
+    let help = Command::new(cli_binary()).args(["preview", "--help"]).output().unwrap();
+    assert!(stdout(&help).contains("Examples:"), "{}", stdout(&help));
+    let bad = Command::new(cli_binary()).args(["preview"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
