@@ -20,6 +20,8 @@ pub struct CapturedPut {
     pub body: Vec<u8>,
     /// What the endpoint answered.
     pub status: u16,
+    /// When it arrived.
+    pub received_at: std::time::Instant,
 }
 
 impl CapturedPut {
@@ -116,6 +118,7 @@ async fn record(state: Arc<State>, request: Received) -> Reply {
         content_length: header("content-length").and_then(|v| v.parse().ok()),
         body: request.body.to_vec(),
         status,
+        received_at: std::time::Instant::now(),
     });
     state.arrived.notify_waiters();
     reply(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), "")

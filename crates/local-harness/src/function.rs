@@ -26,9 +26,11 @@ pub struct Function {
     output: Arc<Mutex<String>>,
 }
 
-impl Function {
-    pub fn start(options: &FunctionOptions) -> std::io::Result<Function> {
-        let mut command = Command::new(&options.binary);
+impl FunctionOptions {
+    /// The command that starts the function with the environment Lambda gives `bootstrap`.
+    pub fn command(&self) -> std::process::Command {
+        let options = self;
+        let mut command = std::process::Command::new(&options.binary);
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -45,10 +47,15 @@ impl Function {
             .env("AWS_ENDPOINT_URL", &options.aws_endpoint)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("ALLOW_LOOPBACK_RESPONSE_URL", "true")
-            .envs(options.env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .envs(options.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
+}
+
+impl Function {
+    pub fn start(options: &FunctionOptions) -> std::io::Result<Function> {
+        let mut command = Command::from(options.command());
+        command.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = command.spawn()?;
         let output = Arc::new(Mutex::new(String::new()));
         if let Some(stdout) = child.stdout.take() {

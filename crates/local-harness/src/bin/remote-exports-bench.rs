@@ -1,0 +1,341 @@
+//! The benchmark behind the README's Performance section: the release Lambda binary, started fresh
+//! for every cold run as Lambda would, against moto holding N exports.
+//!
+//! Usage: remote-exports-bench --moto-server PATH --lambda PATH [--runs R] [--sizes 100,1000,10000] [--out DIR]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use local_harness::{BoxError, CountingProxy, FunctionOptions, Moto, Outcome, Publisher, ResponseEndpoint, RuntimeApi};
+use serde_json::{Value, json};
+
+const REGION: &str = "eu-west-1";
+
+struct Args {
+    moto_server: PathBuf,
+    lambda: PathBuf,
+    runs: usize,
+    sizes: Vec<usize>,
+    out: PathBuf,
+}
+
+fn parse_args() -> Result<Args, BoxError> {
+    let mut args = Args {
+        moto_server: PathBuf::new(),
+        lambda: PathBuf::new(),
+        runs: 7,
+        sizes: vec![100, 1_000, 10_000],
+        out: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench")),
+    };
+    let mut argv = std::env::args().skip(1);
+    while let Some(flag) = argv.next() {
+        if flag == "--quick" {
+            args.runs = 3;
+            args.sizes = vec![100, 1_000];
+            continue;
+        }
+        let value = argv.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--moto-server" => args.moto_server = value.into(),
+            "--lambda" => args.lambda = value.into(),
+            "--runs" => args.runs = value.parse()?,
+            "--sizes" => args.sizes = value.split(',').map(str::parse).collect::<Result<_, _>>()?,
+            "--out" => args.out = value.into(),
+            _ => return Err(format!("unknown argument {flag}").into()),
+        }
+    }
+    if args.moto_server.as_os_str().is_empty() || args.lambda.as_os_str().is_empty() {
+        return Err("--moto-server and --lambda are required (cargo xtask bench passes them)".into());
+    }
+    Ok(args)
+}
+
+/// One cold process: start, one Create, killed once answered.
+struct Cold {
+    init: Duration,
+    wall: Duration,
+    cpu: Duration,
+    peak_rss_kb: u64,
+    assume_role: u32,
+    list_pages: u32,
+    puts: usize,
+}
+
+/// One warm process: three Creates on the same role; the last two are warm.
+struct Warm {
+    handler: Vec<Duration>,
+    assume_role: u32,
+    list_pages: u32,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("benchmark FAILED: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), BoxError> {
+    let args = parse_args()?;
+    let moto = Moto::start(&args.moto_server).await?;
+    let mut rows = Vec::new();
+    for &size in &args.sizes {
+        let account = format!("3{size:011}");
+        eprintln!("seeding {size} exports into account {account}…");
+        let publisher = Publisher::connect(moto.endpoint(), &account, REGION).await?;
+        let exports: Vec<(String, String)> = (0..size)
+            .map(|i| (format!("bench-Export{i:05}"), format!("arn:aws:sns:{REGION}:{account}:topic-{i:05}")))
+            .collect();
+        publisher.publish("bench", &exports).await?;
+        // The last name in listing order: every page must be read, the worst case for paging.
+        let last = publisher.export_names().await?.pop().ok_or("no exports")?;
+        let properties = json!({"RoleArn": format!("arn:aws:iam::{account}:role/remote-exports-reader"), "ExportNames": [last]});
+        let mut colds = Vec::new();
+        let mut warms = Vec::new();
+        for run in 0..args.runs {
+            colds.push(cold_run(&args, moto.endpoint(), &properties).await?);
+            warms.push(warm_run(&args, moto.endpoint(), &properties).await?);
+            eprintln!("  N={size} run {}/{}: cpu {:.1} ms, rss {} KB", run + 1, args.runs, ms(colds[run].cpu), colds[run].peak_rss_kb);
+        }
+        rows.push(summarize(size, &colds, &warms));
+        moto_delete(&publisher).await;
+    }
+    moto.stop().await;
+    report(&args, &rows)
+}
+
+async fn moto_delete(publisher: &Publisher) {
+    for n in 0..100 {
+        if publisher.delete_stack(&format!("bench-{n}")).await.is_err() {
+            break;
+        }
+    }
+}
+
+struct World {
+    runtime: RuntimeApi,
+    responses: ResponseEndpoint,
+    proxy: CountingProxy,
+}
+
+async fn world(moto: &str) -> Result<World, BoxError> {
+    Ok(World { runtime: RuntimeApi::start().await?, responses: ResponseEndpoint::start().await?, proxy: CountingProxy::start(moto).await? })
+}
+
+fn spawn(args: &Args, world: &World) -> Result<std::process::Child, BoxError> {
+    let options = FunctionOptions {
+        binary: args.lambda.clone(),
+        runtime_api: world.runtime.address(),
+        aws_endpoint: world.proxy.url(),
+        region: REGION.to_owned(),
+        env: vec![("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into())],
+    };
+    Ok(options.command().stdout(Stdio::null()).stderr(Stdio::null()).spawn()?)
+}
+
+fn event(world: &World, name: &str, properties: &Value) -> Value {
+    json!({
+        "RequestType": "Create",
+        "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:remote-exports",
+        "ResponseURL": world.responses.url(name),
+        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/bench/00000000-0000-0000-0000-000000000000",
+        "RequestId": name,
+        "LogicalResourceId": "Lookup",
+        "ResourceType": "Custom::RemoteExports",
+        "ResourceProperties": properties,
+    })
+}
+
+async fn create(world: &World, name: &str, properties: &Value) -> Result<(Duration, Instant), BoxError> {
+    let invocation = world.runtime.invoke(&event(world, name, properties), Duration::from_secs(60)).await?;
+    if let Outcome::Error(error) = invocation.outcome {
+        return Err(format!("the function failed: {error}").into());
+    }
+    let put = world.responses.delivered(name, Duration::from_secs(5)).await.ok_or("no answer delivered")?;
+    if put.json()["Status"] != "SUCCESS" {
+        return Err(format!("the answer was not SUCCESS: {}", put.json()).into());
+    }
+    Ok((invocation.handler_time, put.received_at))
+}
+
+async fn cold_run(args: &Args, moto: &str, properties: &Value) -> Result<Cold, BoxError> {
+    let world = world(moto).await?;
+    let started = Instant::now();
+    let child = spawn(args, &world)?;
+    let first_poll = world.runtime.first_poll(Duration::from_secs(10)).await.ok_or("the function never polled")?;
+    let (_, answered) = create(&world, "cold", properties).await?;
+    let (cpu, peak_rss_kb) = kill_and_measure(child)?;
+    Ok(Cold {
+        init: first_poll - started,
+        wall: answered - started,
+        cpu,
+        peak_rss_kb,
+        assume_role: world.proxy.count("AssumeRole"),
+        list_pages: world.proxy.count("ListExports"),
+        puts: world.responses.puts("cold").len(),
+    })
+}
+
+async fn warm_run(args: &Args, moto: &str, properties: &Value) -> Result<Warm, BoxError> {
+    let world = world(moto).await?;
+    let child = spawn(args, &world)?;
+    create(&world, "first", properties).await?;
+    world.proxy.reset();
+    let mut handler = Vec::new();
+    for name in ["second", "third"] {
+        handler.push(create(&world, name, properties).await?.0);
+    }
+    kill_and_measure(child)?;
+    Ok(Warm { handler, assume_role: world.proxy.count("AssumeRole"), list_pages: world.proxy.count("ListExports") / 2 })
+}
+
+/// Kills the function and reads its CPU time (user + system, all threads) and peak RSS from the kernel.
+fn kill_and_measure(child: std::process::Child) -> Result<(Duration, u64), BoxError> {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: plain syscalls on a child this process spawned and has not reaped.
+    let usage = unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        let mut status = 0;
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::wait4(pid, &mut status, 0, &mut usage) != pid {
+            return Err("wait4 failed".into());
+        }
+        usage
+    };
+    let time = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    Ok((time(usage.ru_utime) + time(usage.ru_stime), usage.ru_maxrss as u64))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 0 { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] }
+}
+
+fn summarize(size: usize, colds: &[Cold], warms: &[Warm]) -> Value {
+    let of = |f: &dyn Fn(&Cold) -> f64| median(colds.iter().map(f).collect());
+    let warm_handler = median(warms.iter().flat_map(|w| w.handler.iter().map(|d| ms(*d))).collect());
+    json!({
+        "exports": size,
+        "runs": colds.len(),
+        "init_ms": of(&|c| ms(c.init)),
+        "cpu_ms": of(&|c| ms(c.cpu)),
+        "peak_rss_mb": of(&|c| c.peak_rss_kb as f64 / 1024.0),
+        "wall_ms": of(&|c| ms(c.wall)),
+        "warm_handler_ms": warm_handler,
+        "cold_calls": {"AssumeRole": colds[0].assume_role, "ListExports": colds[0].list_pages, "PUT": colds[0].puts},
+        "warm_calls": {"AssumeRole": warms[0].assume_role, "ListExports": warms[0].list_pages, "PUT": 1},
+        "calls_identical_across_runs": colds.iter().all(|c| (c.assume_role, c.list_pages, c.puts) == (colds[0].assume_role, colds[0].list_pages, colds[0].puts))
+            && warms.iter().all(|w| (w.assume_role, w.list_pages) == (warms[0].assume_role, warms[0].list_pages)),
+    })
+}
+
+fn report(args: &Args, rows: &[Value]) -> Result<(), BoxError> {
+    let machine = machine();
+    let binary_bytes = std::fs::metadata(&args.lambda)?.len();
+    let mut table = format!(
+        "Measured {} on {machine}; medians of {} cold runs; release binary {:.1} MB.\n\n\
+         | exports | init | CPU, cold Create | peak RSS | wall, cold | warm handler | cold calls (AssumeRole / ListExports / PUT) | warm calls |\n\
+         |---:|---:|---:|---:|---:|---:|:---:|:---:|\n",
+        today(),
+        args.runs,
+        binary_bytes as f64 / 1_048_576.0
+    );
+    for row in rows {
+        let calls = |c: &Value| format!("{} / {} / {}", c["AssumeRole"], c["ListExports"], c["PUT"]);
+        table.push_str(&format!(
+            "| {} | {:.1} ms | {:.1} ms | {:.1} MB | {:.0} ms | {:.1} ms | {} | {} |\n",
+            row["exports"],
+            row["init_ms"].as_f64().unwrap_or(0.0),
+            row["cpu_ms"].as_f64().unwrap_or(0.0),
+            row["peak_rss_mb"].as_f64().unwrap_or(0.0),
+            row["wall_ms"].as_f64().unwrap_or(0.0),
+            row["warm_handler_ms"].as_f64().unwrap_or(0.0),
+            calls(&row["cold_calls"]),
+            calls(&row["warm_calls"]),
+        ));
+    }
+    println!("{table}");
+    std::fs::create_dir_all(&args.out)?;
+    std::fs::write(args.out.join("RESULTS.md"), &table)?;
+    let results = json!({"date": today(), "machine": machine, "binary_bytes": binary_bytes, "rows": rows});
+    std::fs::write(args.out.join("results.json"), serde_json::to_string_pretty(&results)? + "\n")?;
+    std::fs::write(args.out.join("scaling.svg"), plot(rows))?;
+    eprintln!("wrote {}/RESULTS.md, results.json and scaling.svg", args.out.display());
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| info.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_owned()))
+        .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores ({cpu}), {}", std::env::consts::ARCH)
+}
+
+fn today() -> String {
+    std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Four small line charts against N (log scale): CPU, peak RSS, wall time, ListExports calls.
+fn plot(rows: &[Value]) -> String {
+    let panels: [(&str, &str, fn(&Value) -> f64); 4] = [
+        ("CPU, cold Create (ms)", "cpu", |r| r["cpu_ms"].as_f64().unwrap_or(0.0)),
+        ("Peak RSS (MB)", "rss", |r| r["peak_rss_mb"].as_f64().unwrap_or(0.0)),
+        ("Wall, cold (ms)", "wall", |r| r["wall_ms"].as_f64().unwrap_or(0.0)),
+        ("ListExports calls", "pages", |r| r["cold_calls"]["ListExports"].as_f64().unwrap_or(0.0)),
+    ];
+    let (width, height, pad) = (300.0, 220.0, 45.0);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+        width * 4.0,
+        height + 20.0
+    );
+    let xs: Vec<f64> = rows.iter().map(|r| r["exports"].as_f64().unwrap_or(1.0).log10()).collect();
+    let (x_min, x_max) = (xs.iter().copied().fold(f64::MAX, f64::min), xs.iter().copied().fold(f64::MIN, f64::max));
+    for (i, (title, _, value)) in panels.iter().enumerate() {
+        let left = i as f64 * width;
+        let ys: Vec<f64> = rows.iter().map(value).collect();
+        let y_max = ys.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.15;
+        let to_x = |x: f64| left + pad + (x - x_min) / (x_max - x_min).max(1e-9) * (width - pad - 15.0);
+        let to_y = |y: f64| height - pad + 20.0 - y / y_max * (height - pad - 10.0);
+        svg.push_str(&format!("<text x=\"{}\" y=\"16\" font-weight=\"bold\">{title}</text>\n", left + pad));
+        svg.push_str(&format!(
+            "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#888\"/><line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"30\" stroke=\"#888\"/>\n",
+            left + pad,
+            to_y(0.0),
+            left + width - 10.0
+        ));
+        svg.push_str(&format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.1}</text>\n", left + pad - 4.0, to_y(y_max / 1.15) + 4.0, y_max / 1.15));
+        svg.push_str(&format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">0</text>\n", left + pad - 4.0, to_y(0.0) + 4.0));
+        let points: Vec<String> = xs.iter().zip(&ys).map(|(x, y)| format!("{:.1},{:.1}", to_x(*x), to_y(*y))).collect();
+        svg.push_str(&format!("<polyline fill=\"none\" stroke=\"#d9480f\" stroke-width=\"2\" points=\"{}\"/>\n", points.join(" ")));
+        for ((x, y), row) in xs.iter().zip(&ys).zip(rows) {
+            svg.push_str(&format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#d9480f\"/>\n", to_x(*x), to_y(*y)));
+            svg.push_str(&format!(
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+                to_x(*x),
+                to_y(0.0) + 14.0,
+                row["exports"]
+            ));
+        }
+        svg.push_str(&format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">exports (log scale)</text>\n", left + width / 2.0 + 15.0, height + 12.0));
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
