@@ -3,21 +3,12 @@ use std::error::Error as StdError;
 use std::ops::ControlFlow;
 use std::sync::Mutex;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig, sts::AssumeRoleProvider};
+use aws_config::{Region, SdkConfig, sts::AssumeRoleProvider};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use remote_exports_core::{Export, ExportSource, Source, SourceError, SourceStep};
-
-/// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`), once.
-pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        // ListExports is throttled at low rates; a few more attempts ride out short bursts.
-        .retry_config(RetryConfig::standard().with_max_attempts(5))
-        .load()
-        .await
-}
 
 /// Credentials are cached per client, so clients are cached per role, external ID and region: warm
 /// invocations against the same source make no AssumeRole call until the credentials near expiry.

@@ -3,6 +3,8 @@ use std::time::Duration;
 use cfn_custom_resource::{ResponseTransport, ResponseUrl, TransportError};
 use reqwest::header::CONTENT_TYPE;
 
+use crate::TrustRoots;
+
 /// PUTs answers to presigned S3 URLs.
 #[derive(Clone)]
 pub struct HttpResponseTransport {
@@ -10,8 +12,8 @@ pub struct HttpResponseTransport {
 }
 
 impl HttpResponseTransport {
-    pub fn new() -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build()?;
+    pub fn new(roots: TrustRoots) -> Result<Self, reqwest::Error> {
+        let client = roots.reqwest_builder()?.connect_timeout(Duration::from_secs(5)).build()?;
         Ok(HttpResponseTransport { client })
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use cfn_custom_resource::{Deadline, MAX_RESPONSE_BYTES, Request, Response, Status};
 use clap::{Parser, Subcommand, ValueEnum};
-use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, load_sdk_config};
+use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, TrustRoots, load_sdk_config};
 use remote_exports_core::{ExportSource, InvalidRoleArn, RoleArn, Source};
 use remote_exports_lambda::{Handler, Settings};
 use serde_json::{Value, json};
@@ -117,7 +117,8 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<Status, RunError> {
-    let sdk = load_sdk_config().await;
+    let roots = trust_roots()?;
+    let sdk = load_sdk_config(roots).await?;
     match cli.command {
         Command::List { role_arn, external_id, region, prefix } => {
             list(&sdk, role_arn, external_id, region, prefix, cli.output).await
@@ -182,8 +183,16 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
     }
 }
 
+/// People run the CLI behind proxies that inspect TLS, so it trusts the system store unless told otherwise.
+fn trust_roots() -> Result<TrustRoots, RunError> {
+    match std::env::var("TLS_ROOTS") {
+        Ok(setting) => Ok(TrustRoots::choose(Some(&setting), None)?),
+        Err(_) => Ok(TrustRoots::System),
+    }
+}
+
 fn handler(sdk: SdkConfig) -> Result<Handler<CloudFormationExports, HttpResponseTransport>, RunError> {
-    Ok(Handler::new(Settings::from_env(), CloudFormationExports::new(sdk), HttpResponseTransport::new()?))
+    Ok(Handler::new(Settings::from_env(), CloudFormationExports::new(sdk), HttpResponseTransport::new(trust_roots()?)?))
 }
 
 async fn list(

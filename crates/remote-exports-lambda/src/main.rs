@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use cfn_custom_resource::Deadline;
 use lambda_runtime::{LambdaEvent, service_fn};
-use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, load_sdk_config};
+use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, TrustRoots, load_sdk_config};
 use remote_exports_lambda::{Handler, Settings};
 use serde_json::{Value, json};
 
@@ -13,8 +13,14 @@ use serde_json::{Value, json};
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = Settings::from_env();
-    let exports = CloudFormationExports::new(load_sdk_config().await);
-    let handler = Arc::new(Handler::new(settings, exports, HttpResponseTransport::new()?));
+    let setting = std::env::var("TLS_ROOTS").ok();
+    // A bad setting must not stop the function: Deletes still have to be answered.
+    let roots = TrustRoots::choose(setting.as_deref(), settings.function_region.as_deref()).unwrap_or_else(|error| {
+        tracing::error!(%error, "falling back to the system's trusted roots");
+        TrustRoots::System
+    });
+    let exports = CloudFormationExports::new(load_sdk_config(roots).await?);
+    let handler = Arc::new(Handler::new(settings, exports, HttpResponseTransport::new(roots)?));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
         async move {

@@ -94,13 +94,21 @@ async fn run() -> Result<(), BoxError> {
         publisher.publish("bench", &exports).await?;
         // The last name in listing order: every page must be read, the worst case for paging.
         let last = publisher.export_names().await?.pop().ok_or("no exports")?;
-        let properties = json!({"RoleArn": format!("arn:aws:iam::{account}:role/remote-exports-reader"), "ExportNames": [last]});
+        let properties =
+            json!({"RoleArn": format!("arn:aws:iam::{account}:role/remote-exports-reader"), "ExportNames": [last]});
         let mut colds = Vec::new();
         let mut warms = Vec::new();
         for run in 0..args.runs {
             colds.push(cold_run(&args, moto.endpoint(), &properties).await?);
             warms.push(warm_run(&args, moto.endpoint(), &properties).await?);
-            eprintln!("  N={size} run {}/{}: cpu {:.1} ms, rss {} KB", run + 1, args.runs, ms(colds[run].cpu), colds[run].peak_rss_kb);
+            let cold = &colds[run];
+            eprintln!(
+                "  N={size} run {}/{}: cpu {:.1} ms, rss {} KB",
+                run + 1,
+                args.runs,
+                ms(cold.cpu),
+                cold.peak_rss_kb
+            );
         }
         rows.push(summarize(size, &colds, &warms));
         moto_delete(&publisher).await;
@@ -124,7 +132,11 @@ struct World {
 }
 
 async fn world(moto: &str) -> Result<World, BoxError> {
-    Ok(World { runtime: RuntimeApi::start().await?, responses: ResponseEndpoint::start().await?, proxy: CountingProxy::start(moto).await? })
+    Ok(World {
+        runtime: RuntimeApi::start().await?,
+        responses: ResponseEndpoint::start().await?,
+        proxy: CountingProxy::start(moto).await?,
+    })
 }
 
 fn spawn(args: &Args, world: &World) -> Result<std::process::Child, BoxError> {
@@ -169,11 +181,14 @@ async fn cold_run(args: &Args, moto: &str, properties: &Value) -> Result<Cold, B
     let child = spawn(args, &world)?;
     let first_poll = world.runtime.first_poll(Duration::from_secs(10)).await.ok_or("the function never polled")?;
     let (_, answered) = create(&world, "cold", properties).await?;
-    let (cpu, peak_rss_kb) = kill_and_measure(child)?;
+    if std::env::var_os("BENCH_EXPLAIN_MEMORY").is_some() {
+        eprintln!("{}", resident_by_mapping(child.id()));
+    }
+    let Usage { user, system, peak_rss_kb } = kill_and_measure(child)?;
     Ok(Cold {
         init: first_poll - started,
         wall: answered - started,
-        cpu,
+        cpu: user + system,
         peak_rss_kb,
         assume_role: world.proxy.count("AssumeRole"),
         list_pages: world.proxy.count("ListExports"),
@@ -194,8 +209,22 @@ async fn warm_run(args: &Args, moto: &str, properties: &Value) -> Result<Warm, B
     Ok(Warm { handler, assume_role: world.proxy.count("AssumeRole"), list_pages: world.proxy.count("ListExports") / 2 })
 }
 
-/// Kills the function and reads its CPU time (user + system, all threads) and peak RSS from the kernel.
-fn kill_and_measure(child: std::process::Child) -> Result<(Duration, u64), BoxError> {
+struct Usage {
+    user: Duration,
+    system: Duration,
+    peak_rss_kb: u64,
+}
+
+/// Kills the function and reads its CPU time (all threads) and peak RSS from the kernel. Peak RSS is
+/// VmHWM of the function's own image: rusage's maxrss would include the forking parent's RSS from
+/// before exec.
+fn kill_and_measure(child: std::process::Child) -> Result<Usage, BoxError> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))?;
+    let peak_rss_kb = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or("no VmHWM in /proc/<pid>/status")?;
     let pid = child.id() as libc::pid_t;
     // SAFETY: plain syscalls on a child this process spawned and has not reaped.
     let usage = unsafe {
@@ -208,7 +237,25 @@ fn kill_and_measure(child: std::process::Child) -> Result<(Duration, u64), BoxEr
         usage
     };
     let time = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
-    Ok((time(usage.ru_utime) + time(usage.ru_stime), usage.ru_maxrss as u64))
+    Ok(Usage { user: time(usage.ru_utime), system: time(usage.ru_stime), peak_rss_kb })
+}
+
+/// Resident memory per mapping (binary, libraries, heap, anonymous), from /proc/<pid>/smaps.
+fn resident_by_mapping(pid: u32) -> String {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut totals: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut current = String::new();
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.first().is_some_and(|f| f.contains('-') && f.chars().all(|c| c.is_ascii_hexdigit() || c == '-')) {
+            current = fields.get(5).map_or("[anonymous]", |n| n).to_owned();
+        } else if fields.first() == Some(&"Rss:") {
+            *totals.entry(current.clone()).or_default() += fields[1].parse::<u64>().unwrap_or(0);
+        }
+    }
+    let mut rows: Vec<(u64, String)> = totals.into_iter().map(|(name, kb)| (kb, name)).collect();
+    rows.sort_unstable_by(|a, b| b.cmp(a));
+    rows.iter().take(8).map(|(kb, name)| format!("    {kb:>6} KB  {name}")).collect::<Vec<_>>().join("\n")
 }
 
 fn ms(d: Duration) -> f64 {
@@ -218,7 +265,7 @@ fn ms(d: Duration) -> f64 {
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    if values.len() % 2 == 0 { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] }
+    if values.len().is_multiple_of(2) { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] }
 }
 
 fn summarize(size: usize, colds: &[Cold], warms: &[Warm]) -> Value {
@@ -277,7 +324,12 @@ fn report(args: &Args, rows: &[Value]) -> Result<(), BoxError> {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|info| info.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_owned()))
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
         .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     format!("{cores} cores ({cpu}), {}", std::env::consts::ARCH)
@@ -293,11 +345,12 @@ fn today() -> String {
 
 /// Four small line charts against N (log scale): CPU, peak RSS, wall time, ListExports calls.
 fn plot(rows: &[Value]) -> String {
-    let panels: [(&str, &str, fn(&Value) -> f64); 4] = [
-        ("CPU, cold Create (ms)", "cpu", |r| r["cpu_ms"].as_f64().unwrap_or(0.0)),
-        ("Peak RSS (MB)", "rss", |r| r["peak_rss_mb"].as_f64().unwrap_or(0.0)),
-        ("Wall, cold (ms)", "wall", |r| r["wall_ms"].as_f64().unwrap_or(0.0)),
-        ("ListExports calls", "pages", |r| r["cold_calls"]["ListExports"].as_f64().unwrap_or(0.0)),
+    type Metric = fn(&Value) -> f64;
+    let panels: [(&str, Metric); 4] = [
+        ("CPU, cold Create (ms)", |r| r["cpu_ms"].as_f64().unwrap_or(0.0)),
+        ("Peak RSS (MB)", |r| r["peak_rss_mb"].as_f64().unwrap_or(0.0)),
+        ("Wall, cold (ms)", |r| r["wall_ms"].as_f64().unwrap_or(0.0)),
+        ("ListExports calls", |r| r["cold_calls"]["ListExports"].as_f64().unwrap_or(0.0)),
     ];
     let (width, height, pad) = (300.0, 220.0, 45.0);
     let mut svg = format!(
@@ -308,7 +361,7 @@ fn plot(rows: &[Value]) -> String {
     );
     let xs: Vec<f64> = rows.iter().map(|r| r["exports"].as_f64().unwrap_or(1.0).log10()).collect();
     let (x_min, x_max) = (xs.iter().copied().fold(f64::MAX, f64::min), xs.iter().copied().fold(f64::MIN, f64::max));
-    for (i, (title, _, value)) in panels.iter().enumerate() {
+    for (i, (title, value)) in panels.iter().enumerate() {
         let left = i as f64 * width;
         let ys: Vec<f64> = rows.iter().map(value).collect();
         let y_max = ys.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.15;
@@ -321,12 +374,28 @@ fn plot(rows: &[Value]) -> String {
             to_y(0.0),
             left + width - 10.0
         ));
-        svg.push_str(&format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.1}</text>\n", left + pad - 4.0, to_y(y_max / 1.15) + 4.0, y_max / 1.15));
-        svg.push_str(&format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">0</text>\n", left + pad - 4.0, to_y(0.0) + 4.0));
+        svg.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.1}</text>\n",
+            left + pad - 4.0,
+            to_y(y_max / 1.15) + 4.0,
+            y_max / 1.15
+        ));
+        svg.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">0</text>\n",
+            left + pad - 4.0,
+            to_y(0.0) + 4.0
+        ));
         let points: Vec<String> = xs.iter().zip(&ys).map(|(x, y)| format!("{:.1},{:.1}", to_x(*x), to_y(*y))).collect();
-        svg.push_str(&format!("<polyline fill=\"none\" stroke=\"#d9480f\" stroke-width=\"2\" points=\"{}\"/>\n", points.join(" ")));
+        svg.push_str(&format!(
+            "<polyline fill=\"none\" stroke=\"#d9480f\" stroke-width=\"2\" points=\"{}\"/>\n",
+            points.join(" ")
+        ));
         for ((x, y), row) in xs.iter().zip(&ys).zip(rows) {
-            svg.push_str(&format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#d9480f\"/>\n", to_x(*x), to_y(*y)));
+            svg.push_str(&format!(
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#d9480f\"/>\n",
+                to_x(*x),
+                to_y(*y)
+            ));
             svg.push_str(&format!(
                 "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
                 to_x(*x),
@@ -334,7 +403,11 @@ fn plot(rows: &[Value]) -> String {
                 row["exports"]
             ));
         }
-        svg.push_str(&format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">exports (log scale)</text>\n", left + width / 2.0 + 15.0, height + 12.0));
+        svg.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">exports (log scale)</text>\n",
+            left + width / 2.0 + 15.0,
+            height + 12.0
+        ));
     }
     svg.push_str("</svg>\n");
     svg

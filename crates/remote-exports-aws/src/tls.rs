@@ -1,0 +1,90 @@
+use aws_config::BehaviorVersion;
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use aws_smithy_http_client::{Builder, HttpClientError};
+
+/// The roots of Amazon Trust Services, which sign the certificates of every AWS endpoint the
+/// function talks to (STS, CloudFormation, S3) outside China.
+const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("amazon-trust-services-roots.pem");
+
+/// Which certificate authorities the function trusts for TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustRoots {
+    /// Only Amazon Trust Services: stricter than the system store, and it costs almost nothing at
+    /// start-up, where parsing the system bundle (twice: SDK and ResponseURL client) was most of the
+    /// function's cold-start CPU.
+    AmazonTrustServices,
+    /// The operating system's bundle: for China regions, and for networks that inspect TLS with a
+    /// CA of their own.
+    System,
+}
+
+impl TrustRoots {
+    /// `TLS_ROOTS=amazon|system`; by default Amazon Trust Services, except in China regions.
+    pub fn choose(setting: Option<&str>, region: Option<&str>) -> Result<TrustRoots, String> {
+        match setting.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) if s.eq_ignore_ascii_case("amazon") => Ok(TrustRoots::AmazonTrustServices),
+            Some(s) if s.eq_ignore_ascii_case("system") => Ok(TrustRoots::System),
+            Some(other) => Err(format!("TLS_ROOTS must be 'amazon' or 'system', not '{other}'")),
+            None if region.is_some_and(|r| r.starts_with("cn-")) => Ok(TrustRoots::System),
+            None => Ok(TrustRoots::AmazonTrustServices),
+        }
+    }
+
+    pub(crate) fn reqwest_builder(self) -> Result<reqwest::ClientBuilder, reqwest::Error> {
+        let builder = reqwest::Client::builder();
+        Ok(match self {
+            TrustRoots::AmazonTrustServices => {
+                builder.tls_certs_only(reqwest::Certificate::from_pem_bundle(AMAZON_TRUST_SERVICES_ROOTS.as_bytes())?)
+            }
+            TrustRoots::System => builder,
+        })
+    }
+
+    fn sdk_trust_store(self) -> TrustStore {
+        match self {
+            TrustRoots::AmazonTrustServices => TrustStore::empty()
+                .with_native_roots(false)
+                .with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS.as_bytes()),
+            TrustRoots::System => TrustStore::default(),
+        }
+    }
+}
+
+/// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`), once,
+/// with an HTTP client that trusts `roots`.
+pub async fn load_sdk_config(roots: TrustRoots) -> Result<SdkConfig, HttpClientError> {
+    let tls_context = TlsContext::builder().with_trust_store(roots.sdk_trust_store()).build()?;
+    let http_client =
+        Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).tls_context(tls_context).build_https();
+    Ok(aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client)
+        // ListExports is throttled at low rates; a few more attempts ride out short bursts.
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .load()
+        .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amazon_roots_by_default_and_system_roots_in_china() {
+        assert_eq!(TrustRoots::choose(None, Some("eu-west-1")), Ok(TrustRoots::AmazonTrustServices));
+        assert_eq!(TrustRoots::choose(None, Some("cn-north-1")), Ok(TrustRoots::System));
+        assert_eq!(TrustRoots::choose(Some("system"), Some("eu-west-1")), Ok(TrustRoots::System));
+        assert_eq!(TrustRoots::choose(Some(" Amazon "), Some("cn-north-1")), Ok(TrustRoots::AmazonTrustServices));
+        assert!(TrustRoots::choose(Some("both"), None).is_err());
+    }
+
+    #[test]
+    fn the_embedded_bundle_holds_the_five_amazon_trust_services_roots() {
+        let certificates = reqwest::Certificate::from_pem_bundle(AMAZON_TRUST_SERVICES_ROOTS.as_bytes()).unwrap();
+        assert_eq!(certificates.len(), 5);
+        assert!(
+            TlsContext::builder().with_trust_store(TrustRoots::AmazonTrustServices.sdk_trust_store()).build().is_ok()
+        );
+    }
+}
