@@ -61,24 +61,32 @@ impl ExportSource for CloudFormationExports {
         source: &Source,
         on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
     ) -> Result<u32, SourceError> {
-        let client = self.client_for(source).await;
-        let mut pages = client.list_exports().into_paginator().send();
-        let mut count = 0;
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(classify)?;
-            count += 1;
-            let exports = page
-                .exports
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|export| Some(Export { name: export.name?, value: export.value? }))
-                .collect();
-            if on_page(exports).is_break() {
-                break;
-            }
-        }
-        Ok(count)
+        scan_pages(&self.client_for(source).await, on_page).await
     }
+}
+
+/// Reads ListExports pages with the SDK paginator until they run out or `on_page` says stop, so that
+/// no page after the last one needed is requested.
+async fn scan_pages(
+    client: &Client,
+    on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
+) -> Result<u32, SourceError> {
+    let mut pages = client.list_exports().into_paginator().send();
+    let mut count = 0;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(classify)?;
+        count += 1;
+        let exports = page
+            .exports
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|export| Some(Export { name: export.name?, value: export.value? }))
+            .collect();
+        if on_page(exports).is_break() {
+            break;
+        }
+    }
+    Ok(count)
 }
 
 /// Sorts an SDK failure into the AWS step that failed, with its error code when it has one.
@@ -118,4 +126,73 @@ where
         };
     }
     SourceError { step: SourceStep::ListExports, code: None, message: DisplayErrorContext(&error).to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudformation::operation::list_exports::{ListExportsError, ListExportsOutput};
+    use aws_sdk_cloudformation::types;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    fn page(names: &[&str], next: Option<&str>) -> ListExportsOutput {
+        let exports = names.iter().map(|n| types::Export::builder().name(*n).value(format!("v-{n}")).build());
+        ListExportsOutput::builder()
+            .set_exports(Some(exports.collect()))
+            .set_next_token(next.map(str::to_owned))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn pages_are_requested_only_while_the_caller_wants_more() {
+        let rule = mock!(Client::list_exports)
+            .sequence()
+            .output(|| page(&["a", "b"], Some("t1")))
+            .output(|| page(&["c"], Some("t2")))
+            .output(|| page(&["d"], None))
+            .build();
+        let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, [&rule]);
+        let mut seen = Vec::new();
+        let pages = scan_pages(&client, &mut |exports| {
+            seen.extend(exports.into_iter().map(|e| e.name));
+            if seen.contains(&"c".to_owned()) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })
+        .await
+        .unwrap();
+        assert_eq!((pages, seen), (2, vec!["a".to_owned(), "b".into(), "c".into()]));
+        assert_eq!(rule.num_calls(), 2, "the third page was requested");
+    }
+
+    #[tokio::test]
+    async fn every_page_is_read_when_the_caller_never_stops() {
+        let rule = mock!(Client::list_exports)
+            .sequence()
+            .output(|| page(&["a"], Some("t1")))
+            .output(|| page(&["b"], None))
+            .build();
+        let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, [&rule]);
+        let mut count = 0;
+        let pages = scan_pages(&client, &mut |exports| {
+            count += exports.len();
+            ControlFlow::Continue(())
+        })
+        .await
+        .unwrap();
+        assert_eq!((pages, count), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn a_service_error_keeps_its_code_and_step() {
+        let rule = mock!(Client::list_exports).then_error(|| {
+            ListExportsError::generic(
+                aws_sdk_cloudformation::error::ErrorMetadata::builder().code("AccessDenied").message("nope").build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_cloudformation, [&rule]);
+        let error = scan_pages(&client, &mut |_| ControlFlow::Continue(())).await.unwrap_err();
+        assert_eq!(
+            error,
+            SourceError { step: SourceStep::ListExports, code: Some("AccessDenied".into()), message: "nope".into() }
+        );
+    }
 }
