@@ -10,7 +10,7 @@ mod response;
 mod response_url;
 mod sender;
 
-pub use deadline::{Deadline, Interrupted, run_guarded};
+pub use deadline::{Deadline, Interrupted, panic_message, run_guarded};
 pub use request::{MalformedRequest, ReplyTarget, Request, RequestKind, StackArn};
 pub use response::{EncodeError, MAX_PHYSICAL_ID_BYTES, MAX_RESPONSE_BYTES, Response, Status, truncate_utf8};
 pub use response_url::{ResponseUrl, ResponseUrlError, UrlPolicy};

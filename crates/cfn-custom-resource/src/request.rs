@@ -31,6 +31,18 @@ pub struct ReplyTarget {
     pub physical_resource_id: Option<String>,
 }
 
+impl ReplyTarget {
+    fn new(
+        response_url: String,
+        stack_id: String,
+        request_id: String,
+        logical_resource_id: String,
+        physical_resource_id: Option<String>,
+    ) -> Self {
+        ReplyTarget { response_url, stack_id, request_id, logical_resource_id, physical_resource_id }
+    }
+}
+
 /// A custom-resource request, with its properties left as JSON for the resource to interpret.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
@@ -66,39 +78,33 @@ impl Request {
         let request = match raw {
             RawRequest::Create(r) => Request {
                 kind: RequestKind::Create,
-                reply: ReplyTarget {
-                    response_url: r.response_url,
-                    stack_id: r.stack_id,
-                    request_id: r.request_id,
-                    logical_resource_id: r.logical_resource_id,
-                    physical_resource_id: None,
-                },
+                reply: ReplyTarget::new(r.response_url, r.stack_id, r.request_id, r.logical_resource_id, None),
                 resource_type: r.resource_type,
                 properties: r.resource_properties,
                 old_properties: None,
             },
             RawRequest::Update(r) => Request {
                 kind: RequestKind::Update,
-                reply: ReplyTarget {
-                    response_url: r.response_url,
-                    stack_id: r.stack_id,
-                    request_id: r.request_id,
-                    logical_resource_id: r.logical_resource_id,
-                    physical_resource_id: Some(r.physical_resource_id),
-                },
+                reply: ReplyTarget::new(
+                    r.response_url,
+                    r.stack_id,
+                    r.request_id,
+                    r.logical_resource_id,
+                    Some(r.physical_resource_id),
+                ),
                 resource_type: r.resource_type,
                 properties: r.resource_properties,
                 old_properties: Some(r.old_resource_properties),
             },
             RawRequest::Delete(r) => Request {
                 kind: RequestKind::Delete,
-                reply: ReplyTarget {
-                    response_url: r.response_url,
-                    stack_id: r.stack_id,
-                    request_id: r.request_id,
-                    logical_resource_id: r.logical_resource_id,
-                    physical_resource_id: Some(r.physical_resource_id),
-                },
+                reply: ReplyTarget::new(
+                    r.response_url,
+                    r.stack_id,
+                    r.request_id,
+                    r.logical_resource_id,
+                    Some(r.physical_resource_id),
+                ),
                 resource_type: r.resource_type,
                 properties: r.resource_properties,
                 old_properties: None,

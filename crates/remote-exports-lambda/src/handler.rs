@@ -5,7 +5,7 @@ use std::time::Instant;
 use cfn_custom_resource::{
     Deadline, DeliveryError, EncodeError, Interrupted, MAX_PHYSICAL_ID_BYTES, MalformedRequest, ReplyTarget, Request,
     RequestKind, Response, ResponseTransport, ResponseUrl, ResponseUrlError, RetryPolicy, StackArn, Status, deliver,
-    run_guarded, truncate_utf8,
+    panic_message, run_guarded, truncate_utf8,
 };
 use remote_exports_core::{ExportSource, LookupError, LookupPlan, Origin, ResourceProperties, Selected, lookup};
 use serde_json::Value;
@@ -141,17 +141,11 @@ impl<S: ExportSource + 'static, T: ResponseTransport> Handler<S, T> {
         if kind == RequestKind::Delete {
             // Nothing was created, so there is nothing to delete: no call, no validation, always SUCCESS.
             let physical_id = given_or(&reply, || format!("remote-exports:deleted:{}", reply.logical_resource_id));
-            return finish(
-                kind,
-                reply.clone(),
-                Response::success(&reply, physical_id, Default::default(), false),
-                0,
-                0,
-            );
+            return finish(kind, &reply, Response::success(&reply, physical_id, Default::default(), false), 0, 0);
         }
         let planned =
             catch_unwind(AssertUnwindSafe(|| self.plan(&request.properties, &reply))).unwrap_or_else(|panic| {
-                Err(LookupError::Internal(format!("panic while reading properties: {}", panic_text(&panic))))
+                Err(LookupError::Internal(format!("panic while reading properties: {}", panic_message(panic.as_ref()))))
             });
         // A failed Update keeps the current ID, so that failing is never mistaken for a replacement.
         let failure_id = |plan: Option<&LookupPlan>| match kind {
@@ -161,13 +155,7 @@ impl<S: ExportSource + 'static, T: ResponseTransport> Handler<S, T> {
         let plan = match planned {
             Ok(plan) => plan,
             Err(error) => {
-                return finish(
-                    kind,
-                    reply.clone(),
-                    Response::failed(&reply, failure_id(None), error.to_string()),
-                    0,
-                    0,
-                );
+                return finish(kind, &reply, Response::failed(&reply, failure_id(None), error.to_string()), 0, 0);
             }
         };
         let exports = Arc::clone(&self.exports);
@@ -189,7 +177,7 @@ impl<S: ExportSource + 'static, T: ResponseTransport> Handler<S, T> {
             Err(error) => {
                 return finish(
                     kind,
-                    reply.clone(),
+                    &reply,
                     Response::failed(&reply, failure_id(Some(&plan)), error.to_string()),
                     0,
                     0,
@@ -202,11 +190,11 @@ impl<S: ExportSource + 'static, T: ResponseTransport> Handler<S, T> {
             Ok(body) => Answer { kind: Some(kind), reply, response: success, body, scanned, pages },
             Err(EncodeError::TooLarge { bytes }) => {
                 let reason = LookupError::ResponseTooLarge { bytes, exports: exports_selected }.to_string();
-                finish(kind, reply.clone(), Response::failed(&reply, failure_id(Some(&plan)), reason), scanned, pages)
+                finish(kind, &reply, Response::failed(&reply, failure_id(Some(&plan)), reason), scanned, pages)
             }
             Err(error) => {
                 let reason = LookupError::Internal(error.to_string()).to_string();
-                finish(kind, reply.clone(), Response::failed(&reply, fallback_id(&reply), reason), scanned, pages)
+                finish(kind, &reply, Response::failed(&reply, fallback_id(&reply), reason), scanned, pages)
             }
         }
     }
@@ -232,9 +220,9 @@ fn answer_malformed(reply: ReplyTarget, malformed: &MalformedRequest) -> Answer 
 }
 
 /// Encodes an answer whose size is known to be safe (FAILED shortens its Reason; Delete has no Data).
-fn finish(kind: RequestKind, reply: ReplyTarget, response: Response, scanned: usize, pages: u32) -> Answer {
+fn finish(kind: RequestKind, reply: &ReplyTarget, response: Response, scanned: usize, pages: u32) -> Answer {
     let body = response.encode().expect("FAILED and Delete answers always fit");
-    Answer { kind: Some(kind), reply, response, body, scanned, pages }
+    Answer { kind: Some(kind), reply: reply.clone(), response, body, scanned, pages }
 }
 
 /// The ID CloudFormation gave, when it is one we can echo.
@@ -258,14 +246,6 @@ fn status_name(status: Status) -> &'static str {
         Status::Success => "SUCCESS",
         Status::Failed => "FAILED",
     }
-}
-
-fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
 impl From<HandleError> for lambda_runtime::Diagnostic {
