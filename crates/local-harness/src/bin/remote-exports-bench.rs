@@ -290,7 +290,7 @@ fn report(args: &Args, rows: &[Value]) -> Result<(), BoxError> {
     let machine = machine();
     let binary_bytes = std::fs::metadata(&args.lambda)?.len();
     let mut table = format!(
-        "Measured {} on {machine}; medians of {} cold runs; release binary {:.1} MB.\n\n\
+        "Measured {} on {machine}; medians of {} cold runs; release binary {:.1} MiB.\n\n\
          | exports | init | CPU, cold Create | peak RSS | wall, cold | warm handler | cold calls (AssumeRole / ListExports / PUT) | warm calls |\n\
          |---:|---:|---:|---:|---:|---:|:---:|:---:|\n",
         today(),
@@ -300,7 +300,7 @@ fn report(args: &Args, rows: &[Value]) -> Result<(), BoxError> {
     for row in rows {
         let calls = |c: &Value| format!("{} / {} / {}", c["AssumeRole"], c["ListExports"], c["PUT"]);
         table.push_str(&format!(
-            "| {} | {:.1} ms | {:.1} ms | {:.1} MB | {:.0} ms | {:.1} ms | {} | {} |\n",
+            "| {} | {:.1} ms | {:.1} ms | {:.1} MiB | {:.0} ms | {:.1} ms | {} | {} |\n",
             row["exports"],
             row["init_ms"].as_f64().unwrap_or(0.0),
             row["cpu_ms"].as_f64().unwrap_or(0.0),
@@ -348,7 +348,7 @@ fn plot(rows: &[Value]) -> String {
     type Metric = fn(&Value) -> f64;
     let panels: [(&str, Metric); 4] = [
         ("CPU, cold Create (ms)", |r| r["cpu_ms"].as_f64().unwrap_or(0.0)),
-        ("Peak RSS (MB)", |r| r["peak_rss_mb"].as_f64().unwrap_or(0.0)),
+        ("Peak RSS (MiB)", |r| r["peak_rss_mb"].as_f64().unwrap_or(0.0)),
         ("Wall, cold (ms)", |r| r["wall_ms"].as_f64().unwrap_or(0.0)),
         ("ListExports calls", |r| r["cold_calls"]["ListExports"].as_f64().unwrap_or(0.0)),
     ];
@@ -365,7 +365,7 @@ fn plot(rows: &[Value]) -> String {
         let left = i as f64 * width;
         let ys: Vec<f64> = rows.iter().map(value).collect();
         let y_max = ys.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.15;
-        let to_x = |x: f64| left + pad + (x - x_min) / (x_max - x_min).max(1e-9) * (width - pad - 15.0);
+        let to_x = |x: f64| left + pad + (x - x_min) / (x_max - x_min).max(1e-9) * (width - pad - 35.0);
         let to_y = |y: f64| height - pad + 20.0 - y / y_max * (height - pad - 10.0);
         svg.push_str(&format!("<text x=\"{}\" y=\"16\" font-weight=\"bold\">{title}</text>\n", left + pad));
         svg.push_str(&format!(
