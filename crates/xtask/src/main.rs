@@ -58,7 +58,12 @@ fn test() -> Result {
         .env("MOTO_ENDPOINT", &moto.endpoint)
         .env("MOTO_SERVER", &moto_server)
         .env("REMOTE_EXPORTS_E2E", "required")
-        .env("REMOTE_EXPORTS_LAMBDA_BIN", target_dir().join("debug/remote-exports-lambda"))
+        // Another build of the function (say the arm64 bootstrap under qemu-user) can be tested instead.
+        .env(
+            "REMOTE_EXPORTS_LAMBDA_BIN",
+            std::env::var_os("REMOTE_EXPORTS_LAMBDA_BIN")
+                .unwrap_or_else(|| target_dir().join("debug/remote-exports-lambda").into()),
+        )
         .env("REMOTE_EXPORTS_DEMO_BIN", target_dir().join("debug/remote-exports-demo"));
     step("tests (unit and end-to-end, against moto)", tests)?;
     drop(moto);
