@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use local_harness::{
-    CONSUMER_ACCOUNT, CapturedPut, CountingProxy, Function, FunctionOptions, Invocation, Outcome, Publisher,
+    CONSUMER_ACCOUNT, CapturedPut, CountingProxy, Function, FunctionOptions, Invocation, Moto, Outcome, Publisher,
     ResponseEndpoint, RuntimeApi,
 };
 use serde_json::{Value, json};

@@ -21,15 +21,26 @@ pub struct Moto {
 
 impl Moto {
     pub async fn start(moto_server: &Path) -> Result<Moto, BoxError> {
+        Moto::launch(moto_server, &[], "http://127.0.0.1").await
+    }
+
+    /// moto over TLS with this certificate, at `https://localhost:<port>`.
+    pub async fn start_tls(moto_server: &Path, certificate: &Path, key: &Path) -> Result<Moto, BoxError> {
+        let tls = ["-c".as_ref(), certificate.as_os_str(), "-k".as_ref(), key.as_os_str()];
+        Moto::launch(moto_server, &tls, "https://localhost").await
+    }
+
+    async fn launch(moto_server: &Path, extra: &[&std::ffi::OsStr], base: &str) -> Result<Moto, BoxError> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new(moto_server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", moto_server.display()))?;
-        let endpoint = format!("http://127.0.0.1:{port}");
+        let endpoint = format!("{base}:{port}");
         let mut moto = Moto { child, endpoint };
         for _ in 0..300 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {

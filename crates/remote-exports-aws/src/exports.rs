@@ -6,9 +6,11 @@ use std::sync::Mutex;
 use aws_config::{Region, SdkConfig, sts::AssumeRoleProvider};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use remote_exports_core::{Export, ExportSource, Source, SourceError, SourceStep};
+
+use crate::error_chain;
 
 /// Credentials are cached per client, so clients are cached per role, external ID and region: warm
 /// invocations against the same source make no AssumeRole call until the credentials near expiry.
@@ -111,7 +113,7 @@ where
                 Some(service) => {
                     (service.code().map(str::to_owned), service.message().unwrap_or("no message").to_owned())
                 }
-                None => (None, DisplayErrorContext(sts).to_string()),
+                None => (None, error_chain(sts)),
             };
             return SourceError { step: SourceStep::AssumeRole, code, message };
         }
@@ -119,13 +121,9 @@ where
         cause = current.source();
     }
     if credentials_failed {
-        return SourceError {
-            step: SourceStep::AssumeRole,
-            code: None,
-            message: DisplayErrorContext(&error).to_string(),
-        };
+        return SourceError { step: SourceStep::AssumeRole, code: None, message: error_chain(&error) };
     }
-    SourceError { step: SourceStep::ListExports, code: None, message: DisplayErrorContext(&error).to_string() }
+    SourceError { step: SourceStep::ListExports, code: None, message: error_chain(&error) }
 }
 
 #[cfg(test)]

@@ -12,3 +12,17 @@ mod tls;
 pub use exports::CloudFormationExports;
 pub use response_transport::HttpResponseTransport;
 pub use tls::{TrustRoots, load_sdk_config};
+
+/// An error and its sources as one readable line, each message once (layers often repeat their cause).
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        let text = current.to_string();
+        if !parts.iter().any(|seen| seen.contains(&text)) {
+            parts.push(text);
+        }
+        cause = current.source();
+    }
+    parts.join(": ")
+}

@@ -4,6 +4,7 @@ use cfn_custom_resource::{ResponseTransport, ResponseUrl, TransportError};
 use reqwest::header::CONTENT_TYPE;
 
 use crate::TrustRoots;
+use crate::error_chain;
 
 /// PUTs answers to presigned S3 URLs.
 #[derive(Clone)]
@@ -36,15 +37,4 @@ impl ResponseTransport for HttpResponseTransport {
             Err(error) => Err(TransportError::Network(error_chain(&error.without_url()))),
         }
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(current) = cause {
-        text.push_str(": ");
-        text.push_str(&current.to_string());
-        cause = current.source();
-    }
-    text
 }
