@@ -57,6 +57,15 @@ async fn list_preview_and_invoke_show_what_the_function_would_answer() {
     assert!(text.contains("booking-lambda-BookingTopicArn  arn:topic  45"), "{text}");
     assert!(!text.contains("other-Value"));
 
+    // The function's governance, when set in the environment, applies to what `list` shows.
+    let governed = cli(&world.moto, &["list", "--role-arn", &role], &[("ALLOWED_EXPORTS", "booking-*")]);
+    assert!(!stdout(&governed).contains("other-Value"), "{}", stdout(&governed));
+    assert!(String::from_utf8_lossy(&governed.stderr).contains("1 export(s) hidden by ALLOWED_EXPORTS"));
+    let refused =
+        cli(&world.moto, &["list", "--role-arn", &role], &[("ALLOWED_ROLE_ARNS", "arn:aws:iam::*:role/other")]);
+    assert_eq!(refused.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not allowed by this function (ALLOWED_ROLE_ARNS="));
+
     let properties = json!({"RoleArn": role, "ExportNames": ["booking-lambda-BookingTopicArn"]}).to_string();
     let preview = cli(&world.moto, &["preview", "--properties", &properties], &[]);
     assert!(preview.status.success(), "{preview:?}");

@@ -11,7 +11,7 @@ use aws_config::SdkConfig;
 use cfn_custom_resource::{Deadline, MAX_RESPONSE_BYTES, Request, Response, Status};
 use clap::{Parser, Subcommand, ValueEnum};
 use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, TrustRoots, load_sdk_config};
-use remote_exports_core::{ExportSource, InvalidRoleArn, RoleArn, Source};
+use remote_exports_core::{ExportSource, InvalidRoleArn, LookupPlan, Origin, ResourceProperties, RoleArn};
 use remote_exports_lambda::{Handler, Settings};
 use serde_json::{Value, json};
 
@@ -206,20 +206,31 @@ async fn list(
     let role = role_arn.as_deref().map(RoleArn::parse).transpose().map_err(|e: InvalidRoleArn| e.to_string())?;
     let region =
         region.or_else(|| sdk.region().map(ToString::to_string)).ok_or("no region: pass --region or set AWS_REGION")?;
-    let source = Source { role, external_id, region, session_name: "remote-exports-cli".to_owned() };
+    // Planned as the function plans: DEFAULT_ROLE_ARN, ALLOWED_ROLE_ARNS and ALLOWED_EXPORTS apply when set.
+    let governance = Settings::from_env().governance?;
+    let properties = ResourceProperties { role_arn: role, external_id, region: Some(region), ..Default::default() };
+    let origin = Origin { logical_resource_id: "cli", ..Default::default() };
+    let plan = LookupPlan::new(properties, &governance, origin)?;
+    let source = &plan.source;
     let exports = CloudFormationExports::new(sdk.clone());
     let mut rows: Vec<(String, String)> = Vec::new();
+    let mut hidden = 0;
     exports
-        .scan_exports(&source, &mut |page| {
-            rows.extend(
-                page.into_iter()
-                    .filter(|e| prefix.as_deref().is_none_or(|p| e.name.starts_with(p)))
-                    .map(|e| (e.name, e.value)),
-            );
+        .scan_exports(source, &mut |page| {
+            for export in page {
+                if plan.allowed_exports.as_ref().is_some_and(|allowed| !allowed.allows(&export.name)) {
+                    hidden += 1;
+                } else if prefix.as_deref().is_none_or(|p| export.name.starts_with(p)) {
+                    rows.push((export.name, export.value));
+                }
+            }
             ControlFlow::Continue(())
         })
         .await
         .map_err(|error| format!("could not read exports from {}: {error}", source.describe()))?;
+    if hidden > 0 {
+        eprintln!("{hidden} export(s) hidden by ALLOWED_EXPORTS");
+    }
     rows.sort();
     match output {
         OutputFormat::Json => {
