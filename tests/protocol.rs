@@ -141,3 +141,19 @@ async fn logs_have_one_json_line_per_request_and_no_secrets() {
     assert!(!logs.contains("visible-value"), "export values are never logged:\n{logs}");
     assert!(!logs.contains("SecretAccessKey") && !logs.contains("ASIA"), "credentials were logged:\n{logs}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn even_trace_logging_keeps_secrets_out() {
+    let test = "even_trace_logging_keeps_secrets_out";
+    let Some(world) = World::start(test, &[("RUST_LOG", "trace")]).await else { return };
+    let account = publisher_account(test);
+    world.publish(&account, REGION, "trace", &[pair("db-Password", "correct-horse-battery-staple")]).await;
+    let properties = json!({"RoleArn": role_arn(&account), "ExportNames": ["db-Password"], "NoEcho": "true"});
+    let answer = world.answer(&world.event("Create", "traced", properties)).await;
+    assert_eq!(answer["Status"], "SUCCESS");
+    let logs = world.function.stop().await;
+    assert!(logs.lines().any(|l| l.trim_start().starts_with("TRACE")), "trace logging was not on:\n{logs}");
+    assert!(!logs.contains(ResponseEndpoint::signature()), "the presigned signature was logged:\n{logs}");
+    assert!(!logs.contains("correct-horse-battery-staple"), "a NoEcho value was logged:\n{logs}");
+    assert!(!logs.contains("ASIA"), "an assumed access key ID was logged:\n{logs}");
+}

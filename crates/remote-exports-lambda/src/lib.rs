@@ -4,7 +4,9 @@
 //! Lambda binary, the stack authors' CLI and the tests compose the same code with different adapters.
 
 mod handler;
+mod logging;
 mod settings;
 
 pub use handler::{Answer, HandleError, Handled, Handler};
+pub use logging::{init_logging, log_filter};
 pub use settings::Settings;

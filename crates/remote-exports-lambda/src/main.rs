@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 // One request at a time: a current-thread runtime starts faster and holds less memory.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    remote_exports_lambda::init_logging();
     let settings = Settings::from_env();
     let setting = std::env::var("TLS_ROOTS").ok();
     // A bad setting must not stop the function: Deletes still have to be answered.
