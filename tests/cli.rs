@@ -7,7 +7,7 @@ use remote_exports_e2e::*;
 use serde_json::{Value, json};
 
 fn cli_binary() -> PathBuf {
-    lambda_binary().with_file_name("remote-exports")
+    debug_binary("remote-exports")
 }
 
 fn cli(moto: &str, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
@@ -118,7 +118,8 @@ async fn list_preview_and_invoke_show_what_the_function_would_answer() {
 
 #[test]
 fn help_has_examples_and_bad_usage_exits_2() {
-    if !cli_binary().exists() {
+    // Plain `cargo test` does not build the CLI (it is not a default member); `cargo xtask test` does.
+    if !debug_binary_path("remote-exports").exists() {
         moto_endpoint("help_has_examples_and_bad_usage_exits_2");
         return;
     }

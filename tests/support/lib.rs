@@ -49,17 +49,25 @@ pub fn role_arn(account: &str) -> String {
     format!("arn:aws:iam::{account}:role/remote-exports-reader")
 }
 
-/// The Lambda binary that `cargo xtask test` built.
+/// The Lambda binary under test: `REMOTE_EXPORTS_LAMBDA_BIN` (any build, such as the arm64 bootstrap
+/// behind qemu-user), else the debug build that `cargo xtask test` made.
 pub fn lambda_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("REMOTE_EXPORTS_LAMBDA_BIN") {
-        return PathBuf::from(path);
-    }
+    std::env::var_os("REMOTE_EXPORTS_LAMBDA_BIN").map_or_else(|| debug_binary("remote-exports-lambda"), PathBuf::from)
+}
+
+/// A binary of this workspace's debug build, which must exist.
+pub fn debug_binary(name: &str) -> PathBuf {
+    let binary = debug_binary_path(name);
+    assert!(binary.exists(), "{} is missing: run `cargo build --workspace` first", binary.display());
+    binary
+}
+
+/// Where the debug build puts a binary of this workspace.
+pub fn debug_binary_path(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let binary = target.join("debug/remote-exports-lambda");
-    assert!(binary.exists(), "{} is missing: run `cargo build -p remote-exports-lambda` first", binary.display());
-    binary
+    target.join("debug").join(name)
 }
 
 /// One function process with everything around it.
