@@ -24,6 +24,7 @@ async fn create_reads_the_publisher_account_not_the_decoy() {
     assert_eq!(answer["NoEcho"], false);
     assert_eq!(put.content_type.as_deref(), Some(""), "S3 presigned PUTs need an empty Content-Type");
     assert_eq!(put.content_length, Some(put.body.len()));
+    assert!(put.query.contains(ResponseEndpoint::signature()), "the PUT must carry the presigned query: {}", put.query);
     assert!(matches!(invocation.outcome, Outcome::Response(_)), "{:?}", invocation.outcome);
     assert_eq!(world.proxy.count("AssumeRole"), 1);
     assert_eq!(world.proxy.count("ListExports"), 1);

@@ -77,15 +77,8 @@ async fn lookup_over_tls(endpoint: &str, env: &[(&str, &str)], name: &str) -> se
         env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
     })
     .unwrap();
-    let event = json!({
-        "RequestType": "Create",
-        "ResponseURL": responses.url(name),
-        "StackId": format!("arn:aws:cloudformation:{REGION}:{CONSUMER_ACCOUNT}:stack/tls/0"),
-        "RequestId": name,
-        "LogicalResourceId": "Lookup",
-        "ResourceType": "Custom::RemoteExports",
-        "ResourceProperties": {"RoleArn": role_arn("333333333333")},
-    });
+    let stack_id = format!("arn:aws:cloudformation:{REGION}:{CONSUMER_ACCOUNT}:stack/tls/0");
+    let event = create_event(&responses.url(name), &stack_id, name, json!({"RoleArn": role_arn("333333333333")}));
     runtime.invoke(&event, TIMEOUT).await.unwrap();
     let put = responses.delivered(name, std::time::Duration::from_secs(5)).await;
     put.unwrap_or_else(|| panic!("no answer; logs:\n{}", function.logs())).json()

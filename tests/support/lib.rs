@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use local_harness::{
     CONSUMER_ACCOUNT, CapturedPut, CountingProxy, Function, FunctionOptions, Invocation, Moto, Outcome, Publisher,
-    ResponseEndpoint, RuntimeApi,
+    ResponseEndpoint, RuntimeApi, create_event,
 };
 use serde_json::{Value, json};
 
@@ -106,22 +106,11 @@ impl World {
 
     /// A custom-resource event as CloudFormation sends it, answered at `responses/<name>`.
     pub fn event(&self, request_type: &str, name: &str, properties: Value) -> Value {
-        let mut resource_properties = json!({
-            "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:remote-exports",
-        });
-        for (key, value) in properties.as_object().into_iter().flatten() {
-            resource_properties[key] = value.clone();
-        }
-        let mut event = json!({
-            "RequestType": request_type,
-            "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:remote-exports",
-            "ResponseURL": self.responses.url(name),
-            "StackId": format!("arn:aws:cloudformation:{REGION}:{CONSUMER_ACCOUNT}:stack/airmiles/6f1c9a70-c7b1-11f0-8d2e-0a1b2c3d4e5f"),
-            "RequestId": format!("{name}-request"),
-            "LogicalResourceId": "Lookup",
-            "ResourceType": "Custom::RemoteExports",
-            "ResourceProperties": resource_properties,
-        });
+        let stack_id = format!(
+            "arn:aws:cloudformation:{REGION}:{CONSUMER_ACCOUNT}:stack/airmiles/6f1c9a70-c7b1-11f0-8d2e-0a1b2c3d4e5f"
+        );
+        let mut event = create_event(&self.responses.url(name), &stack_id, &format!("{name}-request"), properties);
+        event["RequestType"] = json!(request_type);
         if request_type != "Create" {
             event["PhysicalResourceId"] = json!("remote-exports:unknown:eu-west-1");
         }

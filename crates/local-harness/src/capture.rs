@@ -35,7 +35,6 @@ struct State {
     puts: Mutex<Vec<CapturedPut>>,
     /// Statuses to answer the next PUTs with, before answering 200 again.
     scripted: Mutex<VecDeque<u16>>,
-    stall: Mutex<Option<Duration>>,
     arrived: Notify,
 }
 
@@ -73,11 +72,6 @@ impl ResponseEndpoint {
         self.state.scripted.lock().unwrap().extend(statuses);
     }
 
-    /// Hold every PUT this long before answering it.
-    pub fn stall(&self, delay: Option<Duration>) {
-        *self.state.stall.lock().unwrap() = delay;
-    }
-
     /// Every PUT received for `name`, in order.
     pub fn puts(&self, name: &str) -> Vec<CapturedPut> {
         self.state.puts.lock().unwrap().iter().filter(|p| p.name == name).cloned().collect()
@@ -104,10 +98,6 @@ async fn record(state: Arc<State>, request: Received) -> Reply {
     };
     if request.method != Method::PUT {
         return reply(StatusCode::METHOD_NOT_ALLOWED, "");
-    }
-    let stall = *state.stall.lock().unwrap();
-    if let Some(delay) = stall {
-        tokio::time::sleep(delay).await;
     }
     let status = state.scripted.lock().unwrap().pop_front().unwrap_or(200);
     let header = |name: &str| request.headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());

@@ -72,10 +72,6 @@ impl Function {
         self.output.lock().unwrap().clone()
     }
 
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
-    }
-
     /// Whether the process is still alive (a crash would end it).
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

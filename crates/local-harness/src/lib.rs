@@ -8,6 +8,7 @@
 //! - [`Function`]: the real Lambda binary, started as Lambda would start it.
 
 mod capture;
+mod event;
 mod function;
 mod http;
 mod moto;
@@ -15,6 +16,7 @@ mod proxy;
 mod runtime_api;
 
 pub use capture::{CapturedPut, ResponseEndpoint};
+pub use event::{SERVICE_TOKEN, create_event};
 pub use function::{Function, FunctionOptions};
 pub use moto::{CONSUMER_ACCOUNT, Moto, Publisher, sdk_config};
 pub use proxy::CountingProxy;

@@ -159,17 +159,4 @@ impl Publisher {
         }
         Ok(names)
     }
-
-    /// The value of an export, as ListExports shows it.
-    pub async fn export_value(&self, name: &str) -> Result<Option<String>, BoxError> {
-        let mut pages = self.cloudformation.list_exports().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            for export in page?.exports.unwrap_or_default() {
-                if export.name.as_deref() == Some(name) {
-                    return Ok(export.value);
-                }
-            }
-        }
-        Ok(None)
-    }
 }

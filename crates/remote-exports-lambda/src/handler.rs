@@ -17,7 +17,6 @@ pub struct Handler<S, T> {
     settings: Arc<Settings>,
     exports: Arc<S>,
     transport: T,
-    retry: RetryPolicy,
 }
 
 /// The answer decided for one request, before it is sent.
@@ -57,12 +56,7 @@ pub enum HandleError {
 
 impl<S: ExportSource + 'static, T: ResponseTransport> Handler<S, T> {
     pub fn new(settings: Settings, exports: S, transport: T) -> Self {
-        Handler { settings: Arc::new(settings), exports: Arc::new(exports), transport, retry: RetryPolicy::default() }
-    }
-
-    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
+        Handler { settings: Arc::new(settings), exports: Arc::new(exports), transport }
     }
 
     /// Decides the answer to `event` and delivers it to its ResponseURL.
@@ -83,7 +77,8 @@ impl<S: ExportSource + 'static, T: ResponseTransport> Handler<S, T> {
                 (answer_malformed(reply, &malformed), url)
             }
         };
-        let delivered = deliver(&self.transport, &url, &answer.body, deadline.delivery_deadline(), self.retry).await;
+        let delivered =
+            deliver(&self.transport, &url, &answer.body, deadline.delivery_deadline(), RetryPolicy::default()).await;
         let response = &answer.response;
         let request_type = answer.kind.map_or("Invalid", RequestKind::as_str);
         let duration_ms = started.elapsed().as_millis() as u64;

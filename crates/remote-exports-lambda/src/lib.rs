@@ -8,5 +8,5 @@ mod logging;
 mod settings;
 
 pub use handler::{Answer, HandleError, Handled, Handler};
-pub use logging::{init_logging, log_filter};
+pub use logging::init_logging;
 pub use settings::Settings;

@@ -22,7 +22,7 @@ const QUIETER: &[(&str, LevelFilter)] = &[
 ];
 
 /// The filter for `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO: the runtime's own precedence.
-pub fn log_filter(spec: Option<&str>) -> EnvFilter {
+fn log_filter(spec: Option<&str>) -> EnvFilter {
     let spec = spec.unwrap_or("INFO");
     let default = LevelFilter::from_str(spec).unwrap_or(LevelFilter::INFO);
     let mut filter = EnvFilter::builder().with_default_directive(default.into()).parse_lossy(spec);

@@ -7,10 +7,14 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use local_harness::{BoxError, CountingProxy, FunctionOptions, Moto, Outcome, Publisher, ResponseEndpoint, RuntimeApi};
+use local_harness::{
+    BoxError, CountingProxy, FunctionOptions, Moto, Outcome, Publisher, ResponseEndpoint, RuntimeApi, create_event,
+};
 use serde_json::{Value, json};
 
 const REGION: &str = "eu-west-1";
+const BENCH_STACK: &str =
+    "arn:aws:cloudformation:eu-west-1:123456789012:stack/bench/00000000-0000-0000-0000-000000000000";
 
 struct Args {
     moto_server: PathBuf,
@@ -150,21 +154,14 @@ fn spawn(args: &Args, world: &World) -> Result<std::process::Child, BoxError> {
     Ok(options.command().stdout(Stdio::null()).stderr(Stdio::null()).spawn()?)
 }
 
-fn event(world: &World, name: &str, properties: &Value) -> Value {
-    json!({
-        "RequestType": "Create",
-        "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:remote-exports",
-        "ResponseURL": world.responses.url(name),
-        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/bench/00000000-0000-0000-0000-000000000000",
-        "RequestId": name,
-        "LogicalResourceId": "Lookup",
-        "ResourceType": "Custom::RemoteExports",
-        "ResourceProperties": properties,
-    })
-}
-
 async fn create(world: &World, name: &str, properties: &Value) -> Result<(Duration, Instant), BoxError> {
-    let invocation = world.runtime.invoke(&event(world, name, properties), Duration::from_secs(60)).await?;
+    let invocation = world
+        .runtime
+        .invoke(
+            &create_event(&world.responses.url(name), BENCH_STACK, name, properties.clone()),
+            Duration::from_secs(60),
+        )
+        .await?;
     if let Outcome::Error(error) = invocation.outcome {
         return Err(format!("the function failed: {error}").into());
     }
