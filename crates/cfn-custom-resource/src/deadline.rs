@@ -3,6 +3,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
+/// Lambda's longest timeout: a runtime deadline further away than this is not a real one.
+pub const MAX_LAMBDA_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The budget assumed when neither the runtime nor the environment gives a usable one.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
+
 /// When the Lambda invocation will be killed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline {
@@ -10,20 +16,46 @@ pub struct Deadline {
 }
 
 impl Deadline {
+    /// At this instant.
     pub fn at(at: Instant) -> Self {
         Deadline { at }
     }
 
-    /// From the runtime's `Lambda-Runtime-Deadline-Ms` (milliseconds since the Unix epoch).
-    pub fn from_epoch_millis(deadline_ms: u64) -> Self {
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        Deadline { at: Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)) }
+    /// `budget` from now.
+    pub fn after(budget: Duration) -> Self {
+        Deadline { at: Instant::now() + budget }
     }
 
+    /// From the runtime's `Lambda-Runtime-Deadline-Ms` (milliseconds since the Unix epoch), when it
+    /// lies in (now, now + 15 min]. Emulators send other values (`cargo lambda watch` sends 600000,
+    /// a moment in 1970); those are logged once at WARN and `fallback` is assumed instead.
+    pub fn from_runtime_millis(deadline_ms: u64, fallback: Duration) -> Self {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let ahead = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+        if deadline_ms > now_ms && ahead <= MAX_LAMBDA_TIMEOUT {
+            return Deadline::after(ahead);
+        }
+        tracing::warn!(
+            deadline_ms,
+            now_ms,
+            assumed_budget_ms = fallback.as_millis() as u64,
+            "the runtime's deadline is not within the next 15 minutes; assuming a fallback budget"
+        );
+        Deadline::after(fallback)
+    }
+
+    /// The budget to assume when the runtime's deadline is unusable: `AWS_LAMBDA_FUNCTION_TIMEOUT`
+    /// (seconds, as emulators set it) when it is a valid Lambda timeout, else 60 s.
+    pub fn fallback_budget() -> Duration {
+        fallback_budget_from(std::env::var("AWS_LAMBDA_FUNCTION_TIMEOUT").ok().as_deref())
+    }
+
+    /// When the invocation ends.
     pub fn instant(&self) -> Instant {
         self.at
     }
 
+    /// Time left.
     pub fn remaining(&self) -> Duration {
         self.at.saturating_duration_since(Instant::now())
     }
@@ -43,13 +75,30 @@ impl Deadline {
     }
 }
 
+fn fallback_budget_from(setting: Option<&str>) -> Duration {
+    setting
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .filter(|budget| !budget.is_zero() && *budget <= MAX_LAMBDA_TIMEOUT)
+        .unwrap_or(DEFAULT_BUDGET)
+}
+
 /// Why guarded work produced no result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Interrupted {
-    #[error("it did not finish within {waited_ms} ms, the time left before the Lambda deadline")]
-    TimedOut { waited_ms: u128 },
+    /// The work ran out of time and was stopped.
+    #[error("it did not finish within {} ms, the time left before the Lambda deadline", .waited.as_millis())]
+    TimedOut {
+        /// How long it ran.
+        waited: Duration,
+    },
+    /// The work panicked.
     #[error("it panicked: {message}")]
-    Panicked { message: String },
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
 }
 
 /// Runs `work` on its own task until `until`. A timeout aborts the task, so nothing it started can
@@ -72,7 +121,7 @@ where
         }
         Err(_elapsed) => {
             task.abort();
-            Err(Interrupted::TimedOut { waited_ms: started.elapsed().as_millis() })
+            Err(Interrupted::TimedOut { waited: started.elapsed() })
         }
     }
 }
@@ -108,7 +157,7 @@ mod tests {
             flag.store(true, Ordering::SeqCst);
         })
         .await;
-        assert!(matches!(result, Err(Interrupted::TimedOut { waited_ms: 1000 })), "{result:?}");
+        assert_eq!(result, Err(Interrupted::TimedOut { waited: Duration::from_secs(1) }));
         tokio::time::sleep(Duration::from_secs(10)).await;
         assert!(!finished.load(Ordering::SeqCst), "the aborted task kept running");
     }
@@ -118,6 +167,41 @@ mod tests {
         let until = Instant::now() + Duration::from_secs(5);
         let result = run_guarded(until, async { panic!("boom {}", 42) }).await;
         assert_eq!(result, Err::<(), _>(Interrupted::Panicked { message: "boom 42".into() }));
+    }
+
+    fn epoch_ms(offset: Duration, later: bool) -> u64 {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        (if later { now + offset } else { now - offset }).as_millis() as u64
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_real_runtime_deadline_is_used() {
+        let deadline = Deadline::from_runtime_millis(epoch_ms(Duration::from_secs(30), true), DEFAULT_BUDGET);
+        let remaining = deadline.remaining();
+        assert!(remaining <= Duration::from_secs(30) && remaining > Duration::from_secs(28), "{remaining:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn past_or_absurd_deadlines_fall_back_to_the_budget() {
+        let budget = Duration::from_secs(45);
+        for deadline_ms in [
+            600_000,                                          // cargo lambda watch
+            0,                                                // nothing
+            epoch_ms(Duration::from_secs(1), false),          // already past
+            epoch_ms(Duration::from_secs(16 * 60), true),     // beyond Lambda's longest timeout
+            u64::MAX,
+        ] {
+            assert_eq!(Deadline::from_runtime_millis(deadline_ms, budget).remaining(), budget, "{deadline_ms}");
+        }
+    }
+
+    #[test]
+    fn the_fallback_budget_comes_from_the_function_timeout_when_valid() {
+        assert_eq!(fallback_budget_from(Some("120")), Duration::from_secs(120));
+        assert_eq!(fallback_budget_from(Some(" 3 ")), Duration::from_secs(3));
+        for bad in [None, Some(""), Some("0"), Some("901"), Some("ten")] {
+            assert_eq!(fallback_budget_from(bad), DEFAULT_BUDGET, "{bad:?}");
+        }
     }
 
     #[tokio::test(start_paused = true)]

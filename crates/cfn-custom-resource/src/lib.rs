@@ -1,17 +1,55 @@
-//! The CloudFormation custom-resource protocol, independent of what the resource does.
+//! The CloudFormation custom-resource protocol for Rust, independent of what the resource does.
 //!
-//! One request's path: [`Request::parse`] the raw event, do the work under [`run_guarded`] so that a
-//! slow or panicking step still leaves time to answer, build a [`Response`], [`Response::encode`] it
-//! within CloudFormation's 4096-byte limit, and [`deliver`] it exactly once to the [`ResponseUrl`].
+//! Implement [`CustomResource`] (Create, Update, Delete) and hand it to a [`Driver`]. The driver
+//! owns every guarantee CloudFormation needs, so that a stack is never left waiting:
+//!
+//! - the ResponseURL is bound to its request before anything is done ([`UrlPolicy`]): only
+//!   CloudFormation's response bucket for the stack's region, with the key that names the request;
+//! - exactly one answer per request, before the Lambda deadline, even if the resource hangs or panics;
+//! - the body is at most 4096 bytes; a long FAILED Reason is cut keeping its beginning;
+//! - malformed events are answered when they can be addressed, and a Delete among them is SUCCESS;
+//! - PhysicalResourceId rules: a failed Update or Delete keeps its ID, a failed Create gets a stable one;
+//! - delivery retries network errors, 5xx and 429 until the deadline, with an empty Content-Type;
+//! - one structured log line per answer, with no signature and no Data values in it.
+//!
+//! The crate has no Lambda runtime and no HTTP client of its own: the [`ResponseTransport`] port
+//! sends the PUT, so the same driver runs in a Lambda, a CLI or a test.
+//!
+//! ```
+//! use cfn_custom_resource::{CustomResource, Data, Failure, Request, Success};
+//!
+//! /// Returns the `Name` property, upper-cased, as `!GetAtt Resource.Upper`.
+//! struct Shout;
+//!
+//! impl CustomResource for Shout {
+//!     async fn create(&self, request: &Request) -> Result<Success, Failure> {
+//!         let name = request.properties["Name"].as_str().ok_or_else(|| Failure::new("Name is required."))?;
+//!         let data = Data::from_iter([("Upper", name.to_uppercase())]);
+//!         Ok(Success::new(format!("shout-{name}"), data))
+//!     }
+//!     async fn update(&self, request: &Request) -> Result<Success, Failure> {
+//!         self.create(request).await
+//!     }
+//!     async fn delete(&self, _: &Request) -> Result<(), Failure> {
+//!         Ok(())
+//!     }
+//! }
+//! # let _ = Shout;
+//! ```
+#![warn(missing_docs)]
 
 mod deadline;
+mod driver;
 mod request;
 mod response;
 mod response_url;
 mod sender;
 
-pub use deadline::{Deadline, Interrupted, panic_message, run_guarded};
+pub use deadline::{DEFAULT_BUDGET, Deadline, Interrupted, MAX_LAMBDA_TIMEOUT, panic_message, run_guarded};
+pub use driver::{Answer, CustomResource, Driver, Failure, HandleError, Handled, Success};
 pub use request::{MalformedRequest, ReplyTarget, Request, RequestKind, StackArn};
-pub use response::{EncodeError, MAX_PHYSICAL_ID_BYTES, MAX_RESPONSE_BYTES, Response, Status, truncate_utf8};
-pub use response_url::{ResponseUrl, ResponseUrlError, UrlPolicy};
+pub use response::{Data, EncodeError, MAX_PHYSICAL_ID_BYTES, MAX_RESPONSE_BYTES, Response, Status, truncate_utf8};
+pub use response_url::{
+    RawResponseUrl, ResponseUrl, ResponseUrlError, UrlBinding, UrlPolicy, response_bucket, response_key,
+};
 pub use sender::{Delivered, DeliveryError, ResponseTransport, RetryPolicy, TransportError, deliver};

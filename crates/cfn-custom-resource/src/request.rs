@@ -1,15 +1,21 @@
 use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest as RawRequest;
 use serde_json::Value;
 
+use crate::RawResponseUrl;
+
 /// Which lifecycle operation CloudFormation asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestKind {
+    /// The resource is being created.
     Create,
+    /// Its properties changed.
     Update,
+    /// It is being deleted, or rolled back after a failed Create.
     Delete,
 }
 
 impl RequestKind {
+    /// `Create`, `Update` or `Delete`, as CloudFormation spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             RequestKind::Create => "Create",
@@ -22,10 +28,13 @@ impl RequestKind {
 /// The fields every answer must echo, and where to send it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyTarget {
-    /// The presigned URL. Treat as a secret: its query string is a bearer token.
-    pub response_url: String,
+    /// The presigned URL, unchecked. Its `Debug` hides the query string, which is a bearer token.
+    pub response_url: RawResponseUrl,
+    /// The stack's ARN.
     pub stack_id: String,
+    /// Unique per request; with the StackId it names the request.
     pub request_id: String,
+    /// The resource's name in the template.
     pub logical_resource_id: String,
     /// Present on Update and Delete.
     pub physical_resource_id: Option<String>,
@@ -39,39 +48,63 @@ impl ReplyTarget {
         logical_resource_id: String,
         physical_resource_id: Option<String>,
     ) -> Self {
+        let response_url = RawResponseUrl::new(response_url);
         ReplyTarget { response_url, stack_id, request_id, logical_resource_id, physical_resource_id }
     }
 }
 
 /// A custom-resource request, with its properties left as JSON for the resource to interpret.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Request {
+    /// Create, Update or Delete.
     pub kind: RequestKind,
+    /// Where and how to answer.
     pub reply: ReplyTarget,
+    /// The template's resource type, such as `Custom::RemoteExports`.
     pub resource_type: String,
+    /// `ResourceProperties`, every scalar a string as CloudFormation sends it (hand-written events may differ).
     pub properties: Value,
-    /// Present on Update.
+    /// `OldResourceProperties`, present on Update.
     pub old_properties: Option<Value>,
 }
 
 /// An event that is not a valid custom-resource request.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the event is not a valid CloudFormation custom-resource request: {reason}")]
+#[non_exhaustive]
 pub struct MalformedRequest {
+    /// What is wrong with it.
     pub reason: String,
     /// Where a FAILED answer can still be sent, when the event carries enough to address one.
     pub reply: Option<Box<ReplyTarget>>,
+    /// The `RequestType` it claims, when it has one: a Delete is answered SUCCESS even so.
+    pub claimed_kind: Option<RequestKind>,
 }
 
 impl Request {
+    /// Reads a raw event. A malformed event keeps what is needed to answer it when it can be answered.
     pub fn parse(event: Value) -> Result<Request, MalformedRequest> {
+        let malformed = |reason: String, event: &Value| MalformedRequest {
+            reason,
+            reply: salvage_reply_target(event),
+            claimed_kind: match event.get("RequestType").and_then(Value::as_str) {
+                Some("Create") => Some(RequestKind::Create),
+                Some("Update") => Some(RequestKind::Update),
+                Some("Delete") => Some(RequestKind::Delete),
+                _ => None,
+            },
+        };
         match serde_json::from_value::<RawRequest>(event.clone()) {
-            Ok(raw) => Self::from_raw(raw).ok_or_else(|| MalformedRequest {
-                reason: "unsupported RequestType".to_owned(),
-                reply: salvage_reply_target(&event),
-            }),
-            Err(error) => Err(MalformedRequest { reason: error.to_string(), reply: salvage_reply_target(&event) }),
+            Ok(raw) => Self::from_raw(raw).ok_or_else(|| malformed("unsupported RequestType".to_owned(), &event)),
+            Err(error) => Err(malformed(error.to_string(), &event)),
         }
+    }
+
+    /// A request built by hand, as a local tool or a test would: no event to parse.
+    pub fn new(kind: RequestKind, reply: ReplyTarget, resource_type: &str, properties: Value) -> Request {
+        let old_properties = (kind == RequestKind::Update).then(|| Value::Object(Default::default()));
+        Request { kind, reply, resource_type: resource_type.to_owned(), properties, old_properties }
     }
 
     fn from_raw(raw: RawRequest) -> Option<Request> {
@@ -120,7 +153,7 @@ impl Request {
 fn salvage_reply_target(event: &Value) -> Option<Box<ReplyTarget>> {
     let text = |key: &str| event.get(key).and_then(Value::as_str).map(str::to_owned);
     Some(Box::new(ReplyTarget {
-        response_url: text("ResponseURL")?,
+        response_url: RawResponseUrl::new(text("ResponseURL")?),
         stack_id: text("StackId").unwrap_or_default(),
         request_id: text("RequestId").unwrap_or_default(),
         logical_resource_id: text("LogicalResourceId").unwrap_or_default(),
@@ -131,18 +164,24 @@ fn salvage_reply_target(event: &Value) -> Option<Box<ReplyTarget>> {
 /// The parts of a stack ARN (`arn:aws:cloudformation:eu-west-1:123456789012:stack/name/guid`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StackArn<'a> {
+    /// `aws`, `aws-cn`, `aws-us-gov`, …
     pub partition: &'a str,
+    /// The stack's region.
     pub region: &'a str,
+    /// The stack's account: once the ResponseURL is bound to the request, CloudFormation vouches for it.
     pub account: &'a str,
+    /// The stack's name.
     pub stack_name: &'a str,
 }
 
 impl<'a> StackArn<'a> {
+    /// `None` unless `stack_id` is a CloudFormation stack ARN with a region and a 12-digit account.
     pub fn parse(stack_id: &'a str) -> Option<StackArn<'a>> {
         let mut parts = stack_id.splitn(6, ':');
         let (arn, partition, service, region, account, resource) =
             (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        if arn != "arn" || service != "cloudformation" || region.is_empty() {
+        let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+        if arn != "arn" || service != "cloudformation" || region.is_empty() || !account_ok {
             return None;
         }
         let stack_name = resource.strip_prefix("stack/")?.split('/').next()?;
@@ -207,6 +246,7 @@ mod tests {
         event["RequestType"] = json!("Upsert");
         let error = Request::parse(event).unwrap_err();
         assert!(error.reason.contains("Upsert"), "{}", error.reason);
+        assert_eq!(error.claimed_kind, None);
         let reply = error.reply.expect("reply target");
         assert_eq!(reply.request_id, "5d8a7c2b");
         assert_eq!(reply.logical_resource_id, "Lookup");
@@ -229,8 +269,18 @@ mod tests {
     }
 
     #[test]
+    fn a_malformed_delete_is_known_as_one() {
+        let mut event = create_event();
+        event["RequestType"] = json!("Delete");
+        let error = Request::parse(event).unwrap_err();
+        assert!(error.reason.contains("PhysicalResourceId"), "{}", error.reason);
+        assert_eq!(error.claimed_kind, Some(RequestKind::Delete));
+    }
+
+    #[test]
     fn parses_stack_arns() {
         let arn = StackArn::parse("arn:aws-cn:cloudformation:cn-north-1:123456789012:stack/my-stack/guid").unwrap();
+        assert!(StackArn::parse("arn:aws:cloudformation:eu-west-1:123:stack/s/g").is_none());
         assert_eq!(arn.partition, "aws-cn");
         assert_eq!(arn.region, "cn-north-1");
         assert_eq!(arn.account, "123456789012");

@@ -1,6 +1,8 @@
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::ReplyTarget;
 
@@ -11,49 +13,132 @@ pub const MAX_PHYSICAL_ID_BYTES: usize = 1024;
 
 const TRUNCATION_MARK: &str = " …[truncated]";
 
+/// Whether the request succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
+    /// The stack operation goes on.
     Success,
+    /// The stack operation fails with the Reason.
     Failed,
+}
+
+impl Status {
+    /// `SUCCESS` or `FAILED`, as in the body.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "SUCCESS",
+            Status::Failed => "FAILED",
+        }
+    }
+}
+
+/// The values `!GetAtt Resource.Key` reads. `Debug` shows the keys only: values may be secrets.
+#[derive(Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct Data(BTreeMap<String, Value>);
+
+impl Data {
+    /// No keys.
+    pub fn new() -> Data {
+        Data::default()
+    }
+
+    /// Sets `key`; a string for most attributes, a list of strings where `Fn::Select` will read it.
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) {
+        self.0.insert(key.into(), value.into());
+    }
+
+    /// The value under `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+
+    /// How many keys.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// Keys and values, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Data {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Data {
+        Data(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    }
+}
+
+impl fmt::Debug for Data {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.0.keys().map(|k| (k, "<redacted>"))).finish()
+    }
 }
 
 /// The body PUT to the ResponseURL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Response {
+    /// SUCCESS or FAILED.
     pub status: Status,
+    /// Why it failed: shown in the stack's events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The resource's ID; a different ID on Update means replacement.
     pub physical_resource_id: String,
+    /// Echoed from the request.
     pub stack_id: String,
+    /// Echoed from the request.
     pub request_id: String,
+    /// Echoed from the request.
     pub logical_resource_id: String,
+    /// Whether CloudFormation should mask `Data` in its console and API output.
     pub no_echo: bool,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub data: BTreeMap<String, String>,
+    /// What `!GetAtt` reads.
+    #[serde(skip_serializing_if = "Data::is_empty")]
+    pub data: Data,
 }
 
+/// Why a response cannot be sent as it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EncodeError {
+    /// Over CloudFormation's 4096 bytes, and not a FAILED answer whose Reason could be shortened.
     #[error("the response is {bytes} bytes, over CloudFormation's limit of {MAX_RESPONSE_BYTES} bytes")]
-    TooLarge { bytes: usize },
+    TooLarge {
+        /// The encoded size.
+        bytes: usize,
+    },
+    /// Empty, or longer than CloudFormation accepts.
     #[error("the PhysicalResourceId must be 1 to {MAX_PHYSICAL_ID_BYTES} bytes, not {bytes}")]
-    InvalidPhysicalResourceId { bytes: usize },
+    InvalidPhysicalResourceId {
+        /// Its length.
+        bytes: usize,
+    },
 }
 
 impl Response {
-    pub fn success(
-        reply: &ReplyTarget,
-        physical_resource_id: String,
-        data: BTreeMap<String, String>,
-        no_echo: bool,
-    ) -> Self {
+    /// A SUCCESS answer to the request `reply` addresses.
+    pub fn success(reply: &ReplyTarget, physical_resource_id: String, data: Data, no_echo: bool) -> Self {
         Self::new(reply, Status::Success, None, physical_resource_id, data, no_echo)
     }
 
+    /// A FAILED answer to the request `reply` addresses.
     pub fn failed(reply: &ReplyTarget, physical_resource_id: String, reason: impl Into<String>) -> Self {
-        Self::new(reply, Status::Failed, Some(reason.into()), physical_resource_id, BTreeMap::new(), false)
+        Self::new(reply, Status::Failed, Some(reason.into()), physical_resource_id, Data::new(), false)
     }
 
     fn new(
@@ -61,7 +146,7 @@ impl Response {
         status: Status,
         reason: Option<String>,
         physical_resource_id: String,
-        data: BTreeMap<String, String>,
+        data: Data,
         no_echo: bool,
     ) -> Self {
         Response {
@@ -134,7 +219,7 @@ mod tests {
 
     fn reply() -> ReplyTarget {
         ReplyTarget {
-            response_url: "https://example.s3.amazonaws.com/x".into(),
+            response_url: crate::RawResponseUrl::new("https://example.s3.amazonaws.com/x"),
             stack_id: "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g".into(),
             request_id: "req".into(),
             logical_resource_id: "Lookup".into(),
@@ -144,7 +229,7 @@ mod tests {
 
     #[test]
     fn a_success_body_has_the_fields_cloudformation_reads() {
-        let data = BTreeMap::from([("k".to_owned(), "v".to_owned())]);
+        let data = Data::from_iter([("k", "v")]);
         let body = Response::success(&reply(), "pid".into(), data, true).encode().unwrap();
         let json: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["Status"], "SUCCESS");
@@ -166,7 +251,7 @@ mod tests {
     }
 
     fn success_with_value_of(len: usize) -> Response {
-        let data = BTreeMap::from([("k".to_owned(), "v".repeat(len))]);
+        let data = Data::from_iter([("k", "v".repeat(len))]);
         Response::success(&reply(), "pid".into(), data, false)
     }
 
@@ -181,7 +266,7 @@ mod tests {
 
     #[test]
     fn the_size_counts_bytes_not_characters() {
-        let data = BTreeMap::from([("k".to_owned(), "é".repeat(2100))]);
+        let data = Data::from_iter([("k", "é".repeat(2100))]);
         let response = Response::success(&reply(), "pid".into(), data, false);
         assert!(matches!(response.encode(), Err(EncodeError::TooLarge { .. })));
     }
@@ -205,6 +290,18 @@ mod tests {
         let long = Response::failed(&reply(), "x".repeat(1025), "x");
         assert_eq!(long.encode(), Err(EncodeError::InvalidPhysicalResourceId { bytes: 1025 }));
         assert!(Response::failed(&reply(), "x".repeat(1024), "x").encode().is_ok());
+    }
+
+    #[test]
+    fn data_may_hold_lists_and_debug_hides_every_value() {
+        let mut data = Data::new();
+        data.insert("Subnets", vec!["subnet-1", "subnet-2"]);
+        data.insert("Password", "hunter2");
+        let response = Response::success(&reply(), "pid".into(), data, true);
+        let json: Value = serde_json::from_slice(&response.encode().unwrap()).unwrap();
+        assert_eq!(json["Data"]["Subnets"][1], "subnet-2");
+        let shown = format!("{response:?}");
+        assert!(shown.contains("Password") && !shown.contains("hunter2") && !shown.contains("subnet-1"), "{shown}");
     }
 
     #[test]

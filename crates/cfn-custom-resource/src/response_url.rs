@@ -1,41 +1,175 @@
+//! Which ResponseURLs may receive an answer.
+//!
+//! A real ResponseURL is a presigned PUT into CloudFormation's own response bucket for the stack's
+//! region, and its object key names the request: `<StackId>|<LogicalResourceId>|<RequestId>`,
+//! percent-encoded (`:` as `%3A`, `|` as `%7C`, slashes kept). Only CloudFormation can sign such a
+//! URL, so binding the URL to the event's own identifiers means a hand-made event cannot send the
+//! answer anywhere its sender can read. Shapes seen in public material:
+//!
+//! - `https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws%3Acloudformation%3Aus-east-1%3A…%7C<LogicalId>%7C<RequestId>?…`
+//!   (global endpoint; aws-cloudformation/aws-cloudformation-templates issues #54 and #100, 2018)
+//! - `https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com/…`
+//!   (legacy `s3-<region>` endpoint; sonyxperiadev/amazon-custom-resources `echo-dependency/event.json.sh`, 2015,
+//!   and a 2017 eu-west-1 event quoted in public test fixtures)
+//! - `https://cloudformation-custom-resource-response-useast1.s3.us-east-1.amazonaws.com/arn%3Aaws%3A…`
+//!   (regional `s3.<region>` endpoint; AWS Knowledge Center example for stuck custom resources, account 111122223333)
+//! - `https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/arn%3Aaws-cn%3Acloudformation%3Acn-north-1%3A…`
+//!   (China partition; a 2016 cn-north-1 event quoted in a public Java sample)
+//! - The bucket name `cloudformation-custom-resource-response-<RegionWithoutDashes>` is documented by AWS for VPC
+//!   endpoint policies (CloudFormation user guide, "cfn-vpce-bucketnames"). Path-style and dualstack hosts are
+//!   S3's documented alternatives for any bucket, so they are accepted too.
+
 use std::fmt;
 
+use percent_encoding::percent_decode_str;
 use url::{Host, Url};
 
-/// Which ResponseURLs may receive an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UrlPolicy {
-    /// Only https on an S3 host of the AWS partitions: the answer may carry export values, and the
-    /// function must not be usable to send them anywhere else.
-    AwsS3Only,
-    /// Also `http://127.0.0.1:*` and `http://localhost:*`, for local demos and tests.
-    AllowLoopback,
+use crate::request::{ReplyTarget, StackArn};
+
+/// How strictly a ResponseURL is checked before anything is done for its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UrlBinding {
+    /// The URL must be CloudFormation's response bucket for the stack's region, and its key must be
+    /// exactly `<StackId>|<LogicalResourceId>|<RequestId>` of the event.
+    #[default]
+    Request,
+    /// Any https S3 host of the AWS partitions, any bucket and key: the check before binding existed.
+    /// An escape hatch for the day AWS changes the URL format; it lets any invoker choose the bucket.
+    HostOnly,
 }
 
-/// A validated presigned ResponseURL. `Display` and `Debug` hide the query string, which is a bearer
-/// token; only the transport reads the full URL.
+/// Which ResponseURLs may receive an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UrlPolicy {
+    /// How the URL must match the request.
+    pub binding: UrlBinding,
+    /// Also accept `http` on 127.0.0.1, `::1` or `localhost`, path-style, for local emulators. This
+    /// relaxes the scheme and the host only: the bucket and key rules still hold.
+    pub allow_loopback: bool,
+}
+
+impl UrlPolicy {
+    /// The production policy: bound to the request, no loopback.
+    pub fn strict() -> Self {
+        UrlPolicy::default()
+    }
+
+    /// The same with loopback hosts allowed, for local emulators and tests.
+    pub fn with_loopback(self, allow_loopback: bool) -> Self {
+        UrlPolicy { allow_loopback, ..self }
+    }
+}
+
+/// The ResponseURL exactly as the event carried it, unchecked. `Debug` shows scheme, host and path
+/// only: the query string is a bearer token.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct RawResponseUrl(String);
+
+impl RawResponseUrl {
+    /// Wraps the text of an event's `ResponseURL`.
+    pub fn new(text: impl Into<String>) -> Self {
+        RawResponseUrl(text.into())
+    }
+
+    /// Scheme, host and path, without the query string; `<not a URL>` when it does not parse.
+    pub fn redacted(&self) -> String {
+        Url::parse(&self.0).map_or_else(|_| "<not a URL>".to_owned(), |url| redact(&url))
+    }
+}
+
+impl fmt::Debug for RawResponseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawResponseUrl({})", self.redacted())
+    }
+}
+
+/// A ResponseURL that passed the [`UrlPolicy`] for its request. `Display` and `Debug` hide the query
+/// string; only a transport reads the full URL, through [`ResponseUrl::expose`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct ResponseUrl(Url);
 
+/// Why a ResponseURL was refused. The texts never contain the query string.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ResponseUrlError {
+    /// The text is not a URL at all.
     #[error("the ResponseURL is not a valid URL ({0})")]
     Invalid(String),
-    #[error(
-        "the ResponseURL {0} is not an https URL on an Amazon S3 host (*.amazonaws.com or *.amazonaws.com.cn); \
-         set ALLOW_LOOPBACK_RESPONSE_URL=true only for local tests"
-    )]
-    NotAwsS3(String),
+    /// The scheme or host is not an Amazon S3 endpoint (or an allowed loopback host).
+    #[error("the ResponseURL {url} is not an https URL on an Amazon S3 endpoint of the stack's partition and region")]
+    NotS3 {
+        /// The URL without its query string.
+        url: String,
+    },
+    /// The StackId is not a stack ARN, so the URL cannot be checked against it.
+    #[error("the StackId is not a CloudFormation stack ARN, so the ResponseURL cannot be bound to the request")]
+    UnboundStack,
+    /// The bucket is not CloudFormation's response bucket for the stack's region.
+    #[error("the ResponseURL {url} is not CloudFormation's response bucket for this stack's region ({expected})")]
+    WrongBucket {
+        /// The URL without its query string.
+        url: String,
+        /// The bucket a real ResponseURL for this stack uses.
+        expected: String,
+    },
+    /// The object key does not name this request.
+    #[error("the ResponseURL {url} does not name this request (its key must be <StackId>|<LogicalResourceId>|<RequestId>)")]
+    WrongKey {
+        /// The URL without its query string.
+        url: String,
+    },
+}
+
+/// The bucket CloudFormation answers custom resources through in `region`.
+pub fn response_bucket(region: &str) -> String {
+    format!("cloudformation-custom-resource-response-{}", region.replace('-', ""))
+}
+
+/// The object key a real ResponseURL carries for this request, before percent-encoding.
+pub fn response_key(stack_id: &str, logical_resource_id: &str, request_id: &str) -> String {
+    format!("{stack_id}|{logical_resource_id}|{request_id}")
 }
 
 impl ResponseUrl {
-    pub fn parse(raw: &str, policy: UrlPolicy) -> Result<ResponseUrl, ResponseUrlError> {
-        let url = Url::parse(raw).map_err(|e| ResponseUrlError::Invalid(e.to_string()))?;
-        let allowed = is_aws_s3_https(&url) || (policy == UrlPolicy::AllowLoopback && is_loopback_http(&url));
-        if !allowed {
-            return Err(ResponseUrlError::NotAwsS3(redact(&url)));
+    /// Checks `reply`'s URL against `policy`. Nothing about the request should be acted on when this fails.
+    pub fn bind(reply: &ReplyTarget, policy: UrlPolicy) -> Result<ResponseUrl, ResponseUrlError> {
+        let url = Url::parse(&reply.response_url.0).map_err(|e| ResponseUrlError::Invalid(e.to_string()))?;
+        let not_s3 = || ResponseUrlError::NotS3 { url: redact(&url) };
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(not_s3());
         }
-        Ok(ResponseUrl(url))
+        let loopback = is_loopback(&url);
+        if loopback {
+            if !policy.allow_loopback || !matches!(url.scheme(), "http" | "https") {
+                return Err(not_s3());
+            }
+        } else if url.scheme() != "https" {
+            return Err(not_s3());
+        }
+        if policy.binding == UrlBinding::HostOnly {
+            return if loopback || is_any_s3_host(&url) { Ok(ResponseUrl(url)) } else { Err(not_s3()) };
+        }
+        let stack = StackArn::parse(&reply.stack_id).ok_or(ResponseUrlError::UnboundStack)?;
+        let expected_bucket = response_bucket(stack.region);
+        if loopback {
+            // Loopback stands in for an S3 endpoint, so only the path-style form makes sense there.
+            let (bucket, key) = split_path_style(url.path());
+            return check_bucket_and_key(&url, bucket, key, &expected_bucket, reply);
+        }
+        let Some(Host::Domain(host)) = url.host() else {
+            return Err(not_s3());
+        };
+        let host = host.to_ascii_lowercase();
+        let (bucket, key) = match host.strip_prefix(&format!("{expected_bucket}.")) {
+            Some(endpoint) if is_s3_endpoint(endpoint, &stack) => (expected_bucket.as_str(), &url.path()[1..]),
+            Some(_) => return Err(not_s3()),
+            None if is_s3_endpoint(&host, &stack) => split_path_style(url.path()),
+            // Another bucket, virtual-hosted.
+            None if is_any_s3_host(&url) => ("", ""),
+            None => return Err(not_s3()),
+        };
+        check_bucket_and_key(&url, bucket, key, &expected_bucket, reply)
     }
 
     /// The full URL, signature included: only for the request that delivers the answer.
@@ -49,15 +183,54 @@ impl ResponseUrl {
     }
 }
 
-fn redact(url: &Url) -> String {
-    let host = url.host_str().unwrap_or("");
-    match url.port() {
-        Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
-        None => format!("{}://{host}{}", url.scheme(), url.path()),
+fn check_bucket_and_key(
+    url: &Url,
+    bucket: &str,
+    encoded_key: &str,
+    expected_bucket: &str,
+    reply: &ReplyTarget,
+) -> Result<ResponseUrl, ResponseUrlError> {
+    if bucket != expected_bucket {
+        return Err(ResponseUrlError::WrongBucket { url: redact(url), expected: expected_bucket.to_owned() });
+    }
+    let expected_key = response_key(&reply.stack_id, &reply.logical_resource_id, &reply.request_id);
+    let key = percent_decode_str(encoded_key).decode_utf8();
+    if key.as_deref().ok() != Some(expected_key.as_str()) {
+        return Err(ResponseUrlError::WrongKey { url: redact(url) });
+    }
+    Ok(ResponseUrl(url.clone()))
+}
+
+/// `/bucket/key…` → (`bucket`, `key…`), the key still percent-encoded.
+fn split_path_style(path: &str) -> (&str, &str) {
+    path.strip_prefix('/').unwrap_or(path).split_once('/').unwrap_or((path.trim_start_matches('/'), ""))
+}
+
+/// Whether `host` is an S3 endpoint that can serve a bucket of this stack's partition and region:
+/// `s3`, `s3-external-1` (aws, us-east-1), `s3-<region>`, `s3.<region>`, `s3.dualstack.<region>`,
+/// `s3-fips.<region>` and `s3-fips.dualstack.<region>`, under the partition's DNS suffix.
+fn is_s3_endpoint(host: &str, stack: &StackArn<'_>) -> bool {
+    let suffix = if stack.partition == "aws-cn" { ".amazonaws.com.cn" } else { ".amazonaws.com" };
+    let Some(endpoint) = host.strip_suffix(suffix) else {
+        return false;
+    };
+    let region = stack.region;
+    let regional = |prefix: &str| endpoint.strip_prefix(prefix).is_some_and(|rest| rest == region);
+    match endpoint {
+        "s3" => stack.partition == "aws",
+        "s3-external-1" => stack.partition == "aws" && region == "us-east-1",
+        _ => {
+            regional("s3-")
+                || regional("s3.")
+                || regional("s3.dualstack.")
+                || regional("s3-fips.")
+                || regional("s3-fips.dualstack.")
+        }
     }
 }
 
-fn is_aws_s3_https(url: &Url) -> bool {
+/// The check from before binding: an https host under an AWS DNS suffix with a label starting `s3`.
+fn is_any_s3_host(url: &Url) -> bool {
     let Some(Host::Domain(host)) = url.host() else {
         return false;
     };
@@ -66,19 +239,24 @@ fn is_aws_s3_https(url: &Url) -> bool {
     else {
         return false;
     };
-    // S3 hosts carry a label starting with "s3": s3.amazonaws.com, bucket.s3.eu-west-1.amazonaws.com,
-    // bucket.s3-eu-west-1.amazonaws.com, bucket.s3.dualstack.us-east-1.amazonaws.com.
-    url.scheme() == "https" && url.username().is_empty() && service_part.split('.').any(|label| label.starts_with("s3"))
+    url.scheme() == "https" && service_part.split('.').any(|label| label.starts_with("s3"))
 }
 
-fn is_loopback_http(url: &Url) -> bool {
-    let loopback = match url.host() {
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
         Some(Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
         Some(Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
-    };
-    loopback && matches!(url.scheme(), "http" | "https")
+    }
+}
+
+fn redact(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("");
+    match url.port() {
+        Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
+        None => format!("{}://{host}{}", url.scheme(), url.path()),
+    }
 }
 
 impl fmt::Display for ResponseUrl {
@@ -97,56 +275,196 @@ impl fmt::Debug for ResponseUrl {
 mod tests {
     use super::*;
 
-    const REAL: &str = "https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com/arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123%3Astack/s/g%7CLookup%7Creq?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=deadbeef";
+    const SIGNATURE: &str = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=deadbeef";
+
+    fn reply(stack_id: &str, logical: &str, request: &str, url: &str) -> ReplyTarget {
+        ReplyTarget {
+            response_url: RawResponseUrl::new(url),
+            stack_id: stack_id.into(),
+            request_id: request.into(),
+            logical_resource_id: logical.into(),
+            physical_resource_id: None,
+        }
+    }
+
+    fn encoded_key(stack_id: &str, logical: &str, request: &str) -> String {
+        response_key(stack_id, logical, request).replace(':', "%3A").replace('|', "%7C")
+    }
+
+    /// Real shapes (see the module docs for their sources), rebuilt around their own identifiers.
+    fn real_shapes() -> Vec<(String, ReplyTarget)> {
+        let cases = [
+            (
+                "arn:aws:cloudformation:us-east-1:111122223333:stack/awsexamplecloudformation/33ad60e0-5f25-11e9-a734-0aa6b80efab2",
+                "MyCustomResource",
+                "e2fc8f5c-0391-4a65-a645-7c695646739",
+                "https://cloudformation-custom-resource-response-useast1.s3.us-east-1.amazonaws.com",
+            ),
+            (
+                "arn:aws:cloudformation:us-east-1:123456789012:stack/my-stack/guid",
+                "Lookup",
+                "5d8a7c2b",
+                "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com",
+            ),
+            (
+                "arn:aws:cloudformation:eu-west-1:352283894008:stack/username-test-removed-creds-4/b8d29ba0-c499-11e7-a296-503abe701cd1",
+                "EndpointAPIs",
+                "f0e0cab3-b258-4058-8a3c-5d6e7f8a9b0c",
+                "https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com",
+            ),
+            (
+                "arn:aws-cn:cloudformation:cn-north-1:296259413523:stack/dropme/467c5470-6549-11e6-aed7-50d5cdfd10fa",
+                "CIServerTest",
+                "91126ada-82e5-42a4-b45a-37f14cdff905",
+                "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn",
+            ),
+            (
+                "arn:aws-us-gov:cloudformation:us-gov-west-1:123456789012:stack/gov/guid",
+                "Lookup",
+                "r-1",
+                "https://cloudformation-custom-resource-response-usgovwest1.s3.us-gov-west-1.amazonaws.com",
+            ),
+            (
+                "arn:aws:cloudformation:eu-central-1:123456789012:stack/dual/guid",
+                "Lookup",
+                "r-2",
+                "https://cloudformation-custom-resource-response-eucentral1.s3.dualstack.eu-central-1.amazonaws.com",
+            ),
+        ];
+        cases
+            .into_iter()
+            .map(|(stack, logical, request, base)| {
+                let url = format!("{base}/{}?{SIGNATURE}", encoded_key(stack, logical, request));
+                (url.clone(), reply(stack, logical, request, &url))
+            })
+            .collect()
+    }
 
     #[test]
-    fn accepts_cloudformation_response_urls_in_every_partition() {
+    fn accepts_real_shapes_in_every_partition() {
+        for (url, reply) in real_shapes() {
+            assert!(ResponseUrl::bind(&reply, UrlPolicy::strict()).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn accepts_the_path_style_form() {
+        let stack = "arn:aws:cloudformation:ap-southeast-2:123456789012:stack/s/g";
+        let url = format!(
+            "https://s3.ap-southeast-2.amazonaws.com/cloudformation-custom-resource-response-apsoutheast2/{}?{SIGNATURE}",
+            encoded_key(stack, "L", "r")
+        );
+        assert!(ResponseUrl::bind(&reply(stack, "L", "r", &url), UrlPolicy::strict()).is_ok());
+    }
+
+    #[test]
+    fn refuses_another_bucket_on_a_real_s3_host() {
+        let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/g";
         for url in [
-            REAL,
-            "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x?sig=1",
-            "https://bucket.s3.us-east-1.amazonaws.com/x",
-            "https://bucket.s3.dualstack.us-east-1.amazonaws.com/x",
-            "https://bucket.s3.cn-north-1.amazonaws.com.cn/x",
-            "https://s3-external-1.amazonaws.com/bucket/x",
+            format!("https://attacker-bucket.s3.us-east-1.amazonaws.com/{}?{SIGNATURE}", encoded_key(stack, "L", "r")),
+            format!("https://s3.us-east-1.amazonaws.com/attacker/{}", encoded_key(stack, "L", "r")),
+            // The response bucket of another region.
+            format!(
+                "https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/{}",
+                encoded_key(stack, "L", "r")
+            ),
         ] {
-            assert!(ResponseUrl::parse(url, UrlPolicy::AwsS3Only).is_ok(), "{url}");
+            let error = ResponseUrl::bind(&reply(stack, "L", "r", &url), UrlPolicy::strict()).unwrap_err();
+            assert!(matches!(error, ResponseUrlError::WrongBucket { .. }), "{url}: {error:?}");
         }
     }
 
     #[test]
-    fn refuses_anything_else() {
+    fn refuses_a_key_that_names_another_request() {
+        let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/g";
+        let other_account = "arn:aws:cloudformation:us-east-1:999999999999:stack/s/g";
+        let base = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com";
+        for key in [
+            encoded_key(stack, "L", "another-request"),
+            encoded_key(stack, "Other", "r"),
+            encoded_key(other_account, "L", "r"),
+            "garbage".to_owned(),
+            String::new(),
+            format!("{}%FF", encoded_key(stack, "L", "r")),
+        ] {
+            let url = format!("{base}/{key}?{SIGNATURE}");
+            let error = ResponseUrl::bind(&reply(stack, "L", "r", &url), UrlPolicy::strict()).unwrap_err();
+            assert!(matches!(error, ResponseUrlError::WrongKey { .. }), "{url}: {error:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_hosts_that_are_not_s3_endpoints_of_the_stack() {
+        let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/g";
+        let key = encoded_key(stack, "L", "r");
         for url in [
-            "http://bucket.s3.amazonaws.com/x",
-            "https://evil.example.com/x",
-            "https://s3.amazonaws.com.evil.com/x",
-            "https://sqs.us-east-1.amazonaws.com/x",
-            "https://user@bucket.s3.amazonaws.com/x",
-            "http://127.0.0.1:9000/x",
-            "file:///etc/passwd",
+            format!("http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/{key}"),
+            format!("https://evil.example.com/cloudformation-custom-resource-response-useast1/{key}"),
+            format!("https://s3.amazonaws.com.evil.com/cloudformation-custom-resource-response-useast1/{key}"),
+            format!("https://sqs.us-east-1.amazonaws.com/cloudformation-custom-resource-response-useast1/{key}"),
+            format!("https://user@cloudformation-custom-resource-response-useast1.s3.amazonaws.com/{key}"),
+            format!("http://127.0.0.1:9000/cloudformation-custom-resource-response-useast1/{key}"),
+            format!("https://cloudformation-custom-resource-response-useast1.s3.cn-north-1.amazonaws.com.cn/{key}"),
+            "file:///etc/passwd".to_owned(),
         ] {
-            assert!(ResponseUrl::parse(url, UrlPolicy::AwsS3Only).is_err(), "{url}");
+            let refused = ResponseUrl::bind(&reply(stack, "L", "r", &url), UrlPolicy::strict());
+            assert!(matches!(refused, Err(ResponseUrlError::NotS3 { .. })), "{url}: {refused:?}");
         }
-        assert!(matches!(ResponseUrl::parse("not a url", UrlPolicy::AllowLoopback), Err(ResponseUrlError::Invalid(_))));
+        let refused = ResponseUrl::bind(&reply(stack, "L", "r", "not a url"), UrlPolicy::strict());
+        assert!(matches!(refused, Err(ResponseUrlError::Invalid(_))), "{refused:?}");
     }
 
     #[test]
-    fn loopback_only_when_allowed() {
-        for url in ["http://127.0.0.1:9000/x?sig=1", "http://localhost:1/x", "http://[::1]:8080/x"] {
-            assert!(ResponseUrl::parse(url, UrlPolicy::AllowLoopback).is_ok(), "{url}");
-            assert!(ResponseUrl::parse(url, UrlPolicy::AwsS3Only).is_err(), "{url}");
-        }
-        assert!(ResponseUrl::parse("http://10.0.0.1:9000/x", UrlPolicy::AllowLoopback).is_err());
+    fn a_stack_id_that_is_not_an_arn_cannot_be_bound() {
+        let url = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x%7CL%7Cr";
+        let error = ResponseUrl::bind(&reply("x", "L", "r", url), UrlPolicy::strict()).unwrap_err();
+        assert_eq!(error, ResponseUrlError::UnboundStack);
     }
 
     #[test]
-    fn display_and_errors_hide_the_signature() {
-        let url = ResponseUrl::parse(REAL, UrlPolicy::AwsS3Only).unwrap();
-        for shown in [url.to_string(), format!("{url:?}"), url.redacted()] {
+    fn loopback_relaxes_scheme_and_host_but_not_bucket_or_key() {
+        let stack = "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g";
+        let key = encoded_key(stack, "L", "r");
+        let policy = UrlPolicy::strict().with_loopback(true);
+        for host in ["127.0.0.1:9000", "localhost:1", "[::1]:8080"] {
+            let good = format!("http://{host}/cloudformation-custom-resource-response-euwest1/{key}?{SIGNATURE}");
+            assert!(ResponseUrl::bind(&reply(stack, "L", "r", &good), policy).is_ok(), "{good}");
+            assert!(ResponseUrl::bind(&reply(stack, "L", "r", &good), UrlPolicy::strict()).is_err(), "{good}");
+            let foreign = format!("http://{host}/attacker-bucket/{key}");
+            let error = ResponseUrl::bind(&reply(stack, "L", "r", &foreign), policy).unwrap_err();
+            assert!(matches!(error, ResponseUrlError::WrongBucket { .. }), "{foreign}");
+            let other = format!("http://{host}/cloudformation-custom-resource-response-euwest1/x%7CL%7Cr");
+            let error = ResponseUrl::bind(&reply(stack, "L", "r", &other), policy).unwrap_err();
+            assert!(matches!(error, ResponseUrlError::WrongKey { .. }), "{other}");
+        }
+        let private = format!("http://10.0.0.1:9000/cloudformation-custom-resource-response-euwest1/{key}");
+        assert!(ResponseUrl::bind(&reply(stack, "L", "r", &private), policy).is_err());
+    }
+
+    #[test]
+    fn host_only_accepts_any_s3_bucket_and_still_refuses_other_hosts() {
+        let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/g";
+        let policy = UrlPolicy { binding: UrlBinding::HostOnly, allow_loopback: false };
+        for url in ["https://any-bucket.s3.us-east-1.amazonaws.com/x", "https://s3-external-1.amazonaws.com/b/x"] {
+            assert!(ResponseUrl::bind(&reply(stack, "L", "r", url), policy).is_ok(), "{url}");
+        }
+        for url in ["https://evil.example.com/x", "http://bucket.s3.amazonaws.com/x", "http://127.0.0.1:1/x"] {
+            assert!(ResponseUrl::bind(&reply(stack, "L", "r", url), policy).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn display_debug_and_errors_hide_the_signature() {
+        let (raw, target) = real_shapes().remove(0);
+        let url = ResponseUrl::bind(&target, UrlPolicy::strict()).unwrap();
+        for shown in [url.to_string(), format!("{url:?}"), url.redacted(), format!("{:?}", target.response_url)] {
             assert!(!shown.contains("Signature"), "{shown}");
-            assert!(shown.contains("s3-eu-west-1.amazonaws.com"), "{shown}");
+            assert!(shown.contains("s3.us-east-1.amazonaws.com"), "{shown}");
         }
-        let error =
-            ResponseUrl::parse("https://evil.example.com/x?X-Amz-Signature=abc", UrlPolicy::AwsS3Only).unwrap_err();
+        assert!(raw.contains("deadbeef"));
+        let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/g";
+        let error = ResponseUrl::bind(&reply(stack, "L", "r", "https://evil.example.com/x?X-Amz-Signature=abc"), UrlPolicy::strict())
+            .unwrap_err();
         assert!(!error.to_string().contains("abc"));
     }
 }

@@ -8,6 +8,7 @@ use crate::ResponseUrl;
 /// Sends one PUT. Implementations must send an empty Content-Type and a byte-exact Content-Length,
 /// and must give up after `timeout`.
 pub trait ResponseTransport: Send + Sync {
+    /// PUTs `body` to the full `url` and returns the HTTP status.
     fn put(
         &self,
         url: &ResponseUrl,
@@ -16,17 +17,25 @@ pub trait ResponseTransport: Send + Sync {
     ) -> impl Future<Output = Result<u16, TransportError>> + Send;
 }
 
+/// Why one PUT got no HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
+    /// No answer within the attempt's time.
     #[error("timed out")]
     Timeout,
+    /// Connection, DNS or TLS failure; the text must not contain the URL's query.
     #[error("{0}")]
     Network(String),
 }
 
+/// How delivery retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
+    /// The ceiling of the first pause (full jitter: the pause is random below it).
     pub first_backoff: Duration,
+    /// The highest ceiling; it doubles up to this.
     pub max_backoff: Duration,
     /// The longest one attempt may take, before the deadline cuts it shorter.
     pub attempt_timeout: Duration,
@@ -42,22 +51,39 @@ impl Default for RetryPolicy {
     }
 }
 
+/// A delivered answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivered {
+    /// The 2xx status S3 answered.
     pub status: u16,
+    /// Attempts made, the successful one included.
     pub attempts: u32,
 }
 
+/// Why an answer was not delivered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DeliveryError {
+    /// A 4xx other than 429: the URL will never accept it.
     #[error(
         "the ResponseURL refused the answer with HTTP {status} after {attempts} attempt(s); the presigned URL may have expired"
     )]
-    Refused { status: u16, attempts: u32 },
+    Refused {
+        /// The status.
+        status: u16,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// Retries ran into the deadline.
     #[error(
         "the answer could not be delivered before the deadline after {attempts} attempt(s); last error: {last_error}"
     )]
-    DeadlineExceeded { attempts: u32, last_error: String },
+    DeadlineExceeded {
+        /// Attempts made.
+        attempts: u32,
+        /// What the last attempt got.
+        last_error: String,
+    },
 }
 
 /// Too little time left to be worth another attempt.
@@ -125,7 +151,19 @@ mod tests {
     }
 
     fn url() -> ResponseUrl {
-        ResponseUrl::parse("http://127.0.0.1:1/x", UrlPolicy::AllowLoopback).unwrap()
+        let stack_id = "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g";
+        let reply = crate::ReplyTarget {
+            response_url: crate::RawResponseUrl::new(format!(
+                "http://127.0.0.1:1/{}/{}",
+                crate::response_bucket("eu-west-1"),
+                crate::response_key(stack_id, "L", "r").replace('|', "%7C")
+            )),
+            stack_id: stack_id.into(),
+            request_id: "r".into(),
+            logical_resource_id: "L".into(),
+            physical_resource_id: None,
+        };
+        ResponseUrl::bind(&reply, UrlPolicy::strict().with_loopback(true)).unwrap()
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,0 +1,608 @@
+//! The driver: every protocol guarantee around any [`CustomResource`].
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::{
+    Data, Deadline, DeliveryError, EncodeError, Interrupted, MAX_PHYSICAL_ID_BYTES, MalformedRequest, ReplyTarget,
+    Request, RequestKind, Response, ResponseTransport, ResponseUrl, ResponseUrlError, RetryPolicy, Status, deliver,
+    run_guarded, truncate_utf8,
+};
+
+/// What a Create or Update produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Success {
+    /// The resource's ID. On Update, a different ID tells CloudFormation the resource was replaced,
+    /// and it will send a Delete for the old one.
+    pub physical_resource_id: String,
+    /// What `!GetAtt` reads.
+    pub data: Data,
+    /// Ask CloudFormation to mask `data` in its console and API output.
+    pub no_echo: bool,
+    /// A short `key=value` summary for the answer's log line (never secrets).
+    pub detail: String,
+}
+
+impl Success {
+    /// Success with this ID and these attributes.
+    pub fn new(physical_resource_id: impl Into<String>, data: Data) -> Self {
+        Success { physical_resource_id: physical_resource_id.into(), data, no_echo: false, detail: String::new() }
+    }
+
+    /// Masks the data in CloudFormation's output.
+    pub fn no_echo(self, no_echo: bool) -> Self {
+        Success { no_echo, ..self }
+    }
+
+    /// Adds a summary to the answer's log line.
+    pub fn detail(self, detail: impl Into<String>) -> Self {
+        Success { detail: detail.into(), ..self }
+    }
+}
+
+/// Why a request failed: the Reason a stack author reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Failure {
+    /// Shown in the stack's events: say what went wrong and what to do.
+    pub reason: String,
+    /// For a failed Create, the ID the rollback's Delete will carry. Ignored on Update and Delete,
+    /// where the current ID is always kept so that a failure is never mistaken for a replacement.
+    pub physical_resource_id: Option<String>,
+    /// A short `key=value` summary for the answer's log line (never secrets).
+    pub detail: String,
+}
+
+impl Failure {
+    /// A failure with this Reason.
+    pub fn new(reason: impl Into<String>) -> Self {
+        Failure { reason: reason.into(), physical_resource_id: None, detail: String::new() }
+    }
+
+    /// The ID a failed Create answers with.
+    pub fn with_physical_resource_id(self, id: impl Into<String>) -> Self {
+        Failure { physical_resource_id: Some(id.into()), ..self }
+    }
+
+    /// Adds a summary to the answer's log line.
+    pub fn detail(self, detail: impl Into<String>) -> Self {
+        Failure { detail: detail.into(), ..self }
+    }
+}
+
+impl<E: std::error::Error> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure::new(error.to_string())
+    }
+}
+
+/// A custom resource: what Create, Update and Delete do. The [`Driver`] around it owns the protocol.
+///
+/// Each method runs on a task of its own under the deadline guard: if it panics or runs out of time,
+/// the request is still answered FAILED, and the task is stopped so that nothing it started fires
+/// in a later invocation.
+pub trait CustomResource: Send + Sync + 'static {
+    /// Creates the resource.
+    fn create(&self, request: &Request) -> impl Future<Output = Result<Success, Failure>> + Send;
+
+    /// Updates it; a different ID in the result means replacement.
+    fn update(&self, request: &Request) -> impl Future<Output = Result<Success, Failure>> + Send;
+
+    /// Deletes it. A FAILED Delete can leave a stack in DELETE_FAILED, so fail only when the
+    /// resource really still exists.
+    fn delete(&self, request: &Request) -> impl Future<Output = Result<(), Failure>> + Send;
+
+    /// The Reason when Create or Update ran out of time.
+    fn timeout_reason(&self, request: &Request, waited: Duration) -> String {
+        format!(
+            "{} of {} did not finish within {} ms, the time left before the function's deadline.",
+            request.kind.as_str(),
+            request.reply.logical_resource_id,
+            waited.as_millis()
+        )
+    }
+
+    /// The Reason when a SUCCESS answer does not fit CloudFormation's 4096 bytes.
+    fn oversized_reason(&self, _request: &Request, bytes: usize, data_keys: usize) -> String {
+        format!(
+            "The answer with {data_keys} Data key(s) is {bytes} bytes, over CloudFormation's limit of \
+             {} bytes. Return fewer or shorter attributes.",
+            crate::MAX_RESPONSE_BYTES
+        )
+    }
+
+    /// The ID of a Create that failed without naming one, such as one that panicked. The rollback's
+    /// Delete carries it, so it must be stable and recognisable.
+    fn failed_create_id(&self, request: &Request) -> String {
+        format!("{}-create-failed", request.reply.logical_resource_id)
+    }
+}
+
+/// The answer decided for one request, before it is sent.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Answer {
+    /// `None` when the event was not a valid request.
+    pub kind: Option<RequestKind>,
+    /// The body, as a value.
+    pub response: Response,
+    /// The exact bytes to PUT, within CloudFormation's 4096-byte limit.
+    pub body: Vec<u8>,
+    /// The resource's summary for the log line.
+    pub detail: String,
+}
+
+/// How a delivered request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Handled {
+    /// `None` when the event was not a valid request.
+    pub kind: Option<RequestKind>,
+    /// What CloudFormation was told.
+    pub status: Status,
+    /// The ID it was told.
+    pub physical_resource_id: String,
+    /// How many Data keys.
+    pub data_keys: usize,
+    /// PUT attempts, retries included.
+    pub delivery_attempts: u32,
+}
+
+/// CloudFormation could not be told the outcome. Only these should become an error for the Lambda
+/// runtime, because an error makes Lambda run the whole request again.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandleError {
+    /// The event has no ResponseURL, so nobody can be answered.
+    #[error("{0}; no ResponseURL to answer it")]
+    Unanswerable(MalformedRequest),
+    /// The ResponseURL failed the [`crate::UrlPolicy`]: nothing was done and nothing was sent.
+    #[error("refusing to act on the request: {0}")]
+    ResponseUrlRefused(ResponseUrlError),
+    /// Even a FAILED answer does not fit, because the echoed identifiers alone are too long.
+    #[error("no answer fits CloudFormation's limits: {0}")]
+    Unencodable(EncodeError),
+    /// Every attempt to PUT the answer failed.
+    #[error("{0}")]
+    Undelivered(DeliveryError),
+}
+
+impl HandleError {
+    /// A stable name for the kind of error, such as `ResponseUrlRefused`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            HandleError::Unanswerable(_) => "Unanswerable",
+            HandleError::ResponseUrlRefused(_) => "ResponseUrlRefused",
+            HandleError::Unencodable(_) => "Unencodable",
+            HandleError::Undelivered(_) => "Undelivered",
+        }
+    }
+}
+
+/// Answers custom-resource events for one [`CustomResource`]: exactly one answer per request,
+/// bound to its request, within 4096 bytes, before the deadline, whatever the resource does.
+pub struct Driver<R, T> {
+    resource: Arc<R>,
+    transport: T,
+    url_policy: crate::UrlPolicy,
+    retry: RetryPolicy,
+}
+
+impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
+    /// A driver that sends answers through `transport` to URLs that pass `url_policy`.
+    pub fn new(resource: R, transport: T, url_policy: crate::UrlPolicy) -> Self {
+        Driver { resource: Arc::new(resource), transport, url_policy, retry: RetryPolicy::default() }
+    }
+
+    /// The resource inside.
+    pub fn resource(&self) -> &R {
+        &self.resource
+    }
+
+    /// Answers one raw event: parse, bind the ResponseURL, decide under the deadline guard, deliver,
+    /// log one line. `Err` only when CloudFormation could not be told anything.
+    pub async fn handle(&self, event: Value, deadline: Deadline) -> Result<Handled, HandleError> {
+        let started = Instant::now();
+        let (answer, reply, url) = match Request::parse(event) {
+            Ok(request) => {
+                // Before any work: a refused URL gets nothing, not even the resource's effort.
+                let url = self.bind(&request.reply)?;
+                let reply = request.reply.clone();
+                (self.decide(request, deadline).await?, reply, url)
+            }
+            Err(malformed) => {
+                let Some(reply) = malformed.reply.as_deref().cloned() else {
+                    tracing::error!(reason = %malformed.reason, "event is not a custom-resource request and has no ResponseURL");
+                    return Err(HandleError::Unanswerable(malformed));
+                };
+                let url = self.bind(&reply)?;
+                (self.answer_malformed(&reply, &malformed)?, reply, url)
+            }
+        };
+        let delivered = deliver(&self.transport, &url, &answer.body, deadline.delivery_deadline(), self.retry).await;
+        let response = &answer.response;
+        let request_type = answer.kind.map_or("Invalid", RequestKind::as_str);
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match delivered {
+            Ok(delivery) => {
+                tracing::info!(
+                    request_type,
+                    stack_id = %reply.stack_id,
+                    logical_resource_id = %reply.logical_resource_id,
+                    request_id = %reply.request_id,
+                    physical_resource_id = %response.physical_resource_id,
+                    outcome = response.status.as_str(),
+                    data_keys = response.data.len(),
+                    response_bytes = answer.body.len(),
+                    delivery_attempts = delivery.attempts,
+                    duration_ms,
+                    reason = response.reason.as_deref().unwrap_or(""),
+                    detail = %answer.detail,
+                    "answered"
+                );
+                Ok(Handled {
+                    kind: answer.kind,
+                    status: response.status,
+                    physical_resource_id: response.physical_resource_id.clone(),
+                    data_keys: response.data.len(),
+                    delivery_attempts: delivery.attempts,
+                })
+            }
+            Err(error) => {
+                tracing::error!(
+                    request_type,
+                    stack_id = %reply.stack_id,
+                    logical_resource_id = %reply.logical_resource_id,
+                    request_id = %reply.request_id,
+                    outcome = response.status.as_str(),
+                    response_url = %url,
+                    duration_ms,
+                    error = %error,
+                    "answer not delivered"
+                );
+                Err(HandleError::Undelivered(error))
+            }
+        }
+    }
+
+    fn bind(&self, reply: &ReplyTarget) -> Result<ResponseUrl, HandleError> {
+        ResponseUrl::bind(reply, self.url_policy).map_err(|error| {
+            tracing::error!(
+                stack_id = %reply.stack_id,
+                logical_resource_id = %reply.logical_resource_id,
+                request_id = %reply.request_id,
+                %error,
+                "ResponseURL refused: nothing was done and nothing was sent"
+            );
+            HandleError::ResponseUrlRefused(error)
+        })
+    }
+
+    /// Decides the answer to a request without sending it. Every problem, a panic or a timeout
+    /// included, becomes FAILED with the right PhysicalResourceId; `Err` only when even a FAILED
+    /// answer cannot fit, because the identifiers it must echo are too long.
+    pub async fn decide(&self, request: Request, deadline: Deadline) -> Result<Answer, HandleError> {
+        let kind = request.kind;
+        let resource = Arc::clone(&self.resource);
+        let shared = Arc::new(request);
+        let work_request = Arc::clone(&shared);
+        let outcome = run_guarded(deadline.work_deadline(), async move {
+            match work_request.kind {
+                RequestKind::Create => resource.create(&work_request).await,
+                RequestKind::Update => resource.update(&work_request).await,
+                RequestKind::Delete => resource.delete(&work_request).await.map(|()| {
+                    let id = given_id(&work_request.reply).unwrap_or_default();
+                    Success::new(id, Data::new())
+                }),
+            }
+        })
+        .await;
+        let request = &*shared;
+        let outcome = outcome.unwrap_or_else(|interrupted| {
+            Err(match interrupted {
+                Interrupted::TimedOut { waited } => Failure::new(self.resource.timeout_reason(request, waited)),
+                Interrupted::Panicked { message } => Failure::new(format!(
+                    "Internal error in the custom resource's {} handler: it panicked ({message}). This is a bug: \
+                     please report it with the function's logs.",
+                    kind.as_str()
+                )),
+            })
+        });
+        let reply = &request.reply;
+        match outcome {
+            Ok(success) => self.succeed(request, success),
+            Err(failure) => {
+                let id = self.failure_id(request, failure.physical_resource_id.as_deref());
+                self.fail(Some(kind), reply, id, &failure.reason, failure.detail)
+            }
+        }
+    }
+
+    fn succeed(&self, request: &Request, success: Success) -> Result<Answer, HandleError> {
+        let reply = &request.reply;
+        let id = match request.kind {
+            // A Delete always echoes the ID it was given.
+            RequestKind::Delete => given_id(reply).unwrap_or_else(|| self.resource.failed_create_id(request)),
+            _ => success.physical_resource_id,
+        };
+        let data_keys = success.data.len();
+        let response = Response::success(reply, id, success.data, success.no_echo);
+        let failed = |reason: String| {
+            let id = self.failure_id(request, None);
+            self.fail(Some(request.kind), reply, id, &reason, success.detail.clone())
+        };
+        match response.encode() {
+            Ok(body) => Ok(Answer { kind: Some(request.kind), response, body, detail: success.detail }),
+            Err(EncodeError::TooLarge { bytes }) => failed(self.resource.oversized_reason(request, bytes, data_keys)),
+            Err(error) => failed(format!(
+                "Internal error in the custom resource: {error}. This is a bug: please report it with the function's logs."
+            )),
+        }
+    }
+
+    /// The rules: Update and Delete keep the ID they were given; a failed Create uses the resource's
+    /// suggestion when it is usable, else its stable fallback.
+    fn failure_id(&self, request: &Request, suggested: Option<&str>) -> String {
+        let usable = |id: &&str| !id.is_empty() && id.len() <= MAX_PHYSICAL_ID_BYTES;
+        match request.kind {
+            RequestKind::Update | RequestKind::Delete => given_id(&request.reply),
+            RequestKind::Create => suggested.filter(usable).map(str::to_owned),
+        }
+        .unwrap_or_else(|| truncated_id(self.resource.failed_create_id(request)))
+    }
+
+    fn fail(
+        &self,
+        kind: Option<RequestKind>,
+        reply: &ReplyTarget,
+        id: String,
+        reason: &str,
+        detail: String,
+    ) -> Result<Answer, HandleError> {
+        let response = Response::failed(reply, id, reason);
+        // A FAILED body only fails to encode when the echoed identifiers alone overflow 4096 bytes.
+        let body = response.encode().map_err(HandleError::Unencodable)?;
+        Ok(Answer { kind, response, body, detail })
+    }
+
+    /// A malformed event that can be addressed: a Delete is SUCCESS (there is nothing to do for a
+    /// request nobody can read, and a FAILED Delete blocks the stack), anything else FAILED.
+    fn answer_malformed(&self, reply: &ReplyTarget, malformed: &MalformedRequest) -> Result<Answer, HandleError> {
+        let id = given_id(reply).unwrap_or_else(|| truncated_id(format!("{}-invalid-request", reply.logical_resource_id)));
+        let (kind, response) = match malformed.claimed_kind {
+            Some(RequestKind::Delete) => (Some(RequestKind::Delete), Response::success(reply, id, Data::new(), false)),
+            _ => (None, Response::failed(reply, id, format!("Invalid request: {}.", malformed.reason))),
+        };
+        let body = response.encode().map_err(HandleError::Unencodable)?;
+        Ok(Answer { kind, response, body, detail: String::from("malformed=true") })
+    }
+}
+
+/// The ID CloudFormation gave, when it is one we can echo.
+fn given_id(reply: &ReplyTarget) -> Option<String> {
+    reply.physical_resource_id.as_deref().filter(|id| !id.is_empty() && id.len() <= MAX_PHYSICAL_ID_BYTES).map(str::to_owned)
+}
+
+fn truncated_id(id: String) -> String {
+    let kept = truncate_utf8(&id, MAX_PHYSICAL_ID_BYTES);
+    if kept.is_empty() { "custom-resource".to_owned() } else { kept.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{RawResponseUrl, TransportError, UrlPolicy, response_bucket, response_key};
+    use serde_json::json;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// What the fake resource does on Create and Update.
+    #[derive(Clone)]
+    enum Behaviour {
+        Succeed(Vec<(&'static str, String)>),
+        Fail(&'static str, Option<&'static str>),
+        Hang,
+        Panic,
+    }
+
+    struct Fake {
+        behaviour: Behaviour,
+        calls: AtomicU32,
+    }
+
+    impl CustomResource for Fake {
+        async fn create(&self, request: &Request) -> Result<Success, Failure> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            match &self.behaviour {
+                Behaviour::Succeed(pairs) => {
+                    Ok(Success::new(format!("id-{}", request.reply.logical_resource_id), pairs.iter().cloned().collect()))
+                }
+                Behaviour::Fail(reason, id) => {
+                    let failure = Failure::new(*reason);
+                    Err(match id {
+                        Some(id) => failure.with_physical_resource_id(*id),
+                        None => failure,
+                    })
+                }
+                Behaviour::Hang => std::future::pending().await,
+                Behaviour::Panic => panic!("resource exploded"),
+            }
+        }
+        async fn update(&self, request: &Request) -> Result<Success, Failure> {
+            self.create(request).await
+        }
+        async fn delete(&self, _: &Request) -> Result<(), Failure> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    struct Capture(Mutex<Vec<Vec<u8>>>);
+
+    impl ResponseTransport for &Capture {
+        async fn put(&self, _: &ResponseUrl, body: Vec<u8>, _: Duration) -> Result<u16, TransportError> {
+            self.0.lock().unwrap().push(body);
+            Ok(200)
+        }
+    }
+
+    const STACK: &str = "arn:aws:cloudformation:eu-west-1:123456789012:stack/airmiles/guid";
+
+    fn event(kind: &str, request_id: &str) -> Value {
+        let key = response_key(STACK, "Lookup", request_id).replace(':', "%3A").replace('|', "%7C");
+        json!({
+            "RequestType": kind,
+            "ResponseURL": format!("http://127.0.0.1:9/{}/{key}?X-Amz-Signature=s", response_bucket("eu-west-1")),
+            "StackId": STACK,
+            "RequestId": request_id,
+            "LogicalResourceId": "Lookup",
+            "PhysicalResourceId": "current-id",
+            "ResourceType": "Custom::Test",
+            "ResourceProperties": {},
+            "OldResourceProperties": {},
+        })
+    }
+
+    async fn run(behaviour: Behaviour, event: Value) -> (Result<Handled, HandleError>, Vec<Value>, u32) {
+        let capture = Capture::default();
+        let resource = Fake { behaviour, calls: AtomicU32::new(0) };
+        let driver = Driver::new(resource, &capture, UrlPolicy::strict().with_loopback(true));
+        let result = driver.handle(event, Deadline::after(Duration::from_secs(10))).await;
+        let bodies = capture.0.lock().unwrap().iter().map(|b| serde_json::from_slice(b).unwrap()).collect();
+        (result, bodies, driver.resource().calls.load(Ordering::SeqCst))
+    }
+
+    fn ok(pairs: &[(&'static str, &str)]) -> Behaviour {
+        Behaviour::Succeed(pairs.iter().map(|(k, v)| (*k, v.to_string())).collect())
+    }
+
+    #[tokio::test]
+    async fn create_is_answered_once_with_its_data() {
+        let (result, bodies, calls) = run(ok(&[("Upper", "X")]), event("Create", "r1")).await;
+        assert_eq!(result.unwrap().status, Status::Success);
+        assert_eq!((bodies.len(), calls), (1, 1));
+        assert_eq!(bodies[0]["Data"], json!({"Upper": "X"}));
+        assert_eq!(bodies[0]["PhysicalResourceId"], "id-Lookup");
+        assert_eq!(bodies[0]["RequestId"], "r1");
+    }
+
+    #[tokio::test]
+    async fn delete_echoes_the_given_id() {
+        let (_, bodies, _) = run(Behaviour::Panic, event("Delete", "r1")).await;
+        assert_eq!(bodies[0]["Status"], "SUCCESS");
+        assert_eq!(bodies[0]["PhysicalResourceId"], "current-id");
+    }
+
+    #[tokio::test]
+    async fn a_panic_becomes_failed_and_a_failed_create_gets_a_stable_id() {
+        let (result, bodies, _) = run(Behaviour::Panic, event("Create", "r1")).await;
+        assert_eq!(result.unwrap().status, Status::Failed);
+        assert!(bodies[0]["Reason"].as_str().unwrap().contains("resource exploded"), "{}", bodies[0]);
+        assert_eq!(bodies[0]["PhysicalResourceId"], "Lookup-create-failed");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hang_is_answered_failed_before_the_deadline() {
+        let started = Instant::now();
+        let (result, bodies, _) = run(Behaviour::Hang, event("Create", "r1")).await;
+        assert_eq!(result.unwrap().status, Status::Failed);
+        assert!(bodies[0]["Reason"].as_str().unwrap().contains("did not finish within"), "{}", bodies[0]);
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn a_failed_update_keeps_its_id_whatever_the_resource_suggests() {
+        let (_, bodies, _) = run(Behaviour::Fail("no", Some("other-id")), event("Update", "r1")).await;
+        assert_eq!(bodies[0]["Status"], "FAILED");
+        assert_eq!(bodies[0]["PhysicalResourceId"], "current-id");
+        let (_, bodies, _) = run(Behaviour::Fail("no", Some("suggested")), event("Create", "r2")).await;
+        assert_eq!(bodies[0]["PhysicalResourceId"], "suggested");
+    }
+
+    #[tokio::test]
+    async fn an_oversized_success_fails_instead_of_dropping_keys() {
+        let big = "v".repeat(5000);
+        let (_, bodies, _) = run(ok(&[("Big", &big)]), event("Create", "r1")).await;
+        assert_eq!(bodies[0]["Status"], "FAILED");
+        assert!(bodies[0]["Reason"].as_str().unwrap().contains("over CloudFormation's limit"), "{}", bodies[0]);
+        assert!(bodies[0].get("Data").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_malformed_delete_is_success_and_other_malformed_events_fail() {
+        let mut delete = event("Delete", "r1");
+        delete.as_object_mut().unwrap().remove("ResourceType");
+        let (result, bodies, calls) = run(ok(&[]), delete).await;
+        assert_eq!(result.unwrap().status, Status::Success);
+        assert_eq!((bodies[0]["Status"].as_str(), calls), (Some("SUCCESS"), 0));
+        assert_eq!(bodies[0]["PhysicalResourceId"], "current-id");
+
+        let mut unknown = event("Create", "r2");
+        unknown["RequestType"] = json!("Upsert");
+        let (result, bodies, calls) = run(ok(&[]), unknown).await;
+        assert_eq!(result.unwrap().status, Status::Failed);
+        assert!(bodies[0]["Reason"].as_str().unwrap().starts_with("Invalid request: "), "{}", bodies[0]);
+        assert_eq!(calls, 0);
+    }
+
+    #[tokio::test]
+    async fn huge_identifiers_are_an_error_not_a_panic() {
+        let policy = UrlPolicy { binding: crate::UrlBinding::HostOnly, allow_loopback: true };
+        let capture = Capture::default();
+        let driver = Driver::new(Fake { behaviour: ok(&[]), calls: AtomicU32::new(0) }, &capture, policy);
+        let mut huge = event("Create", &"r".repeat(5000));
+        huge["RequestType"] = json!("Upsert");
+        let result = driver.handle(huge, Deadline::after(Duration::from_secs(5))).await;
+        assert!(matches!(result, Err(HandleError::Unencodable(_))), "{result:?}");
+        assert!(capture.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_url_that_names_another_request_gets_nothing_done() {
+        let mut forged = event("Create", "r1");
+        forged["RequestId"] = json!("r2");
+        let (result, bodies, calls) = run(ok(&[("A", "secret")]), forged).await;
+        assert!(matches!(result, Err(HandleError::ResponseUrlRefused(ResponseUrlError::WrongKey { .. }))), "{result:?}");
+        assert_eq!((bodies.len(), calls), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn an_event_without_a_response_url_is_unanswerable() {
+        let (result, bodies, _) = run(ok(&[]), json!({"hello": 1})).await;
+        assert!(matches!(result, Err(HandleError::Unanswerable(_))));
+        assert!(bodies.is_empty());
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_signature_or_a_value() {
+        let raw = event("Create", "r1");
+        let request = Request::parse(raw).unwrap();
+        let data = Data::from_iter([("Secret", "hunter2")]);
+        let response = Response::success(&request.reply, "id".into(), data.clone(), false);
+        let answer = Answer { kind: Some(RequestKind::Create), response: response.clone(), body: vec![], detail: String::new() };
+        let success = Success::new("id", data);
+        let url = ResponseUrl::bind(&request.reply, UrlPolicy::strict().with_loopback(true)).unwrap();
+        let raw_url = RawResponseUrl::new("http://127.0.0.1:9/b/k?X-Amz-Signature=s");
+        let malformed = Request::parse(json!({"ResponseURL": "http://h/k?X-Amz-Signature=s"})).unwrap_err();
+        let shown = [
+            format!("{request:?}"),
+            format!("{:?}", request.reply),
+            format!("{response:?}"),
+            format!("{answer:?}"),
+            format!("{success:?}"),
+            format!("{url:?}"),
+            format!("{raw_url:?}"),
+            format!("{malformed:?}"),
+            format!("{:?}", HandleError::Unanswerable(malformed.clone())),
+        ];
+        for text in shown {
+            assert!(!text.contains("X-Amz-Signature") && !text.contains("hunter2"), "{text}");
+        }
+    }
+}
