@@ -185,10 +185,10 @@ mod tests {
     async fn past_or_absurd_deadlines_fall_back_to_the_budget() {
         let budget = Duration::from_secs(45);
         for deadline_ms in [
-            600_000,                                          // cargo lambda watch
-            0,                                                // nothing
-            epoch_ms(Duration::from_secs(1), false),          // already past
-            epoch_ms(Duration::from_secs(16 * 60), true),     // beyond Lambda's longest timeout
+            600_000,                                      // cargo lambda watch
+            0,                                            // nothing
+            epoch_ms(Duration::from_secs(1), false),      // already past
+            epoch_ms(Duration::from_secs(16 * 60), true), // beyond Lambda's longest timeout
             u64::MAX,
         ] {
             assert_eq!(Deadline::from_runtime_millis(deadline_ms, budget).remaining(), budget, "{deadline_ms}");

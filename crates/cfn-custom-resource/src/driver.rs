@@ -373,7 +373,8 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
     /// A malformed event that can be addressed: a Delete is SUCCESS (there is nothing to do for a
     /// request nobody can read, and a FAILED Delete blocks the stack), anything else FAILED.
     fn answer_malformed(&self, reply: &ReplyTarget, malformed: &MalformedRequest) -> Result<Answer, HandleError> {
-        let id = given_id(reply).unwrap_or_else(|| truncated_id(format!("{}-invalid-request", reply.logical_resource_id)));
+        let id =
+            given_id(reply).unwrap_or_else(|| truncated_id(format!("{}-invalid-request", reply.logical_resource_id)));
         let (kind, response) = match malformed.claimed_kind {
             Some(RequestKind::Delete) => (Some(RequestKind::Delete), Response::success(reply, id, Data::new(), false)),
             _ => (None, Response::failed(reply, id, format!("Invalid request: {}.", malformed.reason))),
@@ -385,7 +386,11 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
 
 /// The ID CloudFormation gave, when it is one we can echo.
 fn given_id(reply: &ReplyTarget) -> Option<String> {
-    reply.physical_resource_id.as_deref().filter(|id| !id.is_empty() && id.len() <= MAX_PHYSICAL_ID_BYTES).map(str::to_owned)
+    reply
+        .physical_resource_id
+        .as_deref()
+        .filter(|id| !id.is_empty() && id.len() <= MAX_PHYSICAL_ID_BYTES)
+        .map(str::to_owned)
 }
 
 fn truncated_id(id: String) -> String {
@@ -419,9 +424,10 @@ mod tests {
         async fn create(&self, request: &Request) -> Result<Success, Failure> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             match &self.behaviour {
-                Behaviour::Succeed(pairs) => {
-                    Ok(Success::new(format!("id-{}", request.reply.logical_resource_id), pairs.iter().cloned().collect()))
-                }
+                Behaviour::Succeed(pairs) => Ok(Success::new(
+                    format!("id-{}", request.reply.logical_resource_id),
+                    pairs.iter().cloned().collect(),
+                )),
                 Behaviour::Fail(reason, id) => {
                     let failure = Failure::new(*reason);
                     Err(match id {
@@ -568,7 +574,10 @@ mod tests {
         let mut forged = event("Create", "r1");
         forged["RequestId"] = json!("r2");
         let (result, bodies, calls) = run(ok(&[("A", "secret")]), forged).await;
-        assert!(matches!(result, Err(HandleError::ResponseUrlRefused(ResponseUrlError::WrongKey { .. }))), "{result:?}");
+        assert!(
+            matches!(result, Err(HandleError::ResponseUrlRefused(ResponseUrlError::WrongKey { .. }))),
+            "{result:?}"
+        );
         assert_eq!((bodies.len(), calls), (0, 0));
     }
 
@@ -585,7 +594,8 @@ mod tests {
         let request = Request::parse(raw).unwrap();
         let data = Data::from_iter([("Secret", "hunter2")]);
         let response = Response::success(&request.reply, "id".into(), data.clone(), false);
-        let answer = Answer { kind: Some(RequestKind::Create), response: response.clone(), body: vec![], detail: String::new() };
+        let answer =
+            Answer { kind: Some(RequestKind::Create), response: response.clone(), body: vec![], detail: String::new() };
         let success = Success::new("id", data);
         let url = ResponseUrl::bind(&request.reply, UrlPolicy::strict().with_loopback(true)).unwrap();
         let raw_url = RawResponseUrl::new("http://127.0.0.1:9/b/k?X-Amz-Signature=s");

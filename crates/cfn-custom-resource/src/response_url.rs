@@ -114,7 +114,9 @@ pub enum ResponseUrlError {
         expected: String,
     },
     /// The object key does not name this request.
-    #[error("the ResponseURL {url} does not name this request (its key must be <StackId>|<LogicalResourceId>|<RequestId>)")]
+    #[error(
+        "the ResponseURL {url} does not name this request (its key must be <StackId>|<LogicalResourceId>|<RequestId>)"
+    )]
     WrongKey {
         /// The URL without its query string.
         url: String,
@@ -463,8 +465,11 @@ mod tests {
         }
         assert!(raw.contains("deadbeef"));
         let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/g";
-        let error = ResponseUrl::bind(&reply(stack, "L", "r", "https://evil.example.com/x?X-Amz-Signature=abc"), UrlPolicy::strict())
-            .unwrap_err();
+        let error = ResponseUrl::bind(
+            &reply(stack, "L", "r", "https://evil.example.com/x?X-Amz-Signature=abc"),
+            UrlPolicy::strict(),
+        )
+        .unwrap_err();
         assert!(!error.to_string().contains("abc"));
     }
 }

@@ -8,7 +8,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
-use remote_exports_core::{Export, ExportSource, Source, SourceError, SourceStep};
+use remote_exports_core::{Export, ExportSource, FailureKind, Source, SourceError, SourceStep};
 
 use crate::error_chain;
 
@@ -98,9 +98,11 @@ where
 {
     if let SdkError::ServiceError(context) = &error {
         let service_error = context.err();
+        let code = service_error.code().map(str::to_owned);
         return SourceError {
             step: SourceStep::ListExports,
-            code: service_error.code().map(str::to_owned),
+            kind: failure_kind(code.as_deref(), context.raw().status().as_u16()),
+            code,
             message: service_error.message().unwrap_or("no message").to_owned(),
         };
     }
@@ -109,21 +111,43 @@ where
     let mut cause: Option<&(dyn StdError + 'static)> = Some(&error);
     while let Some(current) = cause {
         if let Some(sts) = current.downcast_ref::<aws_sdk_sts::error::SdkError<AssumeRoleError>>() {
-            let (code, message) = match sts.as_service_error() {
-                Some(service) => {
-                    (service.code().map(str::to_owned), service.message().unwrap_or("no message").to_owned())
-                }
-                None => (None, error_chain(sts)),
+            let (code, message, status) = match sts {
+                aws_sdk_sts::error::SdkError::ServiceError(context) => (
+                    context.err().code().map(str::to_owned),
+                    context.err().message().unwrap_or("no message").to_owned(),
+                    context.raw().status().as_u16(),
+                ),
+                other => (None, error_chain(other), 0),
             };
-            return SourceError { step: SourceStep::AssumeRole, code, message };
+            let kind = failure_kind(code.as_deref(), status);
+            return SourceError { step: SourceStep::AssumeRole, kind, code, message };
         }
         credentials_failed |= current.downcast_ref::<CredentialsError>().is_some();
         cause = current.source();
     }
-    if credentials_failed {
-        return SourceError { step: SourceStep::AssumeRole, code: None, message: error_chain(&error) };
+    let step = if credentials_failed { SourceStep::AssumeRole } else { SourceStep::ListExports };
+    SourceError { step, kind: FailureKind::Other, code: None, message: error_chain(&error) }
+}
+
+/// Sorts an AWS error code (and HTTP status) into what the stack author has to do about it. The
+/// codes are the ones STS and CloudFormation document for throttling and for missing permissions.
+fn failure_kind(code: Option<&str>, status: u16) -> FailureKind {
+    match code.unwrap_or("") {
+        "Throttling"
+        | "ThrottlingException"
+        | "ThrottledException"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException"
+        | "RequestThrottled"
+        | "RequestThrottledException" => FailureKind::Throttled,
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "UnauthorizedOperation"
+        | "InvalidClientTokenId"
+        | "ExpiredToken" => FailureKind::Denied,
+        _ if status == 429 => FailureKind::Throttled,
+        _ => FailureKind::Other,
     }
-    SourceError { step: SourceStep::ListExports, code: None, message: error_chain(&error) }
 }
 
 #[cfg(test)]
@@ -190,7 +214,22 @@ mod tests {
         let error = scan_pages(&client, &mut |_| ControlFlow::Continue(())).await.unwrap_err();
         assert_eq!(
             error,
-            SourceError { step: SourceStep::ListExports, code: Some("AccessDenied".into()), message: "nope".into() }
+            SourceError {
+                step: SourceStep::ListExports,
+                kind: FailureKind::Denied,
+                code: Some("AccessDenied".into()),
+                message: "nope".into()
+            }
         );
+    }
+
+    #[test]
+    fn codes_are_classified_not_messages() {
+        assert_eq!(failure_kind(Some("Throttling"), 400), FailureKind::Throttled);
+        assert_eq!(failure_kind(Some("RequestLimitExceeded"), 400), FailureKind::Throttled);
+        assert_eq!(failure_kind(None, 429), FailureKind::Throttled);
+        assert_eq!(failure_kind(Some("AccessDenied"), 403), FailureKind::Denied);
+        assert_eq!(failure_kind(Some("ValidationError"), 400), FailureKind::Other);
+        assert_eq!(failure_kind(None, 500), FailureKind::Other);
     }
 }

@@ -2,14 +2,17 @@
 //!
 //! - [`CloudFormationExports`]: the domain's `ExportSource`, over STS AssumeRole and paginated
 //!   ListExports, with one client (and so one credential cache) per role, external ID and region.
+//! - [`SsmParameters`]: the domain's `ParameterStore`, for a consumer policy kept in SSM.
 //! - [`HttpResponseTransport`]: the protocol's `ResponseTransport`, a reqwest PUT to the ResponseURL.
 //! - [`TrustRoots`] and [`load_sdk_config`]: one TLS trust decision for both HTTP clients.
 
 mod exports;
+mod parameters;
 mod response_transport;
 mod tls;
 
 pub use exports::CloudFormationExports;
+pub use parameters::SsmParameters;
 pub use response_transport::HttpResponseTransport;
 pub use tls::{TrustRoots, load_sdk_config};
 

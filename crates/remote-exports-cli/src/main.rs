@@ -8,18 +8,19 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use cfn_custom_resource::{Deadline, MAX_RESPONSE_BYTES, Request, Response, Status};
+use cfn_custom_resource::{Deadline, Driver, MAX_RESPONSE_BYTES, Request, Response, ResponseUrl, Status};
 use clap::{Parser, Subcommand, ValueEnum};
-use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, TrustRoots, load_sdk_config};
-use remote_exports_core::{ExportSource, InvalidRoleArn, LookupPlan, Origin, ResourceProperties, RoleArn};
-use remote_exports_lambda::{Handler, Settings};
+use remote_exports_app::{RemoteExports, Settings};
+use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, SsmParameters, TrustRoots, load_sdk_config};
+use remote_exports_core::{ExportSource, LookupPlan, Origin, ResourceProperties, RoleArn};
 use serde_json::{Value, json};
 
 /// See what a Custom::RemoteExports resource would read, before you deploy it.
 ///
 /// Credentials and region come from the usual AWS environment variables and profiles (AWS_PROFILE,
-/// AWS_REGION, SSO, credential_process). Set DEFAULT_ROLE_ARN, ALLOWED_ROLE_ARNS and ALLOWED_EXPORTS
-/// as the deployed function has them to see exactly what it would answer.
+/// AWS_REGION, SSO, credential_process). Set DEFAULT_ROLE_ARN, ALLOWED_ROLE_ARNS, ALLOWED_EXPORTS and
+/// CONSUMER_POLICY (or CONSUMER_POLICY_PARAMETER) as the deployed function has them, and pass
+/// --consumer-account, to see exactly what it would answer your stack.
 #[derive(Parser)]
 #[command(name = "remote-exports", version, after_help = EXIT_CODES)]
 struct Cli {
@@ -57,6 +58,9 @@ enum Command {
         /// Only exports whose name starts with this.
         #[arg(long)]
         prefix: Option<String>,
+        /// Apply the consumer policy as for a stack in this account (12 digits).
+        #[arg(long, value_name = "ACCOUNT_ID")]
+        consumer_account: Option<String>,
     },
     /// Show the exact Data a resource with these properties would get, or the FAILED reason.
     #[command(
@@ -78,6 +82,9 @@ enum Command {
         /// The consumer stack's region; defaults to your profile's region.
         #[arg(long)]
         region: Option<String>,
+        /// The consumer stack's account (12 digits), for the consumer policy.
+        #[arg(long, value_name = "ACCOUNT_ID", default_value = "000000000000")]
+        consumer_account: String,
     },
     /// Run the full handler on a custom-resource event and print the response.
     #[command(
@@ -94,13 +101,22 @@ enum Command {
     },
 }
 
-/// A failure to run at all, as opposed to a resource that would get FAILED.
-struct RunError(String);
+/// Why the CLI could not give an answer, as opposed to a resource that would get FAILED.
+enum RunError {
+    /// The command line or its inputs are wrong: exit 2.
+    Usage(String),
+    /// AWS, files or the network: exit 3.
+    Run(String),
+}
 
 impl<E: std::fmt::Display> From<E> for RunError {
     fn from(error: E) -> Self {
-        RunError(error.to_string())
+        RunError::Run(error.to_string())
     }
+}
+
+fn usage(message: impl Into<String>) -> RunError {
+    RunError::Usage(message.into())
 }
 
 fn main() -> ExitCode {
@@ -109,7 +125,11 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(Status::Success) => ExitCode::SUCCESS,
         Ok(Status::Failed) => ExitCode::from(1),
-        Err(RunError(message)) => {
+        Err(RunError::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(RunError::Run(message)) => {
             eprintln!("error: {message}");
             ExitCode::from(3)
         }
@@ -120,48 +140,53 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
     let roots = trust_roots()?;
     let sdk = load_sdk_config(roots).await?;
     match cli.command {
-        Command::List { role_arn, external_id, region, prefix } => {
-            list(&sdk, role_arn, external_id, region, prefix, cli.output).await
+        Command::List { role_arn, external_id, region, prefix, consumer_account } => {
+            let role = role_arn.as_deref().map(RoleArn::parse).transpose().map_err(|e| usage(e.to_string()))?;
+            let account = consumer_account.map(|a| checked_account(&a)).transpose()?;
+            list(&sdk, role, external_id, region, prefix, account, cli.output).await
         }
-        Command::Preview { properties, template, resource, parameters, region } => {
+        Command::Preview { properties, template, resource, parameters, region, consumer_account } => {
+            let account = checked_account(&consumer_account)?;
             let region = region
                 .or_else(|| sdk.region().map(ToString::to_string))
-                .ok_or("no region: pass --region or set AWS_REGION")?;
+                .ok_or_else(|| usage("no region: pass --region or set AWS_REGION"))?;
             let properties = match (properties, template, resource) {
                 (Some(json), _, _) => {
-                    serde_json::from_str(&json).map_err(|e| format!("--properties is not JSON: {e}"))?
+                    serde_json::from_str(&json).map_err(|e| usage(format!("--properties is not JSON: {e}")))?
                 }
                 (None, Some(path), Some(id)) => {
                     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
                     let mut given = template::Parameters::from([
                         ("AWS::Region".to_owned(), region.clone()),
                         ("AWS::Partition".to_owned(), partition_of(&region).to_owned()),
+                        ("AWS::AccountId".to_owned(), account.clone()),
                     ]);
                     for pair in &parameters {
-                        let (name, value) =
-                            pair.split_once('=').ok_or_else(|| format!("--parameter {pair} is not NAME=VALUE"))?;
+                        let (name, value) = pair
+                            .split_once('=')
+                            .ok_or_else(|| usage(format!("--parameter {pair} is not NAME=VALUE")))?;
                         given.insert(name.to_owned(), value.to_owned());
                     }
-                    template::resource_properties(&text, &id, &given)?
+                    template::resource_properties(&text, &id, &given).map_err(|e| usage(e.to_string()))?
                 }
-                _ => return Err("give --properties, or --template with --resource".into()),
+                _ => return Err(usage("give --properties, or --template with --resource")),
             };
-            let event = preview_event(&region, properties);
-            let request = Request::parse(event).map_err(|e| e.reason)?;
-            let response = handler(sdk)?.answer(request, Deadline::from_epoch_millis(deadline_ms(60))).await.response;
-            print_answer(&response, cli.output);
-            Ok(response.status)
+            let event = preview_event(&region, &account, properties);
+            let request = Request::parse(event).map_err(|e| usage(e.reason))?;
+            let answer = driver(sdk)?.decide(request, Deadline::after(Duration::from_secs(60))).await?;
+            print_answer(&answer.response, cli.output);
+            Ok(answer.response.status)
         }
         Command::Invoke { event, send, timeout } => {
             let text = std::fs::read_to_string(&event).map_err(|e| format!("{}: {e}", event.display()))?;
-            let event: Value = serde_json::from_str(&text).map_err(|e| format!("the event is not JSON: {e}"))?;
-            let deadline = Deadline::from_epoch_millis(deadline_ms(timeout));
-            let handler = handler(sdk)?;
+            let event: Value = serde_json::from_str(&text).map_err(|e| usage(format!("the event is not JSON: {e}")))?;
+            let deadline = Deadline::after(Duration::from_secs(timeout));
+            let driver = driver(sdk)?;
             if send {
-                let handled = handler.handle(event, deadline).await?;
+                let handled = driver.handle(event, deadline).await?;
                 println!(
                     "{}",
-                    json!({"Status": handled.status, "PhysicalResourceId": handled.physical_resource_id, "Exports": handled.exports, "DeliveryAttempts": handled.delivery_attempts})
+                    json!({"Status": handled.status, "PhysicalResourceId": handled.physical_resource_id, "DataKeys": handled.data_keys, "DeliveryAttempts": handled.delivery_attempts})
                 );
                 return Ok(handled.status);
             }
@@ -172,7 +197,10 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
                     return Ok(Status::Failed);
                 }
             };
-            let answer = handler.answer(request, deadline).await;
+            if let Err(refused) = ResponseUrl::bind(&request.reply, Settings::from_env().url_policy) {
+                eprintln!("warning: the deployed function would refuse this event and do nothing: {refused}");
+            }
+            let answer = driver.decide(request, deadline).await?;
             println!("{}", serde_json::to_string_pretty(&answer.response)?);
             eprintln!(
                 "{} bytes of {MAX_RESPONSE_BYTES}; not sent (add --send to PUT it to the ResponseURL)",
@@ -180,6 +208,14 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
             );
             Ok(answer.response.status)
         }
+    }
+}
+
+fn checked_account(account: &str) -> Result<String, RunError> {
+    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(account.to_owned())
+    } else {
+        Err(usage(format!("--consumer-account {account} is not a 12-digit account ID")))
     }
 }
 
@@ -191,26 +227,50 @@ fn trust_roots() -> Result<TrustRoots, RunError> {
     }
 }
 
-fn handler(sdk: SdkConfig) -> Result<Handler<CloudFormationExports, HttpResponseTransport>, RunError> {
-    Ok(Handler::new(Settings::from_env(), CloudFormationExports::new(sdk), HttpResponseTransport::new(trust_roots()?)?))
+type Resource = RemoteExports<CloudFormationExports, SsmParameters>;
+
+fn resource(sdk: &SdkConfig) -> Resource {
+    RemoteExports::new(Settings::from_env(), CloudFormationExports::new(sdk.clone()), SsmParameters::new(sdk))
+}
+
+fn driver(sdk: SdkConfig) -> Result<Driver<Resource, HttpResponseTransport>, RunError> {
+    let url_policy = Settings::from_env().url_policy;
+    Ok(Driver::new(resource(&sdk), HttpResponseTransport::new(trust_roots()?)?, url_policy))
 }
 
 async fn list(
     sdk: &SdkConfig,
-    role_arn: Option<String>,
+    role: Option<RoleArn>,
     external_id: Option<String>,
     region: Option<String>,
     prefix: Option<String>,
+    consumer_account: Option<String>,
     output: OutputFormat,
 ) -> Result<Status, RunError> {
-    let role = role_arn.as_deref().map(RoleArn::parse).transpose().map_err(|e: InvalidRoleArn| e.to_string())?;
-    let region =
-        region.or_else(|| sdk.region().map(ToString::to_string)).ok_or("no region: pass --region or set AWS_REGION")?;
-    // Planned as the function plans: DEFAULT_ROLE_ARN, ALLOWED_ROLE_ARNS and ALLOWED_EXPORTS apply when set.
-    let governance = Settings::from_env().governance?;
-    let properties = ResourceProperties { role_arn: role, external_id, region: Some(region), ..Default::default() };
-    let origin = Origin { logical_resource_id: "cli", ..Default::default() };
-    let plan = LookupPlan::new(properties, &governance, origin)?;
+    let region = region
+        .or_else(|| sdk.region().map(ToString::to_string))
+        .ok_or_else(|| usage("no region: pass --region or set AWS_REGION"))?;
+    // Planned as the function plans: DEFAULT_ROLE_ARN, the allow-lists and the consumer policy apply.
+    let resource = resource(sdk);
+    let planned = async {
+        let governance = resource.settings().governance.clone()?;
+        let policy = match &consumer_account {
+            Some(_) => resource.consumer_policy().await?,
+            None => None,
+        };
+        let properties = ResourceProperties { role_arn: role, external_id, region: Some(region), ..Default::default() };
+        let origin =
+            Origin { logical_resource_id: "cli", consumer_account: consumer_account.as_deref(), ..Default::default() };
+        LookupPlan::new(properties, &governance, policy.as_deref(), origin)
+    };
+    let plan = match planned.await {
+        Ok(plan) => plan,
+        Err(refused) => {
+            // The function would answer FAILED with this Reason: exit 1, as `preview` does.
+            println!("FAILED: {refused}");
+            return Ok(Status::Failed);
+        }
+    };
     let source = &plan.source;
     let exports = CloudFormationExports::new(sdk.clone());
     let mut rows: Vec<(String, String)> = Vec::new();
@@ -218,7 +278,7 @@ async fn list(
     exports
         .scan_exports(source, &mut |page| {
             for export in page {
-                if plan.allowed_exports.as_ref().is_some_and(|allowed| !allowed.allows(&export.name)) {
+                if !plan.visible.allows(&export.name) {
                     hidden += 1;
                 } else if prefix.as_deref().is_none_or(|p| export.name.starts_with(p)) {
                     rows.push((export.name, export.value));
@@ -229,7 +289,7 @@ async fn list(
         .await
         .map_err(|error| format!("could not read exports from {}: {error}", source.describe()))?;
     if hidden > 0 {
-        eprintln!("{hidden} export(s) hidden by ALLOWED_EXPORTS");
+        eprintln!("{hidden} export(s) hidden by the function's allow-lists");
     }
     rows.sort();
     match output {
@@ -262,8 +322,13 @@ fn print_answer(response: &Response, output: OutputFormat) {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(response).unwrap_or_default()),
         OutputFormat::Table => match response.status {
             Status::Success => {
-                let rows: Vec<[String; 2]> =
-                    response.data.iter().map(|(k, v)| [format!("!GetAtt Lookup.{k}"), v.clone()]).collect();
+                let rows: Vec<[String; 2]> = response
+                    .data
+                    .iter()
+                    .map(|(k, v)| {
+                        [format!("!GetAtt Lookup.{k}"), v.as_str().map_or_else(|| v.to_string(), str::to_owned)]
+                    })
+                    .collect();
                 print_table(["ATTRIBUTE", "VALUE"], &rows);
                 println!(
                     "\nSUCCESS: {} key(s), response {bytes} of {MAX_RESPONSE_BYTES} bytes, PhysicalResourceId {}",
@@ -293,11 +358,11 @@ fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
     }
 }
 
-fn preview_event(region: &str, properties: Value) -> Value {
+fn preview_event(region: &str, account: &str, properties: Value) -> Value {
     json!({
         "RequestType": "Create",
-        "ResponseURL": "https://preview.s3.amazonaws.com/not-sent",
-        "StackId": format!("arn:{}:cloudformation:{region}:000000000000:stack/preview/00000000-0000-0000-0000-000000000000", partition_of(region)),
+        "ResponseURL": "https://preview.invalid/not-sent",
+        "StackId": format!("arn:{}:cloudformation:{region}:{account}:stack/preview/00000000-0000-0000-0000-000000000000", partition_of(region)),
         "RequestId": "preview",
         "LogicalResourceId": "Lookup",
         "ResourceType": "Custom::RemoteExports",
@@ -313,11 +378,6 @@ fn partition_of(region: &str) -> &'static str {
     } else {
         "aws"
     }
-}
-
-fn deadline_ms(seconds: u64) -> u64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or(Duration::ZERO);
-    (now + Duration::from_secs(seconds)).as_millis() as u64
 }
 
 #[cfg(test)]
@@ -337,6 +397,14 @@ mod tests {
     }
 
     #[test]
+    fn consumer_accounts_must_be_twelve_digits() {
+        assert!(checked_account("111111111111").is_ok());
+        for bad in ["1111", "11111111111a", ""] {
+            assert!(matches!(checked_account(bad), Err(RunError::Usage(_))), "{bad}");
+        }
+    }
+
+    #[test]
     fn partitions_follow_regions() {
         assert_eq!(partition_of("cn-north-1"), "aws-cn");
         assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
@@ -345,9 +413,11 @@ mod tests {
 
     #[test]
     fn a_preview_is_a_create_in_the_chosen_region() {
-        let request = Request::parse(preview_event("cn-north-1", json!({"ExportPrefix": "x"}))).unwrap();
+        let request =
+            Request::parse(preview_event("cn-north-1", "111111111111", json!({"ExportPrefix": "x"}))).unwrap();
         assert_eq!(request.kind, cfn_custom_resource::RequestKind::Create);
-        assert_eq!(cfn_custom_resource::StackArn::parse(&request.reply.stack_id).unwrap().region, "cn-north-1");
+        let stack = cfn_custom_resource::StackArn::parse(&request.reply.stack_id).unwrap();
+        assert_eq!((stack.region, stack.account), ("cn-north-1", "111111111111"));
         assert_eq!(request.properties["ExportPrefix"], "x");
     }
 }

@@ -1,6 +1,7 @@
 use std::fmt;
 
 use crate::config::ConfigError;
+use crate::policy::{PolicyError, PolicyOrigin};
 use crate::properties::PropertyError;
 
 /// Every way a Create or Update can fail. `Display` is the CloudFormation `Reason` a stack author
@@ -13,16 +14,38 @@ pub enum LookupError {
         "The remote-exports function is misconfigured: {0}. Ask the platform team that deployed it to fix the setting."
     )]
     Config(#[from] ConfigError),
+    #[error("The remote-exports function's {0}. Ask the platform team that deployed it to fix the policy.")]
+    Policy(#[from] PolicyError),
     #[error(
-        "RoleArn {role} is not allowed by this function (ALLOWED_ROLE_ARNS={allowed}). Use an allowed role, \
-         or ask the platform team to add it."
+        "RoleArn {role} is not allowed by the function's ALLOWED_ROLE_ARNS. Use an allowed role, or ask the \
+         platform team to allow it."
     )]
-    RoleNotAllowed { role: String, allowed: String },
+    RoleNotAllowed { role: String },
     #[error(
-        "Export(s) {} are not allowed by this function (ALLOWED_EXPORTS={allowed}). Ask the platform team to allow \
-         them, or remove them from the selection.", quoted(.names)
+        "Export(s) {} are not allowed by the function's ALLOWED_EXPORTS. Ask the platform team to allow them, or \
+         remove them from the selection.", quoted(.names)
     )]
-    ExportsNotAllowed { names: Vec<String>, allowed: String },
+    ExportsNotAllowed { names: Vec<String> },
+    #[error(
+        "Consumer account {account} may not use this function: the {origin} has no entry for it and no \"*\" entry. \
+         Ask the platform team to add the account."
+    )]
+    ConsumerNotInPolicy { account: String, origin: PolicyOrigin },
+    #[error(
+        "The function has a {origin}, but the StackId names no consumer account, so the request cannot be checked \
+         against it."
+    )]
+    ConsumerUnknown { origin: PolicyOrigin },
+    #[error(
+        "Consumer account {account} may not read through {role}: the function's {origin} does not allow it. \
+         Use a role the platform team allowed for your account, or ask them to allow this one."
+    )]
+    RoleNotAllowedForConsumer { account: String, role: String, origin: PolicyOrigin },
+    #[error(
+        "Consumer account {account} may not read export(s) {}: the function's {origin} does not allow them. \
+         Remove them from the selection, or ask the platform team to allow them.", quoted(.names)
+    )]
+    ExportsNotAllowedForConsumer { account: String, names: Vec<String>, origin: PolicyOrigin },
     #[error(
         "No region to read from: set the Region property (the StackId names no region and the function has no AWS_REGION)."
     )]
@@ -52,10 +75,11 @@ pub enum LookupError {
     )]
     ResponseTooLarge { bytes: usize, exports: usize },
     #[error(
-        "Timed out reading exports from {source_name} after {waited_ms} ms, to answer before the Lambda deadline. \
-         STS or CloudFormation was slow or unreachable; check the function's network access, or raise its timeout."
+        "Timed out reading exports from {source_name} after {} ms, to answer before the Lambda deadline. \
+         STS or CloudFormation was slow or unreachable; check the function's network access, or raise its timeout.",
+        .waited.as_millis()
     )]
-    TimedOut { source_name: String, waited_ms: u128 },
+    TimedOut { source_name: String, waited: std::time::Duration },
     #[error("Internal error in remote-exports ({0}). This is a bug: please report it with the function's logs.")]
     Internal(String),
 }
@@ -74,10 +98,22 @@ pub enum SourceStep {
     ListExports,
 }
 
+/// What kind of failure it was, as the adapter classified it from the AWS error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailureKind {
+    /// Not allowed: a trust policy, a permission, an ExternalId.
+    Denied,
+    /// Too many requests, even after the SDK's retries.
+    Throttled,
+    #[default]
+    Other,
+}
+
 /// A failure of the export source, classified so that the Reason can say what to fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceError {
     pub step: SourceStep,
+    pub kind: FailureKind,
     /// The AWS error code, such as `AccessDenied`, when there is one.
     pub code: Option<String>,
     pub message: String,
@@ -85,19 +121,22 @@ pub struct SourceError {
 
 impl fmt::Display for SourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let code = self.code.as_deref().unwrap_or("");
         let detail = match self.code.as_deref() {
             Some(code) => format!("{code}: {}", self.message),
             None => self.message.clone(),
         };
-        let throttled =
-            code.contains("Throttl") || code == "RequestLimitExceeded" || self.message.contains("Rate exceeded");
-        let denied = code.contains("AccessDenied") || code == "UnauthorizedOperation";
+        let throttled = self.kind == FailureKind::Throttled;
+        let denied = self.kind == FailureKind::Denied;
         match self.step {
             SourceStep::AssumeRole if denied => write!(
                 f,
                 "AssumeRole was denied ({detail}). Check that the role exists, that its trust policy names this \
                  function's role, and that ExternalId matches its sts:ExternalId condition."
+            ),
+            SourceStep::AssumeRole if throttled => write!(
+                f,
+                "AssumeRole was throttled ({detail}) even after retries. Try again later (change the Refresh \
+                 property to retry an Update)."
             ),
             SourceStep::AssumeRole => write!(f, "AssumeRole failed ({detail})."),
             SourceStep::ListExports if denied => {
@@ -132,7 +171,7 @@ fn hidden_note(hidden: usize) -> String {
     if hidden == 0 {
         String::new()
     } else {
-        format!(" ({hidden} export(s) there are hidden by the function's ALLOWED_EXPORTS)")
+        format!(" ({hidden} export(s) there are hidden from this stack by the function's allow-lists)")
     }
 }
 
@@ -163,22 +202,22 @@ mod tests {
 
     #[test]
     fn source_errors_say_what_to_fix() {
-        let denied = SourceError {
-            step: SourceStep::AssumeRole,
-            code: Some("AccessDenied".into()),
-            message: "not authorized".into(),
+        let error = |step, kind, code: Option<&str>, message: &str| SourceError {
+            step,
+            kind,
+            code: code.map(str::to_owned),
+            message: message.to_owned(),
         };
+        let denied = error(SourceStep::AssumeRole, FailureKind::Denied, Some("AccessDenied"), "not authorized");
         assert!(denied.to_string().contains("trust policy"), "{denied}");
-        let list =
-            SourceError { step: SourceStep::ListExports, code: Some("AccessDenied".into()), message: "no".into() };
+        let list = error(SourceStep::ListExports, FailureKind::Denied, Some("AccessDenied"), "no");
         assert!(list.to_string().contains("cloudformation:ListExports"), "{list}");
-        let throttled = SourceError {
-            step: SourceStep::ListExports,
-            code: Some("Throttling".into()),
-            message: "Rate exceeded".into(),
-        };
+        let throttled = error(SourceStep::ListExports, FailureKind::Throttled, Some("Throttling"), "Rate exceeded");
         assert!(throttled.to_string().contains("Refresh"), "{throttled}");
-        let other = SourceError { step: SourceStep::ListExports, code: None, message: "dispatch failure".into() };
+        // The wording follows the adapter's classification, not words in the message.
+        let unclassified = error(SourceStep::ListExports, FailureKind::Other, Some("Throttling"), "Rate exceeded");
+        assert_eq!(unclassified.to_string(), "ListExports failed (Throttling: Rate exceeded).");
+        let other = error(SourceStep::ListExports, FailureKind::Other, None, "dispatch failure");
         assert_eq!(other.to_string(), "ListExports failed (dispatch failure).");
     }
 

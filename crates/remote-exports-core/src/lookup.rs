@@ -6,11 +6,17 @@ use crate::error::{LookupError, MissingExport, SourceError};
 use crate::plan::{LookupPlan, Source};
 use crate::suggest::closest;
 
-/// One CloudFormation export.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One CloudFormation export. `Debug` hides the value: it may be a NoEcho secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Export {
     pub name: String,
     pub value: String,
+}
+
+impl std::fmt::Debug for Export {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Export").field("name", &self.name).field("value", &"<redacted>").finish()
+    }
 }
 
 /// Something that lists an account's exports in a region, one page at a time.
@@ -24,13 +30,29 @@ pub trait ExportSource: Send + Sync {
     ) -> impl Future<Output = Result<u32, SourceError>> + Send;
 }
 
-/// The selected exports, ready to become the response's Data.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Reads a named text parameter, such as a consumer policy kept in SSM Parameter Store.
+pub trait ParameterStore: Send + Sync {
+    /// The parameter's value, or a sentence saying why it could not be read.
+    fn get(&self, name: &str) -> impl Future<Output = Result<String, String>> + Send;
+}
+
+/// The selected exports, ready to become the response's Data. `Debug` shows the keys only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Selected {
     pub data: BTreeMap<String, String>,
-    /// Exports read from the source, including the ones hidden by ALLOWED_EXPORTS.
+    /// Exports read from the source, including the ones hidden by the allow-lists.
     pub scanned: usize,
     pub pages: u32,
+}
+
+impl std::fmt::Debug for Selected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Selected")
+            .field("keys", &self.data.keys().collect::<Vec<_>>())
+            .field("scanned", &self.scanned)
+            .field("pages", &self.pages)
+            .finish()
+    }
 }
 
 /// Reads the plan's source and selects from it, stopping as soon as nothing more can be selected.
@@ -53,6 +75,8 @@ struct Selector<'p> {
     other_names: Vec<String>,
     scanned: usize,
     hidden: usize,
+    /// Visible exports the prefix matched: an alias key that merely starts with it does not count.
+    prefix_matches: usize,
     collision: Option<LookupError>,
 }
 
@@ -72,6 +96,7 @@ impl<'p> Selector<'p> {
             other_names: Vec::new(),
             scanned: 0,
             hidden: 0,
+            prefix_matches: 0,
             collision: None,
         }
     }
@@ -81,12 +106,14 @@ impl<'p> Selector<'p> {
         let everything = selection.is_everything();
         for Export { name, value } in page {
             self.scanned += 1;
-            if self.plan.allowed_exports.as_ref().is_some_and(|allowed| !allowed.allows(&name)) {
+            if !self.plan.visible.allows(&name) {
                 self.hidden += 1;
                 continue;
             }
             let exact_keys = self.pending.remove(name.as_str());
-            let by_prefix = everything || selection.prefix.as_deref().is_some_and(|prefix| name.starts_with(prefix));
+            let prefix_matched = selection.prefix.as_deref().is_some_and(|prefix| name.starts_with(prefix));
+            self.prefix_matches += usize::from(prefix_matched);
+            let by_prefix = everything || prefix_matched;
             if by_prefix && let Some(target) = selection.aliases.get(&name).filter(|target| **target != name) {
                 self.collision = Some(LookupError::AliasCollision { key: name.clone(), target: target.clone() });
                 return ControlFlow::Break(());
@@ -128,11 +155,11 @@ impl<'p> Selector<'p> {
             return Err(LookupError::Missing {
                 source_name: self.plan.source.describe(),
                 missing,
-                scanned: self.scanned,
+                scanned: self.scanned - self.hidden,
             });
         }
         if let Some(prefix) = &self.plan.selection.prefix
-            && !self.data.keys().any(|key| key.starts_with(prefix.as_str()))
+            && self.prefix_matches == 0
         {
             return Err(LookupError::PrefixMatchedNothing {
                 prefix: prefix.clone(),
@@ -148,7 +175,7 @@ impl<'p> Selector<'p> {
 mod tests {
     use super::*;
     use crate::config::Governance;
-    use crate::error::SourceStep;
+    use crate::error::{FailureKind, SourceStep};
     use crate::pattern::PatternList;
     use crate::plan::Origin;
     use crate::properties::ResourceProperties;
@@ -204,9 +231,10 @@ mod tests {
             stack_region: Some("eu-west-1"),
             function_region: None,
             stack_name: Some("s"),
+            consumer_account: Some("111111111111"),
             logical_resource_id: "L",
         };
-        LookupPlan::new(ResourceProperties::parse(&properties).unwrap(), governance, origin).unwrap()
+        LookupPlan::new(ResourceProperties::parse(&properties).unwrap(), governance, None, origin).unwrap()
     }
 
     fn plan(properties: serde_json::Value) -> LookupPlan {
@@ -277,6 +305,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_alias_key_that_starts_with_the_prefix_does_not_hide_an_empty_prefix() {
+        let source = Pages::of(30, 100);
+        let error = run(&source, json!({"ExportPrefix": "vpc-", "Exports": {"vpc-Alias": "stack0-Output0"}}))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, LookupError::PrefixMatchedNothing { .. }), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn the_visible_count_leaves_out_hidden_exports() {
+        let governance = Governance { allowed_exports: PatternList::parse("stack1-*"), ..Default::default() };
+        let source = Pages::of(30, 100);
+        let error =
+            lookup(&source, &plan_with(json!({"ExportNames": ["stack1-Nope"]}), &governance)).await.unwrap_err();
+        assert!(matches!(error, LookupError::Missing { scanned: 10, .. }), "{error:?}");
+        assert!(error.to_string().contains("10 export(s) were visible"), "{error}");
+    }
+
+    #[test]
+    fn debug_never_shows_values() {
+        let export = Export { name: "db-Password".into(), value: "hunter2".into() };
+        let selected = Selected { data: BTreeMap::from([("k".into(), "hunter2".into())]), scanned: 1, pages: 1 };
+        for shown in [format!("{export:?}"), format!("{selected:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
+
+    #[tokio::test]
     async fn an_alias_that_shadows_a_prefix_match_fails() {
         let source = Pages::of(30, 100);
         let error = run(&source, json!({"ExportPrefix": "stack1-", "Exports": {"stack1-Output1": "stack0-Output0"}}))
@@ -294,7 +350,7 @@ mod tests {
         assert!(selected.data.keys().all(|k| k.starts_with("stack1-")));
         let error = lookup(&source, &plan_with(json!({"ExportPrefix": "stack2-"}), &governance)).await.unwrap_err();
         assert!(matches!(error, LookupError::PrefixMatchedNothing { hidden: 20, .. }), "{error:?}");
-        assert!(error.to_string().contains("hidden by the function's ALLOWED_EXPORTS"));
+        assert!(error.to_string().contains("hidden from this stack by the function's allow-lists"));
     }
 
     #[tokio::test]
@@ -312,6 +368,7 @@ mod tests {
         let mut source = Pages::of(1, 1);
         source.fail = Some(SourceError {
             step: SourceStep::ListExports,
+            kind: FailureKind::Denied,
             code: Some("AccessDenied".into()),
             message: "no".into(),
         });

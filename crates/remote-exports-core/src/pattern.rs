@@ -48,6 +48,11 @@ impl PatternList {
         (!patterns.is_empty()).then_some(PatternList(patterns))
     }
 
+    /// A list that allows nothing, as an empty `Exports` list in a consumer policy does.
+    pub fn nothing() -> PatternList {
+        PatternList(Vec::new())
+    }
+
     pub fn allows(&self, candidate: &str) -> bool {
         self.0.iter().any(|pattern| pattern.matches(candidate))
     }

@@ -1,6 +1,7 @@
 use crate::config::Governance;
 use crate::error::LookupError;
 use crate::pattern::PatternList;
+use crate::policy::ConsumerPolicy;
 use crate::properties::{ResourceProperties, Selection, is_region_name};
 use crate::role_arn::RoleArn;
 
@@ -31,12 +32,24 @@ impl Source {
     }
 }
 
+/// Which exports a request may see: every list must allow a name (ALLOWED_EXPORTS and the
+/// consumer's policy entry, when set).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExportFilter(Vec<PatternList>);
+
+impl ExportFilter {
+    pub fn allows(&self, name: &str) -> bool {
+        self.0.iter().all(|list| list.allows(name))
+    }
+}
+
 /// Everything needed to answer one Create or Update, decided before any AWS call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupPlan {
     pub source: Source,
     pub selection: Selection,
-    pub allowed_exports: Option<PatternList>,
+    /// Exports outside it are never returned, suggested or counted as visible.
+    pub visible: ExportFilter,
     pub no_echo: bool,
 }
 
@@ -49,6 +62,8 @@ pub struct Origin<'a> {
     pub function_region: Option<&'a str>,
     /// The consumer stack's name, from its StackId.
     pub stack_name: Option<&'a str>,
+    /// The consumer stack's account, from its StackId (vouched for by the bound ResponseURL).
+    pub consumer_account: Option<&'a str>,
     pub logical_resource_id: &'a str,
 }
 
@@ -67,25 +82,56 @@ fn session_name(origin: &Origin<'_>) -> String {
 }
 
 impl LookupPlan {
-    /// Applies the function's defaults and governance to the properties. Refusals happen here, so a
-    /// refused role is never assumed and a refused export name is never looked up.
+    /// Applies the function's defaults, allow-lists and consumer policy to the properties. Refusals
+    /// happen here, so a refused role is never assumed and a refused export name is never looked up.
+    /// Reasons name the refused item and the setting, never the setting's value.
     pub fn new(
         properties: ResourceProperties,
         governance: &Governance,
+        policy: Option<&ConsumerPolicy>,
         origin: Origin<'_>,
     ) -> Result<LookupPlan, LookupError> {
         let role = properties.role_arn.or_else(|| governance.default_role_arn.clone());
         if let (Some(role), Some(allowed)) = (&role, &governance.allowed_role_arns)
             && !allowed.allows(role.as_str())
         {
-            return Err(LookupError::RoleNotAllowed { role: role.to_string(), allowed: allowed.to_string() });
+            return Err(LookupError::RoleNotAllowed { role: role.to_string() });
         }
+        let refused = |allowed: &PatternList| -> Vec<String> {
+            properties.selection.exact_names().filter(|n| !allowed.allows(n)).map(str::to_owned).collect()
+        };
+        let mut visible = Vec::new();
         if let Some(allowed) = &governance.allowed_exports {
-            let refused: Vec<String> =
-                properties.selection.exact_names().filter(|n| !allowed.allows(n)).map(str::to_owned).collect();
-            if !refused.is_empty() {
-                return Err(LookupError::ExportsNotAllowed { names: refused, allowed: allowed.to_string() });
+            let names = refused(allowed);
+            if !names.is_empty() {
+                return Err(LookupError::ExportsNotAllowed { names });
             }
+            visible.push(allowed.clone());
+        }
+        if let Some(policy) = policy {
+            let origin_name = || policy.origin.clone();
+            let account =
+                origin.consumer_account.ok_or_else(|| LookupError::ConsumerUnknown { origin: origin_name() })?;
+            let rules = policy.rules_for(account).ok_or_else(|| LookupError::ConsumerNotInPolicy {
+                account: account.to_owned(),
+                origin: origin_name(),
+            })?;
+            if !rules.allows_role(role.as_ref()) {
+                return Err(LookupError::RoleNotAllowedForConsumer {
+                    account: account.to_owned(),
+                    role: role.as_ref().map_or_else(|| "the function's own account".to_owned(), ToString::to_string),
+                    origin: origin_name(),
+                });
+            }
+            let names = refused(&rules.exports);
+            if !names.is_empty() {
+                return Err(LookupError::ExportsNotAllowedForConsumer {
+                    account: account.to_owned(),
+                    names,
+                    origin: origin_name(),
+                });
+            }
+            visible.push(rules.exports.clone());
         }
         let region = properties
             .region
@@ -95,7 +141,7 @@ impl LookupPlan {
         Ok(LookupPlan {
             source: Source { role, external_id: properties.external_id, region, session_name: session_name(&origin) },
             selection: properties.selection,
-            allowed_exports: governance.allowed_exports.clone(),
+            visible: ExportFilter(visible),
             no_echo: properties.no_echo,
         })
     }
@@ -114,19 +160,20 @@ mod tests {
         stack_region: Some("eu-west-1"),
         function_region: Some("us-east-1"),
         stack_name: Some("airmiles"),
+        consumer_account: Some("111111111111"),
         logical_resource_id: "Lookup",
     };
 
     #[test]
     fn region_comes_from_the_property_then_the_stack_then_the_function() {
         let g = Governance::default();
-        let plan = LookupPlan::new(properties(json!({"Region": "ap-south-1"})), &g, STACK).unwrap();
+        let plan = LookupPlan::new(properties(json!({"Region": "ap-south-1"})), &g, None, STACK).unwrap();
         assert_eq!(plan.source.region, "ap-south-1");
-        let plan = LookupPlan::new(properties(json!({})), &g, STACK).unwrap();
+        let plan = LookupPlan::new(properties(json!({})), &g, None, STACK).unwrap();
         assert_eq!(plan.source.region, "eu-west-1");
         let origin = Origin { stack_region: None, ..STACK };
-        assert_eq!(LookupPlan::new(properties(json!({})), &g, origin).unwrap().source.region, "us-east-1");
-        let error = LookupPlan::new(properties(json!({})), &g, Origin::default()).unwrap_err();
+        assert_eq!(LookupPlan::new(properties(json!({})), &g, None, origin).unwrap().source.region, "us-east-1");
+        let error = LookupPlan::new(properties(json!({})), &g, None, Origin::default()).unwrap_err();
         assert_eq!(error, LookupError::NoRegion);
     }
 
@@ -136,12 +183,12 @@ mod tests {
             default_role_arn: Some(RoleArn::parse("arn:aws:iam::333333333333:role/d").unwrap()),
             ..Default::default()
         };
-        let plan = LookupPlan::new(properties(json!({})), &g, STACK).unwrap();
+        let plan = LookupPlan::new(properties(json!({})), &g, None, STACK).unwrap();
         assert_eq!(plan.source.role.unwrap().account(), "333333333333");
-        let plan =
-            LookupPlan::new(properties(json!({"RoleArn": "arn:aws:iam::222222222222:role/r"})), &g, STACK).unwrap();
+        let plan = LookupPlan::new(properties(json!({"RoleArn": "arn:aws:iam::222222222222:role/r"})), &g, None, STACK)
+            .unwrap();
         assert_eq!(plan.source.role.unwrap().account(), "222222222222");
-        let plan = LookupPlan::new(properties(json!({})), &Governance::default(), STACK).unwrap();
+        let plan = LookupPlan::new(properties(json!({})), &Governance::default(), None, STACK).unwrap();
         assert_eq!(plan.source.role, None);
     }
 
@@ -152,30 +199,87 @@ mod tests {
             allowed_exports: PatternList::parse("booking-*"),
             ..Default::default()
         };
-        let error = LookupPlan::new(properties(json!({"RoleArn": "arn:aws:iam::222222222222:role/admin"})), &g, STACK)
-            .unwrap_err();
+        let error =
+            LookupPlan::new(properties(json!({"RoleArn": "arn:aws:iam::222222222222:role/admin"})), &g, None, STACK)
+                .unwrap_err();
         assert!(matches!(error, LookupError::RoleNotAllowed { .. }), "{error:?}");
         let allowed_role = json!({"RoleArn": "arn:aws:iam::222222222222:role/remote-exports-reader", "ExportNames": ["booking-a", "secret-b"], "Exports": {"X": "secret-c"}});
-        let error = LookupPlan::new(properties(allowed_role), &g, STACK).unwrap_err();
-        assert_eq!(
-            error,
-            LookupError::ExportsNotAllowed {
-                names: vec!["secret-b".into(), "secret-c".into()],
-                allowed: "booking-*".into()
-            }
+        let error = LookupPlan::new(properties(allowed_role), &g, None, STACK).unwrap_err();
+        assert_eq!(error, LookupError::ExportsNotAllowed { names: vec!["secret-b".into(), "secret-c".into()] });
+        assert!(!error.to_string().contains("booking-*"), "the Reason revealed the allow-list: {error}");
+    }
+
+    const POLICY: &str = r#"{"111111111111": {"RoleArns": ["arn:aws:iam::222222222222:role/reader"], "Exports": ["booking-*"]},
+        "*": {"RoleArns": ["self"], "Exports": ["shared-*"]}}"#;
+
+    fn with_policy(props: serde_json::Value, account: Option<&str>) -> Result<LookupPlan, LookupError> {
+        let policy = ConsumerPolicy::parse(POLICY, crate::PolicyOrigin::Inline).unwrap();
+        let origin = Origin { consumer_account: account, ..STACK };
+        LookupPlan::new(properties(props), &Governance::default(), Some(&policy), origin)
+    }
+
+    #[test]
+    fn the_consumer_policy_decides_per_account_before_any_call() {
+        let reader = json!({"RoleArn": "arn:aws:iam::222222222222:role/reader", "ExportNames": ["booking-Topic"]});
+        let plan = with_policy(reader.clone(), Some("111111111111")).unwrap();
+        assert!(plan.visible.allows("booking-Other") && !plan.visible.allows("shared-VpcId"));
+
+        let error = with_policy(reader.clone(), Some("333333333333")).unwrap_err();
+        assert!(matches!(error, LookupError::RoleNotAllowedForConsumer { .. }), "{error:?}");
+        let text = error.to_string();
+        assert!(text.contains("333333333333") && text.contains("CONSUMER_POLICY"), "{text}");
+        assert!(
+            !text.contains("111111111111") && !text.contains("booking-*"),
+            "another account's rules leaked: {text}"
         );
+
+        let own = with_policy(json!({"ExportNames": ["shared-VpcId"]}), Some("333333333333")).unwrap();
+        assert_eq!(own.source.role, None);
+        let error = with_policy(json!({"ExportNames": ["booking-Topic"]}), Some("333333333333")).unwrap_err();
+        assert!(
+            matches!(error, LookupError::ExportsNotAllowedForConsumer { ref names, .. } if names == &["booking-Topic"])
+        );
+        let error = with_policy(json!({"ExportNames": ["shared-VpcId"]}), Some("111111111111")).unwrap_err();
+        assert!(
+            matches!(error, LookupError::RoleNotAllowedForConsumer { ref role, .. } if role.contains("own account"))
+        );
+        let error = with_policy(json!({}), None).unwrap_err();
+        assert!(matches!(error, LookupError::ConsumerUnknown { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn an_account_with_no_entry_and_no_fallback_is_refused() {
+        let policy = ConsumerPolicy::parse(
+            r#"{"111111111111": {"RoleArns": ["self"], "Exports": ["*"]}}"#,
+            crate::PolicyOrigin::Inline,
+        )
+        .unwrap();
+        let origin = Origin { consumer_account: Some("333333333333"), ..STACK };
+        let error = LookupPlan::new(properties(json!({})), &Governance::default(), Some(&policy), origin).unwrap_err();
+        assert!(matches!(error, LookupError::ConsumerNotInPolicy { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn the_allow_lists_and_the_policy_must_both_allow() {
+        let governance = Governance { allowed_exports: PatternList::parse("booking-lambda-*"), ..Default::default() };
+        let policy = ConsumerPolicy::parse(POLICY, crate::PolicyOrigin::Inline).unwrap();
+        let origin = Origin { consumer_account: Some("111111111111"), ..STACK };
+        let props = json!({"RoleArn": "arn:aws:iam::222222222222:role/reader"});
+        let plan = LookupPlan::new(properties(props), &governance, Some(&policy), origin).unwrap();
+        assert!(plan.visible.allows("booking-lambda-Topic"));
+        assert!(!plan.visible.allows("booking-other-Topic"), "ALLOWED_EXPORTS must still apply");
     }
 
     #[test]
     fn the_session_name_names_the_stack_within_sts_limits() {
-        let plan = LookupPlan::new(properties(json!({})), &Governance::default(), STACK).unwrap();
+        let plan = LookupPlan::new(properties(json!({})), &Governance::default(), None, STACK).unwrap();
         assert_eq!(plan.source.session_name, "airmiles-Lookup");
         let long = "s".repeat(100);
         let origin = Origin { stack_name: Some(&long), ..STACK };
-        let plan = LookupPlan::new(properties(json!({})), &Governance::default(), origin).unwrap();
+        let plan = LookupPlan::new(properties(json!({})), &Governance::default(), None, origin).unwrap();
         assert_eq!(plan.source.session_name.len(), 64);
         let odd = Origin { stack_name: None, logical_resource_id: "a b", ..STACK };
-        let plan = LookupPlan::new(properties(json!({})), &Governance::default(), odd).unwrap();
+        let plan = LookupPlan::new(properties(json!({})), &Governance::default(), None, odd).unwrap();
         assert_eq!(plan.source.session_name, "remote-exports-a-b");
     }
 
@@ -185,18 +289,20 @@ mod tests {
         let a = LookupPlan::new(
             properties(json!({"RoleArn": "arn:aws:iam::222222222222:role/a", "ExportNames": ["x"]})),
             &g,
+            None,
             STACK,
         )
         .unwrap();
         let b = LookupPlan::new(
             properties(json!({"RoleArn": "arn:aws:iam::222222222222:role/b", "Refresh": "2"})),
             &g,
+            None,
             STACK,
         )
         .unwrap();
         assert_eq!(a.source.physical_resource_id(), "remote-exports:222222222222:eu-west-1");
         assert_eq!(a.source.physical_resource_id(), b.source.physical_resource_id());
-        let own = LookupPlan::new(properties(json!({"Region": "us-east-2"})), &g, STACK).unwrap();
+        let own = LookupPlan::new(properties(json!({"Region": "us-east-2"})), &g, None, STACK).unwrap();
         assert_eq!(own.source.physical_resource_id(), "remote-exports:self:us-east-2");
     }
 }

@@ -1,12 +1,36 @@
-//! The `Custom::RemoteExports` handler: the custom-resource protocol wrapped around the export lookup.
-//!
-//! It is generic over the two ports (where exports come from, how answers are sent), so that the
-//! Lambda binary, the stack authors' CLI and the tests compose the same code with different adapters.
+//! The Lambda side of `Custom::RemoteExports`: logging set up as the Lambda runtime expects, and the
+//! mapping from the protocol's undeliverable outcomes to the runtime's typed errors.
 
-mod handler;
 mod logging;
-mod settings;
 
-pub use handler::{Answer, HandleError, Handled, Handler};
 pub use logging::init_logging;
-pub use settings::Settings;
+
+use cfn_custom_resource::HandleError;
+
+/// An invocation CloudFormation could not be told about. Only these reach the runtime as errors,
+/// because an error makes Lambda run the whole event again.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FunctionError(#[from] pub HandleError);
+
+impl From<FunctionError> for lambda_runtime::Diagnostic {
+    fn from(error: FunctionError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: format!("RemoteExports.{}", error.0.kind_name()),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_reach_the_runtime_with_a_typed_error_type() {
+        let refused = HandleError::ResponseUrlRefused(cfn_custom_resource::ResponseUrlError::UnboundStack);
+        let diagnostic = lambda_runtime::Diagnostic::from(FunctionError(refused));
+        assert_eq!(diagnostic.error_type, "RemoteExports.ResponseUrlRefused");
+        assert!(diagnostic.error_message.contains("cannot be bound"), "{}", diagnostic.error_message);
+    }
+}

@@ -1,11 +1,16 @@
-//! The Lambda binary: wires the AWS adapters into the handler and serves the Lambda Runtime API.
+// The driver's futures nest deeply (runtime → driver → guard → resource → SDK); computing their
+// layout needs more than the default limit of 128.
+#![recursion_limit = "256"]
+//! The Lambda binary: wires the AWS adapters into the resource and the protocol driver, and serves
+//! the Lambda Runtime API.
 
 use std::sync::Arc;
 
-use cfn_custom_resource::Deadline;
+use cfn_custom_resource::{Deadline, Driver};
 use lambda_runtime::{LambdaEvent, service_fn};
-use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, TrustRoots, load_sdk_config};
-use remote_exports_lambda::{Handler, Settings};
+use remote_exports_app::{RemoteExports, Settings};
+use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, SsmParameters, TrustRoots, load_sdk_config};
+use remote_exports_lambda::FunctionError;
 use serde_json::{Value, json};
 
 // One request at a time: a current-thread runtime starts faster and holds less memory.
@@ -13,23 +18,30 @@ use serde_json::{Value, json};
 async fn main() -> Result<(), lambda_runtime::Error> {
     remote_exports_lambda::init_logging();
     let settings = Settings::from_env();
+    for warning in &settings.warnings {
+        tracing::warn!(%warning, "function setting");
+    }
     let setting = std::env::var("TLS_ROOTS").ok();
     // A bad setting must not stop the function: Deletes still have to be answered.
     let roots = TrustRoots::choose(setting.as_deref(), settings.function_region.as_deref()).unwrap_or_else(|error| {
         tracing::error!(%error, "falling back to the system's trusted roots");
         TrustRoots::System
     });
-    let exports = CloudFormationExports::new(load_sdk_config(roots).await?);
-    let handler = Arc::new(Handler::new(settings, exports, HttpResponseTransport::new(roots)?));
+    let config = load_sdk_config(roots).await?;
+    let url_policy = settings.url_policy;
+    let resource =
+        RemoteExports::new(settings, CloudFormationExports::new(config.clone()), SsmParameters::new(&config));
+    let driver = Arc::new(Driver::new(resource, HttpResponseTransport::new(roots)?, url_policy));
+    let fallback_budget = Deadline::fallback_budget();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let handler = Arc::clone(&handler);
+        let driver = Arc::clone(&driver);
         async move {
-            let deadline = Deadline::from_epoch_millis(event.context.deadline);
-            let handled = handler.handle(event.payload, deadline).await?;
-            Ok::<_, remote_exports_lambda::HandleError>(json!({
+            let deadline = Deadline::from_runtime_millis(event.context.deadline, fallback_budget);
+            let handled = driver.handle(event.payload, deadline).await.map_err(FunctionError)?;
+            Ok::<_, FunctionError>(json!({
                 "Status": handled.status,
                 "PhysicalResourceId": handled.physical_resource_id,
-                "Exports": handled.exports,
+                "DataKeys": handled.data_keys,
             }))
         }
     }))

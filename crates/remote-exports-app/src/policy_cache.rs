@@ -1,0 +1,102 @@
+use std::sync::Arc;
+
+use remote_exports_core::{ConsumerPolicy, ParameterStore, PolicyError, PolicyOrigin};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::PolicySetting;
+
+/// The consumer policy in force: inline, or read from a parameter and kept for its TTL per container.
+pub struct PolicyCache<P> {
+    setting: PolicySetting,
+    inline: Option<Arc<ConsumerPolicy>>,
+    store: P,
+    cached: Mutex<Option<(Instant, Arc<ConsumerPolicy>)>>,
+}
+
+impl<P: ParameterStore> PolicyCache<P> {
+    pub fn new(setting: PolicySetting, store: P) -> Self {
+        let inline = match &setting {
+            PolicySetting::Inline(Ok(policy)) => Some(Arc::new(policy.clone())),
+            _ => None,
+        };
+        PolicyCache { setting, inline, store, cached: Mutex::new(None) }
+    }
+
+    /// The policy to apply now, `None` when none is configured. A parameter is read at most once per
+    /// TTL; a failed read or an invalid document is not kept, so a fix is picked up on the next request.
+    pub async fn current(&self) -> Result<Option<Arc<ConsumerPolicy>>, PolicyError> {
+        let (name, ttl) = match &self.setting {
+            PolicySetting::None => return Ok(None),
+            PolicySetting::Inline(Ok(_)) => return Ok(self.inline.clone()),
+            PolicySetting::Inline(Err(error)) => return Err(error.clone()),
+            PolicySetting::Conflict => return Err(PolicyError::BothSet),
+            PolicySetting::Parameter { name, ttl } => (name, *ttl),
+        };
+        let mut cached = self.cached.lock().await;
+        if let Some((read_at, policy)) = cached.as_ref()
+            && read_at.elapsed() < ttl
+        {
+            return Ok(Some(Arc::clone(policy)));
+        }
+        let origin = PolicyOrigin::Parameter(name.clone());
+        let text =
+            self.store.get(name).await.map_err(|detail| PolicyError::Unreadable { origin: origin.clone(), detail })?;
+        let policy = Arc::new(ConsumerPolicy::parse(&text, origin)?);
+        tracing::info!(parameter = %name, "consumer policy read");
+        *cached = Some((Instant::now(), Arc::clone(&policy)));
+        Ok(Some(policy))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex as StdMutex;
+    use std::time::Duration;
+
+    struct Parameter {
+        value: StdMutex<Result<String, String>>,
+        reads: StdMutex<u32>,
+    }
+
+    impl ParameterStore for &Parameter {
+        async fn get(&self, _: &str) -> Result<String, String> {
+            *self.reads.lock().unwrap() += 1;
+            self.value.lock().unwrap().clone()
+        }
+    }
+
+    const ONLY_A: &str = r#"{"111111111111": {"RoleArns": ["self"], "Exports": ["a-*"]}}"#;
+    const ONLY_B: &str = r#"{"111111111111": {"RoleArns": ["self"], "Exports": ["b-*"]}}"#;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_parameter_is_kept_for_its_ttl_then_read_again() {
+        let parameter = Parameter { value: StdMutex::new(Ok(ONLY_A.into())), reads: StdMutex::new(0) };
+        let setting = PolicySetting::Parameter { name: "/p".into(), ttl: Duration::from_secs(60) };
+        let cache = PolicyCache::new(setting, &parameter);
+        let allows_a = |policy: &ConsumerPolicy| policy.rules_for("111111111111").unwrap().exports.allows("a-x");
+        assert!(allows_a(&cache.current().await.unwrap().unwrap()));
+        *parameter.value.lock().unwrap() = Ok(ONLY_B.into());
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert!(allows_a(&cache.current().await.unwrap().unwrap()), "re-read before the TTL");
+        assert_eq!(*parameter.reads.lock().unwrap(), 1);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(!allows_a(&cache.current().await.unwrap().unwrap()), "not re-read after the TTL");
+        assert_eq!(*parameter.reads.lock().unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn unreadable_and_invalid_parameters_are_errors_that_are_not_kept() {
+        let parameter = Parameter { value: StdMutex::new(Err("ParameterNotFound".into())), reads: StdMutex::new(0) };
+        let setting = PolicySetting::Parameter { name: "/p".into(), ttl: Duration::from_secs(60) };
+        let cache = PolicyCache::new(setting, &parameter);
+        let error = cache.current().await.unwrap_err().to_string();
+        assert!(error.contains("could not be read") && error.contains("ParameterNotFound"), "{error}");
+        *parameter.value.lock().unwrap() = Ok("not json".into());
+        assert!(cache.current().await.unwrap_err().to_string().contains("not valid JSON"));
+        *parameter.value.lock().unwrap() = Ok(ONLY_A.into());
+        assert!(cache.current().await.unwrap().is_some());
+        assert_eq!(*parameter.reads.lock().unwrap(), 3);
+    }
+}

@@ -1,0 +1,295 @@
+use std::time::Duration;
+
+use cfn_custom_resource::{CustomResource, Data, Failure, Request, StackArn, Success};
+use remote_exports_core::{
+    ConsumerPolicy, ExportSource, LookupError, LookupPlan, Origin, ParameterStore, ResourceProperties, lookup,
+};
+
+use crate::{PolicyCache, Settings};
+
+/// `Custom::RemoteExports`: reads a publisher account's exports and returns the selected ones as Data.
+pub struct RemoteExports<S, P> {
+    settings: Settings,
+    exports: S,
+    policy: PolicyCache<P>,
+}
+
+impl<S: ExportSource, P: ParameterStore> RemoteExports<S, P> {
+    /// `exports` reads publishers' exports; `parameters` reads a consumer policy kept in SSM.
+    pub fn new(settings: Settings, exports: S, parameters: P) -> Self {
+        let policy = PolicyCache::new(settings.consumer_policy.clone(), parameters);
+        RemoteExports { settings, exports, policy }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The consumer policy in force now (read through its cache).
+    pub async fn consumer_policy(&self) -> Result<Option<std::sync::Arc<ConsumerPolicy>>, LookupError> {
+        Ok(self.policy.current().await?)
+    }
+
+    /// Everything decided before any AWS call: defaults, allow-lists and the consumer's policy.
+    pub fn plan(&self, request: &Request, policy: Option<&ConsumerPolicy>) -> Result<LookupPlan, LookupError> {
+        let governance = self.settings.governance.as_ref().map_err(|error| LookupError::Config(error.clone()))?;
+        let stack = StackArn::parse(&request.reply.stack_id);
+        let origin = Origin {
+            stack_region: stack.map(|s| s.region),
+            function_region: self.settings.function_region.as_deref(),
+            stack_name: stack.map(|s| s.stack_name),
+            consumer_account: stack.map(|s| s.account),
+            logical_resource_id: &request.reply.logical_resource_id,
+        };
+        LookupPlan::new(ResourceProperties::parse(&request.properties)?, governance, policy, origin)
+    }
+
+    async fn read(&self, request: &Request) -> Result<Success, Failure> {
+        let fail = |error: LookupError| Failure::new(error.to_string());
+        let policy = self.consumer_policy().await.map_err(fail)?;
+        let plan = self.plan(request, policy.as_deref()).map_err(fail)?;
+        let selected = lookup(&self.exports, &plan).await.map_err(|error| {
+            // A failed Create that knows its source answers with the ID a success would have had.
+            fail(error).with_physical_resource_id(plan.source.physical_resource_id())
+        })?;
+        let detail = format!("scanned={} pages={}", selected.scanned, selected.pages);
+        let data: Data = selected.data.into_iter().collect();
+        Ok(Success::new(plan.source.physical_resource_id(), data).no_echo(plan.no_echo).detail(detail))
+    }
+}
+
+impl<S, P> CustomResource for RemoteExports<S, P>
+where
+    S: ExportSource + 'static,
+    P: ParameterStore + 'static,
+{
+    async fn create(&self, request: &Request) -> Result<Success, Failure> {
+        self.read(request).await
+    }
+
+    async fn update(&self, request: &Request) -> Result<Success, Failure> {
+        self.read(request).await
+    }
+
+    /// Nothing was created, so there is nothing to delete: no call, no validation, always SUCCESS.
+    async fn delete(&self, _: &Request) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    fn timeout_reason(&self, request: &Request, waited: Duration) -> String {
+        // Planning is pure and was already done once; repeat it without the policy only to name the source.
+        let source_name = self.plan(request, None).map_or_else(|_| "the publisher".to_owned(), |p| p.source.describe());
+        LookupError::TimedOut { source_name, waited }.to_string()
+    }
+
+    fn oversized_reason(&self, _: &Request, bytes: usize, data_keys: usize) -> String {
+        LookupError::ResponseTooLarge { bytes, exports: data_keys }.to_string()
+    }
+
+    fn failed_create_id(&self, request: &Request) -> String {
+        format!("remote-exports:failed:{}", request.reply.logical_resource_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cfn_custom_resource::{
+        Deadline, Driver, ResponseTransport, ResponseUrl, TransportError, response_bucket, response_key,
+    };
+    use remote_exports_core::{Export, FailureKind, Source, SourceError, SourceStep};
+    use serde_json::{Value, json};
+    use std::ops::ControlFlow;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// How the fake source behaves.
+    #[derive(Clone)]
+    enum Behaviour {
+        Exports(Vec<(String, String)>),
+        Fail(SourceError),
+        Hang,
+        Panic,
+    }
+
+    struct FakeSource(Behaviour, AtomicU32);
+
+    impl ExportSource for FakeSource {
+        async fn scan_exports(
+            &self,
+            _: &Source,
+            on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
+        ) -> Result<u32, SourceError> {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            match &self.0 {
+                Behaviour::Exports(list) => {
+                    let _ = on_page(list.iter().map(|(n, v)| Export { name: n.clone(), value: v.clone() }).collect());
+                    Ok(1)
+                }
+                Behaviour::Fail(error) => Err(error.clone()),
+                Behaviour::Hang => std::future::pending().await,
+                Behaviour::Panic => panic!("source exploded"),
+            }
+        }
+    }
+
+    struct NoParameters;
+
+    impl ParameterStore for NoParameters {
+        async fn get(&self, name: &str) -> Result<String, String> {
+            Err(format!("no parameter {name}"))
+        }
+    }
+
+    #[derive(Default)]
+    struct Capture(Mutex<Vec<Vec<u8>>>);
+
+    impl ResponseTransport for &Capture {
+        async fn put(&self, _: &ResponseUrl, body: Vec<u8>, _: Duration) -> Result<u16, TransportError> {
+            self.0.lock().unwrap().push(body);
+            Ok(200)
+        }
+    }
+
+    const STACK: &str = "arn:aws:cloudformation:eu-west-1:111111111111:stack/airmiles/guid";
+    const ROLE: &str = "arn:aws:iam::222222222222:role/reader";
+
+    fn event(kind: &str, properties: Value) -> Value {
+        let key = response_key(STACK, "Lookup", "r1").replace(':', "%3A").replace('|', "%7C");
+        json!({
+            "RequestType": kind,
+            "ResponseURL": format!("http://127.0.0.1:9/{}/{key}?X-Amz-Signature=s", response_bucket("eu-west-1")),
+            "StackId": STACK,
+            "RequestId": "r1",
+            "LogicalResourceId": "Lookup",
+            "PhysicalResourceId": "remote-exports:222222222222:eu-west-1",
+            "ResourceType": "Custom::RemoteExports",
+            "ResourceProperties": properties,
+            "OldResourceProperties": {},
+        })
+    }
+
+    fn exports(pairs: &[(&str, &str)]) -> Behaviour {
+        Behaviour::Exports(pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect())
+    }
+
+    async fn run_with(
+        vars: &'static [(&'static str, &'static str)],
+        behaviour: Behaviour,
+        event: Value,
+    ) -> (Vec<Value>, u32) {
+        let settings = Settings::from_vars(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+                .or_else(|| (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "true".to_owned()))
+        });
+        let capture = Capture::default();
+        let policy = settings.url_policy;
+        let resource = RemoteExports::new(settings, FakeSource(behaviour, AtomicU32::new(0)), NoParameters);
+        let driver = Driver::new(resource, &capture, policy);
+        driver.handle(event, Deadline::after(Duration::from_secs(10))).await.unwrap();
+        let bodies = capture.0.lock().unwrap().iter().map(|b| serde_json::from_slice(b).unwrap()).collect();
+        (bodies, driver.resource().exports.1.load(Ordering::SeqCst))
+    }
+
+    async fn run(behaviour: Behaviour, event: Value) -> (Vec<Value>, u32) {
+        run_with(&[], behaviour, event).await
+    }
+
+    #[tokio::test]
+    async fn create_answers_with_the_selected_data() {
+        let (bodies, _) =
+            run(exports(&[("a", "1"), ("b", "2")]), event("Create", json!({"RoleArn": ROLE, "ExportNames": ["b"]})))
+                .await;
+        assert_eq!(bodies[0]["Data"], json!({"b": "2"}));
+        assert_eq!(bodies[0]["PhysicalResourceId"], "remote-exports:222222222222:eu-west-1");
+    }
+
+    #[tokio::test]
+    async fn delete_succeeds_without_a_call_even_with_garbage_properties_and_settings() {
+        let vars = &[("DEFAULT_ROLE_ARN", "garbage"), ("CONSUMER_POLICY", "{")];
+        let (bodies, calls) =
+            run_with(vars, Behaviour::Panic, event("Delete", json!({"RoleArn": 42, "Bogus": true}))).await;
+        assert_eq!(calls, 0);
+        assert_eq!(bodies[0]["Status"], "SUCCESS");
+        assert_eq!(bodies[0]["PhysicalResourceId"], "remote-exports:222222222222:eu-west-1");
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_the_lookup_becomes_failed() {
+        let (bodies, _) = run(Behaviour::Panic, event("Create", json!({}))).await;
+        assert_eq!(bodies[0]["Status"], "FAILED");
+        assert!(bodies[0]["Reason"].as_str().unwrap().contains("source exploded"), "{}", bodies[0]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_lookup_is_answered_naming_the_source() {
+        let (bodies, _) = run(Behaviour::Hang, event("Create", json!({"RoleArn": ROLE}))).await;
+        let reason = bodies[0]["Reason"].as_str().unwrap();
+        assert!(reason.starts_with("Timed out reading exports from account 222222222222 in eu-west-1"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_update_keeps_its_physical_id() {
+        let failure = SourceError {
+            step: SourceStep::AssumeRole,
+            kind: FailureKind::Denied,
+            code: Some("AccessDenied".into()),
+            message: "no".into(),
+        };
+        let (bodies, _) =
+            run(Behaviour::Fail(failure), event("Update", json!({"RoleArn": "arn:aws:iam::333333333333:role/x"})))
+                .await;
+        assert_eq!(bodies[0]["Status"], "FAILED");
+        assert_eq!(bodies[0]["PhysicalResourceId"], "remote-exports:222222222222:eu-west-1");
+    }
+
+    #[tokio::test]
+    async fn a_create_with_bad_properties_fails_with_a_usable_id_and_no_call() {
+        let (bodies, calls) = run(exports(&[]), event("Create", json!({"RoleArn": "admin"}))).await;
+        assert_eq!(calls, 0);
+        assert_eq!(bodies[0]["PhysicalResourceId"], "remote-exports:failed:Lookup");
+        assert!(bodies[0]["Reason"].as_str().unwrap().contains("RoleArn 'admin'"));
+    }
+
+    #[tokio::test]
+    async fn data_over_the_limit_fails_instead_of_dropping_keys() {
+        let many: Vec<(String, String)> = (0..60).map(|i| (format!("export-{i}"), "v".repeat(80))).collect();
+        let (bodies, _) = run(Behaviour::Exports(many), event("Create", json!({}))).await;
+        let reason = bodies[0]["Reason"].as_str().unwrap();
+        assert!(reason.starts_with("The 60 selected export(s) make a "), "{reason}");
+        assert!(bodies[0].get("Data").is_none());
+    }
+
+    #[tokio::test]
+    async fn no_echo_is_passed_on() {
+        let (bodies, _) = run(exports(&[("a", "secret")]), event("Create", json!({"NoEcho": "true"}))).await;
+        assert_eq!(bodies[0]["NoEcho"], true);
+    }
+
+    #[tokio::test]
+    async fn the_consumer_policy_refuses_before_any_call() {
+        let vars = &[("CONSUMER_POLICY", r#"{"111111111111": {"RoleArns": ["self"], "Exports": ["shared-*"]}}"#)];
+        let (bodies, calls) =
+            run_with(vars, exports(&[("booking-x", "1")]), event("Create", json!({"RoleArn": ROLE}))).await;
+        assert_eq!(calls, 0);
+        let reason = bodies[0]["Reason"].as_str().unwrap();
+        assert!(reason.starts_with("Consumer account 111111111111 may not read through"), "{reason}");
+        let (bodies, calls) =
+            run_with(vars, exports(&[("booking-x", "1"), ("shared-y", "2")]), event("Create", json!({}))).await;
+        assert_eq!((calls, &bodies[0]["Data"]), (1, &json!({"shared-y": "2"})));
+    }
+
+    #[tokio::test]
+    async fn an_invalid_or_conflicting_policy_fails_create_and_names_the_problem() {
+        let (bodies, calls) = run_with(&[("CONSUMER_POLICY", "[1]")], exports(&[]), event("Create", json!({}))).await;
+        assert_eq!(calls, 0);
+        assert!(
+            bodies[0]["Reason"].as_str().unwrap().contains("consumer policy (CONSUMER_POLICY) must be a JSON object")
+        );
+        let vars = &[("CONSUMER_POLICY", "{}"), ("CONSUMER_POLICY_PARAMETER", "/p")];
+        let (bodies, _) = run_with(vars, exports(&[]), event("Create", json!({}))).await;
+        assert!(bodies[0]["Reason"].as_str().unwrap().contains("not both"), "{}", bodies[0]);
+    }
+}

@@ -1,0 +1,132 @@
+use std::time::Duration;
+
+use cfn_custom_resource::{UrlBinding, UrlPolicy};
+use remote_exports_core::{ConfigError, ConsumerPolicy, Governance, PolicyError, PolicyOrigin};
+
+/// Where the consumer policy comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySetting {
+    /// No policy: every consumer account the function's resource policy lets in may read what the
+    /// allow-lists allow.
+    None,
+    /// `CONSUMER_POLICY`, parsed once at start-up; an invalid one fails every Create and Update.
+    Inline(Result<ConsumerPolicy, PolicyError>),
+    /// `CONSUMER_POLICY_PARAMETER`, read from SSM and re-read after `ttl`.
+    Parameter { name: String, ttl: Duration },
+    /// Both were set: a configuration error.
+    Conflict,
+}
+
+/// The function's configuration, read once at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// A bad setting fails Create and Update with a Reason that names it; Delete never reads it.
+    pub governance: Result<Governance, ConfigError>,
+    pub consumer_policy: PolicySetting,
+    pub url_policy: UrlPolicy,
+    /// `AWS_REGION`: the last resort when neither the properties nor the StackId name a region.
+    pub function_region: Option<String>,
+    /// Said at WARN on every cold start: settings that weaken the function or were not understood.
+    pub warnings: Vec<String>,
+}
+
+const DEFAULT_POLICY_TTL: Duration = Duration::from_secs(300);
+
+impl Settings {
+    pub fn from_env() -> Settings {
+        Settings::from_vars(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Settings {
+        let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let mut warnings = Vec::new();
+        let allow_loopback = set("ALLOW_LOOPBACK_RESPONSE_URL").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let binding = match set("RESPONSE_URL_BINDING").as_deref() {
+            None => UrlBinding::Request,
+            Some(v) if v.eq_ignore_ascii_case("request") => UrlBinding::Request,
+            Some(v) if v.eq_ignore_ascii_case("host-only") => {
+                warnings.push(
+                    "RESPONSE_URL_BINDING=host-only: ResponseURLs are not bound to their request, so anyone who may \
+                     invoke this function can have answers sent to an S3 bucket of their choosing. Use it only \
+                     while AWS's URL format is not recognised, and remove it as soon as you can."
+                        .to_owned(),
+                );
+                UrlBinding::HostOnly
+            }
+            Some(other) => {
+                warnings.push(format!(
+                    "RESPONSE_URL_BINDING='{other}' is not 'request' or 'host-only'; using the strict 'request' binding"
+                ));
+                UrlBinding::Request
+            }
+        };
+        if allow_loopback {
+            warnings
+                .push("ALLOW_LOOPBACK_RESPONSE_URL=true: answers may go to loopback hosts (local testing only)".into());
+        }
+        let ttl = set("CONSUMER_POLICY_TTL_SECONDS")
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(DEFAULT_POLICY_TTL, Duration::from_secs);
+        let consumer_policy = match (set("CONSUMER_POLICY"), set("CONSUMER_POLICY_PARAMETER")) {
+            (None, None) => PolicySetting::None,
+            (Some(json), None) => PolicySetting::Inline(ConsumerPolicy::parse(&json, PolicyOrigin::Inline)),
+            (None, Some(name)) => PolicySetting::Parameter { name, ttl },
+            (Some(_), Some(_)) => PolicySetting::Conflict,
+        };
+        Settings {
+            governance: Governance::from_vars(&var),
+            consumer_policy,
+            url_policy: UrlPolicy { binding, allow_loopback },
+            function_region: set("AWS_REGION"),
+            warnings,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &'static [(&'static str, &'static str)]) -> Settings {
+        Settings::from_vars(|name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn strict_binding_and_no_loopback_by_default() {
+        let settings = with(&[]);
+        assert_eq!(settings.url_policy, UrlPolicy::strict());
+        assert!(settings.warnings.is_empty());
+        assert_eq!(settings.consumer_policy, PolicySetting::None);
+    }
+
+    #[test]
+    fn loopback_and_host_only_need_an_explicit_opt_in_and_warn() {
+        assert!(with(&[("ALLOW_LOOPBACK_RESPONSE_URL", "TRUE")]).url_policy.allow_loopback);
+        assert!(!with(&[("ALLOW_LOOPBACK_RESPONSE_URL", "yes")]).url_policy.allow_loopback);
+        let host_only = with(&[("RESPONSE_URL_BINDING", "host-only")]);
+        assert_eq!(host_only.url_policy.binding, UrlBinding::HostOnly);
+        assert!(host_only.warnings[0].contains("not bound"), "{:?}", host_only.warnings);
+        let typo = with(&[("RESPONSE_URL_BINDING", "hostonly")]);
+        assert_eq!(typo.url_policy.binding, UrlBinding::Request);
+        assert_eq!(typo.warnings.len(), 1);
+    }
+
+    #[test]
+    fn a_bad_setting_is_kept_as_an_error_not_a_crash() {
+        assert!(with(&[("DEFAULT_ROLE_ARN", "nope")]).governance.is_err());
+        assert!(matches!(with(&[("CONSUMER_POLICY", "{")]).consumer_policy, PolicySetting::Inline(Err(_))));
+        let both = with(&[("CONSUMER_POLICY", "{}"), ("CONSUMER_POLICY_PARAMETER", "/p")]);
+        assert_eq!(both.consumer_policy, PolicySetting::Conflict);
+    }
+
+    #[test]
+    fn the_parameter_is_reread_after_its_ttl() {
+        let settings = with(&[("CONSUMER_POLICY_PARAMETER", "/p"), ("CONSUMER_POLICY_TTL_SECONDS", "5")]);
+        assert_eq!(
+            settings.consumer_policy,
+            PolicySetting::Parameter { name: "/p".into(), ttl: Duration::from_secs(5) }
+        );
+        let default = with(&[("CONSUMER_POLICY_PARAMETER", "/p")]);
+        assert_eq!(default.consumer_policy, PolicySetting::Parameter { name: "/p".into(), ttl: DEFAULT_POLICY_TTL });
+    }
+}
