@@ -31,9 +31,10 @@ fn stdout(output: &Output) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn list_preview_and_invoke_show_what_the_function_would_answer() {
     let test = "list_preview_and_invoke_show_what_the_function_would_answer";
-    let Some(world) = World::start(test, &[]).await else { return };
+    let world = World::start(test, &[]).await;
     let account = publisher_account(test);
     let role = role_arn(&account);
     world
@@ -60,11 +61,47 @@ async fn list_preview_and_invoke_show_what_the_function_would_answer() {
     // The function's governance, when set in the environment, applies to what `list` shows.
     let governed = cli(&world.moto, &["list", "--role-arn", &role], &[("ALLOWED_EXPORTS", "booking-*")]);
     assert!(!stdout(&governed).contains("other-Value"), "{}", stdout(&governed));
-    assert!(String::from_utf8_lossy(&governed.stderr).contains("1 export(s) hidden by ALLOWED_EXPORTS"));
+    assert!(String::from_utf8_lossy(&governed.stderr).contains("1 export(s) hidden by the function's allow-lists"));
+    // A refusal is what the function would answer FAILED: exit 1, as in `preview`, without the list's value.
     let refused =
         cli(&world.moto, &["list", "--role-arn", &role], &[("ALLOWED_ROLE_ARNS", "arn:aws:iam::*:role/other")]);
-    assert_eq!(refused.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not allowed by this function (ALLOWED_ROLE_ARNS="));
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(stdout(&refused).contains("is not allowed by the function's ALLOWED_ROLE_ARNS"), "{}", stdout(&refused));
+    assert!(!stdout(&refused).contains("role/other"), "the Reason revealed the allow-list");
+    let preview_refused = cli(
+        &world.moto,
+        &["preview", "--properties", &json!({"RoleArn": role}).to_string()],
+        &[("ALLOWED_ROLE_ARNS", "arn:aws:iam::*:role/other")],
+    );
+    assert_eq!(preview_refused.status.code(), Some(1), "{preview_refused:?}");
+
+    // --consumer-account applies the consumer policy as the function would for a stack in that account.
+    let policy = json!({"111111111111": {"RoleArns": [role], "Exports": ["booking-*"]}}).to_string();
+    let allowed = cli(
+        &world.moto,
+        &["list", "--role-arn", &role, "--consumer-account", "111111111111"],
+        &[("CONSUMER_POLICY", &policy)],
+    );
+    assert!(allowed.status.success(), "{allowed:?}");
+    assert!(stdout(&allowed).contains("booking-lambda-BookingTopicArn") && !stdout(&allowed).contains("other-Value"));
+    let stranger = cli(
+        &world.moto,
+        &["list", "--role-arn", &role, "--consumer-account", "333333333333"],
+        &[("CONSUMER_POLICY", &policy)],
+    );
+    assert_eq!(stranger.status.code(), Some(1), "{stranger:?}");
+    assert!(
+        stdout(&stranger).contains("Consumer account 333333333333 may not use this function"),
+        "{}",
+        stdout(&stranger)
+    );
+    let previewed = cli(
+        &world.moto,
+        &["preview", "--consumer-account", "333333333333", "--properties", &json!({"RoleArn": role}).to_string()],
+        &[("CONSUMER_POLICY", &policy)],
+    );
+    assert_eq!(previewed.status.code(), Some(1), "{previewed:?}");
+    assert!(!stdout(&previewed).contains("111111111111"), "another account's rules leaked: {}", stdout(&previewed));
 
     let properties = json!({"RoleArn": role, "ExportNames": ["booking-lambda-BookingTopicArn"]}).to_string();
     let preview = cli(&world.moto, &["preview", "--properties", &properties], &[]);
@@ -95,7 +132,8 @@ async fn list_preview_and_invoke_show_what_the_function_would_answer() {
     // invoke: the sample event's role is 222222222222; point it at this test's account instead.
     let mut event: Value = serde_json::from_str(&std::fs::read_to_string("../events/create.json").unwrap()).unwrap();
     event["ResourceProperties"]["RoleArn"] = json!(role);
-    event["ResponseURL"] = json!(world.responses.url("cli-invoke"));
+    world.responses.address(&mut event);
+    let request_id = event["RequestId"].as_str().unwrap().to_owned();
     let event_file = std::env::temp_dir().join(format!("{account}-create.json"));
     std::fs::write(&event_file, event.to_string()).unwrap();
     let event_path = event_file.to_str().unwrap();
@@ -104,27 +142,33 @@ async fn list_preview_and_invoke_show_what_the_function_would_answer() {
     assert!(printed.status.success(), "{printed:?}");
     let response: Value = serde_json::from_str(&stdout(&printed)).unwrap();
     assert_eq!(response["Data"]["booking-lambda-BookingTopicArn"], "arn:topic");
-    assert!(world.responses.puts("cli-invoke").is_empty(), "invoke without --send sent the answer");
+    assert!(world.responses.puts(&request_id).is_empty(), "invoke without --send sent the answer");
 
     let sent = cli(&world.moto, &["invoke", event_path, "--send"], &[("ALLOW_LOOPBACK_RESPONSE_URL", "true")]);
     assert!(sent.status.success(), "{sent:?}");
-    let put = world.responses.delivered("cli-invoke", std::time::Duration::from_secs(5)).await.expect("sent");
+    let put = world.responses.delivered(&request_id, std::time::Duration::from_secs(5)).await.expect("sent");
     assert_eq!(put.json()["Status"], "SUCCESS");
 
     let refused = cli(&world.moto, &["invoke", event_path, "--send"], &[]);
     assert_eq!(refused.status.code(), Some(3), "a loopback ResponseURL needs ALLOW_LOOPBACK_RESPONSE_URL");
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not an https URL on an Amazon S3 host"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not an https URL on an Amazon S3 endpoint"));
 }
 
 #[test]
+#[ignore = "needs the CLI binary, which `cargo xtask test` builds"]
 fn help_has_examples_and_bad_usage_exits_2() {
-    // Plain `cargo test` does not build the CLI (it is not a default member); `cargo xtask test` does.
-    if !debug_binary_path("remote-exports").exists() {
-        moto_endpoint("help_has_examples_and_bad_usage_exits_2");
-        return;
-    }
     let help = Command::new(cli_binary()).args(["preview", "--help"]).output().unwrap();
     assert!(stdout(&help).contains("Examples:"), "{}", stdout(&help));
-    let bad = Command::new(cli_binary()).args(["preview"]).output().unwrap();
-    assert_eq!(bad.status.code(), Some(2));
+    // No AWS endpoint is needed: each of these is refused before any call.
+    let offline = [("AWS_REGION", REGION), ("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")];
+    for args in [
+        &["preview"][..],
+        &["preview", "--template", "../examples/airmiles-consumer.yaml", "--resource", "Lookup", "--parameter", "X"],
+        &["preview", "--properties", "{not json"],
+        &["list", "--role-arn", "bad"],
+        &["list", "--consumer-account", "12"],
+    ] {
+        let bad = cli("http://127.0.0.1:9", args, &offline);
+        assert_eq!(bad.status.code(), Some(2), "{args:?}: {bad:?}");
+    }
 }

@@ -9,9 +9,10 @@ fn reason(answer: &Value) -> &str {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn missing_names_are_all_named_with_suggestions() {
     let test = "missing_names_are_all_named_with_suggestions";
-    let Some(world) = World::start(test, &[]).await else { return };
+    let world = World::start(test, &[]).await;
     let account = publisher_account(test);
     world
         .publish(
@@ -42,9 +43,10 @@ async fn missing_names_are_all_named_with_suggestions() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn a_selection_over_4096_bytes_fails_and_says_how_to_narrow_it() {
     let test = "a_selection_over_4096_bytes_fails_and_says_how_to_narrow_it";
-    let Some(world) = World::start(test, &[]).await else { return };
+    let world = World::start(test, &[]).await;
     let account = publisher_account(test);
     let arns: Vec<(String, String)> = (0..60)
         .map(|i| {
@@ -61,8 +63,9 @@ async fn a_selection_over_4096_bytes_fails_and_says_how_to_narrow_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn invalid_properties_fail_before_any_call() {
-    let Some(world) = World::start("invalid_properties_fail_before_any_call", &[]).await else { return };
+    let world = World::start("invalid_properties_fail_before_any_call", &[]).await;
     let cases = [
         (
             json!({"RoleArn": "arn:aws:iam::123:role/x"}),
@@ -82,9 +85,10 @@ async fn invalid_properties_fail_before_any_call() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn aws_errors_become_reasons_that_say_what_to_fix() {
     let test = "aws_errors_become_reasons_that_say_what_to_fix";
-    let Some(world) = World::start(test, &[]).await else { return };
+    let world = World::start(test, &[]).await;
     let account = publisher_account(test);
 
     world.proxy.fail("AssumeRole", 403, "AccessDenied", "User is not authorized to perform: sts:AssumeRole");
@@ -114,9 +118,10 @@ async fn aws_errors_become_reasons_that_say_what_to_fix() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn a_misconfigured_function_fails_creates_but_not_deletes() {
     let test = "a_misconfigured_function_fails_creates_but_not_deletes";
-    let Some(world) = World::start(test, &[("DEFAULT_ROLE_ARN", "reader")]).await else { return };
+    let world = World::start(test, &[("DEFAULT_ROLE_ARN", "reader")]).await;
     let create = world.answer(&world.event("Create", "create", json!({}))).await;
     assert!(
         reason(&create)

@@ -4,8 +4,9 @@ use remote_exports_e2e::*;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn create_reads_the_publisher_account_not_the_decoy() {
-    let Some(world) = World::start("create_reads_the_publisher_account_not_the_decoy", &[]).await else { return };
+    let world = World::start("create_reads_the_publisher_account_not_the_decoy", &[]).await;
     let account = publisher_account("create_reads_the_publisher_account_not_the_decoy");
     let name = format!("booking-{account}-BookingTopicArn");
     world.publish(&account, REGION, "booking", &[pair(&name, "arn:aws:sns:eu-west-1:publisher:BookingTopic")]).await;
@@ -31,9 +32,10 @@ async fn create_reads_the_publisher_account_not_the_decoy() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn update_rereads_values_and_keeps_its_id_while_the_source_is_the_same() {
     let test = "update_rereads_values_and_keeps_its_id_while_the_source_is_the_same";
-    let Some(world) = World::start(test, &[]).await else { return };
+    let world = World::start(test, &[]).await;
     let account = publisher_account(test);
     let other_account = publisher_account(&format!("{test}-other"));
     let name = format!("svc-{account}-Url");
@@ -63,12 +65,9 @@ async fn update_rereads_values_and_keeps_its_id_while_the_source_is_the_same() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn delete_always_succeeds_without_calling_aws() {
-    let Some(world) =
-        World::start("delete_always_succeeds_without_calling_aws", &[("DEFAULT_ROLE_ARN", "garbage")]).await
-    else {
-        return;
-    };
+    let world = World::start("delete_always_succeeds_without_calling_aws", &[("DEFAULT_ROLE_ARN", "garbage")]).await;
     let mut delete =
         world.event("Delete", "delete", json!({"RoleArn": "not-a-role", "ExportNames": 7, "Nonsense": true}));
     delete["PhysicalResourceId"] = json!("remote-exports:222222222222:eu-west-1");
@@ -79,9 +78,10 @@ async fn delete_always_succeeds_without_calling_aws() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn a_failed_create_is_followed_by_a_delete_that_succeeds() {
     let test = "a_failed_create_is_followed_by_a_delete_that_succeeds";
-    let Some(world) = World::start(test, &[]).await else { return };
+    let world = World::start(test, &[]).await;
     let account = publisher_account(test);
     world.publish(&account, REGION, "svc", &[pair(&format!("svc-{account}-A"), "a")]).await;
 
@@ -105,9 +105,10 @@ async fn a_failed_create_is_followed_by_a_delete_that_succeeds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn pagination_reads_past_100_and_stops_at_the_last_requested_name() {
     let test = "pagination_reads_past_100_and_stops_at_the_last_requested_name";
-    let Some(world) = World::start(test, &[]).await else { return };
+    let world = World::start(test, &[]).await;
     let account = publisher_account(test);
     let prefix = format!("p{account}-Export");
     let publisher = world.publish(&account, REGION, "many", &numbered(&prefix, 350)).await;

@@ -1,16 +1,19 @@
 //! What every end-to-end test needs: moto (started by `cargo xtask test`), the real Lambda binary
 //! behind a Runtime API emulator, a counting proxy to moto and a ResponseURL endpoint.
+//!
+//! End-to-end tests are `#[ignore]`d, so that a plain `cargo test` reports them as ignored rather
+//! than passed; `cargo xtask test` runs them with `--include-ignored` against its own moto, and
+//! there a missing moto is a failure.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use local_harness::{
-    CONSUMER_ACCOUNT, CapturedPut, CountingProxy, Function, FunctionOptions, Invocation, Moto, Outcome, Publisher,
-    ResponseEndpoint, RuntimeApi, create_event,
+    CONSUMER_ACCOUNT, CapturedPut, CountingProxy, Function, FunctionOptions, Invocation, Moto, MotoResponses, Outcome,
+    Publisher, ResponseEndpoint, RuntimeApi, create_event,
 };
 use serde_json::{Value, json};
 
@@ -19,21 +22,18 @@ pub const REGION: &str = "eu-west-1";
 /// Long enough for a lookup against moto on a busy 2-core machine.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// moto's endpoint, or `None` after saying loudly that this test was skipped. Under
-/// `cargo xtask test` (REMOTE_EXPORTS_E2E=required) a missing moto is a failure instead.
-pub fn moto_endpoint(test: &str) -> Option<String> {
-    if let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") {
-        return Some(endpoint);
-    }
-    if std::env::var("REMOTE_EXPORTS_E2E").as_deref() == Ok("required") {
-        panic!("MOTO_ENDPOINT is not set, but end-to-end tests are required");
-    }
-    // Written past the test harness's capture, so that a plain `cargo test` shows it.
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n*** END-TO-END TEST SKIPPED: {test} needs moto. Run `cargo xtask test` to run it. ***"
-    );
-    None
+/// Why every end-to-end test is ignored by a plain `cargo test`.
+pub const NEEDS_MOTO: &str = "end-to-end: needs moto; `cargo xtask test` runs it";
+
+/// moto's endpoint, from `cargo xtask test`. A test that was asked to run without it fails.
+pub fn moto_endpoint(test: &str) -> String {
+    std::env::var("MOTO_ENDPOINT")
+        .unwrap_or_else(|_| panic!("{test} needs moto: MOTO_ENDPOINT is not set. Run `cargo xtask test`."))
+}
+
+/// A variable `cargo xtask test` sets for the end-to-end tests.
+pub fn xtask_var(name: &str) -> std::ffi::OsString {
+    std::env::var_os(name).unwrap_or_else(|| panic!("{name} is not set. Run `cargo xtask test`."))
 }
 
 /// A publisher account of this test's own, so that tests sharing one moto never see each other.
@@ -80,9 +80,9 @@ pub struct World {
 }
 
 impl World {
-    /// Starts the function with extra environment, or returns `None` when end-to-end tests are skipped.
-    pub async fn start(test: &str, env: &[(&str, &str)]) -> Option<World> {
-        let moto = moto_endpoint(test)?;
+    /// Starts the function with extra environment.
+    pub async fn start(test: &str, env: &[(&str, &str)]) -> World {
+        let moto = moto_endpoint(test);
         let runtime = RuntimeApi::start().await.unwrap();
         let responses = ResponseEndpoint::start().await.unwrap();
         let proxy = CountingProxy::start(&moto).await.unwrap();
@@ -94,7 +94,7 @@ impl World {
             env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         })
         .unwrap();
-        Some(World { moto, runtime, responses, proxy, function })
+        World { moto, runtime, responses, proxy, function }
     }
 
     /// A publisher seeded with `exports` (name, value) in `account` and `region`.
@@ -104,12 +104,17 @@ impl World {
         publisher
     }
 
-    /// A custom-resource event as CloudFormation sends it, answered at `responses/<name>`.
+    /// A custom-resource event as CloudFormation sends it, for the request `name` of a stack in the
+    /// consumer account, with a ResponseURL bound to it.
     pub fn event(&self, request_type: &str, name: &str, properties: Value) -> Value {
-        let stack_id = format!(
-            "arn:aws:cloudformation:{REGION}:{CONSUMER_ACCOUNT}:stack/airmiles/6f1c9a70-c7b1-11f0-8d2e-0a1b2c3d4e5f"
-        );
-        let mut event = create_event(&self.responses.url(name), &stack_id, &format!("{name}-request"), properties);
+        self.event_from(CONSUMER_ACCOUNT, request_type, name, properties)
+    }
+
+    /// The same for a stack in `account`.
+    pub fn event_from(&self, account: &str, request_type: &str, name: &str, properties: Value) -> Value {
+        let stack_id =
+            format!("arn:aws:cloudformation:{REGION}:{account}:stack/airmiles/6f1c9a70-c7b1-11f0-8d2e-0a1b2c3d4e5f");
+        let mut event = create_event(&stack_id, name, properties);
         event["RequestType"] = json!(request_type);
         if request_type != "Create" {
             event["PhysicalResourceId"] = json!("remote-exports:unknown:eu-west-1");
@@ -117,12 +122,13 @@ impl World {
         if request_type == "Update" {
             event["OldResourceProperties"] = event["ResourceProperties"].clone();
         }
+        self.responses.address(&mut event);
         event
     }
 
     /// Invokes the function and returns how the invocation ended and the delivered answer.
     pub async fn send(&self, event: &Value) -> (Invocation, CapturedPut) {
-        let name = event["RequestId"].as_str().unwrap().trim_end_matches("-request").to_owned();
+        let name = event["RequestId"].as_str().unwrap().to_owned();
         let invocation = self
             .runtime
             .invoke(event, TIMEOUT)

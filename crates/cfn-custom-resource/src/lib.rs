@@ -40,6 +40,8 @@
 
 mod deadline;
 mod driver;
+#[cfg(test)]
+mod proptests;
 mod request;
 mod response;
 mod response_url;
@@ -50,6 +52,7 @@ pub use driver::{Answer, CustomResource, Driver, Failure, HandleError, Handled, 
 pub use request::{MalformedRequest, ReplyTarget, Request, RequestKind, StackArn};
 pub use response::{Data, EncodeError, MAX_PHYSICAL_ID_BYTES, MAX_RESPONSE_BYTES, Response, Status, truncate_utf8};
 pub use response_url::{
-    RawResponseUrl, ResponseUrl, ResponseUrlError, UrlBinding, UrlPolicy, response_bucket, response_key,
+    RawResponseUrl, ResponseUrl, ResponseUrlError, UrlBinding, UrlPolicy, encoded_response_key, response_bucket,
+    response_key,
 };
 pub use sender::{Delivered, DeliveryError, ResponseTransport, RetryPolicy, TransportError, deliver};

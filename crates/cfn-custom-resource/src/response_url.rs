@@ -21,7 +21,7 @@
 
 use std::fmt;
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use url::{Host, Url};
 
 use crate::request::{ReplyTarget, StackArn};
@@ -131,6 +131,12 @@ pub fn response_bucket(region: &str) -> String {
 /// The object key a real ResponseURL carries for this request, before percent-encoding.
 pub fn response_key(stack_id: &str, logical_resource_id: &str, request_id: &str) -> String {
     format!("{stack_id}|{logical_resource_id}|{request_id}")
+}
+
+/// The key as a real ResponseURL's path carries it: `:` as `%3A`, `|` as `%7C`, slashes kept.
+pub fn encoded_response_key(stack_id: &str, logical_resource_id: &str, request_id: &str) -> String {
+    const KEY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/');
+    utf8_percent_encode(&response_key(stack_id, logical_resource_id, request_id), KEY).to_string()
 }
 
 impl ResponseUrl {
@@ -290,7 +296,9 @@ mod tests {
     }
 
     fn encoded_key(stack_id: &str, logical: &str, request: &str) -> String {
-        response_key(stack_id, logical, request).replace(':', "%3A").replace('|', "%7C")
+        let key = encoded_response_key(stack_id, logical, request);
+        assert_eq!(key, response_key(stack_id, logical, request).replace(':', "%3A").replace('|', "%7C"));
+        key
     }
 
     /// Real shapes (see the module docs for their sources), rebuilt around their own identifiers.

@@ -11,8 +11,12 @@ use crate::http::{Received, Reply, Server, reply, serve};
 /// One PUT received by the endpoint, whatever it was answered.
 #[derive(Debug, Clone)]
 pub struct CapturedPut {
-    /// The path after `/responses/`: names which request this answers.
+    /// The RequestId the key names: which request this answers.
     pub name: String,
+    /// The bucket of the path-style URL.
+    pub bucket: String,
+    /// The decoded object key.
+    pub key: String,
     pub query: String,
     /// `None` when the header was absent; `Some("")` when it was sent empty, as S3 needs.
     pub content_type: Option<String>,
@@ -38,7 +42,8 @@ struct State {
     arrived: Notify,
 }
 
-/// A stand-in for the presigned S3 ResponseURL: records every PUT, answers 200 unless told otherwise.
+/// A stand-in for S3 behind a presigned ResponseURL, path-style on loopback (`/<bucket>/<key>`): records
+/// every PUT, answers 200 unless told otherwise.
 pub struct ResponseEndpoint {
     server: Server,
     state: Arc<State>,
@@ -55,12 +60,28 @@ impl ResponseEndpoint {
         Ok(ResponseEndpoint { server, state })
     }
 
-    /// A presigned-looking URL for the request called `name`.
-    pub fn url(&self, name: &str) -> String {
+    /// A presigned-looking URL in CloudFormation's shape for this request: the response bucket of
+    /// the stack's region and the key `<StackId>|<LogicalResourceId>|<RequestId>`.
+    pub fn url(&self, stack_id: &str, logical_resource_id: &str, request_id: &str) -> String {
+        let region = cfn_custom_resource::StackArn::parse(stack_id).map_or("us-east-1", |s| s.region);
         format!(
-            "http://127.0.0.1:{}/responses/{name}?X-Amz-Algorithm=AWS4-HMAC-SHA256&{SIGNATURE}",
-            self.server.addr.port()
+            "http://127.0.0.1:{}/{}/{}?X-Amz-Algorithm=AWS4-HMAC-SHA256&{SIGNATURE}",
+            self.server.addr.port(),
+            cfn_custom_resource::response_bucket(region),
+            cfn_custom_resource::encoded_response_key(stack_id, logical_resource_id, request_id)
         )
+    }
+
+    /// Points `event`'s ResponseURL here, bound to the event's own StackId, LogicalResourceId and RequestId.
+    pub fn address(&self, event: &mut Value) {
+        let field = |name: &str| event[name].as_str().unwrap_or_default().to_owned();
+        let url = self.url(&field("StackId"), &field("LogicalResourceId"), &field("RequestId"));
+        event["ResponseURL"] = Value::String(url);
+    }
+
+    /// Every PUT received, for any request.
+    pub fn all_puts(&self) -> Vec<CapturedPut> {
+        self.state.puts.lock().unwrap().clone()
     }
 
     pub fn signature() -> &'static str {
@@ -93,16 +114,21 @@ impl ResponseEndpoint {
 }
 
 async fn record(state: Arc<State>, request: Received) -> Reply {
-    let Some(name) = request.uri.path().strip_prefix("/responses/").map(str::to_owned) else {
+    let path = request.uri.path().trim_start_matches('/');
+    let Some((bucket, encoded_key)) = path.split_once('/') else {
         return reply(StatusCode::NOT_FOUND, "");
     };
     if request.method != Method::PUT {
         return reply(StatusCode::METHOD_NOT_ALLOWED, "");
     }
+    let key = percent_encoding::percent_decode_str(encoded_key).decode_utf8_lossy().into_owned();
+    let name = key.rsplit('|').next().unwrap_or_default().to_owned();
     let status = state.scripted.lock().unwrap().pop_front().unwrap_or(200);
     let header = |name: &str| request.headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     state.puts.lock().unwrap().push(CapturedPut {
         name,
+        bucket: bucket.to_owned(),
+        key,
         query: request.uri.query().unwrap_or("").to_owned(),
         content_type: header("content-type"),
         content_length: header("content-length").and_then(|v| v.parse().ok()),

@@ -24,6 +24,7 @@ pub struct FunctionOptions {
 pub struct Function {
     child: Child,
     output: Arc<Mutex<String>>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl FunctionOptions {
@@ -58,13 +59,14 @@ impl Function {
         command.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = command.spawn()?;
         let output = Arc::new(Mutex::new(String::new()));
+        let mut readers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
-            tokio::spawn(collect(stdout, Arc::clone(&output)));
+            readers.push(tokio::spawn(collect(stdout, Arc::clone(&output))));
         }
         if let Some(stderr) = child.stderr.take() {
-            tokio::spawn(collect(stderr, Arc::clone(&output)));
+            readers.push(tokio::spawn(collect(stderr, Arc::clone(&output))));
         }
-        Ok(Function { child, output })
+        Ok(Function { child, output, readers })
     }
 
     /// Everything the function wrote to stdout and stderr so far.
@@ -77,9 +79,12 @@ impl Function {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Stops the function and returns everything it wrote, read to the end of both pipes.
     pub async fn stop(mut self) -> String {
         let _ = self.child.kill().await;
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        for reader in self.readers.drain(..) {
+            let _ = reader.await;
+        }
         self.logs()
     }
 }

@@ -2,7 +2,8 @@
 //! the benchmark. Nothing here is used by the function itself.
 //!
 //! - [`RuntimeApi`]: the Lambda Runtime API that the real binary polls, with per-invocation deadlines.
-//! - [`ResponseEndpoint`]: a ResponseURL that records every PUT and can fail or stall on request.
+//! - [`ResponseEndpoint`]: a ResponseURL in CloudFormation's shape that records every PUT and can fail on request.
+//! - [`MotoResponses`]: CloudFormation's response bucket in moto's S3, with real presigned URLs.
 //! - [`CountingProxy`]: sits between the function and moto and counts AWS calls on the wire.
 //! - [`Moto`] and [`Publisher`]: a moto server process, and stacks with exports seeded into it.
 //! - [`Function`]: the real Lambda binary, started as Lambda would start it.
@@ -12,6 +13,7 @@ mod event;
 mod function;
 mod http;
 mod moto;
+mod moto_responses;
 mod proxy;
 mod runtime_api;
 
@@ -19,6 +21,7 @@ pub use capture::{CapturedPut, ResponseEndpoint};
 pub use event::{SERVICE_TOKEN, create_event};
 pub use function::{Function, FunctionOptions};
 pub use moto::{CONSUMER_ACCOUNT, Moto, Publisher, sdk_config};
+pub use moto_responses::MotoResponses;
 pub use proxy::CountingProxy;
 pub use runtime_api::{Invocation, Outcome, RuntimeApi};
 

@@ -17,6 +17,8 @@ struct State {
     delay: Mutex<Option<Duration>>,
     /// Action → (status, body) to answer instead of forwarding.
     failures: Mutex<BTreeMap<String, (u16, String)>>,
+    /// Access key IDs, secret keys and session tokens that AssumeRole answers carried.
+    issued: Mutex<Vec<String>>,
 }
 
 /// Forwards AWS query-protocol calls to moto and counts them by `Action`, as seen on the wire.
@@ -63,6 +65,12 @@ impl CountingProxy {
         self.state.failures.lock().unwrap().insert(action.to_owned(), (status, body));
     }
 
+    /// Every access key ID, secret access key and session token STS handed out through this proxy:
+    /// what a log must never contain.
+    pub fn issued_credentials(&self) -> Vec<String> {
+        self.state.issued.lock().unwrap().clone()
+    }
+
     /// Forward every call again.
     pub fn heal(&self) {
         self.state.failures.lock().unwrap().clear();
@@ -107,6 +115,13 @@ async fn forward(
         Ok(response) => {
             let (parts, body) = response.into_parts();
             let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            if action == "AssumeRole" {
+                let text = String::from_utf8_lossy(&body);
+                let mut issued = state.issued.lock().unwrap();
+                for tag in ["AccessKeyId", "SecretAccessKey", "SessionToken"] {
+                    issued.extend(xml_values(&text, tag));
+                }
+            }
             let mut answer = reply(parts.status, body);
             for (name, value) in &parts.headers {
                 if name != "content-length" && name != "transfer-encoding" {
@@ -117,4 +132,13 @@ async fn forward(
         }
         Err(error) => reply(StatusCode::BAD_GATEWAY, format!("upstream unreachable: {error}")),
     }
+}
+
+/// The text of every `<tag>…</tag>` in `xml`.
+fn xml_values(xml: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    xml.split(open.as_str())
+        .skip(1)
+        .filter_map(|rest| rest.split_once(close.as_str()).map(|(v, _)| v.to_owned()))
+        .collect()
 }

@@ -326,4 +326,38 @@ mod tests {
             assert!(!is_region_name(region), "{region}");
         }
     }
+
+    mod any_input {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<f64>().prop_map(|f| serde_json::json!(f)),
+                ".{0,30}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(3, 24, 5, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                    prop::collection::btree_map(".{0,12}", inner, 0..5)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Known property names with any values, so that every parser branch is reached.
+        fn properties() -> impl Strategy<Value = Value> {
+            prop::collection::btree_map(prop::sample::select(KNOWN.to_vec()), value(), 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+        }
+
+        proptest! {
+            #[test]
+            fn parsing_never_panics(input in prop_oneof![value(), properties()]) {
+                let _ = ResourceProperties::parse(&input);
+            }
+        }
+    }
 }

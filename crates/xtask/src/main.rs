@@ -7,7 +7,7 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 /// Pinned tools. Tests must not change behaviour because a tool released a new version.
-const TEST_TOOLS: &[&str] = &["moto[server]==5.2.5", "cfn-lint==1.58.0"];
+const TEST_TOOLS: &[&str] = &["moto[server]==5.2.5", "cfn-lint==1.58.0", "cargo-lambda==1.9.2"];
 /// SAM CLI pins its own boto3, so it lives in a venv of its own.
 const SAM_TOOLS: &[&str] = &["aws-sam-cli==1.170.0"];
 
@@ -53,18 +53,21 @@ fn test() -> Result {
     step("build", cargo(&["build", "--workspace", "--all-targets", "--locked"]))?;
     let moto_server = venv.join("bin/moto_server");
     let moto = MotoProcess::start(&moto_server)?;
-    let mut tests = cargo(&["test", "--workspace", "--all-targets", "--locked"]);
+    // End-to-end tests are #[ignore]d for a plain `cargo test`; here they run, and must pass.
+    let mut tests = cargo(&["test", "--workspace", "--all-targets", "--locked", "--", "--include-ignored"]);
     tests
         .env("MOTO_ENDPOINT", &moto.endpoint)
         .env("MOTO_SERVER", &moto_server)
-        .env("REMOTE_EXPORTS_E2E", "required")
+        // Property tests: enough cases to find shallow bugs, bounded so CI time stays flat.
+        .env("PROPTEST_CASES", "256")
         // Another build of the function (say the arm64 bootstrap under qemu-user) can be tested instead.
         .env(
             "REMOTE_EXPORTS_LAMBDA_BIN",
             std::env::var_os("REMOTE_EXPORTS_LAMBDA_BIN")
                 .unwrap_or_else(|| target_dir().join("debug/remote-exports-lambda").into()),
         )
-        .env("REMOTE_EXPORTS_DEMO_BIN", target_dir().join("debug/remote-exports-demo"));
+        .env("REMOTE_EXPORTS_DEMO_BIN", target_dir().join("debug/remote-exports-demo"))
+        .env("CARGO_LAMBDA", venv.join("bin/cargo-lambda"));
     step("tests (unit and end-to-end, against moto)", tests)?;
     drop(moto);
     lint_templates_with(&venv, &sam_venv)

@@ -71,6 +71,8 @@ struct Warm {
     handler: Vec<Duration>,
     assume_role: u32,
     list_pages: u32,
+    /// PUTs per warm Create, counted at the ResponseURL endpoint.
+    puts: u32,
 }
 
 #[tokio::main]
@@ -155,13 +157,9 @@ fn spawn(args: &Args, world: &World) -> Result<std::process::Child, BoxError> {
 }
 
 async fn create(world: &World, name: &str, properties: &Value) -> Result<(Duration, Instant), BoxError> {
-    let invocation = world
-        .runtime
-        .invoke(
-            &create_event(&world.responses.url(name), BENCH_STACK, name, properties.clone()),
-            Duration::from_secs(60),
-        )
-        .await?;
+    let mut event = create_event(BENCH_STACK, name, properties.clone());
+    world.responses.address(&mut event);
+    let invocation = world.runtime.invoke(&event, Duration::from_secs(60)).await?;
     if let Outcome::Error(error) = invocation.outcome {
         return Err(format!("the function failed: {error}").into());
     }
@@ -203,7 +201,13 @@ async fn warm_run(args: &Args, moto: &str, properties: &Value) -> Result<Warm, B
         handler.push(create(&world, name, properties).await?.0);
     }
     kill_and_measure(child)?;
-    Ok(Warm { handler, assume_role: world.proxy.count("AssumeRole"), list_pages: world.proxy.count("ListExports") / 2 })
+    let puts = (world.responses.puts("second").len() + world.responses.puts("third").len()) as u32 / 2;
+    Ok(Warm {
+        handler,
+        assume_role: world.proxy.count("AssumeRole"),
+        list_pages: world.proxy.count("ListExports") / 2,
+        puts,
+    })
 }
 
 struct Usage {
@@ -277,9 +281,9 @@ fn summarize(size: usize, colds: &[Cold], warms: &[Warm]) -> Value {
         "wall_ms": of(&|c| ms(c.wall)),
         "warm_handler_ms": warm_handler,
         "cold_calls": {"AssumeRole": colds[0].assume_role, "ListExports": colds[0].list_pages, "PUT": colds[0].puts},
-        "warm_calls": {"AssumeRole": warms[0].assume_role, "ListExports": warms[0].list_pages, "PUT": 1},
+        "warm_calls": {"AssumeRole": warms[0].assume_role, "ListExports": warms[0].list_pages, "PUT": warms[0].puts},
         "calls_identical_across_runs": colds.iter().all(|c| (c.assume_role, c.list_pages, c.puts) == (colds[0].assume_role, colds[0].list_pages, colds[0].puts))
-            && warms.iter().all(|w| (w.assume_role, w.list_pages) == (warms[0].assume_role, warms[0].list_pages)),
+            && warms.iter().all(|w| (w.assume_role, w.list_pages, w.puts) == (warms[0].assume_role, warms[0].list_pages, warms[0].puts)),
     })
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use local_harness::{
-    BoxError, CONSUMER_ACCOUNT, CountingProxy, Function, FunctionOptions, Moto, Outcome, Publisher, ResponseEndpoint,
+    BoxError, CONSUMER_ACCOUNT, CountingProxy, Function, FunctionOptions, Moto, MotoResponses, Outcome, Publisher,
     RuntimeApi,
 };
 use serde_json::Value;
@@ -77,7 +77,8 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     println!("Airmiles account {CONSUMER_ACCOUNT} has a decoy export of the same name = {decoy}");
 
     let runtime = RuntimeApi::start().await?;
-    let responses = ResponseEndpoint::start().await?;
+    let responses = MotoResponses::create(moto, REGION).await?;
+    println!("CloudFormation's response bucket {} exists in moto's S3", cfn_custom_resource::response_bucket(REGION));
     let proxy = CountingProxy::start(moto).await?;
     let function = Function::start(&FunctionOptions {
         binary: args.lambda.clone(),
@@ -105,7 +106,19 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     expect(updated["PhysicalResourceId"] == physical_id, "same source, same PhysicalResourceId: no replacement")?;
     println!("\n!GetAtt Lookup.{EXPORT}  →  {}", updated["Data"][EXPORT].as_str().unwrap_or("?"));
 
-    section("3. Airmiles' stack is deleted (events/delete.json)");
+    section("3. Someone invokes the function by hand, with an answer URL into their own bucket");
+    let mut forged = read_event(args, "create")?;
+    forged["RequestId"] = Value::String("forged-request".into());
+    let stolen = format!("{}/attacker-bucket/loot?X-Amz-Signature=forged", moto.trim_end_matches('/'));
+    forged["ResponseURL"] = Value::String(stolen);
+    proxy.reset();
+    let invocation = runtime.invoke(&forged, Duration::from_secs(30)).await?;
+    let refused =
+        matches!(&invocation.outcome, Outcome::Error(e) if e["errorType"] == "RemoteExports.ResponseUrlRefused");
+    expect(refused, "the function refused: the URL is not CloudFormation's bucket and key for that request")?;
+    expect(proxy.calls().is_empty(), "nothing was read: no AssumeRole, no ListExports")?;
+
+    section("4. Airmiles' stack is deleted (events/delete.json)");
     let deleted = invoke(args, &runtime, &responses, &proxy, "delete").await?;
     expect(deleted["Status"] == "SUCCESS", "Delete answered SUCCESS")?;
 
@@ -116,30 +129,30 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Sends `events/<name>.json`, answered at a local ResponseURL instead of S3, and shows the answer.
+fn read_event(args: &Args, name: &str) -> Result<Value, BoxError> {
+    let path = args.events.join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// Sends `events/<name>.json` with its ResponseURL swapped for a presigned URL into moto's copy of
+/// CloudFormation's response bucket (same bucket, same key), and shows the answer stored there.
 async fn invoke(
     args: &Args,
     runtime: &RuntimeApi,
-    responses: &ResponseEndpoint,
+    responses: &MotoResponses,
     proxy: &CountingProxy,
     name: &str,
 ) -> Result<Value, BoxError> {
-    let path = args.events.join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut event: Value = serde_json::from_str(&text)?;
-    event["ResponseURL"] = Value::String(responses.url(name));
+    let mut event = read_event(args, name)?;
+    responses.address(&mut event)?;
     proxy.reset();
     let invocation = runtime.invoke(&event, Duration::from_secs(30)).await?;
     if let Outcome::Error(error) = &invocation.outcome {
         return Err(format!("the function returned an error to the runtime: {error}").into());
     }
-    let put = responses.delivered(name, Duration::from_secs(5)).await.ok_or("no answer reached the ResponseURL")?;
-    let answer = put.json();
-    println!(
-        "CloudFormation receives ({} bytes of 4096, Content-Type {:?}):",
-        put.body.len(),
-        put.content_type.unwrap_or_default()
-    );
+    let answer = responses.answer(&event).await?.ok_or("no answer reached the response bucket")?;
+    println!("CloudFormation reads from its response bucket ({} bytes of 4096):", serde_json::to_vec(&answer)?.len());
     println!("{}", serde_json::to_string_pretty(&answer)?);
     let calls: Vec<String> = proxy.calls().into_iter().map(|(action, n)| format!("{action} ×{n}")).collect();
     println!(

@@ -1,0 +1,201 @@
+//! Trust only what CloudFormation signs: forged invocations get nothing, and per-consumer-account
+//! policies (inline or in SSM) decide what each consumer may read.
+
+use std::time::Duration;
+
+use remote_exports_e2e::*;
+use serde_json::{Value, json};
+
+const OTHER_ACCOUNT: &str = "333333333333";
+
+/// Sends an event whose ResponseURL the function must refuse, and checks that nothing happened.
+async fn assert_refused(world: &World, event: &Value, what: &str) {
+    let invocation = world.runtime.invoke(event, TIMEOUT).await.unwrap();
+    let Outcome::Error(error) = &invocation.outcome else { panic!("{what}: not refused: {:?}", invocation.outcome) };
+    assert_eq!(error["errorType"], "RemoteExports.ResponseUrlRefused", "{what}: {error}");
+    assert!(world.responses.all_puts().is_empty(), "{what}: something was PUT");
+    assert!(world.proxy.calls().is_empty(), "{what}: AWS was called: {:?}", world.proxy.calls());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn forged_invocations_get_no_answer_and_no_lookup() {
+    let test = "forged_invocations_get_no_answer_and_no_lookup";
+    let mut world = World::start(test, &[]).await;
+    let account = publisher_account(test);
+    world.publish(&account, REGION, "secret", &[pair(&format!("s{account}-Password"), "correct-horse")]).await;
+    let properties = json!({"RoleArn": role_arn(&account)});
+    let genuine = world.event("Create", "genuine", properties.clone());
+    let url = genuine["ResponseURL"].as_str().unwrap().to_owned();
+    let (base, query) = url.split_once('?').unwrap();
+    let endpoint = base.split("/cloudformation-custom-resource-response-").next().unwrap();
+    let key = base.rsplit('/').next().unwrap();
+
+    let mut forged = Vec::new();
+    let mut foreign_bucket = genuine.clone();
+    foreign_bucket["ResponseURL"] = json!(format!("{endpoint}/attacker-bucket/{key}?{query}"));
+    forged.push(("a foreign bucket on loopback", foreign_bucket));
+
+    let mut other_request = genuine.clone();
+    world.responses.address(&mut other_request);
+    other_request["RequestId"] = json!("another-request");
+    forged.push(("the right bucket with another request's key", other_request));
+
+    // The key names a stack in the publisher's account; the event claims the consumer's.
+    let mut other_account = world.event_from(&account, "Create", "genuine", properties.clone());
+    other_account["StackId"] = genuine["StackId"].clone();
+    forged.push(("a key for another account's stack", other_account));
+
+    let mut malformed_key = genuine.clone();
+    malformed_key["ResponseURL"] =
+        json!(format!("{endpoint}/cloudformation-custom-resource-response-euwest1/%FF%FE%7C?{query}"));
+    forged.push(("a malformed key", malformed_key));
+
+    let mut not_s3 = genuine.clone();
+    not_s3["ResponseURL"] =
+        json!(format!("https://collector.example.com/cloudformation-custom-resource-response-euwest1/{key}?{query}"));
+    forged.push(("a host that is not S3", not_s3));
+
+    for (what, event) in &forged {
+        assert_refused(&world, event, what).await;
+        assert!(world.function.is_running(), "{what}: the function died");
+    }
+    let answer = world.answer(&genuine).await;
+    assert_eq!(answer["Status"], "SUCCESS", "the genuine request after the forged ones: {answer}");
+
+    let logs = world.function.stop().await;
+    assert_eq!(logs.matches("ResponseURL refused").count(), forged.len(), "{logs}");
+    assert!(!logs.contains(ResponseEndpoint::signature()), "the presigned signature was logged:\n{logs}");
+    assert!(!logs.contains("correct-horse"), "a value was logged:\n{logs}");
+}
+
+fn policy_env(policy: &Value) -> String {
+    policy.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn the_consumer_policy_decides_what_each_account_reads() {
+    let test = "the_consumer_policy_decides_what_each_account_reads";
+    let account = publisher_account(test);
+    let role = role_arn(&account);
+    let topic = format!("booking{account}-TopicArn");
+    let secret = format!("payroll{account}-DbPassword");
+    let shared = format!("shared{account}-VpcId");
+    let policy = json!({
+        CONSUMER_ACCOUNT: {"RoleArns": [role], "Exports": [format!("booking{account}-*")]},
+        "*": {"RoleArns": ["self"], "Exports": [format!("shared{account}-*")]},
+    });
+    let world = World::start(test, &[("CONSUMER_POLICY", &policy_env(&policy))]).await;
+    world.publish(&account, REGION, "booking", &[pair(&topic, "arn:topic"), pair(&secret, "hunter2")]).await;
+    world.publish(CONSUMER_ACCOUNT, REGION, &format!("shared-{account}"), &[pair(&shared, "vpc-1")]).await;
+
+    // Allowed: the consumer's own entry, through its role, its exports only.
+    let answer = world.answer(&world.event("Create", "allowed", json!({"RoleArn": role}))).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer["Data"], json!({&topic: "arn:topic"}), "an export outside the policy was returned");
+
+    // Denied by export: asked by name, refused before any call.
+    world.proxy.reset();
+    let answer =
+        world.answer(&world.event("Create", "by-export", json!({"RoleArn": role, "ExportNames": [secret]}))).await;
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!("Consumer account {CONSUMER_ACCOUNT} may not read export(s) '{secret}'")),
+        "{reason}"
+    );
+    assert!(world.proxy.calls().is_empty(), "{:?}", world.proxy.calls());
+
+    // Denied by role: another account falls back to "*", which allows only the function's own account.
+    let answer = world.answer(&world.event_from(OTHER_ACCOUNT, "Create", "by-role", json!({"RoleArn": role}))).await;
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(reason.starts_with(&format!("Consumer account {OTHER_ACCOUNT} may not read through {role}")), "{reason}");
+    assert!(
+        !reason.contains(CONSUMER_ACCOUNT) && !reason.contains("booking"),
+        "other accounts' rules leaked: {reason}"
+    );
+    assert!(world.proxy.calls().is_empty(), "{:?}", world.proxy.calls());
+
+    // The "*" fallback with `self`: the function's own account, its shared exports only.
+    let answer = world.answer(&world.event_from(OTHER_ACCOUNT, "Create", "fallback", json!({}))).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer["Data"], json!({&shared: "vpc-1"}));
+    assert_eq!(answer["PhysicalResourceId"], format!("remote-exports:self:{REGION}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn an_account_without_an_entry_is_refused_and_an_invalid_policy_still_deletes() {
+    let test = "an_account_without_an_entry_is_refused_and_an_invalid_policy_still_deletes";
+    let policy = json!({CONSUMER_ACCOUNT: {"RoleArns": ["self"], "Exports": ["*"]}});
+    let world = World::start(test, &[("CONSUMER_POLICY", &policy_env(&policy))]).await;
+    let answer = world.answer(&world.event_from(OTHER_ACCOUNT, "Create", "stranger", json!({}))).await;
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(reason.starts_with(&format!("Consumer account {OTHER_ACCOUNT} may not use this function")), "{reason}");
+    assert!(world.proxy.calls().is_empty());
+
+    let broken =
+        World::start(&format!("{test}-broken"), &[("CONSUMER_POLICY", r#"{"*": {"RoleArns": ["self"]}}"#)]).await;
+    let answer = broken.answer(&broken.event("Create", "broken", json!({}))).await;
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(reason.contains("consumer policy (CONSUMER_POLICY) entry for * needs Exports"), "{reason}");
+    let answer = broken.answer(&broken.event("Delete", "broken-delete", json!({}))).await;
+    assert_eq!(answer["Status"], "SUCCESS", "Delete must succeed whatever the policy: {answer}");
+    assert!(broken.proxy.calls().is_empty());
+}
+
+async fn put_policy(moto: &str, name: &str, policy: &Value) {
+    let config = local_harness::sdk_config(moto, REGION).await;
+    aws_sdk_ssm::Client::new(&config)
+        .put_parameter()
+        .name(name)
+        .value(policy.to_string())
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn a_policy_in_ssm_is_cached_for_its_ttl_then_reread() {
+    let test = "a_policy_in_ssm_is_cached_for_its_ttl_then_reread";
+    let account = publisher_account(test);
+    let role = role_arn(&account);
+    let export = format!("booking{account}-TopicArn");
+    let parameter = format!("/remote-exports/{account}/consumer-policy");
+    let allow = |exports: &str| json!({CONSUMER_ACCOUNT: {"RoleArns": [role], "Exports": [exports]}});
+    let moto = moto_endpoint(test);
+    put_policy(&moto, &parameter, &allow("booking*")).await;
+    let ttl = Duration::from_secs(3);
+    let world = World::start(
+        test,
+        &[("CONSUMER_POLICY_PARAMETER", &parameter), ("CONSUMER_POLICY_TTL_SECONDS", &ttl.as_secs().to_string())],
+    )
+    .await;
+    world.publish(&account, REGION, "booking", &[pair(&export, "arn:topic")]).await;
+
+    let properties = json!({"RoleArn": role, "ExportNames": [export]});
+    let started = std::time::Instant::now();
+    assert_eq!(world.answer(&world.event("Create", "first", properties.clone())).await["Status"], "SUCCESS");
+
+    // The platform team narrows the policy; within the TTL the container still uses what it read.
+    put_policy(&moto, &parameter, &allow("shared-*")).await;
+    let cached = world.answer(&world.event("Create", "cached", properties.clone())).await;
+    assert!(started.elapsed() < ttl, "the test machine was too slow to check the cache");
+    assert_eq!(cached["Status"], "SUCCESS", "{cached}");
+
+    tokio::time::sleep(ttl.saturating_sub(started.elapsed()) + Duration::from_millis(300)).await;
+    let reread = world.answer(&world.event("Create", "reread", properties)).await;
+    let reason = reread["Reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("may not read export(s)") && reason.contains(&parameter), "{reread}");
+
+    // An unreadable parameter names itself; Delete still succeeds.
+    let missing =
+        World::start(&format!("{test}-missing"), &[("CONSUMER_POLICY_PARAMETER", "/no/such/parameter")]).await;
+    let answer = missing.answer(&missing.event("Create", "missing", json!({}))).await;
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(reason.contains("(CONSUMER_POLICY_PARAMETER /no/such/parameter) could not be read"), "{reason}");
+    assert_eq!(missing.answer(&missing.event("Delete", "missing-delete", json!({}))).await["Status"], "SUCCESS");
+}
