@@ -199,3 +199,21 @@ async fn a_policy_in_ssm_is_cached_for_its_ttl_then_reread() {
     assert!(reason.contains("(CONSUMER_POLICY_PARAMETER /no/such/parameter) could not be read"), "{reason}");
     assert_eq!(missing.answer(&missing.event("Delete", "missing-delete", json!({}))).await["Status"], "SUCCESS");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn the_host_only_escape_hatch_warns_and_accepts_any_bucket() {
+    let test = "the_host_only_escape_hatch_warns_and_accepts_any_bucket";
+    let world = World::start(test, &[("RESPONSE_URL_BINDING", "host-only")]).await;
+    let mut event = world.event("Delete", "unbound", json!({}));
+    let url =
+        event["ResponseURL"].as_str().unwrap().replace("cloudformation-custom-resource-response-euwest1", "any-bucket");
+    event["ResponseURL"] = json!(url);
+    let answer = world.answer(&event).await;
+    assert_eq!(answer["Status"], "SUCCESS");
+    assert_eq!(world.responses.puts("unbound")[0].bucket, "any-bucket");
+    let logs = world.function.stop().await;
+    let warning =
+        logs.lines().find(|l| l.contains("RESPONSE_URL_BINDING=host-only")).unwrap_or_else(|| panic!("{logs}"));
+    assert!(warning.contains("WARN"), "{warning}");
+}

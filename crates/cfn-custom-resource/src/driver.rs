@@ -401,9 +401,8 @@ fn truncated_id(id: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{RawResponseUrl, TransportError, UrlPolicy, response_bucket, response_key};
+    use crate::{RawResponseUrl, RecordingTransport, UrlPolicy, response_bucket, response_key};
     use serde_json::json;
-    use std::sync::Mutex;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     /// What the fake resource does on Create and Update.
@@ -448,16 +447,6 @@ mod tests {
         }
     }
 
-    #[derive(Default)]
-    struct Capture(Mutex<Vec<Vec<u8>>>);
-
-    impl ResponseTransport for &Capture {
-        async fn put(&self, _: &ResponseUrl, body: Vec<u8>, _: Duration) -> Result<u16, TransportError> {
-            self.0.lock().unwrap().push(body);
-            Ok(200)
-        }
-    }
-
     const STACK: &str = "arn:aws:cloudformation:eu-west-1:123456789012:stack/airmiles/guid";
 
     fn event(kind: &str, request_id: &str) -> Value {
@@ -476,12 +465,11 @@ mod tests {
     }
 
     async fn run(behaviour: Behaviour, event: Value) -> (Result<Handled, HandleError>, Vec<Value>, u32) {
-        let capture = Capture::default();
+        let transport = RecordingTransport::new();
         let resource = Fake { behaviour, calls: AtomicU32::new(0) };
-        let driver = Driver::new(resource, &capture, UrlPolicy::strict().with_loopback(true));
+        let driver = Driver::new(resource, &transport, UrlPolicy::strict().with_loopback(true));
         let result = driver.handle(event, Deadline::after(Duration::from_secs(10))).await;
-        let bodies = capture.0.lock().unwrap().iter().map(|b| serde_json::from_slice(b).unwrap()).collect();
-        (result, bodies, driver.resource().calls.load(Ordering::SeqCst))
+        (result, transport.answers(), driver.resource().calls.load(Ordering::SeqCst))
     }
 
     fn ok(pairs: &[(&'static str, &str)]) -> Behaviour {
@@ -560,13 +548,13 @@ mod tests {
     #[tokio::test]
     async fn huge_identifiers_are_an_error_not_a_panic() {
         let policy = UrlPolicy { binding: crate::UrlBinding::HostOnly, allow_loopback: true };
-        let capture = Capture::default();
-        let driver = Driver::new(Fake { behaviour: ok(&[]), calls: AtomicU32::new(0) }, &capture, policy);
+        let transport = RecordingTransport::new();
+        let driver = Driver::new(Fake { behaviour: ok(&[]), calls: AtomicU32::new(0) }, &transport, policy);
         let mut huge = event("Create", &"r".repeat(5000));
         huge["RequestType"] = json!("Upsert");
         let result = driver.handle(huge, Deadline::after(Duration::from_secs(5))).await;
         assert!(matches!(result, Err(HandleError::Unencodable(_))), "{result:?}");
-        assert!(capture.0.lock().unwrap().is_empty());
+        assert!(transport.bodies().is_empty());
     }
 
     #[tokio::test]

@@ -42,6 +42,7 @@ mod deadline;
 mod driver;
 #[cfg(test)]
 mod proptests;
+mod recording;
 mod request;
 mod response;
 mod response_url;
@@ -49,6 +50,7 @@ mod sender;
 
 pub use deadline::{DEFAULT_BUDGET, Deadline, Interrupted, MAX_LAMBDA_TIMEOUT, panic_message, run_guarded};
 pub use driver::{Answer, CustomResource, Driver, Failure, HandleError, Handled, Success};
+pub use recording::RecordingTransport;
 pub use request::{MalformedRequest, ReplyTarget, Request, RequestKind, StackArn};
 pub use response::{Data, EncodeError, MAX_PHYSICAL_ID_BYTES, MAX_RESPONSE_BYTES, Response, Status, truncate_utf8};
 pub use response_url::{

@@ -7,9 +7,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use crate::{
-    CustomResource, Data, Deadline, Driver, Failure, MAX_RESPONSE_BYTES, RawResponseUrl, ReplyTarget, Request,
-    Response, ResponseTransport, ResponseUrl, Status, Success, TransportError, UrlPolicy, encoded_response_key,
-    response_bucket,
+    CustomResource, Data, Deadline, Driver, Failure, MAX_RESPONSE_BYTES, RawResponseUrl, RecordingTransport,
+    ReplyTarget, Request, Response, ResponseUrl, Status, Success, UrlPolicy, encoded_response_key, response_bucket,
 };
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -96,16 +95,6 @@ impl CustomResource for Succeeds {
     }
 }
 
-#[derive(Default)]
-struct Capture(std::sync::Mutex<Vec<Vec<u8>>>);
-
-impl ResponseTransport for &Capture {
-    async fn put(&self, _: &ResponseUrl, body: Vec<u8>, _: Duration) -> Result<u16, TransportError> {
-        self.0.lock().unwrap().push(body);
-        Ok(200)
-    }
-}
-
 proptest! {
     #[test]
     fn parsing_any_json_never_panics(event in prop_oneof![json_value(), event_like()]) {
@@ -166,15 +155,14 @@ proptest! {
             event.as_object_mut().unwrap().remove(field);
         }
         event["ResourceType"] = junk;
-        let capture = Capture::default();
-        let driver = Driver::new(Succeeds, &capture, UrlPolicy::strict().with_loopback(true));
+        let transport = RecordingTransport::new();
+        let driver = Driver::new(Succeeds, &transport, UrlPolicy::strict().with_loopback(true));
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         prop_assert!(Request::parse(event.clone()).is_err(), "the event should be malformed");
         let handled = runtime.block_on(driver.handle(event, Deadline::after(Duration::from_secs(5))));
-        let bodies = capture.0.lock().unwrap();
-        prop_assert_eq!(bodies.len(), 1);
-        let answer: Value = serde_json::from_slice(&bodies[0]).unwrap();
-        prop_assert_eq!(&answer["Status"], "SUCCESS");
+        let answers = transport.answers();
+        prop_assert_eq!(answers.len(), 1);
+        prop_assert_eq!(&answers[0]["Status"], "SUCCESS");
         prop_assert_eq!(handled.unwrap().status, Status::Success);
     }
 }

@@ -125,30 +125,7 @@ pub async fn deliver<T: ResponseTransport>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::UrlPolicy;
-    use std::sync::Mutex;
-
-    struct Scripted {
-        replies: Mutex<Vec<Result<u16, TransportError>>>,
-        calls: Mutex<u32>,
-    }
-
-    impl Scripted {
-        fn new(mut replies: Vec<Result<u16, TransportError>>) -> Self {
-            replies.reverse();
-            Scripted { replies: Mutex::new(replies), calls: Mutex::new(0) }
-        }
-        fn calls(&self) -> u32 {
-            *self.calls.lock().unwrap()
-        }
-    }
-
-    impl ResponseTransport for Scripted {
-        async fn put(&self, _: &ResponseUrl, _: Vec<u8>, _: Duration) -> Result<u16, TransportError> {
-            *self.calls.lock().unwrap() += 1;
-            self.replies.lock().unwrap().pop().unwrap_or(Ok(503))
-        }
-    }
+    use crate::{RecordingTransport, UrlPolicy};
 
     fn url() -> ResponseUrl {
         let stack_id = "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g";
@@ -168,7 +145,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn retries_5xx_429_and_network_errors_then_delivers() {
-        let transport = Scripted::new(vec![Ok(503), Err(TransportError::Network("reset".into())), Ok(429), Ok(200)]);
+        let transport =
+            RecordingTransport::new().script([Ok(503), Err(TransportError::Network("reset".into())), Ok(429), Ok(200)]);
         let deadline = Instant::now() + Duration::from_secs(30);
         let delivered = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap();
         assert_eq!(delivered, Delivered { status: 200, attempts: 4 });
@@ -176,16 +154,16 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn does_not_retry_a_client_error() {
-        let transport = Scripted::new(vec![Ok(403)]);
+        let transport = RecordingTransport::new().script([Ok(403)]);
         let deadline = Instant::now() + Duration::from_secs(30);
         let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap_err();
         assert_eq!(error, DeliveryError::Refused { status: 403, attempts: 1 });
-        assert_eq!(transport.calls(), 1);
+        assert_eq!(transport.bodies().len(), 1);
     }
 
     #[tokio::test(start_paused = true)]
     async fn stops_at_the_deadline() {
-        let transport = Scripted::new(vec![]);
+        let transport = RecordingTransport::new().script(std::iter::repeat_n(Ok(503), 10_000));
         let start = Instant::now();
         let deadline = start + Duration::from_secs(5);
         let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap_err();
@@ -194,6 +172,6 @@ mod tests {
             "{error:?}"
         );
         assert!(Instant::now() <= deadline);
-        assert!(transport.calls() >= 3, "only {} attempts", transport.calls());
+        assert!(transport.bodies().len() >= 3, "only {} attempts", transport.bodies().len());
     }
 }

@@ -94,13 +94,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cfn_custom_resource::{
-        Deadline, Driver, ResponseTransport, ResponseUrl, TransportError, response_bucket, response_key,
-    };
+    use cfn_custom_resource::{Deadline, Driver, RecordingTransport, response_bucket, response_key};
     use remote_exports_core::{Export, FailureKind, Source, SourceError, SourceStep};
     use serde_json::{Value, json};
     use std::ops::ControlFlow;
-    use std::sync::Mutex;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     /// How the fake source behaves.
@@ -141,16 +138,6 @@ mod tests {
         }
     }
 
-    #[derive(Default)]
-    struct Capture(Mutex<Vec<Vec<u8>>>);
-
-    impl ResponseTransport for &Capture {
-        async fn put(&self, _: &ResponseUrl, body: Vec<u8>, _: Duration) -> Result<u16, TransportError> {
-            self.0.lock().unwrap().push(body);
-            Ok(200)
-        }
-    }
-
     const STACK: &str = "arn:aws:cloudformation:eu-west-1:111111111111:stack/airmiles/guid";
     const ROLE: &str = "arn:aws:iam::222222222222:role/reader";
 
@@ -184,13 +171,12 @@ mod tests {
                 .map(|(_, v)| v.to_string())
                 .or_else(|| (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "true".to_owned()))
         });
-        let capture = Capture::default();
+        let transport = RecordingTransport::new();
         let policy = settings.url_policy;
         let resource = RemoteExports::new(settings, FakeSource(behaviour, AtomicU32::new(0)), NoParameters);
-        let driver = Driver::new(resource, &capture, policy);
+        let driver = Driver::new(resource, &transport, policy);
         driver.handle(event, Deadline::after(Duration::from_secs(10))).await.unwrap();
-        let bodies = capture.0.lock().unwrap().iter().map(|b| serde_json::from_slice(b).unwrap()).collect();
-        (bodies, driver.resource().exports.1.load(Ordering::SeqCst))
+        (transport.answers(), driver.resource().exports.1.load(Ordering::SeqCst))
     }
 
     async fn run(behaviour: Behaviour, event: Value) -> (Vec<Value>, u32) {

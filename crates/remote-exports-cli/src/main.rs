@@ -229,13 +229,14 @@ fn trust_roots() -> Result<TrustRoots, RunError> {
 
 type Resource = RemoteExports<CloudFormationExports, SsmParameters>;
 
-fn resource(sdk: &SdkConfig) -> Resource {
-    RemoteExports::new(Settings::from_env(), CloudFormationExports::new(sdk.clone()), SsmParameters::new(sdk))
+fn resource(sdk: &SdkConfig) -> Result<Resource, RunError> {
+    let parameters = SsmParameters::new(sdk, trust_roots()?);
+    Ok(RemoteExports::new(Settings::from_env(), CloudFormationExports::new(sdk.clone()), parameters))
 }
 
 fn driver(sdk: SdkConfig) -> Result<Driver<Resource, HttpResponseTransport>, RunError> {
     let url_policy = Settings::from_env().url_policy;
-    Ok(Driver::new(resource(&sdk), HttpResponseTransport::new(trust_roots()?)?, url_policy))
+    Ok(Driver::new(resource(&sdk)?, HttpResponseTransport::new(trust_roots()?)?, url_policy))
 }
 
 async fn list(
@@ -251,7 +252,7 @@ async fn list(
         .or_else(|| sdk.region().map(ToString::to_string))
         .ok_or_else(|| usage("no region: pass --region or set AWS_REGION"))?;
     // Planned as the function plans: DEFAULT_ROLE_ARN, the allow-lists and the consumer policy apply.
-    let resource = resource(sdk);
+    let resource = resource(sdk)?;
     let planned = async {
         let governance = resource.settings().governance.clone()?;
         let policy = match &consumer_account {

@@ -30,7 +30,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = load_sdk_config(roots).await?;
     let url_policy = settings.url_policy;
     let resource =
-        RemoteExports::new(settings, CloudFormationExports::new(config.clone()), SsmParameters::new(&config));
+        RemoteExports::new(settings, CloudFormationExports::new(config.clone()), SsmParameters::new(&config, roots));
     let driver = Arc::new(Driver::new(resource, HttpResponseTransport::new(roots)?, url_policy));
     let fallback_budget = Deadline::fallback_budget();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
