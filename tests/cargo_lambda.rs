@@ -90,6 +90,7 @@ async fn cargo_lambda_watch_runs_create_update_and_delete() {
         assert!(invoked.status.success(), "{kind}: {stdout}\n{}", String::from_utf8_lossy(&invoked.stderr));
         let put = responses.delivered(request_id, Duration::from_secs(10)).await.expect("an answer was PUT");
         let answer: Value = put.json();
+        println!("cargo lambda invoke {kind}: {} {}", answer["Status"], answer["Data"]);
         assert_eq!(answer["Status"], "SUCCESS", "{kind}: {answer}");
         if kind != "Delete" {
             assert_eq!(answer["Data"][&export], "arn:topic", "{kind}: {answer}");
