@@ -208,12 +208,11 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
     /// log one line. `Err` only when CloudFormation could not be told anything.
     pub async fn handle(&self, event: Value, deadline: Deadline) -> Result<Handled, HandleError> {
         let started = Instant::now();
-        let (answer, reply, url) = match Request::parse(event) {
+        let (answer, url) = match Request::parse(event) {
             Ok(request) => {
                 // Before any work: a refused URL gets nothing, not even the resource's effort.
                 let url = self.bind(&request.reply)?;
-                let reply = request.reply.clone();
-                (self.decide(request, deadline).await?, reply, url)
+                (self.decide(request, deadline).await?, url)
             }
             Err(malformed) => {
                 let Some(reply) = malformed.reply.as_deref().cloned() else {
@@ -221,7 +220,7 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
                     return Err(HandleError::Unanswerable(malformed));
                 };
                 let url = self.bind(&reply)?;
-                (self.answer_malformed(&reply, &malformed)?, reply, url)
+                (self.answer_malformed(&reply, &malformed)?, url)
             }
         };
         let delivered = deliver(&self.transport, &url, &answer.body, deadline.delivery_deadline(), self.retry).await;
@@ -232,9 +231,9 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
             Ok(delivery) => {
                 tracing::info!(
                     request_type,
-                    stack_id = %reply.stack_id,
-                    logical_resource_id = %reply.logical_resource_id,
-                    request_id = %reply.request_id,
+                    stack_id = %response.stack_id,
+                    logical_resource_id = %response.logical_resource_id,
+                    request_id = %response.request_id,
                     physical_resource_id = %response.physical_resource_id,
                     outcome = response.status.as_str(),
                     data_keys = response.data.len(),
@@ -256,9 +255,9 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
             Err(error) => {
                 tracing::error!(
                     request_type,
-                    stack_id = %reply.stack_id,
-                    logical_resource_id = %reply.logical_resource_id,
-                    request_id = %reply.request_id,
+                    stack_id = %response.stack_id,
+                    logical_resource_id = %response.logical_resource_id,
+                    request_id = %response.request_id,
                     outcome = response.status.as_str(),
                     response_url = %url,
                     duration_ms,
@@ -295,10 +294,8 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
             match work_request.kind {
                 RequestKind::Create => resource.create(&work_request).await,
                 RequestKind::Update => resource.update(&work_request).await,
-                RequestKind::Delete => resource.delete(&work_request).await.map(|()| {
-                    let id = given_id(&work_request.reply).unwrap_or_default();
-                    Success::new(id, Data::new())
-                }),
+                // The ID of a Delete's answer is decided by `succeed`: always the one it was given.
+                RequestKind::Delete => resource.delete(&work_request).await.map(|()| Success::new("", Data::new())),
             }
         })
         .await;
@@ -326,8 +323,7 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
     fn succeed(&self, request: &Request, success: Success) -> Result<Answer, HandleError> {
         let reply = &request.reply;
         let id = match request.kind {
-            // A Delete always echoes the ID it was given.
-            RequestKind::Delete => given_id(reply).unwrap_or_else(|| self.resource.failed_create_id(request)),
+            RequestKind::Delete => self.failure_id(request, None),
             _ => success.physical_resource_id,
         };
         let data_keys = success.data.len();
@@ -345,8 +341,9 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
         }
     }
 
-    /// The rules: Update and Delete keep the ID they were given; a failed Create uses the resource's
-    /// suggestion when it is usable, else its stable fallback.
+    /// The rules for every answer but a successful Create or Update: Update and Delete keep the ID
+    /// they were given; a failed Create uses the resource's suggestion when it is usable, else its
+    /// stable fallback.
     fn failure_id(&self, request: &Request, suggested: Option<&str>) -> String {
         let usable = |id: &&str| !id.is_empty() && id.len() <= MAX_PHYSICAL_ID_BYTES;
         match request.kind {

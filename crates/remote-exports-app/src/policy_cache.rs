@@ -9,18 +9,13 @@ use crate::PolicySetting;
 /// The consumer policy in force: inline, or read from a parameter and kept for its TTL per container.
 pub struct PolicyCache<P> {
     setting: PolicySetting,
-    inline: Option<Arc<ConsumerPolicy>>,
     store: P,
     cached: Mutex<Option<(Instant, Arc<ConsumerPolicy>)>>,
 }
 
 impl<P: ParameterStore> PolicyCache<P> {
     pub fn new(setting: PolicySetting, store: P) -> Self {
-        let inline = match &setting {
-            PolicySetting::Inline(Ok(policy)) => Some(Arc::new(policy.clone())),
-            _ => None,
-        };
-        PolicyCache { setting, inline, store, cached: Mutex::new(None) }
+        PolicyCache { setting, store, cached: Mutex::new(None) }
     }
 
     /// The policy to apply now, `None` when none is configured. A parameter is read at most once per
@@ -28,7 +23,7 @@ impl<P: ParameterStore> PolicyCache<P> {
     pub async fn current(&self) -> Result<Option<Arc<ConsumerPolicy>>, PolicyError> {
         let (name, ttl) = match &self.setting {
             PolicySetting::None => return Ok(None),
-            PolicySetting::Inline(Ok(_)) => return Ok(self.inline.clone()),
+            PolicySetting::Inline(Ok(policy)) => return Ok(Some(Arc::clone(policy))),
             PolicySetting::Inline(Err(error)) => return Err(error.clone()),
             PolicySetting::Conflict => return Err(PolicyError::BothSet),
             PolicySetting::Parameter { name, ttl } => (name, *ttl),

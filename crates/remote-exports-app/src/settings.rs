@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use cfn_custom_resource::{UrlBinding, UrlPolicy};
@@ -10,7 +11,7 @@ pub enum PolicySetting {
     /// allow-lists allow.
     None,
     /// `CONSUMER_POLICY`, parsed once at start-up; an invalid one fails every Create and Update.
-    Inline(Result<ConsumerPolicy, PolicyError>),
+    Inline(Result<Arc<ConsumerPolicy>, PolicyError>),
     /// `CONSUMER_POLICY_PARAMETER`, read from SSM and re-read after `ttl`.
     Parameter { name: String, ttl: Duration },
     /// Both were set: a configuration error.
@@ -69,7 +70,9 @@ impl Settings {
             .map_or(DEFAULT_POLICY_TTL, Duration::from_secs);
         let consumer_policy = match (set("CONSUMER_POLICY"), set("CONSUMER_POLICY_PARAMETER")) {
             (None, None) => PolicySetting::None,
-            (Some(json), None) => PolicySetting::Inline(ConsumerPolicy::parse(&json, PolicyOrigin::Inline)),
+            (Some(json), None) => {
+                PolicySetting::Inline(ConsumerPolicy::parse(&json, PolicyOrigin::Inline).map(Arc::new))
+            }
             (None, Some(name)) => PolicySetting::Parameter { name, ttl },
             (Some(_), Some(_)) => PolicySetting::Conflict,
         };

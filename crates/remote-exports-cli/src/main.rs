@@ -143,7 +143,7 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
         Command::List { role_arn, external_id, region, prefix, consumer_account } => {
             let role = role_arn.as_deref().map(RoleArn::parse).transpose().map_err(|e| usage(e.to_string()))?;
             let account = consumer_account.map(|a| checked_account(&a)).transpose()?;
-            list(&sdk, role, external_id, region, prefix, account, cli.output).await
+            list(&sdk, roots, role, external_id, region, prefix, account, cli.output).await
         }
         Command::Preview { properties, template, resource, parameters, region, consumer_account } => {
             let account = checked_account(&consumer_account)?;
@@ -173,7 +173,7 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
             };
             let event = preview_event(&region, &account, properties);
             let request = Request::parse(event).map_err(|e| usage(e.reason))?;
-            let answer = driver(sdk)?.decide(request, Deadline::after(Duration::from_secs(60))).await?;
+            let answer = driver(&sdk, roots)?.decide(request, Deadline::after(Duration::from_secs(60))).await?;
             print_answer(&answer.response, cli.output);
             Ok(answer.response.status)
         }
@@ -181,7 +181,7 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
             let text = std::fs::read_to_string(&event).map_err(|e| format!("{}: {e}", event.display()))?;
             let event: Value = serde_json::from_str(&text).map_err(|e| usage(format!("the event is not JSON: {e}")))?;
             let deadline = Deadline::after(Duration::from_secs(timeout));
-            let driver = driver(sdk)?;
+            let driver = driver(&sdk, roots)?;
             if send {
                 let handled = driver.handle(event, deadline).await?;
                 println!(
@@ -197,7 +197,7 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
                     return Ok(Status::Failed);
                 }
             };
-            if let Err(refused) = ResponseUrl::bind(&request.reply, Settings::from_env().url_policy) {
+            if let Err(refused) = ResponseUrl::bind(&request.reply, driver.resource().settings().url_policy) {
                 eprintln!("warning: the deployed function would refuse this event and do nothing: {refused}");
             }
             let answer = driver.decide(request, deadline).await?;
@@ -229,18 +229,21 @@ fn trust_roots() -> Result<TrustRoots, RunError> {
 
 type Resource = RemoteExports<CloudFormationExports, SsmParameters>;
 
-fn resource(sdk: &SdkConfig) -> Result<Resource, RunError> {
-    let parameters = SsmParameters::new(sdk, trust_roots()?);
-    Ok(RemoteExports::new(Settings::from_env(), CloudFormationExports::new(sdk.clone()), parameters))
+fn resource(sdk: &SdkConfig, roots: TrustRoots) -> Resource {
+    let parameters = SsmParameters::new(sdk, roots);
+    RemoteExports::new(Settings::from_env(), CloudFormationExports::new(sdk.clone()), parameters)
 }
 
-fn driver(sdk: SdkConfig) -> Result<Driver<Resource, HttpResponseTransport>, RunError> {
-    let url_policy = Settings::from_env().url_policy;
-    Ok(Driver::new(resource(&sdk)?, HttpResponseTransport::new(trust_roots()?)?, url_policy))
+fn driver(sdk: &SdkConfig, roots: TrustRoots) -> Result<Driver<Resource, HttpResponseTransport>, RunError> {
+    let resource = resource(sdk, roots);
+    let url_policy = resource.settings().url_policy;
+    Ok(Driver::new(resource, HttpResponseTransport::new(roots)?, url_policy))
 }
 
+#[allow(clippy::too_many_arguments)] // one per command-line option, passed straight through
 async fn list(
     sdk: &SdkConfig,
+    roots: TrustRoots,
     role: Option<RoleArn>,
     external_id: Option<String>,
     region: Option<String>,
@@ -252,7 +255,7 @@ async fn list(
         .or_else(|| sdk.region().map(ToString::to_string))
         .ok_or_else(|| usage("no region: pass --region or set AWS_REGION"))?;
     // Planned as the function plans: DEFAULT_ROLE_ARN, the allow-lists and the consumer policy apply.
-    let resource = resource(sdk)?;
+    let resource = resource(sdk, roots);
     let planned = async {
         let governance = resource.settings().governance.clone()?;
         let policy = match &consumer_account {
