@@ -20,6 +20,8 @@ fn the_demo_tells_the_booking_airmiles_story_and_cleans_up() {
             .arg(&moto_server)
             .arg("--lambda")
             .arg(remote_exports_e2e::lambda_binary())
+            .arg("--cli")
+            .arg(remote_exports_e2e::debug_binary("remote-exports"))
             .output()
             .unwrap()
     };
@@ -34,6 +36,15 @@ fn the_demo_tells_the_booking_airmiles_story_and_cleans_up() {
     );
     assert!(stdout.contains("→  arn:aws:sns:eu-west-1:222222222222:BookingTopicV2"), "{stdout}");
     assert!(stdout.contains("✓ the function refused"), "{stdout}");
+    for step in [
+        "✓ Booking can see that Airmiles reads it",
+        "✓ stale flags Airmiles and exits 1",
+        "✓ a \"Remote export changed\" event for Airmiles",
+        "✓ stale is clean again and exits 0",
+        "✓ nobody reads the export any more",
+    ] {
+        assert!(stdout.contains(step), "missing {step}:\n{stdout}");
+    }
     assert!(!stdout.contains("NotTheBookingTopic\"\n  }"), "the decoy reached Data:\n{stdout}");
     // Idempotent: a second run starts from a clean moto and passes again.
     assert!(run().status.success(), "a second demo run failed");
@@ -75,4 +86,10 @@ fn sample_events_carry_every_field_cloudformation_sends() {
     );
     assert_eq!(update["PhysicalResourceId"], "remote-exports:222222222222:eu-west-1", "the ID that Create returns");
     assert_eq!(delete["PhysicalResourceId"], update["PhysicalResourceId"]);
+    let scheduled = read("scheduled-audit.json");
+    assert_eq!(
+        (scheduled["source"].as_str(), scheduled["detail-type"].as_str()),
+        (Some("aws.events"), Some("Scheduled Event"))
+    );
+    assert!(scheduled.get("ResponseURL").is_none(), "a schedule carries nothing to answer");
 }

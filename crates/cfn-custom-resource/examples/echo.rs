@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cfn_custom_resource::{
-    CustomResource, Data, Deadline, Driver, Failure, Request, ResponseTransport, ResponseUrl, Success, TransportError,
-    UrlPolicy,
+    CustomResource, Data, Deadline, Deleted, Driver, Failure, Request, ResponseTransport, ResponseUrl, Success,
+    TransportError, UrlPolicy,
 };
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
@@ -27,8 +27,8 @@ impl CustomResource for Echo {
         self.create(request).await
     }
 
-    async fn delete(&self, _: &Request) -> Result<(), Failure> {
-        Ok(())
+    async fn delete(&self, _: &Request) -> Result<Deleted, Failure> {
+        Ok(Deleted::new())
     }
 }
 

@@ -8,13 +8,13 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::{
-    Data, Deadline, DeliveryError, EncodeError, Interrupted, MAX_PHYSICAL_ID_BYTES, MalformedRequest, ReplyTarget,
-    Request, RequestKind, Response, ResponseTransport, ResponseUrl, ResponseUrlError, RetryPolicy, Status, deliver,
-    run_guarded, truncate_utf8,
+    Data, Deadline, DeliveryError, EncodeError, FollowUp, FollowUpOutcome, Interrupted, MAX_PHYSICAL_ID_BYTES,
+    MalformedRequest, ReplyTarget, Request, RequestKind, Response, ResponseTransport, ResponseUrl, ResponseUrlError,
+    RetryPolicy, Status, deliver, run_guarded, truncate_utf8,
 };
 
 /// What a Create or Update produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct Success {
     /// The resource's ID. On Update, a different ID tells CloudFormation the resource was replaced,
@@ -26,12 +26,25 @@ pub struct Success {
     pub no_echo: bool,
     /// A short `key=value` summary for the answer's log line (never secrets).
     pub detail: String,
+    /// Runs beside the delivery, if the answer is still SUCCESS once encoded.
+    pub follow_up: Option<FollowUp>,
 }
 
 impl Success {
     /// Success with this ID and these attributes.
     pub fn new(physical_resource_id: impl Into<String>, data: Data) -> Self {
-        Success { physical_resource_id: physical_resource_id.into(), data, no_echo: false, detail: String::new() }
+        Success {
+            physical_resource_id: physical_resource_id.into(),
+            data,
+            no_echo: false,
+            detail: String::new(),
+            follow_up: None,
+        }
+    }
+
+    /// Work to run beside the delivery of this answer (see [`FollowUp`]).
+    pub fn then(self, follow_up: FollowUp) -> Self {
+        Success { follow_up: Some(follow_up), ..self }
     }
 
     /// Masks the data in CloudFormation's output.
@@ -42,6 +55,33 @@ impl Success {
     /// Adds a summary to the answer's log line.
     pub fn detail(self, detail: impl Into<String>) -> Self {
         Success { detail: detail.into(), ..self }
+    }
+}
+
+/// What a Delete produced. Its answer always echoes the ID CloudFormation gave.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Deleted {
+    /// A short `key=value` summary for the answer's log line (never secrets).
+    pub detail: String,
+    /// Runs beside the delivery of the SUCCESS answer.
+    pub follow_up: Option<FollowUp>,
+}
+
+impl Deleted {
+    /// Nothing more to say or do.
+    pub fn new() -> Self {
+        Deleted::default()
+    }
+
+    /// Work to run beside the delivery of this answer (see [`FollowUp`]).
+    pub fn then(self, follow_up: FollowUp) -> Self {
+        Deleted { follow_up: Some(follow_up), ..self }
+    }
+
+    /// Adds a summary to the answer's log line.
+    pub fn detail(self, detail: impl Into<String>) -> Self {
+        Deleted { detail: detail.into(), ..self }
     }
 }
 
@@ -95,7 +135,7 @@ pub trait CustomResource: Send + Sync + 'static {
 
     /// Deletes it. A FAILED Delete can leave a stack in DELETE_FAILED, so fail only when the
     /// resource really still exists.
-    fn delete(&self, request: &Request) -> impl Future<Output = Result<(), Failure>> + Send;
+    fn delete(&self, request: &Request) -> impl Future<Output = Result<Deleted, Failure>> + Send;
 
     /// The Reason when Create or Update ran out of time.
     fn timeout_reason(&self, request: &Request, waited: Duration) -> String {
@@ -124,7 +164,7 @@ pub trait CustomResource: Send + Sync + 'static {
 }
 
 /// The answer decided for one request, before it is sent.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct Answer {
     /// `None` when the event was not a valid request.
@@ -135,6 +175,8 @@ pub struct Answer {
     pub body: Vec<u8>,
     /// The resource's summary for the log line.
     pub detail: String,
+    /// Runs beside the delivery; only a SUCCESS answer carries one.
+    pub follow_up: Option<FollowUp>,
 }
 
 /// How a delivered request ended.
@@ -151,6 +193,8 @@ pub struct Handled {
     pub data_keys: usize,
     /// PUT attempts, retries included.
     pub delivery_attempts: u32,
+    /// How the answer's follow-up ended, when it had one.
+    pub follow_up: Option<FollowUpOutcome>,
 }
 
 /// CloudFormation could not be told the outcome. Only these should become an error for the Lambda
@@ -223,7 +267,20 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
                 (self.answer_malformed(&reply, &malformed)?, url)
             }
         };
-        let delivered = deliver(&self.transport, &url, &answer.body, deadline.delivery_deadline(), self.retry).await;
+        let mut answer = answer;
+        let follow_up = answer.follow_up.take();
+        // Beside the PUT, not before it: the answer is never delayed or changed by the follow-up.
+        let (delivered, follow_up) = tokio::join!(
+            deliver(&self.transport, &url, &answer.body, deadline.delivery_deadline(), self.retry),
+            async {
+                match follow_up {
+                    Some(work) => Some(work.run(deadline.delivery_deadline()).await),
+                    None => None,
+                }
+            }
+        );
+        let follow_up_summary = follow_up.as_ref().map_or_else(|| "none".to_owned(), FollowUpOutcome::summary);
+        let follow_up_failures = u32::from(follow_up.as_ref().is_some_and(|f| f.error.is_some()));
         let response = &answer.response;
         let request_type = answer.kind.map_or("Invalid", RequestKind::as_str);
         let duration_ms = started.elapsed().as_millis() as u64;
@@ -240,6 +297,8 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
                     response_bytes = answer.body.len(),
                     delivery_attempts = delivery.attempts,
                     duration_ms,
+                    follow_up = %follow_up_summary,
+                    follow_up_failures,
                     reason = response.reason.as_deref().unwrap_or(""),
                     detail = %answer.detail,
                     "answered"
@@ -250,6 +309,7 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
                     physical_resource_id: response.physical_resource_id.clone(),
                     data_keys: response.data.len(),
                     delivery_attempts: delivery.attempts,
+                    follow_up,
                 })
             }
             Err(error) => {
@@ -261,6 +321,8 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
                     outcome = response.status.as_str(),
                     response_url = %url,
                     duration_ms,
+                    follow_up = %follow_up_summary,
+                    follow_up_failures,
                     error = %error,
                     "answer not delivered"
                 );
@@ -295,7 +357,11 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
                 RequestKind::Create => resource.create(&work_request).await,
                 RequestKind::Update => resource.update(&work_request).await,
                 // The ID of a Delete's answer is decided by `succeed`: always the one it was given.
-                RequestKind::Delete => resource.delete(&work_request).await.map(|()| Success::new("", Data::new())),
+                RequestKind::Delete => resource.delete(&work_request).await.map(|deleted| Success {
+                    detail: deleted.detail,
+                    follow_up: deleted.follow_up,
+                    ..Success::new("", Data::new())
+                }),
             }
         })
         .await;
@@ -333,7 +399,13 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
             self.fail(Some(request.kind), reply, id, &reason, success.detail.clone())
         };
         match response.encode() {
-            Ok(body) => Ok(Answer { kind: Some(request.kind), response, body, detail: success.detail }),
+            Ok(body) => Ok(Answer {
+                kind: Some(request.kind),
+                response,
+                body,
+                detail: success.detail,
+                follow_up: success.follow_up,
+            }),
             Err(EncodeError::TooLarge { bytes }) => failed(self.resource.oversized_reason(request, bytes, data_keys)),
             Err(error) => failed(format!(
                 "Internal error in the custom resource: {error}. This is a bug: please report it with the function's logs."
@@ -364,7 +436,7 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
         let response = Response::failed(reply, id, reason);
         // A FAILED body only fails to encode when the echoed identifiers alone overflow 4096 bytes.
         let body = response.encode().map_err(HandleError::Unencodable)?;
-        Ok(Answer { kind, response, body, detail })
+        Ok(Answer { kind, response, body, detail, follow_up: None })
     }
 
     /// A malformed event that can be addressed: a Delete is SUCCESS (there is nothing to do for a
@@ -377,7 +449,7 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
             _ => (None, Response::failed(reply, id, format!("Invalid request: {}.", malformed.reason))),
         };
         let body = response.encode().map_err(HandleError::Unencodable)?;
-        Ok(Answer { kind, response, body, detail: String::from("malformed=true") })
+        Ok(Answer { kind, response, body, detail: String::from("malformed=true"), follow_up: None })
     }
 }
 
@@ -438,9 +510,9 @@ mod tests {
         async fn update(&self, request: &Request) -> Result<Success, Failure> {
             self.create(request).await
         }
-        async fn delete(&self, _: &Request) -> Result<(), Failure> {
+        async fn delete(&self, _: &Request) -> Result<Deleted, Failure> {
             self.calls.fetch_add(1, Ordering::SeqCst);
-            Ok(())
+            Ok(Deleted::new())
         }
     }
 
@@ -566,6 +638,64 @@ mod tests {
         assert_eq!((bodies.len(), calls), (0, 0));
     }
 
+    /// Succeeds (or, with `oversized`, answers too much) and leaves a follow-up that ends with `result`.
+    struct Following {
+        result: Result<(), &'static str>,
+        oversized: bool,
+        ran: Arc<AtomicU32>,
+    }
+
+    impl Following {
+        fn follow_up(&self) -> FollowUp {
+            let (ran, result) = (Arc::clone(&self.ran), self.result);
+            FollowUp::new("registry", async move {
+                ran.fetch_add(1, Ordering::SeqCst);
+                result.map_err(str::to_owned)
+            })
+        }
+    }
+
+    impl CustomResource for Following {
+        async fn create(&self, _: &Request) -> Result<Success, Failure> {
+            let value = if self.oversized { "v".repeat(5000) } else { "v".to_owned() };
+            Ok(Success::new("id", Data::from_iter([("K", value)])).then(self.follow_up()))
+        }
+        async fn update(&self, request: &Request) -> Result<Success, Failure> {
+            self.create(request).await
+        }
+        async fn delete(&self, _: &Request) -> Result<Deleted, Failure> {
+            Ok(Deleted::new().then(self.follow_up()))
+        }
+    }
+
+    async fn run_following(result: Result<(), &'static str>, oversized: bool, kind: &str) -> (Handled, Value, u32) {
+        let transport = RecordingTransport::new();
+        let ran = Arc::new(AtomicU32::new(0));
+        let resource = Following { result, oversized, ran: Arc::clone(&ran) };
+        let driver = Driver::new(resource, &transport, UrlPolicy::strict().with_loopback(true));
+        let handled = driver.handle(event(kind, "r1"), Deadline::after(Duration::from_secs(10))).await.unwrap();
+        (handled, transport.answers().remove(0), ran.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_failed_follow_up_is_reported_but_never_changes_the_answer() {
+        for kind in ["Create", "Update", "Delete"] {
+            let (handled, body, ran) = run_following(Err("PutItem: AccessDeniedException"), false, kind).await;
+            assert_eq!((body["Status"].as_str(), ran), (Some("SUCCESS"), 1), "{kind}");
+            let outcome = handled.follow_up.unwrap();
+            assert_eq!(outcome.error.as_deref(), Some("PutItem: AccessDeniedException"));
+        }
+        let (handled, _, ran) = run_following(Ok(()), false, "Create").await;
+        assert_eq!((handled.follow_up.unwrap().error, ran), (None, 1));
+    }
+
+    #[tokio::test]
+    async fn a_failed_answer_drops_the_follow_up_unrun() {
+        let (handled, body, ran) = run_following(Ok(()), true, "Create").await;
+        assert_eq!((body["Status"].as_str(), ran), (Some("FAILED"), 0));
+        assert!(handled.follow_up.is_none());
+    }
+
     #[tokio::test]
     async fn an_event_without_a_response_url_is_unanswerable() {
         let (result, bodies, _) = run(ok(&[]), json!({"hello": 1})).await;
@@ -579,8 +709,13 @@ mod tests {
         let request = Request::parse(raw).unwrap();
         let data = Data::from_iter([("Secret", "hunter2")]);
         let response = Response::success(&request.reply, "id".into(), data.clone(), false);
-        let answer =
-            Answer { kind: Some(RequestKind::Create), response: response.clone(), body: vec![], detail: String::new() };
+        let answer = Answer {
+            kind: Some(RequestKind::Create),
+            response: response.clone(),
+            body: vec![],
+            detail: String::new(),
+            follow_up: None,
+        };
         let success = Success::new("id", data);
         let url = ResponseUrl::bind(&request.reply, UrlPolicy::strict().with_loopback(true)).unwrap();
         let raw_url = RawResponseUrl::new("http://127.0.0.1:9/b/k?X-Amz-Signature=s");

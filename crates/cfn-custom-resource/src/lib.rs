@@ -10,13 +10,15 @@
 //! - malformed events are answered when they can be addressed, and a Delete among them is SUCCESS;
 //! - PhysicalResourceId rules: a failed Update or Delete keeps its ID, a failed Create gets a stable one;
 //! - delivery retries network errors, 5xx and 429 until the deadline, with an empty Content-Type;
-//! - one structured log line per answer, with no signature and no Data values in it.
+//! - one structured log line per answer, with no signature and no Data values in it;
+//! - a [`FollowUp`] (say, recording what was read) runs beside the PUT of a SUCCESS answer and
+//!   can never delay, change or fail it; its failure is a WARN and a count in the log line.
 //!
 //! The crate has no Lambda runtime and no HTTP client of its own: the [`ResponseTransport`] port
 //! sends the PUT, so the same driver runs in a Lambda, a CLI or a test.
 //!
 //! ```
-//! use cfn_custom_resource::{CustomResource, Data, Failure, Request, Success};
+//! use cfn_custom_resource::{CustomResource, Data, Deleted, Failure, Request, Success};
 //!
 //! /// Returns the `Name` property, upper-cased, as `!GetAtt Resource.Upper`.
 //! struct Shout;
@@ -30,8 +32,8 @@
 //!     async fn update(&self, request: &Request) -> Result<Success, Failure> {
 //!         self.create(request).await
 //!     }
-//!     async fn delete(&self, _: &Request) -> Result<(), Failure> {
-//!         Ok(())
+//!     async fn delete(&self, _: &Request) -> Result<Deleted, Failure> {
+//!         Ok(Deleted::new())
 //!     }
 //! }
 //! # let _ = Shout;
@@ -40,6 +42,7 @@
 
 mod deadline;
 mod driver;
+mod follow_up;
 #[cfg(test)]
 mod proptests;
 mod recording;
@@ -49,7 +52,8 @@ mod response_url;
 mod sender;
 
 pub use deadline::{DEFAULT_BUDGET, Deadline, Interrupted, MAX_LAMBDA_TIMEOUT, panic_message, run_guarded};
-pub use driver::{Answer, CustomResource, Driver, Failure, HandleError, Handled, Success};
+pub use driver::{Answer, CustomResource, Deleted, Driver, Failure, HandleError, Handled, Success};
+pub use follow_up::{FollowUp, FollowUpOutcome};
 pub use recording::RecordingTransport;
 pub use request::{MalformedRequest, ReplyTarget, Request, RequestKind, StackArn};
 pub use response::{Data, EncodeError, MAX_PHYSICAL_ID_BYTES, MAX_RESPONSE_BYTES, Response, Status, truncate_utf8};

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use crate::{
-    CustomResource, Data, Deadline, Driver, Failure, MAX_RESPONSE_BYTES, RawResponseUrl, RecordingTransport,
+    CustomResource, Data, Deadline, Deleted, Driver, Failure, MAX_RESPONSE_BYTES, RawResponseUrl, RecordingTransport,
     ReplyTarget, Request, Response, ResponseUrl, Status, Success, UrlPolicy, encoded_response_key, response_bucket,
 };
 
@@ -90,7 +90,7 @@ impl CustomResource for Succeeds {
     async fn update(&self, _: &Request) -> Result<Success, Failure> {
         Ok(Success::new("id", Data::new()))
     }
-    async fn delete(&self, _: &Request) -> Result<(), Failure> {
+    async fn delete(&self, _: &Request) -> Result<Deleted, Failure> {
         Err(Failure::new("not reached for malformed events"))
     }
 }

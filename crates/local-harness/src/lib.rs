@@ -7,6 +7,7 @@
 //! - [`CountingProxy`]: sits between the function and moto and counts AWS calls on the wire.
 //! - [`Moto`] and [`Publisher`]: a moto server process, and stacks with exports seeded into it.
 //! - [`Function`]: the real Lambda binary, started as Lambda would start it.
+//! - [`ReadsTable`] and [`AuditInbox`]: the read registry's table, and a queue that receives the audit's events.
 
 mod capture;
 mod event;
@@ -15,6 +16,7 @@ mod http;
 mod moto;
 mod moto_responses;
 mod proxy;
+mod registry;
 mod runtime_api;
 
 pub use capture::{CapturedPut, ResponseEndpoint};
@@ -23,6 +25,7 @@ pub use function::{Function, FunctionOptions};
 pub use moto::{CONSUMER_ACCOUNT, Moto, Publisher, sdk_config};
 pub use moto_responses::MotoResponses;
 pub use proxy::CountingProxy;
+pub use registry::{AuditInbox, ReadsTable};
 pub use runtime_api::{Invocation, Outcome, RuntimeApi};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -15,13 +15,14 @@ use crate::http::{Received, Reply, Server, reply, serve};
 struct State {
     calls: Mutex<BTreeMap<String, u32>>,
     delay: Mutex<Option<Duration>>,
-    /// Action → (status, body) to answer instead of forwarding.
-    failures: Mutex<BTreeMap<String, (u16, String)>>,
+    /// Action → (status, code, message) to answer instead of forwarding.
+    failures: Mutex<BTreeMap<String, (u16, String, String)>>,
     /// Access key IDs, secret keys and session tokens that AssumeRole answers carried.
     issued: Mutex<Vec<String>>,
 }
 
-/// Forwards AWS query-protocol calls to moto and counts them by `Action`, as seen on the wire.
+/// Forwards AWS calls to moto and counts them by operation, as seen on the wire: the `Action` of
+/// query-protocol calls (STS, CloudFormation), the `X-Amz-Target` of JSON ones (DynamoDB, EventBridge).
 pub struct CountingProxy {
     server: Server,
     state: Arc<State>,
@@ -56,13 +57,10 @@ impl CountingProxy {
         self.state.calls.lock().unwrap().clear();
     }
 
-    /// Answer every `action` call with this AWS query-protocol error instead of forwarding it.
+    /// Answer every `action` call with this AWS error, in the call's protocol, instead of forwarding it.
     pub fn fail(&self, action: &str, status: u16, code: &str, message: &str) {
-        let body = format!(
-            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
-             <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
-        );
-        self.state.failures.lock().unwrap().insert(action.to_owned(), (status, body));
+        let failure = (status, code.to_owned(), message.to_owned());
+        self.state.failures.lock().unwrap().insert(action.to_owned(), failure);
     }
 
     /// Every access key ID, secret access key and session token STS handed out through this proxy:
@@ -88,15 +86,31 @@ async fn forward(
     upstream: String,
     request: Received,
 ) -> Reply {
-    let action = url::form_urlencoded::parse(&request.body)
-        .find(|(key, _)| key == "Action")
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_else(|| format!("{} {}", request.method, request.uri.path()));
+    let target = request.headers.get("x-amz-target").and_then(|t| t.to_str().ok()).map(str::to_owned);
+    let action = match &target {
+        Some(target) => target.rsplit('.').next().unwrap_or(target).to_owned(),
+        None => url::form_urlencoded::parse(&request.body)
+            .find(|(key, _)| key == "Action")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_else(|| format!("{} {}", request.method, request.uri.path())),
+    };
     *state.calls.lock().unwrap().entry(action.clone()).or_default() += 1;
     let failure = state.failures.lock().unwrap().get(&action).cloned();
-    if let Some((status, body)) = failure {
+    if let Some((status, code, message)) = failure {
+        let (body, content_type) = match target {
+            Some(_) => {
+                (serde_json::json!({"__type": code, "message": message}).to_string(), "application/x-amz-json-1.0")
+            }
+            None => (
+                format!(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+                     <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+                ),
+                "text/xml",
+            ),
+        };
         let mut answer = reply(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), body);
-        answer.headers_mut().insert("content-type", "text/xml".parse().unwrap());
+        answer.headers_mut().insert("content-type", content_type.parse().unwrap());
         return answer;
     }
     let delay = *state.delay.lock().unwrap();

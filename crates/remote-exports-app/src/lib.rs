@@ -7,5 +7,5 @@ mod resource;
 mod settings;
 
 pub use policy_cache::PolicyCache;
-pub use resource::RemoteExports;
+pub use resource::{AuditError, AuditOutcome, NoRegistry, REGISTRY_FOLLOW_UP, RemoteExports};
 pub use settings::{PolicySetting, Settings};

@@ -1,28 +1,121 @@
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use cfn_custom_resource::{CustomResource, Data, Failure, Request, StackArn, Success};
+use cfn_custom_resource::{CustomResource, Data, Deleted, Failure, FollowUp, Request, StackArn, Success};
 use remote_exports_core::{
-    ConsumerPolicy, ExportSource, LookupError, LookupPlan, Origin, ParameterStore, ResourceProperties, lookup,
+    AuditEvents, AuditReport, ConsumerPolicy, ExportSource, FINGERPRINT_SCHEME, LookupError, LookupPlan, Origin,
+    ParameterStore, ReadRecord, ReadRegistry, RegistryError, ResourceProperties, Selected, SourceRef, Staleness, audit,
+    lookup, reader_key, rfc3339,
 };
 
 use crate::{PolicyCache, Settings};
 
+/// The name of the registry's follow-up in the `answered` log line.
+pub const REGISTRY_FOLLOW_UP: &str = "reads-registry";
+
 /// `Custom::RemoteExports`: reads a publisher account's exports and returns the selected ones as Data.
-pub struct RemoteExports<S, P> {
+pub struct RemoteExports<S, P, R = NoRegistry> {
     settings: Settings,
     exports: S,
     policy: PolicyCache<P>,
+    /// Where reads are recorded, when `READS_TABLE` is set.
+    registry: Option<Arc<R>>,
 }
 
-impl<S: ExportSource, P: ParameterStore> RemoteExports<S, P> {
+/// The registry of a function without `READS_TABLE`: never called.
+pub struct NoRegistry;
+
+impl ReadRegistry for NoRegistry {
+    async fn record(&self, _: &ReadRecord) -> Result<(), RegistryError> {
+        Ok(())
+    }
+    async fn forget(&self, _: &str) -> Result<(), RegistryError> {
+        Ok(())
+    }
+    async fn scan(&self) -> Result<Vec<ReadRecord>, RegistryError> {
+        Ok(Vec::new())
+    }
+}
+
+/// Why an audit could not run at all (a source that cannot be read is in the report instead).
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("the audit needs the read registry: set READS_TABLE (template parameter ReadsRegistry=true)")]
+    NoRegistry,
+    #[error("the function is misconfigured: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("could not put the audit's events: {0}")]
+    Publish(String),
+}
+
+/// What a scheduled audit found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditOutcome {
+    pub report: AuditReport,
+    pub events_put: usize,
+}
+
+impl<S: ExportSource, P: ParameterStore> RemoteExports<S, P, NoRegistry> {
     /// `exports` reads publishers' exports; `parameters` reads a consumer policy kept in SSM.
     pub fn new(settings: Settings, exports: S, parameters: P) -> Self {
         let policy = PolicyCache::new(settings.consumer_policy.clone(), parameters);
-        RemoteExports { settings, exports, policy }
+        RemoteExports { settings, exports, policy, registry: None }
+    }
+}
+
+impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExports<S, P, R> {
+    /// Records every successful read in `registry` (and forgets it on Delete); `None` records nothing.
+    pub fn with_registry<R2: ReadRegistry>(self, registry: Option<R2>) -> RemoteExports<S, P, R2> {
+        let RemoteExports { settings, exports, policy, registry: _ } = self;
+        RemoteExports { settings, exports, policy, registry: registry.map(Arc::new) }
     }
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    pub fn registry(&self) -> Option<&R> {
+        self.registry.as_deref()
+    }
+
+    /// The scheduled audit: [`Self::audit`], then one event per stale read, with one log line for
+    /// the run and a WARN per source that could not be read.
+    pub async fn audit_and_publish<E: AuditEvents>(&self, events: &E) -> Result<AuditOutcome, AuditError> {
+        let report = self.audit().await?;
+        for check in report.unchecked() {
+            tracing::warn!(
+                source = %check.source.describe(),
+                readers = check.readers,
+                error = check.error.as_deref().unwrap_or(""),
+                "audit could not read a source; its readers were not checked"
+            );
+        }
+        let events_put = if report.stale.is_empty() {
+            0
+        } else {
+            events.publish(&report.stale).await.map_err(AuditError::Publish)?
+        };
+        let count = |state: Staleness| report.stale.iter().filter(|s| s.state == state).count();
+        tracing::info!(
+            readers = report.readers,
+            sources = report.sources.len(),
+            unchecked_sources = report.unchecked().count(),
+            changed = count(Staleness::Changed),
+            removed = count(Staleness::Removed),
+            events_put,
+            "audited"
+        );
+        Ok(AuditOutcome { report, events_put })
+    }
+
+    /// Every recorded read compared with what its publisher exports now, one read per source.
+    pub async fn audit(&self) -> Result<AuditReport, AuditError> {
+        let registry = self.registry.as_ref().ok_or(AuditError::NoRegistry)?;
+        let governance = self.settings.governance.as_ref().map_err(|error| AuditError::Config(error.to_string()))?;
+        let records = registry.scan().await?;
+        Ok(audit(&records, &self.exports, governance).await)
     }
 
     /// The consumer policy in force now (read through its cache).
@@ -53,15 +146,45 @@ impl<S: ExportSource, P: ParameterStore> RemoteExports<S, P> {
             fail(error).with_physical_resource_id(plan.source.physical_resource_id())
         })?;
         let detail = format!("scanned={} pages={}", selected.scanned, selected.pages);
+        let follow_up = self.registry.as_ref().map(|registry| self.record_read(registry, request, &plan, &selected));
         let data: Data = selected.data.into_iter().collect();
-        Ok(Success::new(plan.source.physical_resource_id(), data).no_echo(plan.no_echo).detail(detail))
+        let success = Success::new(plan.source.physical_resource_id(), data).no_echo(plan.no_echo).detail(detail);
+        Ok(match follow_up {
+            Some(follow_up) => success.then(follow_up),
+            None => success,
+        })
+    }
+
+    /// Records the read beside the delivery; fingerprints are computed there too, off the answer's path.
+    fn record_read(&self, registry: &Arc<R>, request: &Request, plan: &LookupPlan, selected: &Selected) -> FollowUp {
+        let stack = StackArn::parse(&request.reply.stack_id);
+        let own_account = self.settings.function_account.as_deref().unwrap_or("self");
+        let mut record = ReadRecord {
+            stack_id: request.reply.stack_id.clone(),
+            logical_resource_id: request.reply.logical_resource_id.clone(),
+            consumer_account: stack.map_or_else(String::new, |s| s.account.to_owned()),
+            stack_name: stack.map_or_else(String::new, |s| s.stack_name.to_owned()),
+            source: SourceRef::from_source(&plan.source, own_account),
+            exports: Vec::new(),
+            read_at: rfc3339(SystemTime::now()),
+            request_type: request.kind.as_str().to_owned(),
+            no_echo: plan.no_echo,
+            fingerprint_scheme: FINGERPRINT_SCHEME.to_owned(),
+        };
+        let (registry, data, origins) = (Arc::clone(registry), selected.data.clone(), selected.origins.clone());
+        FollowUp::new(REGISTRY_FOLLOW_UP, async move {
+            record.exports = ReadRecord::exports_of(&data, &origins);
+            drop(data);
+            registry.record(&record).await.map_err(|error| error.to_string())
+        })
     }
 }
 
-impl<S, P> CustomResource for RemoteExports<S, P>
+impl<S, P, R> CustomResource for RemoteExports<S, P, R>
 where
     S: ExportSource + 'static,
     P: ParameterStore + 'static,
+    R: ReadRegistry + 'static,
 {
     async fn create(&self, request: &Request) -> Result<Success, Failure> {
         self.read(request).await
@@ -72,8 +195,14 @@ where
     }
 
     /// Nothing was created, so there is nothing to delete: no call, no validation, always SUCCESS.
-    async fn delete(&self, _: &Request) -> Result<(), Failure> {
-        Ok(())
+    /// With a registry, the reader is forgotten beside the answer, where a failure cannot reach it.
+    async fn delete(&self, request: &Request) -> Result<Deleted, Failure> {
+        let Some(registry) = &self.registry else { return Ok(Deleted::new()) };
+        let (registry, reader) =
+            (Arc::clone(registry), reader_key(&request.reply.stack_id, &request.reply.logical_resource_id));
+        Ok(Deleted::new().then(FollowUp::new(REGISTRY_FOLLOW_UP, async move {
+            registry.forget(&reader).await.map_err(|error| error.to_string())
+        })))
     }
 
     fn timeout_reason(&self, request: &Request, waited: Duration) -> String {
@@ -120,7 +249,7 @@ mod tests {
             self.1.fetch_add(1, Ordering::SeqCst);
             match &self.0 {
                 Behaviour::Exports(list) => {
-                    let _ = on_page(list.iter().map(|(n, v)| Export { name: n.clone(), value: v.clone() }).collect());
+                    let _ = on_page(list.iter().map(|(n, v)| Export::new(n, v, "stack/booking/1")).collect());
                     Ok(1)
                 }
                 Behaviour::Fail(error) => Err(error.clone()),
@@ -181,6 +310,97 @@ mod tests {
 
     async fn run(behaviour: Behaviour, event: Value) -> (Vec<Value>, u32) {
         run_with(&[], behaviour, event).await
+    }
+
+    /// Records what it is asked to do; fails every write when `fail` is set.
+    #[derive(Default)]
+    struct FakeRegistry {
+        recorded: std::sync::Mutex<Vec<ReadRecord>>,
+        forgotten: std::sync::Mutex<Vec<String>>,
+        fail: bool,
+    }
+
+    impl ReadRegistry for FakeRegistry {
+        async fn record(&self, record: &ReadRecord) -> Result<(), RegistryError> {
+            self.recorded.lock().unwrap().push(record.clone());
+            self.outcome()
+        }
+        async fn forget(&self, reader: &str) -> Result<(), RegistryError> {
+            self.forgotten.lock().unwrap().push(reader.to_owned());
+            self.outcome()
+        }
+        async fn scan(&self) -> Result<Vec<ReadRecord>, RegistryError> {
+            Ok(self.recorded.lock().unwrap().clone())
+        }
+    }
+
+    impl FakeRegistry {
+        fn outcome(&self) -> Result<(), RegistryError> {
+            if !self.fail {
+                return Ok(());
+            }
+            Err(RegistryError {
+                operation: "PutItem",
+                table: "reads".into(),
+                code: Some("AccessDeniedException".into()),
+                message: "not authorized".into(),
+            })
+        }
+    }
+
+    async fn run_with_registry(
+        registry: &Arc<FakeRegistry>,
+        event: Value,
+    ) -> (Value, Option<cfn_custom_resource::FollowUpOutcome>) {
+        let settings = Settings::from_vars(|name| (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "true".to_owned()));
+        let transport = RecordingTransport::new();
+        let policy = settings.url_policy;
+        let source = FakeSource(exports(&[("topic", "arn:sns:1"), ("flag", "true")]), AtomicU32::new(0));
+        let resource = RemoteExports::new(settings, source, NoParameters).with_registry(Some(Arc::clone(registry)));
+        let driver = Driver::new(resource, &transport, policy);
+        let handled = driver.handle(event, Deadline::after(Duration::from_secs(10))).await.unwrap();
+        (transport.answers().remove(0), handled.follow_up)
+    }
+
+    #[tokio::test]
+    async fn a_successful_read_is_recorded_with_fingerprints_and_no_values() {
+        let registry = Arc::new(FakeRegistry::default());
+        let properties = json!({"RoleArn": ROLE, "Exports": {"Topic": "topic"}, "ExportNames": ["flag"]});
+        let (body, follow_up) = run_with_registry(&registry, event("Update", properties)).await;
+        assert_eq!(body["Status"], "SUCCESS");
+        assert_eq!(follow_up.unwrap().error, None);
+        let recorded = registry.recorded.lock().unwrap().clone();
+        let record = &recorded[0];
+        assert_eq!(record.reader(), format!("{STACK}|Lookup"));
+        assert_eq!((record.consumer_account.as_str(), record.stack_name.as_str()), ("111111111111", "airmiles"));
+        assert_eq!((record.source.account.as_str(), record.source.role_arn.as_deref()), ("222222222222", Some(ROLE)));
+        assert_eq!(record.request_type, "Update");
+        let keys: Vec<_> = record.exports.iter().map(|e| (e.key.as_str(), e.export.as_str())).collect();
+        assert_eq!(keys, vec![("Topic", "topic"), ("flag", "flag")]);
+        let shown = format!("{record:?}");
+        assert!(!shown.contains("arn:sns:1") && !shown.contains("\"true\""), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn a_failing_registry_never_fails_the_answer_and_delete_forgets_the_reader() {
+        let registry = Arc::new(FakeRegistry { fail: true, ..FakeRegistry::default() });
+        let (body, follow_up) = run_with_registry(&registry, event("Create", json!({"RoleArn": ROLE}))).await;
+        assert_eq!(body["Status"], "SUCCESS");
+        assert!(follow_up.unwrap().error.unwrap().contains("AccessDeniedException"));
+        let (body, follow_up) = run_with_registry(&registry, event("Delete", json!({"RoleArn": 42}))).await;
+        assert_eq!(body["Status"], "SUCCESS");
+        assert!(follow_up.unwrap().error.is_some());
+        assert_eq!(*registry.forgotten.lock().unwrap(), vec![format!("{STACK}|Lookup")]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_records_nothing() {
+        let registry = Arc::new(FakeRegistry::default());
+        let (body, follow_up) =
+            run_with_registry(&registry, event("Create", json!({"ExportNames": ["missing"]}))).await;
+        assert_eq!(body["Status"], "FAILED");
+        assert!(follow_up.is_none());
+        assert!(registry.recorded.lock().unwrap().is_empty());
     }
 
     #[tokio::test]

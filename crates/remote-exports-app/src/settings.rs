@@ -27,6 +27,10 @@ pub struct Settings {
     pub url_policy: UrlPolicy,
     /// `AWS_REGION`: the last resort when neither the properties nor the StackId name a region.
     pub function_region: Option<String>,
+    /// `FUNCTION_ACCOUNT_ID`: the account recorded as the source of reads made without a role.
+    pub function_account: Option<String>,
+    /// `READS_TABLE`: the DynamoDB table of the read registry; unset means no registry and no calls.
+    pub reads_table: Option<String>,
     /// Said at WARN on every cold start: settings that weaken the function or were not understood.
     pub warnings: Vec<String>,
 }
@@ -81,6 +85,8 @@ impl Settings {
             consumer_policy,
             url_policy: UrlPolicy { binding, allow_loopback },
             function_region: set("AWS_REGION"),
+            function_account: set("FUNCTION_ACCOUNT_ID"),
+            reads_table: set("READS_TABLE"),
             warnings,
         }
     }

@@ -82,7 +82,9 @@ async fn scan_pages(
             .exports
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|export| Some(Export { name: export.name?, value: export.value? }))
+            .filter_map(|export| {
+                Some(Export::new(export.name?, export.value?, export.exporting_stack_id.unwrap_or_default()))
+            })
             .collect();
         if on_page(exports).is_break() {
             break;

@@ -3,17 +3,26 @@
 //! - [`CloudFormationExports`]: the domain's `ExportSource`, over STS AssumeRole and paginated
 //!   ListExports, with one client (and so one credential cache) per role, external ID and region.
 //! - [`SsmParameters`]: the domain's `ParameterStore`, for a consumer policy kept in SSM.
+//! - [`DynamoDbRegistry`]: the domain's `ReadRegistry`, a DynamoDB table keyed by `Reader`.
+//! - [`EventBridgeEvents`]: the domain's `AuditEvents`, PutEvents on the default bus.
+//! - [`JsonClient`]: the SigV4-signed JSON calls behind the last three, instead of three SDK clients.
 //! - [`HttpResponseTransport`]: the protocol's `ResponseTransport`, a reqwest PUT to the ResponseURL.
 //! - [`TrustRoots`] and [`load_sdk_config`]: one TLS trust decision for both HTTP clients.
 
+mod events;
 mod exports;
 mod parameters;
+mod registry;
 mod response_transport;
+pub mod signed_json;
 mod tls;
 
+pub use events::{EVENT_SOURCE, EventBridgeEvents};
 pub use exports::CloudFormationExports;
 pub use parameters::SsmParameters;
+pub use registry::{DynamoDbRegistry, READER_KEY};
 pub use response_transport::HttpResponseTransport;
+pub use signed_json::{JsonCallError, JsonClient};
 pub use tls::{TrustRoots, load_sdk_config};
 
 /// An error and its sources as one readable line, each message once (layers often repeat their cause).

@@ -1,5 +1,6 @@
 //! `remote-exports`: the stack author's view of what the function sees and would answer.
 
+mod registry;
 mod template;
 
 use std::ops::ControlFlow;
@@ -31,11 +32,11 @@ struct Cli {
     command: Command,
 }
 
-const EXIT_CODES: &str =
-    "Exit codes: 0 success; 1 the resource would get FAILED; 2 bad usage; 3 could not run (AWS, files, network).";
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 the resource would get FAILED, or `stale` found stale reads; 2 bad usage; \
+     3 could not run (AWS, files, network), or `stale` could not check every source.";
 
 #[derive(Clone, Copy, ValueEnum)]
-enum OutputFormat {
+pub(crate) enum OutputFormat {
     Table,
     Json,
 }
@@ -99,10 +100,42 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         timeout: u64,
     },
+    /// Who reads what, from the read registry: "can I change or remove this export?".
+    #[command(
+        after_help = "Examples:\n  remote-exports readers --export booking-lambda-BookingTopicArn\n  remote-exports readers --prefix booking- --source-account 222222222222 --output json"
+    )]
+    Readers {
+        /// The read registry's DynamoDB table (the stack's ReadsTableName output).
+        #[arg(long, env = "READS_TABLE")]
+        table: Option<String>,
+        /// Only readers of this export.
+        #[arg(long, conflicts_with = "prefix")]
+        export: Option<String>,
+        /// Only readers of exports whose name starts with this.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Only reads from this publisher account.
+        #[arg(long, value_name = "ACCOUNT_ID")]
+        source_account: Option<String>,
+        /// Only reads from this region.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Every recorded read whose export changed or was removed since, and what to do about it.
+    /// Each publisher account and region is read once, however many stacks read it. Exit 1 when
+    /// anything is stale, so a pipeline can stop on it.
+    #[command(
+        after_help = "Examples:\n  remote-exports stale\n  remote-exports stale --table remote-exports-reads --output json"
+    )]
+    Stale {
+        /// The read registry's DynamoDB table (the stack's ReadsTableName output).
+        #[arg(long, env = "READS_TABLE")]
+        table: Option<String>,
+    },
 }
 
 /// Why the CLI could not give an answer, as opposed to a resource that would get FAILED.
-enum RunError {
+pub(crate) enum RunError {
     /// The command line or its inputs are wrong: exit 2.
     Usage(String),
     /// AWS, files or the network: exit 3.
@@ -208,6 +241,25 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
             );
             Ok(answer.response.status)
         }
+        Command::Readers { table, export, prefix, source_account, region } => {
+            let source_account = source_account.map(|a| checked_account(&a)).transpose()?;
+            let registry = registry::registry(&sdk, roots, table)?;
+            let filter = registry::ReaderFilter { export, prefix, source_account, region };
+            registry::readers(&registry, &filter, cli.output).await?;
+            Ok(Status::Success)
+        }
+        Command::Stale { table } => {
+            let registry = registry::registry(&sdk, roots, table)?;
+            let report = resource(&sdk, roots).with_registry(Some(registry)).audit().await?;
+            let stale = registry::print_stale(&report, cli.output)?;
+            match report.unchecked().count() {
+                _ if stale => Ok(Status::Failed),
+                0 => Ok(Status::Success),
+                sources => Err(RunError::Run(format!(
+                    "{sources} source(s) could not be read, so their readers were not checked"
+                ))),
+            }
+        }
     }
 }
 
@@ -215,7 +267,7 @@ fn checked_account(account: &str) -> Result<String, RunError> {
     if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
         Ok(account.to_owned())
     } else {
-        Err(usage(format!("--consumer-account {account} is not a 12-digit account ID")))
+        Err(usage(format!("{account} is not a 12-digit account ID")))
     }
 }
 
@@ -345,7 +397,7 @@ fn print_answer(response: &Response, output: OutputFormat) {
     }
 }
 
-fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+pub(crate) fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
     let mut widths = header.map(str::len);
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {

@@ -1,8 +1,11 @@
 //! The export-lookup domain: from a resource's properties to the Data map, with governance applied.
 //!
 //! `ResourceProperties::parse` → `LookupPlan::new` (defaults and allow-lists, before any call) →
-//! `lookup` over an [`ExportSource`] (the only port; AWS lives in an adapter crate) → `Selected`.
+//! `lookup` over an [`ExportSource`] (AWS lives in adapter crates) → `Selected`.
 //! Every failure is a [`LookupError`] whose text is the Reason a stack author reads.
+//!
+//! The read registry ([`ReadRegistry`], [`ReadRecord`], [`audit`]) records who read what, with
+//! keyed fingerprints instead of values, and finds reads whose export changed or disappeared.
 
 mod config;
 mod error;
@@ -11,15 +14,20 @@ mod pattern;
 mod plan;
 mod policy;
 mod properties;
+mod registry;
 mod role_arn;
 mod suggest;
 
 pub use config::{ConfigError, Governance};
 pub use error::{FailureKind, LookupError, MissingExport, SourceError, SourceStep};
-pub use lookup::{Export, ExportSource, ParameterStore, Selected, lookup};
+pub use lookup::{Export, ExportOrigin, ExportSource, ParameterStore, Selected, lookup};
 pub use pattern::{Pattern, PatternList};
 pub use plan::{ExportFilter, LookupPlan, Origin, Source};
 pub use policy::{ConsumerPolicy, ConsumerRules, PolicyError, PolicyOrigin};
 pub use properties::{PropertyError, ResourceProperties, Selection};
+pub use registry::{
+    AUDIT_SESSION_NAME, AuditEvents, AuditReport, FINGERPRINT_SCHEME, ReadExport, ReadRecord, ReadRegistry,
+    RegistryError, SourceCheck, SourceRef, StaleRead, Staleness, audit, fingerprint, reader_key, rfc3339,
+};
 pub use role_arn::{InvalidRoleArn, RoleArn};
 pub use suggest::closest;

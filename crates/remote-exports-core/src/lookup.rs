@@ -11,12 +11,31 @@ use crate::suggest::closest;
 pub struct Export {
     pub name: String,
     pub value: String,
+    /// The ID of the stack that exports it (empty when the source does not say).
+    pub exporting_stack_id: String,
+}
+
+impl Export {
+    pub fn new(name: impl Into<String>, value: impl Into<String>, exporting_stack_id: impl Into<String>) -> Self {
+        Export { name: name.into(), value: value.into(), exporting_stack_id: exporting_stack_id.into() }
+    }
 }
 
 impl std::fmt::Debug for Export {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Export").field("name", &self.name).field("value", &"<redacted>").finish()
+        f.debug_struct("Export")
+            .field("name", &self.name)
+            .field("value", &"<redacted>")
+            .field("exporting_stack_id", &self.exporting_stack_id)
+            .finish()
     }
+}
+
+/// Where a Data key's value came from: what the read registry records instead of the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOrigin {
+    pub export: String,
+    pub exporting_stack_id: String,
 }
 
 /// Something that lists an account's exports in a region, one page at a time.
@@ -40,6 +59,8 @@ pub trait ParameterStore: Send + Sync {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Selected {
     pub data: BTreeMap<String, String>,
+    /// For each Data key, the export it holds.
+    pub origins: BTreeMap<String, ExportOrigin>,
     /// Exports read from the source, including the ones hidden by the allow-lists.
     pub scanned: usize,
     pub pages: u32,
@@ -71,6 +92,7 @@ struct Selector<'p> {
     /// Exact names not seen yet → the Data keys they fill.
     pending: HashMap<&'p str, Vec<&'p str>>,
     data: BTreeMap<String, String>,
+    origins: BTreeMap<String, ExportOrigin>,
     /// Names of visible, unselected exports, kept only to suggest fixes for missing names.
     other_names: Vec<String>,
     scanned: usize,
@@ -93,6 +115,7 @@ impl<'p> Selector<'p> {
             plan,
             pending,
             data: BTreeMap::new(),
+            origins: BTreeMap::new(),
             other_names: Vec::new(),
             scanned: 0,
             hidden: 0,
@@ -104,7 +127,7 @@ impl<'p> Selector<'p> {
     fn take(&mut self, page: Vec<Export>) -> ControlFlow<()> {
         let selection = &self.plan.selection;
         let everything = selection.is_everything();
-        for Export { name, value } in page {
+        for Export { name, value, exporting_stack_id } in page {
             self.scanned += 1;
             if !self.plan.visible.allows(&name) {
                 self.hidden += 1;
@@ -118,16 +141,20 @@ impl<'p> Selector<'p> {
                 self.collision = Some(LookupError::AliasCollision { key: name.clone(), target: target.clone() });
                 return ControlFlow::Break(());
             }
+            let origin = || ExportOrigin { export: name.clone(), exporting_stack_id: exporting_stack_id.clone() };
             match exact_keys {
                 Some(keys) => {
                     for key in keys {
                         self.data.insert(key.to_owned(), value.clone());
+                        self.origins.insert(key.to_owned(), origin());
                     }
                     if by_prefix {
+                        self.origins.insert(name.clone(), origin());
                         self.data.insert(name, value);
                     }
                 }
                 None if by_prefix => {
+                    self.origins.insert(name.clone(), origin());
                     self.data.insert(name, value);
                 }
                 None if !self.pending.is_empty() => self.other_names.push(name),
@@ -167,7 +194,7 @@ impl<'p> Selector<'p> {
                 hidden: self.hidden,
             });
         }
-        Ok(Selected { data: self.data, scanned: self.scanned, pages })
+        Ok(Selected { data: self.data, origins: self.origins, scanned: self.scanned, pages })
     }
 }
 
@@ -192,7 +219,7 @@ mod tests {
     impl Pages {
         fn of(count: usize, page_size: usize) -> Pages {
             let exports: Vec<Export> = (0..count)
-                .map(|i| Export { name: format!("stack{}-Output{i}", i % 3), value: format!("value-{i}") })
+                .map(|i| Export::new(format!("stack{}-Output{i}", i % 3), format!("value-{i}"), "stack-id"))
                 .collect();
             Pages {
                 pages: exports.chunks(page_size).map(<[Export]>::to_vec).collect(),
@@ -325,8 +352,13 @@ mod tests {
 
     #[test]
     fn debug_never_shows_values() {
-        let export = Export { name: "db-Password".into(), value: "hunter2".into() };
-        let selected = Selected { data: BTreeMap::from([("k".into(), "hunter2".into())]), scanned: 1, pages: 1 };
+        let export = Export::new("db-Password", "hunter2", "stack-id");
+        let selected = Selected {
+            data: BTreeMap::from([("k".into(), "hunter2".into())]),
+            origins: BTreeMap::new(),
+            scanned: 1,
+            pages: 1,
+        };
         for shown in [format!("{export:?}"), format!("{selected:?}")] {
             assert!(!shown.contains("hunter2"), "{shown}");
         }

@@ -1,11 +1,48 @@
-//! The Lambda side of `Custom::RemoteExports`: logging set up as the Lambda runtime expects, and the
-//! mapping from the protocol's undeliverable outcomes to the runtime's typed errors.
+//! The Lambda side of `Custom::RemoteExports`: logging set up as the Lambda runtime expects, which
+//! path an event takes, and the mapping from failed invocations to the runtime's typed errors.
 
 mod logging;
 
 pub use logging::init_logging;
 
 use cfn_custom_resource::HandleError;
+use remote_exports_app::AuditError;
+use serde_json::Value;
+
+/// What an invocation is, decided from the event's shape alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invocation {
+    /// An EventBridge schedule: run the stale-read audit.
+    ScheduledAudit,
+    /// Anything else is a custom-resource request, answered (or refused) by the protocol driver.
+    CustomResource,
+}
+
+impl Invocation {
+    /// A scheduled event has `"source": "aws.events"` and `"detail-type": "Scheduled Event"`. An
+    /// event that also carries custom-resource fields is not one: it goes to the driver, whose URL
+    /// binding decides, so that nothing can smuggle a request past it or trigger an audit with one.
+    pub fn of(event: &Value) -> Invocation {
+        let scheduled = event["source"] == "aws.events" && event["detail-type"] == "Scheduled Event";
+        let custom_resource_fields = ["ResponseURL", "RequestType", "StackId"].iter().any(|f| event.get(f).is_some());
+        if scheduled && !custom_resource_fields { Invocation::ScheduledAudit } else { Invocation::CustomResource }
+    }
+}
+
+/// A scheduled audit that could not run or finish. Lambda retries the event.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditFailure {
+    #[error("{0}")]
+    Failed(#[from] AuditError),
+    #[error("the audit did not finish before the function's deadline")]
+    TimedOut,
+}
+
+impl From<AuditFailure> for lambda_runtime::Diagnostic {
+    fn from(error: AuditFailure) -> Self {
+        lambda_runtime::Diagnostic { error_type: "RemoteExports.AuditFailed".into(), error_message: error.to_string() }
+    }
+}
 
 /// An invocation CloudFormation could not be told about. Only these reach the runtime as errors,
 /// because an error makes Lambda run the whole event again.
@@ -25,6 +62,22 @@ impl From<FunctionError> for lambda_runtime::Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use serde_json::json;
+
+    #[test]
+    fn scheduled_events_and_custom_resource_requests_never_cross() {
+        let scheduled = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+        assert_eq!(Invocation::of(&scheduled), Invocation::ScheduledAudit);
+        let mut disguised = scheduled.clone();
+        disguised["ResponseURL"] = json!("https://example.com/x");
+        assert_eq!(Invocation::of(&disguised), Invocation::CustomResource);
+        let request = json!({"RequestType": "Create", "ResponseURL": "https://x", "StackId": "s"});
+        assert_eq!(Invocation::of(&request), Invocation::CustomResource);
+        let other_rule = json!({"source": "aws.events", "detail-type": "Something Else"});
+        assert_eq!(Invocation::of(&other_rule), Invocation::CustomResource);
+        assert_eq!(Invocation::of(&json!("text")), Invocation::CustomResource);
+    }
 
     #[test]
     fn errors_reach_the_runtime_with_a_typed_error_type() {

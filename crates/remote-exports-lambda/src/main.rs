@@ -9,8 +9,11 @@ use std::sync::Arc;
 use cfn_custom_resource::{Deadline, Driver};
 use lambda_runtime::{LambdaEvent, service_fn};
 use remote_exports_app::{RemoteExports, Settings};
-use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, SsmParameters, TrustRoots, load_sdk_config};
-use remote_exports_lambda::FunctionError;
+use remote_exports_aws::{
+    CloudFormationExports, DynamoDbRegistry, EventBridgeEvents, HttpResponseTransport, SsmParameters, TrustRoots,
+    load_sdk_config,
+};
+use remote_exports_lambda::{AuditFailure, FunctionError, Invocation};
 use serde_json::{Value, json};
 
 // One request at a time: a current-thread runtime starts faster and holds less memory.
@@ -29,21 +32,59 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     });
     let config = load_sdk_config(roots).await?;
     let url_policy = settings.url_policy;
+    // Without READS_TABLE the registry is absent, not disabled: no client, no call, no cost.
+    let registry = settings.reads_table.clone().map(|table| DynamoDbRegistry::new(&config, roots, table));
+    let events = EventBridgeEvents::new(&config, roots);
     let resource =
         RemoteExports::new(settings, CloudFormationExports::new(config.clone()), SsmParameters::new(&config, roots));
-    let driver = Arc::new(Driver::new(resource, HttpResponseTransport::new(roots)?, url_policy));
+    let transport = HttpResponseTransport::new(roots)?;
+    let driver = Arc::new(Driver::new(resource.with_registry(registry), transport, url_policy));
+    let events = Arc::new(events);
     let fallback_budget = Deadline::fallback_budget();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let driver = Arc::clone(&driver);
+        let (driver, events) = (Arc::clone(&driver), Arc::clone(&events));
         async move {
             let deadline = Deadline::from_runtime_millis(event.context.deadline, fallback_budget);
-            let handled = driver.handle(event.payload, deadline).await.map_err(FunctionError)?;
-            Ok::<_, FunctionError>(json!({
-                "Status": handled.status,
-                "PhysicalResourceId": handled.physical_resource_id,
-                "DataKeys": handled.data_keys,
-            }))
+            match Invocation::of(&event.payload) {
+                Invocation::ScheduledAudit => audit(&driver, &events, deadline).await,
+                Invocation::CustomResource => {
+                    let handled = driver.handle(event.payload, deadline).await.map_err(FunctionError)?;
+                    Ok(json!({
+                        "Status": handled.status,
+                        "PhysicalResourceId": handled.physical_resource_id,
+                        "DataKeys": handled.data_keys,
+                    }))
+                }
+            }
         }
     }))
     .await
+}
+
+type Function = Driver<RemoteExports<CloudFormationExports, SsmParameters, DynamoDbRegistry>, HttpResponseTransport>;
+
+async fn audit(
+    driver: &Function,
+    events: &EventBridgeEvents,
+    deadline: Deadline,
+) -> Result<Value, lambda_runtime::Diagnostic> {
+    let run = driver.resource().audit_and_publish(events);
+    let outcome = match tokio::time::timeout_at(deadline.work_deadline(), run).await {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(error)) => {
+            tracing::error!(%error, "scheduled audit failed");
+            return Err(AuditFailure::from(error).into());
+        }
+        Err(_) => {
+            tracing::error!("scheduled audit did not finish before the deadline");
+            return Err(AuditFailure::TimedOut.into());
+        }
+    };
+    Ok(json!({
+        "Readers": outcome.report.readers,
+        "Sources": outcome.report.sources.len(),
+        "UncheckedSources": outcome.report.unchecked().count(),
+        "Stale": outcome.report.stale.len(),
+        "EventsPut": outcome.events_put,
+    }))
 }

@@ -81,6 +81,8 @@ fn demo(extra: &[String]) -> Result {
         .arg(venv.join("bin/moto_server"))
         .arg("--lambda")
         .arg(target_dir().join("debug/remote-exports-lambda"))
+        .arg("--cli")
+        .arg(target_dir().join("debug/remote-exports"))
         .args(extra);
     step("demo", demo)
 }

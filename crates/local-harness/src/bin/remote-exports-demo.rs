@@ -1,30 +1,33 @@
 //! The Booking/Airmiles story, locally: moto plays both AWS accounts, the real Lambda binary runs
 //! behind a Runtime API emulator, and the events from `events/` play CloudFormation.
 //!
-//! Usage: remote-exports-demo --moto-server PATH --lambda PATH [--events DIR]
+//! Usage: remote-exports-demo --moto-server PATH --lambda PATH --cli PATH [--events DIR]
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use local_harness::{
-    BoxError, CONSUMER_ACCOUNT, CountingProxy, Function, FunctionOptions, Moto, MotoResponses, Outcome, Publisher,
-    RuntimeApi,
+    AuditInbox, BoxError, CONSUMER_ACCOUNT, CountingProxy, Function, FunctionOptions, Moto, MotoResponses, Outcome,
+    Publisher, ReadsTable, RuntimeApi,
 };
 use serde_json::Value;
 
 const PUBLISHER_ACCOUNT: &str = "222222222222";
 const REGION: &str = "eu-west-1";
 const EXPORT: &str = "booking-lambda-BookingTopicArn";
+const READS_TABLE: &str = "remote-exports-reads";
 
 struct Args {
     moto_server: PathBuf,
     lambda: PathBuf,
+    cli: PathBuf,
     events: PathBuf,
 }
 
 fn parse_args() -> Result<Args, BoxError> {
     let mut moto_server = None;
     let mut lambda = None;
+    let mut cli = None;
     let mut events = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events"));
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -32,6 +35,7 @@ fn parse_args() -> Result<Args, BoxError> {
         match flag.as_str() {
             "--moto-server" => moto_server = Some(PathBuf::from(value)),
             "--lambda" => lambda = Some(PathBuf::from(value)),
+            "--cli" => cli = Some(PathBuf::from(value)),
             "--events" => events = PathBuf::from(value),
             _ => return Err(format!("unknown argument {flag}").into()),
         }
@@ -39,6 +43,7 @@ fn parse_args() -> Result<Args, BoxError> {
     Ok(Args {
         moto_server: moto_server.ok_or("--moto-server is required (cargo xtask demo passes it)")?,
         lambda: lambda.ok_or("--lambda is required (cargo xtask demo passes it)")?,
+        cli: cli.ok_or("--cli is required (cargo xtask demo passes it)")?,
         events,
     })
 }
@@ -79,13 +84,21 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     let runtime = RuntimeApi::start().await?;
     let responses = MotoResponses::create(moto, REGION).await?;
     println!("CloudFormation's response bucket {} exists in moto's S3", cfn_custom_resource::response_bucket(REGION));
+    let reads = ReadsTable::create(moto, REGION, READS_TABLE).await?;
+    let inbox = AuditInbox::create(moto, REGION, "remote-exports-alerts").await?;
+    println!("The read registry {} exists in moto's DynamoDB (template parameter ReadsRegistry=true)", reads.name);
+    println!("An EventBridge rule sends events with source remote-exports to the SQS queue remote-exports-alerts");
     let proxy = CountingProxy::start(moto).await?;
     let function = Function::start(&FunctionOptions {
         binary: args.lambda.clone(),
         runtime_api: runtime.address(),
         aws_endpoint: proxy.url(),
         region: REGION.to_owned(),
-        env: vec![("ALLOWED_ROLE_ARNS".into(), "arn:aws:iam::*:role/remote-exports-*".into())],
+        env: vec![
+            ("ALLOWED_ROLE_ARNS".into(), "arn:aws:iam::*:role/remote-exports-*".into()),
+            ("READS_TABLE".into(), READS_TABLE.into()),
+            ("FUNCTION_ACCOUNT_ID".into(), CONSUMER_ACCOUNT.into()),
+        ],
     })?;
     println!("Started {} behind a local Lambda Runtime API", args.lambda.display());
 
@@ -95,18 +108,38 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     expect(created["Data"][EXPORT] == topic_v1.as_str(), "Create read the Booking account, not the decoy")?;
     let physical_id = created["PhysicalResourceId"].clone();
     println!("\n!GetAtt Lookup.{EXPORT}  →  {}", created["Data"][EXPORT].as_str().unwrap_or("?"));
+    let readers = cli(args, moto, &["readers", "--export", EXPORT])?;
+    expect(
+        readers.code == Some(0) && readers.stdout.contains("airmiles/Lookup"),
+        "Booking can see that Airmiles reads it",
+    )?;
 
-    section("2. Booking replaces its topic; Airmiles bumps Refresh, CloudFormation updates (events/update.json)");
+    section("2. Booking replaces its topic: who is now stale?");
     booking.delete_stack("booking-lambda").await?;
     let topic_v2 = booking.publish_topic("booking-lambda-v2", "BookingTopicV2", EXPORT).await?;
     println!("Booking now exports {EXPORT} = {topic_v2}");
+    let stale = cli(args, moto, &["stale"])?;
+    expect(stale.code == Some(1) && stale.stdout.contains("changed"), "stale flags Airmiles and exits 1")?;
+    let audit = runtime.invoke(&read_event(args, "scheduled-audit")?, Duration::from_secs(30)).await?;
+    expect(
+        matches!(&audit.outcome, Outcome::Response(summary) if summary["EventsPut"] == 1),
+        "the scheduled audit (events/scheduled-audit.json) put one event on the default bus",
+    )?;
+    let events = inbox.events(1, Duration::from_secs(10)).await?;
+    let event = events.first().ok_or("no event reached the queue")?;
+    println!("The platform team's queue received:\n{}", serde_json::to_string_pretty(event)?);
+    expect(event["detail-type"] == "Remote export changed", "a \"Remote export changed\" event for Airmiles")?;
+
+    section("3. Airmiles bumps Refresh, CloudFormation updates (events/update.json)");
     let updated = invoke(args, &runtime, &responses, &proxy, "update").await?;
     expect(updated["Status"] == "SUCCESS", "Update answered SUCCESS")?;
     expect(updated["Data"][EXPORT] == topic_v2.as_str(), "Update picked up the new value")?;
     expect(updated["PhysicalResourceId"] == physical_id, "same source, same PhysicalResourceId: no replacement")?;
     println!("\n!GetAtt Lookup.{EXPORT}  →  {}", updated["Data"][EXPORT].as_str().unwrap_or("?"));
+    let clean = cli(args, moto, &["stale"])?;
+    expect(clean.code == Some(0), "stale is clean again and exits 0")?;
 
-    section("3. Someone invokes the function by hand, with an answer URL into their own bucket");
+    section("4. Someone invokes the function by hand, with an answer URL into their own bucket");
     let mut forged = read_event(args, "create")?;
     forged["RequestId"] = Value::String("forged-request".into());
     let stolen = format!("{}/attacker-bucket/loot?X-Amz-Signature=forged", moto.trim_end_matches('/'));
@@ -118,15 +151,42 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     expect(refused, "the function refused: the URL is not CloudFormation's bucket and key for that request")?;
     expect(proxy.calls().is_empty(), "nothing was read: no AssumeRole, no ListExports")?;
 
-    section("4. Airmiles' stack is deleted (events/delete.json)");
+    section("5. Airmiles' stack is deleted (events/delete.json)");
     let deleted = invoke(args, &runtime, &responses, &proxy, "delete").await?;
     expect(deleted["Status"] == "SUCCESS", "Delete answered SUCCESS")?;
+    let readers = cli(args, moto, &["readers", "--export", EXPORT, "--output", "json"])?;
+    expect(readers.stdout.trim() == "[]", "nobody reads the export any more: Booking may remove it")?;
 
     section("What the function logged (one line per request)");
     for line in function.stop().await.lines().filter(|l| l.contains("answered")) {
         println!("{line}");
     }
     Ok(())
+}
+
+struct CliRun {
+    code: Option<i32>,
+    stdout: String,
+}
+
+/// Runs the `remote-exports` CLI as a platform engineer would, against moto, and shows its output.
+fn cli(args: &Args, moto: &str, arguments: &[&str]) -> Result<CliRun, BoxError> {
+    println!("\n$ remote-exports {}", arguments.join(" "));
+    let output = std::process::Command::new(&args.cli)
+        .args(arguments)
+        .env("AWS_ENDPOINT_URL", moto)
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("READS_TABLE", READS_TABLE)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", args.cli.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    print!("{stdout}");
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    println!("(exit {})", output.status.code().map_or_else(|| "signal".to_owned(), |c| c.to_string()));
+    Ok(CliRun { code: output.status.code(), stdout })
 }
 
 fn read_event(args: &Args, name: &str) -> Result<Value, BoxError> {

@@ -1,0 +1,90 @@
+//! The read registry's surroundings in moto: a reads table, and an EventBridge rule that sends the
+//! audit's events to an SQS queue so that a test can read them back.
+
+use std::time::Duration;
+
+use remote_exports_aws::signed_json::{DYNAMODB, EVENTBRIDGE, SQS};
+use remote_exports_aws::{JsonClient, READER_KEY, TrustRoots};
+use serde_json::{Value, json};
+
+use crate::BoxError;
+use crate::moto::sdk_config;
+
+/// A DynamoDB table in moto with the registry's key schema and nothing else: no index, no sort key.
+pub struct ReadsTable {
+    client: JsonClient,
+    pub name: String,
+}
+
+impl ReadsTable {
+    pub async fn create(moto: &str, region: &str, name: &str) -> Result<ReadsTable, BoxError> {
+        let client = JsonClient::new(DYNAMODB, &sdk_config(moto, region).await, TrustRoots::System);
+        client
+            .call(
+                "CreateTable",
+                &json!({
+                    "TableName": name,
+                    "AttributeDefinitions": [{"AttributeName": READER_KEY, "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": READER_KEY, "KeyType": "HASH"}],
+                    "BillingMode": "PAY_PER_REQUEST",
+                }),
+            )
+            .await?;
+        Ok(ReadsTable { client, name: name.to_owned() })
+    }
+
+    /// Every item as DynamoDB returns it: what anyone with read access to the table sees.
+    pub async fn items(&self) -> Result<Vec<Value>, BoxError> {
+        let page = self.client.call("Scan", &json!({"TableName": self.name, "ConsistentRead": true})).await?;
+        Ok(page["Items"].as_array().cloned().unwrap_or_default())
+    }
+}
+
+/// An SQS queue that receives every event with `source` `remote-exports` from the default bus.
+pub struct AuditInbox {
+    sqs: JsonClient,
+    queue_url: String,
+}
+
+impl AuditInbox {
+    pub async fn create(moto: &str, region: &str, name: &str) -> Result<AuditInbox, BoxError> {
+        let config = sdk_config(moto, region).await;
+        let sqs = JsonClient::new(SQS, &config, TrustRoots::System);
+        let events = JsonClient::new(EVENTBRIDGE, &config, TrustRoots::System);
+        let queue_url = sqs.call("CreateQueue", &json!({"QueueName": name})).await?["QueueUrl"]
+            .as_str()
+            .ok_or("CreateQueue returned no QueueUrl")?
+            .to_owned();
+        let attributes =
+            sqs.call("GetQueueAttributes", &json!({"QueueUrl": queue_url, "AttributeNames": ["QueueArn"]})).await?;
+        let queue_arn = attributes["Attributes"]["QueueArn"].as_str().ok_or("no QueueArn")?.to_owned();
+        let pattern = json!({"source": ["remote-exports"]}).to_string();
+        events.call("PutRule", &json!({"Name": name, "EventPattern": pattern, "State": "ENABLED"})).await?;
+        events.call("PutTargets", &json!({"Rule": name, "Targets": [{"Id": "inbox", "Arn": queue_arn}]})).await?;
+        Ok(AuditInbox { sqs, queue_url })
+    }
+
+    /// The events received so far (each an EventBridge envelope), waiting up to `wait` for `at_least`.
+    pub async fn events(&self, at_least: usize, wait: Duration) -> Result<Vec<Value>, BoxError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut events = Vec::new();
+        loop {
+            let received = self
+                .sqs
+                .call(
+                    "ReceiveMessage",
+                    &json!({"QueueUrl": self.queue_url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 0}),
+                )
+                .await?;
+            for message in received["Messages"].as_array().into_iter().flatten() {
+                events.push(serde_json::from_str(message["Body"].as_str().unwrap_or("null"))?);
+                let handle = message["ReceiptHandle"].clone();
+                self.sqs.call("DeleteMessage", &json!({"QueueUrl": self.queue_url, "ReceiptHandle": handle})).await?;
+            }
+            if events.len() >= at_least || tokio::time::Instant::now() >= deadline {
+                return Ok(events);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! `readers` and `stale`: the read registry seen from the publisher's side and the consumer's.
+
+use aws_config::SdkConfig;
+use remote_exports_aws::{DynamoDbRegistry, TrustRoots};
+use remote_exports_core::{AuditReport, ReadRecord, ReadRegistry, StaleRead};
+use serde_json::{Value, json};
+
+use crate::{OutputFormat, RunError, print_table};
+
+/// Which readers to show.
+#[derive(Debug, Default)]
+pub struct ReaderFilter {
+    pub export: Option<String>,
+    pub prefix: Option<String>,
+    pub source_account: Option<String>,
+    pub region: Option<String>,
+}
+
+impl ReaderFilter {
+    fn matches(&self, record: &ReadRecord) -> bool {
+        let reads = |wanted: &dyn Fn(&str) -> bool| record.exports.iter().any(|e| wanted(&e.export));
+        self.export.as_deref().is_none_or(|name| reads(&|export| export == name))
+            && self.prefix.as_deref().is_none_or(|prefix| reads(&|export| export.starts_with(prefix)))
+            && self.source_account.as_deref().is_none_or(|account| record.source.account == account)
+            && self.region.as_deref().is_none_or(|region| record.source.region == region)
+    }
+}
+
+pub fn registry(sdk: &SdkConfig, roots: TrustRoots, table: Option<String>) -> Result<DynamoDbRegistry, RunError> {
+    let table = table.ok_or_else(|| RunError::Usage("no reads table: pass --table or set READS_TABLE".into()))?;
+    Ok(DynamoDbRegistry::new(sdk, roots, table))
+}
+
+/// Who reads what: one Scan, filtered here.
+pub async fn readers(registry: &DynamoDbRegistry, filter: &ReaderFilter, output: OutputFormat) -> Result<(), RunError> {
+    let mut records: Vec<ReadRecord> =
+        registry.scan().await?.into_iter().filter(|record| filter.matches(record)).collect();
+    records.sort_by(|a, b| (&a.stack_name, &a.logical_resource_id).cmp(&(&b.stack_name, &b.logical_resource_id)));
+    match output {
+        OutputFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&records.iter().map(reader_json).collect::<Vec<_>>())?)
+        }
+        OutputFormat::Table => {
+            let rows: Vec<[String; 6]> = records
+                .iter()
+                .map(|r| {
+                    let exports: Vec<&str> = r.exports.iter().map(|e| e.export.as_str()).collect();
+                    [
+                        format!("{}/{}", r.stack_name, r.logical_resource_id),
+                        r.consumer_account.clone(),
+                        r.source.account.clone(),
+                        r.source.region.clone(),
+                        exports.join(","),
+                        r.read_at.clone(),
+                    ]
+                })
+                .collect();
+            print_table(["READER", "CONSUMER", "SOURCE", "REGION", "EXPORTS", "READ AT"], &rows);
+            eprintln!("{} reader(s) in {}", records.len(), registry.table());
+        }
+    }
+    Ok(())
+}
+
+fn reader_json(record: &ReadRecord) -> Value {
+    json!({
+        "stack_id": record.stack_id,
+        "stack_name": record.stack_name,
+        "logical_resource_id": record.logical_resource_id,
+        "consumer_account": record.consumer_account,
+        "source_account": record.source.account,
+        "region": record.source.region,
+        "role_arn": record.source.role_arn,
+        "exports": record.exports.iter().map(|e| e.export.as_str()).collect::<Vec<_>>(),
+        "data_keys": record.exports.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
+        "read_at": record.read_at,
+        "request_type": record.request_type,
+    })
+}
+
+fn stale_json(stale: &StaleRead) -> Value {
+    let mut detail = stale.event_detail();
+    detail["source_role_arn"] = json!(stale.source.role_arn);
+    detail
+}
+
+/// Prints the stale reads; `true` when there are any.
+pub fn print_stale(report: &AuditReport, output: OutputFormat) -> Result<bool, RunError> {
+    match output {
+        OutputFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&report.stale.iter().map(stale_json).collect::<Vec<_>>())?)
+        }
+        OutputFormat::Table => {
+            let rows: Vec<[String; 5]> = report
+                .stale
+                .iter()
+                .map(|s| {
+                    [
+                        format!("{}/{}", s.stack_name, s.logical_resource_id),
+                        s.export.clone(),
+                        s.state.as_str().to_owned(),
+                        format!("{} {}", s.source.account, s.source.region),
+                        s.advice(),
+                    ]
+                })
+                .collect();
+            if !rows.is_empty() {
+                print_table(["READER", "EXPORT", "STATE", "SOURCE", "WHAT TO DO"], &rows);
+            }
+            let sources = report.sources.len();
+            eprintln!(
+                "{} stale read(s) among {} reader(s); {sources} source(s) read once each",
+                report.stale.len(),
+                report.readers
+            );
+        }
+    }
+    for check in report.unchecked() {
+        eprintln!(
+            "warning: {} reader(s) of {} not checked: {}",
+            check.readers,
+            check.source.describe(),
+            check.error.as_deref().unwrap_or("")
+        );
+    }
+    Ok(!report.stale.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use remote_exports_core::{ReadExport, SourceRef};
+
+    fn record(exports: &[&str], account: &str, region: &str) -> ReadRecord {
+        ReadRecord {
+            stack_id: "s".into(),
+            logical_resource_id: "L".into(),
+            consumer_account: "111111111111".into(),
+            stack_name: "airmiles".into(),
+            source: SourceRef { account: account.into(), region: region.into(), role_arn: None, external_id: None },
+            exports: exports
+                .iter()
+                .map(|e| ReadExport { key: e.to_string(), export: e.to_string(), fingerprint: "f".into() })
+                .collect(),
+            read_at: "t".into(),
+            request_type: "Create".into(),
+            no_echo: false,
+            fingerprint_scheme: "v".into(),
+        }
+    }
+
+    #[test]
+    fn filters_combine() {
+        let reader = record(&["booking-topic", "booking-queue"], "222222222222", "eu-west-1");
+        let filter = |f: ReaderFilter| f.matches(&reader);
+        assert!(filter(ReaderFilter::default()));
+        assert!(filter(ReaderFilter { export: Some("booking-topic".into()), ..Default::default() }));
+        assert!(!filter(ReaderFilter { export: Some("booking".into()), ..Default::default() }));
+        assert!(filter(ReaderFilter { prefix: Some("booking-".into()), ..Default::default() }));
+        assert!(!filter(ReaderFilter { prefix: Some("hotel-".into()), ..Default::default() }));
+        let wrong_account = ReaderFilter { source_account: Some("333333333333".into()), ..Default::default() };
+        assert!(!filter(wrong_account));
+        let both = ReaderFilter {
+            source_account: Some("222222222222".into()),
+            region: Some("us-east-1".into()),
+            ..Default::default()
+        };
+        assert!(!filter(both));
+    }
+}

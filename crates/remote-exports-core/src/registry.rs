@@ -1,0 +1,501 @@
+//! The read registry: who read which export, when, and a fingerprint of what they got, so that a
+//! publisher can ask "who reads this?" and anyone can ask "which reads went stale?".
+//!
+//! No export value is ever stored. A fingerprint is HMAC-SHA256 over the export's name and value,
+//! keyed with the ID of the stack that exports it. That ID ends in a random UUID, and only principals
+//! who can list the publisher's exports or describe its stacks know it; they can read the value
+//! itself anyway. So a reader of the table cannot test guesses of a low-entropy value ("true", a port
+//! number) or of a NoEcho secret against a fingerprint. The price: a value re-exported by a new stack
+//! (the old one deleted and recreated) shows as `changed`, which is worth a look anyway.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::config::Governance;
+use crate::error::SourceError;
+use crate::lookup::{ExportOrigin, ExportSource};
+use crate::plan::Source;
+use crate::role_arn::RoleArn;
+
+/// The fingerprint scheme, stored with every fingerprint so that it can change without confusion.
+pub const FINGERPRINT_SCHEME: &str = "hmac-sha256-stack:v1";
+
+/// The fingerprint of `value` as exported by `origin` (see the module docs for why it is keyed).
+pub fn fingerprint(origin: &ExportOrigin, value: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(origin.exporting_stack_id.as_bytes()).expect("HMAC takes any key");
+    mac.update(origin.export.as_bytes());
+    mac.update(&[0]);
+    mac.update(value.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    // 128 bits tell values apart as well as 256 would, and keep items small.
+    digest[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The registry's key for one consumer resource: `<StackId>|<LogicalResourceId>`.
+pub fn reader_key(stack_id: &str, logical_resource_id: &str) -> String {
+    format!("{stack_id}|{logical_resource_id}")
+}
+
+/// A publisher account and region, and how it was reached: the unit read once per audit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceRef {
+    /// The role's account, or the function's own account.
+    pub account: String,
+    pub region: String,
+    /// `None`: read with the function's own credentials.
+    pub role_arn: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl SourceRef {
+    /// The source a plan read; `own_account` names the function's account when no role was used.
+    pub fn from_source(source: &Source, own_account: &str) -> SourceRef {
+        SourceRef {
+            account: source.role.as_ref().map_or_else(|| own_account.to_owned(), |role| role.account().to_owned()),
+            region: source.region.clone(),
+            role_arn: source.role.as_ref().map(|role| role.as_str().to_owned()),
+            external_id: source.external_id.clone(),
+        }
+    }
+
+    /// The source to read again, with this session name for CloudTrail.
+    pub fn to_source(&self, session_name: &str) -> Result<Source, String> {
+        let role = match &self.role_arn {
+            Some(arn) => Some(RoleArn::parse(arn).map_err(|error| error.to_string())?),
+            None => None,
+        };
+        Ok(Source {
+            role,
+            external_id: self.external_id.clone(),
+            region: self.region.clone(),
+            session_name: session_name.to_owned(),
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        match &self.role_arn {
+            Some(role) => format!("account {} in {} (through {role})", self.account, self.region),
+            None => format!("account {} in {} (the function's own credentials)", self.account, self.region),
+        }
+    }
+}
+
+/// One Data key as the registry keeps it: never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadExport {
+    /// The Data key (`!GetAtt Lookup.<key>`): the export name, or its alias.
+    pub key: String,
+    pub export: String,
+    pub fingerprint: String,
+}
+
+/// What one consumer resource last read: the registry's item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadRecord {
+    pub stack_id: String,
+    pub logical_resource_id: String,
+    pub consumer_account: String,
+    pub stack_name: String,
+    pub source: SourceRef,
+    pub exports: Vec<ReadExport>,
+    /// RFC 3339, UTC.
+    pub read_at: String,
+    /// `Create` or `Update`.
+    pub request_type: String,
+    pub no_echo: bool,
+    pub fingerprint_scheme: String,
+}
+
+impl ReadRecord {
+    pub fn reader(&self) -> String {
+        reader_key(&self.stack_id, &self.logical_resource_id)
+    }
+
+    /// The Data keys and fingerprints of what was selected; values are used here and dropped.
+    pub fn exports_of(data: &BTreeMap<String, String>, origins: &BTreeMap<String, ExportOrigin>) -> Vec<ReadExport> {
+        origins
+            .iter()
+            .filter_map(|(key, origin)| {
+                let value = data.get(key)?;
+                Some(ReadExport {
+                    key: key.clone(),
+                    export: origin.export.clone(),
+                    fingerprint: fingerprint(origin, value),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The registry could not be written or read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} on the reads table {table} failed ({}: {message})", .code.as_deref().unwrap_or("no error code"))]
+pub struct RegistryError {
+    pub operation: &'static str,
+    pub table: String,
+    /// The AWS error code, such as `ResourceNotFoundException` or `AccessDeniedException`.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+/// Where reads are recorded (a DynamoDB table in production).
+pub trait ReadRegistry: Send + Sync {
+    /// Records what a consumer resource read, replacing what it read before.
+    fn record(&self, record: &ReadRecord) -> impl Future<Output = Result<(), RegistryError>> + Send;
+    /// Forgets a consumer resource (its Delete). Forgetting an unknown reader is not an error.
+    fn forget(&self, reader: &str) -> impl Future<Output = Result<(), RegistryError>> + Send;
+    /// Every record. Items it cannot understand are skipped with a warning, not fatal.
+    fn scan(&self) -> impl Future<Output = Result<Vec<ReadRecord>, RegistryError>> + Send;
+}
+
+impl<R: ReadRegistry> ReadRegistry for std::sync::Arc<R> {
+    fn record(&self, record: &ReadRecord) -> impl Future<Output = Result<(), RegistryError>> + Send {
+        (**self).record(record)
+    }
+    fn forget(&self, reader: &str) -> impl Future<Output = Result<(), RegistryError>> + Send {
+        (**self).forget(reader)
+    }
+    fn scan(&self) -> impl Future<Output = Result<Vec<ReadRecord>, RegistryError>> + Send {
+        (**self).scan()
+    }
+}
+
+/// Why a read is stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Staleness {
+    /// The export still exists with another value (or from another stack).
+    Changed,
+    /// The export no longer exists.
+    Removed,
+}
+
+impl Staleness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Staleness::Changed => "changed",
+            Staleness::Removed => "removed",
+        }
+    }
+
+    /// The EventBridge DetailType of the audit's event.
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            Staleness::Changed => "Remote export changed",
+            Staleness::Removed => "Remote export removed",
+        }
+    }
+}
+
+/// One Data key of one consumer resource whose value is no longer what the publisher exports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleRead {
+    pub stack_id: String,
+    pub logical_resource_id: String,
+    pub consumer_account: String,
+    pub stack_name: String,
+    pub key: String,
+    pub export: String,
+    pub source: SourceRef,
+    pub read_at: String,
+    pub state: Staleness,
+}
+
+impl StaleRead {
+    /// What the consumer should do.
+    pub fn advice(&self) -> String {
+        match self.state {
+            Staleness::Changed => format!(
+                "Update stack {} with a new Refresh value on {} to read the new value.",
+                self.stack_name, self.logical_resource_id
+            ),
+            Staleness::Removed => format!(
+                "Remove '{}' from {} in stack {} (and whatever uses !GetAtt {}.{}), or ask the publisher to restore it.",
+                self.export, self.logical_resource_id, self.stack_name, self.logical_resource_id, self.key
+            ),
+        }
+    }
+
+    /// The event's detail: who is affected, by what, and what to do. Never a value.
+    pub fn event_detail(&self) -> Value {
+        json!({
+            "stack_id": self.stack_id,
+            "stack_name": self.stack_name,
+            "logical_resource_id": self.logical_resource_id,
+            "consumer_account": self.consumer_account,
+            "export": self.export,
+            "data_key": self.key,
+            "state": self.state.as_str(),
+            "source_account": self.source.account,
+            "region": self.source.region,
+            "source_role_arn": self.source.role_arn,
+            "read_at": self.read_at,
+            "advice": self.advice(),
+        })
+    }
+}
+
+/// How reading one source went during an audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceCheck {
+    pub source: SourceRef,
+    pub readers: usize,
+    pub pages: u32,
+    /// Why its readers could not be checked.
+    pub error: Option<String>,
+}
+
+/// The result of comparing every recorded read with what its publisher exports now.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditReport {
+    pub readers: usize,
+    pub sources: Vec<SourceCheck>,
+    pub stale: Vec<StaleRead>,
+}
+
+impl AuditReport {
+    /// Sources that could not be read: their readers are unchecked, not current.
+    pub fn unchecked(&self) -> impl Iterator<Item = &SourceCheck> {
+        self.sources.iter().filter(|check| check.error.is_some())
+    }
+}
+
+/// The session name audits use, so CloudTrail tells them apart from stack reads.
+pub const AUDIT_SESSION_NAME: &str = "remote-exports-audit";
+
+/// Reads each distinct source once (one credential, one paginated ListExports) and reports every
+/// recorded read whose export changed or disappeared. Roles the function no longer allows are not
+/// assumed: their readers are reported unchecked.
+pub async fn audit<S: ExportSource>(records: &[ReadRecord], exports: &S, governance: &Governance) -> AuditReport {
+    let mut by_source: BTreeMap<&SourceRef, Vec<&ReadRecord>> = BTreeMap::new();
+    for record in records {
+        by_source.entry(&record.source).or_default().push(record);
+    }
+    let mut report = AuditReport { readers: records.len(), ..AuditReport::default() };
+    for (source_ref, readers) in by_source {
+        let mut check = SourceCheck { source: source_ref.clone(), readers: readers.len(), pages: 0, error: None };
+        match current_fingerprints(source_ref, &readers, exports, governance).await {
+            Ok((current, pages)) => {
+                check.pages = pages;
+                report.stale.extend(readers.iter().flat_map(|record| stale_in(record, &current)));
+            }
+            Err(error) => check.error = Some(error),
+        }
+        report.sources.push(check);
+    }
+    report
+}
+
+/// Fingerprints of the exports these readers hold, as the source exports them now.
+async fn current_fingerprints<S: ExportSource>(
+    source_ref: &SourceRef,
+    readers: &[&ReadRecord],
+    exports: &S,
+    governance: &Governance,
+) -> Result<(HashMap<String, String>, u32), String> {
+    if let (Some(role), Some(allowed)) = (&source_ref.role_arn, &governance.allowed_role_arns)
+        && !allowed.allows(role)
+    {
+        return Err(format!("role {role} is no longer allowed by ALLOWED_ROLE_ARNS, so it was not assumed"));
+    }
+    let source = source_ref.to_source(AUDIT_SESSION_NAME)?;
+    let wanted: HashSet<&str> = readers.iter().flat_map(|r| r.exports.iter().map(|e| e.export.as_str())).collect();
+    let mut current = HashMap::new();
+    let pages = exports
+        .scan_exports(&source, &mut |page| {
+            for export in page.into_iter().filter(|e| wanted.contains(e.name.as_str())) {
+                let origin =
+                    ExportOrigin { export: export.name.clone(), exporting_stack_id: export.exporting_stack_id };
+                current.insert(export.name, fingerprint(&origin, &export.value));
+            }
+            std::ops::ControlFlow::Continue(())
+        })
+        .await
+        .map_err(|error: SourceError| error.to_string())?;
+    Ok((current, pages))
+}
+
+fn stale_in(record: &ReadRecord, current: &HashMap<String, String>) -> Vec<StaleRead> {
+    record
+        .exports
+        .iter()
+        .filter_map(|read| {
+            let state = match current.get(&read.export) {
+                None => Staleness::Removed,
+                Some(now) if *now != read.fingerprint => Staleness::Changed,
+                Some(_) => return None,
+            };
+            Some(StaleRead {
+                stack_id: record.stack_id.clone(),
+                logical_resource_id: record.logical_resource_id.clone(),
+                consumer_account: record.consumer_account.clone(),
+                stack_name: record.stack_name.clone(),
+                key: read.key.clone(),
+                export: read.export.clone(),
+                source: record.source.clone(),
+                read_at: record.read_at.clone(),
+                state,
+            })
+        })
+        .collect()
+}
+
+/// Puts one event per stale read on an event bus.
+pub trait AuditEvents: Send + Sync {
+    /// Returns how many events were accepted; an error says which were not and why.
+    fn publish(&self, stale: &[StaleRead]) -> impl Future<Output = Result<usize, String>> + Send;
+}
+
+/// `time` as RFC 3339 in UTC, to the second: `2026-11-23T13:04:02Z`.
+pub fn rfc3339(time: SystemTime) -> String {
+    let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest / 60 % 60, rest % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::SourceError;
+    use crate::lookup::Export;
+    use crate::pattern::PatternList;
+    use std::ops::ControlFlow;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    fn origin(export: &str, stack: &str) -> ExportOrigin {
+        ExportOrigin { export: export.into(), exporting_stack_id: stack.into() }
+    }
+
+    #[test]
+    fn fingerprints_depend_on_value_name_and_stack_and_hide_the_value() {
+        let base = fingerprint(&origin("flag", "stack/a/1"), "true");
+        assert_eq!(base.len(), 32);
+        assert_eq!(base, fingerprint(&origin("flag", "stack/a/1"), "true"));
+        assert_ne!(base, fingerprint(&origin("flag", "stack/a/1"), "false"));
+        assert_ne!(base, fingerprint(&origin("flag2", "stack/a/1"), "true"));
+        assert_ne!(base, fingerprint(&origin("flag", "stack/a/2"), "true"));
+        // Without the stack's ID a guess cannot be tested: an unkeyed hash of the same input differs.
+        assert_ne!(base, fingerprint(&origin("flag", ""), "true"));
+        // Name and value are separated, so moving bytes between them changes the fingerprint.
+        assert_ne!(fingerprint(&origin("ab", "s"), "c"), fingerprint(&origin("a", "s"), "bc"));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_438_442)), "2026-11-23T12:54:02Z");
+    }
+
+    struct Sources {
+        exports: HashMap<String, Vec<Export>>,
+        reads: Mutex<Vec<String>>,
+    }
+
+    impl ExportSource for Sources {
+        async fn scan_exports(
+            &self,
+            source: &Source,
+            on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
+        ) -> Result<u32, SourceError> {
+            let account = source.role.as_ref().map_or("self", RoleArn::account).to_owned();
+            self.reads.lock().unwrap().push(account.clone());
+            match self.exports.get(&account) {
+                Some(list) => {
+                    let _ = on_page(list.clone());
+                    Ok(1)
+                }
+                None => Err(SourceError {
+                    step: crate::SourceStep::AssumeRole,
+                    kind: crate::FailureKind::Denied,
+                    code: Some("AccessDenied".into()),
+                    message: "no".into(),
+                }),
+            }
+        }
+    }
+
+    fn source(account: &str) -> SourceRef {
+        SourceRef {
+            account: account.into(),
+            region: "eu-west-1".into(),
+            role_arn: Some(format!("arn:aws:iam::{account}:role/reader")),
+            external_id: None,
+        }
+    }
+
+    fn record(stack: &str, source_account: &str, reads: &[(&str, &str, &str)]) -> ReadRecord {
+        ReadRecord {
+            stack_id: format!("arn:aws:cloudformation:eu-west-1:111111111111:stack/{stack}/guid"),
+            logical_resource_id: "Lookup".into(),
+            consumer_account: "111111111111".into(),
+            stack_name: stack.into(),
+            source: source(source_account),
+            exports: reads
+                .iter()
+                .map(|(export, value, stack)| ReadExport {
+                    key: export.to_string(),
+                    export: export.to_string(),
+                    fingerprint: fingerprint(&origin(export, stack), value),
+                })
+                .collect(),
+            read_at: "2026-11-23T00:00:00Z".into(),
+            request_type: "Create".into(),
+            no_echo: false,
+            fingerprint_scheme: FINGERPRINT_SCHEME.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn each_source_is_read_once_and_changes_and_removals_are_found() {
+        let sources = Sources {
+            exports: HashMap::from([(
+                "222222222222".to_owned(),
+                vec![Export::new("topic", "arn-2", "stack/b/1"), Export::new("queue", "q", "stack/b/1")],
+            )]),
+            reads: Mutex::new(Vec::new()),
+        };
+        let records = vec![
+            record("airmiles", "222222222222", &[("topic", "arn-1", "stack/b/1"), ("queue", "q", "stack/b/1")]),
+            record("hotels", "222222222222", &[("queue", "q", "stack/b/1"), ("gone", "x", "stack/b/1")]),
+            record("cars", "333333333333", &[("anything", "x", "s")]),
+        ];
+        let report = audit(&records, &sources, &Governance::default()).await;
+        assert_eq!(*sources.reads.lock().unwrap(), vec!["222222222222", "333333333333"]);
+        let found: Vec<_> = report.stale.iter().map(|s| (s.stack_name.as_str(), s.export.as_str(), s.state)).collect();
+        assert_eq!(found, vec![("airmiles", "topic", Staleness::Changed), ("hotels", "gone", Staleness::Removed)]);
+        let unchecked: Vec<_> = report.unchecked().map(|c| (c.source.account.as_str(), c.readers)).collect();
+        assert_eq!(unchecked, vec![("333333333333", 1)]);
+        assert!(report.stale[1].advice().contains("Remove 'gone' from Lookup in stack hotels"));
+        let detail = report.stale[0].event_detail();
+        assert_eq!((detail["state"].as_str(), detail["export"].as_str()), (Some("changed"), Some("topic")));
+        assert!(!detail.to_string().contains("arn-"), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn a_role_no_longer_allowed_is_not_assumed() {
+        let sources = Sources { exports: HashMap::new(), reads: Mutex::new(Vec::new()) };
+        let governance = Governance {
+            allowed_role_arns: Some(PatternList::parse("arn:aws:iam::999999999999:role/*").unwrap()),
+            ..Governance::default()
+        };
+        let report = audit(&[record("a", "222222222222", &[("x", "1", "s")])], &sources, &governance).await;
+        assert!(sources.reads.lock().unwrap().is_empty());
+        assert!(report.sources[0].error.as_deref().unwrap().contains("no longer allowed"));
+    }
+}

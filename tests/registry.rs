@@ -1,0 +1,351 @@
+//! The read registry end to end: the real function writes and forgets readers in a moto DynamoDB
+//! table, the CLI answers `readers` and `stale` from it, and the scheduled audit puts events on
+//! EventBridge, read back from an SQS queue.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use remote_exports_e2e::*;
+use serde_json::{Value, json};
+
+fn scheduled_event() -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": CONSUMER_ACCOUNT,
+        "time": "2026-11-23T12:00:00Z",
+        "region": REGION,
+        "resources": [format!("arn:aws:events:{REGION}:{CONSUMER_ACCOUNT}:rule/remote-exports-audit")],
+        "detail": {}
+    })
+}
+
+fn cli(endpoint: &str, table: &str, args: &[&str]) -> Output {
+    let binary: PathBuf = debug_binary("remote-exports");
+    Command::new(binary)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("READS_TABLE", table)
+        .output()
+        .unwrap()
+}
+
+fn json_out(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", String::from_utf8_lossy(&output.stdout), stderr(output)))
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A table name of this test's own, so that tests sharing one moto never see each other's readers.
+fn table_name(test: &str) -> String {
+    format!("reads-{}", publisher_account(test))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn create_update_and_delete_maintain_one_item_that_holds_no_value() {
+    let test = "create_update_and_delete_maintain_one_item_that_holds_no_value";
+    let table = ReadsTable::create(&moto_endpoint(test), REGION, &table_name(test)).await.unwrap();
+    let world = World::start(test, &[("READS_TABLE", &table.name), ("FUNCTION_ACCOUNT_ID", CONSUMER_ACCOUNT)]).await;
+    let account = publisher_account(test);
+    let topic = format!("booking-{account}-BookingTopicArn");
+    let flag = format!("booking-{account}-Enabled");
+    let publisher = world
+        .publish(&account, REGION, "booking", &[pair(&topic, "arn:aws:sns:secret-topic-v1"), pair(&flag, "true")])
+        .await;
+
+    let properties = json!({"RoleArn": role_arn(&account), "Exports": {"Topic": topic}, "ExportNames": [flag]});
+    let created = world.answer(&world.event("Create", "create", properties.clone())).await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    let items = table.items().await.unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    let item = &items[0];
+    let stack_id = created["StackId"].as_str().unwrap();
+    assert_eq!(item["Reader"]["S"], format!("{stack_id}|Lookup"));
+    assert_eq!(item["SourceAccount"]["S"], account);
+    assert_eq!(item["SourceRoleArn"]["S"], role_arn(&account));
+    assert_eq!(item["ConsumerAccount"]["S"], CONSUMER_ACCOUNT);
+    assert_eq!(item["RequestType"]["S"], "Create");
+    let exports: Vec<(&str, &str)> = item["Exports"]["L"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["M"]["Key"]["S"].as_str().unwrap(), e["M"]["Export"]["S"].as_str().unwrap()))
+        .collect();
+    assert_eq!(exports, vec![("Topic", topic.as_str()), (flag.as_str(), flag.as_str())]);
+    let scanned = serde_json::to_string(&items).unwrap();
+    assert!(!scanned.contains("secret-topic") && !scanned.contains("\"true\""), "a value reached the table: {scanned}");
+    let logs = world.function.logs();
+    assert!(logs.contains("follow_up=reads-registry:ok"), "{logs}");
+    assert_eq!(world.proxy.count("PutItem"), 1);
+
+    // The publisher replaces the topic; an Update re-reads it and the fingerprint follows.
+    let first_fingerprint = item["Exports"]["L"][0]["M"]["Fingerprint"]["S"].clone();
+    publisher.delete_stack("booking-0").await.unwrap();
+    world
+        .publish(&account, REGION, "booking-v2", &[pair(&topic, "arn:aws:sns:secret-topic-v2"), pair(&flag, "true")])
+        .await;
+    let updated = world.answer(&world.event("Update", "update", properties)).await;
+    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    let items = table.items().await.unwrap();
+    assert_eq!(items.len(), 1, "an Update replaces the item: {items:?}");
+    assert_eq!(items[0]["RequestType"]["S"], "Update");
+    assert_ne!(items[0]["Exports"]["L"][0]["M"]["Fingerprint"]["S"], first_fingerprint);
+
+    let deleted = world.answer(&world.event("Delete", "delete", json!({"RoleArn": 42}))).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    assert!(table.items().await.unwrap().is_empty(), "Delete forgets the reader");
+    assert_eq!(world.proxy.count("DeleteItem"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn an_unavailable_registry_is_a_warning_never_a_failed_answer() {
+    let test = "an_unavailable_registry_is_a_warning_never_a_failed_answer";
+    let world = World::start(test, &[("READS_TABLE", "no-such-table")]).await;
+    let account = publisher_account(test);
+    let name = format!("svc-{account}-Url");
+    world.publish(&account, REGION, "svc", &[pair(&name, "https://v1")]).await;
+    let properties = json!({"RoleArn": role_arn(&account), "ExportNames": [name]});
+
+    let missing = world.answer(&world.event("Create", "missing-table", properties.clone())).await;
+    assert_eq!(missing["Status"], "SUCCESS", "{missing}");
+    assert_eq!(missing["Data"][&name], "https://v1");
+
+    world.proxy.fail("PutItem", 400, "AccessDeniedException", "not authorized to perform dynamodb:PutItem");
+    world.proxy.fail("DeleteItem", 400, "AccessDeniedException", "not authorized to perform dynamodb:DeleteItem");
+    let denied = world.answer(&world.event("Update", "denied", properties)).await;
+    assert_eq!(denied["Status"], "SUCCESS", "{denied}");
+    let deleted = world.answer(&world.event("Delete", "delete-denied", json!({}))).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+
+    let logs = world.function.logs();
+    let warnings: Vec<&str> = logs.lines().filter(|l| l.contains("WARN") && l.contains("follow-up failed")).collect();
+    assert_eq!(warnings.len(), 3, "{logs}");
+    assert!(warnings[0].contains("ResourceNotFoundException"), "{}", warnings[0]);
+    assert!(warnings[1].contains("PutItem") && warnings[1].contains("AccessDeniedException"), "{}", warnings[1]);
+    assert!(warnings[2].contains("DeleteItem") && warnings[2].contains("AccessDeniedException"), "{}", warnings[2]);
+    let answered = logs.lines().filter(|l| l.contains("answered") && l.contains("follow_up_failures=1")).count();
+    assert_eq!(answered, 3, "{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn without_reads_table_there_is_no_registry_call() {
+    let test = "without_reads_table_there_is_no_registry_call";
+    let world = World::start(test, &[]).await;
+    let account = publisher_account(test);
+    world.publish(&account, REGION, "svc", &[pair(&format!("svc-{account}-Url"), "https://v1")]).await;
+    let created = world.answer(&world.event("Create", "create", json!({"RoleArn": role_arn(&account)}))).await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    let deleted = world.answer(&world.event("Delete", "delete", json!({}))).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    let calls = world.proxy.calls();
+    assert_eq!(calls.keys().collect::<Vec<_>>(), vec!["AssumeRole", "ListExports"], "{calls:?}");
+    assert!(world.function.logs().contains("follow_up=none"));
+}
+
+/// Two publishers, three consumer resources; then one export changes and one disappears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn readers_and_stale_answer_from_the_registry_with_one_read_per_source() {
+    let test = "readers_and_stale_answer_from_the_registry_with_one_read_per_source";
+    let table = ReadsTable::create(&moto_endpoint(test), REGION, &table_name(test)).await.unwrap();
+    let world = World::start(test, &[("READS_TABLE", &table.name)]).await;
+    let booking = publisher_account(test);
+    let hotels = publisher_account(&format!("{test}-hotels"));
+    let topic = format!("booking-{booking}-BookingTopicArn");
+    let queue = format!("booking-{booking}-QueueUrl");
+    let rooms = format!("hotels-{hotels}-RoomsApi");
+    let booking_publisher =
+        world.publish(&booking, REGION, "booking", &[pair(&topic, "arn:v1"), pair(&queue, "q1")]).await;
+    world.publish(&booking, REGION, "booking-queue", &[]).await;
+    world.publish(&hotels, REGION, "hotels", &[pair(&rooms, "https://rooms")]).await;
+
+    let read = |logical: &str, request: &str, properties: Value| {
+        let mut event = world.event("Create", request, properties);
+        event["LogicalResourceId"] = json!(logical);
+        world.responses.address(&mut event);
+        event
+    };
+    for event in [
+        read("Topic", "topic", json!({"RoleArn": role_arn(&booking), "ExportNames": [topic]})),
+        read("Queue", "queue", json!({"RoleArn": role_arn(&booking), "ExportNames": [queue]})),
+        read("Rooms", "rooms", json!({"RoleArn": role_arn(&hotels), "ExportNames": [rooms]})),
+    ] {
+        let answer = world.answer(&event).await;
+        assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    }
+
+    let by_export =
+        json_out(&cli(&world.proxy.url(), &table.name, &["readers", "--export", &topic, "--output", "json"]));
+    assert_eq!(by_export.as_array().unwrap().len(), 1, "{by_export}");
+    let reader = &by_export[0];
+    assert_eq!(
+        (reader["logical_resource_id"].as_str(), reader["source_account"].as_str()),
+        (Some("Topic"), Some(booking.as_str()))
+    );
+    assert_eq!(reader["exports"], json!([topic]));
+    assert_eq!(reader["region"], REGION);
+    assert_eq!(reader["consumer_account"], CONSUMER_ACCOUNT);
+    assert!(reader["stack_id"].as_str().unwrap().starts_with("arn:aws:cloudformation:"));
+    assert!(reader["read_at"].as_str().unwrap().ends_with('Z'));
+    let by_prefix =
+        json_out(&cli(&world.proxy.url(), &table.name, &["readers", "--prefix", "booking-", "--output", "json"]));
+    assert_eq!(by_prefix.as_array().unwrap().len(), 2, "{by_prefix}");
+    let by_account =
+        json_out(&cli(&world.proxy.url(), &table.name, &["readers", "--source-account", &hotels, "--output", "json"]));
+    assert_eq!(by_account[0]["logical_resource_id"], "Rooms", "{by_account}");
+    let elsewhere =
+        json_out(&cli(&world.proxy.url(), &table.name, &["readers", "--region", "us-east-1", "--output", "json"]));
+    assert_eq!(elsewhere, json!([]));
+    let table_view = cli(&world.proxy.url(), &table.name, &["readers", "--export", &topic]);
+    let text = String::from_utf8_lossy(&table_view.stdout);
+    assert!(text.starts_with("READER") && text.contains("airmiles/Topic"), "{text}");
+
+    let current = cli(&world.proxy.url(), &table.name, &["stale", "--output", "json"]);
+    assert_eq!(current.status.code(), Some(0), "{}", stderr(&current));
+    assert_eq!(json_out(&current), json!([]));
+
+    // Booking replaces the topic and drops the queue export.
+    booking_publisher.delete_stack("booking-0").await.unwrap();
+    world.publish(&booking, REGION, "booking-v2", &[pair(&topic, "arn:v2")]).await;
+    world.proxy.reset();
+    let stale = cli(&world.proxy.url(), &table.name, &["stale", "--output", "json"]);
+    assert_eq!(stale.status.code(), Some(1), "{}", stderr(&stale));
+    let mut found: Vec<(String, String, String)> = json_out(&stale)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["logical_resource_id"].as_str().unwrap().into(),
+                s["export"].as_str().unwrap().into(),
+                s["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![("Queue".into(), queue.clone(), "removed".into()), ("Topic".into(), topic.clone(), "changed".into())]
+    );
+    assert_eq!(world.proxy.count("AssumeRole"), 2, "one credential per source: {:?}", world.proxy.calls());
+    assert_eq!(world.proxy.count("ListExports"), 2, "one read per source: {:?}", world.proxy.calls());
+    assert_eq!(world.proxy.count("Scan"), 1);
+    let table_view = cli(&world.proxy.url(), &table.name, &["stale"]);
+    let text = String::from_utf8_lossy(&table_view.stdout);
+    assert!(text.contains("new Refresh value") && text.contains("Remove '"), "{text}");
+
+    // Airmiles re-reads the topic (a Refresh bump) and drops the queue lookup: clean again.
+    let mut refreshed =
+        read("Topic", "refresh", json!({"RoleArn": role_arn(&booking), "ExportNames": [topic], "Refresh": "2"}));
+    refreshed["RequestType"] = json!("Update");
+    refreshed["OldResourceProperties"] = json!({"RoleArn": role_arn(&booking), "ExportNames": [topic]});
+    refreshed["PhysicalResourceId"] = json!(format!("remote-exports:{booking}:{REGION}"));
+    let refreshed = world.answer(&refreshed).await;
+    assert_eq!(refreshed["Status"], "SUCCESS", "{refreshed}");
+    let mut dropped = read("Queue", "drop-queue", json!({}));
+    dropped["RequestType"] = json!("Delete");
+    dropped["PhysicalResourceId"] = json!(format!("remote-exports:{booking}:{REGION}"));
+    assert_eq!(world.answer(&dropped).await["Status"], "SUCCESS");
+    let clean = cli(&world.proxy.url(), &table.name, &["stale"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn the_scheduled_audit_puts_one_event_per_stale_read() {
+    let test = "the_scheduled_audit_puts_one_event_per_stale_read";
+    let moto = moto_endpoint(test);
+    let table = ReadsTable::create(&moto, REGION, &table_name(test)).await.unwrap();
+    let inbox = AuditInbox::create(&moto, REGION, &table_name(test)).await.unwrap();
+    let world = World::start(test, &[("READS_TABLE", &table.name)]).await;
+    let account = publisher_account(test);
+    let topic = format!("booking-{account}-BookingTopicArn");
+    let publisher = world.publish(&account, REGION, "booking", &[pair(&topic, "arn:v1")]).await;
+    let created = world.answer(&world.event("Create", "create", json!({"RoleArn": role_arn(&account)}))).await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+
+    // Nothing stale: the audit reads, finds nothing, puts nothing.
+    let quiet = world.runtime.invoke(&scheduled_event(), TIMEOUT).await.unwrap();
+    assert!(matches!(&quiet.outcome, Outcome::Response(body) if body["Stale"] == 0), "{:?}", quiet.outcome);
+    assert_eq!(world.proxy.count("PutEvents"), 0);
+
+    publisher.delete_stack("booking-0").await.unwrap();
+    world.publish(&account, REGION, "booking-v2", &[pair(&topic, "arn:v2")]).await;
+    world.proxy.reset();
+    let audit = world.runtime.invoke(&scheduled_event(), TIMEOUT).await.unwrap();
+    assert!(
+        matches!(&audit.outcome, Outcome::Response(body) if body["EventsPut"] == 1),
+        "{:?}\n{}",
+        audit.outcome,
+        world.function.logs()
+    );
+    // The Create's credentials for this role are still warm, so the audit needs no AssumeRole of its own.
+    assert_eq!((world.proxy.count("ListExports"), world.proxy.count("PutEvents")), (1, 1), "{:?}", world.proxy.calls());
+    assert!(world.proxy.count("AssumeRole") <= 1);
+    assert!(world.responses.all_puts().len() == 1, "the audit answered no custom resource");
+
+    let events = inbox.events(1, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event = &events[0];
+    assert_eq!(
+        (event["source"].as_str(), event["detail-type"].as_str()),
+        (Some("remote-exports"), Some("Remote export changed"))
+    );
+    assert_eq!(event["detail"]["export"], topic);
+    assert_eq!(event["detail"]["stack_id"], created["StackId"]);
+    assert_eq!(event["detail"]["logical_resource_id"], "Lookup");
+    assert_eq!(event["detail"]["source_account"], account);
+    assert!(!event.to_string().contains("arn:v"), "a value reached the event: {event}");
+    assert!(world.function.logs().contains("audited"), "{}", world.function.logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn scheduled_events_and_custom_resource_requests_never_cross() {
+    let test = "scheduled_events_and_custom_resource_requests_never_cross";
+    let table = ReadsTable::create(&moto_endpoint(test), REGION, &table_name(test)).await.unwrap();
+    let world = World::start(test, &[("READS_TABLE", &table.name)]).await;
+
+    // A custom-resource request dressed with a schedule's fields is still a custom-resource request.
+    let account = publisher_account(test);
+    world.publish(&account, REGION, "svc", &[pair(&format!("svc-{account}-Url"), "https://v1")]).await;
+    let mut disguised = world.event("Create", "disguised", json!({"RoleArn": role_arn(&account)}));
+    disguised["source"] = json!("aws.events");
+    disguised["detail-type"] = json!("Scheduled Event");
+    let answer = world.answer(&disguised).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(world.proxy.count("Scan"), 0, "a custom-resource request started an audit");
+
+    // A schedule gets an audit and no answer to anybody.
+    world.proxy.reset();
+    let audit = world.runtime.invoke(&scheduled_event(), TIMEOUT).await.unwrap();
+    assert!(matches!(&audit.outcome, Outcome::Response(body) if body["Readers"] == 1), "{:?}", audit.outcome);
+    assert_eq!(world.responses.all_puts().len(), 1, "only the custom-resource request was answered");
+    assert_eq!(world.proxy.count("Scan"), 1);
+
+    // Without READS_TABLE a schedule is an error for the runtime, and still nobody is answered.
+    let bare = World::start(&format!("{test}-bare"), &[]).await;
+    let failed = bare.runtime.invoke(&scheduled_event(), TIMEOUT).await.unwrap();
+    assert!(
+        matches!(&failed.outcome, Outcome::Error(body) if body["errorType"] == "RemoteExports.AuditFailed" && body["errorMessage"].as_str().unwrap().contains("READS_TABLE")),
+        "{:?}",
+        failed.outcome
+    );
+    assert!(bare.responses.all_puts().is_empty());
+    assert!(bare.proxy.calls().is_empty(), "{:?}", bare.proxy.calls());
+}
