@@ -105,16 +105,48 @@ async fn aws_errors_become_reasons_that_say_what_to_fix() {
     let text = reason(&denied);
     assert!(text.contains("ListExports was denied (AccessDenied"), "{text}");
     assert!(text.contains("The role needs cloudformation:ListExports"), "{text}");
+}
 
-    world.proxy.heal();
-    let third = publisher_account(&format!("{test}-throttle"));
+/// Throttling is waited out until the work deadline; only then is it the Reason, with the attempts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn throttling_is_waited_out_and_reported_only_at_the_deadline() {
+    let test = "throttling_is_waited_out_and_reported_only_at_the_deadline";
+    let world = World::start(test, &[]).await;
+    let account = publisher_account(test);
+    let name = format!("svc-{account}-Url");
+    world.publish(&account, REGION, "svc", &[pair(&name, "https://v1")]).await;
+
+    // Throttled for 3 s of a 20 s budget: more attempts than any fixed retry count would allow, then SUCCESS.
     world.proxy.fail("ListExports", 400, "Throttling", "Rate exceeded");
-    let throttled = world.answer(&world.event("Create", "throttled", json!({"RoleArn": role_arn(&third)}))).await;
-    assert!(
-        reason(&throttled).contains("ListExports was throttled (Throttling: Rate exceeded) even after retries"),
-        "{throttled}"
-    );
-    assert_eq!(world.proxy.count("ListExports"), 1 + 5, "throttling is retried by the SDK, then reported");
+    let event = world.event("Create", "waited-out", json!({"RoleArn": role_arn(&account), "ExportNames": [name]}));
+    let invocation = world.runtime.invoke(&event, std::time::Duration::from_secs(20));
+    let heal = async {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        world.proxy.heal();
+    };
+    let (invocation, ()) = tokio::join!(invocation, heal);
+    invocation.unwrap();
+    let answer = world.responses.delivered("waited-out", std::time::Duration::from_secs(5)).await.unwrap().json();
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer["Data"][&name], "https://v1");
+    assert!(world.proxy.count("ListExports") >= 3, "{:?}", world.proxy.calls());
+
+    // Throttled for good: the function keeps trying until its work deadline, then says so.
+    world.proxy.fail("ListExports", 400, "Throttling", "Rate exceeded");
+    world.proxy.reset();
+    let event = world.event("Create", "throttled", json!({"RoleArn": role_arn(&account), "ExportNames": [name]}));
+    world.runtime.invoke(&event, std::time::Duration::from_secs(6)).await.unwrap();
+    let answer = world.responses.delivered("throttled", std::time::Duration::from_secs(5)).await.unwrap().json();
+    let text = reason(&answer);
+    assert!(text.starts_with(&format!("ListExports in account {account} in {REGION}")), "{text}");
+    assert!(text.contains("was throttled: ") && text.contains("EXPORTS_CACHE_TABLE"), "{text}");
+    let counted: Vec<u32> =
+        text.split("throttled: ").nth(1).unwrap().split(' ').filter_map(|word| word.parse().ok()).take(2).collect();
+    let on_the_wire = world.proxy.count("ListExports");
+    assert_eq!(counted[0], counted[1], "every attempt was throttled: {text}");
+    // An attempt in flight when the deadline came reached the proxy but was never answered.
+    assert!(on_the_wire - counted[0] <= 1 && counted[0] >= 5, "{on_the_wire} on the wire: {text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,9 +3,9 @@ use std::time::{Duration, SystemTime};
 
 use cfn_custom_resource::{CustomResource, Data, Deleted, Failure, FollowUp, Request, StackArn, Success};
 use remote_exports_core::{
-    AuditEvents, AuditReport, ConsumerPolicy, ExportSource, FINGERPRINT_SCHEME, LookupError, LookupPlan, Origin,
-    ParameterStore, ReadRecord, ReadRegistry, RegistryError, ResourceProperties, Selected, SourceRef, Staleness, audit,
-    lookup, reader_key, rfc3339,
+    Attempts, AuditEvents, AuditReport, ConsumerPolicy, ExportSource, FINGERPRINT_SCHEME, LookupError, LookupPlan,
+    Origin, ParameterStore, ReadRecord, ReadRegistry, RegistryError, ResourceProperties, Selected, SourceRef,
+    Staleness, audit, lookup, reader_key, rfc3339,
 };
 
 use crate::{PolicyCache, Settings};
@@ -207,8 +207,16 @@ where
 
     fn timeout_reason(&self, request: &Request, waited: Duration) -> String {
         // Planning is pure and was already done once; repeat it without the policy only to name the source.
-        let source_name = self.plan(request, None).map_or_else(|_| "the publisher".to_owned(), |p| p.source.describe());
-        LookupError::TimedOut { source_name, waited }.to_string()
+        let Ok(plan) = self.plan(request, None) else {
+            return LookupError::TimedOut { source_name: "the publisher".to_owned(), waited }.to_string();
+        };
+        let source_name = plan.source.describe();
+        match self.exports.attempts(&plan.source) {
+            Some(Attempts { attempts, throttled }) if throttled > 0 => {
+                LookupError::Throttled { source_name, attempts, throttled, waited }.to_string()
+            }
+            _ => LookupError::TimedOut { source_name, waited }.to_string(),
+        }
     }
 
     fn oversized_reason(&self, _: &Request, bytes: usize, data_keys: usize) -> String {

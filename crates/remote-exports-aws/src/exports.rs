@@ -1,16 +1,84 @@
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::ops::ControlFlow;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_config::{Region, SdkConfig, sts::AssumeRoleProvider};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::config::interceptors::FinalizerInterceptorContextRef;
+use aws_sdk_cloudformation::config::retry::{RetryConfig, RetryPartition, TokenBucket};
+use aws_sdk_cloudformation::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::operation::list_exports::ListExportsError;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
-use remote_exports_core::{Export, ExportSource, FailureKind, Source, SourceError, SourceStep};
+use remote_exports_core::{Attempts, Export, ExportSource, FailureKind, Source, SourceError, SourceStep};
 
 use crate::error_chain;
+
+/// Retries of throttled, failed-over or unreachable reads never give up on their own: the caller's
+/// deadline (the function's work deadline) ends them, so a throttled publisher is waited out for as
+/// long as the answer can wait. Full-jitter exponential backoff from 200 ms, at most 4 s apart. The
+/// count is finite only because the SDK sums the worst-case backoff of every attempt (for its
+/// identity-load timeout): 1 000 attempts average over 30 minutes, beyond Lambda's 15-minute maximum.
+pub const UNTIL_DEADLINE: u32 = 1_000;
+
+fn retry_config(max_attempts: u32) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(max_attempts)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(4))
+}
+
+/// Counts attempts into `log`, with a retry quota of its own and unlimited: the deadline bounds the
+/// retries, not a shared token count that one throttled publisher would drain for every other.
+fn counted(
+    builder: aws_sdk_cloudformation::config::Builder,
+    log: &Arc<AttemptLog>,
+) -> aws_sdk_cloudformation::config::Builder {
+    let partition =
+        RetryPartition::custom("remote-exports-list-exports").token_bucket(TokenBucket::unlimited()).build();
+    builder.retry_partition(partition).interceptor(CountAttempts(Arc::clone(log)))
+}
+
+/// ListExports attempts of the latest read of one source, counted as they happen, so that a read
+/// cut off by the deadline can still say how often it tried and how often it was throttled.
+#[derive(Debug, Default)]
+struct AttemptLog {
+    attempts: AtomicU32,
+    throttled: AtomicU32,
+}
+
+#[derive(Debug, Clone)]
+struct CountAttempts(Arc<AttemptLog>);
+
+impl Intercept for CountAttempts {
+    fn name(&self) -> &'static str {
+        "CountListExportsAttempts"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        self.0.attempts.fetch_add(1, Ordering::Relaxed);
+        let code = context
+            .output_or_error()
+            .and_then(Result::err)
+            .and_then(|error| error.as_operation_error())
+            .and_then(|error| error.downcast_ref::<ListExportsError>())
+            .and_then(ProvideErrorMetadata::code);
+        let status = context.response().map_or(0, |response| response.status().as_u16());
+        if failure_kind(code, status) == FailureKind::Throttled {
+            self.0.throttled.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
 
 /// Credentials are cached per client, so clients are cached per role, external ID and region: warm
 /// invocations against the same source make no AssumeRole call until the credentials near expiry.
@@ -23,25 +91,38 @@ struct ClientKey {
 
 pub struct CloudFormationExports {
     base: SdkConfig,
-    clients: Mutex<HashMap<ClientKey, Client>>,
+    clients: Mutex<HashMap<ClientKey, (Client, Arc<AttemptLog>)>>,
+}
+
+fn client_key(source: &Source) -> ClientKey {
+    ClientKey {
+        role: source.role.as_ref().map(|r| r.as_str().to_owned()),
+        external_id: source.external_id.clone(),
+        region: source.region.clone(),
+    }
 }
 
 impl CloudFormationExports {
+    /// Reads that retry throttling and transient failures until the caller's deadline stops them.
     pub fn new(base: SdkConfig) -> Self {
+        CloudFormationExports::with_max_attempts(base, UNTIL_DEADLINE)
+    }
+
+    /// Reads that give up after `max_attempts`, for callers without a deadline (the CLI).
+    pub fn with_max_attempts(base: SdkConfig, max_attempts: u32) -> Self {
+        let base = base.into_builder().retry_config(retry_config(max_attempts)).build();
         CloudFormationExports { base, clients: Mutex::new(HashMap::new()) }
     }
 
-    async fn client_for(&self, source: &Source) -> Client {
-        let key = ClientKey {
-            role: source.role.as_ref().map(|r| r.as_str().to_owned()),
-            external_id: source.external_id.clone(),
-            region: source.region.clone(),
-        };
-        if let Some(client) = self.clients.lock().expect("client cache lock").get(&key) {
-            return client.clone();
+    async fn client_for(&self, source: &Source) -> (Client, Arc<AttemptLog>) {
+        let key = client_key(source);
+        if let Some(entry) = self.clients.lock().expect("client cache lock").get(&key) {
+            return entry.clone();
         }
-        let mut config =
+        let log = Arc::new(AttemptLog::default());
+        let builder =
             aws_sdk_cloudformation::config::Builder::from(&self.base).region(Region::new(source.region.clone()));
+        let mut config = counted(builder, &log);
         if let Some(role) = &source.role {
             let provider =
                 AssumeRoleProvider::builder(role.as_str()).session_name(&source.session_name).configure(&self.base);
@@ -51,9 +132,9 @@ impl CloudFormationExports {
             };
             config = config.credentials_provider(provider.build().await);
         }
-        let client = Client::from_conf(config.build());
-        self.clients.lock().expect("client cache lock").insert(key, client.clone());
-        client
+        let entry = (Client::from_conf(config.build()), log);
+        self.clients.lock().expect("client cache lock").insert(key, entry.clone());
+        entry
     }
 }
 
@@ -63,7 +144,19 @@ impl ExportSource for CloudFormationExports {
         source: &Source,
         on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
     ) -> Result<u32, SourceError> {
-        scan_pages(&self.client_for(source).await, on_page).await
+        let (client, log) = self.client_for(source).await;
+        log.attempts.store(0, Ordering::Relaxed);
+        log.throttled.store(0, Ordering::Relaxed);
+        scan_pages(&client, on_page).await
+    }
+
+    fn attempts(&self, source: &Source) -> Option<Attempts> {
+        let clients = self.clients.lock().expect("client cache lock");
+        let (_, log) = clients.get(&client_key(source))?;
+        Some(Attempts {
+            attempts: log.attempts.load(Ordering::Relaxed),
+            throttled: log.throttled.load(Ordering::Relaxed),
+        })
     }
 }
 
@@ -223,6 +316,48 @@ mod tests {
                 message: "nope".into()
             }
         );
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retried_until_the_callers_deadline_and_counted() {
+        let throttle = || {
+            ListExportsError::generic(
+                aws_sdk_cloudformation::error::ErrorMetadata::builder()
+                    .code("Throttling")
+                    .message("Rate exceeded")
+                    .build(),
+            )
+        };
+        let configure = |log: &Arc<AttemptLog>| {
+            let log = Arc::clone(log);
+            move |builder: aws_sdk_cloudformation::config::Builder| {
+                // The production policy with millisecond backoffs, so that the test takes milliseconds.
+                let quick = retry_config(UNTIL_DEADLINE)
+                    .with_initial_backoff(Duration::from_millis(1))
+                    .with_max_backoff(Duration::from_millis(2));
+                // Mock clients have no sleep: without one, backoffs would not wait and nothing would yield.
+                let sleep = aws_smithy_async::rt::sleep::default_async_sleep().expect("a Tokio sleep");
+                counted(builder.retry_config(quick).sleep_impl(sleep), &log)
+            }
+        };
+        // Far more throttled attempts than any fixed retry count, then an answer: waited out.
+        let rule =
+            mock!(Client::list_exports).sequence().error(throttle).times(40).output(|| page(&["a"], None)).build();
+        let log = Arc::new(AttemptLog::default());
+        let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, [&rule], configure(&log));
+        let pages = scan_pages(&client, &mut |_| ControlFlow::Continue(())).await.unwrap();
+        assert_eq!((pages, rule.num_calls()), (1, 41));
+        assert_eq!((log.attempts.load(Ordering::Relaxed), log.throttled.load(Ordering::Relaxed)), (41, 40));
+
+        // Endless throttling: only the caller's deadline ends it, and the attempts are known by then.
+        let endless = mock!(Client::list_exports).sequence().error(throttle).repeatedly().build();
+        let log = Arc::new(AttemptLog::default());
+        let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, [&endless], configure(&log));
+        let mut keep_reading = |_| ControlFlow::Continue(());
+        let cut_off = tokio::time::timeout(Duration::from_millis(500), scan_pages(&client, &mut keep_reading));
+        assert!(cut_off.await.is_err(), "the SDK gave up before the deadline");
+        let throttled = log.throttled.load(Ordering::Relaxed);
+        assert!(throttled > 15 && throttled == log.attempts.load(Ordering::Relaxed), "{throttled}");
     }
 
     #[test]

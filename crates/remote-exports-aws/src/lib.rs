@@ -18,7 +18,7 @@ pub mod signed_json;
 mod tls;
 
 pub use events::{EVENT_SOURCE, EventBridgeEvents};
-pub use exports::CloudFormationExports;
+pub use exports::{CloudFormationExports, UNTIL_DEADLINE};
 pub use parameters::SsmParameters;
 pub use registry::{DynamoDbRegistry, READER_KEY};
 pub use response_transport::HttpResponseTransport;

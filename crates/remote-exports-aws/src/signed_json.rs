@@ -72,6 +72,9 @@ pub struct JsonCallError {
     pub status: Option<u16>,
     pub code: Option<String>,
     pub message: String,
+    /// A network failure, throttling or a 5xx: worth another attempt. A missing region or
+    /// credentials is not.
+    pub transient: bool,
 }
 
 /// Attempts per call: throttling, 5xx and network errors are retried this often, quickly.
@@ -118,7 +121,7 @@ impl JsonClient {
         let mut attempt = 1;
         loop {
             match self.call_once(operation, input).await {
-                Err(error) if attempt < ATTEMPTS && retryable(&error) => {
+                Err(error) if attempt < ATTEMPTS && error.transient => {
                     let backoff = Duration::from_millis(25 * 2u64.pow(attempt) + fastrand::u64(0..25));
                     tokio::time::sleep(backoff).await;
                     attempt += 1;
@@ -134,6 +137,7 @@ impl JsonClient {
             status,
             code: code.map(str::to_owned),
             message,
+            transient: false,
         };
         let region = self.config.region().ok_or_else(|| failed(None, None, "no region (AWS_REGION)".into()))?;
         let region = region.to_string();
@@ -164,9 +168,10 @@ impl JsonClient {
         for (name, value) in headers.into_iter().chain(instructions.headers()) {
             request = request.header(name, value);
         }
-        let response = request.send().await.map_err(|e| failed(None, None, error_chain(&e.without_url())))?;
+        let unanswered = |message: String| JsonCallError { transient: true, ..failed(None, None, message) };
+        let response = request.send().await.map_err(|e| unanswered(error_chain(&e.without_url())))?;
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(|e| failed(Some(status), None, error_chain(&e)))?;
+        let text = response.text().await.map_err(|e| unanswered(error_chain(&e)))?;
         let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status == 200 {
             return Ok(answer);
@@ -174,11 +179,12 @@ impl JsonClient {
         // `__type` is `Code` or `namespace#Code`, depending on the service.
         let code = answer["__type"].as_str().map(|t| t.rsplit('#').next().unwrap_or(t));
         let message = answer["message"].as_str().or_else(|| answer["Message"].as_str()).unwrap_or("no message");
-        Err(failed(Some(status), code, message.to_owned()))
+        let error = failed(Some(status), code, message.to_owned());
+        Err(JsonCallError { transient: transient(&error), ..error })
     }
 }
 
-fn retryable(error: &JsonCallError) -> bool {
+fn transient(error: &JsonCallError) -> bool {
     let throttled = matches!(
         error.code.as_deref(),
         Some(
@@ -189,7 +195,7 @@ fn retryable(error: &JsonCallError) -> bool {
                 | "ThrottledException"
         )
     );
-    throttled || error.status.is_none_or(|status| status >= 500 || status == 429)
+    throttled || error.status.is_some_and(|status| status >= 500 || status == 429)
 }
 
 #[cfg(test)]
@@ -208,18 +214,19 @@ mod tests {
     }
 
     #[test]
-    fn throttling_server_errors_and_silence_are_retried_client_errors_are_not() {
+    fn throttling_and_server_errors_are_transient_client_errors_are_not() {
         let error = |status: Option<u16>, code: Option<&str>| JsonCallError {
             operation: "PutItem".into(),
             status,
             code: code.map(str::to_owned),
             message: String::new(),
+            transient: false,
         };
-        assert!(retryable(&error(Some(400), Some("ProvisionedThroughputExceededException"))));
-        assert!(retryable(&error(Some(503), None)));
-        assert!(retryable(&error(None, None)));
-        assert!(!retryable(&error(Some(400), Some("ResourceNotFoundException"))));
-        assert!(!retryable(&error(Some(400), Some("AccessDeniedException"))));
+        assert!(transient(&error(Some(400), Some("ProvisionedThroughputExceededException"))));
+        assert!(transient(&error(Some(503), None)));
+        assert!(transient(&error(Some(429), None)));
+        assert!(!transient(&error(Some(400), Some("ResourceNotFoundException"))));
+        assert!(!transient(&error(Some(400), Some("AccessDeniedException"))));
         let shown = error(Some(400), Some("AccessDeniedException")).to_string();
         assert_eq!(shown, "PutItem failed (HTTP 400, AccessDeniedException: )");
     }

@@ -60,7 +60,7 @@ pub async fn load_sdk_config(roots: TrustRoots) -> Result<SdkConfig, HttpClientE
         Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).tls_context(tls_context).build_https();
     Ok(aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
-        // ListExports is throttled at low rates; a few more attempts ride out short bursts.
+        // CloudFormationExports sets its own retries (until the deadline); this covers anything else.
         .retry_config(RetryConfig::standard().with_max_attempts(5))
         .load()
         .await)

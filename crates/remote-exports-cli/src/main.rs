@@ -281,9 +281,17 @@ fn trust_roots() -> Result<TrustRoots, RunError> {
 
 type Resource = RemoteExports<CloudFormationExports, SsmParameters>;
 
+/// The function retries throttling until its deadline; a person at a terminal would rather hear
+/// about it after a few seconds.
+const CLI_ATTEMPTS: u32 = 8;
+
+fn exports(sdk: &SdkConfig) -> CloudFormationExports {
+    CloudFormationExports::with_max_attempts(sdk.clone(), CLI_ATTEMPTS)
+}
+
 fn resource(sdk: &SdkConfig, roots: TrustRoots) -> Resource {
     let parameters = SsmParameters::new(sdk, roots);
-    RemoteExports::new(Settings::from_env(), CloudFormationExports::new(sdk.clone()), parameters)
+    RemoteExports::new(Settings::from_env(), exports(sdk), parameters)
 }
 
 fn driver(sdk: &SdkConfig, roots: TrustRoots) -> Result<Driver<Resource, HttpResponseTransport>, RunError> {
@@ -328,7 +336,7 @@ async fn list(
         }
     };
     let source = &plan.source;
-    let exports = CloudFormationExports::new(sdk.clone());
+    let exports = exports(sdk);
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut hidden = 0;
     exports

@@ -80,6 +80,15 @@ pub enum LookupError {
         .waited.as_millis()
     )]
     TimedOut { source_name: String, waited: std::time::Duration },
+    #[error(
+        "ListExports in {source_name} was throttled: {throttled} of {attempts} attempt(s) over {} ms were refused \
+         (Rate exceeded), and the function kept retrying until it had to answer before the Lambda deadline. Too \
+         many stacks are reading this publisher at once. Retry the deployment, deploy fewer consumer stacks at a \
+         time, or ask the platform team to turn on the shared export snapshot (EXPORTS_CACHE_TABLE), with which \
+         concurrent consumers of one publisher cost it one read.",
+        .waited.as_millis()
+    )]
+    Throttled { source_name: String, attempts: u32, throttled: u32, waited: std::time::Duration },
     #[error("Internal error in remote-exports ({0}). This is a bug: please report it with the function's logs.")]
     Internal(String),
 }

@@ -20,7 +20,7 @@ mod suggest;
 
 pub use config::{ConfigError, Governance};
 pub use error::{FailureKind, LookupError, MissingExport, SourceError, SourceStep};
-pub use lookup::{Export, ExportOrigin, ExportSource, ParameterStore, Selected, lookup};
+pub use lookup::{Attempts, Export, ExportOrigin, ExportSource, ParameterStore, Selected, lookup};
 pub use pattern::{Pattern, PatternList};
 pub use plan::{ExportFilter, LookupPlan, Origin, Source};
 pub use policy::{ConsumerPolicy, ConsumerRules, PolicyError, PolicyOrigin};

@@ -38,8 +38,22 @@ pub struct ExportOrigin {
     pub exporting_stack_id: String,
 }
 
+/// How a read of a source went so far, counted per attempt (retries included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Attempts {
+    pub attempts: u32,
+    /// Attempts refused as throttled ("Rate exceeded").
+    pub throttled: u32,
+}
+
 /// Something that lists an account's exports in a region, one page at a time.
 pub trait ExportSource: Send + Sync {
+    /// The attempts of the latest read of `source`, also while it is still running or after it was
+    /// cut off by a deadline; `None` when the source does not count them.
+    fn attempts(&self, _source: &Source) -> Option<Attempts> {
+        None
+    }
+
     /// Hands each page to `on_page` until the pages run out or `on_page` returns `Break`, which
     /// means no further page should be requested. Returns how many pages were read.
     fn scan_exports(

@@ -2,13 +2,15 @@
 //! for every cold run as Lambda would, against moto holding N exports.
 //!
 //! Usage: remote-exports-bench --moto-server PATH --lambda PATH [--runs R] [--sizes 100,1000,10000] [--out DIR]
+//!        [--registry]   (instead: the cost of the read registry on the cold Create path, at the first size)
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use local_harness::{
-    BoxError, CountingProxy, FunctionOptions, Moto, Outcome, Publisher, ResponseEndpoint, RuntimeApi, create_event,
+    BoxError, CountingProxy, FunctionOptions, Moto, Outcome, Publisher, ReadsTable, ResponseEndpoint, RuntimeApi,
+    create_event,
 };
 use serde_json::{Value, json};
 
@@ -22,6 +24,7 @@ struct Args {
     runs: usize,
     sizes: Vec<usize>,
     out: PathBuf,
+    registry: bool,
 }
 
 fn parse_args() -> Result<Args, BoxError> {
@@ -31,12 +34,17 @@ fn parse_args() -> Result<Args, BoxError> {
         runs: 7,
         sizes: vec![100, 1_000, 10_000],
         out: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench")),
+        registry: false,
     };
     let mut argv = std::env::args().skip(1);
     while let Some(flag) = argv.next() {
         if flag == "--quick" {
             args.runs = 3;
             args.sizes = vec![100, 1_000];
+            continue;
+        }
+        if flag == "--registry" {
+            args.registry = true;
             continue;
         }
         let value = argv.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -59,11 +67,14 @@ fn parse_args() -> Result<Args, BoxError> {
 struct Cold {
     init: Duration,
     wall: Duration,
+    /// Until the function told the runtime it was done: the PUT and anything beside it.
+    handler: Duration,
     cpu: Duration,
     peak_rss_kb: u64,
     assume_role: u32,
     list_pages: u32,
     puts: usize,
+    put_items: u32,
 }
 
 /// One warm process: three Creates on the same role; the last two are warm.
@@ -89,23 +100,18 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> Result<(), BoxError> {
     let args = parse_args()?;
     let moto = Moto::start(&args.moto_server).await?;
+    if args.registry {
+        let result = registry_cost(&args, moto.endpoint()).await;
+        moto.stop().await;
+        return result;
+    }
     let mut rows = Vec::new();
     for &size in &args.sizes {
-        let account = format!("3{size:011}");
-        eprintln!("seeding {size} exports into account {account}…");
-        let publisher = Publisher::connect(moto.endpoint(), &account, REGION).await?;
-        let exports: Vec<(String, String)> = (0..size)
-            .map(|i| (format!("bench-Export{i:05}"), format!("arn:aws:sns:{REGION}:{account}:topic-{i:05}")))
-            .collect();
-        publisher.publish("bench", &exports).await?;
-        // The last name in listing order: every page must be read, the worst case for paging.
-        let last = publisher.export_names().await?.pop().ok_or("no exports")?;
-        let properties =
-            json!({"RoleArn": format!("arn:aws:iam::{account}:role/remote-exports-reader"), "ExportNames": [last]});
+        let (publisher, properties) = seed(moto.endpoint(), size).await?;
         let mut colds = Vec::new();
         let mut warms = Vec::new();
         for run in 0..args.runs {
-            colds.push(cold_run(&args, moto.endpoint(), &properties).await?);
+            colds.push(cold_run(&args, moto.endpoint(), &properties, &[]).await?);
             warms.push(warm_run(&args, moto.endpoint(), &properties).await?);
             let cold = &colds[run];
             eprintln!(
@@ -121,6 +127,67 @@ async fn run() -> Result<(), BoxError> {
     }
     moto.stop().await;
     report(&args, &rows)
+}
+
+/// `size` exports in an account of their own, and properties that select the one listed last, so
+/// that every page must be read: the worst case for paging.
+async fn seed(moto: &str, size: usize) -> Result<(Publisher, Value), BoxError> {
+    let account = format!("3{size:011}");
+    eprintln!("seeding {size} exports into account {account}…");
+    let publisher = Publisher::connect(moto, &account, REGION).await?;
+    let exports: Vec<(String, String)> = (0..size)
+        .map(|i| (format!("bench-Export{i:05}"), format!("arn:aws:sns:{REGION}:{account}:topic-{i:05}")))
+        .collect();
+    publisher.publish("bench", &exports).await?;
+    let last = publisher.export_names().await?.pop().ok_or("no exports")?;
+    let properties =
+        json!({"RoleArn": format!("arn:aws:iam::{account}:role/remote-exports-reader"), "ExportNames": [last]});
+    Ok((publisher, properties))
+}
+
+/// Cold Creates without and with `READS_TABLE`, interleaved so that both see the same machine.
+async fn registry_cost(args: &Args, moto: &str) -> Result<(), BoxError> {
+    let size = args.sizes.first().copied().unwrap_or(100);
+    let (publisher, properties) = seed(moto, size).await?;
+    let table = ReadsTable::create(moto, REGION, "bench-reads").await?;
+    let with_table = [("READS_TABLE", table.name.as_str())];
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for run in 0..args.runs {
+        without.push(cold_run(args, moto, &properties, &[]).await?);
+        with.push(cold_run(args, moto, &properties, &with_table).await?);
+        eprintln!("  registry run {}/{}", run + 1, args.runs);
+    }
+    let items = table.items().await?.len();
+    let row = |name: &str, colds: &[Cold]| {
+        let of = |f: &dyn Fn(&Cold) -> f64| median(colds.iter().map(f).collect());
+        format!(
+            "| {name} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} MiB | {} / {} / {} / {} |\n",
+            of(&|c| ms(c.wall)),
+            of(&|c| ms(c.handler)),
+            of(&|c| ms(c.cpu)),
+            of(&|c| c.peak_rss_kb as f64 / 1024.0),
+            colds[0].assume_role,
+            colds[0].list_pages,
+            colds[0].puts,
+            colds[0].put_items,
+        )
+    };
+    let table_md = format!(
+        "Measured {} on {}; medians of {} interleaved cold Creates against {size} exports; release binary.\n\n\
+         | READS_TABLE | start → PUT received | handler (PUT and registry write) | CPU | peak RSS | calls (AssumeRole / ListExports / PUT / PutItem) |\n\
+         |---|---:|---:|---:|---:|:---:|\n{}{}\nItems in the table afterwards: {items} (one reader, rewritten by every Create).\n",
+        today(),
+        machine(),
+        args.runs,
+        row("unset", &without),
+        row("set", &with),
+    );
+    println!("{table_md}");
+    std::fs::create_dir_all(&args.out)?;
+    std::fs::write(args.out.join("REGISTRY.md"), &table_md)?;
+    eprintln!("wrote {}/REGISTRY.md", args.out.display());
+    moto_delete(&publisher).await;
+    Ok(())
 }
 
 async fn moto_delete(publisher: &Publisher) {
@@ -145,13 +212,15 @@ async fn world(moto: &str) -> Result<World, BoxError> {
     })
 }
 
-fn spawn(args: &Args, world: &World) -> Result<std::process::Child, BoxError> {
+fn spawn(args: &Args, world: &World, env: &[(&str, &str)]) -> Result<std::process::Child, BoxError> {
+    let mut variables = vec![("AWS_LAMBDA_LOG_FORMAT".to_owned(), "JSON".to_owned())];
+    variables.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let options = FunctionOptions {
         binary: args.lambda.clone(),
         runtime_api: world.runtime.address(),
         aws_endpoint: world.proxy.url(),
         region: REGION.to_owned(),
-        env: vec![("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into())],
+        env: variables,
     };
     Ok(options.command().stdout(Stdio::null()).stderr(Stdio::null()).spawn()?)
 }
@@ -170,12 +239,12 @@ async fn create(world: &World, name: &str, properties: &Value) -> Result<(Durati
     Ok((invocation.handler_time, put.received_at))
 }
 
-async fn cold_run(args: &Args, moto: &str, properties: &Value) -> Result<Cold, BoxError> {
+async fn cold_run(args: &Args, moto: &str, properties: &Value, env: &[(&str, &str)]) -> Result<Cold, BoxError> {
     let world = world(moto).await?;
     let started = Instant::now();
-    let child = spawn(args, &world)?;
+    let child = spawn(args, &world, env)?;
     let first_poll = world.runtime.first_poll(Duration::from_secs(10)).await.ok_or("the function never polled")?;
-    let (_, answered) = create(&world, "cold", properties).await?;
+    let (handler, answered) = create(&world, "cold", properties).await?;
     if std::env::var_os("BENCH_EXPLAIN_MEMORY").is_some() {
         eprintln!("{}", resident_by_mapping(child.id()));
     }
@@ -183,17 +252,19 @@ async fn cold_run(args: &Args, moto: &str, properties: &Value) -> Result<Cold, B
     Ok(Cold {
         init: first_poll - started,
         wall: answered - started,
+        handler,
         cpu: user + system,
         peak_rss_kb,
         assume_role: world.proxy.count("AssumeRole"),
         list_pages: world.proxy.count("ListExports"),
         puts: world.responses.puts("cold").len(),
+        put_items: world.proxy.count("PutItem"),
     })
 }
 
 async fn warm_run(args: &Args, moto: &str, properties: &Value) -> Result<Warm, BoxError> {
     let world = world(moto).await?;
-    let child = spawn(args, &world)?;
+    let child = spawn(args, &world, &[])?;
     create(&world, "first", properties).await?;
     world.proxy.reset();
     let mut handler = Vec::new();
