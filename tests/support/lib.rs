@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use local_harness::{
-    AuditInbox, CONSUMER_ACCOUNT, CapturedPut, CountingProxy, Function, FunctionOptions, Invocation, Moto,
-    MotoResponses, Outcome, Publisher, ReadsTable, ResponseEndpoint, RuntimeApi, create_event,
+    AuditInbox, CONSUMER_ACCOUNT, CapturedPut, CountingProxy, ExportsCacheTable, Function, FunctionOptions, Invocation,
+    Moto, MotoResponses, Outcome, Publisher, ReadsTable, ResponseEndpoint, RuntimeApi, create_event,
 };
 use serde_json::{Value, json};
 

@@ -25,7 +25,7 @@ pub use function::{Function, FunctionOptions};
 pub use moto::{CONSUMER_ACCOUNT, Moto, Publisher, sdk_config};
 pub use moto_responses::MotoResponses;
 pub use proxy::CountingProxy;
-pub use registry::{AuditInbox, ReadsTable};
+pub use registry::{AuditInbox, ExportsCacheTable, ReadsTable};
 pub use runtime_api::{Invocation, Outcome, RuntimeApi};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -19,6 +19,32 @@ struct State {
     failures: Mutex<BTreeMap<String, (u16, String, String)>>,
     /// Access key IDs, secret keys and session tokens that AssumeRole answers carried.
     issued: Mutex<Vec<String>>,
+    /// Action → a token bucket: calls beyond its rate are answered `Throttling`, as AWS does.
+    limits: Mutex<BTreeMap<String, TokenBucket>>,
+    /// Calls answered `Throttling` by a limit, per action.
+    throttled: Mutex<BTreeMap<String, u32>>,
+}
+
+/// `rate` tokens a second, at most `burst` saved up.
+struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    at: std::time::Instant,
+}
+
+impl TokenBucket {
+    fn take(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// Forwards AWS calls to moto and counts them by operation, as seen on the wire: the `Action` of
@@ -63,6 +89,17 @@ impl CountingProxy {
         self.state.failures.lock().unwrap().insert(action.to_owned(), failure);
     }
 
+    /// Throttle `action` as AWS would: `rate` calls a second, with bursts of up to `burst`.
+    pub fn limit(&self, action: &str, rate: f64, burst: f64) {
+        let bucket = TokenBucket { rate, burst, tokens: burst, at: std::time::Instant::now() };
+        self.state.limits.lock().unwrap().insert(action.to_owned(), bucket);
+    }
+
+    /// How many `action` calls a limit answered `Throttling`.
+    pub fn throttled(&self, action: &str) -> u32 {
+        self.state.throttled.lock().unwrap().get(action).copied().unwrap_or(0)
+    }
+
     /// Every access key ID, secret access key and session token STS handed out through this proxy:
     /// what a log must never contain.
     pub fn issued_credentials(&self) -> Vec<String> {
@@ -95,7 +132,15 @@ async fn forward(
             .unwrap_or_else(|| format!("{} {}", request.method, request.uri.path())),
     };
     *state.calls.lock().unwrap().entry(action.clone()).or_default() += 1;
-    let failure = state.failures.lock().unwrap().get(&action).cloned();
+    let over_limit = state.limits.lock().unwrap().get_mut(&action).is_some_and(|bucket| !bucket.take());
+    if over_limit {
+        *state.throttled.lock().unwrap().entry(action.clone()).or_default() += 1;
+    }
+    let failure = if over_limit {
+        Some((400, "Throttling".to_owned(), "Rate exceeded".to_owned()))
+    } else {
+        state.failures.lock().unwrap().get(&action).cloned()
+    };
     if let Some((status, code, message)) = failure {
         let (body, content_type) = match target {
             Some(_) => {

@@ -40,6 +40,53 @@ impl ReadsTable {
     }
 }
 
+/// A DynamoDB table in moto with the shared export snapshot's key schema: `Key` alone.
+pub struct ExportsCacheTable {
+    client: JsonClient,
+    pub name: String,
+}
+
+impl ExportsCacheTable {
+    pub async fn create(moto: &str, region: &str, name: &str) -> Result<ExportsCacheTable, BoxError> {
+        let client = JsonClient::new(DYNAMODB, &sdk_config(moto, region).await, TrustRoots::System);
+        client
+            .call(
+                "CreateTable",
+                &json!({
+                    "TableName": name,
+                    "AttributeDefinitions": [{"AttributeName": "Key", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "Key", "KeyType": "HASH"}],
+                    "BillingMode": "PAY_PER_REQUEST",
+                }),
+            )
+            .await?;
+        Ok(ExportsCacheTable { client, name: name.to_owned() })
+    }
+
+    pub async fn items(&self) -> Result<Vec<Value>, BoxError> {
+        let mut items = Vec::new();
+        let mut start: Option<Value> = None;
+        loop {
+            let mut input = json!({"TableName": self.name, "ConsistentRead": true});
+            if let Some(key) = start.take() {
+                input["ExclusiveStartKey"] = key;
+            }
+            let page = self.client.call("Scan", &input).await?;
+            items.extend(page["Items"].as_array().cloned().unwrap_or_default());
+            match page.get("LastEvaluatedKey").filter(|k| k.is_object()) {
+                Some(key) => start = Some(key.clone()),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// Writes an item as it is, such as the lease of a holder that died.
+    pub async fn put(&self, item: Value) -> Result<(), BoxError> {
+        self.client.call("PutItem", &json!({"TableName": self.name, "Item": item})).await?;
+        Ok(())
+    }
+}
+
 /// An SQS queue that receives every event with `source` `remote-exports` from the default bus.
 pub struct AuditInbox {
     sqs: JsonClient,

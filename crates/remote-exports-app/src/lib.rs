@@ -5,7 +5,9 @@
 mod policy_cache;
 mod resource;
 mod settings;
+mod snapshot;
 
 pub use policy_cache::PolicyCache;
 pub use resource::{AuditError, AuditOutcome, NoRegistry, REGISTRY_FOLLOW_UP, RemoteExports};
-pub use settings::{PolicySetting, Settings};
+pub use settings::{PolicySetting, Settings, SnapshotSettings};
+pub use snapshot::{LEASE, NoSnapshots, SnapshotSource, snapshot_key};

@@ -1,7 +1,7 @@
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cfn_custom_resource::{CustomResource, Data, Deleted, Failure, FollowUp, Request, StackArn, Success};
+use cfn_custom_resource::{CustomResource, Data, Deleted, Failure, FollowUp, Request, RequestKind, StackArn, Success};
 use remote_exports_core::{
     Attempts, AuditEvents, AuditReport, ConsumerPolicy, ExportSource, FINGERPRINT_SCHEME, LookupError, LookupPlan,
     Origin, ParameterStore, ReadRecord, ReadRegistry, RegistryError, ResourceProperties, Selected, SourceRef,
@@ -140,7 +140,12 @@ impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
     async fn read(&self, request: &Request) -> Result<Success, Failure> {
         let fail = |error: LookupError| Failure::new(error.to_string());
         let policy = self.consumer_policy().await.map_err(fail)?;
-        let plan = self.plan(request, policy.as_deref()).map_err(fail)?;
+        let mut plan = self.plan(request, policy.as_deref()).map_err(fail)?;
+        if request.kind == RequestKind::Update {
+            // A changed Refresh (or any Update) must see what is exported now, not a snapshot from before.
+            plan.source.not_before_ms =
+                Some(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64));
+        }
         let selected = lookup(&self.exports, &plan).await.map_err(|error| {
             // A failed Create that knows its source answers with the ID a success would have had.
             fail(error).with_physical_resource_id(plan.source.physical_resource_id())

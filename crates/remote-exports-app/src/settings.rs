@@ -31,11 +31,22 @@ pub struct Settings {
     pub function_account: Option<String>,
     /// `READS_TABLE`: the DynamoDB table of the read registry; unset means no registry and no calls.
     pub reads_table: Option<String>,
+    /// `EXPORTS_CACHE_TABLE` and `EXPORTS_CACHE_TTL_SECONDS`: the shared export snapshot.
+    pub snapshot: Option<SnapshotSettings>,
     /// Said at WARN on every cold start: settings that weaken the function or were not understood.
     pub warnings: Vec<String>,
 }
 
 const DEFAULT_POLICY_TTL: Duration = Duration::from_secs(300);
+
+/// Where the shared export snapshot lives and how old a value read from it may be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotSettings {
+    pub table: String,
+    pub ttl: Duration,
+}
+
+const DEFAULT_SNAPSHOT_TTL: Duration = Duration::from_secs(30);
 
 impl Settings {
     pub fn from_env() -> Settings {
@@ -87,6 +98,12 @@ impl Settings {
             function_region: set("AWS_REGION"),
             function_account: set("FUNCTION_ACCOUNT_ID"),
             reads_table: set("READS_TABLE"),
+            snapshot: set("EXPORTS_CACHE_TABLE").map(|table| SnapshotSettings {
+                table,
+                ttl: set("EXPORTS_CACHE_TTL_SECONDS")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map_or(DEFAULT_SNAPSHOT_TTL, Duration::from_secs),
+            }),
             warnings,
         }
     }

@@ -9,7 +9,8 @@ use aws_config::{Region, SdkConfig, sts::AssumeRoleProvider};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::config::interceptors::FinalizerInterceptorContextRef;
-use aws_sdk_cloudformation::config::retry::{RetryConfig, RetryPartition, TokenBucket};
+use aws_sdk_cloudformation::config::interceptors::InterceptorContext;
+use aws_sdk_cloudformation::config::retry::{ClassifyRetry, RetryAction, RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_cloudformation::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::operation::list_exports::ListExportsError;
@@ -24,6 +25,30 @@ use crate::error_chain;
 /// count is finite only because the SDK sums the worst-case backoff of every attempt (for its
 /// identity-load timeout): 1 000 attempts average over 30 minutes, beyond Lambda's 15-minute maximum.
 pub const UNTIL_DEADLINE: u32 = 1_000;
+
+const STS_ATTEMPTS: u32 = 5;
+
+/// A certificate the function does not trust will not become trusted by waiting: fail at once
+/// instead of retrying a TLS failure until the deadline.
+#[derive(Debug)]
+struct UntrustedCertificatesAreFinal;
+
+impl ClassifyRetry for UntrustedCertificatesAreFinal {
+    fn classify_retry(&self, context: &InterceptorContext) -> RetryAction {
+        let connector_error = match context.output_or_error() {
+            Some(Err(error)) => error.as_connector_error().map(|e| error_chain(e)),
+            _ => None,
+        };
+        match connector_error {
+            Some(text) if text.contains("certificate") || text.contains("UnknownIssuer") => RetryAction::RetryForbidden,
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "UntrustedCertificatesAreFinal"
+    }
+}
 
 fn retry_config(max_attempts: u32) -> RetryConfig {
     RetryConfig::standard()
@@ -40,7 +65,10 @@ fn counted(
 ) -> aws_sdk_cloudformation::config::Builder {
     let partition =
         RetryPartition::custom("remote-exports-list-exports").token_bucket(TokenBucket::unlimited()).build();
-    builder.retry_partition(partition).interceptor(CountAttempts(Arc::clone(log)))
+    builder
+        .retry_partition(partition)
+        .retry_classifier(UntrustedCertificatesAreFinal)
+        .interceptor(CountAttempts(Arc::clone(log)))
 }
 
 /// ListExports attempts of the latest read of one source, counted as they happen, so that a read
@@ -91,6 +119,9 @@ struct ClientKey {
 
 pub struct CloudFormationExports {
     base: SdkConfig,
+    /// For AssumeRole: a few attempts. A container assumes a role once per hour at most (and with the
+    /// snapshot, only the container that reads does), and STS's limits are far above ListExports'.
+    sts: SdkConfig,
     clients: Mutex<HashMap<ClientKey, (Client, Arc<AttemptLog>)>>,
 }
 
@@ -110,8 +141,9 @@ impl CloudFormationExports {
 
     /// Reads that give up after `max_attempts`, for callers without a deadline (the CLI).
     pub fn with_max_attempts(base: SdkConfig, max_attempts: u32) -> Self {
+        let sts = base.to_builder().retry_config(retry_config(STS_ATTEMPTS.min(max_attempts))).build();
         let base = base.into_builder().retry_config(retry_config(max_attempts)).build();
-        CloudFormationExports { base, clients: Mutex::new(HashMap::new()) }
+        CloudFormationExports { base, sts, clients: Mutex::new(HashMap::new()) }
     }
 
     async fn client_for(&self, source: &Source) -> (Client, Arc<AttemptLog>) {
@@ -125,7 +157,7 @@ impl CloudFormationExports {
         let mut config = counted(builder, &log);
         if let Some(role) = &source.role {
             let provider =
-                AssumeRoleProvider::builder(role.as_str()).session_name(&source.session_name).configure(&self.base);
+                AssumeRoleProvider::builder(role.as_str()).session_name(&source.session_name).configure(&self.sts);
             let provider = match &source.external_id {
                 Some(id) => provider.external_id(id),
                 None => provider,

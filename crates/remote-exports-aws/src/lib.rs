@@ -5,7 +5,8 @@
 //! - [`SsmParameters`]: the domain's `ParameterStore`, for a consumer policy kept in SSM.
 //! - [`DynamoDbRegistry`]: the domain's `ReadRegistry`, a DynamoDB table keyed by `Reader`.
 //! - [`EventBridgeEvents`]: the domain's `AuditEvents`, PutEvents on the default bus.
-//! - [`JsonClient`]: the SigV4-signed JSON calls behind the last three, instead of three SDK clients.
+//! - [`DynamoDbSnapshots`]: the app's `SnapshotStore`, the shared export snapshot with its lease.
+//! - [`JsonClient`]: the SigV4-signed JSON calls behind the last four, instead of three SDK clients.
 //! - [`HttpResponseTransport`]: the protocol's `ResponseTransport`, a reqwest PUT to the ResponseURL.
 //! - [`TrustRoots`] and [`load_sdk_config`]: one TLS trust decision for both HTTP clients.
 
@@ -15,6 +16,7 @@ mod parameters;
 mod registry;
 mod response_transport;
 pub mod signed_json;
+mod snapshots;
 mod tls;
 
 pub use events::{EVENT_SOURCE, EventBridgeEvents};
@@ -23,6 +25,7 @@ pub use parameters::SsmParameters;
 pub use registry::{DynamoDbRegistry, READER_KEY};
 pub use response_transport::HttpResponseTransport;
 pub use signed_json::{JsonCallError, JsonClient};
+pub use snapshots::{DynamoDbSnapshots, SNAPSHOT_KEY};
 pub use tls::{TrustRoots, load_sdk_config};
 
 /// An error and its sources as one readable line, each message once (layers often repeat their cause).

@@ -84,8 +84,8 @@ pub enum LookupError {
         "ListExports in {source_name} was throttled: {throttled} of {attempts} attempt(s) over {} ms were refused \
          (Rate exceeded), and the function kept retrying until it had to answer before the Lambda deadline. Too \
          many stacks are reading this publisher at once. Retry the deployment, deploy fewer consumer stacks at a \
-         time, or ask the platform team to turn on the shared export snapshot (EXPORTS_CACHE_TABLE), with which \
-         concurrent consumers of one publisher cost it one read.",
+         time, or ask the platform team to turn on the shared export snapshot (template parameter ExportsSnapshot, \
+         EXPORTS_CACHE_TABLE), with which concurrent consumers of one publisher cost it one read.",
         .waited.as_millis()
     )]
     Throttled { source_name: String, attempts: u32, throttled: u32, waited: std::time::Duration },

@@ -16,6 +16,7 @@ mod policy;
 mod properties;
 mod registry;
 mod role_arn;
+mod snapshot;
 mod suggest;
 
 pub use config::{ConfigError, Governance};
@@ -30,4 +31,5 @@ pub use registry::{
     RegistryError, SourceCheck, SourceRef, StaleRead, Staleness, audit, fingerprint, reader_key, rfc3339,
 };
 pub use role_arn::{InvalidRoleArn, RoleArn};
+pub use snapshot::{SnapshotMeta, SnapshotStore};
 pub use suggest::closest;

@@ -14,6 +14,9 @@ pub struct Source {
     pub region: String,
     /// The AssumeRole session name, so that CloudTrail shows which stack read the exports.
     pub session_name: String,
+    /// A shared export snapshot read before this time (ms since the epoch) may not answer: an Update
+    /// reads what the publisher exports after it was asked, never before.
+    pub not_before_ms: Option<u64>,
 }
 
 impl Source {
@@ -139,7 +142,13 @@ impl LookupPlan {
             .or_else(|| origin.function_region.filter(|r| is_region_name(r)).map(str::to_owned))
             .ok_or(LookupError::NoRegion)?;
         Ok(LookupPlan {
-            source: Source { role, external_id: properties.external_id, region, session_name: session_name(&origin) },
+            source: Source {
+                role,
+                external_id: properties.external_id,
+                region,
+                session_name: session_name(&origin),
+                not_before_ms: None,
+            },
             selection: properties.selection,
             visible: ExportFilter(visible),
             no_echo: properties.no_echo,

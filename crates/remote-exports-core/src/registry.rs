@@ -74,6 +74,7 @@ impl SourceRef {
             external_id: self.external_id.clone(),
             region: self.region.clone(),
             session_name: session_name.to_owned(),
+            not_before_ms: None,
         })
     }
 

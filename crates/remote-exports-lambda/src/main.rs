@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use cfn_custom_resource::{Deadline, Driver};
 use lambda_runtime::{LambdaEvent, service_fn};
-use remote_exports_app::{RemoteExports, Settings};
+use remote_exports_app::{RemoteExports, Settings, SnapshotSource};
 use remote_exports_aws::{
-    CloudFormationExports, DynamoDbRegistry, EventBridgeEvents, HttpResponseTransport, SsmParameters, TrustRoots,
-    load_sdk_config,
+    CloudFormationExports, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents, HttpResponseTransport,
+    SsmParameters, TrustRoots, load_sdk_config,
 };
 use remote_exports_lambda::{AuditFailure, FunctionError, Invocation};
 use serde_json::{Value, json};
@@ -35,8 +35,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Without READS_TABLE the registry is absent, not disabled: no client, no call, no cost.
     let registry = settings.reads_table.clone().map(|table| DynamoDbRegistry::new(&config, roots, table));
     let events = EventBridgeEvents::new(&config, roots);
-    let resource =
-        RemoteExports::new(settings, CloudFormationExports::new(config.clone()), SsmParameters::new(&config, roots));
+    // Without EXPORTS_CACHE_TABLE every read is direct, exactly as before: no table, no call.
+    let snapshots = settings.snapshot.as_ref().map(|s| DynamoDbSnapshots::new(&config, roots, &s.table));
+    let ttl = settings.snapshot.as_ref().map_or(std::time::Duration::ZERO, |s| s.ttl);
+    let exports = SnapshotSource::new(CloudFormationExports::new(config.clone()), snapshots, ttl);
+    let resource = RemoteExports::new(settings, exports, SsmParameters::new(&config, roots));
     let transport = HttpResponseTransport::new(roots)?;
     let driver = Arc::new(Driver::new(resource.with_registry(registry), transport, url_policy));
     let events = Arc::new(events);
@@ -61,7 +64,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-type Function = Driver<RemoteExports<CloudFormationExports, SsmParameters, DynamoDbRegistry>, HttpResponseTransport>;
+type Exports = SnapshotSource<CloudFormationExports, DynamoDbSnapshots>;
+type Function = Driver<RemoteExports<Exports, SsmParameters, DynamoDbRegistry>, HttpResponseTransport>;
 
 async fn audit(
     driver: &Function,

@@ -3,14 +3,19 @@
 //!
 //! Usage: remote-exports-bench --moto-server PATH --lambda PATH [--runs R] [--sizes 100,1000,10000] [--out DIR]
 //!        [--registry]   (instead: the cost of the read registry on the cold Create path, at the first size)
+//!        [--burst [--burst-sizes 10,30,50,100,200] [--rate 10] [--burst-capacity 10]]
+//!                       (instead: K cold functions answering one Create each at once, against a publisher
+//!                        whose ListExports is throttled by a token bucket, with and without the snapshot)
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use local_harness::{
-    BoxError, CountingProxy, FunctionOptions, Moto, Outcome, Publisher, ReadsTable, ResponseEndpoint, RuntimeApi,
-    create_event,
+    BoxError, CountingProxy, ExportsCacheTable, FunctionOptions, Moto, Outcome, Publisher, ReadsTable,
+    ResponseEndpoint, RuntimeApi, create_event,
 };
 use serde_json::{Value, json};
 
@@ -25,6 +30,10 @@ struct Args {
     sizes: Vec<usize>,
     out: PathBuf,
     registry: bool,
+    burst: bool,
+    burst_sizes: Vec<usize>,
+    rate: f64,
+    burst_capacity: f64,
 }
 
 fn parse_args() -> Result<Args, BoxError> {
@@ -35,6 +44,10 @@ fn parse_args() -> Result<Args, BoxError> {
         sizes: vec![100, 1_000, 10_000],
         out: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench")),
         registry: false,
+        burst: false,
+        burst_sizes: vec![10, 30, 50, 100, 200],
+        rate: 10.0,
+        burst_capacity: 10.0,
     };
     let mut argv = std::env::args().skip(1);
     while let Some(flag) = argv.next() {
@@ -47,6 +60,10 @@ fn parse_args() -> Result<Args, BoxError> {
             args.registry = true;
             continue;
         }
+        if flag == "--burst" {
+            args.burst = true;
+            continue;
+        }
         let value = argv.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--moto-server" => args.moto_server = value.into(),
@@ -54,6 +71,9 @@ fn parse_args() -> Result<Args, BoxError> {
             "--runs" => args.runs = value.parse()?,
             "--sizes" => args.sizes = value.split(',').map(str::parse).collect::<Result<_, _>>()?,
             "--out" => args.out = value.into(),
+            "--burst-sizes" => args.burst_sizes = value.split(',').map(str::parse).collect::<Result<_, _>>()?,
+            "--rate" => args.rate = value.parse()?,
+            "--burst-capacity" => args.burst_capacity = value.parse()?,
             _ => return Err(format!("unknown argument {flag}").into()),
         }
     }
@@ -100,8 +120,9 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> Result<(), BoxError> {
     let args = parse_args()?;
     let moto = Moto::start(&args.moto_server).await?;
-    if args.registry {
-        let result = registry_cost(&args, moto.endpoint()).await;
+    if args.registry || args.burst {
+        let result =
+            if args.burst { burst(&args, moto.endpoint()).await } else { registry_cost(&args, moto.endpoint()).await };
         moto.stop().await;
         return result;
     }
@@ -188,6 +209,163 @@ async fn registry_cost(args: &Args, moto: &str) -> Result<(), BoxError> {
     eprintln!("wrote {}/REGISTRY.md", args.out.display());
     moto_delete(&publisher).await;
     Ok(())
+}
+
+/// One row of the burst table.
+struct BurstRow {
+    consumers: usize,
+    snapshot: bool,
+    success: usize,
+    answered: usize,
+    list_exports: u32,
+    assume_role: u32,
+    throttled: u32,
+    times_ms: Vec<f64>,
+}
+
+/// K cold functions, each answering one Create at the same moment, against 1 000 exports (the
+/// wanted one on the 10th page) behind a ListExports token bucket; with and without the snapshot.
+async fn burst(args: &Args, moto: &str) -> Result<(), BoxError> {
+    let (publisher, properties) = seed(moto, 1_000).await?;
+    let mut rows = Vec::new();
+    for &consumers in &args.burst_sizes {
+        for snapshot in [false, true] {
+            let row = burst_run(args, moto, &properties, consumers, snapshot).await?;
+            eprintln!(
+                "  K={consumers} snapshot={snapshot}: {}/{consumers} SUCCESS, {} ListExports, {} throttled, max {:.1} s",
+                row.success,
+                row.list_exports,
+                row.throttled,
+                percentile(&row.times_ms, 100.0) / 1000.0
+            );
+            rows.push(row);
+        }
+    }
+    let mut table = format!(
+        "Measured {} on {}. K cold function processes each answer one Create at the same moment; each wants \
+         an export on the last of 10 ListExports pages (1 000 exports). ListExports is throttled by a token \
+         bucket in front of moto at an **assumed** {} requests/s with bursts of {} (AWS publishes no number). \
+         Function timeout 60 s.\n\n\
+         | K | snapshot | SUCCESS | ListExports calls | AssumeRole calls | throttled | p50 | p99 | max |\n\
+         |---:|:---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        today(),
+        machine(),
+        args.rate,
+        args.burst_capacity
+    );
+    for row in &rows {
+        table.push_str(&format!(
+            "| {} | {} | {}/{} | {} | {} | {} | {:.1} s | {:.1} s | {:.1} s |\n",
+            row.consumers,
+            if row.snapshot { "yes" } else { "no" },
+            row.success,
+            row.consumers,
+            row.list_exports,
+            row.assume_role,
+            row.throttled,
+            percentile(&row.times_ms, 50.0) / 1000.0,
+            percentile(&row.times_ms, 99.0) / 1000.0,
+            percentile(&row.times_ms, 100.0) / 1000.0,
+        ));
+        if row.answered < row.consumers {
+            table.push_str(&format!(
+                "|  | ({} of {} never answered) |||||||\n",
+                row.consumers - row.answered,
+                row.consumers
+            ));
+        }
+    }
+    println!("{table}");
+    std::fs::create_dir_all(&args.out)?;
+    std::fs::write(args.out.join("BURST.md"), &table)?;
+    eprintln!("wrote {}/BURST.md", args.out.display());
+    moto_delete(&publisher).await;
+    Ok(())
+}
+
+async fn burst_run(
+    args: &Args,
+    moto: &str,
+    properties: &Value,
+    consumers: usize,
+    snapshot: bool,
+) -> Result<BurstRow, BoxError> {
+    let proxy = CountingProxy::start(moto).await?;
+    proxy.limit("ListExports", args.rate, args.burst_capacity);
+    let responses = ResponseEndpoint::start().await?;
+    let mut env = vec![("AWS_LAMBDA_FUNCTION_TIMEOUT".to_owned(), "60".to_owned())];
+    if snapshot {
+        // A new table per run: no snapshot from an earlier run helps this one.
+        let name = format!("burst-{consumers}-{}", std::process::id() as u64 * 1000 + fastrand_u16() as u64);
+        ExportsCacheTable::create(moto, REGION, &name).await?;
+        env.push(("EXPORTS_CACHE_TABLE".to_owned(), name));
+    }
+    let mut runtimes = Vec::new();
+    let mut children = Vec::new();
+    for _ in 0..consumers {
+        let runtime = Arc::new(RuntimeApi::start().await?);
+        let options = FunctionOptions {
+            binary: args.lambda.clone(),
+            runtime_api: runtime.address(),
+            aws_endpoint: proxy.url(),
+            region: REGION.to_owned(),
+            env: env.clone(),
+        };
+        children.push(options.command().stdout(Stdio::null()).stderr(Stdio::null()).spawn()?);
+        runtimes.push(runtime);
+    }
+    for runtime in &runtimes {
+        runtime.first_poll(Duration::from_secs(30)).await.ok_or("a function never polled")?;
+    }
+    proxy.reset();
+    let started = Instant::now();
+    let mut invocations = tokio::task::JoinSet::new();
+    for (n, runtime) in runtimes.iter().enumerate() {
+        let mut event = create_event(BENCH_STACK, &format!("burst-{n}"), properties.clone());
+        responses.address(&mut event);
+        let runtime = Arc::clone(runtime);
+        invocations.spawn(async move {
+            runtime.invoke(&event, Duration::from_secs(60)).await.map(drop).map_err(|e| e.to_string())
+        });
+    }
+    while invocations.join_next().await.is_some() {}
+    let mut row = BurstRow {
+        consumers,
+        snapshot,
+        success: 0,
+        answered: 0,
+        list_exports: proxy.count("ListExports"),
+        assume_role: proxy.count("AssumeRole"),
+        throttled: proxy.throttled("ListExports"),
+        times_ms: Vec::new(),
+    };
+    for n in 0..consumers {
+        if let Some(put) = responses.delivered(&format!("burst-{n}"), Duration::from_millis(100)).await {
+            row.answered += 1;
+            row.success += usize::from(put.json()["Status"] == "SUCCESS");
+            row.times_ms.push(ms(put.received_at - started));
+        }
+    }
+    for mut child in children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    Ok(row)
+}
+
+fn fastrand_u16() -> u16 {
+    (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos()) % 65_536) as u16
+}
+
+/// The `p`th percentile (nearest rank) of `values`; 0 when there are none.
+fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
 }
 
 async fn moto_delete(publisher: &Publisher) {

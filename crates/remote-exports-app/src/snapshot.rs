@@ -1,0 +1,316 @@
+//! A shared, short-lived snapshot of each publisher's exports, so that many consumers deploying at
+//! once cost that publisher one ListExports read instead of one each.
+//!
+//! Single flight: a container that finds no fresh snapshot takes a lease with a conditional write,
+//! reads every page, stores the snapshot and releases the lease; the others poll until it appears.
+//! A lease whose holder died expires and is taken over. Any failure of the table falls back to a
+//! direct read with a WARN: the snapshot can make reads cheaper, never make them fail.
+
+use std::ops::ControlFlow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use remote_exports_core::{Attempts, Export, ExportSource, SnapshotMeta, SnapshotStore, Source, SourceError};
+use serde_json::Value;
+
+/// The store of a function without `EXPORTS_CACHE_TABLE`: never called.
+pub struct NoSnapshots;
+
+impl SnapshotStore for NoSnapshots {
+    async fn meta(&self, _: &str) -> Result<Option<SnapshotMeta>, String> {
+        Ok(None)
+    }
+    async fn body(&self, _: &str, _: &SnapshotMeta) -> Result<String, String> {
+        Err("no snapshot store".into())
+    }
+    async fn store(&self, _: &str, _: u64, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+    async fn try_lease(&self, _: &str, _: &str, _: u64, _: u64) -> Result<bool, String> {
+        Ok(false)
+    }
+    async fn release(&self, _: &str, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// How long a lease holds: long enough for a full read of a large, throttled publisher; a holder
+/// that dies delays the others by at most this.
+pub const LEASE: Duration = Duration::from_secs(15);
+
+/// How soon a waiting container first looks again for the snapshot, and how far apart at most.
+const POLL: Duration = Duration::from_millis(100);
+const MAX_POLL: Duration = Duration::from_secs(1);
+
+/// An [`ExportSource`] that reads through a shared snapshot when it has a store, and directly otherwise.
+pub struct SnapshotSource<S, T> {
+    direct: S,
+    store: Option<T>,
+    ttl: Duration,
+    holder: String,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The snapshot's key: one per role (or the function's own account), external ID and region. The
+/// external ID is hashed, so that the table does not hold it.
+pub fn snapshot_key(source: &Source) -> String {
+    let role = source.role.as_ref().map_or("self", |role| role.as_str());
+    let external = source.external_id.as_deref().map_or_else(
+        || "-".to_owned(),
+        |id| {
+            remote_exports_core::fingerprint(
+                &remote_exports_core::ExportOrigin { export: "external-id".into(), exporting_stack_id: String::new() },
+                id,
+            )
+        },
+    );
+    format!("{role}|{external}|{}", source.region)
+}
+
+enum Found {
+    Fresh(Vec<Export>),
+    Missing,
+}
+
+impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
+    /// `store: None` reads directly, exactly as `direct` alone would.
+    pub fn new(direct: S, store: Option<T>, ttl: Duration) -> Self {
+        let holder = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        SnapshotSource { direct, store, ttl, holder }
+    }
+
+    pub fn direct(&self) -> &S {
+        &self.direct
+    }
+
+    /// A snapshot this source may answer from: within the TTL, and not older than the request allows.
+    async fn fresh(&self, store: &T, key: &str, source: &Source) -> Result<Found, String> {
+        let Some(meta) = store.meta(key).await? else { return Ok(Found::Missing) };
+        let now = now_ms();
+        let young = now.saturating_sub(meta.read_at_ms) <= self.ttl.as_millis() as u64;
+        let recent_enough = source.not_before_ms.is_none_or(|floor| meta.read_at_ms >= floor);
+        if !(young && recent_enough) {
+            return Ok(Found::Missing);
+        }
+        let body = store.body(key, &meta).await?;
+        Ok(Found::Fresh(decode(&body)?))
+    }
+
+    /// Every export, read through the snapshot; `Err(None)` means "the table failed, read directly".
+    async fn through_snapshot(&self, store: &T, source: &Source) -> Result<(Vec<Export>, u32), Option<SourceError>> {
+        let key = snapshot_key(source);
+        let warn = |error: String| {
+            tracing::warn!(%error, source = %source.describe(), "export snapshot unavailable; reading directly");
+            None
+        };
+        let mut poll = POLL;
+        loop {
+            if let Found::Fresh(exports) = self.fresh(store, &key, source).await.map_err(warn)? {
+                tracing::debug!(source = %source.describe(), "export snapshot hit");
+                return Ok((exports, 0));
+            }
+            let started = now_ms();
+            if store.try_lease(&key, &self.holder, started, started + LEASE.as_millis() as u64).await.map_err(warn)? {
+                let read = self.read_all(source).await;
+                let stored = match &read {
+                    Ok((exports, _)) => store.store(&key, started, &encode(exports)).await,
+                    Err(_) => Ok(()),
+                };
+                if let Err(error) = stored {
+                    warn(error);
+                }
+                if let Err(error) = store.release(&key, &self.holder).await {
+                    tracing::warn!(%error, "could not release the export snapshot's lease; it expires on its own");
+                }
+                return read.map_err(Some);
+            }
+            // Someone else is reading: wait for their snapshot, or for their lease to expire, polling
+            // less often the longer it takes, so that hundreds of waiters do not flood the table.
+            tokio::time::sleep(poll + Duration::from_millis(fastrand::u64(0..poll.as_millis() as u64 / 2 + 1))).await;
+            poll = (poll * 2).min(MAX_POLL);
+        }
+    }
+
+    async fn read_all(&self, source: &Source) -> Result<(Vec<Export>, u32), SourceError> {
+        let mut all = Vec::new();
+        let pages = self
+            .direct
+            .scan_exports(source, &mut |page| {
+                all.extend(page);
+                ControlFlow::Continue(())
+            })
+            .await?;
+        Ok((all, pages))
+    }
+}
+
+impl<S: ExportSource, T: SnapshotStore> ExportSource for SnapshotSource<S, T> {
+    async fn scan_exports(
+        &self,
+        source: &Source,
+        on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
+    ) -> Result<u32, SourceError> {
+        let Some(store) = &self.store else { return self.direct.scan_exports(source, on_page).await };
+        match self.through_snapshot(store, source).await {
+            Ok((exports, pages)) => {
+                for page in exports.chunks(100) {
+                    if on_page(page.to_vec()).is_break() {
+                        break;
+                    }
+                }
+                Ok(pages)
+            }
+            Err(Some(error)) => Err(error),
+            Err(None) => self.direct.scan_exports(source, on_page).await,
+        }
+    }
+
+    fn attempts(&self, source: &Source) -> Option<Attempts> {
+        self.direct.attempts(source)
+    }
+}
+
+/// `[[name, value, exporting stack], …]`: compact, and what `decode` reads back.
+fn encode(exports: &[Export]) -> String {
+    let rows: Vec<[&str; 3]> =
+        exports.iter().map(|e| [e.name.as_str(), e.value.as_str(), e.exporting_stack_id.as_str()]).collect();
+    serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn decode(body: &str) -> Result<Vec<Export>, String> {
+    let rows: Vec<Value> = serde_json::from_str(body).map_err(|e| format!("unreadable snapshot: {e}"))?;
+    rows.iter()
+        .map(|row| match (row[0].as_str(), row[1].as_str(), row[2].as_str()) {
+            (Some(name), Some(value), Some(stack)) => Ok(Export::new(name, value, stack)),
+            _ => Err("unreadable snapshot row".to_owned()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use remote_exports_core::RoleArn;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[derive(Default)]
+    struct MemoryStore {
+        snapshots: Mutex<HashMap<String, (SnapshotMeta, String)>>,
+        leases: Mutex<HashMap<String, (String, u64)>>,
+        broken: bool,
+    }
+
+    impl SnapshotStore for MemoryStore {
+        async fn meta(&self, key: &str) -> Result<Option<SnapshotMeta>, String> {
+            if self.broken {
+                return Err("ResourceNotFoundException: no table".into());
+            }
+            Ok(self.snapshots.lock().unwrap().get(key).map(|(meta, _)| meta.clone()))
+        }
+        async fn body(&self, key: &str, _: &SnapshotMeta) -> Result<String, String> {
+            Ok(self.snapshots.lock().unwrap()[key].1.clone())
+        }
+        async fn store(&self, key: &str, read_at_ms: u64, body: &str) -> Result<(), String> {
+            let meta = SnapshotMeta { generation: "g".into(), parts: 1, read_at_ms };
+            self.snapshots.lock().unwrap().insert(key.to_owned(), (meta, body.to_owned()));
+            Ok(())
+        }
+        async fn try_lease(&self, key: &str, holder: &str, now: u64, until: u64) -> Result<bool, String> {
+            let mut leases = self.leases.lock().unwrap();
+            match leases.get(key) {
+                Some((_, expires)) if *expires > now => Ok(false),
+                _ => {
+                    leases.insert(key.to_owned(), (holder.to_owned(), until));
+                    Ok(true)
+                }
+            }
+        }
+        async fn release(&self, key: &str, holder: &str) -> Result<(), String> {
+            let mut leases = self.leases.lock().unwrap();
+            if leases.get(key).is_some_and(|(h, _)| h == holder) {
+                leases.remove(key);
+            }
+            Ok(())
+        }
+    }
+
+    struct Counting(AtomicU32);
+
+    impl ExportSource for Counting {
+        async fn scan_exports(
+            &self,
+            _: &Source,
+            on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
+        ) -> Result<u32, SourceError> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let _ = on_page(vec![Export::new("topic", format!("v{n}"), "stack/b/1")]);
+            Ok(1)
+        }
+    }
+
+    fn source(not_before_ms: Option<u64>) -> Source {
+        Source {
+            role: Some(RoleArn::parse("arn:aws:iam::222222222222:role/reader").unwrap()),
+            external_id: Some("secret-ish".into()),
+            region: "eu-west-1".into(),
+            session_name: "s".into(),
+            not_before_ms,
+        }
+    }
+
+    async fn value(source_: &SnapshotSource<Counting, std::sync::Arc<MemoryStore>>, src: &Source) -> String {
+        let mut seen = String::new();
+        source_
+            .scan_exports(src, &mut |page| {
+                seen = page[0].value.clone();
+                ControlFlow::Continue(())
+            })
+            .await
+            .unwrap();
+        seen
+    }
+
+    #[tokio::test]
+    async fn concurrent_readers_share_one_read_and_updates_never_read_an_older_snapshot() {
+        let store = std::sync::Arc::new(MemoryStore::default());
+        let shared = |store: &std::sync::Arc<MemoryStore>| {
+            SnapshotSource::new(
+                Counting(AtomicU32::new(0)),
+                Some(std::sync::Arc::clone(store)),
+                Duration::from_secs(30),
+            )
+        };
+        let (a, b, c) = (shared(&store), shared(&store), shared(&store));
+        let src = source(None);
+        let values = tokio::join!(value(&a, &src), value(&b, &src), value(&c, &src));
+        let reads: u32 = [&a, &b, &c].iter().map(|s| s.direct.0.load(Ordering::SeqCst)).sum();
+        assert_eq!(reads, 1, "single flight");
+        assert_eq!(values, ("v0".to_owned(), "v0".to_owned(), "v0".to_owned()));
+        assert!(!snapshot_key(&src).contains("secret-ish"), "the external ID is not stored");
+
+        // An Update that arrived after the snapshot was read reads again.
+        let update = source(Some(now_ms() + 1));
+        assert_eq!(value(&a, &update).await, "v1");
+        assert_eq!(a.direct.0.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_broken_store_falls_back_to_direct_reads() {
+        let store = std::sync::Arc::new(MemoryStore { broken: true, ..MemoryStore::default() });
+        let reader = SnapshotSource::new(Counting(AtomicU32::new(0)), Some(store), Duration::from_secs(30));
+        assert_eq!(value(&reader, &source(None)).await, "v0");
+        assert_eq!(value(&reader, &source(None)).await, "v1");
+    }
+
+    #[test]
+    fn snapshots_round_trip() {
+        let exports = vec![Export::new("a\"b", "é\n", "s1"), Export::new("c", "", "")];
+        assert_eq!(decode(&encode(&exports)).unwrap(), exports);
+        assert!(decode("{").is_err());
+    }
+}

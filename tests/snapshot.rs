@@ -1,0 +1,170 @@
+//! The shared export snapshot end to end: real function processes, one moto DynamoDB table.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use remote_exports_e2e::*;
+use serde_json::{Value, json};
+
+fn table_name(test: &str) -> String {
+    format!("exports-cache-{}", publisher_account(test))
+}
+
+async fn cache(test: &str) -> ExportsCacheTable {
+    ExportsCacheTable::create(&moto_endpoint(test), REGION, &table_name(test)).await.unwrap()
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+fn value(answer: &Value, name: &str) -> String {
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    answer["Data"][name].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn concurrent_consumers_of_one_publisher_cost_it_one_read() {
+    let test = "concurrent_consumers_of_one_publisher_cost_it_one_read";
+    let table = cache(test).await;
+    let env = [("EXPORTS_CACHE_TABLE", table.name.as_str())];
+    let mut worlds = Vec::new();
+    for n in 0..5 {
+        worlds.push(World::start(&format!("{test}-{n}"), &env).await);
+    }
+    let account = publisher_account(test);
+    let exports = numbered(&format!("svc-{account}-Out"), 250);
+    worlds[0].publish(&account, REGION, "svc", &exports).await;
+    let wanted = exports[0].0.clone();
+    let properties = json!({"RoleArn": role_arn(&account), "ExportNames": [wanted]});
+    let events: Vec<Value> =
+        worlds.iter().enumerate().map(|(n, w)| w.event("Create", &format!("c{n}"), properties.clone())).collect();
+    let answers = join_all(worlds.iter().zip(&events).map(|(world, event)| world.answer(event)).collect()).await;
+    for answer in &answers {
+        assert_eq!(value(answer, &wanted), "value-0");
+    }
+    let pages: u32 = worlds.iter().map(|w| w.proxy.count("ListExports")).sum();
+    assert_eq!(pages, 3, "one full read (250 exports, 3 pages) for five consumers");
+    let assumed: u32 = worlds.iter().map(|w| w.proxy.count("AssumeRole")).sum();
+    assert_eq!(assumed, 1, "only the reader needed credentials");
+}
+
+/// Runs the futures concurrently (as `tokio::join!` does for a fixed number) and returns their outputs in order.
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().map(Option::unwrap).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn a_lease_whose_holder_died_is_taken_over_when_it_expires() {
+    let test = "a_lease_whose_holder_died_is_taken_over_when_it_expires";
+    let table = cache(test).await;
+    let world = World::start(test, &[("EXPORTS_CACHE_TABLE", &table.name)]).await;
+    let account = publisher_account(test);
+    let name = format!("svc-{account}-Url");
+    world.publish(&account, REGION, "svc", &[pair(&name, "https://v1")]).await;
+    // A container took the lease and died: nobody will release it.
+    let until = now_ms() + 2_000;
+    table
+        .put(json!({
+            "Key": {"S": format!("lease|{}|-|{REGION}", role_arn(&account))},
+            "Holder": {"S": "a-container-that-died"},
+            "Until": {"N": until.to_string()},
+        }))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let answer = world.answer(&world.event("Create", "create", json!({"RoleArn": role_arn(&account)}))).await;
+    assert_eq!(value(&answer, &name), "https://v1");
+    assert!(started.elapsed() >= Duration::from_millis(1_500), "it waited for the lease: {:?}", started.elapsed());
+    assert_eq!(world.proxy.count("ListExports"), 1, "then read once itself");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn snapshots_serve_creates_within_the_ttl_and_never_after_it_or_to_an_update() {
+    let test = "snapshots_serve_creates_within_the_ttl_and_never_after_it_or_to_an_update";
+    let table = cache(test).await;
+    let world = World::start(test, &[("EXPORTS_CACHE_TABLE", &table.name), ("EXPORTS_CACHE_TTL_SECONDS", "2")]).await;
+    let account = publisher_account(test);
+    let name = format!("svc-{account}-Url");
+    let publisher = world.publish(&account, REGION, "svc", &[pair(&name, "https://v1")]).await;
+    let properties = json!({"RoleArn": role_arn(&account), "ExportNames": [name]});
+    assert_eq!(value(&world.answer(&world.event("Create", "first", properties.clone())).await, &name), "https://v1");
+
+    publisher.delete_stack("svc-0").await.unwrap();
+    world.publish(&account, REGION, "svc-v2", &[pair(&name, "https://v2")]).await;
+    world.proxy.reset();
+    // Within the TTL a Create gets the snapshot: the trade-off, at most TTL seconds old.
+    let cached = world.answer(&world.event("Create", "cached", properties.clone())).await;
+    assert_eq!(value(&cached, &name), "https://v1");
+    assert_eq!(world.proxy.count("ListExports"), 0);
+    // An Update (a changed Refresh) never reads a snapshot older than itself.
+    let update = world.answer(&world.event("Update", "refresh", properties.clone())).await;
+    assert_eq!(value(&update, &name), "https://v2");
+    assert_eq!(world.proxy.count("ListExports"), 1);
+
+    // Past the TTL, a Create reads again.
+    publisher.delete_stack("svc-v2-0").await.unwrap();
+    world.publish(&account, REGION, "svc-v3", &[pair(&name, "https://v3")]).await;
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let expired = world.answer(&world.event("Create", "expired", properties)).await;
+    assert_eq!(value(&expired, &name), "https://v3");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn a_snapshot_of_ten_thousand_exports_round_trips_in_parts() {
+    let test = "a_snapshot_of_ten_thousand_exports_round_trips_in_parts";
+    let table = cache(test).await;
+    let env = [("EXPORTS_CACHE_TABLE", table.name.as_str())];
+    let (reader, follower) = (World::start(test, &env).await, World::start(&format!("{test}-2"), &env).await);
+    let account = publisher_account(test);
+    let exports = numbered(&format!("big-{account}-Output"), 10_000);
+    reader.publish(&account, REGION, "big", &exports).await;
+    let properties = json!({"RoleArn": role_arn(&account), "ExportNames": [exports[9_999].0, exports[17].0]});
+    let first = reader.answer(&reader.event("Create", "first", properties.clone())).await;
+    assert_eq!(value(&first, &exports[9_999].0), "value-9999");
+    assert_eq!(reader.proxy.count("ListExports"), 100);
+    let parts =
+        table.items().await.unwrap().iter().filter(|i| i["Key"]["S"].as_str().unwrap().starts_with("part|")).count();
+    assert!(parts >= 2, "a 10 000-export snapshot is over one item: {parts} part(s)");
+    let second = follower.answer(&follower.event("Create", "second", properties)).await;
+    assert_eq!(value(&second, &exports[9_999].0), "value-9999");
+    assert_eq!(value(&second, &exports[17].0), "value-17");
+    assert_eq!(follower.proxy.count("ListExports"), 0, "served from the snapshot");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn an_unavailable_snapshot_table_falls_back_to_direct_reads_with_a_warning() {
+    let test = "an_unavailable_snapshot_table_falls_back_to_direct_reads_with_a_warning";
+    let world = World::start(test, &[("EXPORTS_CACHE_TABLE", "no-such-table")]).await;
+    let account = publisher_account(test);
+    let name = format!("svc-{account}-Url");
+    world.publish(&account, REGION, "svc", &[pair(&name, "https://v1")]).await;
+    let answer = world.answer(&world.event("Create", "create", json!({"RoleArn": role_arn(&account)}))).await;
+    assert_eq!(value(&answer, &name), "https://v1");
+    let logs = world.function.logs();
+    assert!(
+        logs.lines().any(|l| l.contains("WARN")
+            && l.contains("export snapshot unavailable")
+            && l.contains("ResourceNotFoundException")),
+        "{logs}"
+    );
+}
