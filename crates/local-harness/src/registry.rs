@@ -4,11 +4,46 @@
 use std::time::Duration;
 
 use remote_exports_aws::signed_json::{DYNAMODB, EVENTBRIDGE, SQS};
-use remote_exports_aws::{JsonClient, READER_KEY, TrustRoots};
+use remote_exports_aws::{JsonClient, READER_KEY, SNAPSHOT_KEY, TrustRoots};
 use serde_json::{Value, json};
 
 use crate::BoxError;
 use crate::moto::sdk_config;
+
+/// A table keyed by one string partition key `key` and nothing else: no sort key, no index.
+async fn create_table(moto: &str, region: &str, name: &str, key: &str) -> Result<JsonClient, BoxError> {
+    let client = JsonClient::new(DYNAMODB, &sdk_config(moto, region).await, TrustRoots::System);
+    client
+        .call(
+            "CreateTable",
+            &json!({
+                "TableName": name,
+                "AttributeDefinitions": [{"AttributeName": key, "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST",
+            }),
+        )
+        .await?;
+    Ok(client)
+}
+
+/// Every item as DynamoDB returns it, all pages: what anyone with read access to the table sees.
+async fn scan_all(client: &JsonClient, name: &str) -> Result<Vec<Value>, BoxError> {
+    let mut items = Vec::new();
+    let mut start: Option<Value> = None;
+    loop {
+        let mut input = json!({"TableName": name, "ConsistentRead": true});
+        if let Some(key) = start.take() {
+            input["ExclusiveStartKey"] = key;
+        }
+        let page = client.call("Scan", &input).await?;
+        items.extend(page["Items"].as_array().cloned().unwrap_or_default());
+        match page.get("LastEvaluatedKey").filter(|k| k.is_object()) {
+            Some(key) => start = Some(key.clone()),
+            None => return Ok(items),
+        }
+    }
+}
 
 /// A DynamoDB table in moto with the registry's key schema and nothing else: no index, no sort key.
 pub struct ReadsTable {
@@ -18,25 +53,12 @@ pub struct ReadsTable {
 
 impl ReadsTable {
     pub async fn create(moto: &str, region: &str, name: &str) -> Result<ReadsTable, BoxError> {
-        let client = JsonClient::new(DYNAMODB, &sdk_config(moto, region).await, TrustRoots::System);
-        client
-            .call(
-                "CreateTable",
-                &json!({
-                    "TableName": name,
-                    "AttributeDefinitions": [{"AttributeName": READER_KEY, "AttributeType": "S"}],
-                    "KeySchema": [{"AttributeName": READER_KEY, "KeyType": "HASH"}],
-                    "BillingMode": "PAY_PER_REQUEST",
-                }),
-            )
-            .await?;
-        Ok(ReadsTable { client, name: name.to_owned() })
+        Ok(ReadsTable { client: create_table(moto, region, name, READER_KEY).await?, name: name.to_owned() })
     }
 
     /// Every item as DynamoDB returns it: what anyone with read access to the table sees.
     pub async fn items(&self) -> Result<Vec<Value>, BoxError> {
-        let page = self.client.call("Scan", &json!({"TableName": self.name, "ConsistentRead": true})).await?;
-        Ok(page["Items"].as_array().cloned().unwrap_or_default())
+        scan_all(&self.client, &self.name).await
     }
 }
 
@@ -48,36 +70,11 @@ pub struct ExportsCacheTable {
 
 impl ExportsCacheTable {
     pub async fn create(moto: &str, region: &str, name: &str) -> Result<ExportsCacheTable, BoxError> {
-        let client = JsonClient::new(DYNAMODB, &sdk_config(moto, region).await, TrustRoots::System);
-        client
-            .call(
-                "CreateTable",
-                &json!({
-                    "TableName": name,
-                    "AttributeDefinitions": [{"AttributeName": "Key", "AttributeType": "S"}],
-                    "KeySchema": [{"AttributeName": "Key", "KeyType": "HASH"}],
-                    "BillingMode": "PAY_PER_REQUEST",
-                }),
-            )
-            .await?;
-        Ok(ExportsCacheTable { client, name: name.to_owned() })
+        Ok(ExportsCacheTable { client: create_table(moto, region, name, SNAPSHOT_KEY).await?, name: name.to_owned() })
     }
 
     pub async fn items(&self) -> Result<Vec<Value>, BoxError> {
-        let mut items = Vec::new();
-        let mut start: Option<Value> = None;
-        loop {
-            let mut input = json!({"TableName": self.name, "ConsistentRead": true});
-            if let Some(key) = start.take() {
-                input["ExclusiveStartKey"] = key;
-            }
-            let page = self.client.call("Scan", &input).await?;
-            items.extend(page["Items"].as_array().cloned().unwrap_or_default());
-            match page.get("LastEvaluatedKey").filter(|k| k.is_object()) {
-                Some(key) => start = Some(key.clone()),
-                None => return Ok(items),
-            }
-        }
+        scan_all(&self.client, &self.name).await
     }
 
     /// Writes an item as it is, such as the lease of a holder that died.

@@ -57,15 +57,7 @@ fn now_ms() -> u64 {
 /// external ID is hashed, so that the table does not hold it.
 pub fn snapshot_key(source: &Source) -> String {
     let role = source.role.as_ref().map_or("self", |role| role.as_str());
-    let external = source.external_id.as_deref().map_or_else(
-        || "-".to_owned(),
-        |id| {
-            remote_exports_core::fingerprint(
-                &remote_exports_core::ExportOrigin { export: "external-id".into(), exporting_stack_id: String::new() },
-                id,
-            )
-        },
-    );
+    let external = source.external_id.as_deref().map_or_else(|| "-".to_owned(), remote_exports_core::opaque_id);
     format!("{role}|{external}|{}", source.region)
 }
 

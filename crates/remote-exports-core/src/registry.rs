@@ -36,6 +36,12 @@ pub fn fingerprint(origin: &ExportOrigin, value: &str) -> String {
     digest[..16].iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// An opaque, stable stand-in for `text` (SHA-256, 128 bits in hex), for keys that must not hold it.
+pub fn opaque_id(text: &str) -> String {
+    use sha2::Digest;
+    Sha256::digest(text.as_bytes())[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 /// The registry's key for one consumer resource: `<StackId>|<LogicalResourceId>`.
 pub fn reader_key(stack_id: &str, logical_resource_id: &str) -> String {
     format!("{stack_id}|{logical_resource_id}")

@@ -296,7 +296,7 @@ async fn burst_run(
     let mut env = vec![("AWS_LAMBDA_FUNCTION_TIMEOUT".to_owned(), "60".to_owned())];
     if snapshot {
         // A new table per run: no snapshot from an earlier run helps this one.
-        let name = format!("burst-{consumers}-{}", std::process::id() as u64 * 1000 + fastrand_u16() as u64);
+        let name = format!("burst-{consumers}-{}", std::process::id() as u64 * 1000 + unique_suffix() as u64);
         ExportsCacheTable::create(moto, REGION, &name).await?;
         env.push(("EXPORTS_CACHE_TABLE".to_owned(), name));
     }
@@ -353,7 +353,7 @@ async fn burst_run(
     Ok(row)
 }
 
-fn fastrand_u16() -> u16 {
+fn unique_suffix() -> u16 {
     (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos()) % 65_536) as u16
 }
 
