@@ -93,3 +93,17 @@ fn sample_events_carry_every_field_cloudformation_sends() {
     );
     assert!(scheduled.get("ResponseURL").is_none(), "a schedule carries nothing to answer");
 }
+
+#[test]
+fn the_serverless_repo_metadata_names_real_files_and_the_crates_version() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let field = |name: &str| {
+        let line = template.lines().find(|l| l.trim_start().starts_with(name)).unwrap_or_else(|| panic!("no {name}"));
+        line.trim_start().trim_start_matches(name).trim().to_owned()
+    };
+    assert_eq!(field("SemanticVersion:"), env!("CARGO_PKG_VERSION"));
+    for file in [field("LicenseUrl:"), field("ReadmeUrl:")] {
+        assert!(root.join(&file).is_file(), "{file} is missing");
+    }
+}
