@@ -1,30 +1,9 @@
 //! The stack authors' CLI, run as a binary against moto.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use remote_exports_e2e::*;
 use serde_json::{Value, json};
-
-fn cli_binary() -> PathBuf {
-    debug_binary("remote-exports")
-}
-
-fn cli(moto: &str, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
-    Command::new(cli_binary())
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", moto)
-        .env("AWS_REGION", REGION)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(extra_env.iter().copied())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap()
-}
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -157,7 +136,7 @@ async fn list_preview_and_invoke_show_what_the_function_would_answer() {
 #[test]
 #[ignore = "needs the CLI binary, which `cargo xtask test` builds"]
 fn help_has_examples_and_bad_usage_exits_2() {
-    let help = Command::new(cli_binary()).args(["preview", "--help"]).output().unwrap();
+    let help = Command::new(debug_binary("remote-exports")).args(["preview", "--help"]).output().unwrap();
     assert!(stdout(&help).contains("Examples:"), "{}", stdout(&help));
     // No AWS endpoint is needed: each of these is refused before any call.
     let offline = [("AWS_REGION", REGION), ("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")];

@@ -2,8 +2,7 @@
 //! table, the CLI answers `readers` and `stale` from it, and the scheduled audit puts events on
 //! EventBridge, read back from an SQS queue.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use remote_exports_e2e::*;
@@ -23,20 +22,9 @@ fn scheduled_event() -> Value {
     })
 }
 
-fn cli(endpoint: &str, table: &str, args: &[&str]) -> Output {
-    let binary: PathBuf = debug_binary("remote-exports");
-    Command::new(binary)
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", REGION)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("READS_TABLE", table)
-        .output()
-        .unwrap()
+/// The CLI with the test's reads table as `READS_TABLE`.
+fn cli_with(endpoint: &str, table: &str, args: &[&str]) -> Output {
+    cli(endpoint, args, &[("READS_TABLE", table)])
 }
 
 fn json_out(output: &Output) -> Value {
@@ -190,7 +178,7 @@ async fn readers_and_stale_answer_from_the_registry_with_one_read_per_source() {
     }
 
     let by_export =
-        json_out(&cli(&world.proxy.url(), &table.name, &["readers", "--export", &topic, "--output", "json"]));
+        json_out(&cli_with(&world.proxy.url(), &table.name, &["readers", "--export", &topic, "--output", "json"]));
     assert_eq!(by_export.as_array().unwrap().len(), 1, "{by_export}");
     let reader = &by_export[0];
     assert_eq!(
@@ -203,19 +191,22 @@ async fn readers_and_stale_answer_from_the_registry_with_one_read_per_source() {
     assert!(reader["stack_id"].as_str().unwrap().starts_with("arn:aws:cloudformation:"));
     assert!(reader["read_at"].as_str().unwrap().ends_with('Z'));
     let by_prefix =
-        json_out(&cli(&world.proxy.url(), &table.name, &["readers", "--prefix", "booking-", "--output", "json"]));
+        json_out(&cli_with(&world.proxy.url(), &table.name, &["readers", "--prefix", "booking-", "--output", "json"]));
     assert_eq!(by_prefix.as_array().unwrap().len(), 2, "{by_prefix}");
-    let by_account =
-        json_out(&cli(&world.proxy.url(), &table.name, &["readers", "--source-account", &hotels, "--output", "json"]));
+    let by_account = json_out(&cli_with(
+        &world.proxy.url(),
+        &table.name,
+        &["readers", "--source-account", &hotels, "--output", "json"],
+    ));
     assert_eq!(by_account[0]["logical_resource_id"], "Rooms", "{by_account}");
     let elsewhere =
-        json_out(&cli(&world.proxy.url(), &table.name, &["readers", "--region", "us-east-1", "--output", "json"]));
+        json_out(&cli_with(&world.proxy.url(), &table.name, &["readers", "--region", "us-east-1", "--output", "json"]));
     assert_eq!(elsewhere, json!([]));
-    let table_view = cli(&world.proxy.url(), &table.name, &["readers", "--export", &topic]);
+    let table_view = cli_with(&world.proxy.url(), &table.name, &["readers", "--export", &topic]);
     let text = String::from_utf8_lossy(&table_view.stdout);
     assert!(text.starts_with("READER") && text.contains("airmiles/Topic"), "{text}");
 
-    let current = cli(&world.proxy.url(), &table.name, &["stale", "--output", "json"]);
+    let current = cli_with(&world.proxy.url(), &table.name, &["stale", "--output", "json"]);
     assert_eq!(current.status.code(), Some(0), "{}", stderr(&current));
     assert_eq!(json_out(&current), json!([]));
 
@@ -223,7 +214,7 @@ async fn readers_and_stale_answer_from_the_registry_with_one_read_per_source() {
     booking_publisher.delete_stack("booking-0").await.unwrap();
     world.publish(&booking, REGION, "booking-v2", &[pair(&topic, "arn:v2")]).await;
     world.proxy.reset();
-    let stale = cli(&world.proxy.url(), &table.name, &["stale", "--output", "json"]);
+    let stale = cli_with(&world.proxy.url(), &table.name, &["stale", "--output", "json"]);
     assert_eq!(stale.status.code(), Some(1), "{}", stderr(&stale));
     let mut found: Vec<(String, String, String)> = json_out(&stale)
         .as_array()
@@ -245,7 +236,7 @@ async fn readers_and_stale_answer_from_the_registry_with_one_read_per_source() {
     assert_eq!(world.proxy.count("AssumeRole"), 2, "one credential per source: {:?}", world.proxy.calls());
     assert_eq!(world.proxy.count("ListExports"), 2, "one read per source: {:?}", world.proxy.calls());
     assert_eq!(world.proxy.count("Scan"), 1);
-    let table_view = cli(&world.proxy.url(), &table.name, &["stale"]);
+    let table_view = cli_with(&world.proxy.url(), &table.name, &["stale"]);
     let text = String::from_utf8_lossy(&table_view.stdout);
     assert!(text.contains("new Refresh value") && text.contains("Remove '"), "{text}");
 
@@ -261,7 +252,7 @@ async fn readers_and_stale_answer_from_the_registry_with_one_read_per_source() {
     dropped["RequestType"] = json!("Delete");
     dropped["PhysicalResourceId"] = json!(format!("remote-exports:{booking}:{REGION}"));
     assert_eq!(world.answer(&dropped).await["Status"], "SUCCESS");
-    let clean = cli(&world.proxy.url(), &table.name, &["stale"]);
+    let clean = cli_with(&world.proxy.url(), &table.name, &["stale"]);
     assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
 }
 

@@ -156,3 +156,21 @@ pub fn numbered(prefix: &str, count: usize) -> Vec<(String, String)> {
 pub fn pair(name: &str, value: &str) -> (String, String) {
     (name.to_owned(), value.to_owned())
 }
+
+/// Runs the `remote-exports` CLI as a user would, against `endpoint` with moto's `testing` keys and
+/// nothing else from this environment, plus `extra_env`.
+pub fn cli(endpoint: &str, args: &[&str], extra_env: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(debug_binary("remote-exports"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(extra_env.iter().copied())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}

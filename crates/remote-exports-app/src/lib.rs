@@ -10,4 +10,4 @@ mod snapshot;
 pub use policy_cache::PolicyCache;
 pub use resource::{AuditError, AuditOutcome, NoRegistry, REGISTRY_FOLLOW_UP, RemoteExports};
 pub use settings::{PolicySetting, Settings, SnapshotSettings};
-pub use snapshot::{LEASE, NoSnapshots, SnapshotSource, snapshot_key};
+pub use snapshot::{LEASE, SnapshotSource, now_ms, snapshot_key};

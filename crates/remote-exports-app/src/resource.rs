@@ -1,5 +1,5 @@
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use cfn_custom_resource::{CustomResource, Data, Deleted, Failure, FollowUp, Request, RequestKind, StackArn, Success};
 use remote_exports_core::{
@@ -143,8 +143,7 @@ impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
         let mut plan = self.plan(request, policy.as_deref()).map_err(fail)?;
         if request.kind == RequestKind::Update {
             // A changed Refresh (or any Update) must see what is exported now, not a snapshot from before.
-            plan.source.not_before_ms =
-                Some(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64));
+            plan.source.not_before_ms = Some(crate::now_ms());
         }
         let selected = lookup(&self.exports, &plan).await.map_err(|error| {
             // A failed Create that knows its source answers with the ID a success would have had.

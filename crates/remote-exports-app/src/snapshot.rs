@@ -9,29 +9,8 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use remote_exports_core::{Attempts, Export, ExportSource, SnapshotMeta, SnapshotStore, Source, SourceError};
+use remote_exports_core::{Attempts, Export, ExportSource, SnapshotStore, Source, SourceError};
 use serde_json::Value;
-
-/// The store of a function without `EXPORTS_CACHE_TABLE`: never called.
-pub struct NoSnapshots;
-
-impl SnapshotStore for NoSnapshots {
-    async fn meta(&self, _: &str) -> Result<Option<SnapshotMeta>, String> {
-        Ok(None)
-    }
-    async fn body(&self, _: &str, _: &SnapshotMeta) -> Result<String, String> {
-        Err("no snapshot store".into())
-    }
-    async fn store(&self, _: &str, _: u64, _: &str) -> Result<(), String> {
-        Ok(())
-    }
-    async fn try_lease(&self, _: &str, _: &str, _: u64, _: u64) -> Result<bool, String> {
-        Ok(false)
-    }
-    async fn release(&self, _: &str, _: &str) -> Result<(), String> {
-        Ok(())
-    }
-}
 
 /// How long a lease holds: long enough for a full read of a large, throttled publisher; a holder
 /// that dies delays the others by at most this.
@@ -49,7 +28,8 @@ pub struct SnapshotSource<S, T> {
     holder: String,
 }
 
-fn now_ms() -> u64 {
+/// Now, in ms since the epoch: the clock snapshots and leases are stamped with.
+pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
@@ -184,7 +164,7 @@ fn decode(body: &str) -> Result<Vec<Export>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use remote_exports_core::RoleArn;
+    use remote_exports_core::{RoleArn, SnapshotMeta};
     use std::collections::HashMap;
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicU32, Ordering};

@@ -78,17 +78,14 @@ fn reader_json(record: &ReadRecord) -> Value {
     })
 }
 
-fn stale_json(stale: &StaleRead) -> Value {
-    let mut detail = stale.event_detail();
-    detail["source_role_arn"] = json!(stale.source.role_arn);
-    detail
-}
-
 /// Prints the stale reads; `true` when there are any.
 pub fn print_stale(report: &AuditReport, output: OutputFormat) -> Result<bool, RunError> {
     match output {
         OutputFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&report.stale.iter().map(stale_json).collect::<Vec<_>>())?)
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report.stale.iter().map(StaleRead::event_detail).collect::<Vec<_>>())?
+            )
         }
         OutputFormat::Table => {
             let rows: Vec<[String; 5]> = report

@@ -33,13 +33,18 @@ pub fn fingerprint(origin: &ExportOrigin, value: &str) -> String {
     mac.update(value.as_bytes());
     let digest = mac.finalize().into_bytes();
     // 128 bits tell values apart as well as 256 would, and keep items small.
+    hex_128(&digest)
+}
+
+/// The first 128 bits of a digest, in lower-case hex.
+fn hex_128(digest: &[u8]) -> String {
     digest[..16].iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// An opaque, stable stand-in for `text` (SHA-256, 128 bits in hex), for keys that must not hold it.
 pub fn opaque_id(text: &str) -> String {
     use sha2::Digest;
-    Sha256::digest(text.as_bytes())[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+    hex_128(&Sha256::digest(text.as_bytes()))
 }
 
 /// The registry's key for one consumer resource: `<StackId>|<LogicalResourceId>`.
