@@ -3,67 +3,14 @@
 //! Amazon Trust Services roots the same endpoint is refused, which proves the pinning is in force.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use remote_exports_e2e::*;
 use serde_json::json;
 
-/// A CA and a `localhost` server certificate it signed, made with the openssl command.
+/// A CA and a `localhost` server certificate it signed.
 fn test_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let run = |args: &[&str]| {
-        let output = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl is installed");
-        assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    };
-    std::fs::write(
-        dir.join("server.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=remote-exports test CA",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "server.ext",
-    ]);
-    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+    let pki = TestPki::make(dir, &["localhost", "127.0.0.1"]).expect("openssl is installed");
+    (pki.ca, pki.certificate, pki.key)
 }
 
 async fn lookup_over_tls(endpoint: &str, env: &[(&str, &str)], name: &str) -> serde_json::Value {
@@ -110,6 +57,63 @@ async fn the_sdk_speaks_tls_and_trusts_only_amazon_roots_by_default() {
     assert!(reason.starts_with("Could not read exports from account 333333333333"), "{reason}");
     assert!(reason.contains("UnknownIssuer") || reason.to_lowercase().contains("certificate"), "{reason}");
 
+    moto.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The answer's own path over TLS: a ResponseURL on an HTTPS endpoint whose certificate a test CA
+/// signed. Trusted (system roots holding the CA) it is delivered; untrusted (the default Amazon roots)
+/// it fails at the first attempt with a Reason that says why, instead of retrying until the deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn the_answer_goes_over_tls_and_an_untrusted_certificate_is_not_retried() {
+    let moto = Moto::start(Path::new(&xtask_var("MOTO_SERVER"))).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("remote-exports-tls-answer-{}", std::process::id()));
+    let pki = TestPki::make(&dir, &["127.0.0.1"]).unwrap();
+    let responses = ResponseEndpoint::start().await.unwrap();
+    let any_url = responses.url("arn:aws:cloudformation:eu-west-1:123456789012:stack/s/0", "L", "r");
+    let plain_origin = any_url.split('/').take(3).collect::<Vec<_>>().join("/");
+    let target = plain_origin.trim_start_matches("http://").parse().unwrap();
+    let front = TlsFront::start(&pki, (std::net::Ipv4Addr::LOCALHOST, 0).into(), target).await.unwrap();
+    let ca = pki.ca.to_str().unwrap();
+
+    for (name, env) in
+        [("untrusted", vec![("SSL_CERT_FILE", ca)]), ("trusted", vec![("TLS_ROOTS", "system"), ("SSL_CERT_FILE", ca)])]
+    {
+        let runtime = RuntimeApi::start().await.unwrap();
+        let function = Function::start(&FunctionOptions {
+            binary: lambda_binary(),
+            runtime_api: runtime.address(),
+            aws_endpoint: moto.endpoint().to_owned(),
+            region: REGION.to_owned(),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        })
+        .unwrap();
+        let stack_id = format!("arn:aws:cloudformation:{REGION}:{CONSUMER_ACCOUNT}:stack/tls-answer/0");
+        let mut event = create_event(&stack_id, name, json!({"RoleArn": role_arn("333333333333")}));
+        responses.address(&mut event);
+        let http = event["ResponseURL"].as_str().unwrap().to_owned();
+        let https = http.replacen(&plain_origin, &format!("https://{}", front.addr), 1);
+        event["ResponseURL"] = json!(https);
+        let started = std::time::Instant::now();
+        let invocation = runtime.invoke(&event, TIMEOUT).await.unwrap();
+        let logs = function.stop().await;
+        if name == "trusted" {
+            let put = responses.delivered(name, std::time::Duration::from_secs(5)).await;
+            let answer = put.unwrap_or_else(|| panic!("not delivered over TLS; logs:\n{logs}")).json();
+            assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+        } else {
+            let Outcome::Error(error) = &invocation.outcome else {
+                panic!("expected an error: {:?}", invocation.outcome)
+            };
+            let error = error.to_string();
+            assert!(error.contains("RemoteExports.Undelivered") && error.contains("not trusted"), "{error}");
+            assert!(error.contains("TLS_ROOTS=system"), "the error says what to do: {error}");
+            assert!(responses.puts(name).is_empty());
+            assert_eq!(logs.matches("retrying").count(), 0, "an untrusted certificate was retried:\n{logs}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+        }
+    }
     moto.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use local_harness::{
     AuditInbox, CONSUMER_ACCOUNT, CapturedPut, CountingProxy, ExportsCacheTable, Function, FunctionOptions, Invocation,
-    Moto, MotoResponses, Outcome, Publisher, ReadsTable, ResponseEndpoint, RuntimeApi, create_event,
+    Moto, MotoResponses, Outcome, Publisher, ReadsTable, ResponseEndpoint, RuntimeApi, TestPki, TlsFront, create_event,
 };
 use serde_json::{Value, json};
 

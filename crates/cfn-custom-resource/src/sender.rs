@@ -27,6 +27,9 @@ pub enum TransportError {
     /// Connection, DNS or TLS failure; the text must not contain the URL's query.
     #[error("{0}")]
     Network(String),
+    /// The endpoint's TLS certificate is not trusted. Final: waiting will not make it trusted.
+    #[error("{0}")]
+    Untrusted(String),
 }
 
 /// How delivery retries.
@@ -74,6 +77,12 @@ pub enum DeliveryError {
         /// Attempts made.
         attempts: u32,
     },
+    /// The endpoint's certificate is not trusted: no retry can help.
+    #[error("the ResponseURL's TLS certificate is not trusted, so the answer was not sent: {error}")]
+    Untrusted {
+        /// What the transport said, with any advice it has.
+        error: String,
+    },
     /// Retries ran into the deadline.
     #[error(
         "the answer could not be delivered before the deadline after {attempts} attempt(s); last error: {last_error}"
@@ -111,6 +120,7 @@ pub async fn deliver<T: ResponseTransport>(
             Ok(status @ 200..=299) => return Ok(Delivered { status, attempts }),
             Ok(status) if status == 429 || status >= 500 => last_error = format!("HTTP {status}"),
             Ok(status) => return Err(DeliveryError::Refused { status, attempts }),
+            Err(TransportError::Untrusted(error)) => return Err(DeliveryError::Untrusted { error }),
             Err(error) => last_error = error.to_string(),
         }
         tracing::warn!(attempt = attempts, error = %last_error, url = %url, "response delivery failed, retrying");
@@ -141,6 +151,16 @@ mod tests {
             physical_resource_id: None,
         };
         ResponseUrl::bind(&reply, UrlPolicy::strict().with_loopback(true)).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_untrusted_certificate_is_final() {
+        let transport = RecordingTransport::new().script([Err(TransportError::Untrusted("UnknownIssuer".into()))]);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap_err();
+        assert_eq!(error, DeliveryError::Untrusted { error: "UnknownIssuer".into() });
+        assert_eq!(transport.bodies().len(), 1, "one attempt, no retries");
+        assert_eq!(Instant::now(), deadline - Duration::from_secs(30), "no time spent waiting");
     }
 
     #[tokio::test(start_paused = true)]

@@ -7,9 +7,12 @@
 //! - [`CountingProxy`]: sits between the function and moto and counts AWS calls on the wire.
 //! - [`Moto`] and [`Publisher`]: a moto server process, and stacks with exports seeded into it.
 //! - [`Function`]: the real Lambda binary, started as Lambda would start it.
+//! - [`CpuQuota`]: a cgroup that holds a process to a Lambda function's share of one CPU.
+//! - [`TestPki`] and [`TlsFront`]: a test CA, and TLS in front of a plain-HTTP stand-in.
 //! - [`ReadsTable`] and [`AuditInbox`]: the read registry's table, and a queue that receives the audit's events.
 
 mod capture;
+mod cpu_quota;
 mod event;
 mod function;
 mod http;
@@ -18,8 +21,11 @@ mod moto_responses;
 mod proxy;
 mod registry;
 mod runtime_api;
+pub mod story;
+mod tls_front;
 
 pub use capture::{CapturedPut, ResponseEndpoint};
+pub use cpu_quota::{CpuQuota, MB_PER_VCPU};
 pub use event::{SERVICE_TOKEN, create_event};
 pub use function::{Function, FunctionOptions};
 pub use moto::{CONSUMER_ACCOUNT, Moto, Publisher, sdk_config};
@@ -27,5 +33,6 @@ pub use moto_responses::MotoResponses;
 pub use proxy::CountingProxy;
 pub use registry::{AuditInbox, ExportsCacheTable, ReadsTable};
 pub use runtime_api::{Invocation, Outcome, RuntimeApi};
+pub use tls_front::{TestPki, TlsFront, check};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

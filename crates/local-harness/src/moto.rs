@@ -21,19 +21,24 @@ pub struct Moto {
 
 impl Moto {
     pub async fn start(moto_server: &Path) -> Result<Moto, BoxError> {
-        Moto::launch(moto_server, &[], "http://127.0.0.1").await
+        Moto::launch(moto_server, &[], "127.0.0.1", "http://127.0.0.1").await
+    }
+
+    /// moto listening on `ip` (say a bridge address inside a network namespace, for containers).
+    pub async fn start_on(moto_server: &Path, ip: std::net::IpAddr) -> Result<Moto, BoxError> {
+        Moto::launch(moto_server, &[], &ip.to_string(), &format!("http://{ip}")).await
     }
 
     /// moto over TLS with this certificate, at `https://localhost:<port>`.
     pub async fn start_tls(moto_server: &Path, certificate: &Path, key: &Path) -> Result<Moto, BoxError> {
         let tls = ["-c".as_ref(), certificate.as_os_str(), "-k".as_ref(), key.as_os_str()];
-        Moto::launch(moto_server, &tls, "https://localhost").await
+        Moto::launch(moto_server, &tls, "127.0.0.1", "https://localhost").await
     }
 
-    async fn launch(moto_server: &Path, extra: &[&std::ffi::OsStr], base: &str) -> Result<Moto, BoxError> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    async fn launch(moto_server: &Path, extra: &[&std::ffi::OsStr], host: &str, base: &str) -> Result<Moto, BoxError> {
+        let port = std::net::TcpListener::bind((host, 0))?.local_addr()?.port();
         let child = Command::new(moto_server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-H", host, "-p", &port.to_string()])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -43,7 +48,7 @@ impl Moto {
         let endpoint = format!("{base}:{port}");
         let mut moto = Moto { child, endpoint };
         for _ in 0..300 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect((host, port)).await.is_ok() {
                 return Ok(moto);
             }
             if let Some(status) = moto.child.try_wait()? {

@@ -65,6 +65,16 @@ impl MotoResponses {
         Ok(())
     }
 
+    /// Re-signs `event`'s own ResponseURL (scheme, host and path kept as CloudFormation wrote them)
+    /// with a fresh presigned query string, for an event that must reach moto through the real
+    /// S3 host name (a TLS front and a hosts entry in front of moto, as in `cargo xtask sam-local`).
+    pub fn presign_in_place(&self, event: &mut Value) -> Result<(), BoxError> {
+        let url = event["ResponseURL"].as_str().ok_or("the event has no ResponseURL")?;
+        let unsigned = url.split_once('?').map_or(url, |(unsigned, _query)| unsigned).to_owned();
+        event["ResponseURL"] = Value::String(self.presign("PUT", &unsigned)?);
+        Ok(())
+    }
+
     /// `url` with a SigV4 query-string signature for `method`, valid for two hours.
     fn presign(&self, method: &str, url: &str) -> Result<String, BoxError> {
         let identity: Identity = Credentials::new("testing", "testing", None, None, "moto").into();

@@ -17,7 +17,7 @@ use aws_sdk_cloudformation::operation::list_exports::ListExportsError;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use remote_exports_core::{Attempts, Export, ExportSource, FailureKind, Source, SourceError, SourceStep};
 
-use crate::error_chain;
+use crate::{error_chain, is_untrusted_certificate};
 
 /// Retries of throttled, failed-over or unreachable reads never give up on their own: the caller's
 /// deadline (the function's work deadline) ends them, so a throttled publisher is waited out for as
@@ -40,7 +40,7 @@ impl ClassifyRetry for UntrustedCertificatesAreFinal {
             _ => None,
         };
         match connector_error {
-            Some(text) if text.contains("certificate") || text.contains("UnknownIssuer") => RetryAction::RetryForbidden,
+            Some(text) if is_untrusted_certificate(&text) => RetryAction::RetryForbidden,
             _ => RetryAction::NoActionIndicated,
         }
     }

@@ -18,6 +18,7 @@ mod response_transport;
 pub mod signed_json;
 mod snapshots;
 mod tls;
+use tls::is_untrusted_certificate;
 
 pub use events::{EVENT_SOURCE, EventBridgeEvents};
 pub use exports::{CloudFormationExports, UNTIL_DEADLINE};

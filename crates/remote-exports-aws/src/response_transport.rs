@@ -3,19 +3,20 @@ use std::time::Duration;
 use cfn_custom_resource::{ResponseTransport, ResponseUrl, TransportError};
 use reqwest::header::CONTENT_TYPE;
 
-use crate::TrustRoots;
 use crate::error_chain;
+use crate::{TrustRoots, is_untrusted_certificate};
 
 /// PUTs answers to presigned S3 URLs.
 #[derive(Clone)]
 pub struct HttpResponseTransport {
     client: reqwest::Client,
+    roots: TrustRoots,
 }
 
 impl HttpResponseTransport {
     pub fn new(roots: TrustRoots) -> Result<Self, reqwest::Error> {
         let client = roots.reqwest_builder()?.connect_timeout(Duration::from_secs(5)).build()?;
-        Ok(HttpResponseTransport { client })
+        Ok(HttpResponseTransport { client, roots })
     }
 }
 
@@ -34,7 +35,14 @@ impl ResponseTransport for HttpResponseTransport {
             Ok(response) => Ok(response.status().as_u16()),
             Err(error) if error.is_timeout() => Err(TransportError::Timeout),
             // Without the URL: its query string is a bearer token.
-            Err(error) => Err(TransportError::Network(error_chain(&error.without_url()))),
+            Err(error) => {
+                let text = error_chain(&error.without_url());
+                if is_untrusted_certificate(&text) {
+                    Err(TransportError::Untrusted(format!("{text}; {}", self.roots.advice())))
+                } else {
+                    Err(TransportError::Network(text))
+                }
+            }
         }
     }
 }

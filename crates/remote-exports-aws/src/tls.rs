@@ -32,6 +32,17 @@ impl TrustRoots {
         }
     }
 
+    /// What an operator can do about a certificate these roots do not trust.
+    pub(crate) fn advice(self) -> &'static str {
+        match self {
+            TrustRoots::AmazonTrustServices => {
+                "the function trusts only Amazon Trust Services (TLS_ROOTS=amazon); if a proxy inspects TLS \
+                 with its own CA, set TLS_ROOTS=system and add that CA to the system bundle"
+            }
+            TrustRoots::System => "the function trusts the system bundle (TLS_ROOTS=system), which lacks this issuer",
+        }
+    }
+
     pub(crate) fn reqwest_builder(self) -> Result<reqwest::ClientBuilder, reqwest::Error> {
         let builder = reqwest::Client::builder();
         Ok(match self {
@@ -50,6 +61,11 @@ impl TrustRoots {
             TrustRoots::System => TrustStore::default(),
         }
     }
+}
+
+/// Whether an error chain says a TLS certificate was not trusted: a failure no retry can heal.
+pub(crate) fn is_untrusted_certificate(error_chain: &str) -> bool {
+    error_chain.contains("certificate") || error_chain.contains("UnknownIssuer")
 }
 
 /// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`), once,

@@ -1,5 +1,7 @@
-//! `cargo xtask test | demo | bench | lint-templates`: everything a fresh machine with only Rust and
-//! Python 3 needs, installed into `target/xtask/` and run in the right order.
+//! `cargo xtask test | demo | bench | sam-local | lint-templates`: everything a fresh machine with only
+//! Rust and Python 3 needs, installed into `target/xtask/` and run in the right order.
+
+mod sam_local;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -8,6 +10,8 @@ use std::time::{Duration, Instant};
 
 /// Pinned tools. Tests must not change behaviour because a tool released a new version.
 const TEST_TOOLS: &[&str] = &["moto[server]==5.2.5", "cfn-lint==1.58.0", "cargo-lambda==1.9.2"];
+/// The benchmark's Python peer (bench/peers/python): what a 2018-style Python custom resource runs on.
+const PYTHON_PEER: &[&str] = &["boto3==1.44.5", "crhelper==2.0.12", "awslambdaric==4.2.2"];
 /// SAM CLI pins its own boto3, so it lives in a venv of its own.
 const SAM_TOOLS: &[&str] = &["aws-sam-cli==1.170.0"];
 
@@ -17,18 +21,23 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let started = Instant::now();
     let result = match args.first().map(String::as_str) {
-        Some("test") => test(),
+        Some("test") => test(&args[1..]),
         Some("demo") => demo(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("sam-local") => sam_local::sam_local(&args[1..]),
         Some("lint-templates") => lint_templates(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
-                 test             install pinned tools, start moto, run fmt, clippy, every test, the demo and the template linters\n  \
-                 demo             run the Booking/Airmiles demo locally: no AWS account, no Docker\n  \
-                 bench [--quick]  measure cold start, CPU, memory and AWS calls of the release binary\n  \
-                 lint-templates   cfn-lint and sam validate --lint on every template"
+                 test [--without-docker]  install pinned tools, start moto, run fmt, clippy, every test, the demo,\n                           \
+                 the template linters and sam-local (which needs root; --without-docker leaves it out)\n  \
+                 demo                     run the Booking/Airmiles demo locally: no AWS account, no Docker\n  \
+                 bench [--quick]          measure cold start, CPU, memory and AWS calls of the release binary\n                           \
+                 (--registry, --burst, --cpu-share 128: see crates/local-harness/src/bin/remote-exports-bench)\n  \
+                 sam-local [--arch A]     sam build, then sam local invoke on events/create|update|delete.json in Docker\n                           \
+                 inside a network namespace of its own (root; installs Docker from Debian)\n  \
+                 lint-templates           cfn-lint and sam validate --lint on every template"
             );
             return ExitCode::from(2);
         }
@@ -45,7 +54,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn test() -> Result {
+fn test(extra: &[String]) -> Result {
+    let with_docker = match extra {
+        [] => true,
+        [flag] if flag == "--without-docker" => false,
+        other => return Err(format!("unknown arguments for test: {other:?}")),
+    };
     let venv = python_venv("venv", TEST_TOOLS)?;
     let sam_venv = python_venv("sam-venv", SAM_TOOLS)?;
     step("rustfmt", cargo(&["fmt", "--all", "--", "--check"]))?;
@@ -70,7 +84,13 @@ fn test() -> Result {
         .env("CARGO_LAMBDA", venv.join("bin/cargo-lambda"));
     step("tests (unit and end-to-end, against moto)", tests)?;
     drop(moto);
-    lint_templates_with(&venv, &sam_venv)
+    lint_templates_with(&venv, &sam_venv)?;
+    if with_docker {
+        sam_local::sam_local(&[])?;
+    } else {
+        eprintln!("xtask: sam-local left out (--without-docker): `sam local invoke` was not tested");
+    }
+    Ok(())
 }
 
 fn demo(extra: &[String]) -> Result {
@@ -98,7 +118,32 @@ fn bench(extra: &[String]) -> Result {
         .arg("--lambda")
         .arg(target_dir().join("release/remote-exports-lambda"))
         .args(extra);
+    if extra.iter().any(|a| a == "--cpu-share") {
+        peers(&mut bench)?;
+    }
     step("benchmark", bench)
+}
+
+/// The peers for `bench --cpu-share`: the Python one always, the Node.js one when node and npm are here.
+fn peers(bench: &mut Command) -> Result {
+    let python = python_venv("peer-venv", PYTHON_PEER)?;
+    bench.arg("--python").arg(python.join("bin/python"));
+    let has = |tool: &str| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    if !(has("node") && has("npm")) {
+        eprintln!("xtask: node or npm not found: the Node.js peer is left out");
+        return Ok(());
+    }
+    let source = workspace_root().join("bench/peers/node");
+    let installed = target_dir().join("xtask/node-peer");
+    std::fs::create_dir_all(&installed).map_err(|e| e.to_string())?;
+    for file in ["package.json", "index.mjs"] {
+        std::fs::copy(source.join(file), installed.join(file)).map_err(|e| format!("{file}: {e}"))?;
+    }
+    let mut install = Command::new("npm");
+    install.args(["install", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(&installed);
+    step("npm install (Node.js peer: AWS SDK v3)", install)?;
+    bench.arg("--node").arg("node").arg("--node-peer").arg(installed);
+    Ok(())
 }
 
 fn lint_templates() -> Result {

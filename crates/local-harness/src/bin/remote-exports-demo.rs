@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use local_harness::story::{expect, read_event, section};
 use local_harness::{
     AuditInbox, BoxError, CONSUMER_ACCOUNT, CountingProxy, Function, FunctionOptions, Moto, MotoResponses, Outcome,
     Publisher, ReadsTable, RuntimeApi,
@@ -120,7 +121,7 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     println!("Booking now exports {EXPORT} = {topic_v2}");
     let stale = cli(args, moto, &["stale"])?;
     expect(stale.code == Some(1) && stale.stdout.contains("changed"), "stale flags Airmiles and exits 1")?;
-    let audit = runtime.invoke(&read_event(args, "scheduled-audit")?, Duration::from_secs(30)).await?;
+    let audit = runtime.invoke(&read_event(&args.events, "scheduled-audit")?, Duration::from_secs(30)).await?;
     expect(
         matches!(&audit.outcome, Outcome::Response(summary) if summary["EventsPut"] == 1),
         "the scheduled audit (events/scheduled-audit.json) put one event on the default bus",
@@ -140,7 +141,7 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     expect(clean.code == Some(0), "stale is clean again and exits 0")?;
 
     section("4. Someone invokes the function by hand, with an answer URL into their own bucket");
-    let mut forged = read_event(args, "create")?;
+    let mut forged = read_event(&args.events, "create")?;
     forged["RequestId"] = Value::String("forged-request".into());
     let stolen = format!("{}/attacker-bucket/loot?X-Amz-Signature=forged", moto.trim_end_matches('/'));
     forged["ResponseURL"] = Value::String(stolen);
@@ -189,12 +190,6 @@ fn cli(args: &Args, moto: &str, arguments: &[&str]) -> Result<CliRun, BoxError> 
     Ok(CliRun { code: output.status.code(), stdout })
 }
 
-fn read_event(args: &Args, name: &str) -> Result<Value, BoxError> {
-    let path = args.events.join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(serde_json::from_str(&text)?)
-}
-
 /// Sends `events/<name>.json` with its ResponseURL swapped for a presigned URL into moto's copy of
 /// CloudFormation's response bucket (same bucket, same key), and shows the answer stored there.
 async fn invoke(
@@ -204,7 +199,7 @@ async fn invoke(
     proxy: &CountingProxy,
     name: &str,
 ) -> Result<Value, BoxError> {
-    let mut event = read_event(args, name)?;
+    let mut event = read_event(&args.events, name)?;
     responses.address(&mut event)?;
     proxy.reset();
     let invocation = runtime.invoke(&event, Duration::from_secs(30)).await?;
@@ -221,17 +216,4 @@ async fn invoke(
         invocation.handler_time.as_millis()
     );
     Ok(answer)
-}
-
-fn section(title: &str) {
-    println!("\n━━ {title}");
-}
-
-fn expect(condition: bool, what: &str) -> Result<(), BoxError> {
-    if condition {
-        println!("  ✓ {what}");
-        Ok(())
-    } else {
-        Err(format!("expected: {what}").into())
-    }
 }

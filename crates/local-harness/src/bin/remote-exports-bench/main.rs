@@ -6,6 +6,11 @@
 //!        [--burst [--burst-sizes 10,30,50,100,200] [--rate 10] [--burst-capacity 10]]
 //!                       (instead: K cold functions answering one Create each at once, against a publisher
 //!                        whose ListExports is throttled by a token bucket, with and without the snapshot)
+//!        [--cpu-share MB [--python PATH] [--node PATH --node-peer DIR]]
+//!                       (instead: cold Creates held to a MB-sized Lambda function's CPU share, beside the same
+//!                        runs unthrottled, for this function and the peers in bench/peers; needs root)
+
+mod cpu_share;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -34,6 +39,11 @@ struct Args {
     burst_sizes: Vec<usize>,
     rate: f64,
     burst_capacity: f64,
+    cpu_share: Option<u32>,
+    python: Option<PathBuf>,
+    node: Option<PathBuf>,
+    node_peer: Option<PathBuf>,
+    sizes_given: bool,
 }
 
 fn parse_args() -> Result<Args, BoxError> {
@@ -48,6 +58,11 @@ fn parse_args() -> Result<Args, BoxError> {
         burst_sizes: vec![10, 30, 50, 100, 200],
         rate: 10.0,
         burst_capacity: 10.0,
+        cpu_share: None,
+        python: None,
+        node: None,
+        node_peer: None,
+        sizes_given: false,
     };
     let mut argv = std::env::args().skip(1);
     while let Some(flag) = argv.next() {
@@ -69,7 +84,14 @@ fn parse_args() -> Result<Args, BoxError> {
             "--moto-server" => args.moto_server = value.into(),
             "--lambda" => args.lambda = value.into(),
             "--runs" => args.runs = value.parse()?,
-            "--sizes" => args.sizes = value.split(',').map(str::parse).collect::<Result<_, _>>()?,
+            "--sizes" => {
+                args.sizes = value.split(',').map(str::parse).collect::<Result<_, _>>()?;
+                args.sizes_given = true;
+            }
+            "--cpu-share" => args.cpu_share = Some(value.parse()?),
+            "--python" => args.python = Some(value.into()),
+            "--node" => args.node = Some(value.into()),
+            "--node-peer" => args.node_peer = Some(value.into()),
             "--out" => args.out = value.into(),
             "--burst-sizes" => args.burst_sizes = value.split(',').map(str::parse).collect::<Result<_, _>>()?,
             "--rate" => args.rate = value.parse()?,
@@ -79,6 +101,10 @@ fn parse_args() -> Result<Args, BoxError> {
     }
     if args.moto_server.as_os_str().is_empty() || args.lambda.as_os_str().is_empty() {
         return Err("--moto-server and --lambda are required (cargo xtask bench passes them)".into());
+    }
+    if args.cpu_share.is_some() && !args.sizes_given {
+        // The peers read every page at a few percent of a CPU: 10 000 exports would take minutes each.
+        args.sizes = vec![100, 1_000];
     }
     Ok(args)
 }
@@ -120,6 +146,11 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> Result<(), BoxError> {
     let args = parse_args()?;
     let moto = Moto::start(&args.moto_server).await?;
+    if let Some(memory_mb) = args.cpu_share {
+        let result = cpu_share::cpu_share(&args, moto.endpoint(), memory_mb, &peers(&args)).await;
+        moto.stop().await;
+        return result;
+    }
     if args.registry || args.burst {
         let result =
             if args.burst { burst(&args, moto.endpoint()).await } else { registry_cost(&args, moto.endpoint()).await };
@@ -148,6 +179,18 @@ async fn run() -> Result<(), BoxError> {
     }
     moto.stop().await;
     report(&args, &rows)
+}
+
+fn peers(args: &Args) -> Vec<cpu_share::Peer> {
+    let peers_dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/peers"));
+    let mut peers = vec![cpu_share::Peer::Rust(args.lambda.clone())];
+    if let Some(python) = &args.python {
+        peers.push(cpu_share::Peer::Python { python: python.clone(), dir: peers_dir.join("python") });
+    }
+    if let (Some(node), Some(dir)) = (&args.node, &args.node_peer) {
+        peers.push(cpu_share::Peer::Node { node: node.clone(), dir: dir.clone() });
+    }
+    peers
 }
 
 /// `size` exports in an account of their own, and properties that select the one listed last, so

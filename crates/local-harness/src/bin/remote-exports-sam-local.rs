@@ -1,0 +1,355 @@
+//! `sam local invoke` on the sample events, with the real AWS SAM CLI, Docker and the AWS Lambda
+//! Runtime Interface Emulator that SAM ships. `cargo xtask sam-local` builds the function with
+//! `sam build`, makes a network namespace, starts dockerd in it and runs this program in it, so
+//! nothing here can reach the machine's own network.
+//!
+//! Inside, this program:
+//! - builds a stand-in for `public.ecr.aws/lambda/provided:al2023-<arch>` (no registry is reachable);
+//! - starts moto on the Docker bridge address, for STS, CloudFormation and the response bucket;
+//! - serves the ResponseURL's real S3 host name over TLS (socat with a test CA's certificate, in
+//!   front of moto's S3), mapped into the container with `--add-host`;
+//! - invokes `events/create.json`, `update.json` and `delete.json`, with only their presigned query
+//!   strings renewed, and checks each answer in the response bucket.
+//!
+//! The function runs as in production: `ALLOW_LOOPBACK_RESPONSE_URL` unset. With the default
+//! `TLS_ROOTS=amazon` it must refuse the test CA; with `TLS_ROOTS=system` (the stand-in's system
+//! bundle holds the test CA, as a TLS-inspecting network's CA would be) it must deliver.
+//!
+//! Usage: remote-exports-sam-local --moto-server PATH --sam PATH --template PATH --arch arm64|x86_64
+//!        --work DIR [--events DIR] [--gateway IP]
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use local_harness::story::{expect, read_event, section};
+use local_harness::{BoxError, Moto, MotoResponses, Publisher, TestPki, TlsFront, check};
+use serde_json::{Value, json};
+use tokio::process::Command;
+
+const PUBLISHER_ACCOUNT: &str = "222222222222";
+const REGION: &str = "eu-west-1";
+const EXPORT: &str = "booking-lambda-BookingTopicArn";
+const FUNCTION: &str = "RemoteExportsFunction";
+/// glibc's runtime libraries and libgcc_s (Rust's unwinder), as the real base image has them.
+const GLIBC_RUNTIME: &[&str] = &[
+    "libc.so.6",
+    "libm.so.6",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "librt.so.1",
+    "libutil.so.1",
+    "libresolv.so.2",
+    "libnss_files.so.2",
+    "libnss_dns.so.2",
+    "libgcc_s.so.1",
+];
+/// A cold `sam local invoke` under qemu takes a few seconds; this only stops a hang.
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(240);
+
+struct Args {
+    moto_server: PathBuf,
+    sam: PathBuf,
+    template: PathBuf,
+    arch: Arch,
+    work: PathBuf,
+    events: PathBuf,
+    /// Docker's bridge address: where containers reach what this program serves.
+    gateway: IpAddr,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Arch {
+    Arm64,
+    X86_64,
+}
+
+impl Arch {
+    fn name(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "arm64",
+            Arch::X86_64 => "x86_64",
+        }
+    }
+
+    /// Where the function's glibc comes from (Debian's cross package for arm64, the host's own for
+    /// x86_64) and its loader. All of glibc's runtime libraries go in, as in the real image:
+    /// `cargo lambda` links against an old glibc, which splits libpthread, libdl and librt out.
+    fn glibc(self) -> (&'static str, &'static str) {
+        match self {
+            Arch::Arm64 => ("/usr/aarch64-linux-gnu/lib", "ld-linux-aarch64.so.1"),
+            Arch::X86_64 => ("/lib/x86_64-linux-gnu", "ld-linux-x86-64.so.2"),
+        }
+    }
+}
+
+fn parse_args() -> Result<Args, BoxError> {
+    let (mut moto_server, mut sam, mut template, mut arch, mut work) = (None, None, None, None, None);
+    let mut events = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events"));
+    let mut gateway: IpAddr = [172, 17, 0, 1].into();
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--moto-server" => moto_server = Some(PathBuf::from(value)),
+            "--sam" => sam = Some(PathBuf::from(value)),
+            "--template" => template = Some(PathBuf::from(value)),
+            "--work" => work = Some(PathBuf::from(value)),
+            "--events" => events = PathBuf::from(value),
+            "--gateway" => gateway = value.parse().map_err(|e| format!("--gateway {value}: {e}"))?,
+            "--arch" => {
+                arch = Some(match value.as_str() {
+                    "arm64" => Arch::Arm64,
+                    "x86_64" => Arch::X86_64,
+                    other => return Err(format!("--arch must be arm64 or x86_64, not {other}").into()),
+                })
+            }
+            _ => return Err(format!("unknown argument {flag}").into()),
+        }
+    }
+    let required = "is required (cargo xtask sam-local passes it)";
+    Ok(Args {
+        moto_server: moto_server.ok_or_else(|| format!("--moto-server {required}"))?,
+        sam: sam.ok_or_else(|| format!("--sam {required}"))?,
+        template: template.ok_or_else(|| format!("--template {required}"))?,
+        arch: arch.ok_or_else(|| format!("--arch {required}"))?,
+        work: work.ok_or_else(|| format!("--work {required}"))?,
+        events,
+        gateway,
+    })
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => {
+            println!("\nsam local invoke: every answer arrived over TLS with the expected Status and Data.");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("\nsam-local FAILED: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), BoxError> {
+    let args = parse_args()?;
+    std::fs::create_dir_all(&args.work)?;
+    let create = read_event(&args.events, "create")?;
+    let response_host = url::Url::parse(create["ResponseURL"].as_str().unwrap_or_default())?
+        .host_str()
+        .ok_or("events/create.json: the ResponseURL has no host")?
+        .to_owned();
+
+    section("Test CA and the stand-in base image");
+    let pki = TestPki::make(&args.work.join("pki"), &[&response_host])?;
+    let image = stand_in_image(&args, &pki.ca).await?;
+    println!("{image} is a STAND-IN built here from a minimal root filesystem, not AWS's image:");
+    println!(
+        "    glibc for {arch} and the host's static busybox (sh, mv, chmod for SAM's image build step);",
+        arch = args.arch.name()
+    );
+    println!("    its system CA bundle holds only the test CA. SAM adds its Runtime Interface Emulator on top.");
+
+    section("AWS inside the namespace");
+    let moto = Moto::start_on(&args.moto_server, args.gateway).await?;
+    let moto_port = url::Url::parse(moto.endpoint())?.port().ok_or("moto's endpoint has no port")?;
+    let _tls_front = TlsFront::start(&pki, (args.gateway, 443).into(), (args.gateway, moto_port).into()).await?;
+    println!("moto at {}; https://{response_host} → {}:443 (TLS, test CA) → moto's S3", moto.endpoint(), args.gateway);
+    let booking = Publisher::connect(moto.endpoint(), PUBLISHER_ACCOUNT, REGION).await?;
+    let topic = booking.publish_topic("booking-lambda", "BookingTopic", EXPORT).await?;
+    println!("Booking ({PUBLISHER_ACCOUNT}) exports {EXPORT} = {topic}");
+    let responses = MotoResponses::create(moto.endpoint(), REGION).await?;
+
+    let result = invoke_all(&args, &moto, &responses, &response_host, &topic).await;
+    moto.stop().await;
+    result
+}
+
+async fn invoke_all(
+    args: &Args,
+    moto: &Moto,
+    responses: &MotoResponses,
+    response_host: &str,
+    topic: &str,
+) -> Result<(), BoxError> {
+    section("1. Create with the default TLS_ROOTS=amazon: the test CA must be refused");
+    let mut event = read_event(&args.events, "create")?;
+    responses.presign_in_place(&mut event)?;
+    let run = sam_local_invoke(args, moto, response_host, "create-pinned", &event, "amazon").await?;
+    expect(responses.answer(&event).await?.is_none(), "no answer reached the bucket")?;
+    expect(
+        run.logs.contains("TLS certificate is not trusted") && run.logs.contains("UnknownIssuer"),
+        "the function's log says the certificate is not trusted, and why",
+    )?;
+    expect(!run.logs.contains("retrying"), "one attempt: an untrusted certificate is not retried")?;
+    expect(run.logs.contains("\"outcome\":\"SUCCESS\""), "the lookup itself succeeded (moto is plain HTTP)")?;
+    println!("  ({:.1} s for sam local invoke)", run.elapsed.as_secs_f64());
+
+    let mut physical_id = None;
+    for (step, name, request_type) in [(2, "create", "Create"), (3, "update", "Update"), (4, "delete", "Delete")] {
+        section(&format!("{step}. {request_type} with TLS_ROOTS=system"));
+        let mut event = read_event(&args.events, name)?;
+        responses.presign_in_place(&mut event)?;
+        let run = sam_local_invoke(args, moto, response_host, name, &event, "system").await?;
+        let answer = responses
+            .answer(&event)
+            .await?
+            .ok_or_else(|| format!("no answer reached the bucket for {name}; function log:\n{}", run.logs))?;
+        let shown = json!({"Status": answer["Status"], "PhysicalResourceId": answer["PhysicalResourceId"], "Data": answer["Data"]});
+        println!("answer in s3://{}: {shown}", response_host.split('.').next().unwrap_or_default());
+        expect(answer["Status"] == "SUCCESS", &format!("{request_type}: Status SUCCESS"))?;
+        expect(answer["RequestId"] == event["RequestId"], "it answers this request")?;
+        if request_type == "Delete" {
+            expect(answer["PhysicalResourceId"] == event["PhysicalResourceId"], "Delete keeps the PhysicalResourceId")?;
+        } else {
+            expect(answer["Data"][EXPORT] == topic, &format!("Data.{EXPORT} is Booking's topic"))?;
+        }
+        if request_type == "Update" {
+            expect(
+                Some(&answer["PhysicalResourceId"]) == physical_id.as_ref(),
+                "Update keeps Create's PhysicalResourceId",
+            )?;
+        }
+        physical_id = Some(answer["PhysicalResourceId"].clone());
+        println!("  ({:.1} s for sam local invoke)", run.elapsed.as_secs_f64());
+    }
+    Ok(())
+}
+
+struct Invoked {
+    /// SAM's and the function's log (stderr).
+    logs: String,
+    elapsed: Duration,
+}
+
+/// One `sam local invoke`, exactly as a stack author runs it, plus the flags this sandbox needs:
+/// the stand-in image (`--skip-pull-image`), the S3 host mapped into the container (`--add-host`),
+/// and moto as the endpoint (`--env-vars`; the template under test declares the variable).
+async fn sam_local_invoke(
+    args: &Args,
+    moto: &Moto,
+    response_host: &str,
+    name: &str,
+    event: &Value,
+    tls_roots: &str,
+) -> Result<Invoked, BoxError> {
+    let event_file = args.work.join(format!("event-{name}.json"));
+    std::fs::write(&event_file, serde_json::to_vec_pretty(event)?)?;
+    let env_file = args.work.join(format!("env-{name}.json"));
+    let env = json!({FUNCTION: {"AWS_ENDPOINT_URL": moto.endpoint(), "TLS_ROOTS": tls_roots}});
+    std::fs::write(&env_file, serde_json::to_vec_pretty(&env)?)?;
+    let mut command = Command::new(&args.sam);
+    command
+        .args(["local", "invoke", FUNCTION, "--skip-pull-image", "--region", REGION])
+        .arg("--template-file")
+        .arg(&args.template)
+        .arg("--event")
+        .arg(&event_file)
+        .arg("--env-vars")
+        .arg(&env_file)
+        .arg("--add-host")
+        .arg(format!("{response_host}:{}", args.gateway))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("SAM_CLI_TELEMETRY", "0")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    println!(
+        "$ sam local invoke {FUNCTION} --skip-pull-image -e {} --env-vars {} --add-host {response_host}:{}",
+        event_file.display(),
+        env_file.display(),
+        args.gateway
+    );
+    let started = Instant::now();
+    let output = tokio::time::timeout(INVOKE_TIMEOUT, command.output())
+        .await
+        .map_err(|_| format!("sam local invoke {name} did not finish within {INVOKE_TIMEOUT:?}"))??;
+    let elapsed = started.elapsed();
+    let logs = String::from_utf8_lossy(&output.stderr).into_owned();
+    std::fs::write(args.work.join(format!("sam-{name}.log")), &logs)?;
+    for line in logs.lines().filter(|l| l.contains("\"answered\"") || l.contains("answered") || l.contains("ERROR")) {
+        println!("  log: {}", shorten(line, 400));
+    }
+    let result = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    println!("  sam printed the function's result: {}", shorten(&result, 300));
+    if !output.status.success() {
+        return Err(format!("sam local invoke {name} exited with {}:\n{logs}", output.status).into());
+    }
+    Ok(Invoked { logs, elapsed })
+}
+
+fn shorten(text: &str, at: usize) -> String {
+    match text.char_indices().nth(at) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// The stand-in base image, tagged with the name SAM looks for, built from a root filesystem of a few
+/// files: what `bootstrap` links (glibc, libgcc_s), what SAM's own image build step runs (`sh`,
+/// `mv`, `chmod`), the directories Lambda provides, and the test CA as the system bundle.
+async fn stand_in_image(args: &Args, ca: &Path) -> Result<String, BoxError> {
+    let image = format!("public.ecr.aws/lambda/provided:al2023-{}", args.arch.name());
+    let context = args.work.join("image");
+    let _ = std::fs::remove_dir_all(&context);
+    let rootfs = context.join("rootfs");
+    for dir in ["bin", "lib", "tmp", "var/task", "var/runtime", "opt", "etc/pki/tls/certs"] {
+        std::fs::create_dir_all(rootfs.join(dir))?;
+    }
+    let (from, loader) = args.arch.glibc();
+    let libraries = [loader].into_iter().chain(GLIBC_RUNTIME.iter().copied());
+    for library in libraries {
+        let source = Path::new(from).join(library);
+        std::fs::copy(&source, rootfs.join("lib").join(library))
+            .map_err(|e| format!("{}: {e} (cargo xtask sam-local installs it from Debian)", source.display()))?;
+    }
+    // The dynamic loader looks in /lib64 (x86_64) or /lib/<triplet> (Debian's arm64 loader).
+    std::os::unix::fs::symlink("lib", rootfs.join("lib64"))?;
+    std::os::unix::fs::symlink(".", rootfs.join("lib/aarch64-linux-gnu"))?;
+    std::os::unix::fs::symlink(".", rootfs.join("lib/x86_64-linux-gnu"))?;
+    std::fs::copy("/bin/busybox", rootfs.join("bin/busybox"))
+        .map_err(|e| format!("/bin/busybox: {e} (apt-get install busybox-static)"))?;
+    for applet in ["sh", "mv", "chmod"] {
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet))?;
+    }
+    std::fs::copy(ca, rootfs.join("etc/pki/tls/certs/ca-bundle.crt"))?;
+    std::fs::set_permissions(rootfs.join("tmp"), std::os::unix::fs::PermissionsExt::from_mode(0o1777))?;
+    let tar = std::process::Command::new("tar")
+        .arg("--create")
+        .arg("--file")
+        .arg(context.join("rootfs.tar"))
+        .arg("--directory")
+        .arg(&rootfs)
+        .arg(".")
+        .output()?;
+    check("tar", &tar)?;
+    std::fs::remove_dir_all(&rootfs)?;
+    std::fs::write(
+        context.join("Dockerfile"),
+        "FROM scratch\nADD rootfs.tar /\n\
+         LABEL org.opencontainers.image.description=\"Stand-in for AWS Lambda's provided.al2023 base image, built locally by cargo xtask sam-local\"\n",
+    )?;
+    let output = Command::new("docker")
+        .args(["build", "--quiet", "--platform", &format!("linux/{}", docker_arch(args.arch)), "--tag", &image])
+        .arg(&context)
+        .output()
+        .await?;
+    check("docker build (stand-in image)", &output)?;
+    // SAM layers its emulator onto the base as `…:al2023-rapid-<arch>` and, with --skip-pull-image,
+    // reuses that layer even when the base changed underneath: drop it so it is rebuilt on this base.
+    let rapid = format!("public.ecr.aws/lambda/provided:al2023-rapid-{}", args.arch.name());
+    let _ = Command::new("docker").args(["rmi", "--force", &rapid]).output().await;
+    Ok(image)
+}
+
+fn docker_arch(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Arm64 => "arm64",
+        Arch::X86_64 => "amd64",
+    }
+}

@@ -1,0 +1,303 @@
+//! `cargo xtask sam-local`: `sam build` and `sam local invoke` on the sample events, with a real
+//! Docker engine that runs only inside a network namespace made here, so no container can reach the
+//! machine's own network or beyond.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{Result, SAM_TOOLS, TEST_TOOLS, cargo, python_venv, step, target_dir, workspace_root};
+
+/// Debian packages: the engine, the TLS front and its certificates, the stand-in image's contents,
+/// and arm64 emulation. Installed only when missing.
+const PACKAGES: &[&str] = &[
+    "docker.io",
+    "iproute2",
+    "socat",
+    "openssl",
+    "busybox-static",
+    "qemu-user-static",
+    "libc6-arm64-cross",
+    "libgcc-s1-arm64-cross",
+];
+/// Docker's bridge inside the namespace: where containers reach moto and the TLS front.
+const GATEWAY: &str = "172.17.0.1";
+
+/// `--arch x86_64` skips arm64 emulation on purpose (the fallback path, or a faster local run).
+pub fn sam_local(extra: &[String]) -> Result {
+    let forced = match extra {
+        [] => None,
+        [flag, arch] if flag == "--arch" && (arch == "arm64" || arch == "x86_64") => Some(arch.as_str()),
+        other => return Err(format!("usage: cargo xtask sam-local [--arch arm64|x86_64], not {other:?}")),
+    };
+    if !is_root() {
+        return Err("sam-local runs a Docker engine in a network namespace of its own, which needs root \
+                    (run it as root, or in CI; `cargo xtask test --without-docker` leaves it out)"
+            .into());
+    }
+    install_missing_packages()?;
+    let venv = python_venv("venv", TEST_TOOLS)?;
+    let sam_venv = python_venv("sam-venv", SAM_TOOLS)?;
+    let arch = match forced.map_or_else(arm64_emulation, |arch| {
+        if arch == "arm64" { arm64_emulation() } else { Err("--arch x86_64 was asked for".into()) }
+    }) {
+        Ok(()) => "arm64",
+        Err(why) if forced == Some("arm64") => return Err(format!("--arch arm64: {why}")),
+        Err(why) => {
+            eprintln!(
+                "xtask: the template says arm64, but this machine cannot run arm64 containers: {why}.\n\
+                 xtask: building and invoking x86_64 instead, through a template override (Architectures: [x86_64])."
+            );
+            "x86_64"
+        }
+    };
+    let work = target_dir().join("sam-local");
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    let template = write_template_under_test(&work, arch)?;
+
+    let mut build = Command::new(sam_venv.join("bin/sam"));
+    build
+        .args(["build", "--template-file"])
+        .arg(&template)
+        .arg("--build-dir")
+        .arg(work.join("build"))
+        .current_dir(&work)
+        // cargo-lambda and its zig come from the test venv, as SAM's rust-cargolambda workflow expects.
+        .env("PATH", prepend_path(&venv.join("bin")))
+        .env("SAM_CLI_TELEMETRY", "0");
+    step(&format!("sam build ({arch}: cargo lambda build --release)"), build)?;
+    step("build", cargo(&["build", "--locked", "-p", "local-harness", "--bin", "remote-exports-sam-local"]))?;
+
+    let namespace = NetworkNamespace::create(&format!("remote-exports-sam-{}", std::process::id()))?;
+    let dockerd = Dockerd::start(&namespace, &work)?;
+    let mut invoke = Command::new("ip");
+    invoke
+        .args(["netns", "exec", &namespace.name])
+        .arg(target_dir().join("debug/remote-exports-sam-local"))
+        .arg("--moto-server")
+        .arg(venv.join("bin/moto_server"))
+        .arg("--sam")
+        .arg(sam_venv.join("bin/sam"))
+        .arg("--template")
+        .arg(work.join("build/template.yaml"))
+        .args(["--arch", arch, "--gateway", GATEWAY])
+        .arg("--work")
+        .arg(work.join("run"))
+        .arg("--events")
+        .arg(workspace_root().join("events"))
+        .env("DOCKER_HOST", dockerd.host());
+    let result = step("sam local invoke on events/create, update and delete (in the namespace)", invoke);
+    drop(dockerd);
+    drop(namespace);
+    result
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn install_missing_packages() -> Result {
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .copied()
+        .filter(|package| {
+            !Command::new("dpkg-query")
+                .args(["-W", "-f=${Status}", package])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let install = || {
+        let mut command = Command::new("apt-get");
+        command
+            .args(["install", "-y", "--no-install-recommends", "-o", "Dpkg::Use-Pty=0", "-q"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        step(&format!("apt-get install {}", missing.join(" ")), command)
+    };
+    // A fresh machine may have no package lists yet: update once, then try again.
+    install().or_else(|_| {
+        let mut update = Command::new("apt-get");
+        update.args(["update", "-q"]);
+        step("apt-get update", update)?;
+        install()
+    })
+}
+
+/// Ok when arm64 containers can run here: the aarch64 standard library for `cargo lambda build`, and
+/// qemu registered with binfmt_misc's F flag (the interpreter is opened at registration, so it works
+/// inside containers that do not have it).
+fn arm64_emulation() -> Result {
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    if !installed.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("aarch64-unknown-linux-gnu")) {
+        let mut add = Command::new("rustup");
+        add.args(["target", "add", "aarch64-unknown-linux-gnu"]);
+        step("rustup target add aarch64-unknown-linux-gnu", add)
+            .map_err(|e| format!("the aarch64 standard library is not installed and could not be added ({e})"))?;
+    }
+    let binfmt = Path::new("/proc/sys/fs/binfmt_misc");
+    if !binfmt.join("register").exists() {
+        let mount = Command::new("mount").args(["-t", "binfmt_misc", "binfmt_misc"]).arg(binfmt).output();
+        if !mount.is_ok_and(|o| o.status.success()) {
+            return Err("the kernel's binfmt_misc cannot be mounted".into());
+        }
+    }
+    let registration = binfmt.join("qemu-aarch64");
+    if !registration.exists() {
+        let rule = std::fs::read_to_string("/usr/lib/binfmt.d/qemu-aarch64.conf")
+            .map_err(|e| format!("qemu-user-static's binfmt rule is missing ({e})"))?;
+        std::fs::write(binfmt.join("register"), rule.trim())
+            .map_err(|e| format!("cannot register qemu-aarch64 with binfmt_misc ({e})"))?;
+    }
+    let flags = std::fs::read_to_string(&registration).unwrap_or_default();
+    if !flags.lines().any(|l| l.starts_with("flags:") && l.contains('F')) {
+        return Err("qemu-aarch64 is registered without binfmt_misc's F flag, so containers cannot use it".into());
+    }
+    // The arm64 dynamic loader, run directly, proves the kernel hands arm64 programs to qemu.
+    let loader = Command::new("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1").arg("--version").output();
+    match loader {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => Err(format!("an arm64 program failed under qemu ({})", output.status)),
+        Err(error) => Err(format!("an arm64 program cannot be started ({error})")),
+    }
+}
+
+/// The real template, changed only where a local run must differ: CodeUri made absolute (the copy
+/// lives under target/), the two variables `--env-vars` sets declared (SAM passes only declared
+/// ones), and the architecture when arm64 cannot run here.
+fn write_template_under_test(work: &Path, arch: &str) -> Result<PathBuf> {
+    let original = workspace_root().join("template.yaml");
+    let text = std::fs::read_to_string(&original).map_err(|e| format!("{}: {e}", original.display()))?;
+    let root = workspace_root();
+    let edits = [
+        ("      CodeUri: .\n".to_owned(), format!("      CodeUri: {}\n", root.display())),
+        (
+            "          EXPORTS_CACHE_TTL_SECONDS: !Ref ExportsSnapshotTtlSeconds\n".to_owned(),
+            "          EXPORTS_CACHE_TTL_SECONDS: !Ref ExportsSnapshotTtlSeconds\n          \
+             AWS_ENDPOINT_URL: ''\n          TLS_ROOTS: ''\n"
+                .to_owned(),
+        ),
+        ("      Architectures: [arm64]\n".to_owned(), format!("      Architectures: [{arch}]\n")),
+    ];
+    let mut edited = format!(
+        "# Generated by `cargo xtask sam-local` from template.yaml; do not edit. Changes: CodeUri, \
+         AWS_ENDPOINT_URL and TLS_ROOTS declared, Architectures [{arch}].\n{text}"
+    );
+    for (from, to) in edits {
+        if edited.matches(&from).count() != 1 {
+            return Err(format!("template.yaml changed shape: expected exactly one {:?}", from.trim()));
+        }
+        edited = edited.replacen(&from, &to, 1);
+    }
+    let path = work.join("template.yaml");
+    std::fs::write(&path, edited).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+fn prepend_path(dir: &Path) -> std::ffi::OsString {
+    let mut paths = vec![dir.to_path_buf()];
+    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    std::env::join_paths(paths).unwrap_or_default()
+}
+
+/// A network namespace with only loopback up; deleted when dropped.
+struct NetworkNamespace {
+    name: String,
+}
+
+impl NetworkNamespace {
+    fn create(name: &str) -> Result<NetworkNamespace> {
+        run_quietly(Command::new("ip").args(["netns", "add", name]))?;
+        let namespace = NetworkNamespace { name: name.to_owned() };
+        run_quietly(Command::new("ip").args(["netns", "exec", name, "ip", "link", "set", "lo", "up"]))?;
+        eprintln!("xtask: network namespace {name}: loopback only; dockerd, moto and the TLS front live in it");
+        Ok(namespace)
+    }
+}
+
+impl Drop for NetworkNamespace {
+    fn drop(&mut self) {
+        let _ = run_quietly(Command::new("ip").args(["netns", "delete", &self.name]));
+    }
+}
+
+/// dockerd (and the containerd it starts) inside the namespace; stopped when dropped.
+struct Dockerd {
+    child: Child,
+    exec_root: PathBuf,
+}
+
+impl Dockerd {
+    fn start(namespace: &NetworkNamespace, work: &Path) -> Result<Dockerd> {
+        // Socket paths must stay short, so the engine's runtime state lives under /run.
+        let exec_root = PathBuf::from(format!("/run/{}", namespace.name));
+        std::fs::create_dir_all(&exec_root).map_err(|e| format!("{}: {e}", exec_root.display()))?;
+        let log_path = work.join("dockerd.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+        let child = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", namespace.name))
+            .arg("dockerd")
+            .arg("--data-root")
+            .arg(work.join("docker"))
+            .arg("--exec-root")
+            .arg(&exec_root)
+            .arg("--pidfile")
+            .arg(exec_root.join("dockerd.pid"))
+            .arg("--host")
+            .arg(format!("unix://{}", exec_root.join("docker.sock").display()))
+            .arg(format!("--bip={GATEWAY}/16"))
+            // Nothing leaves the namespace, so no NAT and no host firewall rules.
+            .args(["--iptables=false", "--ip6tables=false", "--ip-masq=false"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start dockerd: {e}"))?;
+        let mut dockerd = Dockerd { child, exec_root };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            let version = Command::new("docker").args(["--host", &dockerd.host(), "version"]).output();
+            if version.is_ok_and(|o| o.status.success()) {
+                eprintln!("xtask: dockerd ready in {:.1?} (log: {})", started.elapsed(), log_path.display());
+                return Ok(dockerd);
+            }
+            if let Ok(Some(status)) = dockerd.child.try_wait() {
+                return Err(format!("dockerd exited with {status}; see {}", log_path.display()));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Err(format!("dockerd did not answer within 60 s; see {}", log_path.display()))
+    }
+
+    fn host(&self) -> String {
+        format!("unix://{}", self.exec_root.join("docker.sock").display())
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        // SIGTERM lets dockerd stop its containers and containerd before it exits.
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                let _ = std::fs::remove_dir_all(&self.exec_root);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run_quietly(command: &mut Command) -> Result {
+    let output = command.output().map_err(|e| format!("{:?}: {e}", command.get_program()))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{:?} failed: {}", command, String::from_utf8_lossy(&output.stderr).trim()))
+    }
+}
