@@ -1,9 +1,13 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
-use std::time::Duration;
+use std::process::Output;
+use std::sync::Arc;
 
-use tokio::process::{Child, Command};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::BoxError;
 
@@ -83,41 +87,43 @@ pub fn check(what: &str, output: &Output) -> Result<(), BoxError> {
     }
 }
 
-/// socat terminating TLS with the test certificate on `listen` and passing the plain HTTP on to
-/// `target`, Host header and all. Stopped when dropped.
+/// TLS with the test certificate on `listen`, passing the plain HTTP on to `target`, Host header and
+/// all. In process (rustls), so tests need no TLS tool installed. Stops accepting when dropped.
 pub struct TlsFront {
-    _child: Child,
     pub addr: SocketAddr,
+    acceptor: tokio::task::JoinHandle<()>,
 }
 
 impl TlsFront {
     /// Listens on `listen`; port 0 picks a free one.
     pub async fn start(pki: &TestPki, listen: SocketAddr, target: SocketAddr) -> Result<TlsFront, BoxError> {
-        let addr = if listen.port() == 0 { std::net::TcpListener::bind(listen)?.local_addr()? } else { listen };
-        let mut child = Command::new("socat")
-            .arg(format!(
-                "OPENSSL-LISTEN:{},bind={},reuseaddr,fork,verify=0,cert={},key={}",
-                addr.port(),
-                addr.ip(),
-                pki.certificate.display(),
-                pki.key.display()
-            ))
-            .arg(format!("TCP:{target}"))
-            .stdout(Stdio::null())
-            // It would report the readiness probe below as a failed handshake.
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("socat: {e} (apt-get install socat)"))?;
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                return Ok(TlsFront { _child: child, addr });
+        let certificates = CertificateDer::pem_file_iter(&pki.certificate)?.collect::<Result<Vec<_>, _>>()?;
+        let key = PrivateKeyDer::from_pem_file(&pki.key)?;
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(certificates, key)?;
+        let tls = TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let acceptor = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    // A refused handshake is what some tests want: the client saw it, nothing to do here.
+                    let Ok(mut client) = tls.accept(client).await else { return };
+                    let Ok(mut server) = TcpStream::connect(target).await else { return };
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                });
             }
-            if let Some(status) = child.try_wait()? {
-                return Err(format!("socat exited early with {status}").into());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Err(format!("socat did not listen on {addr} within 5 s").into())
+        });
+        Ok(TlsFront { addr, acceptor })
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        self.acceptor.abort();
     }
 }

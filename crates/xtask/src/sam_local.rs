@@ -8,12 +8,11 @@ use std::time::{Duration, Instant};
 
 use crate::{Result, SAM_TOOLS, TEST_TOOLS, cargo, python_venv, step, target_dir, workspace_root};
 
-/// Debian packages: the engine, the TLS front and its certificates, the stand-in image's contents,
+/// Debian packages: the engine, the namespace, the test certificates, the stand-in image's contents,
 /// and arm64 emulation. Installed only when missing.
 const PACKAGES: &[&str] = &[
     "docker.io",
     "iproute2",
-    "socat",
     "openssl",
     "busybox-static",
     "qemu-user-static",
