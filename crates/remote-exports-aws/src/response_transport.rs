@@ -3,8 +3,7 @@ use std::time::Duration;
 use cfn_custom_resource::{ResponseTransport, ResponseUrl, TransportError};
 use reqwest::header::CONTENT_TYPE;
 
-use crate::error_chain;
-use crate::{TrustRoots, is_untrusted_certificate};
+use crate::{TrustRoots, error_chain, is_untrusted_certificate};
 
 /// PUTs answers to presigned S3 URLs.
 #[derive(Clone)]

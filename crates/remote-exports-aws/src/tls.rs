@@ -96,6 +96,14 @@ mod tests {
     }
 
     #[test]
+    fn certificate_failures_are_told_apart_from_network_failures() {
+        let untrusted = "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer";
+        assert!(is_untrusted_certificate(untrusted));
+        assert!(!is_untrusted_certificate("error sending request: client error (Connect): connection refused"));
+        assert!(TrustRoots::AmazonTrustServices.advice().contains("TLS_ROOTS=system"));
+    }
+
+    #[test]
     fn the_embedded_bundle_holds_the_five_amazon_trust_services_roots() {
         let certificates = reqwest::Certificate::from_pem_bundle(AMAZON_TRUST_SERVICES_ROOTS.as_bytes()).unwrap();
         assert_eq!(certificates.len(), 5);

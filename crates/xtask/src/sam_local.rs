@@ -37,17 +37,20 @@ pub fn sam_local(extra: &[String]) -> Result {
     install_missing_packages()?;
     let venv = python_venv("venv", TEST_TOOLS)?;
     let sam_venv = python_venv("sam-venv", SAM_TOOLS)?;
-    let arch = match forced.map_or_else(arm64_emulation, |arch| {
-        if arch == "arm64" { arm64_emulation() } else { Err("--arch x86_64 was asked for".into()) }
-    }) {
-        Ok(()) => "arm64",
-        Err(why) if forced == Some("arm64") => return Err(format!("--arch arm64: {why}")),
-        Err(why) => {
-            eprintln!(
-                "xtask: the template says arm64, but this machine cannot run arm64 containers: {why}.\n\
-                 xtask: building and invoking x86_64 instead, through a template override (Architectures: [x86_64])."
-            );
-            "x86_64"
+    let arch = if forced == Some("x86_64") {
+        eprintln!("xtask: --arch x86_64: building and invoking x86_64 (Architectures: [x86_64] in the copy)");
+        "x86_64"
+    } else {
+        match arm64_emulation() {
+            Ok(()) => "arm64",
+            Err(why) if forced == Some("arm64") => return Err(format!("--arch arm64: {why}")),
+            Err(why) => {
+                eprintln!(
+                    "xtask: the template says arm64, but this machine cannot run arm64 containers: {why}.\n\
+                     xtask: building and invoking x86_64 instead, through a template override (Architectures: [x86_64])."
+                );
+                "x86_64"
+            }
         }
     };
     let work = target_dir().join("sam-local");
@@ -65,7 +68,8 @@ pub fn sam_local(extra: &[String]) -> Result {
         .env("PATH", prepend_path(&venv.join("bin")))
         .env("SAM_CLI_TELEMETRY", "0");
     step(&format!("sam build ({arch}: cargo lambda build --release)"), build)?;
-    step("build", cargo(&["build", "--locked", "-p", "local-harness", "--bin", "remote-exports-sam-local"]))?;
+    // The same build as `cargo xtask test`, so that within it this step is a no-op.
+    step("build", cargo(&["build", "--workspace", "--all-targets", "--locked"]))?;
 
     let namespace = NetworkNamespace::create(&format!("remote-exports-sam-{}", std::process::id()))?;
     let dockerd = Dockerd::start(&namespace, &work)?;
