@@ -71,10 +71,7 @@ async fn the_answer_goes_over_tls_and_an_untrusted_certificate_is_not_retried() 
     let dir = std::env::temp_dir().join(format!("remote-exports-tls-answer-{}", std::process::id()));
     let pki = TestPki::make(&dir, &["127.0.0.1"]).unwrap();
     let responses = ResponseEndpoint::start().await.unwrap();
-    let any_url = responses.url("arn:aws:cloudformation:eu-west-1:123456789012:stack/s/0", "L", "r");
-    let plain_origin = any_url.split('/').take(3).collect::<Vec<_>>().join("/");
-    let target = plain_origin.trim_start_matches("http://").parse().unwrap();
-    let front = TlsFront::start(&pki, (std::net::Ipv4Addr::LOCALHOST, 0).into(), target).await.unwrap();
+    let front = TlsFront::start(&pki, (std::net::Ipv4Addr::LOCALHOST, 0).into(), responses.local_addr()).await.unwrap();
     let ca = pki.ca.to_str().unwrap();
 
     for (name, env) in
@@ -91,10 +88,8 @@ async fn the_answer_goes_over_tls_and_an_untrusted_certificate_is_not_retried() 
         .unwrap();
         let stack_id = format!("arn:aws:cloudformation:{REGION}:{CONSUMER_ACCOUNT}:stack/tls-answer/0");
         let mut event = create_event(&stack_id, name, json!({"RoleArn": role_arn("333333333333")}));
-        responses.address(&mut event);
-        let http = event["ResponseURL"].as_str().unwrap().to_owned();
-        let https = http.replacen(&plain_origin, &format!("https://{}", front.addr), 1);
-        event["ResponseURL"] = json!(https);
+        responses.address_through(&front, &mut event);
+        assert!(event["ResponseURL"].as_str().unwrap().starts_with("https://127.0.0.1:"));
         let started = std::time::Instant::now();
         let invocation = runtime.invoke(&event, TIMEOUT).await.unwrap();
         let logs = function.stop().await;

@@ -79,6 +79,20 @@ impl ResponseEndpoint {
         event["ResponseURL"] = Value::String(url);
     }
 
+    /// Where the endpoint listens (plain HTTP): what a [`crate::TlsFront`] passes on to.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.server.addr
+    }
+
+    /// Like [`ResponseEndpoint::address`], but the URL is `https://` on `front`, which passes on here.
+    pub fn address_through(&self, front: &crate::TlsFront, event: &mut Value) {
+        self.address(event);
+        let plain = format!("http://{}", self.server.addr);
+        let url =
+            event["ResponseURL"].as_str().unwrap_or_default().replacen(&plain, &format!("https://{}", front.addr), 1);
+        event["ResponseURL"] = Value::String(url);
+    }
+
     /// Every PUT received, for any request.
     pub fn all_puts(&self) -> Vec<CapturedPut> {
         self.state.puts.lock().unwrap().clone()

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use local_harness::{BoxError, CpuQuota, FunctionOptions, MB_PER_VCPU, Outcome, TestPki, TlsFront, create_event};
-use serde_json::{Value, json};
+use local_harness::{BoxError, CpuQuota, FunctionOptions, MB_PER_VCPU, TestPki, TlsFront, create_event};
+use serde_json::Value;
 
-use super::{Args, BENCH_STACK, REGION, kill_and_measure, machine, median, moto_delete, ms, seed, today, world};
+use super::{
+    Args, BENCH_STACK, REGION, answer, kill_and_measure, machine, median, moto_delete, ms, seed, today, world,
+};
 
 /// A function under test: how to start its process with Lambda's environment.
 pub enum Peer {
@@ -79,14 +81,9 @@ async fn cold(
     pki: &TestPki,
 ) -> Result<Sample, BoxError> {
     let world = world(moto).await?;
+    let front = TlsFront::start(pki, (std::net::Ipv4Addr::LOCALHOST, 0).into(), world.responses.local_addr()).await?;
     let mut event = create_event(BENCH_STACK, "cold", properties.clone());
-    world.responses.address(&mut event);
-    let plain = event["ResponseURL"].as_str().unwrap_or_default().to_owned();
-    let origin = plain.split('/').take(3).collect::<Vec<_>>().join("/");
-    let front =
-        TlsFront::start(pki, (std::net::Ipv4Addr::LOCALHOST, 0).into(), origin.trim_start_matches("http://").parse()?)
-            .await?;
-    event["ResponseURL"] = json!(plain.replacen(&origin, &format!("https://{}", front.addr), 1));
+    world.responses.address_through(&front, &mut event);
     let options = FunctionOptions {
         binary: PathBuf::new(),
         runtime_api: world.runtime.address(),
@@ -105,18 +102,10 @@ async fn cold(
     let started = Instant::now();
     let mut process = Running(Some(command.spawn().map_err(|e| format!("{}: cannot start: {e}", peer.name()))?));
     world.runtime.first_poll(Duration::from_secs(60)).await.ok_or_else(|| format!("{} never polled", peer.name()))?;
-    let invocation = world.runtime.invoke(&event, Duration::from_secs(60)).await?;
-    if let Outcome::Error(error) = invocation.outcome {
-        return Err(format!("{}: the function failed: {error}", peer.name()).into());
-    }
-    let put = world.responses.delivered("cold", Duration::from_secs(5)).await;
-    let put = put.ok_or_else(|| format!("{}: no answer delivered", peer.name()))?;
-    if put.json()["Status"] != "SUCCESS" {
-        return Err(format!("{}: the answer was not SUCCESS: {}", peer.name(), put.json()).into());
-    }
+    let (_, answered) = answer(&world, "cold", &event).await.map_err(|e| format!("{}: {e}", peer.name()))?;
     let usage = kill_and_measure(process.0.take().ok_or("no process")?)?;
     Ok(Sample {
-        wall: put.received_at - started,
+        wall: answered - started,
         cpu: usage.user + usage.system,
         peak_rss_kb: usage.peak_rss_kb,
         assume_role: world.proxy.count("AssumeRole"),

@@ -43,7 +43,6 @@ struct Args {
     python: Option<PathBuf>,
     node: Option<PathBuf>,
     node_peer: Option<PathBuf>,
-    sizes_given: bool,
 }
 
 fn parse_args() -> Result<Args, BoxError> {
@@ -51,7 +50,8 @@ fn parse_args() -> Result<Args, BoxError> {
         moto_server: PathBuf::new(),
         lambda: PathBuf::new(),
         runs: 7,
-        sizes: vec![100, 1_000, 10_000],
+        // Empty until given: the default depends on the mode (see the end of this function).
+        sizes: Vec::new(),
         out: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench")),
         registry: false,
         burst: false,
@@ -62,7 +62,6 @@ fn parse_args() -> Result<Args, BoxError> {
         python: None,
         node: None,
         node_peer: None,
-        sizes_given: false,
     };
     let mut argv = std::env::args().skip(1);
     while let Some(flag) = argv.next() {
@@ -84,10 +83,7 @@ fn parse_args() -> Result<Args, BoxError> {
             "--moto-server" => args.moto_server = value.into(),
             "--lambda" => args.lambda = value.into(),
             "--runs" => args.runs = value.parse()?,
-            "--sizes" => {
-                args.sizes = value.split(',').map(str::parse).collect::<Result<_, _>>()?;
-                args.sizes_given = true;
-            }
+            "--sizes" => args.sizes = value.split(',').map(str::parse).collect::<Result<_, _>>()?,
             "--cpu-share" => args.cpu_share = Some(value.parse()?),
             "--python" => args.python = Some(value.into()),
             "--node" => args.node = Some(value.into()),
@@ -102,9 +98,9 @@ fn parse_args() -> Result<Args, BoxError> {
     if args.moto_server.as_os_str().is_empty() || args.lambda.as_os_str().is_empty() {
         return Err("--moto-server and --lambda are required (cargo xtask bench passes them)".into());
     }
-    if args.cpu_share.is_some() && !args.sizes_given {
+    if args.sizes.is_empty() {
         // The peers read every page at a few percent of a CPU: 10 000 exports would take minutes each.
-        args.sizes = vec![100, 1_000];
+        args.sizes = if args.cpu_share.is_some() { vec![100, 1_000] } else { vec![100, 1_000, 10_000] };
     }
     Ok(args)
 }
@@ -449,7 +445,13 @@ fn spawn(args: &Args, world: &World, env: &[(&str, &str)]) -> Result<std::proces
 async fn create(world: &World, name: &str, properties: &Value) -> Result<(Duration, Instant), BoxError> {
     let mut event = create_event(BENCH_STACK, name, properties.clone());
     world.responses.address(&mut event);
-    let invocation = world.runtime.invoke(&event, Duration::from_secs(60)).await?;
+    answer(world, name, &event).await
+}
+
+/// Invokes `event` (already addressed to the world's ResponseURL) and waits for its SUCCESS answer:
+/// the handler's time and when the answer arrived.
+async fn answer(world: &World, name: &str, event: &Value) -> Result<(Duration, Instant), BoxError> {
+    let invocation = world.runtime.invoke(event, Duration::from_secs(60)).await?;
     if let Outcome::Error(error) = invocation.outcome {
         return Err(format!("the function failed: {error}").into());
     }
