@@ -48,7 +48,7 @@ const GLIBC_RUNTIME: &[&str] = &[
 /// A cold `sam local invoke` under qemu takes a few seconds; this only stops a hang.
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(240);
 /// Invocations whose container dies before the function starts are tried this often in all.
-const EMULATOR_ATTEMPTS: u32 = 3;
+const EMULATOR_ATTEMPTS: u32 = 5;
 
 struct Args {
     moto_server: PathBuf,
@@ -275,7 +275,7 @@ async fn sam_local_invoke(
             .map_err(|_| format!("sam local invoke {name} did not finish within {INVOKE_TIMEOUT:?}"))??;
         let logs = String::from_utf8_lossy(&output.stderr).into_owned();
         std::fs::write(args.work.join(format!("sam-{name}-{attempt}.log")), &logs)?;
-        // Seen once in CI: the emulated container exited before the emulator started the function
+        // Seen in CI and here (twice in a row once): the emulated container exited before the emulator started the function
         // (no START line), and SAM waited out its timeout. That is the sandbox's qemu, not the function:
         // try again, and say so. A function that started is never retried.
         if !logs.contains("START RequestId") && attempt < EMULATOR_ATTEMPTS {
