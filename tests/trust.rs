@@ -145,12 +145,16 @@ async fn an_account_without_an_entry_is_refused_and_an_invalid_policy_still_dele
 }
 
 async fn put_policy(moto: &str, name: &str, policy: &Value) {
+    put_parameter(moto, name, &policy.to_string(), aws_sdk_ssm::types::ParameterType::String).await;
+}
+
+async fn put_parameter(moto: &str, name: &str, value: &str, kind: aws_sdk_ssm::types::ParameterType) {
     let config = local_harness::sdk_config(moto, REGION).await;
     aws_sdk_ssm::Client::new(&config)
         .put_parameter()
         .name(name)
-        .value(policy.to_string())
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .value(value)
+        .r#type(kind)
         .overwrite(true)
         .send()
         .await
@@ -216,4 +220,42 @@ async fn the_host_only_escape_hatch_warns_and_accepts_any_bucket() {
     let warning =
         logs.lines().find(|l| l.contains("RESPONSE_URL_BINDING=host-only")).unwrap_or_else(|| panic!("{logs}"));
     assert!(warning.contains("WARN"), "{warning}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn a_policy_parameter_is_read_by_its_type() {
+    use aws_sdk_ssm::types::ParameterType;
+    let test = "a_policy_parameter_is_read_by_its_type";
+    let account = publisher_account(test);
+    let role = role_arn(&account);
+    let export = format!("booking{account}-TopicArn");
+    let moto = moto_endpoint(test);
+    let policy = json!({CONSUMER_ACCOUNT: {"RoleArns": [role], "Exports": ["booking*"]}}).to_string();
+    let properties = json!({"RoleArn": role, "ExportNames": [export]});
+
+    // A SecureString is decrypted: moto, like SSM, returns the ciphertext without WithDecryption.
+    let secure = format!("/remote-exports/{account}/secure-policy");
+    put_parameter(&moto, &secure, &policy, ParameterType::SecureString).await;
+    let world = World::start(test, &[("CONSUMER_POLICY_PARAMETER", &secure)]).await;
+    world.publish(&account, REGION, "booking", &[pair(&export, "arn:topic")]).await;
+    let answer = world.answer(&world.event("Create", "secure", properties.clone())).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer["Data"][&export], "arn:topic");
+
+    // A plain String, as before.
+    let plain = format!("/remote-exports/{account}/plain-policy");
+    put_parameter(&moto, &plain, &policy, ParameterType::String).await;
+    let world = World::start(&format!("{test}-plain"), &[("CONSUMER_POLICY_PARAMETER", &plain)]).await;
+    assert_eq!(world.answer(&world.event("Create", "plain", properties.clone())).await["Status"], "SUCCESS");
+
+    // A StringList cannot hold the document: the Reason names the type and the fix, not "not valid JSON".
+    let list = format!("/remote-exports/{account}/list-policy");
+    put_parameter(&moto, &list, "a,b", ParameterType::StringList).await;
+    let world = World::start(&format!("{test}-list"), &[("CONSUMER_POLICY_PARAMETER", &list)]).await;
+    let answer = world.answer(&world.event("Create", "list", properties)).await;
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(reason.contains("is a StringList parameter") && reason.contains("String or SecureString"), "{reason}");
+    assert!(!reason.contains("not valid JSON"), "{reason}");
+    assert_eq!(world.answer(&world.event("Delete", "list-delete", json!({}))).await["Status"], "SUCCESS");
 }

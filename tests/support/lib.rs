@@ -82,6 +82,11 @@ pub struct World {
 impl World {
     /// Starts the function with extra environment.
     pub async fn start(test: &str, env: &[(&str, &str)]) -> World {
+        World::start_in(test, REGION, env).await
+    }
+
+    /// Starts the function as deployed in `region`.
+    pub async fn start_in(test: &str, region: &str, env: &[(&str, &str)]) -> World {
         let moto = moto_endpoint(test);
         let runtime = RuntimeApi::start().await.unwrap();
         let responses = ResponseEndpoint::start().await.unwrap();
@@ -90,7 +95,7 @@ impl World {
             binary: lambda_binary(),
             runtime_api: runtime.address(),
             aws_endpoint: proxy.url(),
-            region: REGION.to_owned(),
+            region: region.to_owned(),
             env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         })
         .unwrap();
@@ -114,7 +119,12 @@ impl World {
     pub fn event_from(&self, account: &str, request_type: &str, name: &str, properties: Value) -> Value {
         let stack_id =
             format!("arn:aws:cloudformation:{REGION}:{account}:stack/airmiles/6f1c9a70-c7b1-11f0-8d2e-0a1b2c3d4e5f");
-        let mut event = create_event(&stack_id, name, properties);
+        self.event_for(&stack_id, request_type, name, properties)
+    }
+
+    /// The same for the stack `stack_id`, in any partition and region.
+    pub fn event_for(&self, stack_id: &str, request_type: &str, name: &str, properties: Value) -> Value {
+        let mut event = create_event(stack_id, name, properties);
         event["RequestType"] = json!(request_type);
         if request_type != "Create" {
             event["PhysicalResourceId"] = json!("remote-exports:unknown:eu-west-1");

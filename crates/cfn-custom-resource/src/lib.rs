@@ -43,6 +43,7 @@
 mod deadline;
 mod driver;
 mod follow_up;
+mod partition;
 #[cfg(test)]
 mod proptests;
 mod recording;
@@ -54,6 +55,7 @@ mod sender;
 pub use deadline::{DEFAULT_BUDGET, Deadline, Interrupted, MAX_LAMBDA_TIMEOUT, panic_message, run_guarded};
 pub use driver::{Answer, CustomResource, Deleted, Driver, Failure, HandleError, Handled, Success};
 pub use follow_up::{FollowUp, FollowUpOutcome};
+pub use partition::{PARTITIONS, Partition};
 pub use recording::RecordingTransport;
 pub use request::{MalformedRequest, ReplyTarget, Request, RequestKind, StackArn};
 pub use response::{Data, EncodeError, MAX_PHYSICAL_ID_BYTES, MAX_RESPONSE_BYTES, Response, Status, truncate_utf8};

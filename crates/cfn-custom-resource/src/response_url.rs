@@ -24,6 +24,7 @@ use std::fmt;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use url::{Host, Url};
 
+use crate::partition::{PARTITIONS, Partition};
 use crate::request::{ReplyTarget, StackArn};
 
 /// How strictly a ResponseURL is checked before anything is done for its request.
@@ -35,7 +36,9 @@ pub enum UrlBinding {
     #[default]
     Request,
     /// Any https S3 host of the AWS partitions, any bucket and key: the check before binding existed.
-    /// An escape hatch for the day AWS changes the URL format; it lets any invoker choose the bucket.
+    /// An escape hatch for the day AWS changes the URL format or opens a partition this version does
+    /// not know (then any https S3 host that names the stack's region); it lets any invoker choose
+    /// the bucket.
     HostOnly,
 }
 
@@ -105,6 +108,19 @@ pub enum ResponseUrlError {
     /// The StackId is not a stack ARN, so the URL cannot be checked against it.
     #[error("the StackId is not a CloudFormation stack ARN, so the ResponseURL cannot be bound to the request")]
     UnboundStack,
+    /// The StackId names a partition (or a region outside its partition) that this version does not
+    /// know, so there is no DNS suffix to check the host against.
+    #[error(
+        "the stack's partition '{partition}' (region {region}) is not one this version knows ({known}), so its \
+         ResponseURL cannot be checked; upgrade the function, or use the host-only URL binding as an escape hatch",
+        known = known_partitions()
+    )]
+    UnknownPartition {
+        /// The partition as the StackId names it.
+        partition: String,
+        /// The region as the StackId names it.
+        region: String,
+    },
     /// The bucket is not CloudFormation's response bucket for the stack's region.
     #[error("the ResponseURL {url} is not CloudFormation's response bucket for this stack's region ({expected})")]
     WrongBucket {
@@ -156,9 +172,16 @@ impl ResponseUrl {
             return Err(not_s3());
         }
         if policy.binding == UrlBinding::HostOnly {
-            return if loopback || is_any_s3_host(&url) { Ok(ResponseUrl(url)) } else { Err(not_s3()) };
+            let accepted = loopback || is_any_s3_host(&url) || names_s3_in_an_unknown_partition(&url, &reply.stack_id);
+            return if accepted { Ok(ResponseUrl(url)) } else { Err(not_s3()) };
         }
         let stack = StackArn::parse(&reply.stack_id).ok_or(ResponseUrlError::UnboundStack)?;
+        let partition = Partition::by_id(stack.partition).filter(|p| p.contains(stack.region)).ok_or_else(|| {
+            ResponseUrlError::UnknownPartition {
+                partition: stack.partition.to_owned(),
+                region: stack.region.to_owned(),
+            }
+        })?;
         let expected_bucket = response_bucket(stack.region);
         if loopback {
             // Loopback stands in for an S3 endpoint, so only the path-style form makes sense there.
@@ -170,9 +193,11 @@ impl ResponseUrl {
         };
         let host = host.to_ascii_lowercase();
         let (bucket, key) = match host.strip_prefix(&format!("{expected_bucket}.")) {
-            Some(endpoint) if is_s3_endpoint(endpoint, &stack) => (expected_bucket.as_str(), &url.path()[1..]),
+            Some(endpoint) if is_s3_endpoint(endpoint, partition, stack.region) => {
+                (expected_bucket.as_str(), &url.path()[1..])
+            }
             Some(_) => return Err(not_s3()),
-            None if is_s3_endpoint(&host, &stack) => split_path_style(url.path()),
+            None if is_s3_endpoint(&host, partition, stack.region) => split_path_style(url.path()),
             // Another bucket, virtual-hosted.
             None if is_any_s3_host(&url) => ("", ""),
             None => return Err(not_s3()),
@@ -214,19 +239,17 @@ fn split_path_style(path: &str) -> (&str, &str) {
     path.strip_prefix('/').unwrap_or(path).split_once('/').unwrap_or((path.trim_start_matches('/'), ""))
 }
 
-/// Whether `host` is an S3 endpoint that can serve a bucket of this stack's partition and region:
-/// `s3`, `s3-external-1` (aws, us-east-1), `s3-<region>`, `s3.<region>`, `s3.dualstack.<region>`,
+/// Whether `host` is an S3 endpoint that can serve a bucket of this partition and region: `s3`,
+/// `s3-external-1` (aws, us-east-1), `s3-<region>`, `s3.<region>`, `s3.dualstack.<region>`,
 /// `s3-fips.<region>` and `s3-fips.dualstack.<region>`, under the partition's DNS suffix.
-fn is_s3_endpoint(host: &str, stack: &StackArn<'_>) -> bool {
-    let suffix = if stack.partition == "aws-cn" { ".amazonaws.com.cn" } else { ".amazonaws.com" };
-    let Some(endpoint) = host.strip_suffix(suffix) else {
+fn is_s3_endpoint(host: &str, partition: &Partition, region: &str) -> bool {
+    let Some(endpoint) = host.strip_suffix(partition.dns_suffix).and_then(|rest| rest.strip_suffix('.')) else {
         return false;
     };
-    let region = stack.region;
     let regional = |prefix: &str| endpoint.strip_prefix(prefix).is_some_and(|rest| rest == region);
     match endpoint {
-        "s3" => stack.partition == "aws",
-        "s3-external-1" => stack.partition == "aws" && region == "us-east-1",
+        "s3" => partition.id == "aws",
+        "s3-external-1" => partition.id == "aws" && region == "us-east-1",
         _ => {
             regional("s3-")
                 || regional("s3.")
@@ -243,11 +266,30 @@ fn is_any_s3_host(url: &Url) -> bool {
         return false;
     };
     let host = host.to_ascii_lowercase();
-    let Some(service_part) = host.strip_suffix(".amazonaws.com").or_else(|| host.strip_suffix(".amazonaws.com.cn"))
-    else {
+    let under_a_partition = PARTITIONS.iter().find_map(|partition| {
+        host.strip_suffix(partition.dns_suffix).and_then(|rest| rest.strip_suffix('.')).filter(|rest| !rest.is_empty())
+    });
+    let Some(service_part) = under_a_partition else {
         return false;
     };
     url.scheme() == "https" && service_part.split('.').any(|label| label.starts_with("s3"))
+}
+
+/// For host-only binding in a partition this version does not know: an https host with an S3
+/// label followed by the stack's own region label (`s3.<region>.`, `s3-fips.<region>.`, …).
+fn names_s3_in_an_unknown_partition(url: &Url, stack_id: &str) -> bool {
+    let Some(stack) = StackArn::parse(stack_id) else { return false };
+    let Some(Host::Domain(host)) = url.host() else { return false };
+    if Partition::by_id(stack.partition).is_some() || url.scheme() != "https" {
+        return false;
+    }
+    let host = host.to_ascii_lowercase();
+    let labels: Vec<&str> = host.split('.').collect();
+    labels.windows(2).any(|pair| pair[0].starts_with("s3") && pair[1] == stack.region)
+}
+
+fn known_partitions() -> String {
+    PARTITIONS.iter().map(|p| p.id).collect::<Vec<_>>().join(", ")
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -355,6 +397,96 @@ mod tests {
         for (url, reply) in real_shapes() {
             assert!(ResponseUrl::bind(&reply, UrlPolicy::strict()).is_ok(), "{url}");
         }
+    }
+
+    /// The response bucket on each partition's regional S3 endpoint (`s3.<region>.<dnsSuffix>`, the
+    /// suffixes from the SDK's partition data), virtual-hosted and path-style.
+    #[test]
+    fn accepts_the_response_bucket_in_every_partition() {
+        let hosts = [
+            ("aws", "us-west-2", "cloudformation-custom-resource-response-uswest2.s3.us-west-2.amazonaws.com"),
+            (
+                "aws-cn",
+                "cn-northwest-1",
+                "cloudformation-custom-resource-response-cnnorthwest1.s3.cn-northwest-1.amazonaws.com.cn",
+            ),
+            (
+                "aws-us-gov",
+                "us-gov-east-1",
+                "cloudformation-custom-resource-response-usgoveast1.s3.us-gov-east-1.amazonaws.com",
+            ),
+            (
+                "aws-eusc",
+                "eusc-de-east-1",
+                "cloudformation-custom-resource-response-euscdeeast1.s3.eusc-de-east-1.amazonaws.eu",
+            ),
+            (
+                "aws-iso",
+                "us-iso-east-1",
+                "cloudformation-custom-resource-response-usisoeast1.s3.us-iso-east-1.c2s.ic.gov",
+            ),
+            (
+                "aws-iso-b",
+                "us-isob-east-1",
+                "cloudformation-custom-resource-response-usisobeast1.s3.us-isob-east-1.sc2s.sgov.gov",
+            ),
+            (
+                "aws-iso-e",
+                "eu-isoe-west-1",
+                "cloudformation-custom-resource-response-euisoewest1.s3.eu-isoe-west-1.cloud.adc-e.uk",
+            ),
+            (
+                "aws-iso-f",
+                "us-isof-south-1",
+                "cloudformation-custom-resource-response-usisofsouth1.s3.us-isof-south-1.csp.hci.ic.gov",
+            ),
+        ];
+        assert_eq!(hosts.len(), PARTITIONS.len());
+        for (partition, region, host) in hosts {
+            let stack = format!("arn:{partition}:cloudformation:{region}:123456789012:stack/s/g");
+            let key = encoded_key(&stack, "L", "r");
+            let virtual_hosted = format!("https://{host}/{key}?{SIGNATURE}");
+            assert!(
+                ResponseUrl::bind(&reply(&stack, "L", "r", &virtual_hosted), UrlPolicy::strict()).is_ok(),
+                "{virtual_hosted}"
+            );
+            let (bucket, endpoint) = host.split_once('.').unwrap();
+            let path_style = format!("https://{endpoint}/{bucket}/{key}?{SIGNATURE}");
+            assert!(
+                ResponseUrl::bind(&reply(&stack, "L", "r", &path_style), UrlPolicy::strict()).is_ok(),
+                "{path_style}"
+            );
+            // The same bucket under the commercial suffix is not this partition's endpoint.
+            if !host.ends_with(".amazonaws.com") {
+                let elsewhere = format!("https://{bucket}.s3.{region}.amazonaws.com/{key}");
+                let refused = ResponseUrl::bind(&reply(&stack, "L", "r", &elsewhere), UrlPolicy::strict());
+                assert!(matches!(refused, Err(ResponseUrlError::NotS3 { .. })), "{elsewhere}: {refused:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_partition_is_refused_by_name_and_host_only_is_its_escape_hatch() {
+        let stack = "arn:aws-xx:cloudformation:xx-east-1:123456789012:stack/s/g";
+        let url = format!(
+            "https://cloudformation-custom-resource-response-xxeast1.s3.xx-east-1.amazonaws.xx/{}?{SIGNATURE}",
+            encoded_key(stack, "L", "r")
+        );
+        let error = ResponseUrl::bind(&reply(stack, "L", "r", &url), UrlPolicy::strict()).unwrap_err();
+        assert!(matches!(&error, ResponseUrlError::UnknownPartition { partition, .. } if partition == "aws-xx"));
+        let text = error.to_string();
+        assert!(text.contains("'aws-xx'") && text.contains("host-only") && text.contains("aws-eusc"), "{text}");
+        let host_only = UrlPolicy { binding: UrlBinding::HostOnly, allow_loopback: false };
+        assert!(ResponseUrl::bind(&reply(stack, "L", "r", &url), host_only).is_ok());
+        for other in
+            ["https://evil.example/x", "https://s3.us-east-9.amazonaws.xx/x", "http://s3.xx-east-1.amazonaws.xx/x"]
+        {
+            assert!(ResponseUrl::bind(&reply(stack, "L", "r", other), host_only).is_err(), "{other}");
+        }
+        // A known partition with a region outside it is not guessed at either.
+        let mixed = "arn:aws:cloudformation:cn-north-1:123456789012:stack/s/g";
+        let error = ResponseUrl::bind(&reply(mixed, "L", "r", &url), UrlPolicy::strict()).unwrap_err();
+        assert!(matches!(error, ResponseUrlError::UnknownPartition { .. }), "{error:?}");
     }
 
     #[test]

@@ -1,53 +1,79 @@
 //! The read registry's surroundings in moto: a reads table, and an EventBridge rule that sends the
-//! audit's events to an SQS queue so that a test can read them back.
+//! audit's events to an SQS queue so that a test can read them back. Every call through the SDK.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use remote_exports_aws::signed_json::{DYNAMODB, EVENTBRIDGE, SQS};
-use remote_exports_aws::{JsonClient, READER_KEY, SNAPSHOT_KEY, TrustRoots};
-use serde_json::{Value, json};
+use aws_sdk_dynamodb::types::{AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType};
+use remote_exports_aws::{READER_KEY, SNAPSHOT_KEY};
+use serde_json::{Map, Value};
 
 use crate::BoxError;
 use crate::moto::sdk_config;
 
 /// A table keyed by one string partition key `key` and nothing else: no sort key, no index.
-async fn create_table(moto: &str, region: &str, name: &str, key: &str) -> Result<JsonClient, BoxError> {
-    let client = JsonClient::new(DYNAMODB, &sdk_config(moto, region).await, TrustRoots::System);
+async fn create_table(moto: &str, region: &str, name: &str, key: &str) -> Result<aws_sdk_dynamodb::Client, BoxError> {
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config(moto, region).await);
     client
-        .call(
-            "CreateTable",
-            &json!({
-                "TableName": name,
-                "AttributeDefinitions": [{"AttributeName": key, "AttributeType": "S"}],
-                "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
-                "BillingMode": "PAY_PER_REQUEST",
-            }),
-        )
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(AttributeDefinition::builder().attribute_name(key).attribute_type("S".into()).build()?)
+        .key_schema(KeySchemaElement::builder().attribute_name(key).key_type(KeyType::Hash).build()?)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
         .await?;
     Ok(client)
 }
 
-/// Every item as DynamoDB returns it, all pages: what anyone with read access to the table sees.
-async fn scan_all(client: &JsonClient, name: &str) -> Result<Vec<Value>, BoxError> {
-    let mut items = Vec::new();
-    let mut start: Option<Value> = None;
-    loop {
-        let mut input = json!({"TableName": name, "ConsistentRead": true});
-        if let Some(key) = start.take() {
-            input["ExclusiveStartKey"] = key;
-        }
-        let page = client.call("Scan", &input).await?;
-        items.extend(page["Items"].as_array().cloned().unwrap_or_default());
-        match page.get("LastEvaluatedKey").filter(|k| k.is_object()) {
-            Some(key) => start = Some(key.clone()),
-            None => return Ok(items),
-        }
+/// An item in DynamoDB's JSON form (`{"S": …}`, `{"N": …}`, …), as the console and the CLI show it.
+pub fn item_json(item: &HashMap<String, AttributeValue>) -> Value {
+    Value::Object(item.iter().map(|(name, value)| (name.clone(), attribute_json(value))).collect())
+}
+
+fn attribute_json(value: &AttributeValue) -> Value {
+    let tagged = |tag: &str, inner: Value| Value::Object(Map::from_iter([(tag.to_owned(), inner)]));
+    match value {
+        AttributeValue::S(text) => tagged("S", text.clone().into()),
+        AttributeValue::N(number) => tagged("N", number.clone().into()),
+        AttributeValue::Bool(flag) => tagged("BOOL", (*flag).into()),
+        AttributeValue::L(list) => tagged("L", list.iter().map(attribute_json).collect()),
+        AttributeValue::M(map) => tagged("M", item_json(map)),
+        AttributeValue::Null(_) => tagged("NULL", true.into()),
+        other => tagged("?", format!("{other:?}").into()),
     }
+}
+
+/// The reverse of [`item_json`] for the types the tests write.
+fn item_from_json(item: &Value) -> Result<HashMap<String, AttributeValue>, BoxError> {
+    let fields = item.as_object().ok_or("an item must be a JSON object")?;
+    fields.iter().map(|(name, value)| Ok((name.clone(), attribute_from_json(value)?))).collect()
+}
+
+fn attribute_from_json(value: &Value) -> Result<AttributeValue, BoxError> {
+    let (tag, inner) = value.as_object().and_then(|o| o.iter().next()).ok_or("an attribute must be {\"T\": …}")?;
+    Ok(match (tag.as_str(), inner) {
+        ("S", Value::String(text)) => AttributeValue::S(text.clone()),
+        ("N", Value::String(number)) => AttributeValue::N(number.clone()),
+        ("BOOL", Value::Bool(flag)) => AttributeValue::Bool(*flag),
+        ("L", Value::Array(list)) => AttributeValue::L(list.iter().map(attribute_from_json).collect::<Result<_, _>>()?),
+        ("M", map) => AttributeValue::M(item_from_json(map)?),
+        _ => return Err(format!("unsupported attribute {value}").into()),
+    })
+}
+
+/// Every item as DynamoDB returns it, all pages: what anyone with read access to the table sees.
+async fn scan_all(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<Vec<Value>, BoxError> {
+    let mut items = Vec::new();
+    let mut pages = client.scan().table_name(name).consistent_read(true).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        items.extend(page?.items.unwrap_or_default().iter().map(item_json));
+    }
+    Ok(items)
 }
 
 /// A DynamoDB table in moto with the registry's key schema and nothing else: no index, no sort key.
 pub struct ReadsTable {
-    client: JsonClient,
+    client: aws_sdk_dynamodb::Client,
     pub name: String,
 }
 
@@ -64,7 +90,7 @@ impl ReadsTable {
 
 /// A DynamoDB table in moto with the shared export snapshot's key schema: `Key` alone.
 pub struct ExportsCacheTable {
-    client: JsonClient,
+    client: aws_sdk_dynamodb::Client,
     pub name: String,
 }
 
@@ -77,34 +103,45 @@ impl ExportsCacheTable {
         scan_all(&self.client, &self.name).await
     }
 
-    /// Writes an item as it is, such as the lease of a holder that died.
+    /// Writes an item as it is (DynamoDB JSON), such as the lease of a holder that died.
     pub async fn put(&self, item: Value) -> Result<(), BoxError> {
-        self.client.call("PutItem", &json!({"TableName": self.name, "Item": item})).await?;
+        self.client.put_item().table_name(&self.name).set_item(Some(item_from_json(&item)?)).send().await?;
         Ok(())
     }
 }
 
 /// An SQS queue that receives every event with `source` `remote-exports` from the default bus.
 pub struct AuditInbox {
-    sqs: JsonClient,
+    sqs: aws_sdk_sqs::Client,
     queue_url: String,
 }
 
 impl AuditInbox {
     pub async fn create(moto: &str, region: &str, name: &str) -> Result<AuditInbox, BoxError> {
         let config = sdk_config(moto, region).await;
-        let sqs = JsonClient::new(SQS, &config, TrustRoots::System);
-        let events = JsonClient::new(EVENTBRIDGE, &config, TrustRoots::System);
-        let queue_url = sqs.call("CreateQueue", &json!({"QueueName": name})).await?["QueueUrl"]
-            .as_str()
-            .ok_or("CreateQueue returned no QueueUrl")?
-            .to_owned();
-        let attributes =
-            sqs.call("GetQueueAttributes", &json!({"QueueUrl": queue_url, "AttributeNames": ["QueueArn"]})).await?;
-        let queue_arn = attributes["Attributes"]["QueueArn"].as_str().ok_or("no QueueArn")?.to_owned();
-        let pattern = json!({"source": ["remote-exports"]}).to_string();
-        events.call("PutRule", &json!({"Name": name, "EventPattern": pattern, "State": "ENABLED"})).await?;
-        events.call("PutTargets", &json!({"Rule": name, "Targets": [{"Id": "inbox", "Arn": queue_arn}]})).await?;
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let events = aws_sdk_eventbridge::Client::new(&config);
+        let queue_url = sqs.create_queue().queue_name(name).send().await?.queue_url.ok_or("no QueueUrl")?;
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await?;
+        let queue_arn = attributes
+            .attributes
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+            .ok_or("no QueueArn")?;
+        let pattern = serde_json::json!({"source": ["remote-exports"]}).to_string();
+        events
+            .put_rule()
+            .name(name)
+            .event_pattern(pattern)
+            .state(aws_sdk_eventbridge::types::RuleState::Enabled)
+            .send()
+            .await?;
+        let target = aws_sdk_eventbridge::types::Target::builder().id("inbox").arn(queue_arn).build()?;
+        events.put_targets().rule(name).targets(target).send().await?;
         Ok(AuditInbox { sqs, queue_url })
     }
 
@@ -113,17 +150,13 @@ impl AuditInbox {
         let deadline = tokio::time::Instant::now() + wait;
         let mut events = Vec::new();
         loop {
-            let received = self
-                .sqs
-                .call(
-                    "ReceiveMessage",
-                    &json!({"QueueUrl": self.queue_url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 0}),
-                )
-                .await?;
-            for message in received["Messages"].as_array().into_iter().flatten() {
-                events.push(serde_json::from_str(message["Body"].as_str().unwrap_or("null"))?);
-                let handle = message["ReceiptHandle"].clone();
-                self.sqs.call("DeleteMessage", &json!({"QueueUrl": self.queue_url, "ReceiptHandle": handle})).await?;
+            let received =
+                self.sqs.receive_message().queue_url(&self.queue_url).max_number_of_messages(10).wait_time_seconds(0);
+            for message in received.send().await?.messages.unwrap_or_default() {
+                events.push(serde_json::from_str(message.body.as_deref().unwrap_or("null"))?);
+                if let Some(handle) = message.receipt_handle {
+                    self.sqs.delete_message().queue_url(&self.queue_url).receipt_handle(handle).send().await?;
+                }
             }
             if events.len() >= at_least || tokio::time::Instant::now() >= deadline {
                 return Ok(events);

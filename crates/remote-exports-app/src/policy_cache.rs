@@ -35,8 +35,11 @@ impl<P: ParameterStore> PolicyCache<P> {
             return Ok(Some(Arc::clone(policy)));
         }
         let origin = PolicyOrigin::Parameter(name.clone());
-        let text =
-            self.store.get(name).await.map_err(|detail| PolicyError::Unreadable { origin: origin.clone(), detail })?;
+        let text = self
+            .store
+            .get(name)
+            .await
+            .map_err(|error| PolicyError::Unreadable { origin: origin.clone(), detail: error.to_string() })?;
         let policy = Arc::new(ConsumerPolicy::parse(&text, origin)?);
         tracing::info!(parameter = %name, "consumer policy read");
         *cached = Some((Instant::now(), Arc::clone(&policy)));
@@ -47,16 +50,17 @@ impl<P: ParameterStore> PolicyCache<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use remote_exports_core::ParameterError;
     use std::sync::Mutex as StdMutex;
     use std::time::Duration;
 
     struct Parameter {
-        value: StdMutex<Result<String, String>>,
+        value: StdMutex<Result<String, ParameterError>>,
         reads: StdMutex<u32>,
     }
 
     impl ParameterStore for &Parameter {
-        async fn get(&self, _: &str) -> Result<String, String> {
+        async fn get(&self, _: &str) -> Result<String, ParameterError> {
             *self.reads.lock().unwrap() += 1;
             self.value.lock().unwrap().clone()
         }
@@ -83,7 +87,10 @@ mod tests {
 
     #[tokio::test]
     async fn unreadable_and_invalid_parameters_are_errors_that_are_not_kept() {
-        let parameter = Parameter { value: StdMutex::new(Err("ParameterNotFound".into())), reads: StdMutex::new(0) };
+        let parameter = Parameter {
+            value: StdMutex::new(Err(ParameterError::Unreadable("ParameterNotFound".into()))),
+            reads: StdMutex::new(0),
+        };
         let setting = PolicySetting::Parameter { name: "/p".into(), ttl: Duration::from_secs(60) };
         let cache = PolicyCache::new(setting, &parameter);
         let error = cache.current().await.unwrap_err().to_string();

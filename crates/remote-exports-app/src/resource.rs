@@ -274,8 +274,8 @@ mod tests {
     struct NoParameters;
 
     impl ParameterStore for NoParameters {
-        async fn get(&self, name: &str) -> Result<String, String> {
-            Err(format!("no parameter {name}"))
+        async fn get(&self, name: &str) -> Result<String, remote_exports_core::ParameterError> {
+            Err(remote_exports_core::ParameterError::Unreadable(format!("no parameter {name}")))
         }
     }
 
@@ -355,6 +355,7 @@ mod tests {
                 operation: "PutItem",
                 table: "reads".into(),
                 code: Some("AccessDeniedException".into()),
+                status: Some(400),
                 message: "not authorized".into(),
             })
         }

@@ -1,11 +1,13 @@
 //! Audit findings as events on the account's default EventBridge bus.
 
-use aws_config::SdkConfig;
-use remote_exports_core::{AuditEvents, StaleRead};
-use serde_json::{Value, json};
+use std::sync::OnceLock;
 
-use crate::TrustRoots;
-use crate::signed_json::{EVENTBRIDGE, JsonClient};
+use aws_config::SdkConfig;
+use aws_sdk_eventbridge::Client;
+use aws_sdk_eventbridge::types::{PutEventsRequestEntry, PutEventsResultEntry};
+use remote_exports_core::{AuditEvents, StaleRead};
+
+use crate::AwsCallError;
 
 /// The `source` of every event the audit puts: rules match on it.
 pub const EVENT_SOURCE: &str = "remote-exports";
@@ -13,27 +15,47 @@ pub const EVENT_SOURCE: &str = "remote-exports";
 /// PutEvents allows at most this many entries per call.
 const ENTRIES_PER_CALL: usize = 10;
 
-/// PutEvents on the default bus, ten entries per call.
+/// PutEvents on the default bus, ten entries per call. The client is built on first use.
 pub struct EventBridgeEvents {
-    client: JsonClient,
+    config: SdkConfig,
+    client: OnceLock<Client>,
 }
 
 impl EventBridgeEvents {
-    /// `AWS_ENDPOINT_URL_EVENTBRIDGE`, else the configuration's endpoint override, else the regional endpoint.
-    pub fn new(config: &SdkConfig, roots: TrustRoots) -> Self {
-        EventBridgeEvents { client: JsonClient::new(EVENTBRIDGE, config, roots) }
+    pub fn new(config: &SdkConfig) -> Self {
+        EventBridgeEvents { config: config.clone(), client: OnceLock::new() }
+    }
+
+    fn client(&self) -> &Client {
+        self.client.get_or_init(|| Client::new(&self.config))
     }
 }
 
 /// One entry per stale read; `Resources` names the consumer stack so rules can match on it too.
-fn entry(stale: &StaleRead) -> Value {
-    json!({
-        "EventBusName": "default",
-        "Source": EVENT_SOURCE,
-        "DetailType": stale.state.detail_type(),
-        "Resources": [stale.stack_id],
-        "Detail": stale.event_detail().to_string(),
-    })
+fn entry(stale: &StaleRead) -> PutEventsRequestEntry {
+    PutEventsRequestEntry::builder()
+        .event_bus_name("default")
+        .source(EVENT_SOURCE)
+        .detail_type(stale.state.detail_type())
+        .resources(&stale.stack_id)
+        .detail(stale.event_detail().to_string())
+        .build()
+}
+
+/// Why an entry was not accepted, or `None` when it was.
+fn refusal(stale: &StaleRead, result: Option<&PutEventsResultEntry>) -> Option<String> {
+    let (code, message) = match result {
+        Some(result) if result.error_code.is_none() => return None,
+        Some(result) => (result.error_code.as_deref(), result.error_message.as_deref()),
+        None => (None, None),
+    };
+    Some(format!(
+        "event for {} {} not accepted ({}: {})",
+        stale.stack_name,
+        stale.export,
+        code.unwrap_or("no entry in the answer"),
+        message.unwrap_or("no message")
+    ))
 }
 
 impl AuditEvents for EventBridgeEvents {
@@ -41,25 +63,18 @@ impl AuditEvents for EventBridgeEvents {
         let mut accepted = 0;
         let mut failures = Vec::new();
         for batch in stale.chunks(ENTRIES_PER_CALL) {
-            let input = json!({"Entries": batch.iter().map(entry).collect::<Vec<_>>()});
-            let answer = match self.client.call("PutEvents", &input).await {
-                Ok(answer) => answer,
+            let put = self.client().put_events().set_entries(Some(batch.iter().map(entry).collect()));
+            let results = match put.send().await {
+                Ok(answer) => answer.entries.unwrap_or_default(),
                 Err(error) => {
-                    failures.push(error.to_string());
+                    failures.push(AwsCallError::from_sdk("PutEvents", &error).to_string());
                     continue;
                 }
             };
-            let results = answer["Entries"].as_array().cloned().unwrap_or_default();
-            for (stale, result) in batch.iter().zip(results.iter().chain(std::iter::repeat(&Value::Null))) {
-                match result["ErrorCode"].as_str() {
-                    None if result.is_object() => accepted += 1,
-                    code => failures.push(format!(
-                        "event for {} {} not accepted ({}: {})",
-                        stale.stack_name,
-                        stale.export,
-                        code.unwrap_or("no entry in the answer"),
-                        result["ErrorMessage"].as_str().unwrap_or("no message")
-                    )),
+            for (index, stale) in batch.iter().enumerate() {
+                match refusal(stale, results.get(index)) {
+                    None => accepted += 1,
+                    Some(failure) => failures.push(failure),
                 }
             }
         }
@@ -74,28 +89,55 @@ impl AuditEvents for EventBridgeEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_eventbridge::operation::put_events::PutEventsOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use remote_exports_core::{SourceRef, Staleness};
+    use serde_json::Value;
 
-    #[test]
-    fn entries_carry_the_detail_type_and_the_consumer_stack() {
-        let stale = StaleRead {
+    fn stale(export: &str) -> StaleRead {
+        StaleRead {
             stack_id: "arn:aws:cloudformation:eu-west-1:111111111111:stack/airmiles/guid".into(),
             logical_resource_id: "Lookup".into(),
             consumer_account: "111111111111".into(),
             stack_name: "airmiles".into(),
             key: "Topic".into(),
-            export: "booking-topic".into(),
+            export: export.into(),
             source: SourceRef { account: "2".into(), region: "eu-west-1".into(), role_arn: None, external_id: None },
             read_at: "2026-11-23T13:00:00Z".into(),
             state: Staleness::Removed,
-        };
+        }
+    }
+
+    #[test]
+    fn entries_carry_the_detail_type_and_the_consumer_stack() {
+        let stale = stale("booking-topic");
         let entry = entry(&stale);
         assert_eq!(
-            (entry["Source"].as_str(), entry["DetailType"].as_str()),
+            (entry.source.as_deref(), entry.detail_type.as_deref()),
             (Some("remote-exports"), Some("Remote export removed"))
         );
-        assert_eq!(entry["Resources"][0], stale.stack_id);
-        let detail: Value = serde_json::from_str(entry["Detail"].as_str().unwrap()).unwrap();
+        assert_eq!(entry.resources.as_deref(), Some(&[stale.stack_id.clone()][..]));
+        let detail: Value = serde_json::from_str(entry.detail.as_deref().unwrap()).unwrap();
         assert_eq!((detail["export"].as_str(), detail["state"].as_str()), (Some("booking-topic"), Some("removed")));
+    }
+
+    #[tokio::test]
+    async fn batches_of_ten_and_refused_entries_are_named() {
+        let rule = mock!(Client::put_events).sequence().output(|| {
+            let ok = PutEventsResultEntry::builder().event_id("e").build();
+            let refused =
+                PutEventsResultEntry::builder().error_code("InternalFailure").error_message("try again").build();
+            let mut entries = vec![ok; 9];
+            entries.push(refused);
+            PutEventsOutput::builder().set_entries(Some(entries)).failed_entry_count(1).build()
+        });
+        let rule = rule.times(2).build();
+        let client = mock_client!(aws_sdk_eventbridge, RuleMode::Sequential, [&rule]);
+        let events = EventBridgeEvents { config: SdkConfig::builder().build(), client: OnceLock::from(client) };
+        let reads: Vec<_> = (0..12).map(|i| stale(&format!("e{i}"))).collect();
+        let error = events.publish(&reads).await.unwrap_err();
+        assert_eq!(rule.num_calls(), 2);
+        // The second call's answer also has ten entries, so its two reads take the first two.
+        assert!(error.starts_with("11 event(s) put; event for airmiles e9 not accepted (InternalFailure"), "{error}");
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use aws_config::{Region, SdkConfig, sts::AssumeRoleProvider};
 use aws_credential_types::provider::error::CredentialsError;
+use aws_runtime::retries::classifiers::THROTTLING_ERRORS;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::config::interceptors::FinalizerInterceptorContextRef;
 use aws_sdk_cloudformation::config::interceptors::InterceptorContext;
@@ -226,11 +227,13 @@ where
     if let SdkError::ServiceError(context) = &error {
         let service_error = context.err();
         let code = service_error.code().map(str::to_owned);
+        let status = context.raw().status().as_u16();
+        let message = service_error.message().unwrap_or("no message");
         return SourceError {
             step: SourceStep::ListExports,
-            kind: failure_kind(code.as_deref(), context.raw().status().as_u16()),
+            kind: failure_kind(code.as_deref(), status),
+            message: if code.is_some() { message.to_owned() } else { format!("HTTP {status}: {message}") },
             code,
-            message: service_error.message().unwrap_or("no message").to_owned(),
         };
     }
     // Credential failures surface as a dispatch/construction failure with the STS error in the chain.
@@ -256,17 +259,12 @@ where
     SourceError { step, kind: FailureKind::Other, code: None, message: error_chain(&error) }
 }
 
-/// Sorts an AWS error code (and HTTP status) into what the stack author has to do about it. The
-/// codes are the ones STS and CloudFormation document for throttling and for missing permissions.
+/// Sorts an AWS error code (and HTTP status) into what the stack author has to do about it:
+/// throttling by the SDK's own list of throttling codes (the one its retries use), missing
+/// permissions by the codes STS and CloudFormation document for them.
 fn failure_kind(code: Option<&str>, status: u16) -> FailureKind {
     match code.unwrap_or("") {
-        "Throttling"
-        | "ThrottlingException"
-        | "ThrottledException"
-        | "RequestLimitExceeded"
-        | "TooManyRequestsException"
-        | "RequestThrottled"
-        | "RequestThrottledException" => FailureKind::Throttled,
+        code if THROTTLING_ERRORS.contains(&code) => FailureKind::Throttled,
         "AccessDenied"
         | "AccessDeniedException"
         | "UnauthorizedOperation"

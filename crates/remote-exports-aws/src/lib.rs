@@ -1,33 +1,37 @@
 //! AWS adapters for the export-lookup domain and the custom-resource protocol.
 //!
+//! Every AWS call goes through the service's SDK client, built from the process's one `SdkConfig`
+//! (or the assumed role's), so endpoints (FIPS, dual-stack, every partition), credentials caching,
+//! clock-skew correction, retries and error shapes are the SDK's. Clients are built on first use.
+//!
 //! - [`CloudFormationExports`]: the domain's `ExportSource`, over STS AssumeRole and paginated
 //!   ListExports, with one client (and so one credential cache) per role, external ID and region.
 //! - [`SsmParameters`]: the domain's `ParameterStore`, for a consumer policy kept in SSM.
 //! - [`DynamoDbRegistry`]: the domain's `ReadRegistry`, a DynamoDB table keyed by `Reader`.
 //! - [`EventBridgeEvents`]: the domain's `AuditEvents`, PutEvents on the default bus.
 //! - [`DynamoDbSnapshots`]: the app's `SnapshotStore`, the shared export snapshot with its lease.
-//! - [`JsonClient`]: the SigV4-signed JSON calls behind the last four, instead of three SDK clients.
+//! - [`AwsCallError`]: one description of a failed call: code, else HTTP status, else no answer.
 //! - [`HttpResponseTransport`]: the protocol's `ResponseTransport`, a reqwest PUT to the ResponseURL.
 //! - [`TrustRoots`] and [`load_sdk_config`]: one TLS trust decision for both HTTP clients.
 
+mod aws_error;
 mod events;
 mod exports;
 mod parameters;
 mod registry;
 mod response_transport;
-pub mod signed_json;
 mod snapshots;
 mod tls;
 use tls::is_untrusted_certificate;
 
+pub use aws_error::AwsCallError;
 pub use events::{EVENT_SOURCE, EventBridgeEvents};
 pub use exports::{CloudFormationExports, UNTIL_DEADLINE};
 pub use parameters::SsmParameters;
 pub use registry::{DynamoDbRegistry, READER_KEY};
 pub use response_transport::HttpResponseTransport;
-pub use signed_json::{JsonCallError, JsonClient};
 pub use snapshots::{DynamoDbSnapshots, SNAPSHOT_KEY};
-pub use tls::{TrustRoots, load_sdk_config};
+pub use tls::{TrustRoots, load_sdk_config, sdk_config_loader};
 
 /// An error and its sources as one readable line, each message once (layers often repeat their cause).
 pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

@@ -1,83 +1,91 @@
 //! The read registry in DynamoDB: one item per consumer resource, keyed by `Reader` alone.
 
-use aws_config::SdkConfig;
-use remote_exports_core::{ReadExport, ReadRecord, ReadRegistry, RegistryError, SourceRef};
-use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
-use crate::TrustRoots;
-use crate::signed_json::{DYNAMODB, JsonCallError, JsonClient};
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use remote_exports_core::{ReadExport, ReadRecord, ReadRegistry, RegistryError, SourceRef};
+
+use crate::AwsCallError;
 
 /// The table's only key: a string partition key.
 pub const READER_KEY: &str = "Reader";
 
+type Item = HashMap<String, AttributeValue>;
+
 /// PutItem, DeleteItem and a paginated, consistent Scan on one table; nothing else, so the IAM
-/// grant can be exactly those three actions on that table.
+/// grant can be exactly those three actions on that table. The client is built on first use.
 pub struct DynamoDbRegistry {
-    client: JsonClient,
+    config: SdkConfig,
+    client: OnceLock<Client>,
     table: String,
 }
 
 impl DynamoDbRegistry {
-    /// `AWS_ENDPOINT_URL_DYNAMODB`, else the configuration's endpoint override, else DynamoDB's regional endpoint.
-    pub fn new(config: &SdkConfig, roots: TrustRoots, table: impl Into<String>) -> Self {
-        DynamoDbRegistry { client: JsonClient::new(DYNAMODB, config, roots), table: table.into() }
+    pub fn new(config: &SdkConfig, table: impl Into<String>) -> Self {
+        DynamoDbRegistry { config: config.clone(), client: OnceLock::new(), table: table.into() }
     }
 
     pub fn table(&self) -> &str {
         &self.table
     }
 
-    fn error(&self, operation: &'static str, error: JsonCallError) -> RegistryError {
-        RegistryError { operation, table: self.table.clone(), code: error.code, message: error.message }
+    fn client(&self) -> &Client {
+        self.client.get_or_init(|| Client::new(&self.config))
+    }
+
+    fn error(&self, error: AwsCallError) -> RegistryError {
+        RegistryError {
+            operation: error.operation,
+            table: self.table.clone(),
+            code: error.code,
+            status: error.status,
+            message: error.message,
+        }
     }
 }
 
 impl ReadRegistry for DynamoDbRegistry {
     async fn record(&self, record: &ReadRecord) -> Result<(), RegistryError> {
-        let input = json!({"TableName": self.table, "Item": to_item(record)});
-        self.client.call("PutItem", &input).await.map(drop).map_err(|e| self.error("PutItem", e))
+        let put = self.client().put_item().table_name(&self.table).set_item(Some(to_item(record)));
+        put.send().await.map(drop).map_err(|e| self.error(AwsCallError::from_sdk("PutItem", &e)))
     }
 
     async fn forget(&self, reader: &str) -> Result<(), RegistryError> {
-        let input = json!({"TableName": self.table, "Key": {READER_KEY: {"S": reader}}});
-        self.client.call("DeleteItem", &input).await.map(drop).map_err(|e| self.error("DeleteItem", e))
+        let delete = self.client().delete_item().table_name(&self.table).key(READER_KEY, string(reader));
+        delete.send().await.map(drop).map_err(|e| self.error(AwsCallError::from_sdk("DeleteItem", &e)))
     }
 
     async fn scan(&self) -> Result<Vec<ReadRecord>, RegistryError> {
         let mut records = Vec::new();
-        let mut start: Option<Value> = None;
-        loop {
-            let mut input = json!({"TableName": self.table, "ConsistentRead": true});
-            if let Some(key) = start.take() {
-                input["ExclusiveStartKey"] = key;
-            }
-            let page = self.client.call("Scan", &input).await.map_err(|e| self.error("Scan", e))?;
-            for item in page["Items"].as_array().into_iter().flatten() {
-                match from_item(item) {
+        let mut pages = self.client().scan().table_name(&self.table).consistent_read(true).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.error(AwsCallError::from_sdk("Scan", &e)))?;
+            for item in page.items.unwrap_or_default() {
+                match from_item(&item) {
                     Some(record) => records.push(record),
                     None => tracing::warn!(
-                        reader = item[READER_KEY]["S"].as_str().unwrap_or("?"),
+                        reader = item.get(READER_KEY).and_then(|v| v.as_s().ok()).map_or("?", String::as_str),
                         table = %self.table,
                         "skipping a reads-table item this version does not understand"
                     ),
                 }
             }
-            match page.get("LastEvaluatedKey").filter(|key| key.is_object()) {
-                Some(key) => start = Some(key.clone()),
-                None => return Ok(records),
-            }
         }
+        Ok(records)
     }
 }
 
-fn string(value: &str) -> Value {
-    json!({"S": value})
+fn string(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
 }
 
 /// The item: flat attributes a person can read in the console, and the exports as a list of maps.
-fn to_item(record: &ReadRecord) -> Value {
-    let mut item = Map::new();
-    let mut put = |name: &str, value: Value| {
+fn to_item(record: &ReadRecord) -> Item {
+    let mut item = Item::new();
+    let mut put = |name: &str, value: AttributeValue| {
         item.insert(name.to_owned(), value);
     };
     put(READER_KEY, string(&record.reader()));
@@ -93,29 +101,43 @@ fn to_item(record: &ReadRecord) -> Value {
     if let Some(external_id) = &record.source.external_id {
         put("SourceExternalId", string(external_id));
     }
-    let exports: Vec<Value> = record
+    let exports = record
         .exports
         .iter()
         .map(|read| {
-            json!({"M": {"Key": string(&read.key), "Export": string(&read.export), "Fingerprint": string(&read.fingerprint)}})
+            AttributeValue::M(HashMap::from([
+                ("Key".to_owned(), string(&read.key)),
+                ("Export".to_owned(), string(&read.export)),
+                ("Fingerprint".to_owned(), string(&read.fingerprint)),
+            ]))
         })
         .collect();
-    put("Exports", json!({"L": exports}));
+    put("Exports", AttributeValue::L(exports));
     put("ReadAt", string(&record.read_at));
     put("RequestType", string(&record.request_type));
-    put("NoEcho", json!({"BOOL": record.no_echo}));
+    put("NoEcho", AttributeValue::Bool(record.no_echo));
     put("FingerprintScheme", string(&record.fingerprint_scheme));
-    Value::Object(item)
+    item
 }
 
-fn from_item(item: &Value) -> Option<ReadRecord> {
-    let text = |name: &str| item[name]["S"].as_str().map(str::to_owned);
-    let exports = item["Exports"]["L"]
-        .as_array()?
+fn text_in(map: &Item, name: &str) -> Option<String> {
+    map.get(name).and_then(|value| value.as_s().ok()).cloned()
+}
+
+fn from_item(item: &Item) -> Option<ReadRecord> {
+    let text = |name: &str| text_in(item, name);
+    let exports = item
+        .get("Exports")?
+        .as_l()
+        .ok()?
         .iter()
         .map(|entry| {
-            let field = |name: &str| entry["M"][name]["S"].as_str().map(str::to_owned);
-            Some(ReadExport { key: field("Key")?, export: field("Export")?, fingerprint: field("Fingerprint")? })
+            let entry = entry.as_m().ok()?;
+            Some(ReadExport {
+                key: text_in(entry, "Key")?,
+                export: text_in(entry, "Export")?,
+                fingerprint: text_in(entry, "Fingerprint")?,
+            })
         })
         .collect::<Option<Vec<_>>>()?;
     Some(ReadRecord {
@@ -132,7 +154,7 @@ fn from_item(item: &Value) -> Option<ReadRecord> {
         exports,
         read_at: text("ReadAt")?,
         request_type: text("RequestType")?,
-        no_echo: item["NoEcho"]["BOOL"].as_bool().unwrap_or(false),
+        no_echo: item.get("NoEcho").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
         fingerprint_scheme: text("FingerprintScheme")?,
     })
 }
@@ -140,6 +162,9 @@ fn from_item(item: &Value) -> Option<ReadRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    use aws_sdk_dynamodb::operation::scan::ScanOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     fn record() -> ReadRecord {
         ReadRecord {
@@ -161,18 +186,62 @@ mod tests {
         }
     }
 
+    fn registry(client: Client) -> DynamoDbRegistry {
+        DynamoDbRegistry { config: SdkConfig::builder().build(), client: OnceLock::from(client), table: "reads".into() }
+    }
+
     #[test]
     fn items_round_trip_and_are_keyed_by_stack_and_logical_id() {
         let item = to_item(&record());
-        assert_eq!(item[READER_KEY]["S"], "arn:aws:cloudformation:eu-west-1:111111111111:stack/airmiles/guid|Lookup");
-        assert!(item.get("SourceExternalId").is_none());
+        assert_eq!(
+            item[READER_KEY],
+            string("arn:aws:cloudformation:eu-west-1:111111111111:stack/airmiles/guid|Lookup")
+        );
+        assert!(!item.contains_key("SourceExternalId"));
         assert_eq!(from_item(&item), Some(record()));
     }
 
     #[test]
     fn an_item_missing_a_field_is_not_understood() {
         let mut item = to_item(&record());
-        item.as_object_mut().unwrap().remove("Exports");
+        item.remove("Exports");
         assert_eq!(from_item(&item), None);
+    }
+
+    #[tokio::test]
+    async fn every_scan_page_is_read_and_unknown_items_are_skipped() {
+        let rule = mock!(Client::scan)
+            .match_requests(|input| input.consistent_read == Some(true))
+            .sequence()
+            .output(|| {
+                ScanOutput::builder()
+                    .items(to_item(&record()))
+                    .items(HashMap::from([(READER_KEY.to_owned(), string("odd"))]))
+                    .last_evaluated_key(READER_KEY, string("odd"))
+                    .build()
+            })
+            .output(|| ScanOutput::builder().items(to_item(&record())).build())
+            .build();
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
+        let records = registry(client).scan().await.unwrap();
+        assert_eq!((records.len(), rule.num_calls()), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_names_the_table_the_operation_and_the_code() {
+        let rule = mock!(Client::put_item).then_error(|| {
+            PutItemError::generic(
+                aws_sdk_dynamodb::error::ErrorMetadata::builder()
+                    .code("ResourceNotFoundException")
+                    .message("Requested resource not found")
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_dynamodb, [&rule]);
+        let error = registry(client).record(&record()).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "PutItem on the reads table reads failed (ResourceNotFoundException: Requested resource not found)"
+        );
     }
 }

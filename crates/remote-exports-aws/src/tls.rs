@@ -1,8 +1,8 @@
-use aws_config::BehaviorVersion;
-use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_http_client::{Builder, HttpClientError};
+use cfn_custom_resource::Partition;
 
 /// The roots of Amazon Trust Services, which sign the certificates of every AWS endpoint the
 /// function talks to (STS, CloudFormation, S3) outside China.
@@ -21,14 +21,19 @@ pub enum TrustRoots {
 }
 
 impl TrustRoots {
-    /// `TLS_ROOTS=amazon|system`; by default Amazon Trust Services, except in China regions.
+    /// `TLS_ROOTS=amazon|system`; by default Amazon Trust Services in the partitions whose endpoints
+    /// use them (commercial and GovCloud), and the system bundle everywhere else, unknown included.
     pub fn choose(setting: Option<&str>, region: Option<&str>) -> Result<TrustRoots, String> {
         match setting.map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) if s.eq_ignore_ascii_case("amazon") => Ok(TrustRoots::AmazonTrustServices),
             Some(s) if s.eq_ignore_ascii_case("system") => Ok(TrustRoots::System),
             Some(other) => Err(format!("TLS_ROOTS must be 'amazon' or 'system', not '{other}'")),
-            None if region.is_some_and(|r| r.starts_with("cn-")) => Ok(TrustRoots::System),
-            None => Ok(TrustRoots::AmazonTrustServices),
+            None => match region.map(Partition::of_region) {
+                // No region at all: the SDK will fail on its own; the default changes nothing.
+                None => Ok(TrustRoots::AmazonTrustServices),
+                Some(Some(partition)) if partition.amazon_trust_services => Ok(TrustRoots::AmazonTrustServices),
+                Some(_) => Ok(TrustRoots::System),
+            },
         }
     }
 
@@ -68,18 +73,21 @@ pub(crate) fn is_untrusted_certificate(error_chain: &str) -> bool {
     error_chain.contains("certificate") || error_chain.contains("UnknownIssuer")
 }
 
-/// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`), once,
-/// with an HTTP client that trusts `roots`.
+/// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`,
+/// `AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT`), once, with an HTTP client that trusts `roots`.
 pub async fn load_sdk_config(roots: TrustRoots) -> Result<SdkConfig, HttpClientError> {
+    Ok(sdk_config_loader(roots)?.load().await)
+}
+
+/// The loader behind [`load_sdk_config`], for a caller (a test) that overrides part of it.
+pub fn sdk_config_loader(roots: TrustRoots) -> Result<ConfigLoader, HttpClientError> {
     let tls_context = TlsContext::builder().with_trust_store(roots.sdk_trust_store()).build()?;
     let http_client =
         Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).tls_context(tls_context).build_https();
     Ok(aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
-        // CloudFormationExports sets its own retries (until the deadline); this covers anything else.
-        .retry_config(RetryConfig::standard().with_max_attempts(5))
-        .load()
-        .await)
+        // CloudFormationExports sets its own retries (until the deadline); this covers every other call.
+        .retry_config(RetryConfig::standard().with_max_attempts(5)))
 }
 
 #[cfg(test)]
@@ -87,9 +95,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn amazon_roots_by_default_and_system_roots_in_china() {
+    fn amazon_roots_by_default_and_system_roots_outside_commercial_and_govcloud() {
         assert_eq!(TrustRoots::choose(None, Some("eu-west-1")), Ok(TrustRoots::AmazonTrustServices));
-        assert_eq!(TrustRoots::choose(None, Some("cn-north-1")), Ok(TrustRoots::System));
+        assert_eq!(TrustRoots::choose(None, Some("us-gov-west-1")), Ok(TrustRoots::AmazonTrustServices));
+        for region in ["cn-north-1", "eusc-de-east-1", "us-iso-east-1", "us-isob-east-1", "eu-isoe-west-1", "xx-new-1"]
+        {
+            assert_eq!(TrustRoots::choose(None, Some(region)), Ok(TrustRoots::System), "{region}");
+        }
         assert_eq!(TrustRoots::choose(Some("system"), Some("eu-west-1")), Ok(TrustRoots::System));
         assert_eq!(TrustRoots::choose(Some(" Amazon "), Some("cn-north-1")), Ok(TrustRoots::AmazonTrustServices));
         assert!(TrustRoots::choose(Some("both"), None).is_err());

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use cfn_custom_resource::{Deadline, Driver, MAX_RESPONSE_BYTES, Request, Response, ResponseUrl, Status};
+use cfn_custom_resource::{
+    Deadline, Driver, MAX_RESPONSE_BYTES, PARTITIONS, Partition, Request, Response, ResponseUrl, Status,
+};
 use clap::{Parser, Subcommand, ValueEnum};
 use remote_exports_app::{RemoteExports, Settings};
 use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, SsmParameters, TrustRoots, load_sdk_config};
@@ -176,13 +178,14 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
         Command::List { role_arn, external_id, region, prefix, consumer_account } => {
             let role = role_arn.as_deref().map(RoleArn::parse).transpose().map_err(|e| usage(e.to_string()))?;
             let account = consumer_account.map(|a| checked_account(&a)).transpose()?;
-            list(&sdk, roots, role, external_id, region, prefix, account, cli.output).await
+            list(&sdk, role, external_id, region, prefix, account, cli.output).await
         }
         Command::Preview { properties, template, resource, parameters, region, consumer_account } => {
             let account = checked_account(&consumer_account)?;
             let region = region
                 .or_else(|| sdk.region().map(ToString::to_string))
                 .ok_or_else(|| usage("no region: pass --region or set AWS_REGION"))?;
+            let partition = partition_of(&region)?;
             let properties = match (properties, template, resource) {
                 (Some(json), _, _) => {
                     serde_json::from_str(&json).map_err(|e| usage(format!("--properties is not JSON: {e}")))?
@@ -191,7 +194,7 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
                     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
                     let mut given = template::Parameters::from([
                         ("AWS::Region".to_owned(), region.clone()),
-                        ("AWS::Partition".to_owned(), partition_of(&region).to_owned()),
+                        ("AWS::Partition".to_owned(), partition.to_owned()),
                         ("AWS::AccountId".to_owned(), account.clone()),
                     ]);
                     for pair in &parameters {
@@ -204,7 +207,7 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
                 }
                 _ => return Err(usage("give --properties, or --template with --resource")),
             };
-            let event = preview_event(&region, &account, properties);
+            let event = preview_event(partition, &region, &account, properties);
             let request = Request::parse(event).map_err(|e| usage(e.reason))?;
             let answer = driver(&sdk, roots)?.decide(request, Deadline::after(Duration::from_secs(60))).await?;
             print_answer(&answer.response, cli.output);
@@ -243,14 +246,14 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
         }
         Command::Readers { table, export, prefix, source_account, region } => {
             let source_account = source_account.map(|a| checked_account(&a)).transpose()?;
-            let registry = registry::registry(&sdk, roots, table)?;
+            let registry = registry::registry(&sdk, table)?;
             let filter = registry::ReaderFilter { export, prefix, source_account, region };
             registry::readers(&registry, &filter, cli.output).await?;
             Ok(Status::Success)
         }
         Command::Stale { table } => {
-            let registry = registry::registry(&sdk, roots, table)?;
-            let report = resource(&sdk, roots).with_registry(Some(registry)).audit().await?;
+            let registry = registry::registry(&sdk, table)?;
+            let report = resource(&sdk).with_registry(Some(registry)).audit().await?;
             let stale = registry::print_stale(&report, cli.output)?;
             match report.unchecked().count() {
                 _ if stale => Ok(Status::Failed),
@@ -289,13 +292,13 @@ fn exports(sdk: &SdkConfig) -> CloudFormationExports {
     CloudFormationExports::with_max_attempts(sdk.clone(), CLI_ATTEMPTS)
 }
 
-fn resource(sdk: &SdkConfig, roots: TrustRoots) -> Resource {
-    let parameters = SsmParameters::new(sdk, roots);
+fn resource(sdk: &SdkConfig) -> Resource {
+    let parameters = SsmParameters::new(sdk);
     RemoteExports::new(Settings::from_env(), exports(sdk), parameters)
 }
 
 fn driver(sdk: &SdkConfig, roots: TrustRoots) -> Result<Driver<Resource, HttpResponseTransport>, RunError> {
-    let resource = resource(sdk, roots);
+    let resource = resource(sdk);
     let url_policy = resource.settings().url_policy;
     Ok(Driver::new(resource, HttpResponseTransport::new(roots)?, url_policy))
 }
@@ -303,7 +306,6 @@ fn driver(sdk: &SdkConfig, roots: TrustRoots) -> Result<Driver<Resource, HttpRes
 #[allow(clippy::too_many_arguments)] // one per command-line option, passed straight through
 async fn list(
     sdk: &SdkConfig,
-    roots: TrustRoots,
     role: Option<RoleArn>,
     external_id: Option<String>,
     region: Option<String>,
@@ -315,7 +317,7 @@ async fn list(
         .or_else(|| sdk.region().map(ToString::to_string))
         .ok_or_else(|| usage("no region: pass --region or set AWS_REGION"))?;
     // Planned as the function plans: DEFAULT_ROLE_ARN, the allow-lists and the consumer policy apply.
-    let resource = resource(sdk, roots);
+    let resource = resource(sdk);
     let planned = async {
         let governance = resource.settings().governance.clone()?;
         let policy = match &consumer_account {
@@ -422,11 +424,11 @@ pub(crate) fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]
     }
 }
 
-fn preview_event(region: &str, account: &str, properties: Value) -> Value {
+fn preview_event(partition: &str, region: &str, account: &str, properties: Value) -> Value {
     json!({
         "RequestType": "Create",
         "ResponseURL": "https://preview.invalid/not-sent",
-        "StackId": format!("arn:{}:cloudformation:{region}:{account}:stack/preview/00000000-0000-0000-0000-000000000000", partition_of(region)),
+        "StackId": format!("arn:{partition}:cloudformation:{region}:{account}:stack/preview/00000000-0000-0000-0000-000000000000"),
         "RequestId": "preview",
         "LogicalResourceId": "Lookup",
         "ResourceType": "Custom::RemoteExports",
@@ -434,14 +436,12 @@ fn preview_event(region: &str, account: &str, properties: Value) -> Value {
     })
 }
 
-fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
+/// The region's partition, from the protocol crate's one partition table.
+fn partition_of(region: &str) -> Result<&'static str, RunError> {
+    Partition::of_region(region).map(|partition| partition.id).ok_or_else(|| {
+        let known: Vec<_> = PARTITIONS.iter().map(|p| p.id).collect();
+        usage(format!("the region {region} is in none of the partitions this version knows ({})", known.join(", ")))
+    })
 }
 
 #[cfg(test)]
@@ -470,15 +470,19 @@ mod tests {
 
     #[test]
     fn partitions_follow_regions() {
-        assert_eq!(partition_of("cn-north-1"), "aws-cn");
-        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
-        assert_eq!(partition_of("eu-west-1"), "aws");
+        let id = |region| partition_of(region).ok();
+        assert_eq!(id("cn-north-1"), Some("aws-cn"));
+        assert_eq!(id("us-gov-west-1"), Some("aws-us-gov"));
+        assert_eq!(id("eu-west-1"), Some("aws"));
+        assert_eq!(id("eusc-de-east-1"), Some("aws-eusc"));
+        assert!(matches!(partition_of("xx-east-1"), Err(RunError::Usage(text)) if text.contains("aws-iso-f")));
     }
 
     #[test]
     fn a_preview_is_a_create_in_the_chosen_region() {
         let request =
-            Request::parse(preview_event("cn-north-1", "111111111111", json!({"ExportPrefix": "x"}))).unwrap();
+            Request::parse(preview_event("aws-cn", "cn-north-1", "111111111111", json!({"ExportPrefix": "x"})))
+                .unwrap();
         assert_eq!(request.kind, cfn_custom_resource::RequestKind::Create);
         let stack = cfn_custom_resource::StackArn::parse(&request.reply.stack_id).unwrap();
         assert_eq!((stack.region, stack.account), ("cn-north-1", "111111111111"));

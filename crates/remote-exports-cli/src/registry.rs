@@ -1,7 +1,7 @@
 //! `readers` and `stale`: the read registry seen from the publisher's side and the consumer's.
 
 use aws_config::SdkConfig;
-use remote_exports_aws::{DynamoDbRegistry, TrustRoots};
+use remote_exports_aws::DynamoDbRegistry;
 use remote_exports_core::{AuditReport, ReadRecord, ReadRegistry, StaleRead};
 use serde_json::{Value, json};
 
@@ -26,9 +26,9 @@ impl ReaderFilter {
     }
 }
 
-pub fn registry(sdk: &SdkConfig, roots: TrustRoots, table: Option<String>) -> Result<DynamoDbRegistry, RunError> {
+pub fn registry(sdk: &SdkConfig, table: Option<String>) -> Result<DynamoDbRegistry, RunError> {
     let table = table.ok_or_else(|| RunError::Usage("no reads table: pass --table or set READS_TABLE".into()))?;
-    Ok(DynamoDbRegistry::new(sdk, roots, table))
+    Ok(DynamoDbRegistry::new(sdk, table))
 }
 
 /// Who reads what: one Scan, filtered here.

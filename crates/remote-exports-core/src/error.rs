@@ -184,6 +184,16 @@ fn hidden_note(hidden: usize) -> String {
     }
 }
 
+/// What a failed AWS call says about itself: its error code, else its HTTP status, else that no
+/// answer came. Every WARN and Reason about a call carries one of the three.
+pub fn call_cause(code: Option<&str>, status: Option<u16>) -> String {
+    match (code, status) {
+        (Some(code), _) => code.to_owned(),
+        (None, Some(status)) => format!("HTTP {status}"),
+        (None, None) => "no answer".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

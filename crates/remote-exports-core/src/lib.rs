@@ -20,8 +20,8 @@ mod snapshot;
 mod suggest;
 
 pub use config::{ConfigError, Governance};
-pub use error::{FailureKind, LookupError, MissingExport, SourceError, SourceStep};
-pub use lookup::{Attempts, Export, ExportOrigin, ExportSource, ParameterStore, Selected, lookup};
+pub use error::{FailureKind, LookupError, MissingExport, SourceError, SourceStep, call_cause};
+pub use lookup::{Attempts, Export, ExportOrigin, ExportSource, ParameterError, ParameterStore, Selected, lookup};
 pub use pattern::{Pattern, PatternList};
 pub use plan::{ExportFilter, LookupPlan, Origin, Source};
 pub use policy::{ConsumerPolicy, ConsumerRules, PolicyError, PolicyOrigin};

@@ -65,8 +65,25 @@ pub trait ExportSource: Send + Sync {
 
 /// Reads a named text parameter, such as a consumer policy kept in SSM Parameter Store.
 pub trait ParameterStore: Send + Sync {
-    /// The parameter's value, or a sentence saying why it could not be read.
-    fn get(&self, name: &str) -> impl Future<Output = Result<String, String>> + Send;
+    /// The parameter's value (decrypted when it is stored encrypted), or why it cannot be used.
+    fn get(&self, name: &str) -> impl Future<Output = Result<String, ParameterError>> + Send;
+}
+
+/// Why a parameter's value cannot be used. Each text completes "the parameter could not be read: …".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParameterError {
+    /// A type that does not hold one text, such as `StringList`.
+    #[error("it is a {found} parameter, which cannot hold a JSON document; store it as a String or SecureString")]
+    WrongType { found: String },
+    /// A SecureString whose KMS key the reader may not use.
+    #[error(
+        "it is a SecureString that the function cannot decrypt ({detail}); grant the function kms:Decrypt on its \
+         KMS key (template parameter ConsumerPolicyKmsKeyArn), or encrypt it with the AWS-managed aws/ssm key"
+    )]
+    CannotDecrypt { detail: String },
+    /// Missing, denied, throttled or unreachable: the store's own words.
+    #[error("{0}")]
+    Unreadable(String),
 }
 
 /// The selected exports, ready to become the response's Data. `Debug` shows the keys only.

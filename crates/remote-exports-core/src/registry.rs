@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
@@ -38,7 +38,7 @@ pub fn fingerprint(origin: &ExportOrigin, value: &str) -> String {
 
 /// The first 128 bits of a digest, in lower-case hex.
 fn hex_128(digest: &[u8]) -> String {
-    digest[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+    hex::encode(&digest[..16])
 }
 
 /// An opaque, stable stand-in for `text` (SHA-256, 128 bits in hex), for keys that must not hold it.
@@ -146,13 +146,22 @@ impl ReadRecord {
 
 /// The registry could not be written or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{operation} on the reads table {table} failed ({}: {message})", .code.as_deref().unwrap_or("no error code"))]
+#[error("{operation} on the reads table {table} failed ({}: {message})", self.cause())]
 pub struct RegistryError {
     pub operation: &'static str,
     pub table: String,
     /// The AWS error code, such as `ResourceNotFoundException` or `AccessDeniedException`.
     pub code: Option<String>,
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
     pub message: String,
+}
+
+impl RegistryError {
+    /// The error code, else the HTTP status, else that no answer came.
+    pub fn cause(&self) -> String {
+        crate::error::call_cause(self.code.as_deref(), self.status)
+    }
 }
 
 /// Where reads are recorded (a DynamoDB table in production).
@@ -364,19 +373,7 @@ pub trait AuditEvents: Send + Sync {
 
 /// `time` as RFC 3339 in UTC, to the second: `2026-11-23T13:04:02Z`.
 pub fn rfc3339(time: SystemTime) -> String {
-    let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest / 60 % 60, rest % 60)
+    chrono::DateTime::<chrono::Utc>::from(time).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]
@@ -388,6 +385,7 @@ mod tests {
     use std::ops::ControlFlow;
     use std::sync::Mutex;
     use std::time::Duration;
+    use std::time::UNIX_EPOCH;
 
     fn origin(export: &str, stack: &str) -> ExportOrigin {
         ExportOrigin { export: export.into(), exporting_stack_id: stack.into() }

@@ -33,13 +33,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = load_sdk_config(roots).await?;
     let url_policy = settings.url_policy;
     // Without READS_TABLE the registry is absent, not disabled: no client, no call, no cost.
-    let registry = settings.reads_table.clone().map(|table| DynamoDbRegistry::new(&config, roots, table));
-    let events = EventBridgeEvents::new(&config, roots);
+    let registry = settings.reads_table.clone().map(|table| DynamoDbRegistry::new(&config, table));
+    let events = EventBridgeEvents::new(&config);
     // Without EXPORTS_CACHE_TABLE every read is direct, exactly as before: no table, no call.
-    let snapshots = settings.snapshot.as_ref().map(|s| DynamoDbSnapshots::new(&config, roots, &s.table));
+    let snapshots = settings.snapshot.as_ref().map(|s| DynamoDbSnapshots::new(&config, &s.table));
     let ttl = settings.snapshot.as_ref().map_or(std::time::Duration::ZERO, |s| s.ttl);
     let exports = SnapshotSource::new(CloudFormationExports::new(config.clone()), snapshots, ttl);
-    let resource = RemoteExports::new(settings, exports, SsmParameters::new(&config, roots));
+    let resource = RemoteExports::new(settings, exports, SsmParameters::new(&config));
     let transport = HttpResponseTransport::new(roots)?;
     let driver = Arc::new(Driver::new(resource.with_registry(registry), transport, url_policy));
     let events = Arc::new(events);

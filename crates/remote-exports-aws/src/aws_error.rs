@@ -1,0 +1,67 @@
+//! One description of a failed SDK call, for every adapter: the AWS error code, or the HTTP status
+//! when the answer had none, or why no answer came.
+
+use std::error::Error as StdError;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response;
+
+use crate::error_chain;
+
+/// A failed AWS call, in words an operator can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} failed ({}: {message})", self.cause())]
+pub struct AwsCallError {
+    pub operation: &'static str,
+    /// The AWS error code, such as `AccessDeniedException`.
+    pub code: Option<String>,
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+impl AwsCallError {
+    /// The code, else the HTTP status, else that no answer came.
+    pub fn cause(&self) -> String {
+        remote_exports_core::call_cause(self.code.as_deref(), self.status)
+    }
+
+    /// Sorts any SDK failure: service errors keep their code, unreadable answers their status.
+    pub fn from_sdk<E>(operation: &'static str, error: &SdkError<E, Response>) -> AwsCallError
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let (code, status, message) = match error {
+            SdkError::ServiceError(context) => (
+                context.err().code().map(str::to_owned),
+                Some(context.raw().status().as_u16()),
+                context.err().message().map_or_else(|| error_chain(context.err()), str::to_owned),
+            ),
+            // An answer that could not be read, such as a 200 whose body is not the service's JSON.
+            SdkError::ResponseError(context) => (None, Some(context.raw().status().as_u16()), error_chain(error)),
+            other => (None, None, error_chain(other)),
+        };
+        AwsCallError { operation, code, status, message }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cause_is_the_code_else_the_status_else_no_answer() {
+        let error = |code: Option<&str>, status: Option<u16>| AwsCallError {
+            operation: "PutItem",
+            code: code.map(str::to_owned),
+            status,
+            message: "m".into(),
+        };
+        assert_eq!(
+            error(Some("AccessDeniedException"), Some(400)).to_string(),
+            "PutItem failed (AccessDeniedException: m)"
+        );
+        assert_eq!(error(None, Some(403)).to_string(), "PutItem failed (HTTP 403: m)");
+        assert_eq!(error(None, None).to_string(), "PutItem failed (no answer: m)");
+    }
+}
