@@ -40,6 +40,8 @@ fn the_demo_tells_the_booking_airmiles_story_and_cleans_up() {
         "✓ Booking can see that Airmiles reads it",
         "✓ stale flags Airmiles and exits 1",
         "✓ a \"Remote export changed\" event for Airmiles",
+        "✓ the next audit still finds Airmiles stale, and alerts nobody twice for the same change",
+        "✓ a schedule sent to the custom-resource function is refused: only AuditFunction audits",
         "✓ stale is clean again and exits 0",
         "✓ nobody reads the export any more",
     ] {

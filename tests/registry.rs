@@ -92,7 +92,11 @@ async fn create_update_and_delete_maintain_one_item_that_holds_no_value() {
     assert_eq!(items[0]["RequestType"]["S"], "Update");
     assert_ne!(items[0]["Exports"]["L"][0]["M"]["Fingerprint"]["S"], first_fingerprint);
 
-    let deleted = world.answer(&world.event("Delete", "delete", json!({"RoleArn": 42}))).await;
+    assert_eq!(items[0]["PhysicalResourceId"]["S"], format!("remote-exports:{account}:{REGION}"));
+    let mut delete = world.event("Delete", "delete", json!({"RoleArn": 42}));
+    delete["PhysicalResourceId"] = json!(format!("remote-exports:{account}:{REGION}"));
+    world.responses.address(&mut delete);
+    let deleted = world.answer(&delete).await;
     assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
     assert!(table.items().await.unwrap().is_empty(), "Delete forgets the reader");
     assert_eq!(world.proxy.count("DeleteItem"), 1);
@@ -256,40 +260,62 @@ async fn readers_and_stale_answer_from_the_registry_with_one_read_per_source() {
     assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
 }
 
+/// The audit function: its own process in `audit` mode, as the template deploys it.
+async fn audit_function(test: &str, env: &[(&str, &str)]) -> World {
+    let mut env = env.to_vec();
+    env.push(("FUNCTION_MODE", "audit"));
+    World::start(&format!("{test}-audit"), &env).await
+}
+
+/// Runs one audit and returns its result (the counts EventBridge's invocation gets back).
+async fn run_audit(audit: &World) -> Value {
+    let invocation = audit.runtime.invoke(&scheduled_event(), TIMEOUT).await.unwrap();
+    match invocation.outcome {
+        Outcome::Response(body) => body,
+        other => panic!("{other:?}\n{}", audit.function.logs()),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
-async fn the_scheduled_audit_puts_one_event_per_stale_read() {
-    let test = "the_scheduled_audit_puts_one_event_per_stale_read";
+async fn the_audit_alerts_once_per_change() {
+    let test = "the_audit_alerts_once_per_change";
     let moto = moto_endpoint(test);
     let table = ReadsTable::create(&moto, REGION, &table_name(test)).await.unwrap();
     let inbox = AuditInbox::create(&moto, REGION, &table_name(test)).await.unwrap();
     let world = World::start(test, &[("READS_TABLE", &table.name)]).await;
+    let audit = audit_function(test, &[("READS_TABLE", &table.name)]).await;
     let account = publisher_account(test);
     let topic = format!("booking-{account}-BookingTopicArn");
     let publisher = world.publish(&account, REGION, "booking", &[pair(&topic, "arn:v1")]).await;
     let created = world.answer(&world.event("Create", "create", json!({"RoleArn": role_arn(&account)}))).await;
     assert_eq!(created["Status"], "SUCCESS", "{created}");
 
-    // Nothing stale: the audit reads, finds nothing, puts nothing.
-    let quiet = world.runtime.invoke(&scheduled_event(), TIMEOUT).await.unwrap();
-    assert!(matches!(&quiet.outcome, Outcome::Response(body) if body["Stale"] == 0), "{:?}", quiet.outcome);
-    assert_eq!(world.proxy.count("PutEvents"), 0);
-
-    publisher.delete_stack("booking-0").await.unwrap();
-    world.publish(&account, REGION, "booking-v2", &[pair(&topic, "arn:v2")]).await;
-    world.proxy.reset();
-    let audit = world.runtime.invoke(&scheduled_event(), TIMEOUT).await.unwrap();
-    assert!(
-        matches!(&audit.outcome, Outcome::Response(body) if body["EventsPut"] == 1),
-        "{:?}\n{}",
-        audit.outcome,
-        world.function.logs()
+    // Nothing stale: the cold audit process assumes the role once, reads, finds nothing, writes nothing.
+    assert_eq!(run_audit(&audit).await["Stale"], 0);
+    let calls = audit.proxy.calls();
+    assert_eq!(
+        ["Scan", "AssumeRole", "ListExports", "PutEvents", "UpdateItem"].map(|c| audit.proxy.count(c)),
+        [1, 1, 1, 0, 0],
+        "{calls:?}"
     );
-    // The Create's credentials for this role are still warm, so the audit needs no AssumeRole of its own.
-    assert_eq!((world.proxy.count("ListExports"), world.proxy.count("PutEvents")), (1, 1), "{:?}", world.proxy.calls());
-    assert!(world.proxy.count("AssumeRole") <= 1);
-    assert!(world.responses.all_puts().len() == 1, "the audit answered no custom resource");
 
+    // One change, then two audits with nothing in between: exactly one event.
+    publisher.delete_stack("booking-0").await.unwrap();
+    let v2 = world.publish(&account, REGION, "booking-v2", &[pair(&topic, "arn:v2")]).await;
+    audit.proxy.reset();
+    let first = run_audit(&audit).await;
+    assert_eq!((first["Stale"].as_u64(), first["EventsPut"].as_u64()), (Some(1), Some(1)), "{first}");
+    // Its credential is still warm: one read, one event, one record of what was alerted.
+    let calls = audit.proxy.calls();
+    assert_eq!(
+        ["AssumeRole", "ListExports", "PutEvents", "UpdateItem"].map(|c| audit.proxy.count(c)),
+        [0, 1, 1, 1],
+        "{calls:?}"
+    );
+    let second = run_audit(&audit).await;
+    assert_eq!((second["Stale"].as_u64(), second["EventsPut"].as_u64()), (Some(1), Some(0)), "{second}");
+    assert!(world.responses.all_puts().len() == 1, "the audit answered no custom resource");
     let events = inbox.events(1, Duration::from_secs(10)).await.unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
     let event = &events[0];
@@ -302,35 +328,158 @@ async fn the_scheduled_audit_puts_one_event_per_stale_read() {
     assert_eq!(event["detail"]["logical_resource_id"], "Lookup");
     assert_eq!(event["detail"]["source_account"], account);
     assert!(!event.to_string().contains("arn:v"), "a value reached the event: {event}");
-    assert!(world.function.logs().contains("audited"), "{}", world.function.logs());
+    // `stale` still lists what is stale, alerted or not.
+    let stale = cli_with(&world.proxy.url(), &table.name, &["stale", "--output", "json"]);
+    assert_eq!(json_out(&stale).as_array().map(Vec::len), Some(1), "{}", stderr(&stale));
+
+    // A second change alerts again, once.
+    v2.delete_stack("booking-v2-0").await.unwrap();
+    world.publish(&account, REGION, "booking-v3", &[pair(&topic, "arn:v3")]).await;
+    assert_eq!(run_audit(&audit).await["EventsPut"], 1);
+    assert_eq!(run_audit(&audit).await["EventsPut"], 0);
+    let events = inbox.events(1, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["detail"]["state"], "changed");
+
+    // The consumer's Update reads the new value and clears what was alerted.
+    let mut update = world.event("Update", "refresh", json!({"RoleArn": role_arn(&account), "Refresh": "2"}));
+    update["PhysicalResourceId"] = json!(format!("remote-exports:{account}:{REGION}"));
+    world.responses.address(&mut update);
+    assert_eq!(world.answer(&update).await["Status"], "SUCCESS");
+    assert!(table.items().await.unwrap()[0].get("Alerted").is_none(), "an Update clears the alerted state");
+    assert_eq!(run_audit(&audit).await["Stale"], 0);
+    assert!(audit.function.logs().contains("audited"), "{}", audit.function.logs());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
-async fn scheduled_events_and_custom_resource_requests_never_cross() {
-    let test = "scheduled_events_and_custom_resource_requests_never_cross";
-    let table = ReadsTable::create(&moto_endpoint(test), REGION, &table_name(test)).await.unwrap();
-    let world = World::start(test, &[("READS_TABLE", &table.name)]).await;
+async fn the_audit_reads_fresh_past_the_snapshot() {
+    let test = "the_audit_reads_fresh_past_the_snapshot";
+    let moto = moto_endpoint(test);
+    let table = ReadsTable::create(&moto, REGION, &table_name(test)).await.unwrap();
+    let cache = ExportsCacheTable::create(&moto, REGION, &format!("cache-{}", table_name(test))).await.unwrap();
+    let inbox = AuditInbox::create(&moto, REGION, &table_name(test)).await.unwrap();
+    let env = [
+        ("READS_TABLE", table.name.as_str()),
+        ("EXPORTS_CACHE_TABLE", &cache.name),
+        ("EXPORTS_CACHE_TTL_SECONDS", "600"),
+    ];
+    let world = World::start(test, &env).await;
+    // Configured with the snapshot as well, to show that the audit does not read through it.
+    let audit = audit_function(test, &env).await;
+    let account = publisher_account(test);
+    let topic = format!("booking-{account}-BookingTopicArn");
+    let publisher = world.publish(&account, REGION, "booking", &[pair(&topic, "arn:v1")]).await;
+    let created = world.answer(&world.event("Create", "create", json!({"RoleArn": role_arn(&account)}))).await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    assert!(!cache.items().await.unwrap().is_empty(), "the read filled the snapshot");
 
-    // A custom-resource request dressed with a schedule's fields is still a custom-resource request.
+    // Changed a moment later, well within the snapshot's TTL.
+    publisher.delete_stack("booking-0").await.unwrap();
+    world.publish(&account, REGION, "booking-v2", &[pair(&topic, "arn:v2")]).await;
+    let audited = run_audit(&audit).await;
+    assert_eq!((audited["Stale"].as_u64(), audited["EventsPut"].as_u64()), (Some(1), Some(1)), "{audited}");
+    assert_eq!(audit.proxy.count("GetItem"), 0, "the audit read the snapshot: {:?}", audit.proxy.calls());
+    assert_eq!(inbox.events(1, Duration::from_secs(10)).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn a_delete_removes_only_the_record_its_own_id_wrote() {
+    let test = "a_delete_removes_only_the_record_its_own_id_wrote";
+    let table = ReadsTable::create(&moto_endpoint(test), REGION, &table_name(test)).await.unwrap();
+    let world =
+        World::start(test, &[("READS_TABLE", &table.name), ("RUST_LOG", "remote_exports_app=debug,info")]).await;
+    let (a, b) = (publisher_account(test), publisher_account(&format!("{test}-b")));
+    let name = |account: &str| format!("svc-{account}-Url");
+    world.publish(&a, REGION, "svc", &[pair(&name(&a), "https://a")]).await;
+    world.publish(&b, REGION, "svc", &[pair(&name(&b), "https://b")]).await;
+    let (id_a, id_b) = (format!("remote-exports:{a}:{REGION}"), format!("remote-exports:{b}:{REGION}"));
+    let reads_from = |account: &str| json!({"RoleArn": role_arn(account), "ExportNames": [name(account)]});
+    let request = |kind: &str, request: &str, properties: Value, physical: &str| {
+        let mut event = world.event(kind, request, properties.clone());
+        event["PhysicalResourceId"] = json!(physical);
+        if kind == "Update" {
+            event["OldResourceProperties"] = json!({});
+        }
+        world.responses.address(&mut event);
+        event
+    };
+    let source_of_the_record = || async {
+        let items = table.items().await.unwrap();
+        assert_eq!(items.len(), 1, "{items:?}");
+        (
+            items[0]["SourceAccount"]["S"].as_str().unwrap().to_owned(),
+            items[0]["PhysicalResourceId"]["S"].as_str().unwrap().to_owned(),
+        )
+    };
+
+    assert_eq!(world.answer(&world.event("Create", "create-a", reads_from(&a))).await["Status"], "SUCCESS");
+    // An Update to another account is a replacement: a new ID, then CloudFormation's cleanup
+    // Delete of the old one, which must leave the new record.
+    let updated = world.answer(&request("Update", "update-b", reads_from(&b), &id_a)).await;
+    assert_eq!(updated["PhysicalResourceId"], id_b.as_str(), "{updated}");
+    let cleanup = world.answer(&request("Delete", "cleanup-a", json!({}), &id_a)).await;
+    assert_eq!(cleanup["Status"], "SUCCESS");
+    assert_eq!(source_of_the_record().await, (b.clone(), id_b.clone()));
+
+    // A rollback: the Update back to A's properties and ID, then the Delete of B's ID.
+    let back = world.answer(&request("Update", "rollback-a", reads_from(&a), &id_b)).await;
+    assert_eq!(back["PhysicalResourceId"], id_a.as_str(), "{back}");
+    assert_eq!(world.answer(&request("Delete", "rollback-cleanup-b", json!({}), &id_b)).await["Status"], "SUCCESS");
+    assert_eq!(source_of_the_record().await, (a.clone(), id_a.clone()));
+    let logs = world.function.logs();
+    assert_eq!(logs.matches("another PhysicalResourceId of this resource wrote it").count(), 2, "{logs}");
+
+    // The stack's own Delete, with the ID that reads now, forgets it.
+    assert_eq!(world.answer(&request("Delete", "delete-a", json!({}), &id_a)).await["Status"], "SUCCESS");
+    assert!(table.items().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn each_function_refuses_the_other_ones_events_without_a_call() {
+    let test = "each_function_refuses_the_other_ones_events_without_a_call";
+    let table = ReadsTable::create(&moto_endpoint(test), REGION, &table_name(test)).await.unwrap();
+    let inbox = AuditInbox::create(&moto_endpoint(test), REGION, &table_name(test)).await.unwrap();
+    let world = World::start(test, &[("READS_TABLE", &table.name)]).await;
+    let audit = audit_function(test, &[("READS_TABLE", &table.name)]).await;
     let account = publisher_account(test);
     world.publish(&account, REGION, "svc", &[pair(&format!("svc-{account}-Url"), "https://v1")]).await;
+    let answer = world.answer(&world.event("Create", "create", json!({"RoleArn": role_arn(&account)}))).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+
+    // A forged schedule sent to the custom-resource function: refused, no AWS call, no event.
+    world.proxy.reset();
+    let forged = world.runtime.invoke(&scheduled_event(), TIMEOUT).await.unwrap();
+    assert!(
+        matches!(&forged.outcome, Outcome::Error(body) if body["errorType"] == "RemoteExports.NotACustomResourceRequest"),
+        "{:?}",
+        forged.outcome
+    );
+    assert!(world.proxy.calls().is_empty(), "{:?}", world.proxy.calls());
+    assert_eq!(world.responses.all_puts().len(), 1, "nothing was answered for the forged event");
+
+    // A custom-resource request dressed with a schedule's fields is still a custom-resource request.
     let mut disguised = world.event("Create", "disguised", json!({"RoleArn": role_arn(&account)}));
     disguised["source"] = json!("aws.events");
     disguised["detail-type"] = json!("Scheduled Event");
-    let answer = world.answer(&disguised).await;
-    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(world.answer(&disguised).await["Status"], "SUCCESS");
     assert_eq!(world.proxy.count("Scan"), 0, "a custom-resource request started an audit");
 
-    // A schedule gets an audit and no answer to anybody.
-    world.proxy.reset();
-    let audit = world.runtime.invoke(&scheduled_event(), TIMEOUT).await.unwrap();
-    assert!(matches!(&audit.outcome, Outcome::Response(body) if body["Readers"] == 1), "{:?}", audit.outcome);
-    assert_eq!(world.responses.all_puts().len(), 1, "only the custom-resource request was answered");
-    assert_eq!(world.proxy.count("Scan"), 1);
+    // The audit function refuses a custom-resource request, even one with a genuine ResponseURL.
+    let request = audit.event("Create", "to-audit", json!({"RoleArn": role_arn(&account)}));
+    let refused = audit.runtime.invoke(&request, TIMEOUT).await.unwrap();
+    assert!(
+        matches!(&refused.outcome, Outcome::Error(body) if body["errorType"] == "RemoteExports.NotAScheduledAudit"),
+        "{:?}",
+        refused.outcome
+    );
+    assert!(audit.proxy.calls().is_empty() && audit.responses.all_puts().is_empty());
+    assert!(inbox.events(1, Duration::from_millis(500)).await.unwrap().is_empty());
 
-    // Without READS_TABLE a schedule is an error for the runtime, and still nobody is answered.
-    let bare = World::start(&format!("{test}-bare"), &[]).await;
+    // Without READS_TABLE the audit function says what is missing, and still answers nobody.
+    let bare = audit_function(&format!("{test}-bare"), &[]).await;
     let failed = bare.runtime.invoke(&scheduled_event(), TIMEOUT).await.unwrap();
     assert!(
         matches!(&failed.outcome, Outcome::Error(body) if body["errorType"] == "RemoteExports.AuditFailed" && body["errorMessage"].as_str().unwrap().contains("READS_TABLE")),

@@ -3,9 +3,9 @@ use std::time::{Duration, SystemTime};
 
 use cfn_custom_resource::{CustomResource, Data, Deleted, Failure, FollowUp, Request, RequestKind, StackArn, Success};
 use remote_exports_core::{
-    Attempts, AuditEvents, AuditReport, ConsumerPolicy, ExportSource, FINGERPRINT_SCHEME, LookupError, LookupPlan,
-    Origin, ParameterStore, ReadRecord, ReadRegistry, RegistryError, ResourceProperties, Selected, SourceRef,
-    Staleness, audit, lookup, reader_key, rfc3339,
+    AlertUpdate, Attempts, AuditEvents, AuditReport, ConsumerPolicy, ExportSource, FINGERPRINT_SCHEME, LookupError,
+    LookupPlan, Origin, ParameterStore, ReadRecord, ReadRegistry, RegistryError, ResourceProperties, Selected,
+    SourceRef, Staleness, audit, lookup, reader_key, rfc3339,
 };
 
 use crate::{PolicyCache, Settings};
@@ -29,11 +29,14 @@ impl ReadRegistry for NoRegistry {
     async fn record(&self, _: &ReadRecord) -> Result<(), RegistryError> {
         Ok(())
     }
-    async fn forget(&self, _: &str) -> Result<(), RegistryError> {
-        Ok(())
+    async fn forget(&self, _: &str, _: Option<&str>) -> Result<bool, RegistryError> {
+        Ok(true)
     }
     async fn scan(&self) -> Result<Vec<ReadRecord>, RegistryError> {
         Ok(Vec::new())
+    }
+    async fn mark_alerted(&self, _: &AlertUpdate) -> Result<bool, RegistryError> {
+        Ok(true)
     }
 }
 
@@ -80,7 +83,8 @@ impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
         self.registry.as_deref()
     }
 
-    /// The scheduled audit: [`Self::audit`], then one event per stale read, with one log line for
+    /// The scheduled audit: [`Self::audit`], then one event per stale read that no earlier audit
+    /// alerted about in the same state, then the new alerted state in the registry; one log line for
     /// the run and a WARN per source that could not be read.
     pub async fn audit_and_publish<E: AuditEvents>(&self, events: &E) -> Result<AuditOutcome, AuditError> {
         let report = self.audit().await?;
@@ -92,11 +96,20 @@ impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
                 "audit could not read a source; its readers were not checked"
             );
         }
-        let events_put = if report.stale.is_empty() {
-            0
-        } else {
-            events.publish(&report.stale).await.map_err(AuditError::Publish)?
-        };
+        let to_alert: Vec<_> = report.to_alert().cloned().collect();
+        // Nothing is marked alerted unless every event is out: a failed run alerts again next time.
+        let events_put =
+            if to_alert.is_empty() { 0 } else { events.publish(&to_alert).await.map_err(AuditError::Publish)? };
+        let registry = self.registry.as_ref().ok_or(AuditError::NoRegistry)?;
+        let mut replaced = 0;
+        for update in &report.alert_updates {
+            match registry.mark_alerted(update).await {
+                Ok(true) => {}
+                Ok(false) => replaced += 1,
+                // The events are out; the worst outcome is that the next run sends them again.
+                Err(error) => tracing::warn!(reader = %update.reader, %error, "could not record what was alerted"),
+            }
+        }
         let count = |state: Staleness| report.stale.iter().filter(|s| s.state == state).count();
         tracing::info!(
             readers = report.readers,
@@ -104,7 +117,9 @@ impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
             unchecked_sources = report.unchecked().count(),
             changed = count(Staleness::Changed),
             removed = count(Staleness::Removed),
+            alerted_before = report.stale.len() - to_alert.len(),
             events_put,
+            records_replaced_since_read = replaced,
             "audited"
         );
         Ok(AuditOutcome { report, events_put })
@@ -174,6 +189,8 @@ impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
             request_type: request.kind.as_str().to_owned(),
             no_echo: plan.no_echo,
             fingerprint_scheme: FINGERPRINT_SCHEME.to_owned(),
+            physical_resource_id: Some(plan.source.physical_resource_id()),
+            alerted: Default::default(),
         };
         let (registry, data, origins) = (Arc::clone(registry), selected.data.clone(), selected.origins.clone());
         FollowUp::new(REGISTRY_FOLLOW_UP, async move {
@@ -199,13 +216,24 @@ where
     }
 
     /// Nothing was created, so there is nothing to delete: no call, no validation, always SUCCESS.
-    /// With a registry, the reader is forgotten beside the answer, where a failure cannot reach it.
+    /// With a registry, the reader is forgotten beside the answer, where a failure cannot reach it,
+    /// and only if this Delete's PhysicalResourceId wrote it: the Delete of a replaced or
+    /// rolled-back ID leaves the record of the ID that reads now.
     async fn delete(&self, request: &Request) -> Result<Deleted, Failure> {
         let Some(registry) = &self.registry else { return Ok(Deleted::new()) };
         let (registry, reader) =
             (Arc::clone(registry), reader_key(&request.reply.stack_id, &request.reply.logical_resource_id));
+        let physical_resource_id = request.reply.physical_resource_id.clone();
         Ok(Deleted::new().then(FollowUp::new(REGISTRY_FOLLOW_UP, async move {
-            registry.forget(&reader).await.map_err(|error| error.to_string())
+            let forgotten = registry.forget(&reader, physical_resource_id.as_deref()).await;
+            if forgotten == Ok(false) {
+                tracing::debug!(
+                    %reader,
+                    physical_resource_id = physical_resource_id.as_deref().unwrap_or(""),
+                    "reads-table record left: another PhysicalResourceId of this resource wrote it"
+                );
+            }
+            forgotten.map(drop).map_err(|error| error.to_string())
         })))
     }
 
@@ -337,12 +365,15 @@ mod tests {
             self.recorded.lock().unwrap().push(record.clone());
             self.outcome()
         }
-        async fn forget(&self, reader: &str) -> Result<(), RegistryError> {
+        async fn forget(&self, reader: &str, _: Option<&str>) -> Result<bool, RegistryError> {
             self.forgotten.lock().unwrap().push(reader.to_owned());
-            self.outcome()
+            self.outcome().map(|()| true)
         }
         async fn scan(&self) -> Result<Vec<ReadRecord>, RegistryError> {
             Ok(self.recorded.lock().unwrap().clone())
+        }
+        async fn mark_alerted(&self, _: &AlertUpdate) -> Result<bool, RegistryError> {
+            self.outcome().map(|()| true)
         }
     }
 

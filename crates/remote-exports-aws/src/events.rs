@@ -105,6 +105,8 @@ mod tests {
             source: SourceRef { account: "2".into(), region: "eu-west-1".into(), role_arn: None, external_id: None },
             read_at: "2026-11-23T13:00:00Z".into(),
             state: Staleness::Removed,
+            alert: "removed".into(),
+            already_alerted: false,
         }
     }
 

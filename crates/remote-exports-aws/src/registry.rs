@@ -5,8 +5,9 @@ use std::sync::OnceLock;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
-use remote_exports_core::{ReadExport, ReadRecord, ReadRegistry, RegistryError, SourceRef};
+use remote_exports_core::{AlertUpdate, ReadExport, ReadRecord, ReadRegistry, RegistryError, SourceRef};
 
 use crate::AwsCallError;
 
@@ -15,8 +16,9 @@ pub const READER_KEY: &str = "Reader";
 
 type Item = HashMap<String, AttributeValue>;
 
-/// PutItem, DeleteItem and a paginated, consistent Scan on one table; nothing else, so the IAM
-/// grant can be exactly those three actions on that table. The client is built on first use.
+/// PutItem and a conditional DeleteItem (the custom resource), a paginated, consistent Scan and a
+/// conditional UpdateItem (the audit); nothing else, so each function's IAM grant can be exactly its
+/// actions on that table. The client is built on first use.
 pub struct DynamoDbRegistry {
     config: SdkConfig,
     client: OnceLock<Client>,
@@ -53,9 +55,49 @@ impl ReadRegistry for DynamoDbRegistry {
         put.send().await.map(drop).map_err(|e| self.error(AwsCallError::from_sdk("PutItem", &e)))
     }
 
-    async fn forget(&self, reader: &str) -> Result<(), RegistryError> {
-        let delete = self.client().delete_item().table_name(&self.table).key(READER_KEY, string(reader));
-        delete.send().await.map(drop).map_err(|e| self.error(AwsCallError::from_sdk("DeleteItem", &e)))
+    async fn forget(&self, reader: &str, physical_resource_id: Option<&str>) -> Result<bool, RegistryError> {
+        let delete = self
+            .client()
+            .delete_item()
+            .table_name(&self.table)
+            .key(READER_KEY, string(reader))
+            .condition_expression(written_by(physical_resource_id))
+            .expression_attribute_names("#writer", PHYSICAL_ID);
+        let delete = match physical_resource_id {
+            Some(id) => delete.expression_attribute_values(":writer", string(id)),
+            None => delete,
+        };
+        match delete.send().await {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failure(&error) => Ok(false),
+            Err(error) => Err(self.error(AwsCallError::from_sdk("DeleteItem", &error))),
+        }
+    }
+
+    async fn mark_alerted(&self, update: &AlertUpdate) -> Result<bool, RegistryError> {
+        let alerted = update.alerted.iter().map(|(key, alert)| (key.clone(), string(alert))).collect();
+        let condition = format!("#read_at = :read_at AND ({})", written_by(update.physical_resource_id.as_deref()));
+        let write = self
+            .client()
+            .update_item()
+            .table_name(&self.table)
+            .key(READER_KEY, string(&update.reader))
+            .update_expression("SET #alerted = :alerted")
+            .condition_expression(condition)
+            .expression_attribute_names("#alerted", ALERTED)
+            .expression_attribute_names("#read_at", "ReadAt")
+            .expression_attribute_names("#writer", PHYSICAL_ID)
+            .expression_attribute_values(":alerted", AttributeValue::M(alerted))
+            .expression_attribute_values(":read_at", string(&update.read_at));
+        let write = match &update.physical_resource_id {
+            Some(id) => write.expression_attribute_values(":writer", string(id)),
+            None => write,
+        };
+        match write.send().await {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failure(&error) => Ok(false),
+            Err(error) => Err(self.error(AwsCallError::from_sdk("UpdateItem", &error))),
+        }
     }
 
     async fn scan(&self) -> Result<Vec<ReadRecord>, RegistryError> {
@@ -76,6 +118,24 @@ impl ReadRegistry for DynamoDbRegistry {
         }
         Ok(records)
     }
+}
+
+/// Who wrote a record: the PhysicalResourceId of the answer that carried the read.
+const PHYSICAL_ID: &str = "PhysicalResourceId";
+/// What an audit last alerted about, per Data key.
+const ALERTED: &str = "Alerted";
+
+/// The condition that the record was written by `physical_resource_id` (`:writer`); a record from
+/// before IDs were kept belongs to anyone, and a request without an ID matches only such records.
+fn written_by(physical_resource_id: Option<&str>) -> &'static str {
+    match physical_resource_id {
+        Some(_) => "attribute_not_exists(#writer) OR #writer = :writer",
+        None => "attribute_not_exists(#writer)",
+    }
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    error.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException")
 }
 
 fn string(value: &str) -> AttributeValue {
@@ -117,6 +177,13 @@ fn to_item(record: &ReadRecord) -> Item {
     put("RequestType", string(&record.request_type));
     put("NoEcho", AttributeValue::Bool(record.no_echo));
     put("FingerprintScheme", string(&record.fingerprint_scheme));
+    if let Some(id) = &record.physical_resource_id {
+        put(PHYSICAL_ID, string(id));
+    }
+    if !record.alerted.is_empty() {
+        let alerted = record.alerted.iter().map(|(key, alert)| (key.clone(), string(alert))).collect();
+        put(ALERTED, AttributeValue::M(alerted));
+    }
     item
 }
 
@@ -156,6 +223,16 @@ fn from_item(item: &Item) -> Option<ReadRecord> {
         request_type: text("RequestType")?,
         no_echo: item.get("NoEcho").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
         fingerprint_scheme: text("FingerprintScheme")?,
+        physical_resource_id: text(PHYSICAL_ID),
+        alerted: match item.get(ALERTED) {
+            None => Default::default(),
+            Some(alerted) => alerted
+                .as_m()
+                .ok()?
+                .iter()
+                .map(|(key, alert)| Some((key.clone(), alert.as_s().ok()?.clone())))
+                .collect::<Option<_>>()?,
+        },
     })
 }
 
@@ -183,6 +260,8 @@ mod tests {
             request_type: "Create".into(),
             no_echo: true,
             fingerprint_scheme: "hmac-sha256-stack:v1".into(),
+            physical_resource_id: Some("remote-exports:222222222222:eu-west-1".into()),
+            alerted: [("Topic".to_owned(), "removed".to_owned())].into(),
         }
     }
 

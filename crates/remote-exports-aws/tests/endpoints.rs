@@ -60,6 +60,8 @@ fn record() -> ReadRecord {
         request_type: "Create".into(),
         no_echo: false,
         fingerprint_scheme: "s".into(),
+        physical_resource_id: None,
+        alerted: Default::default(),
     }
 }
 
@@ -75,6 +77,8 @@ fn stale() -> StaleRead {
         source: record.source,
         read_at: record.read_at,
         state: Staleness::Removed,
+        alert: "removed".into(),
+        already_alerted: false,
     }
 }
 

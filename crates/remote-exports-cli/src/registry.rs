@@ -143,6 +143,8 @@ mod tests {
             request_type: "Create".into(),
             no_echo: false,
             fingerprint_scheme: "v".into(),
+            physical_resource_id: None,
+            alerted: Default::default(),
         }
     }
 

@@ -27,8 +27,9 @@ pub use plan::{ExportFilter, LookupPlan, Origin, Source};
 pub use policy::{ConsumerPolicy, ConsumerRules, PolicyError, PolicyOrigin};
 pub use properties::{PropertyError, ResourceProperties, Selection};
 pub use registry::{
-    AUDIT_SESSION_NAME, AuditEvents, AuditReport, FINGERPRINT_SCHEME, ReadExport, ReadRecord, ReadRegistry,
-    RegistryError, SourceCheck, SourceRef, StaleRead, Staleness, audit, fingerprint, opaque_id, reader_key, rfc3339,
+    AUDIT_SESSION_NAME, AlertUpdate, AuditEvents, AuditReport, FINGERPRINT_SCHEME, REMOVED, ReadExport, ReadRecord,
+    ReadRegistry, RegistryError, SourceCheck, SourceRef, StaleRead, Staleness, audit, fingerprint, opaque_id,
+    reader_key, rfc3339,
 };
 pub use role_arn::{InvalidRoleArn, RoleArn};
 pub use snapshot::{SnapshotMeta, SnapshotStore};

@@ -121,6 +121,12 @@ pub struct ReadRecord {
     pub request_type: String,
     pub no_echo: bool,
     pub fingerprint_scheme: String,
+    /// The PhysicalResourceId of the answer that wrote the record: only a Delete of that ID removes
+    /// it. `None` for records written before it was kept.
+    pub physical_resource_id: Option<String>,
+    /// For each Data key, the stale state an audit last alerted about ([`StaleRead::alert`]). The
+    /// consumer's next read writes a new record, which clears it.
+    pub alerted: BTreeMap<String, String>,
 }
 
 impl ReadRecord {
@@ -169,20 +175,48 @@ pub trait ReadRegistry: Send + Sync {
     /// Records what a consumer resource read, replacing what it read before.
     fn record(&self, record: &ReadRecord) -> impl Future<Output = Result<(), RegistryError>> + Send;
     /// Forgets a consumer resource (its Delete). Forgetting an unknown reader is not an error.
-    fn forget(&self, reader: &str) -> impl Future<Output = Result<(), RegistryError>> + Send;
+    /// Forgets a consumer resource (its Delete), but only the record that `physical_resource_id`
+    /// wrote: after a replacement, CloudFormation deletes the old ID once the new one has been
+    /// recorded. `Ok(false)` when the record was left because another ID wrote it. Forgetting an
+    /// unknown reader is not an error.
+    fn forget(
+        &self,
+        reader: &str,
+        physical_resource_id: Option<&str>,
+    ) -> impl Future<Output = Result<bool, RegistryError>> + Send;
     /// Every record. Items it cannot understand are skipped with a warning, not fatal.
     fn scan(&self) -> impl Future<Output = Result<Vec<ReadRecord>, RegistryError>> + Send;
+    /// Records what an audit alerted about, unless the record was replaced since it was read
+    /// (`Ok(false)`): a newer read starts with nothing alerted.
+    fn mark_alerted(&self, update: &AlertUpdate) -> impl Future<Output = Result<bool, RegistryError>> + Send;
+}
+
+/// An audit's new alerted state for one record, written only if the record is still the one read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertUpdate {
+    pub reader: String,
+    /// The record's writer and time, as the audit read them: the write's condition.
+    pub physical_resource_id: Option<String>,
+    pub read_at: String,
+    pub alerted: BTreeMap<String, String>,
 }
 
 impl<R: ReadRegistry> ReadRegistry for std::sync::Arc<R> {
     fn record(&self, record: &ReadRecord) -> impl Future<Output = Result<(), RegistryError>> + Send {
         (**self).record(record)
     }
-    fn forget(&self, reader: &str) -> impl Future<Output = Result<(), RegistryError>> + Send {
-        (**self).forget(reader)
+    fn forget(
+        &self,
+        reader: &str,
+        physical_resource_id: Option<&str>,
+    ) -> impl Future<Output = Result<bool, RegistryError>> + Send {
+        (**self).forget(reader, physical_resource_id)
     }
     fn scan(&self) -> impl Future<Output = Result<Vec<ReadRecord>, RegistryError>> + Send {
         (**self).scan()
+    }
+    fn mark_alerted(&self, update: &AlertUpdate) -> impl Future<Output = Result<bool, RegistryError>> + Send {
+        (**self).mark_alerted(update)
     }
 }
 
@@ -224,7 +258,15 @@ pub struct StaleRead {
     pub source: SourceRef,
     pub read_at: String,
     pub state: Staleness,
+    /// What an alert about this read would be about: the current value's fingerprint when it
+    /// changed, [`REMOVED`] when it is gone. Equal alerts are sent once.
+    pub alert: String,
+    /// An earlier audit already put an event for this very state.
+    pub already_alerted: bool,
 }
+
+/// The alert of a read whose export is gone.
+pub const REMOVED: &str = "removed";
 
 impl StaleRead {
     /// What the consumer should do.
@@ -275,13 +317,22 @@ pub struct SourceCheck {
 pub struct AuditReport {
     pub readers: usize,
     pub sources: Vec<SourceCheck>,
+    /// Every stale read, alerted before or not.
     pub stale: Vec<StaleRead>,
+    /// Records whose alerted state differs from what this audit found (new alerts, and alerts
+    /// whose read is current again), to write once the new alerts are out.
+    pub alert_updates: Vec<AlertUpdate>,
 }
 
 impl AuditReport {
     /// Sources that could not be read: their readers are unchecked, not current.
     pub fn unchecked(&self) -> impl Iterator<Item = &SourceCheck> {
         self.sources.iter().filter(|check| check.error.is_some())
+    }
+
+    /// The stale reads no earlier audit alerted about in this state.
+    pub fn to_alert(&self) -> impl Iterator<Item = &StaleRead> {
+        self.stale.iter().filter(|stale| !stale.already_alerted)
     }
 }
 
@@ -302,7 +353,20 @@ pub async fn audit<S: ExportSource>(records: &[ReadRecord], exports: &S, governa
         match current_fingerprints(source_ref, &readers, exports, governance).await {
             Ok((current, pages)) => {
                 check.pages = pages;
-                report.stale.extend(readers.iter().flat_map(|record| stale_in(record, &current)));
+                for record in readers {
+                    let stale = stale_in(record, &current);
+                    let alerted: BTreeMap<String, String> =
+                        stale.iter().map(|read| (read.key.clone(), read.alert.clone())).collect();
+                    if alerted != record.alerted {
+                        report.alert_updates.push(AlertUpdate {
+                            reader: record.reader(),
+                            physical_resource_id: record.physical_resource_id.clone(),
+                            read_at: record.read_at.clone(),
+                            alerted,
+                        });
+                    }
+                    report.stale.extend(stale);
+                }
             }
             Err(error) => check.error = Some(error),
         }
@@ -345,9 +409,9 @@ fn stale_in(record: &ReadRecord, current: &HashMap<String, String>) -> Vec<Stale
         .exports
         .iter()
         .filter_map(|read| {
-            let state = match current.get(&read.export) {
-                None => Staleness::Removed,
-                Some(now) if *now != read.fingerprint => Staleness::Changed,
+            let (state, alert) = match current.get(&read.export) {
+                None => (Staleness::Removed, REMOVED.to_owned()),
+                Some(now) if *now != read.fingerprint => (Staleness::Changed, now.clone()),
                 Some(_) => return None,
             };
             Some(StaleRead {
@@ -360,6 +424,8 @@ fn stale_in(record: &ReadRecord, current: &HashMap<String, String>) -> Vec<Stale
                 source: record.source.clone(),
                 read_at: record.read_at.clone(),
                 state,
+                already_alerted: record.alerted.get(&read.key) == Some(&alert),
+                alert,
             })
         })
         .collect()
@@ -468,7 +534,56 @@ mod tests {
             request_type: "Create".into(),
             no_echo: false,
             fingerprint_scheme: FINGERPRINT_SCHEME.into(),
+            physical_resource_id: Some(format!("remote-exports:{source_account}:eu-west-1")),
+            alerted: BTreeMap::new(),
         }
+    }
+
+    /// Applies an audit's alert updates to the records, as the registry would.
+    fn remember(records: &mut [ReadRecord], report: &AuditReport) {
+        for update in &report.alert_updates {
+            let record = records.iter_mut().find(|r| r.reader() == update.reader).unwrap();
+            record.alerted = update.alerted.clone();
+        }
+    }
+
+    #[tokio::test]
+    async fn each_state_is_alerted_once_and_a_further_change_alerts_again() {
+        let publish = |value: &str| Sources {
+            exports: HashMap::from([("222222222222".to_owned(), vec![Export::new("topic", value, "stack/b/1")])]),
+            reads: Mutex::new(Vec::new()),
+        };
+        let mut records = vec![record("airmiles", "222222222222", &[("topic", "v1", "stack/b/1")])];
+        let alerts = |report: &AuditReport| report.to_alert().map(|s| s.alert.clone()).collect::<Vec<_>>();
+
+        let current = audit(&records, &publish("v1"), &Governance::default()).await;
+        assert!(current.stale.is_empty() && current.alert_updates.is_empty());
+
+        let changed = audit(&records, &publish("v2"), &Governance::default()).await;
+        assert_eq!(alerts(&changed), vec![fingerprint(&origin("topic", "stack/b/1"), "v2")]);
+        remember(&mut records, &changed);
+        let again = audit(&records, &publish("v2"), &Governance::default()).await;
+        assert_eq!((again.stale.len(), alerts(&again).len(), again.alert_updates.len()), (1, 0, 0));
+
+        let changed_again = audit(&records, &publish("v3"), &Governance::default()).await;
+        assert_eq!(alerts(&changed_again), vec![fingerprint(&origin("topic", "stack/b/1"), "v3")]);
+        remember(&mut records, &changed_again);
+
+        let removed =
+            Sources { exports: HashMap::from([("222222222222".to_owned(), vec![])]), reads: Mutex::new(Vec::new()) };
+        let gone = audit(&records, &removed, &Governance::default()).await;
+        assert_eq!(alerts(&gone), vec![REMOVED.to_owned()]);
+        remember(&mut records, &gone);
+
+        // Back to the value that was read: nothing is stale, and the alerted state is cleared, so a
+        // later removal is a new alert.
+        let restored = audit(&records, &publish("v1"), &Governance::default()).await;
+        assert!(restored.stale.is_empty());
+        assert_eq!(restored.alert_updates.len(), 1);
+        assert!(restored.alert_updates[0].alerted.is_empty());
+        remember(&mut records, &restored);
+        let gone_again = audit(&records, &removed, &Governance::default()).await;
+        assert_eq!(alerts(&gone_again), vec![REMOVED.to_owned()]);
     }
 
     #[tokio::test]

@@ -9,12 +9,57 @@ use cfn_custom_resource::HandleError;
 use remote_exports_app::AuditError;
 use serde_json::Value;
 
+/// Which of the template's two functions this process is: `FUNCTION_MODE`, which the template sets
+/// per function. An event's shape never chooses the mode; it only decides whether the mode's
+/// function serves it or refuses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `RemoteExportsFunction` (`custom-resource`, the default): custom-resource requests only.
+    CustomResource,
+    /// `AuditFunction` (`audit`): the scheduled audit only.
+    Audit,
+}
+
+impl Mode {
+    pub fn from_setting(setting: Option<&str>) -> Result<Mode, String> {
+        match setting.map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(Mode::CustomResource),
+            Some(s) if s.eq_ignore_ascii_case("custom-resource") => Ok(Mode::CustomResource),
+            Some(s) if s.eq_ignore_ascii_case("audit") => Ok(Mode::Audit),
+            Some(other) => Err(format!("FUNCTION_MODE must be 'custom-resource' or 'audit', not '{other}'")),
+        }
+    }
+}
+
+/// An event this function does not serve: refused before any AWS call, answered to nobody.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error(
+        "this function answers CloudFormation custom-resource requests only; the stale-read audit runs as \
+         AuditFunction, on its own schedule"
+    )]
+    NotACustomResourceRequest,
+    #[error("this function runs the scheduled stale-read audit only; custom resources use RemoteExportsFunction")]
+    NotAScheduledAudit,
+}
+
+impl From<Refused> for lambda_runtime::Diagnostic {
+    fn from(refused: Refused) -> Self {
+        let error_type = match refused {
+            Refused::NotACustomResourceRequest => "RemoteExports.NotACustomResourceRequest",
+            Refused::NotAScheduledAudit => "RemoteExports.NotAScheduledAudit",
+        };
+        lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: refused.to_string() }
+    }
+}
+
 /// What an invocation is, decided from the event's shape alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Invocation {
-    /// An EventBridge schedule: run the stale-read audit.
+    /// An EventBridge schedule: the audit function runs the audit; the custom-resource function refuses it.
     ScheduledAudit,
-    /// Anything else is a custom-resource request, answered (or refused) by the protocol driver.
+    /// Anything else is a custom-resource request, answered (or refused) by the protocol driver;
+    /// the audit function refuses it.
     CustomResource,
 }
 
@@ -77,6 +122,18 @@ mod tests {
         let other_rule = json!({"source": "aws.events", "detail-type": "Something Else"});
         assert_eq!(Invocation::of(&other_rule), Invocation::CustomResource);
         assert_eq!(Invocation::of(&json!("text")), Invocation::CustomResource);
+    }
+
+    #[test]
+    fn the_mode_comes_from_the_setting_and_defaults_to_custom_resources() {
+        assert_eq!(Mode::from_setting(None), Ok(Mode::CustomResource));
+        assert_eq!(Mode::from_setting(Some("")), Ok(Mode::CustomResource));
+        assert_eq!(Mode::from_setting(Some("custom-resource")), Ok(Mode::CustomResource));
+        assert_eq!(Mode::from_setting(Some(" Audit ")), Ok(Mode::Audit));
+        assert!(Mode::from_setting(Some("both")).unwrap_err().contains("'both'"));
+        let refused = lambda_runtime::Diagnostic::from(Refused::NotACustomResourceRequest);
+        assert_eq!(refused.error_type, "RemoteExports.NotACustomResourceRequest");
+        assert!(refused.error_message.contains("AuditFunction"), "{}", refused.error_message);
     }
 
     #[test]

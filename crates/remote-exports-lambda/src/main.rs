@@ -1,8 +1,9 @@
 // The driver's futures nest deeply (runtime → driver → guard → resource → SDK); computing their
 // layout needs more than the default limit of 128.
 #![recursion_limit = "256"]
-//! The Lambda binary: wires the AWS adapters into the resource and the protocol driver, and serves
-//! the Lambda Runtime API.
+//! The Lambda binary: one of the template's two functions, chosen by `FUNCTION_MODE` (set by the
+//! template, never by an event). Wires the AWS adapters into the resource and the protocol driver,
+//! or into the audit, and serves the Lambda Runtime API.
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use remote_exports_aws::{
     CloudFormationExports, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents, HttpResponseTransport,
     SsmParameters, TrustRoots, load_sdk_config,
 };
-use remote_exports_lambda::{AuditFailure, FunctionError, Invocation};
+use remote_exports_lambda::{AuditFailure, FunctionError, Invocation, Mode, Refused};
 use serde_json::{Value, json};
 
 // One request at a time: a current-thread runtime starts faster and holds less memory.
@@ -24,55 +25,99 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     for warning in &settings.warnings {
         tracing::warn!(%warning, "function setting");
     }
+    // A bad mode must not stop the function: Deletes still have to be answered, and an audit is
+    // never run by mistake.
+    let mode = Mode::from_setting(std::env::var("FUNCTION_MODE").ok().as_deref()).unwrap_or_else(|error| {
+        tracing::error!(%error, "serving custom-resource requests only");
+        Mode::CustomResource
+    });
     let setting = std::env::var("TLS_ROOTS").ok();
-    // A bad setting must not stop the function: Deletes still have to be answered.
     let roots = TrustRoots::choose(setting.as_deref(), settings.function_region.as_deref()).unwrap_or_else(|error| {
         tracing::error!(%error, "falling back to the system's trusted roots");
         TrustRoots::System
     });
     let config = load_sdk_config(roots).await?;
+    match mode {
+        Mode::CustomResource => serve_custom_resources(settings, &config, roots).await,
+        Mode::Audit => serve_audits(settings, &config).await,
+    }
+}
+
+type Exports = SnapshotSource<CloudFormationExports, DynamoDbSnapshots>;
+type Function = Driver<RemoteExports<Exports, SsmParameters, DynamoDbRegistry>, HttpResponseTransport>;
+type Auditor = RemoteExports<CloudFormationExports, SsmParameters, DynamoDbRegistry>;
+
+/// `RemoteExportsFunction`: custom-resource requests, and nothing else.
+async fn serve_custom_resources(
+    settings: Settings,
+    config: &aws_config::SdkConfig,
+    roots: TrustRoots,
+) -> Result<(), lambda_runtime::Error> {
     let url_policy = settings.url_policy;
     // Without READS_TABLE the registry is absent, not disabled: no client, no call, no cost.
-    let registry = settings.reads_table.clone().map(|table| DynamoDbRegistry::new(&config, table));
-    let events = EventBridgeEvents::new(&config);
+    let registry = settings.reads_table.clone().map(|table| DynamoDbRegistry::new(config, table));
     // Without EXPORTS_CACHE_TABLE every read is direct, exactly as before: no table, no call.
-    let snapshots = settings.snapshot.as_ref().map(|s| DynamoDbSnapshots::new(&config, &s.table));
+    let snapshots = settings.snapshot.as_ref().map(|s| DynamoDbSnapshots::new(config, &s.table));
     let ttl = settings.snapshot.as_ref().map_or(std::time::Duration::ZERO, |s| s.ttl);
     let exports = SnapshotSource::new(CloudFormationExports::new(config.clone()), snapshots, ttl);
-    let resource = RemoteExports::new(settings, exports, SsmParameters::new(&config));
+    let resource = RemoteExports::new(settings, exports, SsmParameters::new(config));
     let transport = HttpResponseTransport::new(roots)?;
-    let driver = Arc::new(Driver::new(resource.with_registry(registry), transport, url_policy));
-    let events = Arc::new(events);
+    let driver: Arc<Function> = Arc::new(Driver::new(resource.with_registry(registry), transport, url_policy));
     let fallback_budget = Deadline::fallback_budget();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let (driver, events) = (Arc::clone(&driver), Arc::clone(&events));
+        let driver = Arc::clone(&driver);
         async move {
-            let deadline = Deadline::from_runtime_millis(event.context.deadline, fallback_budget);
-            match Invocation::of(&event.payload) {
-                Invocation::ScheduledAudit => audit(&driver, &events, deadline).await,
-                Invocation::CustomResource => {
-                    let handled = driver.handle(event.payload, deadline).await.map_err(FunctionError)?;
-                    Ok(json!({
-                        "Status": handled.status,
-                        "PhysicalResourceId": handled.physical_resource_id,
-                        "DataKeys": handled.data_keys,
-                    }))
-                }
+            if Invocation::of(&event.payload) == Invocation::ScheduledAudit {
+                // Anyone in the Organization may invoke this function: a forged schedule gets
+                // nothing, not one AWS call.
+                tracing::warn!("refused a scheduled event: this function serves custom-resource requests only");
+                return Err(lambda_runtime::Diagnostic::from(Refused::NotACustomResourceRequest));
             }
+            let deadline = Deadline::from_runtime_millis(event.context.deadline, fallback_budget);
+            let handled = driver
+                .handle(event.payload, deadline)
+                .await
+                .map_err(|e| lambda_runtime::Diagnostic::from(FunctionError(e)))?;
+            Ok(json!({
+                "Status": handled.status,
+                "PhysicalResourceId": handled.physical_resource_id,
+                "DataKeys": handled.data_keys,
+            }))
         }
     }))
     .await
 }
 
-type Exports = SnapshotSource<CloudFormationExports, DynamoDbSnapshots>;
-type Function = Driver<RemoteExports<Exports, SsmParameters, DynamoDbRegistry>, HttpResponseTransport>;
+/// `AuditFunction`: the scheduled audit, invoked by its EventBridge rule alone. It reads every
+/// publisher directly, never through the shared snapshot, so a change made just after a read that
+/// filled the snapshot is still found.
+async fn serve_audits(settings: Settings, config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {
+    let registry = settings.reads_table.clone().map(|table| DynamoDbRegistry::new(config, table));
+    let resource: Auditor =
+        RemoteExports::new(settings, CloudFormationExports::new(config.clone()), SsmParameters::new(config))
+            .with_registry(registry);
+    let (auditor, events) = (Arc::new(resource), Arc::new(EventBridgeEvents::new(config)));
+    let fallback_budget = Deadline::fallback_budget();
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let (auditor, events) = (Arc::clone(&auditor), Arc::clone(&events));
+        async move {
+            if Invocation::of(&event.payload) != Invocation::ScheduledAudit {
+                tracing::warn!("refused an event that is not the audit's schedule; nothing was answered");
+                return Err(lambda_runtime::Diagnostic::from(Refused::NotAScheduledAudit));
+            }
+            let deadline = Deadline::from_runtime_millis(event.context.deadline, fallback_budget);
+            audit(&auditor, &events, deadline).await
+        }
+    }))
+    .await
+}
 
 async fn audit(
-    driver: &Function,
+    auditor: &Auditor,
     events: &EventBridgeEvents,
     deadline: Deadline,
 ) -> Result<Value, lambda_runtime::Diagnostic> {
-    let run = driver.resource().audit_and_publish(events);
+    let run = auditor.audit_and_publish(events);
     let outcome = match tokio::time::timeout_at(deadline.work_deadline(), run).await {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(error)) => {

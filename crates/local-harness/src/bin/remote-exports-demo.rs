@@ -90,18 +90,13 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     println!("The read registry {} exists in moto's DynamoDB (template parameter ReadsRegistry=true)", reads.name);
     println!("An EventBridge rule sends events with source remote-exports to the SQS queue remote-exports-alerts");
     let proxy = CountingProxy::start(moto).await?;
-    let function = Function::start(&FunctionOptions {
-        binary: args.lambda.clone(),
-        runtime_api: runtime.address(),
-        aws_endpoint: proxy.url(),
-        region: REGION.to_owned(),
-        env: vec![
-            ("ALLOWED_ROLE_ARNS".into(), "arn:aws:iam::*:role/remote-exports-*".into()),
-            ("READS_TABLE".into(), READS_TABLE.into()),
-            ("FUNCTION_ACCOUNT_ID".into(), CONSUMER_ACCOUNT.into()),
-        ],
-    })?;
-    println!("Started {} behind a local Lambda Runtime API", args.lambda.display());
+    let function = start_function(args, &runtime, &proxy, "custom-resource")?;
+    println!("Started {} behind a local Lambda Runtime API (RemoteExportsFunction)", args.lambda.display());
+    // The audit is a function of its own, as template.yaml deploys it: only its schedule invokes it.
+    let audit_runtime = RuntimeApi::start().await?;
+    let audit_proxy = CountingProxy::start(moto).await?;
+    let audit_function = start_function(args, &audit_runtime, &audit_proxy, "audit")?;
+    println!("Started the same binary with FUNCTION_MODE=audit behind a second Runtime API (AuditFunction)");
 
     section("1. CloudFormation creates Airmiles' Lookup resource (events/create.json)");
     let created = invoke(args, &runtime, &responses, &proxy, "create").await?;
@@ -121,15 +116,21 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     println!("Booking now exports {EXPORT} = {topic_v2}");
     let stale = cli(args, moto, &["stale"])?;
     expect(stale.code == Some(1) && stale.stdout.contains("changed"), "stale flags Airmiles and exits 1")?;
-    let audit = runtime.invoke(&read_event(&args.events, "scheduled-audit")?, Duration::from_secs(30)).await?;
+    let schedule = read_event(&args.events, "scheduled-audit")?;
+    let audit = audit_runtime.invoke(&schedule, Duration::from_secs(30)).await?;
     expect(
         matches!(&audit.outcome, Outcome::Response(summary) if summary["EventsPut"] == 1),
-        "the scheduled audit (events/scheduled-audit.json) put one event on the default bus",
+        "the audit function, on its schedule (events/scheduled-audit.json), put one event on the default bus",
     )?;
     let events = inbox.events(1, Duration::from_secs(10)).await?;
     let event = events.first().ok_or("no event reached the queue")?;
     println!("The platform team's queue received:\n{}", serde_json::to_string_pretty(event)?);
     expect(event["detail-type"] == "Remote export changed", "a \"Remote export changed\" event for Airmiles")?;
+    let again = audit_runtime.invoke(&schedule, Duration::from_secs(30)).await?;
+    expect(
+        matches!(&again.outcome, Outcome::Response(summary) if summary["Stale"] == 1 && summary["EventsPut"] == 0),
+        "the next audit still finds Airmiles stale, and alerts nobody twice for the same change",
+    )?;
 
     section("3. Airmiles bumps Refresh, CloudFormation updates (events/update.json)");
     let updated = invoke(args, &runtime, &responses, &proxy, "update").await?;
@@ -151,6 +152,13 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
         matches!(&invocation.outcome, Outcome::Error(e) if e["errorType"] == "RemoteExports.ResponseUrlRefused");
     expect(refused, "the function refused: the URL is not CloudFormation's bucket and key for that request")?;
     expect(proxy.calls().is_empty(), "nothing was read: no AssumeRole, no ListExports")?;
+    let forged_schedule = runtime.invoke(&schedule, Duration::from_secs(30)).await?;
+    let refused = matches!(
+        &forged_schedule.outcome,
+        Outcome::Error(e) if e["errorType"] == "RemoteExports.NotACustomResourceRequest"
+    );
+    expect(refused, "a schedule sent to the custom-resource function is refused: only AuditFunction audits")?;
+    expect(proxy.calls().is_empty(), "and it cost nothing: no Scan, no ListExports, no PutEvents")?;
 
     section("5. Airmiles' stack is deleted (events/delete.json)");
     let deleted = invoke(args, &runtime, &responses, &proxy, "delete").await?;
@@ -162,7 +170,26 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     for line in function.stop().await.lines().filter(|l| l.contains("answered")) {
         println!("{line}");
     }
+    for line in audit_function.stop().await.lines().filter(|l| l.contains("audited")) {
+        println!("{line}");
+    }
     Ok(())
+}
+
+/// The Lambda binary in `mode` (FUNCTION_MODE), as the template configures that function.
+fn start_function(args: &Args, runtime: &RuntimeApi, proxy: &CountingProxy, mode: &str) -> Result<Function, BoxError> {
+    Ok(Function::start(&FunctionOptions {
+        binary: args.lambda.clone(),
+        runtime_api: runtime.address(),
+        aws_endpoint: proxy.url(),
+        region: REGION.to_owned(),
+        env: vec![
+            ("FUNCTION_MODE".into(), mode.into()),
+            ("ALLOWED_ROLE_ARNS".into(), "arn:aws:iam::*:role/remote-exports-*".into()),
+            ("READS_TABLE".into(), READS_TABLE.into()),
+            ("FUNCTION_ACCOUNT_ID".into(), CONSUMER_ACCOUNT.into()),
+        ],
+    })?)
 }
 
 struct CliRun {

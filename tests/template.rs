@@ -1,0 +1,96 @@
+//! `template.yaml` as deployed: who may invoke each function, and what each function's role may do.
+//! Each entry point gets only the invokers and the permissions it needs.
+
+use std::path::PathBuf;
+
+use serde_norway::Value;
+
+fn template() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn resource<'a>(template: &'a Value, id: &str) -> &'a Value {
+    template["Resources"].get(id).unwrap_or_else(|| panic!("no resource {id}"))
+}
+
+/// `!GetAtt X.Arn` and `!Ref X` as the logical ID they name.
+fn names(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "GetAtt" => {
+            tagged.value.as_str().map(|target| target.split('.').next().unwrap_or(target).to_owned())
+        }
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str().map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// Every string anywhere under `value`, tags included.
+fn strings(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::String(text) => found.push(text.clone()),
+        Value::Sequence(items) => items.iter().for_each(|item| strings(item, found)),
+        Value::Mapping(map) => map.iter().for_each(|(key, item)| {
+            strings(key, found);
+            strings(item, found)
+        }),
+        Value::Tagged(tagged) => strings(&tagged.value, found),
+        _ => {}
+    }
+}
+
+fn actions_of_role(template: &Value, role: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    strings(&resource(template, role)["Properties"]["Policies"], &mut found);
+    found.into_iter().filter(|s| s.contains(':') && !s.starts_with("arn:")).collect()
+}
+
+/// The Lambda permissions that let someone invoke `function`.
+fn permissions_of<'a>(template: &'a Value, function: &str) -> Vec<&'a Value> {
+    let resources = template["Resources"].as_mapping().unwrap();
+    resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Lambda::Permission")
+        .filter(|r| names(&r["Properties"]["FunctionName"]).as_deref() == Some(function))
+        .collect()
+}
+
+#[test]
+fn only_the_audit_schedule_may_invoke_the_audit_function() {
+    let template = template();
+    let audit = resource(&template, "AuditFunction");
+    assert!(audit["Properties"].get("Events").is_none(), "SAM events would add invokers of their own");
+    assert!(audit["Properties"].get("FunctionUrlConfig").is_none());
+    let permissions = permissions_of(&template, "AuditFunction");
+    assert_eq!(permissions.len(), 1, "{permissions:?}");
+    let only = &permissions[0]["Properties"];
+    assert_eq!(only["Principal"], "events.amazonaws.com");
+    assert_eq!(names(&only["SourceArn"]).as_deref(), Some("AuditScheduleRule"));
+    let rule = resource(&template, "AuditScheduleRule");
+    assert_eq!(names(&rule["Properties"]["Targets"][0]["Arn"]).as_deref(), Some("AuditFunction"));
+    assert_eq!(audit["Properties"]["Environment"]["Variables"]["FUNCTION_MODE"], "audit");
+    assert_eq!(names(&audit["Properties"]["Role"]).as_deref(), Some("AuditRole"));
+    assert_eq!(names(&audit["Properties"]["LoggingConfig"]["LogGroup"]).as_deref(), Some("AuditLogGroup"));
+}
+
+#[test]
+fn the_custom_resource_function_can_neither_scan_the_registry_nor_put_events() {
+    let template = template();
+    let function = resource(&template, "RemoteExportsFunction");
+    assert_eq!(function["Properties"]["Environment"]["Variables"]["FUNCTION_MODE"], "custom-resource");
+    assert_eq!(names(&function["Properties"]["Role"]).as_deref(), Some("RemoteExportsRole"));
+    let actions = actions_of_role(&template, "RemoteExportsRole");
+    assert!(actions.contains(&"dynamodb:PutItem".to_owned()), "{actions:?}");
+    for forbidden in ["dynamodb:Scan", "dynamodb:UpdateItem", "events:PutEvents"] {
+        assert!(!actions.iter().any(|a| a == forbidden), "RemoteExportsRole may {forbidden}: {actions:?}");
+    }
+    // And the audit cannot write reads or touch the snapshot: each role holds only its own work.
+    let audit_actions = actions_of_role(&template, "AuditRole");
+    assert!(audit_actions.contains(&"dynamodb:Scan".to_owned()), "{audit_actions:?}");
+    for forbidden in ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "ssm:GetParameter"] {
+        assert!(!audit_actions.iter().any(|a| a == forbidden), "AuditRole may {forbidden}: {audit_actions:?}");
+    }
+    // The Organization-wide permission stays on the custom-resource function.
+    let organization = resource(&template, "OrganizationInvokePermission");
+    assert_eq!(names(&organization["Properties"]["FunctionName"]).as_deref(), Some("RemoteExportsFunction"));
+}
