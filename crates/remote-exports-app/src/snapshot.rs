@@ -85,14 +85,7 @@ impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
             }
             let started = now_ms();
             if store.try_lease(&key, &self.holder, started, started + LEASE.as_millis() as u64).await.map_err(warn)? {
-                let read = self.read_all(source).await;
-                let stored = match &read {
-                    Ok((exports, _)) => store.store(&key, started, &encode(exports)).await,
-                    Err(_) => Ok(()),
-                };
-                if let Err(error) = stored {
-                    warn(error);
-                }
+                let read = self.read_under_lease(store, &key, source, started).await;
                 if let Err(error) = store.release(&key, &self.holder).await {
                     tracing::warn!(%error, "could not release the export snapshot's lease; it expires on its own");
                 }
@@ -103,6 +96,27 @@ impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
             tokio::time::sleep(poll + Duration::from_millis(fastrand::u64(0..poll.as_millis() as u64 / 2 + 1))).await;
             poll = (poll * 2).min(MAX_POLL);
         }
+    }
+
+    /// With the lease held: the snapshot that the previous holder may have stored between our look
+    /// and our lease (else every waiter that lost that race would read the publisher again), or else
+    /// a read of every page, stored for the others.
+    async fn read_under_lease(
+        &self,
+        store: &T,
+        key: &str,
+        source: &Source,
+        started: u64,
+    ) -> Result<(Vec<Export>, u32), SourceError> {
+        if let Ok(Found::Fresh(exports)) = self.fresh(store, key, source).await {
+            tracing::debug!(source = %source.describe(), "export snapshot hit after taking the lease");
+            return Ok((exports, 0));
+        }
+        let (exports, pages) = self.read_all(source).await?;
+        if let Err(error) = store.store(key, started, &encode(&exports)).await {
+            tracing::warn!(%error, source = %source.describe(), "could not store the export snapshot");
+        }
+        Ok((exports, pages))
     }
 
     async fn read_all(&self, source: &Source) -> Result<(Vec<Export>, u32), SourceError> {
@@ -174,6 +188,9 @@ mod tests {
         snapshots: Mutex<HashMap<String, (SnapshotMeta, String)>>,
         leases: Mutex<HashMap<String, (String, u64)>>,
         broken: bool,
+        /// Stored just before the next lease is granted: a holder that finished between a
+        /// waiter's look and its lease.
+        finished_meanwhile: Mutex<Option<String>>,
     }
 
     impl SnapshotStore for MemoryStore {
@@ -192,6 +209,10 @@ mod tests {
             Ok(())
         }
         async fn try_lease(&self, key: &str, holder: &str, now: u64, until: u64) -> Result<bool, String> {
+            let finished = self.finished_meanwhile.lock().unwrap().take();
+            if let Some(body) = finished {
+                self.store(key, now, &body).await?;
+            }
             let mut leases = self.leases.lock().unwrap();
             match leases.get(key) {
                 Some((_, expires)) if *expires > now => Ok(false),
@@ -269,6 +290,23 @@ mod tests {
         let update = source(Some(now_ms() + 1));
         assert_eq!(value(&a, &update).await, "v1");
         assert_eq!(a.direct.0.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_stored_between_the_look_and_the_lease_is_used_not_read_again() {
+        let finished = encode(&[Export::new("topic", "from-the-previous-holder", "stack/b/1")]);
+        let store = std::sync::Arc::new(MemoryStore {
+            finished_meanwhile: Mutex::new(Some(finished)),
+            ..MemoryStore::default()
+        });
+        let reader = SnapshotSource::new(
+            Counting(AtomicU32::new(0)),
+            Some(std::sync::Arc::clone(&store)),
+            Duration::from_secs(30),
+        );
+        assert_eq!(value(&reader, &source(None)).await, "from-the-previous-holder");
+        assert_eq!(reader.direct.0.load(Ordering::SeqCst), 0, "the publisher was read again");
+        assert!(store.leases.lock().unwrap().is_empty(), "the lease was not released");
     }
 
     #[tokio::test]
