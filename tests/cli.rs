@@ -101,6 +101,26 @@ async fn list_preview_and_invoke_show_what_the_function_would_answer() {
     assert!(from_template.status.success(), "{from_template:?}");
     let answer: Value = serde_json::from_str(&stdout(&from_template)).unwrap();
     assert_eq!(answer["Data"], json!({"booking-lambda-BookingTopicArn": "arn:topic"}));
+    assert!(!String::from_utf8_lossy(&from_template.stderr).contains("warning"), "{from_template:?}");
+
+    // A ServiceToken in another region than the stack's: CloudFormation would refuse the stack.
+    let elsewhere = std::fs::read_to_string("../examples/airmiles-consumer.yaml").unwrap().replace(
+        "!Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${RemoteExportsAccountId}",
+        "!Sub arn:${AWS::Partition}:lambda:us-east-1:${RemoteExportsAccountId}",
+    );
+    let elsewhere_file = std::env::temp_dir().join(format!("{account}-elsewhere.yaml"));
+    std::fs::write(&elsewhere_file, elsewhere).unwrap();
+    let warned = cli(
+        &world.moto,
+        &["preview", "--template", elsewhere_file.to_str().unwrap(), "--resource", "Lookup", "--region", REGION]
+            .into_iter()
+            .chain(["--parameter", &format!("BookingAccountId={account}")])
+            .collect::<Vec<_>>(),
+        &[],
+    );
+    assert!(warned.status.success(), "{warned:?}");
+    let warning = String::from_utf8_lossy(&warned.stderr);
+    assert!(warning.contains("names region us-east-1, but the stack is in eu-west-1"), "{warning}");
 
     let missing = json!({"RoleArn": role, "ExportNames": ["booking-lambda-BookingTopicARN"]}).to_string();
     let failed = cli(&world.moto, &["preview", "--properties", &missing], &[]);

@@ -8,20 +8,6 @@ use std::time::Duration;
 use remote_exports_e2e::*;
 use serde_json::{Value, json};
 
-fn scheduled_event() -> Value {
-    json!({
-        "version": "0",
-        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": CONSUMER_ACCOUNT,
-        "time": "2026-11-23T12:00:00Z",
-        "region": REGION,
-        "resources": [format!("arn:aws:events:{REGION}:{CONSUMER_ACCOUNT}:rule/remote-exports-audit")],
-        "detail": {}
-    })
-}
-
 /// The CLI with the test's reads table as `READS_TABLE`.
 fn cli_with(endpoint: &str, table: &str, args: &[&str]) -> Output {
     cli(endpoint, args, &[("READS_TABLE", table)])
@@ -258,22 +244,6 @@ async fn readers_and_stale_answer_from_the_registry_with_one_read_per_source() {
     assert_eq!(world.answer(&dropped).await["Status"], "SUCCESS");
     let clean = cli_with(&world.proxy.url(), &table.name, &["stale"]);
     assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
-}
-
-/// The audit function: its own process in `audit` mode, as the template deploys it.
-async fn audit_function(test: &str, env: &[(&str, &str)]) -> World {
-    let mut env = env.to_vec();
-    env.push(("FUNCTION_MODE", "audit"));
-    World::start(&format!("{test}-audit"), &env).await
-}
-
-/// Runs one audit and returns its result (the counts EventBridge's invocation gets back).
-async fn run_audit(audit: &World) -> Value {
-    let invocation = audit.runtime.invoke(&scheduled_event(), TIMEOUT).await.unwrap();
-    match invocation.outcome {
-        Outcome::Response(body) => body,
-        other => panic!("{other:?}\n{}", audit.function.logs()),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

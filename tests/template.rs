@@ -94,3 +94,43 @@ fn the_custom_resource_function_can_neither_scan_the_registry_nor_put_events() {
     let organization = resource(&template, "OrganizationInvokePermission");
     assert_eq!(names(&organization["Properties"]["FunctionName"]).as_deref(), Some("RemoteExportsFunction"));
 }
+
+/// `examples/deploy-regions.sh`, the one command for every region, as it would run: the home region
+/// creates the registry and runs the audit, every other region uses the home registry by ARN.
+#[test]
+fn one_command_deploys_every_region_around_one_registry() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let output = std::process::Command::new("bash")
+        .arg(root.join("examples/deploy-regions.sh"))
+        .args([
+            "eu-west-1",
+            "us-east-1",
+            "ap-southeast-2",
+            "--",
+            "OrganizationId=o-abc123def4",
+            "AuditSchedule=rate(1 hour)",
+        ])
+        .env("DRY_RUN", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let commands: Vec<String> = String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(commands.len(), 4, "{commands:?}");
+    assert!(commands[0].starts_with("sam build"));
+    let home = &commands[1];
+    assert!(home.contains("--region eu-west-1") && home.contains("ReadsRegistry=true"), "{home}");
+    assert!(home.contains("AuditSchedule=rate") && !home.contains("ReadsTableArn"), "{home}");
+    for (command, region) in commands[2..].iter().zip(["us-east-1", "ap-southeast-2"]) {
+        assert!(command.contains(&format!("--region {region}")), "{command}");
+        assert!(command.contains("ReadsTableArn=") && command.contains("OrganizationId=o-abc123def4"), "{command}");
+        assert!(!command.contains("AuditSchedule") && !command.contains("ReadsRegistry"), "{command}");
+    }
+    // Every parameter the script sets exists in the template, and the home stack exports the ARN.
+    let template = template();
+    for parameter in ["ReadsRegistry", "ReadsTableArn", "AuditSchedule", "OrganizationId", "FunctionName"] {
+        assert!(template["Parameters"].get(parameter).is_some(), "template.yaml has no parameter {parameter}");
+    }
+    assert!(template["Outputs"].get("ReadsTableArn").is_some());
+    let function = resource(&template, "RemoteExportsFunction");
+    assert_eq!(names(&function["Properties"]["FunctionName"]).as_deref(), Some("FunctionName"));
+}

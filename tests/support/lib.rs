@@ -184,3 +184,34 @@ pub fn cli(endpoint: &str, args: &[&str], extra_env: &[(&str, &str)]) -> std::pr
         .output()
         .unwrap()
 }
+
+/// The EventBridge schedule's event, as `events/scheduled-audit.json` has it.
+pub fn scheduled_event() -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": CONSUMER_ACCOUNT,
+        "time": "2026-11-23T12:00:00Z",
+        "region": REGION,
+        "resources": [format!("arn:aws:events:{REGION}:{CONSUMER_ACCOUNT}:rule/remote-exports-audit")],
+        "detail": {}
+    })
+}
+
+/// The audit function: its own process in `audit` mode, as the template deploys it.
+pub async fn audit_function(test: &str, env: &[(&str, &str)]) -> World {
+    let mut env = env.to_vec();
+    env.push(("FUNCTION_MODE", "audit"));
+    World::start(&format!("{test}-audit"), &env).await
+}
+
+/// Runs one audit and returns its result (the counts EventBridge's invocation gets back).
+pub async fn run_audit(audit: &World) -> Value {
+    let invocation = audit.runtime.invoke(&scheduled_event(), TIMEOUT).await.unwrap();
+    match invocation.outcome {
+        Outcome::Response(body) => body,
+        other => panic!("{other:?}\n{}", audit.function.logs()),
+    }
+}

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use aws_config::SdkConfig;
+use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -26,8 +26,20 @@ pub struct DynamoDbRegistry {
 }
 
 impl DynamoDbRegistry {
-    pub fn new(config: &SdkConfig, table: impl Into<String>) -> Self {
-        DynamoDbRegistry { config: config.clone(), client: OnceLock::new(), table: table.into() }
+    /// `table` is a table name in the configuration's region, or a table ARN
+    /// (`arn:<partition>:dynamodb:<region>:<account>:table/<name>`): then the table is used in its
+    /// own region, so that the deployments of every region can share one registry.
+    pub fn new(config: &SdkConfig, table: &str) -> Self {
+        let (config, table) = match table_arn(table) {
+            Some((region, name)) => (config.to_builder().region(Region::new(region.to_owned())).build(), name),
+            None => (config.clone(), table),
+        };
+        DynamoDbRegistry { config, client: OnceLock::new(), table: table.to_owned() }
+    }
+
+    /// The region the table is used in.
+    pub fn region(&self) -> Option<&str> {
+        self.config.region().map(Region::as_ref)
     }
 
     pub fn table(&self) -> &str {
@@ -117,6 +129,18 @@ impl ReadRegistry for DynamoDbRegistry {
             }
         }
         Ok(records)
+    }
+}
+
+/// The region and name of a DynamoDB table ARN.
+fn table_arn(text: &str) -> Option<(&str, &str)> {
+    let fields: Vec<&str> = text.splitn(6, ':').collect();
+    match fields[..] {
+        ["arn", _, "dynamodb", region, _, resource] if !region.is_empty() => resource
+            .strip_prefix("table/")
+            .filter(|name| !name.is_empty() && !name.contains('/'))
+            .map(|name| (region, name)),
+        _ => None,
     }
 }
 
@@ -267,6 +291,20 @@ mod tests {
 
     fn registry(client: Client) -> DynamoDbRegistry {
         DynamoDbRegistry { config: SdkConfig::builder().build(), client: OnceLock::from(client), table: "reads".into() }
+    }
+
+    #[test]
+    fn a_table_arn_is_used_in_its_own_region() {
+        let home = SdkConfig::builder().region(Region::new("us-east-1")).build();
+        let shared = DynamoDbRegistry::new(&home, "arn:aws:dynamodb:eu-west-1:123456789012:table/remote-exports-reads");
+        assert_eq!((shared.table(), shared.region()), ("remote-exports-reads", Some("eu-west-1")));
+        let local = DynamoDbRegistry::new(&home, "remote-exports-reads");
+        assert_eq!((local.table(), local.region()), ("remote-exports-reads", Some("us-east-1")));
+        for odd in
+            ["arn:aws:dynamodb:eu-west-1:123456789012:table/", "arn:aws:s3:::bucket", "arn:aws:dynamodb::1:table/t"]
+        {
+            assert_eq!(DynamoDbRegistry::new(&home, odd).table(), odd, "{odd}");
+        }
     }
 
     #[test]

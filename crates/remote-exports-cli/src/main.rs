@@ -203,6 +203,18 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
                             .ok_or_else(|| usage(format!("--parameter {pair} is not NAME=VALUE")))?;
                         given.insert(name.to_owned(), value.to_owned());
                     }
+                    if let Some(named) = template::service_token_region(&text, &id, &given)
+                        && named != region
+                    {
+                        eprintln!(
+                            "warning: {id}'s ServiceToken names region {named}, but the stack is in {region}. \
+                             CloudFormation invokes a ServiceToken only in the stack's own region (\"The service \
+                             token must be from the same Region in which you are creating the stack\", \
+                             AWS::CloudFormation::CustomResource reference), so the stack would fail before the \
+                             function is called. Deploy the function in {region} and name it with \
+                             !Sub arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:<account>:function:<name>."
+                        );
+                    }
                     template::resource_properties(&text, &id, &given).map_err(|e| usage(e.to_string()))?
                 }
                 _ => return Err(usage("give --properties, or --template with --resource")),

@@ -28,7 +28,7 @@ impl ReaderFilter {
 
 pub fn registry(sdk: &SdkConfig, table: Option<String>) -> Result<DynamoDbRegistry, RunError> {
     let table = table.ok_or_else(|| RunError::Usage("no reads table: pass --table or set READS_TABLE".into()))?;
-    Ok(DynamoDbRegistry::new(sdk, table))
+    Ok(DynamoDbRegistry::new(sdk, &table))
 }
 
 /// Who reads what: one Scan, filtered here.

@@ -34,13 +34,7 @@ pub fn resource_properties(text: &str, logical_id: &str, given: &Parameters) -> 
     if kind != "Custom::RemoteExports" && kind != "AWS::CloudFormation::CustomResource" {
         return Err(TemplateError::NotRemoteExports { id: logical_id.to_owned(), kind: kind.to_owned() });
     }
-    let mut parameters: Parameters = template
-        .get("Parameters")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter_map(|(name, p)| p.get("Default").map(|d| (name.clone(), plain(d))))
-        .collect();
+    let mut parameters = defaults(&template);
     parameters.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut properties = resource.get("Properties").cloned().unwrap_or(Value::Object(Map::new()));
     // The function never reads its own ServiceToken, and it is usually an !ImportValue.
@@ -48,6 +42,39 @@ pub fn resource_properties(text: &str, logical_id: &str, given: &Parameters) -> 
         map.remove("ServiceToken");
     }
     resolve(properties, "Properties", &parameters)
+}
+
+/// The region a resource's ServiceToken names, when the template spells it out: a literal ARN, or an
+/// `!Sub` whose region part resolves from the parameters. `None` for `!ImportValue`, `!GetAtt`, a
+/// region left to a parameter without a value, or a template that cannot be read.
+pub fn service_token_region(text: &str, logical_id: &str, given: &Parameters) -> Option<String> {
+    let template = parse(text).ok()?;
+    let token = template.get("Resources")?.get(logical_id)?.get("Properties")?.get("ServiceToken")?;
+    let arn = match token {
+        Value::String(arn) => arn.clone(),
+        Value::Object(map) if map.len() == 1 => {
+            let Value::String(text) = map.get("Fn::Sub")? else { return None };
+            let mut parameters = defaults(&template);
+            parameters.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
+            parameters.iter().fold(text.clone(), |arn, (name, value)| arn.replace(&format!("${{{name}}}"), value))
+        }
+        _ => return None,
+    };
+    let fields: Vec<&str> = arn.split(':').collect();
+    match fields[..] {
+        ["arn", _, "lambda", region, ..] if !region.is_empty() && !region.contains("${") => Some(region.to_owned()),
+        _ => None,
+    }
+}
+
+fn defaults(template: &Value) -> Parameters {
+    template
+        .get("Parameters")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, p)| p.get("Default").map(|d| (name.clone(), plain(d))))
+        .collect()
 }
 
 fn plain(value: &Value) -> String {
@@ -247,5 +274,28 @@ Resources:
         let properties =
             resource_properties(json_template, "L", &Parameters::from([("P".into(), "v".into())])).unwrap();
         assert_eq!(properties, json!({"ExportPrefix": "${x}-v"}));
+    }
+
+    #[test]
+    fn the_service_token_region_is_read_where_the_template_spells_it_out() {
+        let template = |token: &str| {
+            format!(
+                "Parameters:\n  Central:\n    Type: String\nResources:\n  L:\n    Type: Custom::RemoteExports\n    Properties:\n      ServiceToken: {token}\n"
+            )
+        };
+        let given = Parameters::from([
+            ("AWS::Region".to_owned(), "eu-west-1".to_owned()),
+            ("AWS::Partition".to_owned(), "aws".to_owned()),
+        ]);
+        let region = |token: &str| service_token_region(&template(token), "L", &given);
+        assert_eq!(
+            region("arn:aws:lambda:us-east-1:111111111111:function:remote-exports").as_deref(),
+            Some("us-east-1")
+        );
+        let per_region = "!Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${Central}:function:remote-exports";
+        assert_eq!(region(per_region).as_deref(), Some("eu-west-1"));
+        assert_eq!(region("!Sub arn:aws:lambda:${Unset}:1:function:f"), None);
+        assert_eq!(region("!ImportValue remote-exports-ServiceToken"), None);
+        assert_eq!(service_token_region(&template("x"), "Other", &given), None);
     }
 }

@@ -55,7 +55,7 @@ async fn serve_custom_resources(
 ) -> Result<(), lambda_runtime::Error> {
     let url_policy = settings.url_policy;
     // Without READS_TABLE the registry is absent, not disabled: no client, no call, no cost.
-    let registry = settings.reads_table.clone().map(|table| DynamoDbRegistry::new(config, table));
+    let registry = settings.reads_table.as_deref().map(|table| DynamoDbRegistry::new(config, table));
     // Without EXPORTS_CACHE_TABLE every read is direct, exactly as before: no table, no call.
     let snapshots = settings.snapshot.as_ref().map(|s| DynamoDbSnapshots::new(config, &s.table));
     let ttl = settings.snapshot.as_ref().map_or(std::time::Duration::ZERO, |s| s.ttl);
@@ -92,7 +92,7 @@ async fn serve_custom_resources(
 /// publisher directly, never through the shared snapshot, so a change made just after a read that
 /// filled the snapshot is still found.
 async fn serve_audits(settings: Settings, config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {
-    let registry = settings.reads_table.clone().map(|table| DynamoDbRegistry::new(config, table));
+    let registry = settings.reads_table.as_deref().map(|table| DynamoDbRegistry::new(config, table));
     let resource: Auditor =
         RemoteExports::new(settings, CloudFormationExports::new(config.clone()), SsmParameters::new(config))
             .with_registry(registry);

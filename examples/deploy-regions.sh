@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Deploys remote-exports in every region where consumer stacks live, from one command: the home
+# region first (it owns the read registry and runs the one audit), then each other region with the
+# home registry's ARN. CloudFormation invokes a custom resource only through a ServiceToken in the
+# stack's own region, hence one function per region, all with the same name.
+#
+#   examples/deploy-regions.sh HOME_REGION [OTHER_REGION ...] [-- extra sam deploy --parameter-overrides]
+#   examples/deploy-regions.sh eu-west-1 us-east-1 ap-southeast-2 -- OrganizationId=o-abc123def4 "AuditSchedule=rate(1 hour)"
+#
+# DRY_RUN=1 prints the commands instead of running them. STACK_NAME (default remote-exports) names
+# the stack in every region. AuditSchedule, when given, applies to the home region only.
+set -euo pipefail
+
+stack=${STACK_NAME:-remote-exports}
+regions=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do regions+=("$1"); shift; done
+[ $# -gt 0 ] && shift
+overrides=("$@")
+if [ ${#regions[@]} -eq 0 ]; then
+  echo "usage: $0 HOME_REGION [OTHER_REGION ...] [-- NAME=VALUE ...]" >&2
+  exit 2
+fi
+home=${regions[0]}
+shared=() # the home region's overrides minus AuditSchedule, for the others
+for pair in "${overrides[@]}"; do
+  case "$pair" in
+    AuditSchedule=*) ;;
+    ReadsRegistry=* | ReadsTableArn=*) echo "$pair is set by this script" >&2; exit 2 ;;
+    *) shared+=("$pair") ;;
+  esac
+done
+
+run() {
+  if [ -n "${DRY_RUN:-}" ]; then printf '%q ' "$@"; echo; else "$@"; fi
+}
+
+run sam build
+run sam deploy --region "$home" --stack-name "$stack" --no-confirm-changeset \
+  --parameter-overrides ReadsRegistry=true "${overrides[@]}"
+if [ -n "${DRY_RUN:-}" ]; then
+  table_arn="<ReadsTableArn output of $stack in $home>"
+else
+  table_arn=$(aws cloudformation describe-stacks --region "$home" --stack-name "$stack" \
+    --query "Stacks[0].Outputs[?OutputKey=='ReadsTableArn'].OutputValue" --output text)
+fi
+for region in "${regions[@]:1}"; do
+  run sam deploy --region "$region" --stack-name "$stack" --no-confirm-changeset \
+    --parameter-overrides "ReadsTableArn=$table_arn" "${shared[@]}"
+done
