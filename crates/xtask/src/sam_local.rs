@@ -22,7 +22,8 @@ const PACKAGES: &[&str] = &[
 /// Docker's bridge inside the namespace: where containers reach moto and the TLS front.
 const GATEWAY: &str = "172.17.0.1";
 
-/// `--arch x86_64` skips arm64 emulation on purpose (the fallback path, or a faster local run).
+/// The machine's own architecture by default; `--arch arm64` on another machine runs the template's
+/// arm64 under qemu emulation.
 pub fn sam_local(extra: &[String]) -> Result {
     let forced = match extra {
         [] => None,
@@ -37,20 +38,23 @@ pub fn sam_local(extra: &[String]) -> Result {
     install_missing_packages()?;
     let venv = python_venv("venv", TEST_TOOLS)?;
     let sam_venv = python_venv("sam-venv", SAM_TOOLS)?;
-    let arch = if forced == Some("x86_64") {
-        eprintln!("xtask: --arch x86_64: building and invoking x86_64 (Architectures: [x86_64] in the copy)");
-        "x86_64"
-    } else {
-        match arm64_emulation() {
-            Ok(()) => "arm64",
-            Err(why) if forced == Some("arm64") => return Err(format!("--arch arm64: {why}")),
-            Err(why) => {
+    // Natively by default: under qemu the emulated container sometimes dies before the function
+    // starts, several times in a row (seen in CI: five deaths, a lost run), which no retry count cures.
+    let native = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86_64" };
+    let arch = match forced {
+        Some("arm64") if native != "arm64" => {
+            arm64_emulation().map_err(|why| format!("--arch arm64: {why}"))?;
+            "arm64"
+        }
+        Some(arch) => arch,
+        None => {
+            if native != "arm64" {
                 eprintln!(
-                    "xtask: the template says arm64, but this machine cannot run arm64 containers: {why}.\n\
-                     xtask: building and invoking x86_64 instead, through a template override (Architectures: [x86_64])."
+                    "xtask: invoking {native} natively (Architectures: [{native}] in the copy); the template's arm64 \
+                     under emulation is `cargo xtask sam-local --arch arm64`"
                 );
-                "x86_64"
             }
+            native
         }
     };
     let work = target_dir().join("sam-local");
