@@ -45,6 +45,11 @@ impl AwsCallError {
     }
 }
 
+/// A DynamoDB conditional write or delete whose condition did not hold.
+pub(crate) fn is_condition_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    error.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,11 +5,11 @@ use std::sync::OnceLock;
 
 use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use remote_exports_core::{AlertUpdate, ReadExport, ReadRecord, ReadRegistry, RegistryError, SourceRef};
 
 use crate::AwsCallError;
+use crate::aws_error::is_condition_failure;
 
 /// The table's only key: a string partition key.
 pub const READER_KEY: &str = "Reader";
@@ -156,10 +156,6 @@ fn written_by(physical_resource_id: Option<&str>) -> &'static str {
         Some(_) => "attribute_not_exists(#writer) OR #writer = :writer",
         None => "attribute_not_exists(#writer)",
     }
-}
-
-fn is_condition_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
-    error.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException")
 }
 
 fn string(value: &str) -> AttributeValue {

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use remote_exports_core::{SnapshotMeta, SnapshotStore};
 
 use crate::AwsCallError;
+use crate::aws_error::is_condition_failure;
 
 /// The table's only key: a string partition key.
 pub const SNAPSHOT_KEY: &str = "Key";
@@ -181,7 +182,7 @@ impl SnapshotStore for DynamoDbSnapshots {
         match delete.send().await {
             Ok(_) => Ok(()),
             // Expired and taken over: the lease is someone else's now.
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(error) if is_condition_failure(&error) => Ok(()),
             Err(error) => Err(AwsCallError::from_sdk("DeleteItem", &error).to_string()),
         }
     }
