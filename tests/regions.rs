@@ -29,7 +29,7 @@ async fn two_regions_record_into_one_registry_and_are_audited_once() {
     let name = format!("reads-{}", publisher_account(test));
     let table = ReadsTable::create(&moto, HOME, &name).await.unwrap();
     let arn = format!("arn:aws:dynamodb:{HOME}:{CONSUMER_ACCOUNT}:table/{name}");
-    let inbox = AuditInbox::create(&moto, HOME, &name).await.unwrap();
+    let inbox = AuditInbox::create(&moto, HOME, &name, &publisher_account(test)).await.unwrap();
     // Each region's deployment with ReadsTableArn, as template.yaml passes it on.
     let home = World::start_in(test, HOME, &[("READS_TABLE", &arn)]).await;
     let other = World::start_in(&format!("{test}-{OTHER}"), OTHER, &[("READS_TABLE", &arn)]).await;

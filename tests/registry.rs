@@ -252,7 +252,7 @@ async fn the_audit_alerts_once_per_change() {
     let test = "the_audit_alerts_once_per_change";
     let moto = moto_endpoint(test);
     let table = ReadsTable::create(&moto, REGION, &table_name(test)).await.unwrap();
-    let inbox = AuditInbox::create(&moto, REGION, &table_name(test)).await.unwrap();
+    let inbox = AuditInbox::create(&moto, REGION, &table_name(test), &publisher_account(test)).await.unwrap();
     let world = World::start(test, &[("READS_TABLE", &table.name)]).await;
     let audit = audit_function(test, &[("READS_TABLE", &table.name)]).await;
     let account = publisher_account(test);
@@ -328,7 +328,7 @@ async fn the_audit_reads_fresh_past_the_snapshot() {
     let moto = moto_endpoint(test);
     let table = ReadsTable::create(&moto, REGION, &table_name(test)).await.unwrap();
     let cache = ExportsCacheTable::create(&moto, REGION, &format!("cache-{}", table_name(test))).await.unwrap();
-    let inbox = AuditInbox::create(&moto, REGION, &table_name(test)).await.unwrap();
+    let inbox = AuditInbox::create(&moto, REGION, &table_name(test), &publisher_account(test)).await.unwrap();
     let env = [
         ("READS_TABLE", table.name.as_str()),
         ("EXPORTS_CACHE_TABLE", &cache.name),
@@ -411,7 +411,8 @@ async fn a_delete_removes_only_the_record_its_own_id_wrote() {
 async fn each_function_refuses_the_other_ones_events_without_a_call() {
     let test = "each_function_refuses_the_other_ones_events_without_a_call";
     let table = ReadsTable::create(&moto_endpoint(test), REGION, &table_name(test)).await.unwrap();
-    let inbox = AuditInbox::create(&moto_endpoint(test), REGION, &table_name(test)).await.unwrap();
+    let inbox =
+        AuditInbox::create(&moto_endpoint(test), REGION, &table_name(test), &publisher_account(test)).await.unwrap();
     let world = World::start(test, &[("READS_TABLE", &table.name)]).await;
     let audit = audit_function(test, &[("READS_TABLE", &table.name)]).await;
     let account = publisher_account(test);

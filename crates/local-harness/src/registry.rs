@@ -110,14 +110,15 @@ impl ExportsCacheTable {
     }
 }
 
-/// An SQS queue that receives every event with `source` `remote-exports` from the default bus.
+/// An SQS queue that receives the events with `source` `remote-exports` about one publisher account
+/// from the default bus: tests that share one moto share its bus, so each listens to its own source.
 pub struct AuditInbox {
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
 }
 
 impl AuditInbox {
-    pub async fn create(moto: &str, region: &str, name: &str) -> Result<AuditInbox, BoxError> {
+    pub async fn create(moto: &str, region: &str, name: &str, source_account: &str) -> Result<AuditInbox, BoxError> {
         let config = sdk_config(moto, region).await;
         let sqs = aws_sdk_sqs::Client::new(&config);
         let events = aws_sdk_eventbridge::Client::new(&config);
@@ -132,7 +133,8 @@ impl AuditInbox {
             .attributes
             .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
             .ok_or("no QueueArn")?;
-        let pattern = serde_json::json!({"source": ["remote-exports"]}).to_string();
+        let pattern = serde_json::json!({"source": ["remote-exports"], "detail": {"source_account": [source_account]}})
+            .to_string();
         events
             .put_rule()
             .name(name)
