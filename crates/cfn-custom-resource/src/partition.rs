@@ -100,6 +100,11 @@ impl Partition {
         PARTITIONS.iter().find(|partition| partition.id == id)
     }
 
+    /// Every known partition's ID, comma-separated, for messages that list them.
+    pub fn known_ids() -> String {
+        PARTITIONS.iter().map(|partition| partition.id).collect::<Vec<_>>().join(", ")
+    }
+
     /// The partition `region` belongs to, by the SDK's region patterns.
     pub fn of_region(region: &str) -> Option<&'static Partition> {
         PARTITIONS.iter().find(|partition| partition.contains(region))

@@ -113,7 +113,7 @@ pub enum ResponseUrlError {
     #[error(
         "the stack's partition '{partition}' (region {region}) is not one this version knows ({known}), so its \
          ResponseURL cannot be checked; upgrade the function, or use the host-only URL binding as an escape hatch",
-        known = known_partitions()
+        known = Partition::known_ids()
     )]
     UnknownPartition {
         /// The partition as the StackId names it.
@@ -286,10 +286,6 @@ fn names_s3_in_an_unknown_partition(url: &Url, stack_id: &str) -> bool {
     let host = host.to_ascii_lowercase();
     let labels: Vec<&str> = host.split('.').collect();
     labels.windows(2).any(|pair| pair[0].starts_with("s3") && pair[1] == stack.region)
-}
-
-fn known_partitions() -> String {
-    PARTITIONS.iter().map(|p| p.id).collect::<Vec<_>>().join(", ")
 }
 
 fn is_loopback(url: &Url) -> bool {

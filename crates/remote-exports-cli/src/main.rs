@@ -9,9 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use cfn_custom_resource::{
-    Deadline, Driver, MAX_RESPONSE_BYTES, PARTITIONS, Partition, Request, Response, ResponseUrl, Status,
-};
+use cfn_custom_resource::{Deadline, Driver, MAX_RESPONSE_BYTES, Partition, Request, Response, ResponseUrl, Status};
 use clap::{Parser, Subcommand, ValueEnum};
 use remote_exports_app::{RemoteExports, Settings};
 use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, SsmParameters, TrustRoots, load_sdk_config};
@@ -451,8 +449,10 @@ fn preview_event(partition: &str, region: &str, account: &str, properties: Value
 /// The region's partition, from the protocol crate's one partition table.
 fn partition_of(region: &str) -> Result<&'static str, RunError> {
     Partition::of_region(region).map(|partition| partition.id).ok_or_else(|| {
-        let known: Vec<_> = PARTITIONS.iter().map(|p| p.id).collect();
-        usage(format!("the region {region} is in none of the partitions this version knows ({})", known.join(", ")))
+        usage(format!(
+            "the region {region} is in none of the partitions this version knows ({})",
+            Partition::known_ids()
+        ))
     })
 }
 
