@@ -16,7 +16,7 @@ async fn list_preview_and_invoke_show_what_the_function_would_answer() {
     let world = World::start(test, &[]).await;
     let account = publisher_account(test);
     let role = role_arn(&account);
-    world
+    let publisher = world
         .publish(
             &account,
             REGION,
@@ -24,6 +24,7 @@ async fn list_preview_and_invoke_show_what_the_function_would_answer() {
             &[pair("booking-lambda-BookingTopicArn", "arn:topic"), pair("other-Value", "x\"y")],
         )
         .await;
+    publisher.publish_outputs("booking-lambda", &[pair("BookingTopicName", "BookingTopic")]).await.unwrap();
 
     let listed = cli(&world.moto, &["list", "--role-arn", &role, "--output", "json"], &[]);
     assert!(listed.status.success(), "{listed:?}");
@@ -100,7 +101,10 @@ async fn list_preview_and_invoke_show_what_the_function_would_answer() {
     );
     assert!(from_template.status.success(), "{from_template:?}");
     let answer: Value = serde_json::from_str(&stdout(&from_template)).unwrap();
-    assert_eq!(answer["Data"], json!({"booking-lambda-BookingTopicArn": "arn:topic"}));
+    assert_eq!(
+        answer["Data"],
+        json!({"booking-lambda-BookingTopicArn": "arn:topic", "booking-lambda.BookingTopicName": "BookingTopic"})
+    );
     assert!(!String::from_utf8_lossy(&from_template.stderr).contains("warning"), "{from_template:?}");
 
     // A ServiceToken in another region than the stack's: CloudFormation would refuse the stack.

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use futures_util::future::join_all;
 use remote_exports_e2e::*;
 use serde_json::{Value, json};
 
@@ -39,7 +40,7 @@ async fn concurrent_consumers_of_one_publisher_cost_it_one_read() {
     let properties = json!({"RoleArn": role_arn(&account), "ExportNames": [wanted]});
     let events: Vec<Value> =
         worlds.iter().enumerate().map(|(n, w)| w.event("Create", &format!("c{n}"), properties.clone())).collect();
-    let answers = join_all(worlds.iter().zip(&events).map(|(world, event)| world.answer(event)).collect()).await;
+    let answers = join_all(worlds.iter().zip(&events).map(|(world, event)| world.answer(event))).await;
     for answer in &answers {
         assert_eq!(value(answer, &wanted), "value-0");
     }
@@ -47,26 +48,6 @@ async fn concurrent_consumers_of_one_publisher_cost_it_one_read() {
     assert_eq!(pages, 3, "one full read (250 exports, 3 pages) for five consumers");
     let assumed: u32 = worlds.iter().map(|w| w.proxy.count("AssumeRole")).sum();
     assert_eq!(assumed, 1, "only the reader needed credentials");
-}
-
-/// Runs the futures concurrently (as `tokio::join!` does for a fixed number) and returns their outputs in order.
-async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
-    })
-    .await;
-    outputs.into_iter().map(Option::unwrap).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

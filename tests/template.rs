@@ -134,3 +134,82 @@ fn one_command_deploys_every_region_around_one_registry() {
     let function = resource(&template, "RemoteExportsFunction");
     assert_eq!(names(&function["Properties"]["FunctionName"]).as_deref(), Some("FunctionName"));
 }
+
+/// The few intrinsics `examples/publisher-role.yaml` builds its DescribeStacks resources with
+/// (`!Ref`, `!Sub`, `!Join`, `!Split`), evaluated as CloudFormation documents them.
+fn evaluate(value: &Value, parameters: &[(&str, &str)]) -> Vec<String> {
+    let text = |value: &Value| {
+        let mut evaluated = evaluate(value, parameters);
+        assert_eq!(evaluated.len(), 1, "expected one string: {value:?}");
+        evaluated.remove(0)
+    };
+    let parameter = |name: &str| parameters.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
+    match value {
+        Value::String(plain) => vec![plain.clone()],
+        Value::Tagged(tagged) => match (tagged.tag.to_string().trim_start_matches('!'), &tagged.value) {
+            ("Ref", Value::String(name)) => vec![parameter(name).unwrap_or_else(|| panic!("no parameter {name}"))],
+            ("Join", Value::Sequence(args)) => {
+                // A tagged value (`!Split …`) is a list of its own, not the sequence it wraps.
+                let items: Vec<String> = match &args[1] {
+                    Value::Sequence(items) => items.iter().flat_map(|item| evaluate(item, parameters)).collect(),
+                    other => evaluate(other, parameters),
+                };
+                vec![items.join(&text(&args[0]))]
+            }
+            ("Split", Value::Sequence(args)) => text(&args[1]).split(&text(&args[0])).map(str::to_owned).collect(),
+            ("Sub", Value::String(template)) => vec![substitute(template, &[], &parameter)],
+            ("Sub", Value::Sequence(args)) => {
+                let variables: Vec<(String, String)> = args[1]
+                    .as_mapping()
+                    .unwrap()
+                    .iter()
+                    .map(|(name, value)| (name.as_str().unwrap().to_owned(), text(value)))
+                    .collect();
+                vec![substitute(args[0].as_str().unwrap(), &variables, &parameter)]
+            }
+            (tag, _) => panic!("intrinsic {tag} is not evaluated here"),
+        },
+        other => panic!("not a string: {other:?}"),
+    }
+}
+
+fn substitute(template: &str, variables: &[(String, String)], parameter: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').unwrap() + start;
+        let name = &rest[start + 2..end];
+        let value = variables.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).or_else(|| parameter(name));
+        out.push_str(&value.unwrap_or_else(|| panic!("no value for ${{{name}}}")));
+        rest = &rest[end + 1..];
+    }
+    out + rest
+}
+
+/// `ReadableStacks=booking-*,vpc` grants DescribeStacks on exactly those stacks' ARNs, and nothing
+/// is granted without it.
+#[test]
+fn the_publisher_role_grants_describe_stacks_on_the_readable_stacks_only() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/publisher-role.yaml");
+    let role: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let policies = role["Resources"]["ReaderRole"]["Properties"]["Policies"].as_sequence().unwrap();
+    let conditional = policies.iter().find_map(|policy| match policy {
+        Value::Tagged(tagged) if tagged.tag == "If" => Some(tagged.value.as_sequence().unwrap()),
+        _ => None,
+    });
+    let [condition, granted, otherwise] = conditional.expect("the DescribeStacks policy is conditional").as_slice()
+    else {
+        panic!("!If takes three arguments")
+    };
+    assert_eq!(condition.as_str(), Some("HasReadableStacks"));
+    assert_eq!(names(otherwise).as_deref(), Some("AWS::NoValue"), "nothing without ReadableStacks");
+    let statement = &granted["PolicyDocument"]["Statement"][0];
+    assert_eq!(statement["Action"], "cloudformation:DescribeStacks");
+    let parameters =
+        [("ReadableStacks", "booking-*,vpc"), ("AWS::Partition", "aws"), ("AWS::AccountId", "222222222222")];
+    assert_eq!(
+        evaluate(&statement["Resource"], &parameters),
+        ["arn:*:cloudformation:*:*:stack/booking-*/*", "arn:*:cloudformation:*:*:stack/vpc/*"]
+    );
+}

@@ -128,6 +128,17 @@ impl Publisher {
         Ok(())
     }
 
+    /// Creates the stack `stack` with plain outputs (key, value) and no exports, as many publishers do.
+    pub async fn publish_outputs(&self, stack: &str, outputs: &[(String, String)]) -> Result<(), BoxError> {
+        let outputs: Map<String, Value> =
+            outputs.iter().map(|(key, value)| (key.clone(), json!({"Value": value}))).collect();
+        let template = json!({
+            "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Outputs": outputs,
+        });
+        self.create_stack(stack, &template).await
+    }
+
     /// Creates a stack with an SNS topic and exports its ARN, as the Booking service does.
     pub async fn publish_topic(&self, stack: &str, topic_name: &str, export_name: &str) -> Result<String, BoxError> {
         let template = json!({

@@ -164,7 +164,12 @@ impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
             // A failed Create that knows its source answers with the ID a success would have had.
             fail(error).with_physical_resource_id(plan.source.physical_resource_id())
         })?;
-        let detail = format!("scanned={} pages={}", selected.scanned, selected.pages);
+        let mut detail = format!("scanned={} pages={} stacks={}", selected.scanned, selected.pages, selected.stacks);
+        if !selected.defaulted.is_empty() {
+            // Data keys, never values: the operator sees which reads fell back to a default.
+            let keys: Vec<&str> = selected.defaulted.iter().map(String::as_str).collect();
+            detail.push_str(&format!(" defaulted={}", keys.join(",")));
+        }
         let follow_up = self.registry.as_ref().map(|registry| self.record_read(registry, request, &plan, &selected));
         let data: Data = selected.data.into_iter().collect();
         let success = Success::new(plan.source.physical_resource_id(), data).no_echo(plan.no_echo).detail(detail);
@@ -192,9 +197,10 @@ impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
             physical_resource_id: Some(plan.source.physical_resource_id()),
             alerted: Default::default(),
         };
-        let (registry, data, origins) = (Arc::clone(registry), selected.data.clone(), selected.origins.clone());
+        let (registry, data, origins, defaulted) =
+            (Arc::clone(registry), selected.data.clone(), selected.origins.clone(), selected.defaulted.clone());
         FollowUp::new(REGISTRY_FOLLOW_UP, async move {
-            record.exports = ReadRecord::exports_of(&data, &origins);
+            record.exports = ReadRecord::exports_of(&data, &origins, &defaulted);
             drop(data);
             registry.record(&record).await.map_err(|error| error.to_string())
         })
@@ -296,6 +302,25 @@ mod tests {
                 Behaviour::Hang => std::future::pending().await,
                 Behaviour::Panic => panic!("source exploded"),
             }
+        }
+
+        async fn stack_outputs(
+            &self,
+            _: &Source,
+            stack_name: &str,
+        ) -> Result<Option<remote_exports_core::StackOutputs>, SourceError> {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            // The exports named `<stack>.<key>` are that stack's outputs.
+            let Behaviour::Exports(list) = &self.0 else { return Ok(None) };
+            let outputs: std::collections::BTreeMap<String, String> = list
+                .iter()
+                .filter_map(|(name, value)| {
+                    let (stack, key) = remote_exports_core::output_ref(name)?;
+                    (stack == stack_name).then(|| (key.to_owned(), value.clone()))
+                })
+                .collect();
+            let stack_id = format!("arn:aws:cloudformation:eu-west-1:222222222222:stack/{stack_name}/1");
+            Ok((!outputs.is_empty()).then_some(remote_exports_core::StackOutputs { stack_id, outputs }))
         }
     }
 
@@ -423,6 +448,30 @@ mod tests {
         assert_eq!(keys, vec![("Topic", "topic"), ("flag", "flag")]);
         let shown = format!("{record:?}");
         assert!(!shown.contains("arn:sns:1") && !shown.contains("\"true\""), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn outputs_and_defaults_are_recorded_with_what_was_defaulted() {
+        let registry = Arc::new(FakeRegistry::default());
+        let properties = json!({"RoleArn": ROLE, "StackOutputs": ["booking.TopicArn", "booking.Queue"],
+                                "ExportNames": ["topic"], "Defaults": {"booking.Queue": "none"}});
+        let settings = Settings::from_vars(|name| (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "true".to_owned()));
+        let transport = RecordingTransport::new();
+        let policy = settings.url_policy;
+        let source =
+            FakeSource(exports(&[("topic", "arn:sns:1"), ("booking.TopicArn", "arn:sns:2")]), AtomicU32::new(0));
+        let resource = RemoteExports::new(settings, source, NoParameters).with_registry(Some(Arc::clone(&registry)));
+        let driver = Driver::new(resource, &transport, policy);
+        driver.handle(event("Create", properties), Deadline::after(Duration::from_secs(10))).await.unwrap();
+        let body = transport.answers().remove(0);
+        assert_eq!(
+            body["Data"],
+            json!({"topic": "arn:sns:1", "booking.TopicArn": "arn:sns:2", "booking.Queue": "none"})
+        );
+        let record = registry.recorded.lock().unwrap()[0].clone();
+        let reads: Vec<_> =
+            record.exports.iter().map(|e| (e.key.as_str(), e.defaulted, e.fingerprint.is_empty())).collect();
+        assert_eq!(reads, [("booking.Queue", true, true), ("booking.TopicArn", false, false), ("topic", false, false)]);
     }
 
     #[tokio::test]

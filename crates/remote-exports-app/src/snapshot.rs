@@ -1,5 +1,6 @@
-//! A shared, short-lived snapshot of each publisher's exports, so that many consumers deploying at
-//! once cost that publisher one ListExports read instead of one each.
+//! A shared, short-lived snapshot of each publisher's exports (and of each stack's outputs), so that
+//! many consumers deploying at once cost that publisher one ListExports read (and one DescribeStacks
+//! per stack) instead of one each.
 //!
 //! Single flight: a container that finds no fresh snapshot takes a lease with a conditional write,
 //! reads every page, stores the snapshot and releases the lease; the others poll until it appears.
@@ -9,7 +10,7 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use remote_exports_core::{Attempts, Export, ExportSource, SnapshotStore, Source, SourceError};
+use remote_exports_core::{Attempts, Export, ExportSource, SnapshotStore, Source, SourceError, StackOutputs};
 use serde_json::Value;
 
 /// How long a lease holds: long enough for a full read of a large, throttled publisher; a holder
@@ -41,8 +42,39 @@ pub fn snapshot_key(source: &Source) -> String {
     format!("{role}|{external}|{}", source.region)
 }
 
+/// What one snapshot item holds: a publisher's exports, or one stack's outputs.
+enum Body {
+    Exports(Vec<Export>),
+    /// `None`: the stack does not exist, which is worth sharing too.
+    Stack(Option<StackOutputs>),
+}
+
+/// What to read through the snapshot.
+#[derive(Clone, Copy)]
+enum Item<'a> {
+    Exports,
+    Stack(&'a str),
+}
+
+impl Item<'_> {
+    /// One item per source for its exports, and one per stack for its outputs.
+    fn key(self, source: &Source) -> String {
+        match self {
+            Item::Exports => snapshot_key(source),
+            Item::Stack(name) => format!("{}|stack/{name}", snapshot_key(source)),
+        }
+    }
+
+    fn decode(self, body: &str) -> Result<Body, String> {
+        match self {
+            Item::Exports => decode(body).map(Body::Exports),
+            Item::Stack(_) => decode_stack(body).map(Body::Stack),
+        }
+    }
+}
+
 enum Found {
-    Fresh(Vec<Export>),
+    Fresh(Body),
     Missing,
 }
 
@@ -58,7 +90,7 @@ impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
     }
 
     /// A snapshot this source may answer from: within the TTL, and not older than the request allows.
-    async fn fresh(&self, store: &T, key: &str, source: &Source) -> Result<Found, String> {
+    async fn fresh(&self, store: &T, key: &str, source: &Source, item: Item<'_>) -> Result<Found, String> {
         let Some(meta) = store.meta(key).await? else { return Ok(Found::Missing) };
         let now = now_ms();
         let young = now.saturating_sub(meta.read_at_ms) <= self.ttl.as_millis() as u64;
@@ -67,25 +99,30 @@ impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
             return Ok(Found::Missing);
         }
         let body = store.body(key, &meta).await?;
-        Ok(Found::Fresh(decode(&body)?))
+        Ok(Found::Fresh(item.decode(&body)?))
     }
 
-    /// Every export, read through the snapshot; `Err(None)` means "the table failed, read directly".
-    async fn through_snapshot(&self, store: &T, source: &Source) -> Result<(Vec<Export>, u32), Option<SourceError>> {
-        let key = snapshot_key(source);
+    /// The item, read through the snapshot; `Err(None)` means "the table failed, read directly".
+    async fn through_snapshot(
+        &self,
+        store: &T,
+        source: &Source,
+        item: Item<'_>,
+    ) -> Result<(Body, u32), Option<SourceError>> {
+        let key = item.key(source);
         let warn = |error: String| {
             tracing::warn!(%error, source = %source.describe(), "export snapshot unavailable; reading directly");
             None
         };
         let mut poll = POLL;
         loop {
-            if let Found::Fresh(exports) = self.fresh(store, &key, source).await.map_err(warn)? {
+            if let Found::Fresh(body) = self.fresh(store, &key, source, item).await.map_err(warn)? {
                 tracing::debug!(source = %source.describe(), "export snapshot hit");
-                return Ok((exports, 0));
+                return Ok((body, 0));
             }
             let started = now_ms();
             if store.try_lease(&key, &self.holder, started, started + LEASE.as_millis() as u64).await.map_err(warn)? {
-                let read = self.read_under_lease(store, &key, source, started).await;
+                let read = self.read_under_lease(store, &key, source, item, started).await;
                 if let Err(error) = store.release(&key, &self.holder).await {
                     tracing::warn!(%error, "could not release the export snapshot's lease; it expires on its own");
                 }
@@ -100,23 +137,34 @@ impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
 
     /// With the lease held: the snapshot that the previous holder may have stored between our look
     /// and our lease (else every waiter that lost that race would read the publisher again), or else
-    /// a read of every page, stored for the others.
+    /// a direct read, stored for the others.
     async fn read_under_lease(
         &self,
         store: &T,
         key: &str,
         source: &Source,
+        item: Item<'_>,
         started: u64,
-    ) -> Result<(Vec<Export>, u32), SourceError> {
-        if let Ok(Found::Fresh(exports)) = self.fresh(store, key, source).await {
+    ) -> Result<(Body, u32), SourceError> {
+        if let Ok(Found::Fresh(body)) = self.fresh(store, key, source, item).await {
             tracing::debug!(source = %source.describe(), "export snapshot hit after taking the lease");
-            return Ok((exports, 0));
+            return Ok((body, 0));
         }
-        let (exports, pages) = self.read_all(source).await?;
-        if let Err(error) = store.store(key, started, &encode(&exports)).await {
+        let (body, pages) = match item {
+            Item::Exports => {
+                let (exports, pages) = self.read_all(source).await?;
+                (Body::Exports(exports), pages)
+            }
+            Item::Stack(name) => (Body::Stack(self.direct.stack_outputs(source, name).await?), 0),
+        };
+        let encoded = match &body {
+            Body::Exports(exports) => encode(exports),
+            Body::Stack(outputs) => encode_stack(outputs.as_ref()),
+        };
+        if let Err(error) = store.store(key, started, &encoded).await {
             tracing::warn!(%error, source = %source.describe(), "could not store the export snapshot");
         }
-        Ok((exports, pages))
+        Ok((body, pages))
     }
 
     async fn read_all(&self, source: &Source) -> Result<(Vec<Export>, u32), SourceError> {
@@ -139,8 +187,8 @@ impl<S: ExportSource, T: SnapshotStore> ExportSource for SnapshotSource<S, T> {
         on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
     ) -> Result<u32, SourceError> {
         let Some(store) = &self.store else { return self.direct.scan_exports(source, on_page).await };
-        match self.through_snapshot(store, source).await {
-            Ok((exports, pages)) => {
+        match self.through_snapshot(store, source, Item::Exports).await {
+            Ok((Body::Exports(exports), pages)) => {
                 for page in exports.chunks(100) {
                     if on_page(page.to_vec()).is_break() {
                         break;
@@ -148,8 +196,19 @@ impl<S: ExportSource, T: SnapshotStore> ExportSource for SnapshotSource<S, T> {
                 }
                 Ok(pages)
             }
+            Ok((Body::Stack(_), _)) => unreachable!("an exports item decodes as exports"),
             Err(Some(error)) => Err(error),
             Err(None) => self.direct.scan_exports(source, on_page).await,
+        }
+    }
+
+    async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, SourceError> {
+        let Some(store) = &self.store else { return self.direct.stack_outputs(source, stack_name).await };
+        match self.through_snapshot(store, source, Item::Stack(stack_name)).await {
+            Ok((Body::Stack(outputs), _)) => Ok(outputs),
+            Ok((Body::Exports(_), _)) => unreachable!("a stack item decodes as a stack"),
+            Err(Some(error)) => Err(error),
+            Err(None) => self.direct.stack_outputs(source, stack_name).await,
         }
     }
 
@@ -173,6 +232,28 @@ fn decode(body: &str) -> Result<Vec<Export>, String> {
             _ => Err("unreadable snapshot row".to_owned()),
         })
         .collect()
+}
+
+/// `{"StackId": …, "Outputs": {key: value}}`, or `null` for a stack that does not exist.
+fn encode_stack(outputs: Option<&StackOutputs>) -> String {
+    let body = outputs.map(|o| serde_json::json!({"StackId": o.stack_id, "Outputs": o.outputs}));
+    serde_json::to_string(&body).unwrap_or_else(|_| "null".to_owned())
+}
+
+fn decode_stack(body: &str) -> Result<Option<StackOutputs>, String> {
+    let value: Value = serde_json::from_str(body).map_err(|e| format!("unreadable stack snapshot: {e}"))?;
+    if value.is_null() {
+        return Ok(None);
+    }
+    let unreadable = || "unreadable stack snapshot".to_owned();
+    let stack_id = value["StackId"].as_str().ok_or_else(unreadable)?.to_owned();
+    let outputs = value["Outputs"]
+        .as_object()
+        .ok_or_else(unreadable)?
+        .iter()
+        .map(|(key, value)| value.as_str().map(|v| (key.clone(), v.to_owned())).ok_or_else(unreadable))
+        .collect::<Result<_, _>>()?;
+    Ok(Some(StackOutputs { stack_id, outputs }))
 }
 
 #[cfg(test)]
@@ -243,6 +324,13 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
             let _ = on_page(vec![Export::new("topic", format!("v{n}"), "stack/b/1")]);
             Ok(1)
+        }
+
+        async fn stack_outputs(&self, _: &Source, stack_name: &str) -> Result<Option<StackOutputs>, SourceError> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let outputs = std::collections::BTreeMap::from([("Topic".to_owned(), format!("v{n}"))]);
+            Ok((stack_name != "gone").then(|| StackOutputs { stack_id: "stack/b/1".into(), outputs }))
         }
     }
 
@@ -317,10 +405,45 @@ mod tests {
         assert_eq!(value(&reader, &source(None)).await, "v1");
     }
 
+    #[tokio::test]
+    async fn concurrent_readers_of_a_stack_share_one_describe_and_its_absence() {
+        let store = std::sync::Arc::new(MemoryStore::default());
+        let shared = || {
+            SnapshotSource::new(
+                Counting(AtomicU32::new(0)),
+                Some(std::sync::Arc::clone(&store)),
+                Duration::from_secs(30),
+            )
+        };
+        let (a, b, c) = (shared(), shared(), shared());
+        let src = source(None);
+        let (x, y, z) = tokio::join!(
+            a.stack_outputs(&src, "booking"),
+            b.stack_outputs(&src, "booking"),
+            c.stack_outputs(&src, "booking")
+        );
+        let (x, y, z) = (x.unwrap().unwrap(), y.unwrap().unwrap(), z.unwrap().unwrap());
+        assert!(x == y && y == z && x.outputs["Topic"] == "v0");
+        let reads: u32 = [&a, &b, &c].iter().map(|s| s.direct.0.load(Ordering::SeqCst)).sum();
+        assert_eq!(reads, 1, "one DescribeStacks for three readers");
+        // Each stack has an item of its own, apart from the exports.
+        assert_eq!(value(&a, &src).await, "v1");
+        assert_eq!(a.stack_outputs(&src, "gone").await.unwrap(), None);
+        assert_eq!(b.stack_outputs(&src, "gone").await.unwrap(), None);
+        assert_eq!(b.direct.0.load(Ordering::SeqCst), 0, "a missing stack is shared too");
+    }
+
     #[test]
     fn snapshots_round_trip() {
         let exports = vec![Export::new("a\"b", "é\n", "s1"), Export::new("c", "", "")];
         assert_eq!(decode(&encode(&exports)).unwrap(), exports);
         assert!(decode("{").is_err());
+        let stack = StackOutputs {
+            stack_id: "arn:stack/x/1".into(),
+            outputs: std::collections::BTreeMap::from([("K".into(), "v\"".into())]),
+        };
+        assert_eq!(decode_stack(&encode_stack(Some(&stack))).unwrap(), Some(stack));
+        assert_eq!(decode_stack(&encode_stack(None)).unwrap(), None);
+        assert!(decode_stack("{}").is_err());
     }
 }

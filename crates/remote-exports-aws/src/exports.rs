@@ -14,9 +14,11 @@ use aws_sdk_cloudformation::config::interceptors::InterceptorContext;
 use aws_sdk_cloudformation::config::retry::{ClassifyRetry, RetryAction, RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_cloudformation::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
 use aws_sdk_cloudformation::operation::list_exports::ListExportsError;
+use aws_sdk_cloudformation::types::StackStatus;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
-use remote_exports_core::{Attempts, Export, ExportSource, FailureKind, Source, SourceError, SourceStep};
+use remote_exports_core::{Attempts, Export, ExportSource, FailureKind, Source, SourceError, SourceStep, StackOutputs};
 
 use crate::{error_chain, is_untrusted_certificate};
 
@@ -72,7 +74,7 @@ fn counted(
         .interceptor(CountAttempts(Arc::clone(log)))
 }
 
-/// ListExports attempts of the latest read of one source, counted as they happen, so that a read
+/// CloudFormation attempts (ListExports, DescribeStacks) of the latest read of one source, counted as they happen, so that a read
 /// cut off by the deadline can still say how often it tried and how often it was throttled.
 #[derive(Debug, Default)]
 struct AttemptLog {
@@ -95,12 +97,11 @@ impl Intercept for CountAttempts {
         _: &mut ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
         self.0.attempts.fetch_add(1, Ordering::Relaxed);
-        let code = context
-            .output_or_error()
-            .and_then(Result::err)
-            .and_then(|error| error.as_operation_error())
-            .and_then(|error| error.downcast_ref::<ListExportsError>())
-            .and_then(ProvideErrorMetadata::code);
+        let operation_error = context.output_or_error().and_then(Result::err).and_then(|e| e.as_operation_error());
+        let code = operation_error.and_then(|error| {
+            let list = error.downcast_ref::<ListExportsError>().and_then(ProvideErrorMetadata::code);
+            list.or_else(|| error.downcast_ref::<DescribeStacksError>().and_then(ProvideErrorMetadata::code))
+        });
         let status = context.response().map_or(0, |response| response.status().as_u16());
         if failure_kind(code, status) == FailureKind::Throttled {
             self.0.throttled.fetch_add(1, Ordering::Relaxed);
@@ -183,6 +184,11 @@ impl ExportSource for CloudFormationExports {
         scan_pages(&client, on_page).await
     }
 
+    async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, SourceError> {
+        let (client, _) = self.client_for(source).await;
+        describe_stack(&client, stack_name).await
+    }
+
     fn attempts(&self, source: &Source) -> Option<Attempts> {
         let clients = self.clients.lock().expect("client cache lock");
         let (_, log) = clients.get(&client_key(source))?;
@@ -202,7 +208,7 @@ async fn scan_pages(
     let mut pages = client.list_exports().into_paginator().send();
     let mut count = 0;
     while let Some(page) = pages.next().await {
-        let page = page.map_err(classify)?;
+        let page = page.map_err(|error| classify(error, SourceStep::ListExports))?;
         count += 1;
         let exports = page
             .exports
@@ -219,8 +225,35 @@ async fn scan_pages(
     Ok(count)
 }
 
+/// One DescribeStacks by name. A stack that never existed answers `ValidationError` ("Stack with id
+/// <name> does not exist"); a name never matches a deleted stack, but the status is checked anyway.
+async fn describe_stack(client: &Client, stack_name: &str) -> Result<Option<StackOutputs>, SourceError> {
+    let described = match client.describe_stacks().stack_name(stack_name).send().await {
+        Ok(described) => described,
+        Err(SdkError::ServiceError(context))
+            if context.err().code() == Some("ValidationError")
+                && context.err().message().is_some_and(|m| m.ends_with("does not exist")) =>
+        {
+            return Ok(None);
+        }
+        Err(error) => return Err(classify(error, SourceStep::DescribeStacks)),
+    };
+    let stack = described.stacks.unwrap_or_default().into_iter().find(|stack| {
+        stack.stack_name.as_deref() == Some(stack_name) && stack.stack_status != Some(StackStatus::DeleteComplete)
+    });
+    Ok(stack.map(|stack| StackOutputs {
+        stack_id: stack.stack_id.unwrap_or_default(),
+        outputs: stack
+            .outputs
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|output| Some((output.output_key?, output.output_value?)))
+            .collect(),
+    }))
+}
+
 /// Sorts an SDK failure into the AWS step that failed, with its error code when it has one.
-fn classify<E>(error: SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>) -> SourceError
+fn classify<E>(error: SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>, step: SourceStep) -> SourceError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
@@ -230,7 +263,7 @@ where
         let status = context.raw().status().as_u16();
         let message = service_error.message().unwrap_or("no message");
         return SourceError {
-            step: SourceStep::ListExports,
+            step,
             kind: failure_kind(code.as_deref(), status),
             message: if code.is_some() { message.to_owned() } else { format!("HTTP {status}: {message}") },
             code,
@@ -255,7 +288,7 @@ where
         credentials_failed |= current.downcast_ref::<CredentialsError>().is_some();
         cause = current.source();
     }
-    let step = if credentials_failed { SourceStep::AssumeRole } else { SourceStep::ListExports };
+    let step = if credentials_failed { SourceStep::AssumeRole } else { step };
     SourceError { step, kind: FailureKind::Other, code: None, message: error_chain(&error) }
 }
 
@@ -388,6 +421,46 @@ mod tests {
         assert!(cut_off.await.is_err(), "the SDK gave up before the deadline");
         let throttled = log.throttled.load(Ordering::Relaxed);
         assert!(throttled > 15 && throttled == log.attempts.load(Ordering::Relaxed), "{throttled}");
+    }
+
+    #[tokio::test]
+    async fn a_stack_is_described_by_name_and_a_missing_one_is_none() {
+        use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+        let stack = |status: StackStatus| {
+            types::Stack::builder()
+                .stack_name("booking-lambda")
+                .stack_id("arn:aws:cloudformation:eu-west-1:222222222222:stack/booking-lambda/1")
+                .stack_status(status)
+                .outputs(types::Output::builder().output_key("TopicArn").output_value("arn:topic").build())
+                .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                .build()
+        };
+        let error = |code: &str, message: &str| {
+            DescribeStacksError::generic(
+                aws_sdk_cloudformation::error::ErrorMetadata::builder().code(code).message(message).build(),
+            )
+        };
+        let rule = mock!(Client::describe_stacks)
+            .sequence()
+            .output(move || DescribeStacksOutput::builder().stacks(stack(StackStatus::UpdateComplete)).build())
+            .output(move || DescribeStacksOutput::builder().stacks(stack(StackStatus::DeleteComplete)).build())
+            .error(move || error("ValidationError", "Stack with id booking-lambda does not exist"))
+            .error(move || {
+                error(
+                    "AccessDenied",
+                    "User: arn:aws:sts::222222222222:assumed-role/remote-exports-reader/s is not authorized to \
+                     perform: cloudformation:DescribeStacks",
+                )
+            })
+            .build();
+        let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, [&rule]);
+        let found = describe_stack(&client, "booking-lambda").await.unwrap().unwrap();
+        assert_eq!(found.outputs["TopicArn"], "arn:topic");
+        assert!(found.stack_id.ends_with("stack/booking-lambda/1"));
+        assert_eq!(describe_stack(&client, "booking-lambda").await.unwrap(), None, "a deleted stack matched");
+        assert_eq!(describe_stack(&client, "booking-lambda").await.unwrap(), None);
+        let denied = describe_stack(&client, "booking-lambda").await.unwrap_err();
+        assert_eq!((denied.step, denied.kind), (SourceStep::DescribeStacks, FailureKind::Denied));
     }
 
     #[test]

@@ -185,11 +185,15 @@ fn to_item(record: &ReadRecord) -> Item {
         .exports
         .iter()
         .map(|read| {
-            AttributeValue::M(HashMap::from([
+            let mut entry = HashMap::from([
                 ("Key".to_owned(), string(&read.key)),
                 ("Export".to_owned(), string(&read.export)),
                 ("Fingerprint".to_owned(), string(&read.fingerprint)),
-            ]))
+            ]);
+            if read.defaulted {
+                entry.insert("Defaulted".to_owned(), AttributeValue::Bool(true));
+            }
+            AttributeValue::M(entry)
         })
         .collect();
     put("Exports", AttributeValue::L(exports));
@@ -224,6 +228,7 @@ fn from_item(item: &Item) -> Option<ReadRecord> {
                 key: text_in(entry, "Key")?,
                 export: text_in(entry, "Export")?,
                 fingerprint: text_in(entry, "Fingerprint")?,
+                defaulted: entry.get("Defaulted").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
             })
         })
         .collect::<Option<Vec<_>>>()?;
@@ -275,7 +280,20 @@ mod tests {
                 role_arn: Some("arn:aws:iam::222222222222:role/reader".into()),
                 external_id: None,
             },
-            exports: vec![ReadExport { key: "Topic".into(), export: "booking-topic".into(), fingerprint: "ab".into() }],
+            exports: vec![
+                ReadExport {
+                    key: "Topic".into(),
+                    export: "booking-topic".into(),
+                    fingerprint: "ab".into(),
+                    defaulted: false,
+                },
+                ReadExport {
+                    key: "Vpc".into(),
+                    export: "vpc.VpcId".into(),
+                    fingerprint: String::new(),
+                    defaulted: true,
+                },
+            ],
             read_at: "2026-11-23T13:00:00Z".into(),
             request_type: "Create".into(),
             no_echo: true,

@@ -13,7 +13,7 @@ use cfn_custom_resource::{Deadline, Driver, MAX_RESPONSE_BYTES, Partition, Reque
 use clap::{Parser, Subcommand, ValueEnum};
 use remote_exports_app::{RemoteExports, Settings};
 use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, SsmParameters, TrustRoots, load_sdk_config};
-use remote_exports_core::{ExportSource, LookupPlan, Origin, ResourceProperties, RoleArn};
+use remote_exports_core::{ExportSource, LookupPlan, Origin, OutputRequest, ResourceProperties, RoleArn, Source};
 use serde_json::{Value, json};
 
 /// See what a Custom::RemoteExports resource would read, before you deploy it.
@@ -43,9 +43,9 @@ pub(crate) enum OutputFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List the exports the function could see, with the bytes each takes in a response.
+    /// List the exports the function could see (or one stack's outputs), with the bytes each takes in a response.
     #[command(
-        after_help = "Examples:\n  remote-exports list --role-arn arn:aws:iam::222222222222:role/remote-exports-reader --prefix booking-\n  remote-exports list --region us-east-1 --output json"
+        after_help = "Examples:\n  remote-exports list --role-arn arn:aws:iam::222222222222:role/remote-exports-reader --prefix booking-\n  remote-exports list --role-arn arn:aws:iam::222222222222:role/remote-exports-reader --stack booking-lambda\n  remote-exports list --region us-east-1 --output json"
     )]
     List {
         /// Role to assume in the publishing account; without it, your own account is read.
@@ -57,8 +57,11 @@ enum Command {
         #[arg(long)]
         region: Option<String>,
         /// Only exports whose name starts with this.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "stack")]
         prefix: Option<String>,
+        /// List this stack's outputs (as StackOutputs reads them: <StackName>.<OutputKey>) instead of exports.
+        #[arg(long, value_name = "STACK_NAME")]
+        stack: Option<String>,
         /// Apply the consumer policy as for a stack in this account (12 digits).
         #[arg(long, value_name = "ACCOUNT_ID")]
         consumer_account: Option<String>,
@@ -111,7 +114,10 @@ enum Command {
         /// Only readers of this export.
         #[arg(long, conflicts_with = "prefix")]
         export: Option<String>,
-        /// Only readers of exports whose name starts with this.
+        /// Only readers of this stack output.
+        #[arg(long, value_name = "STACK_NAME.OUTPUT_KEY", conflicts_with_all = ["export", "prefix"])]
+        stack_output: Option<String>,
+        /// Only readers of exports (or stack outputs) whose name starts with this.
         #[arg(long)]
         prefix: Option<String>,
         /// Only reads from this publisher account.
@@ -173,10 +179,14 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
     let roots = trust_roots()?;
     let sdk = load_sdk_config(roots).await?;
     match cli.command {
-        Command::List { role_arn, external_id, region, prefix, consumer_account } => {
+        Command::List { role_arn, external_id, region, prefix, stack, consumer_account } => {
             let role = role_arn.as_deref().map(RoleArn::parse).transpose().map_err(|e| usage(e.to_string()))?;
             let account = consumer_account.map(|a| checked_account(&a)).transpose()?;
-            list(&sdk, role, external_id, region, prefix, account, cli.output).await
+            let what = match stack {
+                Some(stack) => Listing::StackOutputs(stack),
+                None => Listing::Exports { prefix },
+            };
+            list(&sdk, role, external_id, region, what, account, cli.output).await
         }
         Command::Preview { properties, template, resource, parameters, region, consumer_account } => {
             let account = checked_account(&consumer_account)?;
@@ -254,9 +264,15 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
             );
             Ok(answer.response.status)
         }
-        Command::Readers { table, export, prefix, source_account, region } => {
+        Command::Readers { table, export, stack_output, prefix, source_account, region } => {
             let source_account = source_account.map(|a| checked_account(&a)).transpose()?;
             let registry = registry::registry(&sdk, table)?;
+            if let Some(output) = &stack_output
+                && remote_exports_core::output_ref(output).is_none()
+            {
+                return Err(usage(format!("--stack-output '{output}' is not <StackName>.<OutputKey>")));
+            }
+            let export = export.or(stack_output);
             let filter = registry::ReaderFilter { export, prefix, source_account, region };
             registry::readers(&registry, &filter, cli.output).await?;
             Ok(Status::Success)
@@ -313,13 +329,22 @@ fn driver(sdk: &SdkConfig, roots: TrustRoots) -> Result<Driver<Resource, HttpRes
     Ok(Driver::new(resource, HttpResponseTransport::new(roots)?, url_policy))
 }
 
+/// What `list` lists.
+enum Listing {
+    Exports {
+        prefix: Option<String>,
+    },
+    /// Every output of this stack.
+    StackOutputs(String),
+}
+
 #[allow(clippy::too_many_arguments)] // one per command-line option, passed straight through
 async fn list(
     sdk: &SdkConfig,
     role: Option<RoleArn>,
     external_id: Option<String>,
     region: Option<String>,
-    prefix: Option<String>,
+    what: Listing,
     consumer_account: Option<String>,
     output: OutputFormat,
 ) -> Result<Status, RunError> {
@@ -334,7 +359,12 @@ async fn list(
             Some(_) => resource.consumer_policy().await?,
             None => None,
         };
-        let properties = ResourceProperties { role_arn: role, external_id, region: Some(region), ..Default::default() };
+        let mut properties =
+            ResourceProperties { role_arn: role, external_id, region: Some(region), ..Default::default() };
+        if let Listing::StackOutputs(stack) = &what {
+            let every = OutputRequest { every: true, ..OutputRequest::default() };
+            properties.selection.outputs.insert(stack.clone(), every);
+        }
         let origin =
             Origin { logical_resource_id: "cli", consumer_account: consumer_account.as_deref(), ..Default::default() };
         LookupPlan::new(properties, &governance, policy.as_deref(), origin)
@@ -351,6 +381,28 @@ async fn list(
     let exports = exports(sdk);
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut hidden = 0;
+    let prefix = match what {
+        Listing::Exports { prefix } => prefix,
+        Listing::StackOutputs(stack) => {
+            let outputs = exports
+                .stack_outputs(source, &stack)
+                .await
+                .map_err(|error| format!("could not read stack {stack} in {}: {error}", source.describe()))?;
+            let Some(outputs) = outputs else {
+                println!("FAILED: stack {stack} does not exist in {}", source.describe());
+                return Ok(Status::Failed);
+            };
+            for (key, value) in outputs.outputs {
+                let name = format!("{stack}.{key}");
+                if plan.visible_outputs.allows(&name) {
+                    rows.push((name, value));
+                } else {
+                    hidden += 1;
+                }
+            }
+            return print_listing(rows, hidden, "output", source, output);
+        }
+    };
     exports
         .scan_exports(source, &mut |page| {
             for export in page {
@@ -364,8 +416,19 @@ async fn list(
         })
         .await
         .map_err(|error| format!("could not read exports from {}: {error}", source.describe()))?;
+    print_listing(rows, hidden, "export", source, output)
+}
+
+/// Prints (name, value) rows with the bytes each adds to a response.
+fn print_listing(
+    mut rows: Vec<(String, String)>,
+    hidden: usize,
+    noun: &str,
+    source: &Source,
+    output: OutputFormat,
+) -> Result<Status, RunError> {
     if hidden > 0 {
-        eprintln!("{hidden} export(s) hidden by the function's allow-lists");
+        eprintln!("{hidden} {noun}(s) hidden by the function's allow-lists");
     }
     rows.sort();
     match output {
@@ -381,7 +444,7 @@ async fn list(
                 rows.iter().map(|(n, v)| [n.clone(), v.clone(), data_entry_bytes(n, v).to_string()]).collect();
             print_table(["NAME", "VALUE", "BYTES"], &table);
             let total: usize = rows.iter().map(|(n, v)| data_entry_bytes(n, v)).sum();
-            eprintln!("{} export(s) in {}; {total} bytes of Data if all were selected", rows.len(), source.describe());
+            eprintln!("{} {noun}(s) in {}; {total} bytes of Data if all were selected", rows.len(), source.describe());
         }
     }
     Ok(Status::Success)

@@ -10,6 +10,7 @@ use crate::{OutputFormat, RunError, print_table};
 /// Which readers to show.
 #[derive(Debug, Default)]
 pub struct ReaderFilter {
+    /// An export name, or a `<StackName>.<OutputKey>`.
     pub export: Option<String>,
     pub prefix: Option<String>,
     pub source_account: Option<String>,
@@ -73,6 +74,7 @@ fn reader_json(record: &ReadRecord) -> Value {
         "role_arn": record.source.role_arn,
         "exports": record.exports.iter().map(|e| e.export.as_str()).collect::<Vec<_>>(),
         "data_keys": record.exports.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
+        "defaulted": record.exports.iter().filter(|e| e.defaulted).map(|e| e.key.as_str()).collect::<Vec<_>>(),
         "read_at": record.read_at,
         "request_type": record.request_type,
     })
@@ -137,7 +139,12 @@ mod tests {
             source: SourceRef { account: account.into(), region: region.into(), role_arn: None, external_id: None },
             exports: exports
                 .iter()
-                .map(|e| ReadExport { key: e.to_string(), export: e.to_string(), fingerprint: "f".into() })
+                .map(|e| ReadExport {
+                    key: e.to_string(),
+                    export: e.to_string(),
+                    fingerprint: "f".into(),
+                    defaulted: false,
+                })
                 .collect(),
             read_at: "t".into(),
             request_type: "Create".into(),

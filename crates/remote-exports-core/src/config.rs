@@ -10,6 +10,9 @@ pub struct Governance {
     pub allowed_role_arns: Option<PatternList>,
     /// `ALLOWED_EXPORTS`: when set, nothing outside it is ever returned.
     pub allowed_exports: Option<PatternList>,
+    /// `ALLOWED_STACK_OUTPUTS`: patterns over `<StackName>.<OutputKey>`; when set, no other output is
+    /// ever returned.
+    pub allowed_stack_outputs: Option<PatternList>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +31,7 @@ impl Governance {
             default_role_arn,
             allowed_role_arns: set("ALLOWED_ROLE_ARNS").and_then(|v| PatternList::parse(&v)),
             allowed_exports: set("ALLOWED_EXPORTS").and_then(|v| PatternList::parse(&v)),
+            allowed_stack_outputs: set("ALLOWED_STACK_OUTPUTS").and_then(|v| PatternList::parse(&v)),
         })
     }
 }
@@ -57,8 +61,10 @@ mod tests {
             ("DEFAULT_ROLE_ARN", "arn:aws:iam::222222222222:role/reader"),
             ("ALLOWED_ROLE_ARNS", "arn:aws:iam::222222222222:role/*"),
             ("ALLOWED_EXPORTS", "booking-*"),
+            ("ALLOWED_STACK_OUTPUTS", "booking-lambda.*"),
         ]))
         .unwrap();
+        assert!(governance.allowed_stack_outputs.unwrap().allows("booking-lambda.TopicArn"));
         assert_eq!(governance.default_role_arn.unwrap().account(), "222222222222");
         assert!(governance.allowed_role_arns.unwrap().allows("arn:aws:iam::222222222222:role/x"));
         assert!(governance.allowed_exports.unwrap().allows("booking-x"));

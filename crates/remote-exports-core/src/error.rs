@@ -27,6 +27,11 @@ pub enum LookupError {
     )]
     ExportsNotAllowed { names: Vec<String> },
     #[error(
+        "Stack output(s) {} are not allowed by the function's ALLOWED_STACK_OUTPUTS. Ask the platform team to \
+         allow them, or remove them from the selection.", quoted(.names)
+    )]
+    OutputsNotAllowed { names: Vec<String> },
+    #[error(
         "Consumer account {account} may not use this function: the {origin} has no entry for it and no \"*\" entry. \
          Ask the platform team to add the account."
     )]
@@ -47,17 +52,25 @@ pub enum LookupError {
     )]
     ExportsNotAllowedForConsumer { account: String, names: Vec<String>, origin: PolicyOrigin },
     #[error(
+        "Consumer account {account} may not read stack output(s) {}: the function's {origin} does not allow them \
+         (its entry's Outputs). Remove them from the selection, or ask the platform team to allow them.",
+        quoted(.names)
+    )]
+    OutputsNotAllowedForConsumer { account: String, names: Vec<String>, origin: PolicyOrigin },
+    #[error(
         "No region to read from: set the Region property (the StackId names no region and the function has no AWS_REGION)."
     )]
     NoRegion,
     #[error("Could not read exports from {source_name}: {error}")]
     Source { source_name: String, error: SourceError },
+    #[error("Could not read the outputs of stack {stack} in {source_name}: {error}")]
+    StackSource { stack: String, source_name: String, error: SourceError },
     #[error(
-        "{} requested export(s) not found in {source_name}: {}. {scanned} export(s) were visible there. \
-         Check the names and the Region/RoleArn, or that the publisher stack has been deployed.",
-        .missing.len(), missing_list(.missing)
+        "{} requested {} not found in {source_name}: {}.{} Check the names and the Region/RoleArn, or that the \
+         publisher stack has been deployed; a value that may be missing for a while can have a Defaults entry.",
+        .missing.len(), missing_noun(.missing), missing_list(.missing), visible_note(*.scanned)
     )]
-    Missing { source_name: String, missing: Vec<MissingExport>, scanned: usize },
+    Missing { source_name: String, missing: Vec<MissingExport>, scanned: Option<usize> },
     #[error(
         "ExportPrefix '{prefix}' matched no export in {source_name}{}. Check the prefix and the Region/RoleArn.",
         hidden_note(*.hidden)
@@ -70,8 +83,8 @@ pub enum LookupError {
     AliasCollision { key: String, target: String },
     #[error(
         "The {exports} selected export(s) make a {bytes}-byte response, over CloudFormation's 4096-byte limit. \
-         Select fewer with ExportNames or a narrower ExportPrefix, or split them across several \
-         Custom::RemoteExports resources."
+         Select fewer with ExportNames, a narrower ExportPrefix or named StackOutputs, or split them across \
+         several Custom::RemoteExports resources."
     )]
     ResponseTooLarge { bytes: usize, exports: usize },
     #[error(
@@ -81,7 +94,8 @@ pub enum LookupError {
     )]
     TimedOut { source_name: String, waited: std::time::Duration },
     #[error(
-        "ListExports in {source_name} was throttled: {throttled} of {attempts} attempt(s) over {} ms were refused \
+        "CloudFormation reads (ListExports, DescribeStacks) from {source_name} were throttled: {throttled} of \
+         {attempts} attempt(s) over {} ms were refused \
          (Rate exceeded), and the function kept retrying until it had to answer before the Lambda deadline. Too \
          many stacks are reading this publisher at once. Retry the deployment, deploy fewer consumer stacks at a \
          time, or ask the platform team to turn on the shared export snapshot (template parameter ExportsSnapshot, \
@@ -93,11 +107,30 @@ pub enum LookupError {
     Internal(String),
 }
 
-/// A requested export that does not exist, with the closest names that do.
+/// A requested export, stack output or stack that does not exist, with the closest names that do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingExport {
     pub name: String,
     pub suggestions: Vec<String>,
+    pub kind: MissingKind,
+}
+
+impl MissingExport {
+    pub fn export(name: impl Into<String>, suggestions: Vec<String>) -> MissingExport {
+        MissingExport { name: name.into(), suggestions, kind: MissingKind::Export }
+    }
+}
+
+/// What is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MissingKind {
+    Export,
+    /// A `<StackName>.<OutputKey>` of a stack that exists.
+    Output,
+    /// A stack that does not exist (or was deleted).
+    Stack,
+    /// A stack asked for as a whole that has no output this request may see.
+    NoOutputs,
 }
 
 /// Which AWS step failed.
@@ -105,6 +138,7 @@ pub struct MissingExport {
 pub enum SourceStep {
     AssumeRole,
     ListExports,
+    DescribeStacks,
 }
 
 /// What kind of failure it was, as the adapter classified it from the AWS error.
@@ -157,6 +191,18 @@ impl fmt::Display for SourceError {
                  to retry an Update)."
             ),
             SourceStep::ListExports => write!(f, "ListExports failed ({detail})."),
+            SourceStep::DescribeStacks if denied => write!(
+                f,
+                "DescribeStacks was denied ({detail}). The role needs cloudformation:DescribeStacks on this stack: \
+                 the publisher-role template (examples/publisher-role.yaml) grants it to the stack names in its \
+                 ReadableStacks parameter."
+            ),
+            SourceStep::DescribeStacks if throttled => write!(
+                f,
+                "DescribeStacks was throttled ({detail}) even after retries. Try again later (change the Refresh \
+                 property to retry an Update)."
+            ),
+            SourceStep::DescribeStacks => write!(f, "DescribeStacks failed ({detail})."),
         }
     }
 }
@@ -165,15 +211,36 @@ fn quoted(names: &[String]) -> String {
     names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
 }
 
+fn missing_noun(missing: &[MissingExport]) -> &'static str {
+    let exports = missing.iter().any(|m| m.kind == MissingKind::Export);
+    let outputs = missing.iter().any(|m| m.kind != MissingKind::Export);
+    match (exports, outputs) {
+        (true, true) => "export(s) and stack output(s)",
+        (false, true) => "stack output(s)",
+        _ => "export(s)",
+    }
+}
+
 fn missing_list(missing: &[MissingExport]) -> String {
     let described: Vec<String> = missing
         .iter()
-        .map(|m| match m.suggestions.as_slice() {
-            [] => format!("'{}'", m.name),
-            suggestions => format!("'{}' (did you mean {}?)", m.name, quoted(suggestions).replace(", ", " or ")),
+        .map(|m| {
+            let what = match m.kind {
+                MissingKind::Export | MissingKind::Output => format!("'{}'", m.name),
+                MissingKind::Stack => format!("stack '{}' (it does not exist)", m.name),
+                MissingKind::NoOutputs => format!("stack '{}' (it has no output this stack may read)", m.name),
+            };
+            match m.suggestions.as_slice() {
+                [] => what,
+                suggestions => format!("{what} (did you mean {}?)", quoted(suggestions).replace(", ", " or ")),
+            }
         })
         .collect();
     described.join(", ")
+}
+
+fn visible_note(scanned: Option<usize>) -> String {
+    scanned.map(|count| format!(" {count} export(s) were visible there.")).unwrap_or_default()
 }
 
 fn hidden_note(hidden: usize) -> String {
@@ -203,20 +270,52 @@ mod tests {
         let error = LookupError::Missing {
             source_name: "account 222222222222 in eu-west-1".into(),
             missing: vec![
-                MissingExport {
-                    name: "booking-TopicArm".into(),
-                    suggestions: vec!["booking-TopicArn".into(), "booking-TopicName".into()],
-                },
-                MissingExport { name: "vpc".into(), suggestions: vec![] },
+                MissingExport::export("booking-TopicArm", vec!["booking-TopicArn".into(), "booking-TopicName".into()]),
+                MissingExport::export("vpc", vec![]),
             ],
-            scanned: 140,
+            scanned: Some(140),
         };
         assert_eq!(
             error.to_string(),
             "2 requested export(s) not found in account 222222222222 in eu-west-1: 'booking-TopicArm' (did you mean \
              'booking-TopicArn' or 'booking-TopicName'?), 'vpc'. 140 export(s) were visible there. Check the names and \
-             the Region/RoleArn, or that the publisher stack has been deployed."
+             the Region/RoleArn, or that the publisher stack has been deployed; a value that may be missing for a \
+             while can have a Defaults entry."
         );
+    }
+
+    #[test]
+    fn missing_outputs_and_stacks_are_named_as_such() {
+        let error = LookupError::Missing {
+            source_name: "account 222222222222 in eu-west-1".into(),
+            missing: vec![
+                MissingExport {
+                    name: "booking-lambda.TopicArm".into(),
+                    suggestions: vec!["booking-lambda.TopicArn".into()],
+                    kind: MissingKind::Output,
+                },
+                MissingExport { name: "bookng".into(), suggestions: vec!["booking".into()], kind: MissingKind::Stack },
+            ],
+            scanned: None,
+        };
+        let text = error.to_string();
+        assert!(
+            text.starts_with(
+                "2 requested stack output(s) not found in account 222222222222 in eu-west-1: \
+                 'booking-lambda.TopicArm' (did you mean 'booking-lambda.TopicArn'?), stack 'bookng' (it does not \
+                 exist) (did you mean 'booking'?). Check the names"
+            ),
+            "{text}"
+        );
+        let denied = SourceError {
+            step: SourceStep::DescribeStacks,
+            kind: FailureKind::Denied,
+            code: Some("AccessDenied".into()),
+            message: "no".into(),
+        };
+        let text = LookupError::StackSource { stack: "vpc".into(), source_name: "account 2".into(), error: denied }
+            .to_string();
+        assert!(text.contains("cloudformation:DescribeStacks") && text.contains("ReadableStacks"), "{text}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The export-lookup domain: from a resource's properties to the Data map, with governance applied.
 //!
 //! `ResourceProperties::parse` → `LookupPlan::new` (defaults and allow-lists, before any call) →
-//! `lookup` over an [`ExportSource`] (AWS lives in adapter crates) → `Selected`.
+//! `lookup` over an [`ExportSource`] (exports and stack outputs; AWS lives in adapter crates) → `Selected`.
 //! Every failure is a [`LookupError`] whose text is the Reason a stack author reads.
 //!
 //! The read registry ([`ReadRegistry`], [`ReadRecord`], [`audit`]) records who read what, with
@@ -20,12 +20,14 @@ mod snapshot;
 mod suggest;
 
 pub use config::{ConfigError, Governance};
-pub use error::{FailureKind, LookupError, MissingExport, SourceError, SourceStep, call_cause};
-pub use lookup::{Attempts, Export, ExportOrigin, ExportSource, ParameterError, ParameterStore, Selected, lookup};
+pub use error::{FailureKind, LookupError, MissingExport, MissingKind, SourceError, SourceStep, call_cause};
+pub use lookup::{
+    Attempts, Export, ExportOrigin, ExportSource, ParameterError, ParameterStore, Selected, StackOutputs, lookup,
+};
 pub use pattern::{Pattern, PatternList};
 pub use plan::{ExportFilter, LookupPlan, Origin, Source};
 pub use policy::{ConsumerPolicy, ConsumerRules, PolicyError, PolicyOrigin};
-pub use properties::{PropertyError, ResourceProperties, Selection};
+pub use properties::{OutputRequest, PropertyError, ResourceProperties, Selection, output_ref};
 pub use registry::{
     AUDIT_SESSION_NAME, AlertUpdate, AuditEvents, AuditReport, FINGERPRINT_SCHEME, REMOVED, ReadExport, ReadRecord,
     ReadRegistry, RegistryError, SourceCheck, SourceRef, StaleRead, Staleness, audit, fingerprint, opaque_id,

@@ -1,9 +1,10 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::ops::ControlFlow;
 
-use crate::error::{LookupError, MissingExport, SourceError};
+use crate::error::{LookupError, MissingExport, MissingKind, SourceError};
 use crate::plan::{LookupPlan, Source};
+use crate::properties::{OutputRequest, output_ref};
 use crate::suggest::closest;
 
 /// One CloudFormation export. `Debug` hides the value: it may be a NoEcho secret.
@@ -31,10 +32,29 @@ impl std::fmt::Debug for Export {
     }
 }
 
+/// One stack's outputs, as DescribeStacks returns them. `Debug` hides the values.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct StackOutputs {
+    pub stack_id: String,
+    /// Output key → value.
+    pub outputs: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for StackOutputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StackOutputs")
+            .field("stack_id", &self.stack_id)
+            .field("keys", &self.outputs.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 /// Where a Data key's value came from: what the read registry records instead of the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportOrigin {
+    /// The export name, or `<StackName>.<OutputKey>` for a stack output.
     pub export: String,
+    /// The ID of the stack that exports it or has the output; empty for a default.
     pub exporting_stack_id: String,
 }
 
@@ -46,7 +66,7 @@ pub struct Attempts {
     pub throttled: u32,
 }
 
-/// Something that lists an account's exports in a region, one page at a time.
+/// Something that reads an account's exports (one page at a time) and its stacks' outputs, in a region.
 pub trait ExportSource: Send + Sync {
     /// The attempts of the latest read of `source`, also while it is still running or after it was
     /// cut off by a deadline; `None` when the source does not count them.
@@ -61,6 +81,14 @@ pub trait ExportSource: Send + Sync {
         source: &Source,
         on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
     ) -> impl Future<Output = Result<u32, SourceError>> + Send;
+
+    /// The outputs of the stack named `stack_name` (one DescribeStacks), or `None` when no such stack
+    /// exists: never found, or deleted.
+    fn stack_outputs(
+        &self,
+        source: &Source,
+        stack_name: &str,
+    ) -> impl Future<Output = Result<Option<StackOutputs>, SourceError>> + Send;
 }
 
 /// Reads a named text parameter, such as a consumer policy kept in SSM Parameter Store.
@@ -86,35 +114,204 @@ pub enum ParameterError {
     Unreadable(String),
 }
 
-/// The selected exports, ready to become the response's Data. `Debug` shows the keys only.
-#[derive(Clone, PartialEq, Eq)]
+/// The selected exports and stack outputs, ready to become the response's Data. `Debug` shows the
+/// keys only.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Selected {
     pub data: BTreeMap<String, String>,
-    /// For each Data key, the export it holds.
+    /// For each Data key, the export or stack output it holds.
     pub origins: BTreeMap<String, ExportOrigin>,
+    /// Data keys that hold a `Defaults` value because what they name is missing.
+    pub defaulted: BTreeSet<String>,
     /// Exports read from the source, including the ones hidden by the allow-lists.
     pub scanned: usize,
     pub pages: u32,
+    /// Stacks described (DescribeStacks, or their snapshot).
+    pub stacks: usize,
 }
 
 impl std::fmt::Debug for Selected {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Selected")
             .field("keys", &self.data.keys().collect::<Vec<_>>())
+            .field("defaulted", &self.defaulted)
             .field("scanned", &self.scanned)
             .field("pages", &self.pages)
+            .field("stacks", &self.stacks)
             .finish()
     }
 }
 
-/// Reads the plan's source and selects from it, stopping as soon as nothing more can be selected.
+/// Reads the plan's source and selects from it: the exports (stopping as soon as nothing more can
+/// be selected) and each named stack's outputs, all at once. Missing values take their defaults;
+/// whatever is still missing is named in one failure.
 pub async fn lookup<S: ExportSource>(exports: &S, plan: &LookupPlan) -> Result<Selected, LookupError> {
-    let mut selector = Selector::new(plan);
-    let pages = exports
-        .scan_exports(&plan.source, &mut |page| selector.take(page))
-        .await
-        .map_err(|error| LookupError::Source { source_name: plan.source.describe(), error })?;
-    selector.finish(pages)
+    let selection = &plan.selection;
+    let read_exports = async {
+        if !selection.needs_exports() {
+            return Ok::<_, LookupError>(None);
+        }
+        let mut selector = Selector::new(plan);
+        let pages = exports
+            .scan_exports(&plan.source, &mut |page| selector.take(page))
+            .await
+            .map_err(|error| LookupError::Source { source_name: plan.source.describe(), error })?;
+        Ok(Some((selector, pages)))
+    };
+    let read_stacks =
+        futures_util::future::join_all(selection.outputs.keys().map(|stack| async move {
+            let outputs = exports.stack_outputs(&plan.source, stack).await.map_err(|error| {
+                LookupError::StackSource { stack: stack.clone(), source_name: plan.source.describe(), error }
+            })?;
+            Ok::<_, LookupError>((stack.as_str(), outputs))
+        }));
+    let (read_exports, stacks) = futures_util::future::join(read_exports, read_stacks).await;
+
+    let mut selected = Selected::default();
+    let mut missing = Vec::new();
+    let mut scanned = None;
+    let mut exporting_stack_ids = None;
+    if let Some((mut selector, pages)) = read_exports? {
+        scanned = Some(selector.scanned - selector.hidden);
+        exporting_stack_ids = Some(std::mem::take(&mut selector.exporting_stacks));
+        selector.finish(pages, &mut selected, &mut missing)?;
+    }
+    for read in stacks {
+        let (stack, outputs) = read?;
+        selected.stacks += 1;
+        select_outputs(plan, stack, &selection.outputs[stack], outputs, &mut selected, &mut missing);
+    }
+    apply_defaults(plan, &mut selected, &mut missing);
+    if missing.is_empty() {
+        return Ok(selected);
+    }
+    if missing.iter().any(|m| m.kind == MissingKind::Stack) {
+        let ids = match exporting_stack_ids {
+            Some(ids) => ids,
+            None => stacks_that_export(exports, &plan.source).await,
+        };
+        suggest_stacks(plan, &ids, &mut missing);
+    }
+    missing.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    Err(LookupError::Missing { source_name: plan.source.describe(), missing, scanned })
+}
+
+/// Puts one stack's visible outputs into Data: every one for a whole-stack request, and each
+/// required key (under its own name and its aliases), or notes what is missing.
+fn select_outputs(
+    plan: &LookupPlan,
+    stack: &str,
+    request: &OutputRequest,
+    outputs: Option<StackOutputs>,
+    selected: &mut Selected,
+    missing: &mut Vec<MissingExport>,
+) {
+    let Some(StackOutputs { stack_id, outputs }) = outputs else {
+        let uncovered = request.every
+            || request.required().any(|key| !plan.selection.defaults.contains_key(&format!("{stack}.{key}")));
+        if uncovered {
+            missing.push(MissingExport { name: stack.to_owned(), suggestions: Vec::new(), kind: MissingKind::Stack });
+        }
+        return;
+    };
+    let visible: BTreeMap<String, String> = outputs
+        .into_iter()
+        .map(|(key, value)| (format!("{stack}.{key}"), value))
+        .filter(|(name, _)| plan.visible_outputs.allows(name))
+        .collect();
+    let origin = |name: &str| ExportOrigin { export: name.to_owned(), exporting_stack_id: stack_id.clone() };
+    if request.every {
+        if visible.is_empty() && request.keys.is_empty() {
+            missing.push(MissingExport {
+                name: stack.to_owned(),
+                suggestions: Vec::new(),
+                kind: MissingKind::NoOutputs,
+            });
+        }
+        for (name, value) in &visible {
+            selected.data.insert(name.clone(), value.clone());
+            selected.origins.insert(name.clone(), origin(name));
+        }
+    }
+    for key in request.required() {
+        let name = format!("{stack}.{key}");
+        match visible.get(&name) {
+            Some(value) => {
+                for data_key in plan.selection.data_keys_of(&name) {
+                    selected.data.insert(data_key.to_owned(), value.clone());
+                    selected.origins.insert(data_key.to_owned(), origin(&name));
+                }
+            }
+            None => missing.push(MissingExport {
+                suggestions: closest(&name, visible.keys().map(String::as_str)),
+                name,
+                kind: MissingKind::Output,
+            }),
+        }
+    }
+}
+
+/// The IDs of the stacks that export something: the stacks this role can be seen to have, read
+/// only on the way to a failure (a best effort: an unreadable list suggests nothing).
+async fn stacks_that_export<S: ExportSource>(exports: &S, source: &Source) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    let mut collect = |page: Vec<Export>| {
+        ids.extend(page.into_iter().map(|export| export.exporting_stack_id));
+        ControlFlow::Continue(())
+    };
+    let _ = exports.scan_exports(source, &mut collect).await;
+    ids
+}
+
+/// Suggests, for each missing stack, stacks that exist (they export something, or were found here)
+/// and whose outputs this request may see.
+fn suggest_stacks(plan: &LookupPlan, exporting_stack_ids: &BTreeSet<String>, missing: &mut [MissingExport]) {
+    // `arn:<partition>:cloudformation:<region>:<account>:stack/<name>/<id>`
+    let exporting = exporting_stack_ids.iter().filter_map(|id| id.split('/').nth(1));
+    let known: BTreeSet<&str> = exporting
+        .chain(plan.selection.outputs.keys().map(String::as_str))
+        .filter(|name| plan.visible_outputs.may_allow_under(&format!("{name}.")))
+        .collect();
+    let absent: BTreeSet<String> =
+        missing.iter().filter(|m| m.kind == MissingKind::Stack).map(|m| m.name.clone()).collect();
+    for entry in missing.iter_mut().filter(|m| m.kind == MissingKind::Stack) {
+        let candidates = known.iter().copied().filter(|name| !absent.contains(*name));
+        entry.suggestions = closest(&entry.name, candidates);
+    }
+}
+
+/// Fills each missing export or output that has a default, under every Data key it would have filled.
+fn apply_defaults(plan: &LookupPlan, selected: &mut Selected, missing: &mut Vec<MissingExport>) {
+    let defaults = &plan.selection.defaults;
+    missing.retain(|entry| {
+        let Some(default) = defaults.get(&entry.name).filter(|_| entry.kind <= MissingKind::Output) else {
+            return true;
+        };
+        fill_default(plan, &entry.name, default, selected);
+        false
+    });
+    // Outputs of a missing stack whose every required key has a default were not listed one by one.
+    for (stack, request) in &plan.selection.outputs {
+        for key in request.required() {
+            let name = format!("{stack}.{key}");
+            let filled = plan.selection.data_keys_of(&name).all(|data_key| selected.data.contains_key(data_key));
+            if let (false, Some(default)) = (filled, defaults.get(&name)) {
+                let stack_missing = missing.iter().any(|m| m.kind == MissingKind::Stack && m.name == *stack);
+                if !stack_missing {
+                    fill_default(plan, &name, default, selected);
+                }
+            }
+        }
+    }
+}
+
+fn fill_default(plan: &LookupPlan, requested: &str, default: &str, selected: &mut Selected) {
+    for data_key in plan.selection.data_keys_of(requested) {
+        selected.data.insert(data_key.to_owned(), default.to_owned());
+        let origin = ExportOrigin { export: requested.to_owned(), exporting_stack_id: String::new() };
+        selected.origins.insert(data_key.to_owned(), origin);
+        selected.defaulted.insert(data_key.to_owned());
+    }
 }
 
 /// Selection as a fold over pages, so that memory stays at what is selected (plus names, for hints).
@@ -126,6 +323,8 @@ struct Selector<'p> {
     origins: BTreeMap<String, ExportOrigin>,
     /// Names of visible, unselected exports, kept only to suggest fixes for missing names.
     other_names: Vec<String>,
+    /// IDs of the stacks that export visible names, kept only to suggest fixes for missing stacks.
+    exporting_stacks: BTreeSet<String>,
     scanned: usize,
     hidden: usize,
     /// Visible exports the prefix matched: an alias key that merely starts with it does not count.
@@ -139,7 +338,8 @@ impl<'p> Selector<'p> {
         for name in &plan.selection.names {
             pending.entry(name).or_default().push(name);
         }
-        for (alias, name) in &plan.selection.aliases {
+        // Aliases of stack outputs are filled from DescribeStacks, not from the exports.
+        for (alias, name) in plan.selection.aliases.iter().filter(|(_, name)| output_ref(name).is_none()) {
             pending.entry(name).or_default().push(alias);
         }
         Selector {
@@ -148,6 +348,7 @@ impl<'p> Selector<'p> {
             data: BTreeMap::new(),
             origins: BTreeMap::new(),
             other_names: Vec::new(),
+            exporting_stacks: BTreeSet::new(),
             scanned: 0,
             hidden: 0,
             prefix_matches: 0,
@@ -160,6 +361,9 @@ impl<'p> Selector<'p> {
         let everything = selection.is_everything();
         for Export { name, value, exporting_stack_id } in page {
             self.scanned += 1;
+            if !self.plan.selection.outputs.is_empty() && !self.exporting_stacks.contains(&exporting_stack_id) {
+                self.exporting_stacks.insert(exporting_stack_id.clone());
+            }
             if !self.plan.visible.allows(&name) {
                 self.hidden += 1;
                 continue;
@@ -196,26 +400,17 @@ impl<'p> Selector<'p> {
         if open_ended || !self.pending.is_empty() { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }
     }
 
-    fn finish(self, pages: u32) -> Result<Selected, LookupError> {
+    /// Moves what was selected into `selected`, and what is missing into `missing`.
+    fn finish(self, pages: u32, selected: &mut Selected, missing: &mut Vec<MissingExport>) -> Result<(), LookupError> {
         if let Some(collision) = self.collision {
             return Err(collision);
         }
-        if !self.pending.is_empty() {
-            let mut missing: Vec<MissingExport> = self
-                .pending
-                .keys()
-                .map(|name| MissingExport {
-                    name: (*name).to_owned(),
-                    suggestions: closest(name, self.other_names.iter().chain(self.data.keys()).map(String::as_str)),
-                })
-                .collect();
-            missing.sort_by(|a, b| a.name.cmp(&b.name));
-            return Err(LookupError::Missing {
-                source_name: self.plan.source.describe(),
-                missing,
-                scanned: self.scanned - self.hidden,
-            });
-        }
+        missing.extend(self.pending.keys().map(|name| {
+            MissingExport::export(
+                *name,
+                closest(name, self.other_names.iter().chain(self.data.keys()).map(String::as_str)),
+            )
+        }));
         if let Some(prefix) = &self.plan.selection.prefix
             && self.prefix_matches == 0
         {
@@ -225,7 +420,11 @@ impl<'p> Selector<'p> {
                 hidden: self.hidden,
             });
         }
-        Ok(Selected { data: self.data, origins: self.origins, scanned: self.scanned, pages })
+        selected.data.extend(self.data);
+        selected.origins.extend(self.origins);
+        selected.scanned = self.scanned;
+        selected.pages = pages;
+        Ok(())
     }
 }
 
@@ -245,6 +444,8 @@ mod tests {
         pages: Vec<Vec<Export>>,
         served: Mutex<u32>,
         fail: Option<SourceError>,
+        stacks: BTreeMap<String, StackOutputs>,
+        described: Mutex<Vec<String>>,
     }
 
     impl Pages {
@@ -256,7 +457,17 @@ mod tests {
                 pages: exports.chunks(page_size).map(<[Export]>::to_vec).collect(),
                 served: Mutex::new(0),
                 fail: None,
+                stacks: BTreeMap::new(),
+                described: Mutex::new(Vec::new()),
             }
+        }
+
+        /// Adds a stack `name` with outputs (key, value).
+        fn with_stack(mut self, name: &str, outputs: &[(&str, &str)]) -> Pages {
+            let outputs = outputs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let stack_id = format!("arn:aws:cloudformation:eu-west-1:222222222222:stack/{name}/guid");
+            self.stacks.insert(name.to_owned(), StackOutputs { stack_id, outputs });
+            self
         }
         fn served(&self) -> u32 {
             *self.served.lock().unwrap()
@@ -281,6 +492,14 @@ mod tests {
                 }
             }
             Ok(pages)
+        }
+
+        async fn stack_outputs(&self, _: &Source, stack_name: &str) -> Result<Option<StackOutputs>, SourceError> {
+            self.described.lock().unwrap().push(stack_name.to_owned());
+            if let Some(error) = &self.fail {
+                return Err(SourceError { step: SourceStep::DescribeStacks, ..error.clone() });
+            }
+            Ok(self.stacks.get(stack_name).cloned())
         }
     }
 
@@ -349,8 +568,8 @@ mod tests {
             .await
             .unwrap_err();
         let LookupError::Missing { missing, scanned, .. } = &error else { panic!("{error:?}") };
-        assert_eq!(*scanned, 30);
-        assert_eq!(missing[0], MissingExport { name: "nothing-like-it".into(), suggestions: vec![] });
+        assert_eq!(*scanned, Some(30));
+        assert_eq!(missing[0], MissingExport::export("nothing-like-it", vec![]));
         assert_eq!(missing[1].name, "stack1-Outptu4");
         assert_eq!(missing[1].suggestions[0], "stack1-Output4");
     }
@@ -377,20 +596,16 @@ mod tests {
         let source = Pages::of(30, 100);
         let error =
             lookup(&source, &plan_with(json!({"ExportNames": ["stack1-Nope"]}), &governance)).await.unwrap_err();
-        assert!(matches!(error, LookupError::Missing { scanned: 10, .. }), "{error:?}");
+        assert!(matches!(error, LookupError::Missing { scanned: Some(10), .. }), "{error:?}");
         assert!(error.to_string().contains("10 export(s) were visible"), "{error}");
     }
 
     #[test]
     fn debug_never_shows_values() {
         let export = Export::new("db-Password", "hunter2", "stack-id");
-        let selected = Selected {
-            data: BTreeMap::from([("k".into(), "hunter2".into())]),
-            origins: BTreeMap::new(),
-            scanned: 1,
-            pages: 1,
-        };
-        for shown in [format!("{export:?}"), format!("{selected:?}")] {
+        let selected = Selected { data: BTreeMap::from([("k".into(), "hunter2".into())]), ..Selected::default() };
+        let outputs = StackOutputs { stack_id: "s".into(), outputs: BTreeMap::from([("k".into(), "hunter2".into())]) };
+        for shown in [format!("{export:?}"), format!("{selected:?}"), format!("{outputs:?}")] {
             assert!(!shown.contains("hunter2"), "{shown}");
         }
     }
@@ -424,6 +639,161 @@ mod tests {
             lookup(&source, &plan_with(json!({"ExportNames": ["stack1-Output0"]}), &governance)).await.unwrap_err();
         let LookupError::Missing { missing, .. } = error else { panic!() };
         assert!(missing[0].suggestions.iter().all(|s| s.starts_with("stack1-")), "{:?}", missing[0].suggestions);
+    }
+
+    fn booking() -> Pages {
+        Pages::of(30, 10)
+            .with_stack("booking-lambda", &[("BookingTopicArn", "arn:topic"), ("BookingQueueUrl", "https://q")])
+            .with_stack("vpc", &[("VpcId", "vpc-1")])
+    }
+
+    #[tokio::test]
+    async fn stack_outputs_are_read_whole_or_by_key_with_one_describe_per_stack_and_no_export_scan() {
+        let source = booking();
+        let selected = run(
+            &source,
+            json!({"StackOutputs": ["booking-lambda", "booking-lambda.BookingTopicArn", "vpc.VpcId"],
+                   "Exports": {"Topic": "booking-lambda.BookingTopicArn"}}),
+        )
+        .await
+        .unwrap();
+        let keys: Vec<_> = selected.data.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["Topic", "booking-lambda.BookingQueueUrl", "booking-lambda.BookingTopicArn", "vpc.VpcId"]);
+        assert_eq!(selected.data["Topic"], "arn:topic");
+        assert_eq!(selected.origins["Topic"].export, "booking-lambda.BookingTopicArn");
+        assert!(selected.origins["vpc.VpcId"].exporting_stack_id.ends_with("stack/vpc/guid"));
+        let mut described = source.described.lock().unwrap().clone();
+        described.sort();
+        assert_eq!(described, ["booking-lambda", "vpc"]);
+        assert_eq!((source.served(), selected.stacks), (0, 2), "no export was needed");
+    }
+
+    #[tokio::test]
+    async fn outputs_and_exports_are_read_together() {
+        let source = booking();
+        let selected = run(
+            &source,
+            json!({"ExportNames": ["stack1-Output1"], "StackOutputs": ["vpc.VpcId"], "Exports": {"Vpc": "vpc.VpcId"}}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(selected.data.len(), 3);
+        assert_eq!(
+            (selected.data["stack1-Output1"].as_str(), selected.data["vpc.VpcId"].as_str()),
+            ("value-1", "vpc-1")
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_outputs_and_stacks_are_named_with_near_matches() {
+        let source = booking();
+        let error = run(&source, json!({"StackOutputs": ["booking-lambda.BookingTopicArm", "bookng-lambda", "vpc"]}))
+            .await
+            .unwrap_err();
+        let LookupError::Missing { missing, scanned, .. } = &error else { panic!("{error:?}") };
+        assert_eq!(*scanned, None);
+        assert_eq!(
+            missing,
+            &[
+                MissingExport {
+                    name: "booking-lambda.BookingTopicArm".into(),
+                    suggestions: vec!["booking-lambda.BookingTopicArn".into()],
+                    kind: MissingKind::Output
+                },
+                MissingExport {
+                    name: "bookng-lambda".into(),
+                    suggestions: vec!["booking-lambda".into()],
+                    kind: MissingKind::Stack
+                },
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_stack_is_suggested_from_the_stacks_that_export() {
+        // The exporting stacks are stack0..2 (see `Pages::of`): `stak1` is near `stack1`.
+        let mut source = booking();
+        for (i, page) in source.pages.iter_mut().enumerate() {
+            for export in page.iter_mut() {
+                export.exporting_stack_id = format!("arn:aws:cloudformation:eu-west-1:2:stack/stack{}/id", i % 3);
+            }
+        }
+        let error = run(&source, json!({"StackOutputs": ["stak1"]})).await.unwrap_err();
+        let LookupError::Missing { missing, .. } = &error else { panic!("{error:?}") };
+        assert_eq!(missing[0].suggestions[0], "stack1");
+        assert_eq!(source.served(), 3, "the exports were listed only to suggest");
+    }
+
+    #[tokio::test]
+    async fn defaults_fill_missing_values_and_say_so() {
+        let source = booking();
+        let selected = run(
+            &source,
+            json!({"ExportNames": ["stack0-Output0", "new-export"], "StackOutputs": ["vpc.SubnetIds", "gone.Key"],
+                   "Exports": {"Subnets": "vpc.SubnetIds"},
+                   "Defaults": {"new-export": "", "vpc.SubnetIds": "subnet-a,subnet-b", "gone.Key": "fallback"}}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(selected.data["new-export"], "");
+        assert_eq!(selected.data["vpc.SubnetIds"], "subnet-a,subnet-b");
+        assert_eq!(selected.data["Subnets"], "subnet-a,subnet-b");
+        assert_eq!(selected.data["gone.Key"], "fallback");
+        assert_eq!(selected.data["stack0-Output0"], "value-0");
+        let defaulted: Vec<_> = selected.defaulted.iter().map(String::as_str).collect();
+        assert_eq!(defaulted, ["Subnets", "gone.Key", "new-export", "vpc.SubnetIds"]);
+        assert_eq!(selected.origins["Subnets"].exporting_stack_id, "");
+    }
+
+    #[tokio::test]
+    async fn a_default_never_covers_a_whole_missing_stack_or_other_keys() {
+        let source = booking();
+        let error = run(&source, json!({"StackOutputs": ["gone", "gone.Key"], "Defaults": {"gone.Key": "x"}}))
+            .await
+            .unwrap_err();
+        assert!(matches!(&error, LookupError::Missing { missing, .. } if missing[0].kind == MissingKind::Stack));
+        let error =
+            run(&source, json!({"ExportNames": ["a", "b"], "Defaults": {"a": "x"}})).await.unwrap_err().to_string();
+        assert!(error.starts_with("1 requested export(s) not found") && error.contains("'b'"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn outputs_outside_the_lists_are_never_returned_counted_or_suggested() {
+        let governance = Governance {
+            allowed_stack_outputs: PatternList::parse("booking-lambda.BookingQueue*"),
+            ..Default::default()
+        };
+        let source = booking();
+        let selected =
+            lookup(&source, &plan_with(json!({"StackOutputs": ["booking-lambda"]}), &governance)).await.unwrap();
+        let keys: Vec<_> = selected.data.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["booking-lambda.BookingQueueUrl"]);
+        let error =
+            lookup(&source, &plan_with(json!({"StackOutputs": ["booking-lambda.BookingQueueUr"]}), &governance))
+                .await
+                .unwrap_err();
+        assert!(error.to_string().contains("did you mean 'booking-lambda.BookingQueueUrl'"), "{error}");
+        let hidden =
+            Governance { allowed_stack_outputs: PatternList::parse("booking-lambda.Other*"), ..Default::default() };
+        let error =
+            lookup(&source, &plan_with(json!({"StackOutputs": ["booking-lambda"]}), &hidden)).await.unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("stack 'booking-lambda' (it has no output this stack may read)"), "{text}");
+        assert!(!text.contains("BookingTopicArn"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_describe_failure_names_the_stack_and_the_permission() {
+        let mut source = booking();
+        source.fail = Some(SourceError {
+            step: SourceStep::ListExports,
+            kind: FailureKind::Denied,
+            code: Some("AccessDenied".into()),
+            message: "not authorized to perform: cloudformation:DescribeStacks".into(),
+        });
+        let error = run(&source, json!({"StackOutputs": ["vpc"]})).await.unwrap_err().to_string();
+        assert!(error.starts_with("Could not read the outputs of stack vpc in the function's own account"), "{error}");
+        assert!(error.contains("ReadableStacks"), "{error}");
     }
 
     #[tokio::test]

@@ -12,6 +12,12 @@ impl Pattern {
     pub fn matches(&self, candidate: &str) -> bool {
         glob_match(self.0.as_bytes(), candidate.as_bytes())
     }
+
+    /// Whether some name that starts with `prefix` matches: some start of the pattern matches the
+    /// prefix exactly, and the rest of the pattern can always match some remainder.
+    pub fn may_match_under(&self, prefix: &str) -> bool {
+        (0..=self.0.len()).any(|end| glob_match(&self.0.as_bytes()[..end], prefix.as_bytes()))
+    }
 }
 
 /// Greedy wildcard matching with backtracking to the last `*`: linear in practice, never exponential.
@@ -56,6 +62,11 @@ impl PatternList {
     pub fn allows(&self, candidate: &str) -> bool {
         self.0.iter().any(|pattern| pattern.matches(candidate))
     }
+
+    /// Whether the list may allow some name that starts with `prefix`.
+    pub fn may_allow_under(&self, prefix: &str) -> bool {
+        self.0.iter().any(|pattern| pattern.may_match_under(prefix))
+    }
 }
 
 impl fmt::Display for PatternList {
@@ -73,6 +84,24 @@ impl fmt::Display for PatternList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn knows_whether_anything_under_a_prefix_may_match() {
+        let cases = [
+            ("booking-*", "booking-lambda.", true),
+            ("booking-lambda.Topic*", "booking-lambda.", true),
+            ("*.TopicArn", "anything.", true),
+            ("shared-*", "booking-lambda.", false),
+            ("booking-lambda.Topic", "booking-lambda.", true),
+            ("booking-lambda.Topic", "booking-lambdas.", false),
+            ("a*b.c", "axxb.", true),
+            ("a*b.c", "axxc.", true),
+            ("ab.c", "ax.", false),
+        ];
+        for (pattern, prefix, expected) in cases {
+            assert_eq!(Pattern::new(pattern).may_match_under(prefix), expected, "{pattern} under {prefix}");
+        }
+    }
 
     #[test]
     fn star_matches_any_run() {

@@ -35,14 +35,19 @@ impl Source {
     }
 }
 
-/// Which exports a request may see: every list must allow a name (ALLOWED_EXPORTS and the
-/// consumer's policy entry, when set).
+/// Which exports (or stack outputs) a request may see: every list must allow a name (ALLOWED_EXPORTS
+/// or ALLOWED_STACK_OUTPUTS, and the consumer's policy entry, when set).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExportFilter(Vec<PatternList>);
 
 impl ExportFilter {
     pub fn allows(&self, name: &str) -> bool {
         self.0.iter().all(|list| list.allows(name))
+    }
+
+    /// Whether some name under `prefix` may be allowed.
+    pub fn may_allow_under(&self, prefix: &str) -> bool {
+        self.0.iter().all(|list| list.may_allow_under(prefix))
     }
 }
 
@@ -53,6 +58,8 @@ pub struct LookupPlan {
     pub selection: Selection,
     /// Exports outside it are never returned, suggested or counted as visible.
     pub visible: ExportFilter,
+    /// The same for stack outputs, as `<StackName>.<OutputKey>`.
+    pub visible_outputs: ExportFilter,
     pub no_echo: bool,
 }
 
@@ -100,16 +107,31 @@ impl LookupPlan {
         {
             return Err(LookupError::RoleNotAllowed { role: role.to_string() });
         }
+        let selection = &properties.selection;
         let refused = |allowed: &PatternList| -> Vec<String> {
-            properties.selection.exact_names().filter(|n| !allowed.allows(n)).map(str::to_owned).collect()
+            selection.exact_names().filter(|n| !allowed.allows(n)).map(str::to_owned).collect()
+        };
+        // A whole stack is refused before any call when no output of it could be allowed.
+        let refused_outputs = |allowed: &PatternList| -> Vec<String> {
+            let stacks = selection.every_output_of().filter(|stack| !allowed.may_allow_under(&format!("{stack}.")));
+            let outputs = selection.exact_outputs().filter(|output| !allowed.allows(output));
+            stacks.map(|stack| format!("{stack} (every output)")).chain(outputs).collect()
         };
         let mut visible = Vec::new();
+        let mut visible_outputs = Vec::new();
         if let Some(allowed) = &governance.allowed_exports {
             let names = refused(allowed);
             if !names.is_empty() {
                 return Err(LookupError::ExportsNotAllowed { names });
             }
             visible.push(allowed.clone());
+        }
+        if let Some(allowed) = &governance.allowed_stack_outputs {
+            let names = refused_outputs(allowed);
+            if !names.is_empty() {
+                return Err(LookupError::OutputsNotAllowed { names });
+            }
+            visible_outputs.push(allowed.clone());
         }
         if let Some(policy) = policy {
             let origin_name = || policy.origin.clone();
@@ -135,6 +157,15 @@ impl LookupPlan {
                 });
             }
             visible.push(rules.exports.clone());
+            let names = refused_outputs(&rules.outputs);
+            if !names.is_empty() {
+                return Err(LookupError::OutputsNotAllowedForConsumer {
+                    account: account.to_owned(),
+                    names,
+                    origin: origin_name(),
+                });
+            }
+            visible_outputs.push(rules.outputs.clone());
         }
         let region = properties
             .region
@@ -151,6 +182,7 @@ impl LookupPlan {
             },
             selection: properties.selection,
             visible: ExportFilter(visible),
+            visible_outputs: ExportFilter(visible_outputs),
             no_echo: properties.no_echo,
         })
     }
@@ -254,6 +286,32 @@ mod tests {
         );
         let error = with_policy(json!({}), None).unwrap_err();
         assert!(matches!(error, LookupError::ConsumerUnknown { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn outputs_are_governed_by_their_own_lists_before_any_call() {
+        let governance =
+            Governance { allowed_stack_outputs: PatternList::parse("booking-lambda.*"), ..Default::default() };
+        let plan = |props| LookupPlan::new(properties(props), &governance, None, STACK);
+        let allowed = plan(json!({"StackOutputs": ["booking-lambda", "booking-lambda.TopicArn"]})).unwrap();
+        assert!(allowed.visible_outputs.allows("booking-lambda.QueueUrl"));
+        assert!(!allowed.visible_outputs.allows("vpc.VpcId"));
+        let error = plan(json!({"StackOutputs": ["vpc", "vpc.VpcId"], "Exports": {"X": "db.Password"}})).unwrap_err();
+        assert_eq!(
+            error,
+            LookupError::OutputsNotAllowed {
+                names: vec!["vpc (every output)".into(), "db.Password".into(), "vpc.VpcId".into()]
+            }
+        );
+        assert!(error.to_string().contains("ALLOWED_STACK_OUTPUTS"), "{error}");
+
+        // A policy entry without Outputs allows none; exports stay as they were.
+        let error = with_policy(json!({"StackOutputs": ["shared-vpc.VpcId"]}), Some("333333333333")).unwrap_err();
+        assert!(
+            matches!(error, LookupError::OutputsNotAllowedForConsumer { ref names, .. } if names == &["shared-vpc.VpcId"]),
+            "{error:?}"
+        );
+        assert!(with_policy(json!({"ExportNames": ["shared-VpcId"]}), Some("333333333333")).is_ok());
     }
 
     #[test]

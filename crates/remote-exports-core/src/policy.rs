@@ -34,6 +34,8 @@ pub struct ConsumerRules {
     pub allows_self: bool,
     /// Export name patterns it may read.
     pub exports: PatternList,
+    /// `<StackName>.<OutputKey>` patterns it may read; none when the entry has no `Outputs`.
+    pub outputs: PatternList,
 }
 
 impl ConsumerRules {
@@ -72,7 +74,7 @@ pub enum PolicyError {
 }
 
 impl ConsumerPolicy {
-    /// Parses the JSON document: `{"<account>|*": {"RoleArns": [...], "Exports": [...]}}`.
+    /// Parses the JSON document: `{"<account>|*": {"RoleArns": [...], "Exports": [...], "Outputs": [...]}}`.
     pub fn parse(text: &str, origin: PolicyOrigin) -> Result<ConsumerPolicy, PolicyError> {
         let document: Value = serde_json::from_str(text)
             .map_err(|e| PolicyError::Json { origin: origin.clone(), detail: e.to_string() })?;
@@ -110,8 +112,8 @@ fn parse_rules(entry: &Value) -> Result<ConsumerRules, String> {
     let Value::Object(fields) = entry else {
         return Err("must be an object with RoleArns and Exports".to_owned());
     };
-    if let Some(unknown) = fields.keys().find(|k| *k != "RoleArns" && *k != "Exports") {
-        return Err(format!("has the unknown key '{unknown}'; the keys are RoleArns and Exports"));
+    if let Some(unknown) = fields.keys().find(|k| !["RoleArns", "Exports", "Outputs"].contains(&k.as_str())) {
+        return Err(format!("has the unknown key '{unknown}'; the keys are RoleArns, Exports and Outputs"));
     }
     let list = |name: &str| -> Result<Vec<String>, String> {
         let Some(Value::Array(items)) = fields.get(name) else {
@@ -150,7 +152,15 @@ fn parse_rules(entry: &Value) -> Result<ConsumerRules, String> {
         ));
     }
     let exports = PatternList::parse(&exports.join(",")).unwrap_or_else(PatternList::nothing);
-    Ok(ConsumerRules { role_arns, allows_self, exports })
+    let outputs = if fields.contains_key("Outputs") { list("Outputs")? } else { Vec::new() };
+    let output_char = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '*';
+    if let Some(bad) = outputs.iter().find(|p| !p.chars().all(output_char)) {
+        return Err(format!(
+            "has '{bad}' in Outputs, which is not a <StackName>.<OutputKey> pattern (letters, digits, . - and *)"
+        ));
+    }
+    let outputs = PatternList::parse(&outputs.join(",")).unwrap_or_else(PatternList::nothing);
+    Ok(ConsumerRules { role_arns, allows_self, exports, outputs })
 }
 
 #[cfg(test)]
@@ -176,6 +186,19 @@ mod tests {
         assert!(other.allows_role(None));
         assert!(!other.allows_role(Some(&role("222222222222"))));
         assert!(other.exports.allows("shared-VpcId"));
+        assert!(!own.outputs.allows("booking-lambda.TopicArn"), "an entry without Outputs allows no output");
+    }
+
+    #[test]
+    fn outputs_are_allowed_by_their_own_patterns() {
+        let policy = ConsumerPolicy::parse(
+            r#"{"*": {"RoleArns": ["self"], "Exports": [], "Outputs": ["booking-lambda.*", "vpc.VpcId"]}}"#,
+            PolicyOrigin::Inline,
+        )
+        .unwrap();
+        let rules = policy.rules_for("111111111111").unwrap();
+        assert!(rules.outputs.allows("booking-lambda.TopicArn") && rules.outputs.allows("vpc.VpcId"));
+        assert!(!rules.outputs.allows("vpc.SubnetIds") && !rules.exports.allows("booking-lambda-TopicArn"));
     }
 
     #[test]
@@ -200,6 +223,8 @@ mod tests {
             (r#"{"*": {"RoleArns": ["self"], "Exports": ["a b"]}}"#, "not a pattern"),
             (r#"{"*": {"RoleArns": ["self"], "Exports": ["x/y"]}}"#, "'x/y' in Exports"),
             (r#"{"*": {"RoleArns": [7], "Exports": []}}"#, "has 7 in RoleArns"),
+            (r#"{"*": {"RoleArns": ["self"], "Exports": [], "Outputs": ["a/b"]}}"#, "'a/b' in Outputs"),
+            (r#"{"*": {"RoleArns": ["self"], "Exports": [], "Outputs": "a.b"}}"#, "needs Outputs, a list"),
         ] {
             let error = ConsumerPolicy::parse(text, origin.clone()).unwrap_err().to_string();
             assert!(error.contains(expected), "{text}: {error}");

@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -15,35 +15,95 @@ pub struct ResourceProperties {
     pub no_echo: bool,
 }
 
-/// Which exports go into Data. The result is the union of all three parts; all empty means every export.
+/// What goes into Data: the union of every part. Nothing selected at all means every export.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Selection {
-    /// Exact names, each of which must exist. Data keys are the names.
+    /// Exact export names, each of which must exist. Data keys are the names.
     pub names: Vec<String>,
     /// Every export whose name starts with this. Data keys are the names.
     pub prefix: Option<String>,
-    /// Data key → export name, each of which must exist.
+    /// Data key → an export name or a `<StackName>.<OutputKey>`, each of which must exist.
     pub aliases: BTreeMap<String, String>,
+    /// `StackOutputs`, by stack name. Data keys are `<StackName>.<OutputKey>`.
+    pub outputs: BTreeMap<String, OutputRequest>,
+    /// Requested export name or `<StackName>.<OutputKey>` → the value to answer while it is missing.
+    pub defaults: BTreeMap<String, String>,
+}
+
+/// What one stack's `StackOutputs` entries ask for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutputRequest {
+    /// Every output of the stack (the entry `<StackName>`).
+    pub every: bool,
+    /// Output keys that must exist and are Data keys of their own (`<StackName>.<OutputKey>` entries).
+    pub keys: BTreeSet<String>,
+    /// Output keys that must exist because an `Exports` alias names them.
+    pub aliased: BTreeSet<String>,
+}
+
+impl OutputRequest {
+    /// Every output key that must exist.
+    pub fn required(&self) -> impl Iterator<Item = &str> {
+        self.keys.union(&self.aliased).map(String::as_str)
+    }
+}
+
+/// `<StackName>.<OutputKey>` split at its dot, or `None` for an export name (which has no dot).
+pub fn output_ref(name: &str) -> Option<(&str, &str)> {
+    name.split_once('.')
 }
 
 impl Selection {
+    /// Nothing selected: every export is returned (and no stack is described).
     pub fn is_everything(&self) -> bool {
-        self.names.is_empty() && self.prefix.is_none() && self.aliases.is_empty()
+        self.names.is_empty() && self.prefix.is_none() && self.aliases.is_empty() && self.outputs.is_empty()
+    }
+
+    /// Whether answering needs the exports listed at all.
+    pub fn needs_exports(&self) -> bool {
+        self.is_everything() || !self.names.is_empty() || self.prefix.is_some() || self.exact_names().next().is_some()
     }
 
     /// Every export name asked for by exact name, through `ExportNames` or `Exports`.
     pub fn exact_names(&self) -> impl Iterator<Item = &str> {
-        self.names.iter().map(String::as_str).chain(self.aliases.values().map(String::as_str))
+        self.names
+            .iter()
+            .map(String::as_str)
+            .chain(self.aliases.values().map(String::as_str).filter(|target| output_ref(target).is_none()))
+    }
+
+    /// Every `<StackName>.<OutputKey>` asked for by exact name, through `StackOutputs` or `Exports`.
+    pub fn exact_outputs(&self) -> impl Iterator<Item = String> + '_ {
+        self.outputs.iter().flat_map(|(stack, request)| request.required().map(move |key| format!("{stack}.{key}")))
+    }
+
+    /// Stacks whose every output is asked for.
+    pub fn every_output_of(&self) -> impl Iterator<Item = &str> {
+        self.outputs.iter().filter(|(_, request)| request.every).map(|(stack, _)| stack.as_str())
+    }
+
+    /// The Data keys that a requested export name or `<StackName>.<OutputKey>` fills.
+    pub fn data_keys_of<'a>(&'a self, requested: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let by_name = match output_ref(requested) {
+            None => self.names.iter().any(|name| name == requested),
+            Some((stack, key)) => self.outputs.get(stack).is_some_and(|r| r.every || r.keys.contains(key)),
+        };
+        let by_name_key = by_name.then_some(requested);
+        let aliased =
+            self.aliases.iter().filter(move |(_, target)| *target == requested).map(|(alias, _)| alias.as_str());
+        by_name_key.into_iter().chain(aliased.filter(move |alias| !by_name || *alias != requested))
     }
 }
 
-const KNOWN: [&str; 10] = [
+const KNOWN: [&str; 12] = [
     "RoleArn",
     "ExternalId",
     "Region",
     "ExportNames",
     "ExportPrefix",
     "Exports",
+    "StackOutputs",
+    "Defaults",
     "NoEcho",
     "Refresh",
     "ServiceToken",
@@ -56,7 +116,7 @@ const MAX_EXPORT_NAME: usize = 255;
 pub enum PropertyError {
     #[error("ResourceProperties must be an object of properties")]
     NotAnObject,
-    #[error("unknown property '{name}'{}; the properties are {}", hint(.suggestion), KNOWN[..8].join(", "))]
+    #[error("unknown property '{name}'{}; the properties are {}", hint(.suggestion), KNOWN[..10].join(", "))]
     Unknown { name: String, suggestion: Option<String> },
     #[error("property {name} must be {expected}")]
     WrongType { name: &'static str, expected: &'static str },
@@ -73,13 +133,24 @@ pub enum PropertyError {
     ExportName { property: &'static str, name: String },
     #[error("Exports key '{0}' is not a valid attribute name (1 to 255 letters, digits and . _ : -)")]
     Alias(String),
-    #[error("{0} is empty; leave it out to select every export, or list what you need")]
+    #[error(
+        "{property} contains '{name}', which is neither <StackName> nor <StackName>.<OutputKey> (a stack name is \
+         1 to 128 letters, digits and hyphens starting with a letter; an output key is 1 to 255 letters and digits)"
+    )]
+    StackOutput { property: &'static str, name: String },
+    #[error("{0} is empty; leave it out, or list what you need")]
     Empty(&'static str),
     #[error(
-        "Exports key '{alias}' names export '{target}', but '{alias}' is also in ExportNames; \
-         a Data key can hold only one value"
+        "Exports key '{alias}' names '{target}', but '{alias}' is also requested as itself (in ExportNames or \
+         StackOutputs); a Data key can hold only one value"
     )]
     AliasClash { alias: String, target: String },
+    #[error(
+        "Defaults has '{key}', which is not requested{}: a default applies to an export name in ExportNames, an \
+         Exports target, or a <StackName>.<OutputKey> in StackOutputs",
+        hint(.suggestion)
+    )]
+    DefaultNotRequested { key: String, suggestion: Option<String> },
     #[error("NoEcho must be \"true\" or \"false\", not '{0}'")]
     NoEcho(String),
 }
@@ -128,24 +199,8 @@ impl ResourceProperties {
 }
 
 fn parse_selection(map: &Map<String, Value>) -> Result<Selection, PropertyError> {
-    let mut names: Vec<String> = match map.get("ExportNames") {
-        None | Some(Value::Null) => Vec::new(),
-        // A single string may hold several names joined by commas (export names cannot contain one).
-        Some(Value::String(text)) => {
-            text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
-        }
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| item.as_str().map(|s| s.trim().to_owned()))
-            .collect::<Option<_>>()
-            .ok_or(PropertyError::WrongType { name: "ExportNames", expected: "a list of export names" })?,
-        Some(_) => {
-            return Err(PropertyError::WrongType { name: "ExportNames", expected: "a list of export names" });
-        }
-    };
-    if map.contains_key("ExportNames") && names.is_empty() {
-        return Err(PropertyError::Empty("ExportNames"));
-    }
+    // A single string may hold several names joined by commas (export names cannot contain one).
+    let mut names = string_list(map, "ExportNames", "a list of export names")?;
     let mut seen = std::collections::HashSet::new();
     names.retain(|name| seen.insert(name.clone()));
     for name in &names {
@@ -160,33 +215,123 @@ fn parse_selection(map: &Map<String, Value>) -> Result<Selection, PropertyError>
         check_export_name("ExportPrefix", prefix)?;
     }
 
-    let aliases = match map.get("Exports") {
-        None | Some(Value::Null) => BTreeMap::new(),
-        Some(Value::Object(entries)) => {
-            if entries.is_empty() {
-                return Err(PropertyError::Empty("Exports"));
+    let mut outputs: BTreeMap<String, OutputRequest> = BTreeMap::new();
+    for entry in string_list(map, "StackOutputs", "a list of <StackName> or <StackName>.<OutputKey>")? {
+        let (stack, key) = parse_output("StackOutputs", &entry)?;
+        let request = outputs.entry(stack.to_owned()).or_default();
+        match key {
+            Some(key) => {
+                request.keys.insert(key.to_owned());
             }
-            let mut aliases = BTreeMap::new();
-            for (alias, target) in entries {
-                let target = target
-                    .as_str()
-                    .ok_or(PropertyError::WrongType { name: "Exports", expected: "a map of {DataKey: ExportName}" })?;
-                if !is_alias(alias) {
-                    return Err(PropertyError::Alias(alias.clone()));
-                }
-                check_export_name("Exports", target)?;
-                if names.contains(alias) && alias != target {
-                    return Err(PropertyError::AliasClash { alias: alias.clone(), target: target.to_owned() });
-                }
-                aliases.insert(alias.clone(), target.to_owned());
+            None => request.every = true,
+        }
+    }
+
+    const ALIASES: &str = "a map of {DataKey: ExportName or StackName.OutputKey}";
+    let mut aliases = BTreeMap::new();
+    for (alias, target) in object(map, "Exports", ALIASES)? {
+        let target = target.as_str().ok_or(PropertyError::WrongType { name: "Exports", expected: ALIASES })?;
+        if !is_alias(alias) {
+            return Err(PropertyError::Alias(alias.clone()));
+        }
+        match output_ref(target) {
+            None => check_export_name("Exports", target)?,
+            Some(_) => {
+                parse_output("Exports", target)?;
             }
-            aliases
         }
-        Some(_) => {
-            return Err(PropertyError::WrongType { name: "Exports", expected: "a map of {DataKey: ExportName}" });
+        aliases.insert(alias.clone(), target.to_owned());
+    }
+    for (alias, target) in &aliases {
+        let requested_as_itself = names.contains(alias)
+            || output_ref(alias)
+                .is_some_and(|(stack, key)| outputs.get(stack).is_some_and(|r| r.every || r.keys.contains(key)));
+        if requested_as_itself && alias != target {
+            return Err(PropertyError::AliasClash { alias: alias.clone(), target: target.clone() });
         }
+    }
+
+    // An aliased output must exist, as an aliased export must.
+    for target in aliases.values() {
+        if let Some((stack, key)) = output_ref(target) {
+            outputs.entry(stack.to_owned()).or_default().aliased.insert(key.to_owned());
+        }
+    }
+    let mut selection = Selection { names, prefix, aliases, outputs, defaults: BTreeMap::new() };
+    let requested: BTreeSet<String> =
+        selection.exact_names().map(str::to_owned).chain(selection.exact_outputs()).collect();
+    for (key, value) in object(map, "Defaults", "a map of {ExportName or StackName.OutputKey: DefaultValue}")? {
+        let Some(value) = value.as_str() else {
+            return Err(PropertyError::WrongType { name: "Defaults", expected: "a map whose values are strings" });
+        };
+        if !requested.contains(key) {
+            let suggestion = closest(key, requested.iter().map(String::as_str)).into_iter().next();
+            return Err(PropertyError::DefaultNotRequested { key: key.clone(), suggestion });
+        }
+        selection.defaults.insert(key.clone(), value.to_owned());
+    }
+    Ok(selection)
+}
+
+/// A list property given as a list of strings, or as one comma-separated string.
+fn string_list(
+    map: &Map<String, Value>,
+    name: &'static str,
+    expected: &'static str,
+) -> Result<Vec<String>, PropertyError> {
+    let items: Vec<String> = match map.get(name) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::String(text)) => {
+            text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        }
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(|s| s.trim().to_owned()))
+            .collect::<Option<_>>()
+            .ok_or(PropertyError::WrongType { name, expected })?,
+        Some(_) => return Err(PropertyError::WrongType { name, expected }),
     };
-    Ok(Selection { names, prefix, aliases })
+    if items.is_empty() {
+        return Err(PropertyError::Empty(name));
+    }
+    Ok(items)
+}
+
+/// A map property; absent is empty, present and empty is refused.
+fn object<'m>(
+    map: &'m Map<String, Value>,
+    name: &'static str,
+    expected: &'static str,
+) -> Result<&'m Map<String, Value>, PropertyError> {
+    static NONE: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(NONE.get_or_init(Map::new)),
+        Some(Value::Object(entries)) if entries.is_empty() => Err(PropertyError::Empty(name)),
+        Some(Value::Object(entries)) => Ok(entries),
+        Some(_) => Err(PropertyError::WrongType { name, expected }),
+    }
+}
+
+/// `<StackName>` or `<StackName>.<OutputKey>`.
+fn parse_output<'a>(property: &'static str, entry: &'a str) -> Result<(&'a str, Option<&'a str>), PropertyError> {
+    let (stack, key) = match output_ref(entry) {
+        Some((stack, key)) => (stack, Some(key)),
+        None => (entry, None),
+    };
+    let valid_key = key
+        .is_none_or(|key| (1..=MAX_EXPORT_NAME).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if is_stack_name(stack) && valid_key {
+        Ok((stack, key))
+    } else {
+        Err(PropertyError::StackOutput { property, name: entry.to_owned() })
+    }
+}
+
+/// CloudFormation's stack names: `[a-zA-Z][-a-zA-Z0-9]*`, at most 128 characters.
+pub(crate) fn is_stack_name(name: &str) -> bool {
+    name.len() <= 128
+        && name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 fn optional_text(map: &Map<String, Value>, name: &'static str) -> Result<Option<String>, PropertyError> {
@@ -309,6 +454,56 @@ mod tests {
             let message = parse(input.clone()).unwrap_err().to_string();
             assert!(message.contains(expected), "{input}: {message}");
         }
+    }
+
+    #[test]
+    fn reads_stack_outputs_aliases_to_them_and_defaults() {
+        let parsed = parse(json!({
+            "StackOutputs": ["booking-lambda", "vpc.VpcId", "vpc.SubnetIds"],
+            "Exports": {"Topic": "booking-lambda.BookingTopicArn", "Db": "db.Endpoint"},
+            "Defaults": {"vpc.SubnetIds": "", "db.Endpoint": "localhost"},
+        }))
+        .unwrap();
+        let selection = parsed.selection;
+        assert!(selection.outputs["booking-lambda"].every);
+        assert_eq!(selection.outputs["booking-lambda"].aliased.iter().collect::<Vec<_>>(), ["BookingTopicArn"]);
+        assert_eq!(selection.outputs["vpc"].keys.len(), 2);
+        assert!(!selection.outputs["db"].every && selection.outputs["db"].keys.is_empty());
+        assert!(!selection.needs_exports() && !selection.is_everything());
+        assert_eq!(selection.data_keys_of("db.Endpoint").collect::<Vec<_>>(), ["Db"]);
+        assert_eq!(selection.data_keys_of("vpc.VpcId").collect::<Vec<_>>(), ["vpc.VpcId"]);
+        assert_eq!(selection.defaults["db.Endpoint"], "localhost");
+        let comma = parse(json!({"StackOutputs": "vpc.VpcId, booking-lambda"})).unwrap();
+        assert_eq!(comma.selection.outputs.len(), 2);
+    }
+
+    #[test]
+    fn refuses_bad_outputs_and_defaults_by_name() {
+        let cases = [
+            (json!({"StackOutputs": ["1stack"]}), "StackOutputs contains '1stack', which is neither"),
+            (json!({"StackOutputs": ["vpc.Vpc-Id"]}), "'vpc.Vpc-Id'"),
+            (json!({"StackOutputs": ["vpc."]}), "'vpc.'"),
+            (json!({"StackOutputs": []}), "StackOutputs is empty"),
+            (json!({"StackOutputs": {"a": 1}}), "StackOutputs must be a list"),
+            (json!({"Exports": {"A": "vpc.Vpc_Id"}}), "Exports contains 'vpc.Vpc_Id'"),
+            (json!({"Defaults": {"vpc.VpcId": "x"}}), "Defaults has 'vpc.VpcId', which is not requested"),
+            (
+                json!({"ExportNames": ["booking-Topic"], "Defaults": {"booking-Topc": "x"}}),
+                "not requested (did you mean booking-Topic?)",
+            ),
+            (json!({"ExportNames": ["a"], "Defaults": {"a": 1}}), "Defaults must be a map whose values are strings"),
+            (json!({"ExportNames": ["a"], "Defaults": {}}), "Defaults is empty"),
+            (
+                json!({"StackOutputs": ["vpc"], "Exports": {"vpc.VpcId": "other-export"}}),
+                "a Data key can hold only one value",
+            ),
+        ];
+        for (input, expected) in cases {
+            let message = parse(input.clone()).unwrap_err().to_string();
+            assert!(message.contains(expected), "{input}: {message}");
+        }
+        // A whole-stack request with a default for one of its keys is a typo of nothing: refused too.
+        assert!(parse(json!({"StackOutputs": ["vpc"], "Defaults": {"vpc.VpcId": "x"}})).is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! number) or of a NoEcho secret against a fingerprint. The price: a value re-exported by a new stack
 //! (the old one deleted and recreated) shows as `changed`, which is worth a look anyway.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::time::SystemTime;
 
@@ -20,6 +20,7 @@ use crate::config::Governance;
 use crate::error::SourceError;
 use crate::lookup::{ExportOrigin, ExportSource};
 use crate::plan::Source;
+use crate::properties::output_ref;
 use crate::role_arn::RoleArn;
 
 /// The fingerprint scheme, stored with every fingerprint so that it can change without confusion.
@@ -100,10 +101,14 @@ impl SourceRef {
 /// One Data key as the registry keeps it: never the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadExport {
-    /// The Data key (`!GetAtt Lookup.<key>`): the export name, or its alias.
+    /// The Data key (`!GetAtt Lookup.<key>`): the export name, `<StackName>.<OutputKey>`, or an alias.
     pub key: String,
+    /// The export name, or `<StackName>.<OutputKey>` for a stack output (export names have no dot).
     pub export: String,
+    /// Empty when the value was a default.
     pub fingerprint: String,
+    /// The value was the resource's `Defaults` entry, because the export or output was missing.
+    pub defaulted: bool,
 }
 
 /// What one consumer resource last read: the registry's item.
@@ -135,15 +140,21 @@ impl ReadRecord {
     }
 
     /// The Data keys and fingerprints of what was selected; values are used here and dropped.
-    pub fn exports_of(data: &BTreeMap<String, String>, origins: &BTreeMap<String, ExportOrigin>) -> Vec<ReadExport> {
+    pub fn exports_of(
+        data: &BTreeMap<String, String>,
+        origins: &BTreeMap<String, ExportOrigin>,
+        defaulted: &BTreeSet<String>,
+    ) -> Vec<ReadExport> {
         origins
             .iter()
             .filter_map(|(key, origin)| {
                 let value = data.get(key)?;
+                let defaulted = defaulted.contains(key);
                 Some(ReadExport {
                     key: key.clone(),
                     export: origin.export.clone(),
-                    fingerprint: fingerprint(origin, value),
+                    fingerprint: if defaulted { String::new() } else { fingerprint(origin, value) },
+                    defaulted,
                 })
             })
             .collect()
@@ -227,6 +238,8 @@ pub enum Staleness {
     Changed,
     /// The export no longer exists.
     Removed,
+    /// The read took its default, and the export or output exists now.
+    Appeared,
 }
 
 impl Staleness {
@@ -234,6 +247,7 @@ impl Staleness {
         match self {
             Staleness::Changed => "changed",
             Staleness::Removed => "removed",
+            Staleness::Appeared => "appeared",
         }
     }
 
@@ -242,6 +256,7 @@ impl Staleness {
         match self {
             Staleness::Changed => "Remote export changed",
             Staleness::Removed => "Remote export removed",
+            Staleness::Appeared => "Remote export appeared",
         }
     }
 }
@@ -277,8 +292,14 @@ impl StaleRead {
                 self.stack_name, self.logical_resource_id
             ),
             Staleness::Removed => format!(
-                "Remove '{}' from {} in stack {} (and whatever uses !GetAtt {}.{}), or ask the publisher to restore it.",
+                "Remove '{}' from {} in stack {} (and whatever uses !GetAtt {}.{}), give it a Defaults entry, or \
+                 ask the publisher to restore it.",
                 self.export, self.logical_resource_id, self.stack_name, self.logical_resource_id, self.key
+            ),
+            Staleness::Appeared => format!(
+                "'{}' exists now, but stack {} still holds its default. Update the stack with a new Refresh value on \
+                 {} to read it.",
+                self.export, self.stack_name, self.logical_resource_id
             ),
         }
     }
@@ -389,18 +410,37 @@ async fn current_fingerprints<S: ExportSource>(
     }
     let source = source_ref.to_source(AUDIT_SESSION_NAME)?;
     let wanted: HashSet<&str> = readers.iter().flat_map(|r| r.exports.iter().map(|e| e.export.as_str())).collect();
+    let stacks: BTreeSet<&str> = wanted.iter().filter_map(|name| output_ref(name)).map(|(stack, _)| stack).collect();
     let mut current = HashMap::new();
-    let pages = exports
-        .scan_exports(&source, &mut |page| {
-            for export in page.into_iter().filter(|e| wanted.contains(e.name.as_str())) {
-                let origin =
-                    ExportOrigin { export: export.name.clone(), exporting_stack_id: export.exporting_stack_id };
-                current.insert(export.name, fingerprint(&origin, &export.value));
+    let mut pages = 0;
+    if wanted.iter().any(|name| output_ref(name).is_none()) {
+        pages = exports
+            .scan_exports(&source, &mut |page| {
+                for export in page.into_iter().filter(|e| wanted.contains(e.name.as_str())) {
+                    let origin =
+                        ExportOrigin { export: export.name.clone(), exporting_stack_id: export.exporting_stack_id };
+                    current.insert(export.name, fingerprint(&origin, &export.value));
+                }
+                std::ops::ControlFlow::Continue(())
+            })
+            .await
+            .map_err(|error: SourceError| error.to_string())?;
+    }
+    // One DescribeStacks per stack, however many readers hold its outputs.
+    for stack in stacks {
+        let described =
+            exports.stack_outputs(&source, stack).await.map_err(|error| format!("stack {stack}: {error}"))?;
+        for (key, value) in described.iter().flat_map(|d| d.outputs.iter()) {
+            let name = format!("{stack}.{key}");
+            if wanted.contains(name.as_str()) {
+                let origin = ExportOrigin {
+                    export: name.clone(),
+                    exporting_stack_id: described.as_ref().map_or_else(String::new, |d| d.stack_id.clone()),
+                };
+                current.insert(name, fingerprint(&origin, value));
             }
-            std::ops::ControlFlow::Continue(())
-        })
-        .await
-        .map_err(|error: SourceError| error.to_string())?;
+        }
+    }
     Ok((current, pages))
 }
 
@@ -410,7 +450,9 @@ fn stale_in(record: &ReadRecord, current: &HashMap<String, String>) -> Vec<Stale
         .iter()
         .filter_map(|read| {
             let (state, alert) = match current.get(&read.export) {
+                None if read.defaulted => return None,
                 None => (Staleness::Removed, REMOVED.to_owned()),
+                Some(now) if read.defaulted => (Staleness::Appeared, now.clone()),
                 Some(now) if *now != read.fingerprint => (Staleness::Changed, now.clone()),
                 Some(_) => return None,
             };
@@ -483,6 +525,9 @@ mod tests {
         reads: Mutex<Vec<String>>,
     }
 
+    /// Stack `vpc` of every account has the output `VpcId` with the account's first export's value.
+    const VPC_STACK: &str = "arn:aws:cloudformation:eu-west-1:222222222222:stack/vpc/1";
+
     impl ExportSource for Sources {
         async fn scan_exports(
             &self,
@@ -503,6 +548,20 @@ mod tests {
                     message: "no".into(),
                 }),
             }
+        }
+
+        async fn stack_outputs(
+            &self,
+            source: &Source,
+            stack_name: &str,
+        ) -> Result<Option<crate::StackOutputs>, SourceError> {
+            let account = source.role.as_ref().map_or("self", RoleArn::account).to_owned();
+            self.reads.lock().unwrap().push(format!("{account}/{stack_name}"));
+            let first = self.exports.get(&account).and_then(|list| list.first());
+            Ok(first.filter(|_| stack_name == "vpc").map(|export| crate::StackOutputs {
+                stack_id: VPC_STACK.into(),
+                outputs: BTreeMap::from([("VpcId".to_owned(), export.value.clone())]),
+            }))
         }
     }
 
@@ -527,7 +586,12 @@ mod tests {
                 .map(|(export, value, stack)| ReadExport {
                     key: export.to_string(),
                     export: export.to_string(),
-                    fingerprint: fingerprint(&origin(export, stack), value),
+                    fingerprint: if *stack == "default" {
+                        String::new()
+                    } else {
+                        fingerprint(&origin(export, stack), value)
+                    },
+                    defaulted: *stack == "default",
                 })
                 .collect(),
             read_at: "2026-11-23T00:00:00Z".into(),
@@ -610,6 +674,44 @@ mod tests {
         let detail = report.stale[0].event_detail();
         assert_eq!((detail["state"].as_str(), detail["export"].as_str()), (Some("changed"), Some("topic")));
         assert!(!detail.to_string().contains("arn-"), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn outputs_are_audited_with_one_describe_per_stack_and_defaults_report_appeared() {
+        let publish = |value: &str| Sources {
+            exports: HashMap::from([("222222222222".to_owned(), vec![Export::new("topic", value, "stack/b/1")])]),
+            reads: Mutex::new(Vec::new()),
+        };
+        let records = vec![
+            record("airmiles", "222222222222", &[("vpc.VpcId", "vpc-1", VPC_STACK), ("vpc.SubnetIds", "", "default")]),
+            record("hotels", "222222222222", &[("vpc.VpcId", "vpc-1", VPC_STACK), ("new-export", "", "default")]),
+        ];
+        let sources = publish("vpc-1");
+        let report = audit(&records, &sources, &Governance::default()).await;
+        assert!(report.stale.is_empty(), "{:?}", report.stale);
+        let reads = sources.reads.lock().unwrap().clone();
+        assert_eq!(reads, ["222222222222", "222222222222/vpc"], "one ListExports and one DescribeStacks");
+
+        let changed = audit(&records, &publish("vpc-2"), &Governance::default()).await;
+        let found: Vec<_> = changed.stale.iter().map(|s| (s.stack_name.as_str(), s.export.as_str(), s.state)).collect();
+        assert_eq!(
+            found,
+            vec![("airmiles", "vpc.VpcId", Staleness::Changed), ("hotels", "vpc.VpcId", Staleness::Changed)]
+        );
+
+        // A defaulted export that now exists has appeared.
+        let appeared = Sources {
+            exports: HashMap::from([(
+                "222222222222".to_owned(),
+                vec![Export::new("x", "vpc-1", "s"), Export::new("new-export", "real", "stack/n/1")],
+            )]),
+            reads: Mutex::new(Vec::new()),
+        };
+        let report = audit(&records, &appeared, &Governance::default()).await;
+        let found: Vec<_> = report.stale.iter().map(|s| (s.stack_name.as_str(), s.export.as_str(), s.state)).collect();
+        assert_eq!(found, vec![("hotels", "new-export", Staleness::Appeared)]);
+        assert!(report.stale[0].advice().contains("new Refresh value"), "{}", report.stale[0].advice());
+        assert_eq!(report.stale[0].event_detail()["state"], "appeared");
     }
 
     #[tokio::test]

@@ -16,6 +16,7 @@ use serde_json::Value;
 const PUBLISHER_ACCOUNT: &str = "222222222222";
 const REGION: &str = "eu-west-1";
 const EXPORT: &str = "booking-lambda-BookingTopicArn";
+const API_URL: &str = "https://api.booking.example/v1";
 const READS_TABLE: &str = "remote-exports-reads";
 
 struct Args {
@@ -77,6 +78,8 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     let topic_v1 = booking.publish_topic("booking-lambda", "BookingTopic", EXPORT).await?;
     println!("Booking account {PUBLISHER_ACCOUNT} publishes stack booking-lambda exporting");
     println!("    {EXPORT} = {topic_v1}");
+    booking.publish_outputs("booking-api", &[("ApiUrl".to_owned(), API_URL.to_owned())]).await?;
+    println!("and stack booking-api with a plain output (no export): ApiUrl = {API_URL}");
     let consumer = Publisher::connect(moto, CONSUMER_ACCOUNT, REGION).await?;
     let decoy = format!("arn:aws:sns:{REGION}:{CONSUMER_ACCOUNT}:NotTheBookingTopic");
     consumer.publish("decoy", &[(EXPORT.to_owned(), decoy.clone())]).await?;
@@ -110,7 +113,16 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
         "Booking can see that Airmiles reads it",
     )?;
 
-    section("2. Booking replaces its topic: who is now stale?");
+    section("2. Airmiles reads a stack output, and one not deployed yet (events/create-stack-outputs.json)");
+    let outputs = invoke(args, &runtime, &responses, &proxy, "create-stack-outputs").await?;
+    expect(outputs["Data"]["booking-api.ApiUrl"] == API_URL, "a plain stack output, read without an export")?;
+    expect(
+        outputs["Data"]["payments-api.ApiUrl"] == "none",
+        "payments-api does not exist yet: its Defaults entry answered, and the stack did not fail",
+    )?;
+    println!("\n!GetAtt BookingApi.booking-api.ApiUrl  →  {API_URL}");
+
+    section("3. Booking replaces its topic: who is now stale?");
     booking.delete_stack("booking-lambda").await?;
     let topic_v2 = booking.publish_topic("booking-lambda-v2", "BookingTopicV2", EXPORT).await?;
     println!("Booking now exports {EXPORT} = {topic_v2}");
@@ -132,7 +144,7 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
         "the next audit still finds Airmiles stale, and alerts nobody twice for the same change",
     )?;
 
-    section("3. Airmiles bumps Refresh, CloudFormation updates (events/update.json)");
+    section("4. Airmiles bumps Refresh, CloudFormation updates (events/update.json)");
     let updated = invoke(args, &runtime, &responses, &proxy, "update").await?;
     expect(updated["Status"] == "SUCCESS", "Update answered SUCCESS")?;
     expect(updated["Data"][EXPORT] == topic_v2.as_str(), "Update picked up the new value")?;
@@ -141,7 +153,7 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     let clean = cli(args, moto, &["stale"])?;
     expect(clean.code == Some(0), "stale is clean again and exits 0")?;
 
-    section("4. Someone invokes the function by hand, with an answer URL into their own bucket");
+    section("5. Someone invokes the function by hand, with an answer URL into their own bucket");
     let mut forged = read_event(&args.events, "create")?;
     forged["RequestId"] = Value::String("forged-request".into());
     let stolen = format!("{}/attacker-bucket/loot?X-Amz-Signature=forged", moto.trim_end_matches('/'));
@@ -160,7 +172,7 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     expect(refused, "a schedule sent to the custom-resource function is refused: only AuditFunction audits")?;
     expect(proxy.calls().is_empty(), "and it cost nothing: no Scan, no ListExports, no PutEvents")?;
 
-    section("5. Airmiles' stack is deleted (events/delete.json)");
+    section("6. Airmiles' stack is deleted (events/delete.json)");
     let deleted = invoke(args, &runtime, &responses, &proxy, "delete").await?;
     expect(deleted["Status"] == "SUCCESS", "Delete answered SUCCESS")?;
     let readers = cli(args, moto, &["readers", "--export", EXPORT, "--output", "json"])?;

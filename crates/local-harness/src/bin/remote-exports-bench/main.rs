@@ -5,7 +5,8 @@
 //!        [--registry]   (instead: the cost of the read registry on the cold Create path, at the first size)
 //!        [--burst [--burst-sizes 10,30,50,100,200] [--rate 10] [--burst-capacity 10]]
 //!                       (instead: K cold functions answering one Create each at once, against a publisher
-//!                        whose ListExports is throttled by a token bucket, with and without the snapshot)
+//!                        whose ListExports and DescribeStacks are throttled by a token bucket, with and
+//!                        without the snapshot; reading one export, then one stack's outputs)
 //!        [--cpu-share MB [--python PATH] [--node PATH --node-peer DIR]]
 //!                       (instead: cold Creates held to a MB-sized Lambda function's CPU share, beside the same
 //!                        runs unthrottled, for this function and the peers in bench/peers; needs root)
@@ -253,10 +254,13 @@ async fn registry_cost(args: &Args, moto: &str) -> Result<(), BoxError> {
 /// One row of the burst table.
 struct BurstRow {
     consumers: usize,
+    /// What each consumer reads.
+    reads: &'static str,
     snapshot: bool,
     success: usize,
     answered: usize,
     list_exports: u32,
+    describe_stacks: u32,
     assume_role: u32,
     throttled: u32,
     times_ms: Vec<f64>,
@@ -265,28 +269,39 @@ struct BurstRow {
 /// K cold functions, each answering one Create at the same moment, against 1 000 exports (the
 /// wanted one on the 10th page) behind a ListExports token bucket; with and without the snapshot.
 async fn burst(args: &Args, moto: &str) -> Result<(), BoxError> {
-    let (publisher, properties) = seed(moto, 1_000).await?;
+    let (publisher, export_properties) = seed(moto, 1_000).await?;
+    // The same publisher's stack with plain outputs, read whole (`StackOutputs: [<stack>]`).
+    let outputs: Vec<(String, String)> = (0..20).map(|i| (format!("Output{i}"), format!("value-{i}"))).collect();
+    publisher.publish_outputs("bench-outputs", &outputs).await?;
+    let output_properties = json!({"RoleArn": export_properties["RoleArn"], "StackOutputs": ["bench-outputs"]});
+    let cases = [("1 export (page 10 of 10)", &export_properties), ("1 stack's 20 outputs", &output_properties)];
     let mut rows = Vec::new();
-    for &consumers in &args.burst_sizes {
-        for snapshot in [false, true] {
-            let row = burst_run(args, moto, &properties, consumers, snapshot).await?;
-            eprintln!(
-                "  K={consumers} snapshot={snapshot}: {}/{consumers} SUCCESS, {} ListExports, {} throttled, max {:.1} s",
-                row.success,
-                row.list_exports,
-                row.throttled,
-                percentile(&row.times_ms, 100.0) / 1000.0
-            );
-            rows.push(row);
+    for (reads, properties) in cases {
+        for &consumers in &args.burst_sizes {
+            for snapshot in [false, true] {
+                let mut row = burst_run(args, moto, properties, consumers, snapshot).await?;
+                row.reads = reads;
+                eprintln!(
+                    "  {reads}, K={consumers} snapshot={snapshot}: {}/{consumers} SUCCESS, {} ListExports, {} \
+                     DescribeStacks, {} throttled, max {:.1} s",
+                    row.success,
+                    row.list_exports,
+                    row.describe_stacks,
+                    row.throttled,
+                    percentile(&row.times_ms, 100.0) / 1000.0
+                );
+                rows.push(row);
+            }
         }
     }
     let mut table = format!(
         "Measured {} on {}. K cold function processes each answer one Create at the same moment; each wants \
-         an export on the last of 10 ListExports pages (1 000 exports). ListExports is throttled by a token \
-         bucket in front of moto at an **assumed** {} requests/s with bursts of {} (AWS publishes no number). \
-         Function timeout 60 s.\n\n\
-         | K | snapshot | SUCCESS | ListExports calls | AssumeRole calls | throttled | p50 | p99 | max |\n\
-         |---:|:---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         either an export on the last of 10 ListExports pages (1 000 exports), or every output of one stack \
+         (one DescribeStacks). ListExports and DescribeStacks are each throttled by a token bucket in front of \
+         moto at an **assumed** {} requests/s with bursts of {} (AWS publishes no number). Function timeout \
+         60 s.\n\n\
+         | reads | K | snapshot | SUCCESS | ListExports calls | DescribeStacks calls | AssumeRole calls | throttled | p50 | p99 | max |\n\
+         |---|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         today(),
         machine(),
         args.rate,
@@ -294,12 +309,14 @@ async fn burst(args: &Args, moto: &str) -> Result<(), BoxError> {
     );
     for row in &rows {
         table.push_str(&format!(
-            "| {} | {} | {}/{} | {} | {} | {} | {:.1} s | {:.1} s | {:.1} s |\n",
+            "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {:.1} s | {:.1} s | {:.1} s |\n",
+            row.reads,
             row.consumers,
             if row.snapshot { "yes" } else { "no" },
             row.success,
             row.consumers,
             row.list_exports,
+            row.describe_stacks,
             row.assume_role,
             row.throttled,
             percentile(&row.times_ms, 50.0) / 1000.0,
@@ -308,7 +325,7 @@ async fn burst(args: &Args, moto: &str) -> Result<(), BoxError> {
         ));
         if row.answered < row.consumers {
             table.push_str(&format!(
-                "|  | ({} of {} never answered) |||||||\n",
+                "|  |  | ({} of {} never answered) |||||||||\n",
                 row.consumers - row.answered,
                 row.consumers
             ));
@@ -319,6 +336,7 @@ async fn burst(args: &Args, moto: &str) -> Result<(), BoxError> {
     std::fs::write(args.out.join("BURST.md"), &table)?;
     eprintln!("wrote {}/BURST.md", args.out.display());
     moto_delete(&publisher).await;
+    let _ = publisher.delete_stack("bench-outputs").await;
     Ok(())
 }
 
@@ -331,6 +349,7 @@ async fn burst_run(
 ) -> Result<BurstRow, BoxError> {
     let proxy = CountingProxy::start(moto).await?;
     proxy.limit("ListExports", args.rate, args.burst_capacity);
+    proxy.limit("DescribeStacks", args.rate, args.burst_capacity);
     let responses = ResponseEndpoint::start().await?;
     let mut env = vec![("AWS_LAMBDA_FUNCTION_TIMEOUT".to_owned(), "60".to_owned())];
     if snapshot {
@@ -370,12 +389,14 @@ async fn burst_run(
     while invocations.join_next().await.is_some() {}
     let mut row = BurstRow {
         consumers,
+        reads: "",
         snapshot,
         success: 0,
         answered: 0,
         list_exports: proxy.count("ListExports"),
+        describe_stacks: proxy.count("DescribeStacks"),
         assume_role: proxy.count("AssumeRole"),
-        throttled: proxy.throttled("ListExports"),
+        throttled: proxy.throttled("ListExports") + proxy.throttled("DescribeStacks"),
         times_ms: Vec::new(),
     };
     for n in 0..consumers {
