@@ -213,3 +213,79 @@ fn the_publisher_role_grants_describe_stacks_on_the_readable_stacks_only() {
         ["arn:*:cloudformation:*:*:stack/booking-*/*", "arn:*:cloudformation:*:*:stack/vpc/*"]
     );
 }
+
+/// The metric names the function writes (README, "Operating it"): alarms and the dashboard may read
+/// no other from the function's namespace.
+const METRICS: [&str; 10] = [
+    "Answered",
+    "Refused",
+    "FailedReason",
+    "ThrottledAttempts",
+    "SnapshotHits",
+    "SnapshotMisses",
+    "FollowUpFailures",
+    "StaleReads",
+    "EventsPut",
+    "UncheckedSources",
+];
+
+#[test]
+fn the_alarms_and_the_dashboard_read_the_metrics_the_function_writes() {
+    let template = template();
+    let alarms: Vec<(&Value, &Value)> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == "AWS::CloudWatch::Alarm")
+        .collect();
+    assert!(alarms.len() >= 6, "{alarms:?}");
+    let mut alarmed = Vec::new();
+    for (id, alarm) in &alarms {
+        assert!(alarm["Condition"] == "HasAlarms" || alarm["Condition"] == "HasAuditAlarms", "{id:?} is unconditional");
+        let mut read = Vec::new();
+        metrics_in_namespace(&alarm["Properties"], &mut read);
+        for name in read {
+            assert!(METRICS.contains(&name.as_str()), "{id:?} reads '{name}', which the function does not write");
+            alarmed.push(name);
+        }
+    }
+    alarmed.sort();
+    alarmed.dedup();
+    assert_eq!(alarmed, ["Answered", "Refused", "UncheckedSources"]);
+    let refused = resource(&template, "RefusedInvocationsAlarm")["Properties"].clone();
+    assert_eq!((refused["MetricName"].as_str(), refused["Threshold"].as_u64()), (Some("Refused"), Some(0)));
+    assert_eq!(refused["Period"], 300);
+
+    // The dashboard's body is JSON once substituted, and charts every metric.
+    let body = &resource(&template, "OperatorsDashboard")["Properties"]["DashboardBody"];
+    let Value::Tagged(sub) = body else { panic!("DashboardBody is not a !Sub") };
+    let template_text = sub.value.as_sequence().unwrap()[0].as_str().unwrap();
+    let parameter = |name: &str| match name {
+        "AWS::Region" => Some("eu-west-1".to_owned()),
+        "MetricsNamespace" => Some("RemoteExports".to_owned()),
+        _ => None,
+    };
+    let json_text = substitute(template_text, &[("Function".to_owned(), "remote-exports".to_owned())], &parameter);
+    let dashboard: serde_json::Value = serde_json::from_str(&json_text).unwrap_or_else(|e| panic!("{e}: {json_text}"));
+    let charted = dashboard.to_string();
+    for metric in METRICS {
+        assert!(charted.contains(&format!("\"{metric}\"")) || charted.contains(metric), "{metric} is not charted");
+    }
+}
+
+/// The `MetricName` of every metric under `value` whose `Namespace` is `!Ref MetricsNamespace`.
+fn metrics_in_namespace(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Mapping(map) => {
+            if names(&value["Namespace"]).as_deref() == Some("MetricsNamespace")
+                && let Some(name) = value["MetricName"].as_str()
+            {
+                found.push(name.to_owned());
+            }
+            map.values().for_each(|item| metrics_in_namespace(item, found));
+        }
+        Value::Sequence(items) => items.iter().for_each(|item| metrics_in_namespace(item, found)),
+        Value::Tagged(tagged) => metrics_in_namespace(&tagged.value, found),
+        _ => {}
+    }
+}

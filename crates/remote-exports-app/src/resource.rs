@@ -4,8 +4,8 @@ use std::time::{Duration, SystemTime};
 use cfn_custom_resource::{CustomResource, Data, Deleted, Failure, FollowUp, Request, RequestKind, StackArn, Success};
 use remote_exports_core::{
     AlertUpdate, Attempts, AuditEvents, AuditReport, ConsumerPolicy, ExportSource, FINGERPRINT_SCHEME, LookupError,
-    LookupPlan, Origin, ParameterStore, ReadRecord, ReadRegistry, RegistryError, ResourceProperties, Selected,
-    SourceRef, Staleness, audit, lookup, reader_key, rfc3339,
+    LookupPlan, Meter, NoMeter, Origin, ParameterStore, ReadRecord, ReadRegistry, RegistryError, ResourceProperties,
+    Selected, SourceRef, Staleness, audit, lookup, reader_key, rfc3339,
 };
 
 use crate::{PolicyCache, Settings};
@@ -20,6 +20,8 @@ pub struct RemoteExports<S, P, R = NoRegistry> {
     policy: PolicyCache<P>,
     /// Where reads are recorded, when `READS_TABLE` is set.
     registry: Option<Arc<R>>,
+    /// Told the kind of every FAILED answer this resource prepares.
+    meter: Arc<dyn Meter>,
 }
 
 /// The registry of a function without `READS_TABLE`: never called.
@@ -64,15 +66,20 @@ impl<S: ExportSource, P: ParameterStore> RemoteExports<S, P, NoRegistry> {
     /// `exports` reads publishers' exports; `parameters` reads a consumer policy kept in SSM.
     pub fn new(settings: Settings, exports: S, parameters: P) -> Self {
         let policy = PolicyCache::new(settings.consumer_policy.clone(), parameters);
-        RemoteExports { settings, exports, policy, registry: None }
+        RemoteExports { settings, exports, policy, registry: None, meter: Arc::new(NoMeter) }
     }
 }
 
 impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExports<S, P, R> {
     /// Records every successful read in `registry` (and forgets it on Delete); `None` records nothing.
     pub fn with_registry<R2: ReadRegistry>(self, registry: Option<R2>) -> RemoteExports<S, P, R2> {
-        let RemoteExports { settings, exports, policy, registry: _ } = self;
-        RemoteExports { settings, exports, policy, registry: registry.map(Arc::new) }
+        let RemoteExports { settings, exports, policy, registry: _, meter } = self;
+        RemoteExports { settings, exports, policy, registry: registry.map(Arc::new), meter }
+    }
+
+    /// Tells `meter` the kind of each FAILED answer (see [`LookupError::kind`]).
+    pub fn with_meter(self, meter: Arc<dyn Meter>) -> Self {
+        RemoteExports { meter, ..self }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -152,8 +159,14 @@ impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
         LookupPlan::new(ResourceProperties::parse(&request.properties)?, governance, policy, origin)
     }
 
+    /// The FAILED answer for `error`, its kind counted.
+    fn failure(&self, error: &LookupError) -> Failure {
+        self.meter.failed(error.kind());
+        Failure::new(error.to_string()).detail(format!("kind={}", error.kind()))
+    }
+
     async fn read(&self, request: &Request) -> Result<Success, Failure> {
-        let fail = |error: LookupError| Failure::new(error.to_string());
+        let fail = |error: LookupError| self.failure(&error);
         let policy = self.consumer_policy().await.map_err(fail)?;
         let mut plan = self.plan(request, policy.as_deref()).map_err(fail)?;
         if request.kind == RequestKind::Update {
@@ -246,19 +259,20 @@ where
     fn timeout_reason(&self, request: &Request, waited: Duration) -> String {
         // Planning is pure and was already done once; repeat it without the policy only to name the source.
         let Ok(plan) = self.plan(request, None) else {
-            return LookupError::TimedOut { source_name: "the publisher".to_owned(), waited }.to_string();
+            return self.failure(&LookupError::TimedOut { source_name: "the publisher".to_owned(), waited }).reason;
         };
         let source_name = plan.source.describe();
-        match self.exports.attempts(&plan.source) {
+        let error = match self.exports.attempts(&plan.source) {
             Some(Attempts { attempts, throttled }) if throttled > 0 => {
-                LookupError::Throttled { source_name, attempts, throttled, waited }.to_string()
+                LookupError::Throttled { source_name, attempts, throttled, waited }
             }
-            _ => LookupError::TimedOut { source_name, waited }.to_string(),
-        }
+            _ => LookupError::TimedOut { source_name, waited },
+        };
+        self.failure(&error).reason
     }
 
     fn oversized_reason(&self, _: &Request, bytes: usize, data_keys: usize) -> String {
-        LookupError::ResponseTooLarge { bytes, exports: data_keys }.to_string()
+        self.failure(&LookupError::ResponseTooLarge { bytes, exports: data_keys }).reason
     }
 
     fn failed_create_id(&self, request: &Request) -> String {

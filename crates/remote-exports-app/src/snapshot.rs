@@ -10,7 +10,11 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use remote_exports_core::{Attempts, Export, ExportSource, SnapshotStore, Source, SourceError, StackOutputs};
+use std::sync::Arc;
+
+use remote_exports_core::{
+    Attempts, Count, Export, ExportSource, Meter, NoMeter, SnapshotStore, Source, SourceError, StackOutputs,
+};
 use serde_json::Value;
 
 /// How long a lease holds: long enough for a full read of a large, throttled publisher; a holder
@@ -27,6 +31,8 @@ pub struct SnapshotSource<S, T> {
     store: Option<T>,
     ttl: Duration,
     holder: String,
+    /// Counts hits and misses.
+    meter: Arc<dyn Meter>,
 }
 
 /// Now, in ms since the epoch: the clock snapshots and leases are stamped with.
@@ -82,7 +88,12 @@ impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
     /// `store: None` reads directly, exactly as `direct` alone would.
     pub fn new(direct: S, store: Option<T>, ttl: Duration) -> Self {
         let holder = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-        SnapshotSource { direct, store, ttl, holder }
+        SnapshotSource { direct, store, ttl, holder, meter: Arc::new(NoMeter) }
+    }
+
+    /// Counts each hit and miss into `meter`.
+    pub fn with_meter(self, meter: Arc<dyn Meter>) -> Self {
+        SnapshotSource { meter, ..self }
     }
 
     pub fn direct(&self) -> &S {
@@ -118,6 +129,7 @@ impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
         loop {
             if let Found::Fresh(body) = self.fresh(store, &key, source, item).await.map_err(warn)? {
                 tracing::debug!(source = %source.describe(), "export snapshot hit");
+                self.meter.add(Count::SnapshotHit, 1);
                 return Ok((body, 0));
             }
             let started = now_ms();
@@ -148,8 +160,10 @@ impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
     ) -> Result<(Body, u32), SourceError> {
         if let Ok(Found::Fresh(body)) = self.fresh(store, key, source, item).await {
             tracing::debug!(source = %source.describe(), "export snapshot hit after taking the lease");
+            self.meter.add(Count::SnapshotHit, 1);
             return Ok((body, 0));
         }
+        self.meter.add(Count::SnapshotMiss, 1);
         let (body, pages) = match item {
             Item::Exports => {
                 let (exports, pages) = self.read_all(source).await?;
@@ -198,7 +212,10 @@ impl<S: ExportSource, T: SnapshotStore> ExportSource for SnapshotSource<S, T> {
             }
             Ok((Body::Stack(_), _)) => unreachable!("an exports item decodes as exports"),
             Err(Some(error)) => Err(error),
-            Err(None) => self.direct.scan_exports(source, on_page).await,
+            Err(None) => {
+                self.meter.add(Count::SnapshotMiss, 1);
+                self.direct.scan_exports(source, on_page).await
+            }
         }
     }
 
@@ -208,7 +225,10 @@ impl<S: ExportSource, T: SnapshotStore> ExportSource for SnapshotSource<S, T> {
             Ok((Body::Stack(outputs), _)) => Ok(outputs),
             Ok((Body::Exports(_), _)) => unreachable!("a stack item decodes as a stack"),
             Err(Some(error)) => Err(error),
-            Err(None) => self.direct.stack_outputs(source, stack_name).await,
+            Err(None) => {
+                self.meter.add(Count::SnapshotMiss, 1);
+                self.direct.stack_outputs(source, stack_name).await
+            }
         }
     }
 

@@ -18,7 +18,9 @@ use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
 use aws_sdk_cloudformation::operation::list_exports::ListExportsError;
 use aws_sdk_cloudformation::types::StackStatus;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
-use remote_exports_core::{Attempts, Export, ExportSource, FailureKind, Source, SourceError, SourceStep, StackOutputs};
+use remote_exports_core::{
+    Attempts, Count, Export, ExportSource, FailureKind, Meter, Source, SourceError, SourceStep, StackOutputs,
+};
 
 use crate::{error_chain, is_untrusted_certificate};
 
@@ -76,10 +78,18 @@ fn counted(
 
 /// CloudFormation attempts (ListExports, DescribeStacks) of the latest read of one source, counted as they happen, so that a read
 /// cut off by the deadline can still say how often it tried and how often it was throttled.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct AttemptLog {
     attempts: AtomicU32,
     throttled: AtomicU32,
+    /// Also told of every throttled attempt, for the function's metrics.
+    meter: Option<Arc<dyn Meter>>,
+}
+
+impl std::fmt::Debug for AttemptLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttemptLog").field("attempts", &self.attempts).field("throttled", &self.throttled).finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +115,9 @@ impl Intercept for CountAttempts {
         let status = context.response().map_or(0, |response| response.status().as_u16());
         if failure_kind(code, status) == FailureKind::Throttled {
             self.0.throttled.fetch_add(1, Ordering::Relaxed);
+            if let Some(meter) = &self.0.meter {
+                meter.add(Count::ThrottledAttempt, 1);
+            }
         }
         Ok(())
     }
@@ -125,6 +138,7 @@ pub struct CloudFormationExports {
     /// snapshot, only the container that reads does), and STS's limits are far above ListExports'.
     sts: SdkConfig,
     clients: Mutex<HashMap<ClientKey, (Client, Arc<AttemptLog>)>>,
+    meter: Option<Arc<dyn Meter>>,
 }
 
 fn client_key(source: &Source) -> ClientKey {
@@ -145,7 +159,12 @@ impl CloudFormationExports {
     pub fn with_max_attempts(base: SdkConfig, max_attempts: u32) -> Self {
         let sts = base.to_builder().retry_config(retry_config(STS_ATTEMPTS.min(max_attempts))).build();
         let base = base.into_builder().retry_config(retry_config(max_attempts)).build();
-        CloudFormationExports { base, sts, clients: Mutex::new(HashMap::new()) }
+        CloudFormationExports { base, sts, clients: Mutex::new(HashMap::new()), meter: None }
+    }
+
+    /// Tells `meter` of every throttled attempt as it happens.
+    pub fn with_meter(self, meter: Arc<dyn Meter>) -> Self {
+        CloudFormationExports { meter: Some(meter), ..self }
     }
 
     async fn client_for(&self, source: &Source) -> (Client, Arc<AttemptLog>) {
@@ -153,7 +172,7 @@ impl CloudFormationExports {
         if let Some(entry) = self.clients.lock().expect("client cache lock").get(&key) {
             return entry.clone();
         }
-        let log = Arc::new(AttemptLog::default());
+        let log = Arc::new(AttemptLog { meter: self.meter.clone(), ..AttemptLog::default() });
         let builder =
             aws_sdk_cloudformation::config::Builder::from(&self.base).region(Region::new(source.region.clone()));
         let mut config = counted(builder, &log);

@@ -107,6 +107,40 @@ pub enum LookupError {
     Internal(String),
 }
 
+impl LookupError {
+    /// A short, stable name for the kind of failure, for metrics and log queries (low cardinality:
+    /// never a name or a value).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LookupError::Properties(_) | LookupError::NoRegion | LookupError::AliasCollision { .. } => {
+                "InvalidProperties"
+            }
+            LookupError::Config(_) | LookupError::Policy(_) => "Misconfigured",
+            LookupError::RoleNotAllowed { .. }
+            | LookupError::ExportsNotAllowed { .. }
+            | LookupError::OutputsNotAllowed { .. }
+            | LookupError::ConsumerNotInPolicy { .. }
+            | LookupError::ConsumerUnknown { .. }
+            | LookupError::RoleNotAllowedForConsumer { .. }
+            | LookupError::ExportsNotAllowedForConsumer { .. }
+            | LookupError::OutputsNotAllowedForConsumer { .. } => "NotAllowed",
+            LookupError::Source { error, .. } | LookupError::StackSource { error, .. } => match error.kind {
+                FailureKind::Denied => "Denied",
+                FailureKind::Throttled => "Throttled",
+                FailureKind::Other => "SourceError",
+            },
+            LookupError::Missing { missing, .. } if missing.iter().all(|m| m.kind != MissingKind::Export) => {
+                "MissingOutput"
+            }
+            LookupError::Missing { .. } | LookupError::PrefixMatchedNothing { .. } => "MissingExport",
+            LookupError::ResponseTooLarge { .. } => "TooLarge",
+            LookupError::TimedOut { .. } => "TimedOut",
+            LookupError::Throttled { .. } => "Throttled",
+            LookupError::Internal(_) => "Internal",
+        }
+    }
+}
+
 /// A requested export, stack output or stack that does not exist, with the closest names that do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingExport {
@@ -337,6 +371,38 @@ mod tests {
         assert_eq!(unclassified.to_string(), "ListExports failed (Throttling: Rate exceeded).");
         let other = error(SourceStep::ListExports, FailureKind::Other, None, "dispatch failure");
         assert_eq!(other.to_string(), "ListExports failed (dispatch failure).");
+    }
+
+    #[test]
+    fn every_failure_has_a_low_cardinality_kind() {
+        let denied = SourceError {
+            step: SourceStep::DescribeStacks,
+            kind: FailureKind::Denied,
+            code: Some("AccessDenied".into()),
+            message: "no".into(),
+        };
+        let output = MissingExport { name: "s.K".into(), suggestions: vec![], kind: MissingKind::Output };
+        let cases = [
+            (LookupError::NoRegion, "InvalidProperties"),
+            (LookupError::RoleNotAllowed { role: "r".into() }, "NotAllowed"),
+            (LookupError::StackSource { stack: "s".into(), source_name: "a".into(), error: denied }, "Denied"),
+            (
+                LookupError::Missing { source_name: "a".into(), missing: vec![output.clone()], scanned: None },
+                "MissingOutput",
+            ),
+            (
+                LookupError::Missing {
+                    source_name: "a".into(),
+                    missing: vec![output, MissingExport::export("e", vec![])],
+                    scanned: Some(1),
+                },
+                "MissingExport",
+            ),
+            (LookupError::ResponseTooLarge { bytes: 5000, exports: 50 }, "TooLarge"),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 mod config;
 mod error;
 mod lookup;
+mod meter;
 mod pattern;
 mod plan;
 mod policy;
@@ -24,6 +25,7 @@ pub use error::{FailureKind, LookupError, MissingExport, MissingKind, SourceErro
 pub use lookup::{
     Attempts, Export, ExportOrigin, ExportSource, ParameterError, ParameterStore, Selected, StackOutputs, lookup,
 };
+pub use meter::{Count, Meter, NoMeter};
 pub use pattern::{Pattern, PatternList};
 pub use plan::{ExportFilter, LookupPlan, Origin, Source};
 pub use policy::{ConsumerPolicy, ConsumerRules, PolicyError, PolicyOrigin};

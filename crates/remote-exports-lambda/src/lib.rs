@@ -5,6 +5,8 @@ mod logging;
 
 pub use logging::init_logging;
 
+pub mod metrics;
+
 use cfn_custom_resource::HandleError;
 use remote_exports_app::AuditError;
 use serde_json::Value;

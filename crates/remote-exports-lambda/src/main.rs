@@ -7,13 +7,14 @@
 
 use std::sync::Arc;
 
-use cfn_custom_resource::{Deadline, Driver};
+use cfn_custom_resource::{Deadline, Driver, HandleError, StackArn, Status};
 use lambda_runtime::{LambdaEvent, service_fn};
 use remote_exports_app::{RemoteExports, Settings, SnapshotSource};
 use remote_exports_aws::{
     CloudFormationExports, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents, HttpResponseTransport,
     SsmParameters, TrustRoots, load_sdk_config,
 };
+use remote_exports_lambda::metrics::{self, Ending, MetricsSettings, RequestMeter};
 use remote_exports_lambda::{AuditFailure, FunctionError, Invocation, Mode, Refused};
 use serde_json::{Value, json};
 
@@ -37,9 +38,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         TrustRoots::System
     });
     let config = load_sdk_config(roots).await?;
+    let metrics = Arc::new(MetricsSettings::from_vars(|name| std::env::var(name).ok()));
     match mode {
-        Mode::CustomResource => serve_custom_resources(settings, &config, roots).await,
-        Mode::Audit => serve_audits(settings, &config).await,
+        Mode::CustomResource => serve_custom_resources(settings, &config, roots, metrics).await,
+        Mode::Audit => serve_audits(settings, &config, metrics).await,
     }
 }
 
@@ -52,20 +54,23 @@ async fn serve_custom_resources(
     settings: Settings,
     config: &aws_config::SdkConfig,
     roots: TrustRoots,
+    metrics: Arc<MetricsSettings>,
 ) -> Result<(), lambda_runtime::Error> {
+    let meter = Arc::new(RequestMeter::default());
     let url_policy = settings.url_policy;
     // Without READS_TABLE the registry is absent, not disabled: no client, no call, no cost.
     let registry = settings.reads_table.as_deref().map(|table| DynamoDbRegistry::new(config, table));
     // Without EXPORTS_CACHE_TABLE every read is direct, exactly as before: no table, no call.
     let snapshots = settings.snapshot.as_ref().map(|s| DynamoDbSnapshots::new(config, &s.table));
     let ttl = settings.snapshot.as_ref().map_or(std::time::Duration::ZERO, |s| s.ttl);
-    let exports = SnapshotSource::new(CloudFormationExports::new(config.clone()), snapshots, ttl);
-    let resource = RemoteExports::new(settings, exports, SsmParameters::new(config));
+    let direct = CloudFormationExports::new(config.clone()).with_meter(meter.clone());
+    let exports = SnapshotSource::new(direct, snapshots, ttl).with_meter(meter.clone());
+    let resource = RemoteExports::new(settings, exports, SsmParameters::new(config)).with_meter(meter.clone());
     let transport = HttpResponseTransport::new(roots)?;
     let driver: Arc<Function> = Arc::new(Driver::new(resource.with_registry(registry), transport, url_policy));
     let fallback_budget = Deadline::fallback_budget();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let driver = Arc::clone(&driver);
+        let (driver, meter, metrics) = (Arc::clone(&driver), Arc::clone(&meter), Arc::clone(&metrics));
         async move {
             if Invocation::of(&event.payload) == Invocation::ScheduledAudit {
                 // Anyone in the Organization may invoke this function: a forged schedule gets
@@ -74,10 +79,26 @@ async fn serve_custom_resources(
                 return Err(lambda_runtime::Diagnostic::from(Refused::NotACustomResourceRequest));
             }
             let deadline = Deadline::from_runtime_millis(event.context.deadline, fallback_budget);
-            let handled = driver
-                .handle(event.payload, deadline)
-                .await
-                .map_err(|e| lambda_runtime::Diagnostic::from(FunctionError(e)))?;
+            // Vouched for by the bound ResponseURL once answered; used only then.
+            let stack_id = event.payload["StackId"].as_str().map(str::to_owned);
+            let handled = driver.handle(event.payload, deadline).await;
+            let counts = meter.take();
+            let ending = match &handled {
+                Ok(handled) => Ending::Answered {
+                    request_type: handled.kind.map_or("Invalid", |kind| kind.as_str()),
+                    status: handled.status.as_str(),
+                    // A FAILED answer the resource did not name came from a malformed request or a panic.
+                    failure_kind: counts.failure_kind.or_else(|| {
+                        (handled.status == Status::Failed && handled.kind.is_none()).then_some("InvalidRequest")
+                    }),
+                    follow_up_failed: handled.follow_up.as_ref().is_some_and(|f| f.error.is_some()),
+                    consumer_account: stack_id.as_deref().and_then(StackArn::parse).map(|stack| stack.account),
+                },
+                Err(HandleError::ResponseUrlRefused(_)) => Ending::Refused,
+                Err(_) => Ending::NotAnswered,
+            };
+            metrics::emit(&metrics::request_document(&metrics, ending, &counts, remote_exports_app::now_ms()));
+            let handled = handled.map_err(|e| lambda_runtime::Diagnostic::from(FunctionError(e)))?;
             Ok(json!({
                 "Status": handled.status,
                 "PhysicalResourceId": handled.physical_resource_id,
@@ -91,7 +112,11 @@ async fn serve_custom_resources(
 /// `AuditFunction`: the scheduled audit, invoked by its EventBridge rule alone. It reads every
 /// publisher directly, never through the shared snapshot, so a change made just after a read that
 /// filled the snapshot is still found.
-async fn serve_audits(settings: Settings, config: &aws_config::SdkConfig) -> Result<(), lambda_runtime::Error> {
+async fn serve_audits(
+    settings: Settings,
+    config: &aws_config::SdkConfig,
+    metrics: Arc<MetricsSettings>,
+) -> Result<(), lambda_runtime::Error> {
     let registry = settings.reads_table.as_deref().map(|table| DynamoDbRegistry::new(config, table));
     let resource: Auditor =
         RemoteExports::new(settings, CloudFormationExports::new(config.clone()), SsmParameters::new(config))
@@ -99,14 +124,14 @@ async fn serve_audits(settings: Settings, config: &aws_config::SdkConfig) -> Res
     let (auditor, events) = (Arc::new(resource), Arc::new(EventBridgeEvents::new(config)));
     let fallback_budget = Deadline::fallback_budget();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let (auditor, events) = (Arc::clone(&auditor), Arc::clone(&events));
+        let (auditor, events, metrics) = (Arc::clone(&auditor), Arc::clone(&events), Arc::clone(&metrics));
         async move {
             if Invocation::of(&event.payload) != Invocation::ScheduledAudit {
                 tracing::warn!("refused an event that is not the audit's schedule; nothing was answered");
                 return Err(lambda_runtime::Diagnostic::from(Refused::NotAScheduledAudit));
             }
             let deadline = Deadline::from_runtime_millis(event.context.deadline, fallback_budget);
-            audit(&auditor, &events, deadline).await
+            audit(&auditor, &events, &metrics, deadline).await
         }
     }))
     .await
@@ -115,6 +140,7 @@ async fn serve_audits(settings: Settings, config: &aws_config::SdkConfig) -> Res
 async fn audit(
     auditor: &Auditor,
     events: &EventBridgeEvents,
+    metrics: &MetricsSettings,
     deadline: Deadline,
 ) -> Result<Value, lambda_runtime::Diagnostic> {
     let run = auditor.audit_and_publish(events);
@@ -129,6 +155,15 @@ async fn audit(
             return Err(AuditFailure::TimedOut.into());
         }
     };
+    let unchecked = outcome.report.unchecked().count();
+    let document = metrics::audit_document(
+        metrics,
+        outcome.report.stale.len(),
+        outcome.events_put,
+        unchecked,
+        remote_exports_app::now_ms(),
+    );
+    metrics::emit(&document);
     Ok(json!({
         "Readers": outcome.report.readers,
         "Sources": outcome.report.sources.len(),

@@ -178,9 +178,15 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     let readers = cli(args, moto, &["readers", "--export", EXPORT, "--output", "json"])?;
     expect(readers.stdout.trim() == "[]", "nobody reads the export any more: Booking may remove it")?;
 
-    section("What the function logged (one line per request)");
-    for line in function.stop().await.lines().filter(|l| l.contains("answered")) {
+    section("What the function logged (one line per request, and one metrics line beside it)");
+    let logs = function.stop().await;
+    for line in logs.lines().filter(|l| l.contains("answered")) {
         println!("{line}");
+    }
+    // CloudWatch turns these Embedded Metric Format lines into metrics, with no API call.
+    let metrics: Vec<&str> = logs.lines().filter(|l| l.contains("\"_aws\"")).collect();
+    if let Some(first) = metrics.first() {
+        println!("\n{} metrics lines (EMF), the first:\n{first}", metrics.len());
     }
     for line in audit_function.stop().await.lines().filter(|l| l.contains("audited")) {
         println!("{line}");
