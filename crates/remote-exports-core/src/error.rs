@@ -14,7 +14,9 @@ pub enum LookupError {
         "The remote-exports function is misconfigured: {0}. Ask the platform team that deployed it to fix the setting."
     )]
     Config(#[from] ConfigError),
-    #[error("The remote-exports function's {0}. Ask the platform team that deployed it to fix the policy.")]
+    #[error(
+        "The remote-exports function is misconfigured: {0}. Ask the platform team that deployed it to fix the policy."
+    )]
     Policy(#[from] PolicyError),
     #[error(
         "RoleArn {role} is not allowed by the function's ALLOWED_ROLE_ARNS. Use an allowed role, or ask the \
@@ -402,6 +404,98 @@ mod tests {
         ];
         for (error, kind) in cases {
             assert_eq!(error.kind(), kind, "{error}");
+        }
+    }
+
+    /// One of every Reason the domain can give, with every policy problem inside its wrapper.
+    fn every_reason() -> Vec<LookupError> {
+        use crate::config::ConfigError;
+        use crate::policy::PolicyError;
+        use crate::properties::PropertyError;
+        let origin = PolicyOrigin::Parameter("/platform/policy".into());
+        let source = |step, kind| SourceError { step, kind, code: Some("Code".into()), message: "message".into() };
+        let waited = std::time::Duration::from_millis(1500);
+        let mut reasons = vec![
+            LookupError::Properties(PropertyError::NotAnObject),
+            LookupError::Properties(PropertyError::Empty("ExportNames")),
+            LookupError::Properties(PropertyError::Unknown {
+                name: "ExportName".into(),
+                suggestion: Some("ExportNames".into()),
+            }),
+            LookupError::Properties(PropertyError::DefaultNotRequested { key: "a".into(), suggestion: None }),
+            LookupError::Config(ConfigError::DefaultRoleArn(crate::RoleArn::parse("x").unwrap_err())),
+            LookupError::Policy(PolicyError::Json { origin: origin.clone(), detail: "EOF".into() }),
+            LookupError::Policy(PolicyError::NotAnObject { origin: PolicyOrigin::Inline }),
+            LookupError::Policy(PolicyError::Account { origin: origin.clone(), key: "12".into() }),
+            LookupError::Policy(PolicyError::Entry {
+                origin: origin.clone(),
+                account: "*".into(),
+                problem: "needs Exports, a list of patterns".into(),
+            }),
+            LookupError::Policy(PolicyError::Unreadable { origin: origin.clone(), detail: "ParameterNotFound".into() }),
+            LookupError::Policy(PolicyError::BothSet),
+            LookupError::RoleNotAllowed { role: "arn:aws:iam::2:role/r".into() },
+            LookupError::ExportsNotAllowed { names: vec!["a".into()] },
+            LookupError::OutputsNotAllowed { names: vec!["s.K".into()] },
+            LookupError::ConsumerNotInPolicy { account: "1".into(), origin: origin.clone() },
+            LookupError::ConsumerUnknown { origin: origin.clone() },
+            LookupError::RoleNotAllowedForConsumer { account: "1".into(), role: "r".into(), origin: origin.clone() },
+            LookupError::ExportsNotAllowedForConsumer {
+                account: "1".into(),
+                names: vec!["a".into()],
+                origin: origin.clone(),
+            },
+            LookupError::OutputsNotAllowedForConsumer { account: "1".into(), names: vec!["s.K".into()], origin },
+            LookupError::NoRegion,
+            LookupError::Missing {
+                source_name: "account 2 in eu-west-1".into(),
+                missing: vec![MissingExport::export("a", vec!["b".into()])],
+                scanned: Some(3),
+            },
+            LookupError::PrefixMatchedNothing {
+                prefix: "p-".into(),
+                source_name: "account 2 in eu-west-1".into(),
+                hidden: 2,
+            },
+            LookupError::AliasCollision { key: "k".into(), target: "t".into() },
+            LookupError::ResponseTooLarge { bytes: 5000, exports: 50 },
+            LookupError::TimedOut { source_name: "account 2 in eu-west-1".into(), waited },
+            LookupError::Throttled { source_name: "account 2 in eu-west-1".into(), attempts: 9, throttled: 8, waited },
+            LookupError::Internal("a bug".into()),
+        ];
+        for step in [SourceStep::AssumeRole, SourceStep::ListExports, SourceStep::DescribeStacks] {
+            for kind in [FailureKind::Denied, FailureKind::Throttled, FailureKind::Other] {
+                let error = source(step, kind);
+                reasons
+                    .push(LookupError::Source { source_name: "account 2 in eu-west-1".into(), error: error.clone() });
+                reasons.push(LookupError::StackSource { stack: "s".into(), source_name: "account 2".into(), error });
+            }
+        }
+        reasons
+    }
+
+    /// Plain grammar in every Reason: a sentence that starts with a capital and ends with a full
+    /// stop, and none of the slips that joining texts makes ("function's the", "the the", "..").
+    #[test]
+    fn every_reason_reads_as_plain_sentences() {
+        for error in every_reason() {
+            let text = error.to_string();
+            assert!(text.starts_with(|c: char| c.is_ascii_uppercase() || c.is_ascii_digit()), "{text}");
+            assert!(text.ends_with('.'), "{text}");
+            let lower = text.to_lowercase();
+            for slip in
+                ["'s the ", "'s a ", " the the ", " a a ", " a the ", " the a ", "..", " .", "  ", ",.", ".,", ": ."]
+            {
+                assert!(!lower.contains(slip), "'{slip}' in: {text}");
+            }
+            let words: Vec<&str> = lower.split_whitespace().collect();
+            for pair in words.windows(2) {
+                assert!(
+                    pair[0] != pair[1] || pair[0].chars().all(|c| !c.is_alphabetic()),
+                    "doubled '{}' in: {text}",
+                    pair[0]
+                );
+            }
         }
     }
 
