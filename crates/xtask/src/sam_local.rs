@@ -32,7 +32,7 @@ pub fn sam_local(extra: &[String]) -> Result {
     };
     if !is_root() {
         return Err("sam-local runs a Docker engine in a network namespace of its own, which needs root \
-                    (run it as root, or in CI; `cargo xtask test --without-docker` leaves it out)"
+                    (run it as root, or in CI; as a normal user `cargo xtask test` leaves it out and says so)"
             .into());
     }
     install_missing_packages()?;
@@ -99,7 +99,7 @@ pub fn sam_local(extra: &[String]) -> Result {
     result
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
