@@ -44,9 +44,22 @@ fn assert_valid_emf(document: &Value) {
     }
 }
 
+/// The function's EMF documents once there are `count` of them. The line is written after the answer
+/// is delivered, and the harness reads the function's output as it comes, so it may lag the answer.
+async fn documents_when(function: &Function, count: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let all = documents(&function.logs());
+        if all.len() >= count || std::time::Instant::now() > deadline {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The one document written since `before` documents were.
-fn next_document(world: &World, before: usize) -> Value {
-    let all = documents(&world.function.logs());
+async fn next_document(world: &World, before: usize) -> Value {
+    let all = documents_when(&world.function, before + 1).await;
     assert_eq!(all.len(), before + 1, "one document per invocation:\n{}", world.function.logs());
     let document = all[before].clone();
     assert_valid_emf(&document);
@@ -75,7 +88,7 @@ async fn each_invocation_writes_one_valid_emf_document_without_values() {
     // SUCCESS.
     let answer = world.answer(&world.event("Create", "ok", json!({"RoleArn": role, "ExportNames": [name]}))).await;
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
-    let success = next_document(&world, 0);
+    let success = next_document(&world, 0).await;
     assert_eq!(
         (success["Answered"].as_u64(), success["RequestType"].as_str(), success["Status"].as_str()),
         (Some(1), Some("Create"), Some("SUCCESS"))
@@ -89,7 +102,7 @@ async fn each_invocation_writes_one_valid_emf_document_without_values() {
     let answer =
         world.answer(&world.event("Create", "missing", json!({"RoleArn": role, "ExportNames": [missing]}))).await;
     assert_eq!(answer["Status"], "FAILED");
-    let failed = next_document(&world, 1);
+    let failed = next_document(&world, 1).await;
     assert_eq!((failed["FailedReason"].as_u64(), failed["Kind"].as_str()), (Some(1), Some("MissingExport")));
     assert_eq!(failed["Status"], "FAILED");
     assert_holds_nothing_secret(&failed, &[&missing, &name]);
@@ -98,7 +111,7 @@ async fn each_invocation_writes_one_valid_emf_document_without_values() {
     let mut forged = world.event("Create", "forged", json!({"RoleArn": role}));
     forged["ResponseURL"] = json!("https://collector.example.com/steal?X-Amz-Signature=abc");
     world.runtime.invoke(&forged, TIMEOUT).await.unwrap();
-    let refused = next_document(&world, 2);
+    let refused = next_document(&world, 2).await;
     assert_eq!(refused["Refused"], 1);
     assert!(refused.get("Answered").is_none(), "{refused}");
     assert_holds_nothing_secret(&refused, &["collector.example.com"]);
@@ -113,7 +126,7 @@ async fn each_invocation_writes_one_valid_emf_document_without_values() {
     };
     let (invocation, ()) = tokio::join!(invocation, heal);
     invocation.unwrap();
-    let throttled = next_document(&world, 3);
+    let throttled = next_document(&world, 3).await;
     assert_eq!((throttled["Status"].as_str(), throttled["RequestType"].as_str()), (Some("SUCCESS"), Some("Update")));
     let counted = throttled["ThrottledAttempts"].as_u64().unwrap();
     // Every refused attempt, and only those: the proxy also saw the one that succeeded.
@@ -140,7 +153,7 @@ async fn the_snapshot_the_consumer_dimension_and_the_audit_are_counted() {
     let properties = json!({"RoleArn": role_arn(&account), "ExportNames": [name]});
     world.answer(&world.event("Create", "first", properties.clone())).await;
     world.answer(&world.event("Create", "second", properties)).await;
-    let (first, second) = (next_document_at(&world, 0), next_document_at(&world, 1));
+    let (first, second) = (next_document_at(&world, 0).await, next_document_at(&world, 1).await);
     assert_eq!((first["SnapshotMisses"].as_u64(), first["SnapshotHits"].as_u64()), (Some(1), Some(0)));
     assert_eq!((second["SnapshotMisses"].as_u64(), second["SnapshotHits"].as_u64()), (Some(0), Some(1)));
     assert_eq!(second["ConsumerAccount"], CONSUMER_ACCOUNT);
@@ -152,7 +165,7 @@ async fn the_snapshot_the_consumer_dimension_and_the_audit_are_counted() {
     let report = run_audit(&audit).await;
     // Both Creates were the same resource (one reader), so one read is stale.
     assert_eq!(report["Stale"], 1, "{report}");
-    let documents = documents(&audit.function.logs());
+    let documents = documents_when(&audit.function, 1).await;
     assert_eq!(documents.len(), 1, "{}", audit.function.logs());
     assert_valid_emf(&documents[0]);
     assert_eq!(
@@ -166,8 +179,8 @@ async fn the_snapshot_the_consumer_dimension_and_the_audit_are_counted() {
     assert_holds_nothing_secret(&documents[0], &[&name, "https://v1"]);
 }
 
-fn next_document_at(world: &World, index: usize) -> Value {
-    let all = documents(&world.function.logs());
+async fn next_document_at(world: &World, index: usize) -> Value {
+    let all = documents_when(&world.function, index + 1).await;
     let document = all.get(index).unwrap_or_else(|| panic!("no document {index}:\n{}", world.function.logs())).clone();
     assert_valid_emf(&document);
     document
