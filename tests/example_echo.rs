@@ -25,6 +25,7 @@ async fn the_echo_example_answers_create_update_and_delete() {
         ("Create", "echo-create", json!({"Message": "hello"})),
         ("Update", "echo-update", json!({"Message": "héllo"})),
         ("Create", "echo-invalid", json!({})),
+        ("Create", "echo-misspelt", json!({"Mesage": "hello"})),
         ("Delete", "echo-delete", json!({})),
     ] {
         let mut event = create_event(&stack_id, request_id, properties);
@@ -38,10 +39,14 @@ async fn the_echo_example_answers_create_update_and_delete() {
         match request_id {
             "echo-create" => assert_eq!(answer["Data"], json!({"Message": "hello", "Length": "5"})),
             "echo-update" => assert_eq!(answer["Data"], json!({"Message": "héllo", "Length": "6"})),
-            "echo-invalid" => assert_eq!(answer["Reason"], "Message is required: the text to echo."),
+            // Typed properties: the Reason names the property and the problem.
+            "echo-invalid" => assert_eq!(answer["Reason"], "Invalid properties: missing field `Message`."),
+            "echo-misspelt" => {
+                assert_eq!(answer["Reason"], "Invalid properties: Mesage: unknown field `Mesage`, expected `Message`.")
+            }
             _ => assert_eq!(answer["Status"], "SUCCESS"),
         }
-        if request_id != "echo-invalid" {
+        if !["echo-invalid", "echo-misspelt"].contains(&request_id) {
             assert_eq!(answer["PhysicalResourceId"], "echo:Lookup", "{answer}");
         }
     }
@@ -51,5 +56,5 @@ async fn the_echo_example_answers_create_update_and_delete() {
     forged["RequestId"] = json!("another");
     let invocation = runtime.invoke(&forged, TIMEOUT).await.unwrap();
     assert!(matches!(invocation.outcome, Outcome::Error(_)), "{:?}", invocation.outcome);
-    assert_eq!(responses.all_puts().len(), 4);
+    assert_eq!(responses.all_puts().len(), 5);
 }

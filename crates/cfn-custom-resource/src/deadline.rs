@@ -4,10 +4,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 /// Lambda's longest timeout: a runtime deadline further away than this is not a real one.
-pub const MAX_LAMBDA_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+pub(crate) const MAX_LAMBDA_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// The budget assumed when neither the runtime nor the environment gives a usable one.
-pub const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
 
 /// When the Lambda invocation will be killed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +86,7 @@ fn fallback_budget_from(setting: Option<&str>) -> Duration {
 /// Why guarded work produced no result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum Interrupted {
+pub(crate) enum Interrupted {
     /// The work ran out of time and was stopped.
     #[error("it did not finish within {} ms, the time left before the Lambda deadline", .waited.as_millis())]
     TimedOut {
@@ -103,7 +103,7 @@ pub enum Interrupted {
 
 /// Runs `work` on its own task until `until`. A timeout aborts the task, so nothing it started can
 /// fire during a later warm invocation; a panic is caught and reported instead of losing the request.
-pub async fn run_guarded<F>(until: Instant, work: F) -> Result<F::Output, Interrupted>
+pub(crate) async fn run_guarded<F>(until: Instant, work: F) -> Result<F::Output, Interrupted>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -127,7 +127,7 @@ where
 }
 
 /// The text of a panic payload (`panic!` with a literal or a formatted message).
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

@@ -7,10 +7,15 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use serde::de::DeserializeOwned;
+
+use crate::deadline::{Interrupted, run_guarded};
+use crate::error::{DeliveryError, EncodeError, FollowUpOutcome, MalformedRequest, ResponseUrlError};
+use crate::response::{MAX_PHYSICAL_ID_BYTES, truncate_utf8};
+use crate::sender::deliver;
 use crate::{
-    Data, Deadline, DeliveryError, EncodeError, FollowUp, FollowUpOutcome, Interrupted, MAX_PHYSICAL_ID_BYTES,
-    MalformedRequest, ReplyTarget, Request, RequestKind, Response, ResponseTransport, ResponseUrl, ResponseUrlError,
-    RetryPolicy, Status, deliver, run_guarded, truncate_utf8,
+    Data, Deadline, Failure, FollowUp, ReplyTarget, Request, RequestKind, Response, ResponseTransport, ResponseUrl,
+    RetryPolicy, Status, UrlPolicy,
 };
 
 /// What a Create or Update produced.
@@ -85,60 +90,31 @@ impl Deleted {
     }
 }
 
-/// Why a request failed: the Reason a stack author reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Failure {
-    /// Shown in the stack's events: say what went wrong and what to do.
-    pub reason: String,
-    /// For a failed Create, the ID the rollback's Delete will carry. Ignored on Update and Delete,
-    /// where the current ID is always kept so that a failure is never mistaken for a replacement.
-    pub physical_resource_id: Option<String>,
-    /// A short `key=value` summary for the answer's log line (never secrets).
-    pub detail: String,
-}
-
-impl Failure {
-    /// A failure with this Reason.
-    pub fn new(reason: impl Into<String>) -> Self {
-        Failure { reason: reason.into(), physical_resource_id: None, detail: String::new() }
-    }
-
-    /// The ID a failed Create answers with.
-    pub fn with_physical_resource_id(self, id: impl Into<String>) -> Self {
-        Failure { physical_resource_id: Some(id.into()), ..self }
-    }
-
-    /// Adds a summary to the answer's log line.
-    pub fn detail(self, detail: impl Into<String>) -> Self {
-        Failure { detail: detail.into(), ..self }
-    }
-}
-
-impl<E: std::error::Error> From<E> for Failure {
-    fn from(error: E) -> Self {
-        Failure::new(error.to_string())
-    }
-}
-
 /// A custom resource: what Create, Update and Delete do. The [`Driver`] around it owns the protocol.
 ///
 /// Each method runs on a task of its own under the deadline guard: if it panics or runs out of time,
 /// the request is still answered FAILED, and the task is stopped so that nothing it started fires
 /// in a later invocation.
 pub trait CustomResource: Send + Sync + 'static {
+    /// What `ResourceProperties` read as: a `serde` type of your own, or [`serde_json::Value`] to
+    /// read them yourself. Properties that do not read are answered FAILED with a Reason that names
+    /// the property and the problem, and your code is not called. On Delete they are answered
+    /// SUCCESS without calling [`CustomResource::delete`]: a Create with such properties failed
+    /// before it made anything, and a FAILED Delete would leave the stack in DELETE_FAILED.
+    type Properties: DeserializeOwned + Send + Sync + 'static;
+
     /// Creates the resource.
-    fn create(&self, request: &Request) -> impl Future<Output = Result<Success, Failure>> + Send;
+    fn create(&self, request: &Request<Self::Properties>) -> impl Future<Output = Result<Success, Failure>> + Send;
 
     /// Updates it; a different ID in the result means replacement.
-    fn update(&self, request: &Request) -> impl Future<Output = Result<Success, Failure>> + Send;
+    fn update(&self, request: &Request<Self::Properties>) -> impl Future<Output = Result<Success, Failure>> + Send;
 
     /// Deletes it. A FAILED Delete can leave a stack in DELETE_FAILED, so fail only when the
     /// resource really still exists.
-    fn delete(&self, request: &Request) -> impl Future<Output = Result<Deleted, Failure>> + Send;
+    fn delete(&self, request: &Request<Self::Properties>) -> impl Future<Output = Result<Deleted, Failure>> + Send;
 
     /// The Reason when Create or Update ran out of time.
-    fn timeout_reason(&self, request: &Request, waited: Duration) -> String {
+    fn timeout_reason(&self, request: &Request<Self::Properties>, waited: Duration) -> String {
         format!(
             "{} of {} did not finish within {} ms, the time left before the function's deadline.",
             request.kind.as_str(),
@@ -148,18 +124,18 @@ pub trait CustomResource: Send + Sync + 'static {
     }
 
     /// The Reason when a SUCCESS answer does not fit CloudFormation's 4096 bytes.
-    fn oversized_reason(&self, _request: &Request, bytes: usize, data_keys: usize) -> String {
+    fn oversized_reason(&self, _request: &Request<Self::Properties>, bytes: usize, data_keys: usize) -> String {
         format!(
             "The answer with {data_keys} Data key(s) is {bytes} bytes, over CloudFormation's limit of \
              {} bytes. Return fewer or shorter attributes.",
-            crate::MAX_RESPONSE_BYTES
+            Response::MAX_BYTES
         )
     }
 
     /// The ID of a Create that failed without naming one, such as one that panicked. The rollback's
     /// Delete carries it, so it must be stable and recognisable.
-    fn failed_create_id(&self, request: &Request) -> String {
-        format!("{}-create-failed", request.reply.logical_resource_id)
+    fn failed_create_id(&self, reply: &ReplyTarget) -> String {
+        format!("{}-create-failed", reply.logical_resource_id)
     }
 }
 
@@ -230,22 +206,55 @@ impl HandleError {
 
 /// Answers custom-resource events for one [`CustomResource`]: exactly one answer per request,
 /// bound to its request, within 4096 bytes, before the deadline, whatever the resource does.
+///
+/// ```no_run
+/// # #[cfg(feature = "reqwest")]
+/// # fn make<R: cfn_custom_resource::CustomResource>(resource: R) -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use cfn_custom_resource::{Driver, HttpTransport, RetryPolicy, UrlPolicy};
+///
+/// let driver = Driver::new(resource, HttpTransport::new()?)
+///     .with_url_policy(UrlPolicy::strict())
+///     .with_retry_policy(RetryPolicy::default().with_attempt_timeout(Duration::from_secs(5)));
+/// # Ok(()) }
+/// ```
 pub struct Driver<R, T> {
     resource: Arc<R>,
     transport: T,
-    url_policy: crate::UrlPolicy,
+    url_policy: UrlPolicy,
     retry: RetryPolicy,
 }
 
 impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
-    /// A driver that sends answers through `transport` to URLs that pass `url_policy`.
-    pub fn new(resource: R, transport: T, url_policy: crate::UrlPolicy) -> Self {
-        Driver { resource: Arc::new(resource), transport, url_policy, retry: RetryPolicy::default() }
+    /// A driver that sends answers through `transport`, to URLs that pass [`UrlPolicy::strict`],
+    /// retrying as [`RetryPolicy::default`] does.
+    pub fn new(resource: R, transport: T) -> Self {
+        Driver {
+            resource: Arc::new(resource),
+            transport,
+            url_policy: UrlPolicy::strict(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Which ResponseURLs may receive an answer.
+    pub fn with_url_policy(self, url_policy: UrlPolicy) -> Self {
+        Driver { url_policy, ..self }
+    }
+
+    /// How delivery retries.
+    pub fn with_retry_policy(self, retry: RetryPolicy) -> Self {
+        Driver { retry, ..self }
     }
 
     /// The resource inside.
     pub fn resource(&self) -> &R {
         &self.resource
+    }
+
+    /// The URL policy answers are checked against.
+    pub fn url_policy(&self) -> UrlPolicy {
+        self.url_policy
     }
 
     /// Answers one raw event: parse, bind the ResponseURL, decide under the deadline guard, deliver,
@@ -349,6 +358,11 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
     /// answer cannot fit, because the identifiers it must echo are too long.
     pub async fn decide(&self, request: Request, deadline: Deadline) -> Result<Answer, HandleError> {
         let kind = request.kind;
+        let reply = request.reply.clone();
+        let request = match request.typed::<R::Properties>() {
+            Ok(request) => request,
+            Err(reason) => return self.answer_unreadable(kind, &reply, &reason),
+        };
         let resource = Arc::clone(&self.resource);
         let shared = Arc::new(request);
         let work_request = Arc::clone(&shared);
@@ -376,26 +390,42 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
                 )),
             })
         });
-        let reply = &request.reply;
         match outcome {
             Ok(success) => self.succeed(request, success),
             Err(failure) => {
-                let id = self.failure_id(request, failure.physical_resource_id.as_deref());
-                self.fail(Some(kind), reply, id, &failure.reason, failure.detail)
+                let id = self.failure_id(kind, &reply, failure.physical_resource_id.as_deref());
+                self.fail(Some(kind), &reply, id, &failure.reason, failure.detail)
             }
         }
     }
 
-    fn succeed(&self, request: &Request, success: Success) -> Result<Answer, HandleError> {
+    /// Properties that do not read as the resource's: FAILED, except a Delete, which is SUCCESS
+    /// because nothing can have been created from them.
+    fn answer_unreadable(&self, kind: RequestKind, reply: &ReplyTarget, reason: &str) -> Result<Answer, HandleError> {
+        let id = self.failure_id(kind, reply, None);
+        if kind != RequestKind::Delete {
+            return self.fail(Some(kind), reply, id, reason, String::from("properties=unreadable"));
+        }
+        tracing::warn!(
+            logical_resource_id = %reply.logical_resource_id,
+            problem = %reason,
+            "Delete answered SUCCESS without calling the resource: its properties do not read"
+        );
+        let response = Response::success(reply, id, Data::new(), false);
+        let body = response.encode().map_err(HandleError::Unencodable)?;
+        Ok(Answer { kind: Some(kind), response, body, detail: String::from("properties=unreadable"), follow_up: None })
+    }
+
+    fn succeed(&self, request: &Request<R::Properties>, success: Success) -> Result<Answer, HandleError> {
         let reply = &request.reply;
         let id = match request.kind {
-            RequestKind::Delete => self.failure_id(request, None),
+            RequestKind::Delete => self.failure_id(request.kind, reply, None),
             _ => success.physical_resource_id,
         };
         let data_keys = success.data.len();
         let response = Response::success(reply, id, success.data, success.no_echo);
         let failed = |reason: String| {
-            let id = self.failure_id(request, None);
+            let id = self.failure_id(request.kind, reply, None);
             self.fail(Some(request.kind), reply, id, &reason, success.detail.clone())
         };
         match response.encode() {
@@ -416,13 +446,13 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
     /// The rules for every answer but a successful Create or Update: Update and Delete keep the ID
     /// they were given; a failed Create uses the resource's suggestion when it is usable, else its
     /// stable fallback.
-    fn failure_id(&self, request: &Request, suggested: Option<&str>) -> String {
+    fn failure_id(&self, kind: RequestKind, reply: &ReplyTarget, suggested: Option<&str>) -> String {
         let usable = |id: &&str| !id.is_empty() && id.len() <= MAX_PHYSICAL_ID_BYTES;
-        match request.kind {
-            RequestKind::Update | RequestKind::Delete => given_id(&request.reply),
+        match kind {
+            RequestKind::Update | RequestKind::Delete => given_id(reply),
             RequestKind::Create => suggested.filter(usable).map(str::to_owned),
         }
-        .unwrap_or_else(|| truncated_id(self.resource.failed_create_id(request)))
+        .unwrap_or_else(|| truncated_id(self.resource.failed_create_id(reply)))
     }
 
     fn fail(
@@ -470,7 +500,9 @@ fn truncated_id(id: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{RawResponseUrl, RecordingTransport, UrlPolicy, response_bucket, response_key};
+    use crate::error::ResponseUrlError;
+    use crate::response_url::{RawResponseUrl, response_bucket, response_key};
+    use crate::testing::RecordingTransport;
     use serde_json::json;
     use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -489,6 +521,8 @@ mod tests {
     }
 
     impl CustomResource for Fake {
+        type Properties = Value;
+
         async fn create(&self, request: &Request) -> Result<Success, Failure> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             match &self.behaviour {
@@ -536,7 +570,7 @@ mod tests {
     async fn run(behaviour: Behaviour, event: Value) -> (Result<Handled, HandleError>, Vec<Value>, u32) {
         let transport = RecordingTransport::new();
         let resource = Fake { behaviour, calls: AtomicU32::new(0) };
-        let driver = Driver::new(resource, &transport, UrlPolicy::strict().with_loopback(true));
+        let driver = Driver::new(resource, &transport).with_url_policy(UrlPolicy::strict().with_loopback(true));
         let result = driver.handle(event, Deadline::after(Duration::from_secs(10))).await;
         (result, transport.answers(), driver.resource().calls.load(Ordering::SeqCst))
     }
@@ -616,9 +650,10 @@ mod tests {
 
     #[tokio::test]
     async fn huge_identifiers_are_an_error_not_a_panic() {
-        let policy = UrlPolicy { binding: crate::UrlBinding::HostOnly, allow_loopback: true };
+        let policy = UrlPolicy::host_only().with_loopback(true);
         let transport = RecordingTransport::new();
-        let driver = Driver::new(Fake { behaviour: ok(&[]), calls: AtomicU32::new(0) }, &transport, policy);
+        let driver =
+            Driver::new(Fake { behaviour: ok(&[]), calls: AtomicU32::new(0) }, &transport).with_url_policy(policy);
         let mut huge = event("Create", &"r".repeat(5000));
         huge["RequestType"] = json!("Upsert");
         let result = driver.handle(huge, Deadline::after(Duration::from_secs(5))).await;
@@ -656,6 +691,8 @@ mod tests {
     }
 
     impl CustomResource for Following {
+        type Properties = Value;
+
         async fn create(&self, _: &Request) -> Result<Success, Failure> {
             let value = if self.oversized { "v".repeat(5000) } else { "v".to_owned() };
             Ok(Success::new("id", Data::from_iter([("K", value)])).then(self.follow_up()))
@@ -672,7 +709,7 @@ mod tests {
         let transport = RecordingTransport::new();
         let ran = Arc::new(AtomicU32::new(0));
         let resource = Following { result, oversized, ran: Arc::clone(&ran) };
-        let driver = Driver::new(resource, &transport, UrlPolicy::strict().with_loopback(true));
+        let driver = Driver::new(resource, &transport).with_url_policy(UrlPolicy::strict().with_loopback(true));
         let handled = driver.handle(event(kind, "r1"), Deadline::after(Duration::from_secs(10))).await.unwrap();
         (handled, transport.answers().remove(0), ran.load(Ordering::SeqCst))
     }
@@ -694,6 +731,96 @@ mod tests {
         let (handled, body, ran) = run_following(Ok(()), true, "Create").await;
         assert_eq!((body["Status"].as_str(), ran), (Some("FAILED"), 0));
         assert!(handled.follow_up.is_none());
+    }
+
+    /// Typed properties, as a resource of a stranger's would declare them.
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "PascalCase", deny_unknown_fields)]
+    struct Sized {
+        name: String,
+        count: u32,
+    }
+
+    /// Records what it was called with.
+    #[derive(Default)]
+    struct Typed {
+        seen: std::sync::Mutex<Vec<(RequestKind, String, Option<u32>)>>,
+    }
+
+    impl CustomResource for Typed {
+        type Properties = Sized;
+
+        async fn create(&self, request: &Request<Sized>) -> Result<Success, Failure> {
+            let old = request.old_properties.as_ref().map(|old| old.count);
+            self.seen.lock().unwrap().push((request.kind, request.properties.name.clone(), old));
+            Ok(Success::new("typed", Data::from_iter([("Count", request.properties.count.to_string())])))
+        }
+        async fn update(&self, request: &Request<Sized>) -> Result<Success, Failure> {
+            self.create(request).await
+        }
+        async fn delete(&self, request: &Request<Sized>) -> Result<Deleted, Failure> {
+            self.seen.lock().unwrap().push((request.kind, request.properties.name.clone(), None));
+            Ok(Deleted::new())
+        }
+    }
+
+    async fn run_typed(kind: &str, properties: Value, old: Value) -> (Value, Vec<(RequestKind, String, Option<u32>)>) {
+        let transport = RecordingTransport::new();
+        let driver = Driver::new(Typed::default(), &transport).with_url_policy(UrlPolicy::strict().with_loopback(true));
+        let mut event = event(kind, "r1");
+        event["ResourceProperties"] = properties;
+        event["OldResourceProperties"] = old;
+        driver.handle(event, Deadline::after(Duration::from_secs(10))).await.unwrap();
+        let seen = std::mem::take(&mut *driver.resource().seen.lock().unwrap());
+        (transport.answers().remove(0), seen)
+    }
+
+    #[tokio::test]
+    async fn typed_properties_are_read_without_cloudformations_own_keys() {
+        let properties = json!({"ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:f", "ServiceTimeout": "60", "Name": "a", "Count": 3});
+        let (body, seen) = run_typed("Update", properties, json!({"Name": "a", "Count": 2})).await;
+        assert_eq!((body["Status"].as_str(), &body["Data"]["Count"]), (Some("SUCCESS"), &json!("3")), "{body}");
+        assert_eq!(seen, [(RequestKind::Update, "a".to_owned(), Some(2))]);
+    }
+
+    #[tokio::test]
+    async fn properties_that_do_not_read_fail_naming_the_property_and_the_resource_is_not_called() {
+        for (properties, reason) in [
+            (json!({"Name": "a"}), "Invalid properties: missing field `Count`."),
+            (
+                json!({"Name": "a", "Count": 1, "Colour": "red"}),
+                "Invalid properties: Colour: unknown field `Colour`, expected `Name` or `Count`.",
+            ),
+            (
+                json!({"Name": "a", "Count": "3"}),
+                "Invalid properties: Count: invalid type: string \"3\", expected u32. CloudFormation passes every \
+                 number and boolean property as a string: declare the field as a string, or parse it from one.",
+            ),
+        ] {
+            let (body, seen) = run_typed("Create", properties, json!({})).await;
+            assert_eq!((body["Status"].as_str(), body["Reason"].as_str()), (Some("FAILED"), Some(reason)));
+            assert_eq!(body["PhysicalResourceId"], "Lookup-create-failed");
+            assert!(seen.is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_delete_with_unreadable_properties_succeeds_without_calling_the_resource() {
+        let (body, seen) = run_typed("Delete", json!({"Name": 7}), json!({})).await;
+        assert_eq!(
+            (body["Status"].as_str(), body["PhysicalResourceId"].as_str()),
+            (Some("SUCCESS"), Some("current-id"))
+        );
+        assert!(seen.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_update_whose_old_properties_no_longer_read_goes_on_without_them() {
+        // The rollback of an Update that failed on its properties: the old ones are the bad ones.
+        let (body, seen) =
+            run_typed("Update", json!({"Name": "a", "Count": 1}), json!({"Name": "a", "Count": "x"})).await;
+        assert_eq!(body["Status"], "SUCCESS", "{body}");
+        assert_eq!(seen, [(RequestKind::Update, "a".to_owned(), None)]);
     }
 
     #[tokio::test]

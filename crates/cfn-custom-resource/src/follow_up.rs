@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use tokio::time::Instant;
 
-use crate::{Interrupted, run_guarded};
+use crate::deadline::{Interrupted, run_guarded};
 
 /// Work that runs beside the delivery of a SUCCESS answer, never before it and never instead of it.
 ///

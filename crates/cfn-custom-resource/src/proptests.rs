@@ -6,9 +6,12 @@ use std::time::Duration;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+use crate::response::MAX_RESPONSE_BYTES;
+use crate::response_url::{RawResponseUrl, encoded_response_key, response_bucket};
+use crate::testing::RecordingTransport;
 use crate::{
-    CustomResource, Data, Deadline, Deleted, Driver, Failure, MAX_RESPONSE_BYTES, RawResponseUrl, RecordingTransport,
-    ReplyTarget, Request, Response, ResponseUrl, Status, Success, UrlPolicy, encoded_response_key, response_bucket,
+    CustomResource, Data, Deadline, Deleted, Driver, Failure, ReplyTarget, Request, Response, ResponseUrl, Status,
+    Success, UrlPolicy,
 };
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -84,6 +87,8 @@ fn reply(stack_id: &str, request_id: &str, logical: &str) -> ReplyTarget {
 struct Succeeds;
 
 impl CustomResource for Succeeds {
+    type Properties = Value;
+
     async fn create(&self, _: &Request) -> Result<Success, Failure> {
         Ok(Success::new("id", Data::new()))
     }
@@ -131,7 +136,7 @@ proptest! {
         let stack = "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g";
         match Response::success(&reply(stack, "r", "L"), "id".into(), data, false).encode() {
             Ok(body) => prop_assert!(body.len() <= MAX_RESPONSE_BYTES),
-            Err(crate::EncodeError::TooLarge { bytes }) => prop_assert!(bytes > MAX_RESPONSE_BYTES),
+            Err(crate::error::EncodeError::TooLarge { bytes }) => prop_assert!(bytes > MAX_RESPONSE_BYTES),
             Err(other) => prop_assert!(false, "{other}"),
         }
     }
@@ -156,7 +161,7 @@ proptest! {
         }
         event["ResourceType"] = junk;
         let transport = RecordingTransport::new();
-        let driver = Driver::new(Succeeds, &transport, UrlPolicy::strict().with_loopback(true));
+        let driver = Driver::new(Succeeds, &transport).with_url_policy(UrlPolicy::strict().with_loopback(true));
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         prop_assert!(Request::parse(event.clone()).is_err(), "the event should be malformed");
         let handled = runtime.block_on(driver.handle(event, Deadline::after(Duration::from_secs(5))));

@@ -1,7 +1,8 @@
 use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest as RawRequest;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::RawResponseUrl;
+use crate::response_url::RawResponseUrl;
 
 /// Which lifecycle operation CloudFormation asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,9 +28,10 @@ impl RequestKind {
 
 /// The fields every answer must echo, and where to send it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReplyTarget {
     /// The presigned URL, unchecked. Its `Debug` hides the query string, which is a bearer token.
-    pub response_url: RawResponseUrl,
+    pub(crate) response_url: RawResponseUrl,
     /// The stack's ARN.
     pub stack_id: String,
     /// Unique per request; with the StackId it names the request.
@@ -53,20 +55,49 @@ impl ReplyTarget {
     }
 }
 
-/// A custom-resource request, with its properties left as JSON for the resource to interpret.
+/// A custom-resource request, its properties read as `P`: the resource's
+/// [`crate::CustomResource::Properties`], or JSON as CloudFormation sent it.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct Request {
+pub struct Request<P = Value> {
     /// Create, Update or Delete.
     pub kind: RequestKind,
     /// Where and how to answer.
     pub reply: ReplyTarget,
     /// The template's resource type, such as `Custom::RemoteExports`.
     pub resource_type: String,
-    /// `ResourceProperties`, every scalar a string as CloudFormation sends it (hand-written events may differ).
-    pub properties: Value,
-    /// `OldResourceProperties`, present on Update.
-    pub old_properties: Option<Value>,
+    /// `ResourceProperties` without `ServiceToken` and `ServiceTimeout`, which are CloudFormation's.
+    /// Every scalar arrives as a string, numbers and booleans included.
+    pub properties: P,
+    /// `OldResourceProperties` on Update. `None` on Create and Delete, and on an Update whose old
+    /// properties no longer read as `P` (say, the rollback of an Update that failed on them): failing
+    /// that Update would leave the stack in UPDATE_ROLLBACK_FAILED.
+    pub old_properties: Option<P>,
+}
+
+/// Keys CloudFormation adds to `ResourceProperties` itself.
+const RESERVED_PROPERTIES: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
+
+/// Reads properties as `P`. The error names the property path and the problem, as a Reason.
+pub(crate) fn read_properties<P: DeserializeOwned>(mut properties: Value) -> Result<P, String> {
+    if let Value::Object(map) = &mut properties {
+        for key in RESERVED_PROPERTIES {
+            map.remove(key);
+        }
+    }
+    serde_path_to_error::deserialize(properties).map_err(|error| {
+        let path = error.path().to_string();
+        let problem = error.inner().to_string();
+        let at = if path == "." { String::new() } else { format!("{path}: ") };
+        // The pitfall everyone meets once: `Count: 3` in a template arrives as "3".
+        let hint = if problem.starts_with("invalid type: string") {
+            " CloudFormation passes every number and boolean property as a string: declare the field as a \
+             string, or parse it from one."
+        } else {
+            ""
+        };
+        format!("Invalid properties: {at}{problem}.{hint}")
+    })
 }
 
 /// An event that is not a valid custom-resource request.
@@ -101,10 +132,28 @@ impl Request {
         }
     }
 
-    /// A request built by hand, as a local tool or a test would: no event to parse.
-    pub fn new(kind: RequestKind, reply: ReplyTarget, resource_type: &str, properties: Value) -> Request {
-        let old_properties = (kind == RequestKind::Update).then(|| Value::Object(Default::default()));
-        Request { kind, reply, resource_type: resource_type.to_owned(), properties, old_properties }
+    /// The same request with its properties read as `P`. `Err` carries the Reason when the new
+    /// properties do not read; old properties that do not read become `None`, with a WARN.
+    pub(crate) fn typed<P: DeserializeOwned>(self) -> Result<Request<P>, String> {
+        let properties = read_properties(self.properties)?;
+        let old_properties = self.old_properties.and_then(|old| {
+            read_properties(old)
+                .map_err(|problem| {
+                    tracing::warn!(
+                        logical_resource_id = %self.reply.logical_resource_id,
+                        %problem,
+                        "OldResourceProperties do not read as the resource's properties; the Update goes on without them"
+                    );
+                })
+                .ok()
+        });
+        Ok(Request {
+            kind: self.kind,
+            reply: self.reply,
+            resource_type: self.resource_type,
+            properties,
+            old_properties,
+        })
     }
 
     fn from_raw(raw: RawRequest) -> Option<Request> {

@@ -7,9 +7,9 @@ use serde_json::Value;
 use crate::ReplyTarget;
 
 /// CloudFormation rejects a larger body with "Response object is too long" (the limit is inclusive).
-pub const MAX_RESPONSE_BYTES: usize = 4096;
+pub(crate) const MAX_RESPONSE_BYTES: usize = 4096;
 /// CloudFormation's limit on a PhysicalResourceId.
-pub const MAX_PHYSICAL_ID_BYTES: usize = 1024;
+pub(crate) const MAX_PHYSICAL_ID_BYTES: usize = 1024;
 
 const TRUNCATION_MARK: &str = " …[truncated]";
 
@@ -131,13 +131,16 @@ pub enum EncodeError {
 }
 
 impl Response {
+    /// CloudFormation's limit on the body, in bytes.
+    pub const MAX_BYTES: usize = MAX_RESPONSE_BYTES;
+
     /// A SUCCESS answer to the request `reply` addresses.
-    pub fn success(reply: &ReplyTarget, physical_resource_id: String, data: Data, no_echo: bool) -> Self {
+    pub(crate) fn success(reply: &ReplyTarget, physical_resource_id: String, data: Data, no_echo: bool) -> Self {
         Self::new(reply, Status::Success, None, physical_resource_id, data, no_echo)
     }
 
     /// A FAILED answer to the request `reply` addresses.
-    pub fn failed(reply: &ReplyTarget, physical_resource_id: String, reason: impl Into<String>) -> Self {
+    pub(crate) fn failed(reply: &ReplyTarget, physical_resource_id: String, reason: impl Into<String>) -> Self {
         Self::new(reply, Status::Failed, Some(reason.into()), physical_resource_id, Data::new(), false)
     }
 
@@ -164,7 +167,7 @@ impl Response {
     /// Serializes the body, measured in bytes. A FAILED answer's Reason is shortened to fit, keeping
     /// its beginning (where the cause is); a SUCCESS answer that does not fit is an error, because
     /// dropping Data would break `!GetAtt` far from the cause.
-    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+    pub(crate) fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let id_bytes = self.physical_resource_id.len();
         if id_bytes == 0 || id_bytes > MAX_PHYSICAL_ID_BYTES {
             return Err(EncodeError::InvalidPhysicalResourceId { bytes: id_bytes });
@@ -201,7 +204,7 @@ impl Response {
 }
 
 /// The longest prefix of `text` that is at most `max_bytes` long and ends on a character boundary.
-pub fn truncate_utf8(text: &str, max_bytes: usize) -> &str {
+pub(crate) fn truncate_utf8(text: &str, max_bytes: usize) -> &str {
     if text.len() <= max_bytes {
         return text;
     }
@@ -219,7 +222,7 @@ mod tests {
 
     fn reply() -> ReplyTarget {
         ReplyTarget {
-            response_url: crate::RawResponseUrl::new("https://example.s3.amazonaws.com/x"),
+            response_url: crate::response_url::RawResponseUrl::new("https://example.s3.amazonaws.com/x"),
             stack_id: "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g".into(),
             request_id: "req".into(),
             logical_resource_id: "Lookup".into(),

@@ -21,7 +21,7 @@
 
 use std::fmt;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::percent_decode_str;
 use url::{Host, Url};
 
 use crate::partition::{PARTITIONS, Partition};
@@ -29,8 +29,7 @@ use crate::request::{ReplyTarget, StackArn};
 
 /// How strictly a ResponseURL is checked before anything is done for its request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum UrlBinding {
+pub(crate) enum UrlBinding {
     /// The URL must be CloudFormation's response bucket for the stack's region, and its key must be
     /// exactly `<StackId>|<LogicalResourceId>|<RequestId>` of the event.
     #[default]
@@ -45,29 +44,41 @@ pub enum UrlBinding {
 /// Which ResponseURLs may receive an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct UrlPolicy {
-    /// How the URL must match the request.
-    pub binding: UrlBinding,
-    /// Also accept `http` on 127.0.0.1, `::1` or `localhost`, path-style, for local emulators. This
-    /// relaxes the scheme and the host only: the bucket and key rules still hold.
-    pub allow_loopback: bool,
+    binding: UrlBinding,
+    allow_loopback: bool,
 }
 
 impl UrlPolicy {
-    /// The production policy: bound to the request, no loopback.
+    /// The production policy: CloudFormation's response bucket for the stack's region, on an
+    /// S3 endpoint of the stack's partition, with the key `<StackId>|<LogicalResourceId>|<RequestId>`
+    /// of the event. A hand-made event cannot send an answer anywhere its sender can read.
     pub fn strict() -> Self {
         UrlPolicy::default()
     }
 
-    /// The same with loopback hosts allowed, for local emulators and tests.
+    /// Any https S3 host of the AWS partitions, any bucket and key. An escape hatch for the day AWS
+    /// changes the URL format or opens a partition this version does not know (then any https S3
+    /// host that names the stack's region); it lets any invoker choose the bucket.
+    pub fn host_only() -> Self {
+        UrlPolicy { binding: UrlBinding::HostOnly, ..UrlPolicy::default() }
+    }
+
+    /// Also accept `http` on 127.0.0.1, `::1` or `localhost`, path-style, for local emulators and
+    /// tests. This relaxes the scheme and the host only: the bucket and key rules still hold.
     pub fn with_loopback(self, allow_loopback: bool) -> Self {
         UrlPolicy { allow_loopback, ..self }
+    }
+
+    /// Whether URLs must name their request (false only for [`UrlPolicy::host_only`]).
+    pub fn binds_request(&self) -> bool {
+        self.binding == UrlBinding::Request
     }
 }
 
 /// The ResponseURL exactly as the event carried it, unchecked. `Debug` shows scheme, host and path
 /// only: the query string is a bearer token.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct RawResponseUrl(String);
+pub(crate) struct RawResponseUrl(String);
 
 impl RawResponseUrl {
     /// Wraps the text of an event's `ResponseURL`.
@@ -140,17 +151,19 @@ pub enum ResponseUrlError {
 }
 
 /// The bucket CloudFormation answers custom resources through in `region`.
-pub fn response_bucket(region: &str) -> String {
+pub(crate) fn response_bucket(region: &str) -> String {
     format!("cloudformation-custom-resource-response-{}", region.replace('-', ""))
 }
 
 /// The object key a real ResponseURL carries for this request, before percent-encoding.
-pub fn response_key(stack_id: &str, logical_resource_id: &str, request_id: &str) -> String {
+pub(crate) fn response_key(stack_id: &str, logical_resource_id: &str, request_id: &str) -> String {
     format!("{stack_id}|{logical_resource_id}|{request_id}")
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// The key as a real ResponseURL's path carries it: `:` as `%3A`, `|` as `%7C`, slashes kept.
-pub fn encoded_response_key(stack_id: &str, logical_resource_id: &str, request_id: &str) -> String {
+pub(crate) fn encoded_response_key(stack_id: &str, logical_resource_id: &str, request_id: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
     const KEY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/');
     utf8_percent_encode(&response_key(stack_id, logical_resource_id, request_id), KEY).to_string()
 }

@@ -44,6 +44,18 @@ pub struct RetryPolicy {
     pub attempt_timeout: Duration,
 }
 
+impl RetryPolicy {
+    /// Pauses start below `first` and double up to `max`, each chosen at random below its ceiling.
+    pub fn with_backoff(self, first: Duration, max: Duration) -> Self {
+        RetryPolicy { first_backoff: first, max_backoff: max.max(first), ..self }
+    }
+
+    /// The longest one attempt may take.
+    pub fn with_attempt_timeout(self, attempt_timeout: Duration) -> Self {
+        RetryPolicy { attempt_timeout, ..self }
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
@@ -56,7 +68,7 @@ impl Default for RetryPolicy {
 
 /// A delivered answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delivered {
+pub(crate) struct Delivered {
     /// The 2xx status S3 answered.
     pub status: u16,
     /// Attempts made, the successful one included.
@@ -100,7 +112,7 @@ const MIN_ATTEMPT: Duration = Duration::from_millis(50);
 
 /// PUTs the body, retrying network errors, 5xx and 429 with jittered exponential backoff until the
 /// deadline. Any other status is final: 2xx is delivered, 4xx means the URL will never accept it.
-pub async fn deliver<T: ResponseTransport>(
+pub(crate) async fn deliver<T: ResponseTransport>(
     transport: &T,
     url: &ResponseUrl,
     body: &[u8],
@@ -135,22 +147,22 @@ pub async fn deliver<T: ResponseTransport>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{RecordingTransport, UrlPolicy};
+    use crate::testing::RecordingTransport;
+    use crate::{Request, UrlPolicy};
 
     fn url() -> ResponseUrl {
-        let stack_id = "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g";
-        let reply = crate::ReplyTarget {
-            response_url: crate::RawResponseUrl::new(format!(
-                "http://127.0.0.1:1/{}/{}",
-                crate::response_bucket("eu-west-1"),
-                crate::response_key(stack_id, "L", "r").replace('|', "%7C")
-            )),
-            stack_id: stack_id.into(),
-            request_id: "r".into(),
-            logical_resource_id: "L".into(),
-            physical_resource_id: None,
-        };
-        ResponseUrl::bind(&reply, UrlPolicy::strict().with_loopback(true)).unwrap()
+        // A ResponseURL as a local emulator would carry it: CloudFormation's bucket and key, on loopback.
+        let request = Request::parse(serde_json::json!({
+            "RequestType": "Create",
+            "ResponseURL": "http://127.0.0.1:1/cloudformation-custom-resource-response-euwest1/arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123456789012%3Astack/s/g%7CL%7Cr?X-Amz-Signature=s",
+            "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g",
+            "RequestId": "r",
+            "LogicalResourceId": "L",
+            "ResourceType": "Custom::Test",
+            "ResourceProperties": {},
+        }))
+        .unwrap();
+        ResponseUrl::bind(&request.reply, UrlPolicy::strict().with_loopback(true)).unwrap()
     }
 
     #[tokio::test(start_paused = true)]

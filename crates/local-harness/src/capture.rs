@@ -67,8 +67,8 @@ impl ResponseEndpoint {
         format!(
             "http://127.0.0.1:{}/{}/{}?X-Amz-Algorithm=AWS4-HMAC-SHA256&{SIGNATURE}",
             self.server.addr.port(),
-            cfn_custom_resource::response_bucket(region),
-            cfn_custom_resource::encoded_response_key(stack_id, logical_resource_id, request_id)
+            crate::response_bucket(region),
+            crate::response_key_path(stack_id, logical_resource_id, request_id)
         )
     }
 

@@ -21,3 +21,24 @@ pub fn create_event(stack_id: &str, request_id: &str, properties: Value) -> Valu
         "ResourceProperties": resource_properties,
     })
 }
+
+/// CloudFormation's response bucket for `region`: `cloudformation-custom-resource-response-<region
+/// without dashes>`, as the CloudFormation user guide names it for VPC endpoint policies. Written
+/// here, apart from the protocol crate, so that a slip there cannot hide in the tests.
+pub fn response_bucket(region: &str) -> String {
+    format!("cloudformation-custom-resource-response-{}", region.replace('-', ""))
+}
+
+/// The object key of a ResponseURL, as CloudFormation writes it in the path: `<StackId>|<LogicalResourceId>|<RequestId>`
+/// with `:` as `%3A` and `|` as `%7C`, slashes kept (the shape of every public sample, such as the
+/// Knowledge Center's `…/arn%3Aaws%3Acloudformation%3Aus-east-1%3A111122223333%3Astack/…%7CMyCustomResource%7C…`).
+pub fn response_key_path(stack_id: &str, logical_resource_id: &str, request_id: &str) -> String {
+    let mut encoded = String::new();
+    for byte in format!("{stack_id}|{logical_resource_id}|{request_id}").bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => encoded.push(byte as char),
+            other => encoded.push_str(&format!("%{other:02X}")),
+        }
+    }
+    encoded
+}

@@ -26,7 +26,7 @@ mod tls_front;
 
 pub use capture::{CapturedPut, ResponseEndpoint};
 pub use cpu_quota::{CpuQuota, MB_PER_VCPU};
-pub use event::{SERVICE_TOKEN, create_event};
+pub use event::{SERVICE_TOKEN, create_event, response_bucket, response_key_path};
 pub use function::{Function, FunctionOptions};
 pub use moto::{CONSUMER_ACCOUNT, Moto, Publisher, sdk_config};
 pub use moto_responses::MotoResponses;

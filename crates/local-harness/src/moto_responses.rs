@@ -46,16 +46,12 @@ impl MotoResponses {
     }
 
     fn bucket_url(&self) -> String {
-        format!("{}/{}", self.endpoint, cfn_custom_resource::response_bucket(&self.region))
+        format!("{}/{}", self.endpoint, crate::response_bucket(&self.region))
     }
 
     fn object_url(&self, event: &Value) -> String {
         let field = |name: &str| event[name].as_str().unwrap_or_default().to_owned();
-        let key = cfn_custom_resource::encoded_response_key(
-            &field("StackId"),
-            &field("LogicalResourceId"),
-            &field("RequestId"),
-        );
+        let key = crate::response_key_path(&field("StackId"), &field("LogicalResourceId"), &field("RequestId"));
         format!("{}/{key}", self.bucket_url())
     }
 

@@ -1,7 +1,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use cfn_custom_resource::{CustomResource, Data, Deleted, Failure, FollowUp, Request, RequestKind, StackArn, Success};
+use cfn_custom_resource::{
+    CustomResource, Data, Deleted, Failure, FollowUp, ReplyTarget, Request, RequestKind, StackArn, Success,
+};
 use remote_exports_core::{
     AlertUpdate, Attempts, AuditEvents, AuditReport, ConsumerPolicy, ExportSource, FINGERPRINT_SCHEME, LookupError,
     LookupPlan, Meter, NoMeter, Origin, ParameterStore, ReadRecord, ReadRegistry, RegistryError, ResourceProperties,
@@ -226,6 +228,9 @@ where
     P: ParameterStore + 'static,
     R: ReadRegistry + 'static,
 {
+    // The properties are read by `ResourceProperties::parse`, whose Reasons suggest near matches.
+    type Properties = serde_json::Value;
+
     async fn create(&self, request: &Request) -> Result<Success, Failure> {
         self.read(request).await
     }
@@ -275,15 +280,16 @@ where
         self.failure(&LookupError::ResponseTooLarge { bytes, exports: data_keys }).reason
     }
 
-    fn failed_create_id(&self, request: &Request) -> String {
-        format!("remote-exports:failed:{}", request.reply.logical_resource_id)
+    fn failed_create_id(&self, reply: &ReplyTarget) -> String {
+        format!("remote-exports:failed:{}", reply.logical_resource_id)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cfn_custom_resource::{Deadline, Driver, RecordingTransport, response_bucket, response_key};
+    use cfn_custom_resource::testing::RecordingTransport;
+    use cfn_custom_resource::{Deadline, Driver};
     use remote_exports_core::{Export, FailureKind, Source, SourceError, SourceStep};
     use serde_json::{Value, json};
     use std::ops::ControlFlow;
@@ -350,10 +356,10 @@ mod tests {
     const ROLE: &str = "arn:aws:iam::222222222222:role/reader";
 
     fn event(kind: &str, properties: Value) -> Value {
-        let key = response_key(STACK, "Lookup", "r1").replace(':', "%3A").replace('|', "%7C");
         json!({
             "RequestType": kind,
-            "ResponseURL": format!("http://127.0.0.1:9/{}/{key}?X-Amz-Signature=s", response_bucket("eu-west-1")),
+            // CloudFormation's bucket and key for this request, on loopback as an emulator carries it.
+            "ResponseURL": "http://127.0.0.1:9/cloudformation-custom-resource-response-euwest1/arn%3Aaws%3Acloudformation%3Aeu-west-1%3A111111111111%3Astack/airmiles/guid%7CLookup%7Cr1?X-Amz-Signature=s",
             "StackId": STACK,
             "RequestId": "r1",
             "LogicalResourceId": "Lookup",
@@ -382,7 +388,7 @@ mod tests {
         let transport = RecordingTransport::new();
         let policy = settings.url_policy;
         let resource = RemoteExports::new(settings, FakeSource(behaviour, AtomicU32::new(0)), NoParameters);
-        let driver = Driver::new(resource, &transport, policy);
+        let driver = Driver::new(resource, &transport).with_url_policy(policy);
         driver.handle(event, Deadline::after(Duration::from_secs(10))).await.unwrap();
         (transport.answers(), driver.resource().exports.1.load(Ordering::SeqCst))
     }
@@ -434,13 +440,13 @@ mod tests {
     async fn run_with_registry(
         registry: &Arc<FakeRegistry>,
         event: Value,
-    ) -> (Value, Option<cfn_custom_resource::FollowUpOutcome>) {
+    ) -> (Value, Option<cfn_custom_resource::error::FollowUpOutcome>) {
         let settings = Settings::from_vars(|name| (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "true".to_owned()));
         let transport = RecordingTransport::new();
         let policy = settings.url_policy;
         let source = FakeSource(exports(&[("topic", "arn:sns:1"), ("flag", "true")]), AtomicU32::new(0));
         let resource = RemoteExports::new(settings, source, NoParameters).with_registry(Some(Arc::clone(registry)));
-        let driver = Driver::new(resource, &transport, policy);
+        let driver = Driver::new(resource, &transport).with_url_policy(policy);
         let handled = driver.handle(event, Deadline::after(Duration::from_secs(10))).await.unwrap();
         (transport.answers().remove(0), handled.follow_up)
     }
@@ -475,7 +481,7 @@ mod tests {
         let source =
             FakeSource(exports(&[("topic", "arn:sns:1"), ("booking.TopicArn", "arn:sns:2")]), AtomicU32::new(0));
         let resource = RemoteExports::new(settings, source, NoParameters).with_registry(Some(Arc::clone(&registry)));
-        let driver = Driver::new(resource, &transport, policy);
+        let driver = Driver::new(resource, &transport).with_url_policy(policy);
         driver.handle(event("Create", properties), Deadline::after(Duration::from_secs(10))).await.unwrap();
         let body = transport.answers().remove(0);
         assert_eq!(

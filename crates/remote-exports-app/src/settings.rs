@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cfn_custom_resource::{UrlBinding, UrlPolicy};
+use cfn_custom_resource::UrlPolicy;
 use remote_exports_core::{ConfigError, ConsumerPolicy, Governance, PolicyError, PolicyOrigin};
 
 /// Where the consumer policy comes from.
@@ -57,9 +57,9 @@ impl Settings {
         let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let mut warnings = Vec::new();
         let allow_loopback = set("ALLOW_LOOPBACK_RESPONSE_URL").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let binding = match set("RESPONSE_URL_BINDING").as_deref() {
-            None => UrlBinding::Request,
-            Some(v) if v.eq_ignore_ascii_case("request") => UrlBinding::Request,
+        let url_policy = match set("RESPONSE_URL_BINDING").as_deref() {
+            None => UrlPolicy::strict(),
+            Some(v) if v.eq_ignore_ascii_case("request") => UrlPolicy::strict(),
             Some(v) if v.eq_ignore_ascii_case("host-only") => {
                 warnings.push(
                     "RESPONSE_URL_BINDING=host-only: ResponseURLs are not bound to their request, so anyone who may \
@@ -67,13 +67,13 @@ impl Settings {
                      while AWS's URL format is not recognised, and remove it as soon as you can."
                         .to_owned(),
                 );
-                UrlBinding::HostOnly
+                UrlPolicy::host_only()
             }
             Some(other) => {
                 warnings.push(format!(
                     "RESPONSE_URL_BINDING='{other}' is not 'request' or 'host-only'; using the strict 'request' binding"
                 ));
-                UrlBinding::Request
+                UrlPolicy::strict()
             }
         };
         if allow_loopback {
@@ -94,7 +94,7 @@ impl Settings {
         Settings {
             governance: Governance::from_vars(&var),
             consumer_policy,
-            url_policy: UrlPolicy { binding, allow_loopback },
+            url_policy: url_policy.with_loopback(allow_loopback),
             function_region: set("AWS_REGION"),
             function_account: set("FUNCTION_ACCOUNT_ID"),
             reads_table: set("READS_TABLE"),
@@ -127,13 +127,16 @@ mod tests {
 
     #[test]
     fn loopback_and_host_only_need_an_explicit_opt_in_and_warn() {
-        assert!(with(&[("ALLOW_LOOPBACK_RESPONSE_URL", "TRUE")]).url_policy.allow_loopback);
-        assert!(!with(&[("ALLOW_LOOPBACK_RESPONSE_URL", "yes")]).url_policy.allow_loopback);
+        assert_eq!(
+            with(&[("ALLOW_LOOPBACK_RESPONSE_URL", "TRUE")]).url_policy,
+            UrlPolicy::strict().with_loopback(true)
+        );
+        assert_eq!(with(&[("ALLOW_LOOPBACK_RESPONSE_URL", "yes")]).url_policy, UrlPolicy::strict());
         let host_only = with(&[("RESPONSE_URL_BINDING", "host-only")]);
-        assert_eq!(host_only.url_policy.binding, UrlBinding::HostOnly);
+        assert_eq!(host_only.url_policy, UrlPolicy::host_only());
         assert!(host_only.warnings[0].contains("not bound"), "{:?}", host_only.warnings);
         let typo = with(&[("RESPONSE_URL_BINDING", "hostonly")]);
-        assert_eq!(typo.url_policy.binding, UrlBinding::Request);
+        assert_eq!(typo.url_policy, UrlPolicy::strict());
         assert_eq!(typo.warnings.len(), 1);
     }
 

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use cfn_custom_resource::{Deadline, Driver, MAX_RESPONSE_BYTES, Partition, Request, Response, ResponseUrl, Status};
+use cfn_custom_resource::{Deadline, Driver, Partition, Request, Response, ResponseUrl, Status};
 use clap::{Parser, Subcommand, ValueEnum};
 use remote_exports_app::{RemoteExports, Settings};
 use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, SsmParameters, TrustRoots, load_sdk_config};
@@ -259,8 +259,9 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
             let answer = driver.decide(request, deadline).await?;
             println!("{}", serde_json::to_string_pretty(&answer.response)?);
             eprintln!(
-                "{} bytes of {MAX_RESPONSE_BYTES}; not sent (add --send to PUT it to the ResponseURL)",
-                answer.body.len()
+                "{} bytes of {}; not sent (add --send to PUT it to the ResponseURL)",
+                answer.body.len(),
+                Response::MAX_BYTES
             );
             Ok(answer.response.status)
         }
@@ -326,7 +327,7 @@ fn resource(sdk: &SdkConfig) -> Resource {
 fn driver(sdk: &SdkConfig, roots: TrustRoots) -> Result<Driver<Resource, HttpResponseTransport>, RunError> {
     let resource = resource(sdk);
     let url_policy = resource.settings().url_policy;
-    Ok(Driver::new(resource, HttpResponseTransport::new(roots)?, url_policy))
+    Ok(Driver::new(resource, HttpResponseTransport::new(roots)?).with_url_policy(url_policy))
 }
 
 /// What `list` lists.
@@ -470,8 +471,9 @@ fn print_answer(response: &Response, output: OutputFormat) {
                     .collect();
                 print_table(["ATTRIBUTE", "VALUE"], &rows);
                 println!(
-                    "\nSUCCESS: {} key(s), response {bytes} of {MAX_RESPONSE_BYTES} bytes, PhysicalResourceId {}",
+                    "\nSUCCESS: {} key(s), response {bytes} of {} bytes, PhysicalResourceId {}",
                     response.data.len(),
+                    Response::MAX_BYTES,
                     response.physical_resource_id
                 );
             }

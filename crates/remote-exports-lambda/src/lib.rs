@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn errors_reach_the_runtime_with_a_typed_error_type() {
-        let refused = HandleError::ResponseUrlRefused(cfn_custom_resource::ResponseUrlError::UnboundStack);
+        let refused = HandleError::ResponseUrlRefused(cfn_custom_resource::error::ResponseUrlError::UnboundStack);
         let diagnostic = lambda_runtime::Diagnostic::from(FunctionError(refused));
         assert_eq!(diagnostic.error_type, "RemoteExports.ResponseUrlRefused");
         assert!(diagnostic.error_message.contains("cannot be bound"), "{}", diagnostic.error_message);

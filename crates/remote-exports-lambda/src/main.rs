@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use cfn_custom_resource::{Deadline, Driver, HandleError, StackArn, Status};
+use cfn_custom_resource::{Driver, HandleError, StackArn, Status, lambda};
 use lambda_runtime::{LambdaEvent, service_fn};
 use remote_exports_app::{RemoteExports, Settings, SnapshotSource};
 use remote_exports_aws::{
@@ -67,8 +67,8 @@ async fn serve_custom_resources(
     let exports = SnapshotSource::new(direct, snapshots, ttl).with_meter(meter.clone());
     let resource = RemoteExports::new(settings, exports, SsmParameters::new(config)).with_meter(meter.clone());
     let transport = HttpResponseTransport::new(roots)?;
-    let driver: Arc<Function> = Arc::new(Driver::new(resource.with_registry(registry), transport, url_policy));
-    let fallback_budget = Deadline::fallback_budget();
+    let driver: Arc<Function> =
+        Arc::new(Driver::new(resource.with_registry(registry), transport).with_url_policy(url_policy));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let (driver, meter, metrics) = (Arc::clone(&driver), Arc::clone(&meter), Arc::clone(&metrics));
         async move {
@@ -78,10 +78,9 @@ async fn serve_custom_resources(
                 tracing::warn!("refused a scheduled event: this function serves custom-resource requests only");
                 return Err(lambda_runtime::Diagnostic::from(Refused::NotACustomResourceRequest));
             }
-            let deadline = Deadline::from_runtime_millis(event.context.deadline, fallback_budget);
             // Vouched for by the bound ResponseURL once answered; used only then.
             let stack_id = event.payload["StackId"].as_str().map(str::to_owned);
-            let handled = driver.handle(event.payload, deadline).await;
+            let handled = lambda::handle(&driver, event).await;
             let counts = meter.take();
             let ending = match &handled {
                 Ok(handled) => Ending::Answered {
@@ -99,11 +98,7 @@ async fn serve_custom_resources(
             };
             metrics::emit(&metrics::request_document(&metrics, ending, &counts, remote_exports_app::now_ms()));
             let handled = handled.map_err(|e| lambda_runtime::Diagnostic::from(FunctionError(e)))?;
-            Ok(json!({
-                "Status": handled.status,
-                "PhysicalResourceId": handled.physical_resource_id,
-                "DataKeys": handled.data_keys,
-            }))
+            Ok(lambda::reply(&handled))
         }
     }))
     .await
@@ -122,7 +117,6 @@ async fn serve_audits(
         RemoteExports::new(settings, CloudFormationExports::new(config.clone()), SsmParameters::new(config))
             .with_registry(registry);
     let (auditor, events) = (Arc::new(resource), Arc::new(EventBridgeEvents::new(config)));
-    let fallback_budget = Deadline::fallback_budget();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let (auditor, events, metrics) = (Arc::clone(&auditor), Arc::clone(&events), Arc::clone(&metrics));
         async move {
@@ -130,8 +124,7 @@ async fn serve_audits(
                 tracing::warn!("refused an event that is not the audit's schedule; nothing was answered");
                 return Err(lambda_runtime::Diagnostic::from(Refused::NotAScheduledAudit));
             }
-            let deadline = Deadline::from_runtime_millis(event.context.deadline, fallback_budget);
-            audit(&auditor, &events, &metrics, deadline).await
+            audit(&auditor, &events, &metrics, lambda::deadline(&event.context)).await
         }
     }))
     .await
@@ -141,7 +134,7 @@ async fn audit(
     auditor: &Auditor,
     events: &EventBridgeEvents,
     metrics: &MetricsSettings,
-    deadline: Deadline,
+    deadline: cfn_custom_resource::Deadline,
 ) -> Result<Value, lambda_runtime::Diagnostic> {
     let run = auditor.audit_and_publish(events);
     let outcome = match tokio::time::timeout_at(deadline.work_deadline(), run).await {

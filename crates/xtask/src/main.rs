@@ -65,6 +65,16 @@ fn test(extra: &[String]) -> Result {
     step("rustfmt", cargo(&["fmt", "--all", "--", "--check"]))?;
     step("clippy", cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
     step("build", cargo(&["build", "--workspace", "--all-targets", "--locked"]))?;
+    // The protocol crate stands alone: each feature set builds, and it packages from its own tarball.
+    for features in [&["--no-default-features"][..], &["--no-default-features", "--features", "lambda"]] {
+        let mut check = cargo(&["clippy", "-p", "cfn-custom-resource", "--locked"]);
+        check.args(features).args(["--", "-D", "warnings"]);
+        step(&format!("cfn-custom-resource {}", features.join(" ")), check)?;
+    }
+    step(
+        "cargo package -p cfn-custom-resource",
+        cargo(&["package", "-p", "cfn-custom-resource", "--locked", "--allow-dirty"]),
+    )?;
     let moto_server = venv.join("bin/moto_server");
     let moto = MotoProcess::start(&moto_server)?;
     // End-to-end tests are #[ignore]d for a plain `cargo test`; here they run, and must pass.

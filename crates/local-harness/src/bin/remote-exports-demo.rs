@@ -87,7 +87,7 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
 
     let runtime = RuntimeApi::start().await?;
     let responses = MotoResponses::create(moto, REGION).await?;
-    println!("CloudFormation's response bucket {} exists in moto's S3", cfn_custom_resource::response_bucket(REGION));
+    println!("CloudFormation's response bucket {} exists in moto's S3", local_harness::response_bucket(REGION));
     let reads = ReadsTable::create(moto, REGION, READS_TABLE).await?;
     let inbox = AuditInbox::create(moto, REGION, "remote-exports-alerts", PUBLISHER_ACCOUNT).await?;
     println!("The read registry {} exists in moto's DynamoDB (template parameter ReadsRegistry=true)", reads.name);

@@ -1,0 +1,133 @@
+//! The ResponseURL transport over `reqwest`.
+
+use std::time::Duration;
+
+use crate::failure::error_chain;
+use crate::{ResponseTransport, ResponseUrl, TransportError};
+
+/// PUTs answers to presigned S3 URLs with `reqwest`.
+///
+/// It sends an empty `Content-Type`, because the presigned signature covers one and S3 refuses
+/// any other; it gives each attempt the driver's time; and it reports a certificate the client does
+/// not trust as [`TransportError::Untrusted`], which is final. Its errors never contain the URL's
+/// query string.
+#[derive(Debug, Clone)]
+pub struct HttpTransport {
+    client: reqwest::Client,
+}
+
+impl HttpTransport {
+    /// A client with reqwest's default TLS roots and a 5-second connect timeout.
+    pub fn new() -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build()?;
+        Ok(HttpTransport { client })
+    }
+
+    /// Sends through `client`: your own roots, proxy or timeouts.
+    pub fn with_client(client: reqwest::Client) -> Self {
+        HttpTransport { client }
+    }
+}
+
+impl ResponseTransport for HttpTransport {
+    async fn put(&self, url: &ResponseUrl, body: Vec<u8>, timeout: Duration) -> Result<u16, TransportError> {
+        let sent = self
+            .client
+            .put(url.expose().clone())
+            .header(reqwest::header::CONTENT_TYPE, "")
+            .body(body)
+            .timeout(timeout)
+            .send()
+            .await;
+        match sent {
+            Ok(response) => Ok(response.status().as_u16()),
+            Err(error) if error.is_timeout() => Err(TransportError::Timeout),
+            // Without the URL: its query string is a bearer token.
+            Err(error) => {
+                let text = error_chain(&error.without_url());
+                if is_untrusted_certificate(&text) {
+                    Err(TransportError::Untrusted(text))
+                } else {
+                    Err(TransportError::Network(text))
+                }
+            }
+        }
+    }
+}
+
+/// rustls and the platform verifiers say "certificate" (`invalid peer certificate: UnknownIssuer`).
+fn is_untrusted_certificate(error_chain: &str) -> bool {
+    error_chain.contains("certificate") || error_chain.contains("UnknownIssuer")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Request, UrlPolicy};
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// Answers one request with `status` and returns what it received.
+    fn one_shot_server(status: u16) -> (u16, std::thread::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut received = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !String::from_utf8_lossy(&received).contains("\r\n\r\n{}") {
+                let n = stream.read(&mut buffer).unwrap();
+                if n == 0 {
+                    break;
+                }
+                received.extend_from_slice(&buffer[..n]);
+            }
+            write!(stream, "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").unwrap();
+            String::from_utf8_lossy(&received).into_owned()
+        });
+        (port, handle)
+    }
+
+    fn url(port: u16) -> ResponseUrl {
+        let request = Request::parse(serde_json::json!({
+            "RequestType": "Create",
+            "ResponseURL": format!("http://127.0.0.1:{port}/cloudformation-custom-resource-response-euwest1/arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123456789012%3Astack/s/g%7CL%7Cr?X-Amz-Signature=secret"),
+            "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g",
+            "RequestId": "r",
+            "LogicalResourceId": "L",
+            "ResourceType": "Custom::Test",
+            "ResourceProperties": {},
+        }))
+        .unwrap();
+        ResponseUrl::bind(&request.reply, UrlPolicy::strict().with_loopback(true)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn puts_the_body_with_an_empty_content_type() {
+        let (port, server) = one_shot_server(200);
+        let status = HttpTransport::new().unwrap().put(&url(port), b"{}".to_vec(), Duration::from_secs(5)).await;
+        assert_eq!(status, Ok(200));
+        let received = server.join().unwrap().to_ascii_lowercase();
+        assert!(received.starts_with("put /cloudformation-custom-resource-response-euwest1/"), "{received}");
+        assert!(received.contains("\r\ncontent-type: \r\n"), "{received}");
+        assert!(received.contains("\r\ncontent-length: 2\r\n"), "{received}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_network_error_without_the_signature() {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let error = HttpTransport::new().unwrap().put(&url(port), b"{}".to_vec(), Duration::from_secs(5)).await;
+        let Err(TransportError::Network(text)) = error else { panic!("{error:?}") };
+        assert!(!text.contains("secret"), "{text}");
+    }
+
+    #[test]
+    fn certificate_failures_are_told_apart() {
+        assert!(is_untrusted_certificate(
+            "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer"
+        ));
+        assert!(!is_untrusted_certificate(
+            "error sending request: client error (Connect): tcp connect error: Connection refused"
+        ));
+    }
+}
