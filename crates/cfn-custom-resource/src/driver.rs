@@ -823,6 +823,49 @@ mod tests {
         assert_eq!(seen, [(RequestKind::Update, "a".to_owned(), None)]);
     }
 
+    /// A Reason a person reads: a sentence, every slot filled, no doubled words or articles.
+    fn assert_plain_sentence(text: &str) {
+        assert!(text.starts_with(|c: char| c.is_ascii_uppercase()), "{text}");
+        assert!(text.ends_with('.'), "{text}");
+        let lower = text.to_lowercase();
+        for slip in
+            ["'s the ", " the the ", " a a ", " a the ", " the a ", "..", " .", "  ", ": .", "()", "''", "{", "}"]
+        {
+            assert!(!lower.contains(slip), "'{slip}' in: {text}");
+        }
+        let words: Vec<&str> = lower.split_whitespace().collect();
+        for pair in words.windows(2) {
+            assert!(
+                pair[0] != pair[1] || !pair[0].chars().any(char::is_alphabetic),
+                "doubled '{}' in: {text}",
+                pair[0]
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_reason_the_driver_writes_reads_as_a_plain_sentence() {
+        let mut reasons = Vec::new();
+        for behaviour in [Behaviour::Hang, Behaviour::Panic, ok(&[("Big", &"v".repeat(5000))])] {
+            let (_, bodies, _) = run(behaviour, event("Create", "r1")).await;
+            reasons.push(bodies[0]["Reason"].as_str().unwrap().to_owned());
+        }
+        let mut unknown = event("Create", "r2");
+        unknown["RequestType"] = json!("Upsert");
+        let (_, bodies, _) = run(ok(&[]), unknown).await;
+        reasons.push(bodies[0]["Reason"].as_str().unwrap().to_owned());
+        for properties in
+            [json!({"Name": "a"}), json!({"Name": "a", "Count": "3"}), json!({"Name": "a", "Count": 1, "X": 1})]
+        {
+            let (body, _) = run_typed("Create", properties, json!({})).await;
+            reasons.push(body["Reason"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(reasons.len(), 7);
+        for reason in &reasons {
+            assert_plain_sentence(reason);
+        }
+    }
+
     #[tokio::test]
     async fn an_event_without_a_response_url_is_unanswerable() {
         let (result, bodies, _) = run(ok(&[]), json!({"hello": 1})).await;

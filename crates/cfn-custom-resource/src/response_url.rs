@@ -347,58 +347,72 @@ mod tests {
     }
 
     fn encoded_key(stack_id: &str, logical: &str, request: &str) -> String {
-        let key = encoded_response_key(stack_id, logical, request);
-        assert_eq!(key, response_key(stack_id, logical, request).replace(':', "%3A").replace('|', "%7C"));
-        key
+        encoded_response_key(stack_id, logical, request)
     }
 
-    /// Real shapes (see the module docs for their sources), rebuilt around their own identifiers.
+    /// `<StackId>|L|r` of the stack most tests use, as a ResponseURL's path carries it.
+    const KEY: &str = "arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/s/g%7CL%7Cr";
+
+    /// Real shapes, written out as CloudFormation sends them (sources in the module docs): the
+    /// identifiers of each sample, and the key as its path carries it. No URL here is built by this
+    /// crate's own functions, so a slip in them cannot hide in these tests.
+    const REAL_SHAPES: [(&str, &str, &str, &str); 6] = [
+        (
+            "arn:aws:cloudformation:us-east-1:111122223333:stack/awsexamplecloudformation/33ad60e0-5f25-11e9-a734-0aa6b80efab2",
+            "MyCustomResource",
+            "e2fc8f5c-0391-4a65-a645-7c695646739",
+            "https://cloudformation-custom-resource-response-useast1.s3.us-east-1.amazonaws.com/arn%3Aaws%3Acloudformation%3Aus-east-1%3A111122223333%3Astack/awsexamplecloudformation/33ad60e0-5f25-11e9-a734-0aa6b80efab2%7CMyCustomResource%7Ce2fc8f5c-0391-4a65-a645-7c695646739",
+        ),
+        (
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/my-stack/guid",
+            "Lookup",
+            "5d8a7c2b",
+            "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/my-stack/guid%7CLookup%7C5d8a7c2b",
+        ),
+        (
+            "arn:aws:cloudformation:eu-west-1:352283894008:stack/username-test-removed-creds-4/b8d29ba0-c499-11e7-a296-503abe701cd1",
+            "EndpointAPIs",
+            "f0e0cab3-b258-4058-8a3c-5d6e7f8a9b0c",
+            "https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com/arn%3Aaws%3Acloudformation%3Aeu-west-1%3A352283894008%3Astack/username-test-removed-creds-4/b8d29ba0-c499-11e7-a296-503abe701cd1%7CEndpointAPIs%7Cf0e0cab3-b258-4058-8a3c-5d6e7f8a9b0c",
+        ),
+        (
+            "arn:aws-cn:cloudformation:cn-north-1:296259413523:stack/dropme/467c5470-6549-11e6-aed7-50d5cdfd10fa",
+            "CIServerTest",
+            "91126ada-82e5-42a4-b45a-37f14cdff905",
+            "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/arn%3Aaws-cn%3Acloudformation%3Acn-north-1%3A296259413523%3Astack/dropme/467c5470-6549-11e6-aed7-50d5cdfd10fa%7CCIServerTest%7C91126ada-82e5-42a4-b45a-37f14cdff905",
+        ),
+        (
+            "arn:aws-us-gov:cloudformation:us-gov-west-1:123456789012:stack/gov/guid",
+            "Lookup",
+            "r-1",
+            "https://cloudformation-custom-resource-response-usgovwest1.s3.us-gov-west-1.amazonaws.com/arn%3Aaws-us-gov%3Acloudformation%3Aus-gov-west-1%3A123456789012%3Astack/gov/guid%7CLookup%7Cr-1",
+        ),
+        (
+            "arn:aws:cloudformation:eu-central-1:123456789012:stack/dual/guid",
+            "Lookup",
+            "r-2",
+            "https://cloudformation-custom-resource-response-eucentral1.s3.dualstack.eu-central-1.amazonaws.com/arn%3Aaws%3Acloudformation%3Aeu-central-1%3A123456789012%3Astack/dual/guid%7CLookup%7Cr-2",
+        ),
+    ];
+
     fn real_shapes() -> Vec<(String, ReplyTarget)> {
-        let cases = [
-            (
-                "arn:aws:cloudformation:us-east-1:111122223333:stack/awsexamplecloudformation/33ad60e0-5f25-11e9-a734-0aa6b80efab2",
-                "MyCustomResource",
-                "e2fc8f5c-0391-4a65-a645-7c695646739",
-                "https://cloudformation-custom-resource-response-useast1.s3.us-east-1.amazonaws.com",
-            ),
-            (
-                "arn:aws:cloudformation:us-east-1:123456789012:stack/my-stack/guid",
-                "Lookup",
-                "5d8a7c2b",
-                "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com",
-            ),
-            (
-                "arn:aws:cloudformation:eu-west-1:352283894008:stack/username-test-removed-creds-4/b8d29ba0-c499-11e7-a296-503abe701cd1",
-                "EndpointAPIs",
-                "f0e0cab3-b258-4058-8a3c-5d6e7f8a9b0c",
-                "https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com",
-            ),
-            (
-                "arn:aws-cn:cloudformation:cn-north-1:296259413523:stack/dropme/467c5470-6549-11e6-aed7-50d5cdfd10fa",
-                "CIServerTest",
-                "91126ada-82e5-42a4-b45a-37f14cdff905",
-                "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn",
-            ),
-            (
-                "arn:aws-us-gov:cloudformation:us-gov-west-1:123456789012:stack/gov/guid",
-                "Lookup",
-                "r-1",
-                "https://cloudformation-custom-resource-response-usgovwest1.s3.us-gov-west-1.amazonaws.com",
-            ),
-            (
-                "arn:aws:cloudformation:eu-central-1:123456789012:stack/dual/guid",
-                "Lookup",
-                "r-2",
-                "https://cloudformation-custom-resource-response-eucentral1.s3.dualstack.eu-central-1.amazonaws.com",
-            ),
-        ];
-        cases
+        REAL_SHAPES
             .into_iter()
-            .map(|(stack, logical, request, base)| {
-                let url = format!("{base}/{}?{SIGNATURE}", encoded_key(stack, logical, request));
+            .map(|(stack, logical, request, url)| {
+                let url = format!("{url}?{SIGNATURE}");
                 (url.clone(), reply(stack, logical, request, &url))
             })
             .collect()
+    }
+
+    #[test]
+    fn the_key_is_encoded_as_cloudformation_encodes_it() {
+        for (stack, logical, request, url) in REAL_SHAPES {
+            let (_, path) = url.split_once(".com").expect("an https URL");
+            let path = path.strip_prefix(".cn").unwrap_or(path);
+            assert_eq!(format!("/{}", encoded_response_key(stack, logical, request)), path);
+            assert_eq!(response_bucket(StackArn::parse(stack).unwrap().region), url[8..].split('.').next().unwrap());
+        }
     }
 
     #[test]
@@ -485,7 +499,7 @@ mod tests {
         assert!(matches!(&error, ResponseUrlError::UnknownPartition { partition, .. } if partition == "aws-xx"));
         let text = error.to_string();
         assert!(text.contains("'aws-xx'") && text.contains("host-only") && text.contains("aws-eusc"), "{text}");
-        let host_only = UrlPolicy { binding: UrlBinding::HostOnly, allow_loopback: false };
+        let host_only = UrlPolicy::host_only();
         assert!(ResponseUrl::bind(&reply(stack, "L", "r", &url), host_only).is_ok());
         for other in
             ["https://evil.example/x", "https://s3.us-east-9.amazonaws.xx/x", "http://s3.xx-east-1.amazonaws.xx/x"]
@@ -512,13 +526,10 @@ mod tests {
     fn refuses_another_bucket_on_a_real_s3_host() {
         let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/g";
         for url in [
-            format!("https://attacker-bucket.s3.us-east-1.amazonaws.com/{}?{SIGNATURE}", encoded_key(stack, "L", "r")),
-            format!("https://s3.us-east-1.amazonaws.com/attacker/{}", encoded_key(stack, "L", "r")),
+            format!("https://attacker-bucket.s3.us-east-1.amazonaws.com/{KEY}?{SIGNATURE}"),
+            format!("https://s3.us-east-1.amazonaws.com/attacker/{KEY}"),
             // The response bucket of another region.
-            format!(
-                "https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/{}",
-                encoded_key(stack, "L", "r")
-            ),
+            format!("https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/{KEY}"),
         ] {
             let error = ResponseUrl::bind(&reply(stack, "L", "r", &url), UrlPolicy::strict()).unwrap_err();
             assert!(matches!(error, ResponseUrlError::WrongBucket { .. }), "{url}: {error:?}");
@@ -528,15 +539,17 @@ mod tests {
     #[test]
     fn refuses_a_key_that_names_another_request() {
         let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/g";
-        let other_account = "arn:aws:cloudformation:us-east-1:999999999999:stack/s/g";
         let base = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com";
+        // The right key, and keys that name another request, stack or account.
+        let right = format!("{base}/{KEY}?{SIGNATURE}");
+        assert!(ResponseUrl::bind(&reply(stack, "L", "r", &right), UrlPolicy::strict()).is_ok());
         for key in [
-            encoded_key(stack, "L", "another-request"),
-            encoded_key(stack, "Other", "r"),
-            encoded_key(other_account, "L", "r"),
+            "arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/s/g%7CL%7Canother-request".to_owned(),
+            "arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/s/g%7COther%7Cr".to_owned(),
+            "arn%3Aaws%3Acloudformation%3Aus-east-1%3A999999999999%3Astack/s/g%7CL%7Cr".to_owned(),
             "garbage".to_owned(),
             String::new(),
-            format!("{}%FF", encoded_key(stack, "L", "r")),
+            format!("{KEY}%FF"),
         ] {
             let url = format!("{base}/{key}?{SIGNATURE}");
             let error = ResponseUrl::bind(&reply(stack, "L", "r", &url), UrlPolicy::strict()).unwrap_err();
@@ -547,7 +560,7 @@ mod tests {
     #[test]
     fn refuses_hosts_that_are_not_s3_endpoints_of_the_stack() {
         let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/g";
-        let key = encoded_key(stack, "L", "r");
+        let key = KEY;
         for url in [
             format!("http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/{key}"),
             format!("https://evil.example.com/cloudformation-custom-resource-response-useast1/{key}"),
@@ -595,7 +608,7 @@ mod tests {
     #[test]
     fn host_only_accepts_any_s3_bucket_and_still_refuses_other_hosts() {
         let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/g";
-        let policy = UrlPolicy { binding: UrlBinding::HostOnly, allow_loopback: false };
+        let policy = UrlPolicy::host_only();
         for url in ["https://any-bucket.s3.us-east-1.amazonaws.com/x", "https://s3-external-1.amazonaws.com/b/x"] {
             assert!(ResponseUrl::bind(&reply(stack, "L", "r", url), policy).is_ok(), "{url}");
         }

@@ -51,54 +51,40 @@ impl<P: ParameterStore> PolicyCache<P> {
 mod tests {
     use super::*;
     use remote_exports_core::ParameterError;
-    use std::sync::Mutex as StdMutex;
+    use remote_exports_core::testing::MemoryParameters;
     use std::time::Duration;
-
-    struct Parameter {
-        value: StdMutex<Result<String, ParameterError>>,
-        reads: StdMutex<u32>,
-    }
-
-    impl ParameterStore for &Parameter {
-        async fn get(&self, _: &str) -> Result<String, ParameterError> {
-            *self.reads.lock().unwrap() += 1;
-            self.value.lock().unwrap().clone()
-        }
-    }
 
     const ONLY_A: &str = r#"{"111111111111": {"RoleArns": ["self"], "Exports": ["a-*"]}}"#;
     const ONLY_B: &str = r#"{"111111111111": {"RoleArns": ["self"], "Exports": ["b-*"]}}"#;
 
     #[tokio::test(start_paused = true)]
     async fn a_parameter_is_kept_for_its_ttl_then_read_again() {
-        let parameter = Parameter { value: StdMutex::new(Ok(ONLY_A.into())), reads: StdMutex::new(0) };
+        let parameter = Arc::new(MemoryParameters::new().with("/p", Ok(ONLY_A)));
         let setting = PolicySetting::Parameter { name: "/p".into(), ttl: Duration::from_secs(60) };
-        let cache = PolicyCache::new(setting, &parameter);
+        let cache = PolicyCache::new(setting, Arc::clone(&parameter));
         let allows_a = |policy: &ConsumerPolicy| policy.rules_for("111111111111").unwrap().exports.allows("a-x");
         assert!(allows_a(&cache.current().await.unwrap().unwrap()));
-        *parameter.value.lock().unwrap() = Ok(ONLY_B.into());
+        parameter.set("/p", Ok(ONLY_B));
         tokio::time::advance(Duration::from_secs(59)).await;
         assert!(allows_a(&cache.current().await.unwrap().unwrap()), "re-read before the TTL");
-        assert_eq!(*parameter.reads.lock().unwrap(), 1);
+        assert_eq!(parameter.reads(), 1);
         tokio::time::advance(Duration::from_secs(2)).await;
         assert!(!allows_a(&cache.current().await.unwrap().unwrap()), "not re-read after the TTL");
-        assert_eq!(*parameter.reads.lock().unwrap(), 2);
+        assert_eq!(parameter.reads(), 2);
     }
 
     #[tokio::test]
     async fn unreadable_and_invalid_parameters_are_errors_that_are_not_kept() {
-        let parameter = Parameter {
-            value: StdMutex::new(Err(ParameterError::Unreadable("ParameterNotFound".into()))),
-            reads: StdMutex::new(0),
-        };
+        let parameter =
+            Arc::new(MemoryParameters::new().with("/p", Err(ParameterError::Unreadable("ParameterNotFound".into()))));
         let setting = PolicySetting::Parameter { name: "/p".into(), ttl: Duration::from_secs(60) };
-        let cache = PolicyCache::new(setting, &parameter);
+        let cache = PolicyCache::new(setting, Arc::clone(&parameter));
         let error = cache.current().await.unwrap_err().to_string();
         assert!(error.contains("could not be read") && error.contains("ParameterNotFound"), "{error}");
-        *parameter.value.lock().unwrap() = Ok("not json".into());
+        parameter.set("/p", Ok("not json"));
         assert!(cache.current().await.unwrap_err().to_string().contains("not valid JSON"));
-        *parameter.value.lock().unwrap() = Ok(ONLY_A.into());
+        parameter.set("/p", Ok(ONLY_A));
         assert!(cache.current().await.unwrap().is_some());
-        assert_eq!(*parameter.reads.lock().unwrap(), 3);
+        assert_eq!(parameter.reads(), 3);
     }
 }

@@ -290,67 +290,9 @@ mod tests {
     use super::*;
     use cfn_custom_resource::testing::RecordingTransport;
     use cfn_custom_resource::{Deadline, Driver};
-    use remote_exports_core::{Export, FailureKind, Source, SourceError, SourceStep};
+    use remote_exports_core::testing::{Fault, MemoryExports, MemoryParameters, OWN_ACCOUNT};
+    use remote_exports_core::{Export, FailureKind, SourceError, SourceStep, output_ref};
     use serde_json::{Value, json};
-    use std::ops::ControlFlow;
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    /// How the fake source behaves.
-    #[derive(Clone)]
-    enum Behaviour {
-        Exports(Vec<(String, String)>),
-        Fail(SourceError),
-        Hang,
-        Panic,
-    }
-
-    struct FakeSource(Behaviour, AtomicU32);
-
-    impl ExportSource for FakeSource {
-        async fn scan_exports(
-            &self,
-            _: &Source,
-            on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
-        ) -> Result<u32, SourceError> {
-            self.1.fetch_add(1, Ordering::SeqCst);
-            match &self.0 {
-                Behaviour::Exports(list) => {
-                    let _ = on_page(list.iter().map(|(n, v)| Export::new(n, v, "stack/booking/1")).collect());
-                    Ok(1)
-                }
-                Behaviour::Fail(error) => Err(error.clone()),
-                Behaviour::Hang => std::future::pending().await,
-                Behaviour::Panic => panic!("source exploded"),
-            }
-        }
-
-        async fn stack_outputs(
-            &self,
-            _: &Source,
-            stack_name: &str,
-        ) -> Result<Option<remote_exports_core::StackOutputs>, SourceError> {
-            self.1.fetch_add(1, Ordering::SeqCst);
-            // The exports named `<stack>.<key>` are that stack's outputs.
-            let Behaviour::Exports(list) = &self.0 else { return Ok(None) };
-            let outputs: std::collections::BTreeMap<String, String> = list
-                .iter()
-                .filter_map(|(name, value)| {
-                    let (stack, key) = remote_exports_core::output_ref(name)?;
-                    (stack == stack_name).then(|| (key.to_owned(), value.clone()))
-                })
-                .collect();
-            let stack_id = format!("arn:aws:cloudformation:eu-west-1:222222222222:stack/{stack_name}/1");
-            Ok((!outputs.is_empty()).then_some(remote_exports_core::StackOutputs { stack_id, outputs }))
-        }
-    }
-
-    struct NoParameters;
-
-    impl ParameterStore for NoParameters {
-        async fn get(&self, name: &str) -> Result<String, remote_exports_core::ParameterError> {
-            Err(remote_exports_core::ParameterError::Unreadable(format!("no parameter {name}")))
-        }
-    }
 
     const STACK: &str = "arn:aws:cloudformation:eu-west-1:111111111111:stack/airmiles/guid";
     const ROLE: &str = "arn:aws:iam::222222222222:role/reader";
@@ -370,15 +312,30 @@ mod tests {
         })
     }
 
-    fn exports(pairs: &[(&str, &str)]) -> Behaviour {
-        Behaviour::Exports(pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect())
+    /// The publisher (222222222222) and the function's own account both export `pairs`; each name
+    /// `<stack>.<key>` is also an output of that stack.
+    fn exports(pairs: &[(&str, &str)]) -> MemoryExports {
+        let list: Vec<Export> =
+            pairs.iter().map(|(name, value)| Export::new(*name, *value, "stack/booking/1")).collect();
+        let mut source =
+            MemoryExports::new().with_exports(OWN_ACCOUNT, list.clone()).with_exports("222222222222", list);
+        for (name, value) in pairs {
+            if let Some((stack, key)) = output_ref(name) {
+                source = source.with_stack("222222222222", stack, &[(key, value)]);
+            }
+        }
+        source
+    }
+
+    fn failing(fault: Fault) -> MemoryExports {
+        MemoryExports::new().with_fault(fault)
     }
 
     async fn run_with(
         vars: &'static [(&'static str, &'static str)],
-        behaviour: Behaviour,
+        source: MemoryExports,
         event: Value,
-    ) -> (Vec<Value>, u32) {
+    ) -> (Vec<Value>, usize) {
         let settings = Settings::from_vars(|name| {
             vars.iter()
                 .find(|(k, _)| *k == name)
@@ -387,14 +344,14 @@ mod tests {
         });
         let transport = RecordingTransport::new();
         let policy = settings.url_policy;
-        let resource = RemoteExports::new(settings, FakeSource(behaviour, AtomicU32::new(0)), NoParameters);
+        let resource = RemoteExports::new(settings, source, MemoryParameters::new());
         let driver = Driver::new(resource, &transport).with_url_policy(policy);
         driver.handle(event, Deadline::after(Duration::from_secs(10))).await.unwrap();
-        (transport.answers(), driver.resource().exports.1.load(Ordering::SeqCst))
+        (transport.answers(), driver.resource().exports.read_count())
     }
 
-    async fn run(behaviour: Behaviour, event: Value) -> (Vec<Value>, u32) {
-        run_with(&[], behaviour, event).await
+    async fn run(source: MemoryExports, event: Value) -> (Vec<Value>, usize) {
+        run_with(&[], source, event).await
     }
 
     /// Records what it is asked to do; fails every write when `fail` is set.
@@ -444,8 +401,9 @@ mod tests {
         let settings = Settings::from_vars(|name| (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "true".to_owned()));
         let transport = RecordingTransport::new();
         let policy = settings.url_policy;
-        let source = FakeSource(exports(&[("topic", "arn:sns:1"), ("flag", "true")]), AtomicU32::new(0));
-        let resource = RemoteExports::new(settings, source, NoParameters).with_registry(Some(Arc::clone(registry)));
+        let source = exports(&[("topic", "arn:sns:1"), ("flag", "true")]);
+        let resource =
+            RemoteExports::new(settings, source, MemoryParameters::new()).with_registry(Some(Arc::clone(registry)));
         let driver = Driver::new(resource, &transport).with_url_policy(policy);
         let handled = driver.handle(event, Deadline::after(Duration::from_secs(10))).await.unwrap();
         (transport.answers().remove(0), handled.follow_up)
@@ -478,9 +436,9 @@ mod tests {
         let settings = Settings::from_vars(|name| (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "true".to_owned()));
         let transport = RecordingTransport::new();
         let policy = settings.url_policy;
-        let source =
-            FakeSource(exports(&[("topic", "arn:sns:1"), ("booking.TopicArn", "arn:sns:2")]), AtomicU32::new(0));
-        let resource = RemoteExports::new(settings, source, NoParameters).with_registry(Some(Arc::clone(&registry)));
+        let source = exports(&[("topic", "arn:sns:1"), ("booking.TopicArn", "arn:sns:2")]);
+        let resource =
+            RemoteExports::new(settings, source, MemoryParameters::new()).with_registry(Some(Arc::clone(&registry)));
         let driver = Driver::new(resource, &transport).with_url_policy(policy);
         driver.handle(event("Create", properties), Deadline::after(Duration::from_secs(10))).await.unwrap();
         let body = transport.answers().remove(0);
@@ -529,7 +487,7 @@ mod tests {
     async fn delete_succeeds_without_a_call_even_with_garbage_properties_and_settings() {
         let vars = &[("DEFAULT_ROLE_ARN", "garbage"), ("CONSUMER_POLICY", "{")];
         let (bodies, calls) =
-            run_with(vars, Behaviour::Panic, event("Delete", json!({"RoleArn": 42, "Bogus": true}))).await;
+            run_with(vars, failing(Fault::Panic), event("Delete", json!({"RoleArn": 42, "Bogus": true}))).await;
         assert_eq!(calls, 0);
         assert_eq!(bodies[0]["Status"], "SUCCESS");
         assert_eq!(bodies[0]["PhysicalResourceId"], "remote-exports:222222222222:eu-west-1");
@@ -537,14 +495,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_in_the_lookup_becomes_failed() {
-        let (bodies, _) = run(Behaviour::Panic, event("Create", json!({}))).await;
+        let (bodies, _) = run(failing(Fault::Panic), event("Create", json!({}))).await;
         assert_eq!(bodies[0]["Status"], "FAILED");
         assert!(bodies[0]["Reason"].as_str().unwrap().contains("source exploded"), "{}", bodies[0]);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_hanging_lookup_is_answered_naming_the_source() {
-        let (bodies, _) = run(Behaviour::Hang, event("Create", json!({"RoleArn": ROLE}))).await;
+        let (bodies, _) = run(failing(Fault::Hang), event("Create", json!({"RoleArn": ROLE}))).await;
         let reason = bodies[0]["Reason"].as_str().unwrap();
         assert!(reason.starts_with("Timed out reading exports from account 222222222222 in eu-west-1"), "{reason}");
     }
@@ -558,7 +516,7 @@ mod tests {
             message: "no".into(),
         };
         let (bodies, _) =
-            run(Behaviour::Fail(failure), event("Update", json!({"RoleArn": "arn:aws:iam::333333333333:role/x"})))
+            run(failing(Fault::Fail(failure)), event("Update", json!({"RoleArn": "arn:aws:iam::333333333333:role/x"})))
                 .await;
         assert_eq!(bodies[0]["Status"], "FAILED");
         assert_eq!(bodies[0]["PhysicalResourceId"], "remote-exports:222222222222:eu-west-1");
@@ -574,8 +532,8 @@ mod tests {
 
     #[tokio::test]
     async fn data_over_the_limit_fails_instead_of_dropping_keys() {
-        let many: Vec<(String, String)> = (0..60).map(|i| (format!("export-{i}"), "v".repeat(80))).collect();
-        let (bodies, _) = run(Behaviour::Exports(many), event("Create", json!({}))).await;
+        let many: Vec<Export> = (0..60).map(|i| Export::new(format!("export-{i}"), "v".repeat(80), "s")).collect();
+        let (bodies, _) = run(MemoryExports::new().with_exports(OWN_ACCOUNT, many), event("Create", json!({}))).await;
         let reason = bodies[0]["Reason"].as_str().unwrap();
         assert!(reason.starts_with("The 60 selected export(s) make a "), "{reason}");
         assert!(bodies[0].get("Data").is_none());

@@ -279,10 +279,10 @@ fn decode_stack(body: &str) -> Result<Option<StackOutputs>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use remote_exports_core::testing::MemoryExports;
     use remote_exports_core::{RoleArn, SnapshotMeta};
     use std::collections::HashMap;
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::{Arc, Mutex};
 
     #[derive(Default)]
     struct MemoryStore {
@@ -332,26 +332,16 @@ mod tests {
         }
     }
 
-    struct Counting(AtomicU32);
+    const PUBLISHER: &str = "222222222222";
 
-    impl ExportSource for Counting {
-        async fn scan_exports(
-            &self,
-            _: &Source,
-            on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
-        ) -> Result<u32, SourceError> {
-            let n = self.0.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let _ = on_page(vec![Export::new("topic", format!("v{n}"), "stack/b/1")]);
-            Ok(1)
-        }
-
-        async fn stack_outputs(&self, _: &Source, stack_name: &str) -> Result<Option<StackOutputs>, SourceError> {
-            let n = self.0.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let outputs = std::collections::BTreeMap::from([("Topic".to_owned(), format!("v{n}"))]);
-            Ok((stack_name != "gone").then(|| StackOutputs { stack_id: "stack/b/1".into(), outputs }))
-        }
+    /// The publisher exports `topic` = `value` and its stack `booking` has the output `Topic` = `value`;
+    /// each call lets the other readers run first, as a call over the network would.
+    fn publisher(value: &str) -> Arc<MemoryExports> {
+        let exports = MemoryExports::new()
+            .with_exports(PUBLISHER, [Export::new("topic", value, "stack/b/1")])
+            .with_stack(PUBLISHER, "booking", &[("Topic", value)])
+            .with_pause();
+        Arc::new(exports)
     }
 
     fn source(not_before_ms: Option<u64>) -> Source {
@@ -364,7 +354,7 @@ mod tests {
         }
     }
 
-    async fn value(source_: &SnapshotSource<Counting, std::sync::Arc<MemoryStore>>, src: &Source) -> String {
+    async fn value(source_: &SnapshotSource<Arc<MemoryExports>, Arc<MemoryStore>>, src: &Source) -> String {
         let mut seen = String::new();
         source_
             .scan_exports(src, &mut |page| {
@@ -378,63 +368,52 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_readers_share_one_read_and_updates_never_read_an_older_snapshot() {
-        let store = std::sync::Arc::new(MemoryStore::default());
-        let shared = |store: &std::sync::Arc<MemoryStore>| {
-            SnapshotSource::new(
-                Counting(AtomicU32::new(0)),
-                Some(std::sync::Arc::clone(store)),
-                Duration::from_secs(30),
-            )
-        };
-        let (a, b, c) = (shared(&store), shared(&store), shared(&store));
+        let store = Arc::new(MemoryStore::default());
+        let exports = publisher("v0");
+        let shared = || SnapshotSource::new(Arc::clone(&exports), Some(Arc::clone(&store)), Duration::from_secs(30));
+        let (a, b, c) = (shared(), shared(), shared());
         let src = source(None);
         let values = tokio::join!(value(&a, &src), value(&b, &src), value(&c, &src));
-        let reads: u32 = [&a, &b, &c].iter().map(|s| s.direct.0.load(Ordering::SeqCst)).sum();
-        assert_eq!(reads, 1, "single flight");
+        assert_eq!(exports.read_count(), 1, "single flight");
         assert_eq!(values, ("v0".to_owned(), "v0".to_owned(), "v0".to_owned()));
         assert!(!snapshot_key(&src).contains("secret-ish"), "the external ID is not stored");
 
-        // An Update that arrived after the snapshot was read reads again.
+        // The publisher redeploys: a Create still gets the snapshot, an Update that arrived after
+        // the snapshot was read reads again.
+        exports.publish(PUBLISHER, [Export::new("topic", "v1", "stack/b/1")]);
+        assert_eq!(value(&b, &src).await, "v0");
         let update = source(Some(now_ms() + 1));
         assert_eq!(value(&a, &update).await, "v1");
-        assert_eq!(a.direct.0.load(Ordering::SeqCst), 2);
+        assert_eq!(exports.read_count(), 2);
     }
 
     #[tokio::test]
     async fn a_snapshot_stored_between_the_look_and_the_lease_is_used_not_read_again() {
         let finished = encode(&[Export::new("topic", "from-the-previous-holder", "stack/b/1")]);
-        let store = std::sync::Arc::new(MemoryStore {
-            finished_meanwhile: Mutex::new(Some(finished)),
-            ..MemoryStore::default()
-        });
-        let reader = SnapshotSource::new(
-            Counting(AtomicU32::new(0)),
-            Some(std::sync::Arc::clone(&store)),
-            Duration::from_secs(30),
-        );
+        let store = Arc::new(MemoryStore { finished_meanwhile: Mutex::new(Some(finished)), ..MemoryStore::default() });
+        let exports = publisher("v0");
+        let reader = SnapshotSource::new(Arc::clone(&exports), Some(Arc::clone(&store)), Duration::from_secs(30));
         assert_eq!(value(&reader, &source(None)).await, "from-the-previous-holder");
-        assert_eq!(reader.direct.0.load(Ordering::SeqCst), 0, "the publisher was read again");
+        assert_eq!(exports.read_count(), 0, "the publisher was read again");
         assert!(store.leases.lock().unwrap().is_empty(), "the lease was not released");
     }
 
     #[tokio::test]
     async fn a_broken_store_falls_back_to_direct_reads() {
-        let store = std::sync::Arc::new(MemoryStore { broken: true, ..MemoryStore::default() });
-        let reader = SnapshotSource::new(Counting(AtomicU32::new(0)), Some(store), Duration::from_secs(30));
+        let store = Arc::new(MemoryStore { broken: true, ..MemoryStore::default() });
+        let exports = publisher("v0");
+        let reader = SnapshotSource::new(Arc::clone(&exports), Some(store), Duration::from_secs(30));
         assert_eq!(value(&reader, &source(None)).await, "v0");
+        exports.publish(PUBLISHER, [Export::new("topic", "v1", "stack/b/1")]);
         assert_eq!(value(&reader, &source(None)).await, "v1");
+        assert_eq!(exports.read_count(), 2);
     }
 
     #[tokio::test]
     async fn concurrent_readers_of_a_stack_share_one_describe_and_its_absence() {
-        let store = std::sync::Arc::new(MemoryStore::default());
-        let shared = || {
-            SnapshotSource::new(
-                Counting(AtomicU32::new(0)),
-                Some(std::sync::Arc::clone(&store)),
-                Duration::from_secs(30),
-            )
-        };
+        let store = Arc::new(MemoryStore::default());
+        let exports = publisher("v0");
+        let shared = || SnapshotSource::new(Arc::clone(&exports), Some(Arc::clone(&store)), Duration::from_secs(30));
         let (a, b, c) = (shared(), shared(), shared());
         let src = source(None);
         let (x, y, z) = tokio::join!(
@@ -444,13 +423,16 @@ mod tests {
         );
         let (x, y, z) = (x.unwrap().unwrap(), y.unwrap().unwrap(), z.unwrap().unwrap());
         assert!(x == y && y == z && x.outputs["Topic"] == "v0");
-        let reads: u32 = [&a, &b, &c].iter().map(|s| s.direct.0.load(Ordering::SeqCst)).sum();
-        assert_eq!(reads, 1, "one DescribeStacks for three readers");
+        assert_eq!(exports.reads(), ["222222222222/booking"], "one DescribeStacks for three readers");
         // Each stack has an item of its own, apart from the exports.
-        assert_eq!(value(&a, &src).await, "v1");
+        assert_eq!(value(&a, &src).await, "v0");
         assert_eq!(a.stack_outputs(&src, "gone").await.unwrap(), None);
         assert_eq!(b.stack_outputs(&src, "gone").await.unwrap(), None);
-        assert_eq!(b.direct.0.load(Ordering::SeqCst), 0, "a missing stack is shared too");
+        assert_eq!(
+            exports.reads(),
+            ["222222222222/booking", "222222222222", "222222222222/gone"],
+            "a missing stack is shared too"
+        );
     }
 
     #[test]

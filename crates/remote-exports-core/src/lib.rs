@@ -19,6 +19,8 @@ mod registry;
 mod role_arn;
 mod snapshot;
 mod suggest;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use config::{ConfigError, Governance};
 pub use error::{FailureKind, LookupError, MissingExport, MissingKind, SourceError, SourceStep, call_cause};

@@ -91,10 +91,40 @@ pub trait ExportSource: Send + Sync {
     ) -> impl Future<Output = Result<Option<StackOutputs>, SourceError>> + Send;
 }
 
+/// A shared source reads as the source itself.
+impl<T: ExportSource> ExportSource for std::sync::Arc<T> {
+    fn attempts(&self, source: &Source) -> Option<Attempts> {
+        (**self).attempts(source)
+    }
+
+    fn scan_exports(
+        &self,
+        source: &Source,
+        on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
+    ) -> impl Future<Output = Result<u32, SourceError>> + Send {
+        (**self).scan_exports(source, on_page)
+    }
+
+    fn stack_outputs(
+        &self,
+        source: &Source,
+        stack_name: &str,
+    ) -> impl Future<Output = Result<Option<StackOutputs>, SourceError>> + Send {
+        (**self).stack_outputs(source, stack_name)
+    }
+}
+
 /// Reads a named text parameter, such as a consumer policy kept in SSM Parameter Store.
 pub trait ParameterStore: Send + Sync {
     /// The parameter's value (decrypted when it is stored encrypted), or why it cannot be used.
     fn get(&self, name: &str) -> impl Future<Output = Result<String, ParameterError>> + Send;
+}
+
+/// A shared store reads as the store itself.
+impl<T: ParameterStore> ParameterStore for std::sync::Arc<T> {
+    fn get(&self, name: &str) -> impl Future<Output = Result<String, ParameterError>> + Send {
+        (**self).get(name)
+    }
 }
 
 /// Why a parameter's value cannot be used. Each text completes "the parameter could not be read: …".
@@ -436,71 +466,17 @@ mod tests {
     use crate::pattern::PatternList;
     use crate::plan::Origin;
     use crate::properties::ResourceProperties;
+    use crate::testing::{Fault, MemoryExports, OWN_ACCOUNT};
     use serde_json::json;
-    use std::sync::Mutex;
 
-    /// Pages of a fixed list, recording how many pages were asked for.
-    struct Pages {
-        pages: Vec<Vec<Export>>,
-        served: Mutex<u32>,
-        fail: Option<SourceError>,
-        stacks: BTreeMap<String, StackOutputs>,
-        described: Mutex<Vec<String>>,
-    }
-
-    impl Pages {
-        fn of(count: usize, page_size: usize) -> Pages {
-            let exports: Vec<Export> = (0..count)
-                .map(|i| Export::new(format!("stack{}-Output{i}", i % 3), format!("value-{i}"), "stack-id"))
-                .collect();
-            Pages {
-                pages: exports.chunks(page_size).map(<[Export]>::to_vec).collect(),
-                served: Mutex::new(0),
-                fail: None,
-                stacks: BTreeMap::new(),
-                described: Mutex::new(Vec::new()),
-            }
-        }
-
-        /// Adds a stack `name` with outputs (key, value).
-        fn with_stack(mut self, name: &str, outputs: &[(&str, &str)]) -> Pages {
-            let outputs = outputs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-            let stack_id = format!("arn:aws:cloudformation:eu-west-1:222222222222:stack/{name}/guid");
-            self.stacks.insert(name.to_owned(), StackOutputs { stack_id, outputs });
-            self
-        }
-        fn served(&self) -> u32 {
-            *self.served.lock().unwrap()
-        }
-    }
-
-    impl ExportSource for Pages {
-        async fn scan_exports(
-            &self,
-            _: &Source,
-            on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
-        ) -> Result<u32, SourceError> {
-            if let Some(error) = &self.fail {
-                return Err(error.clone());
-            }
-            let mut pages = 0;
-            for page in &self.pages {
-                pages += 1;
-                *self.served.lock().unwrap() += 1;
-                if on_page(page.clone()).is_break() {
-                    break;
-                }
-            }
-            Ok(pages)
-        }
-
-        async fn stack_outputs(&self, _: &Source, stack_name: &str) -> Result<Option<StackOutputs>, SourceError> {
-            self.described.lock().unwrap().push(stack_name.to_owned());
-            if let Some(error) = &self.fail {
-                return Err(SourceError { step: SourceStep::DescribeStacks, ..error.clone() });
-            }
-            Ok(self.stacks.get(stack_name).cloned())
-        }
+    /// `count` exports of the stacks `stack0`..`stack2` (`stack<i%3>-Output<i>` = `value-<i>`) in the
+    /// function's own account, in pages of `page_size`.
+    fn pages(count: usize, page_size: usize) -> MemoryExports {
+        let exports = (0..count).map(|i| {
+            let stack_id = format!("arn:aws:cloudformation:eu-west-1:222222222222:stack/stack{}/id", i % 3);
+            Export::new(format!("stack{}-Output{i}", i % 3), format!("value-{i}"), stack_id)
+        });
+        MemoryExports::new().with_exports(OWN_ACCOUNT, exports).with_page_size(page_size)
     }
 
     fn plan_with(properties: serde_json::Value, governance: &Governance) -> LookupPlan {
@@ -518,13 +494,13 @@ mod tests {
         plan_with(properties, &Governance::default())
     }
 
-    async fn run(source: &Pages, properties: serde_json::Value) -> Result<Selected, LookupError> {
+    async fn run(source: &MemoryExports, properties: serde_json::Value) -> Result<Selected, LookupError> {
         lookup(source, &plan(properties)).await
     }
 
     #[tokio::test]
     async fn no_selection_returns_everything_from_every_page() {
-        let source = Pages::of(250, 100);
+        let source = pages(250, 100);
         let selected = run(&source, json!({})).await.unwrap();
         assert_eq!(selected.data.len(), 250);
         assert_eq!(selected.data["stack1-Output4"], "value-4");
@@ -533,16 +509,16 @@ mod tests {
 
     #[tokio::test]
     async fn exact_names_stop_paging_once_all_are_found() {
-        let source = Pages::of(1000, 100);
+        let source = pages(1000, 100);
         let selected = run(&source, json!({"ExportNames": ["stack0-Output3", "stack0-Output150"]})).await.unwrap();
         assert_eq!(selected.data.len(), 2);
         assert_eq!(selected.data["stack0-Output150"], "value-150");
-        assert_eq!(source.served(), 2, "read past the page holding the last name");
+        assert_eq!(source.pages_served(), 2, "read past the page holding the last name");
     }
 
     #[tokio::test]
     async fn aliases_rename_keys_and_may_share_a_target() {
-        let source = Pages::of(10, 100);
+        let source = pages(10, 100);
         let selected =
             run(&source, json!({"Exports": {"Topic": "stack0-Output0", "Same": "stack0-Output0"}, "ExportNames": ["stack0-Output0"]})).await.unwrap();
         assert_eq!(selected.data.len(), 3);
@@ -553,17 +529,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_prefix_reads_every_page_and_unions_with_names() {
-        let source = Pages::of(300, 100);
+        let source = pages(300, 100);
         let selected =
             run(&source, json!({"ExportPrefix": "stack2-", "ExportNames": ["stack0-Output0"]})).await.unwrap();
         assert_eq!(selected.data.len(), 101);
         assert!(selected.data.keys().all(|k| k.starts_with("stack2-") || k == "stack0-Output0"));
-        assert_eq!(source.served(), 3);
+        assert_eq!(source.pages_served(), 3);
     }
 
     #[tokio::test]
     async fn missing_names_are_all_named_with_suggestions() {
-        let source = Pages::of(30, 100);
+        let source = pages(30, 100);
         let error = run(&source, json!({"ExportNames": ["stack0-Output0", "stack1-Outptu4", "nothing-like-it"]}))
             .await
             .unwrap_err();
@@ -576,14 +552,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_prefix_that_matches_nothing_fails() {
-        let source = Pages::of(30, 100);
+        let source = pages(30, 100);
         let error = run(&source, json!({"ExportPrefix": "vpc-"})).await.unwrap_err();
         assert!(matches!(error, LookupError::PrefixMatchedNothing { hidden: 0, .. }), "{error:?}");
     }
 
     #[tokio::test]
     async fn an_alias_key_that_starts_with_the_prefix_does_not_hide_an_empty_prefix() {
-        let source = Pages::of(30, 100);
+        let source = pages(30, 100);
         let error = run(&source, json!({"ExportPrefix": "vpc-", "Exports": {"vpc-Alias": "stack0-Output0"}}))
             .await
             .unwrap_err();
@@ -593,7 +569,7 @@ mod tests {
     #[tokio::test]
     async fn the_visible_count_leaves_out_hidden_exports() {
         let governance = Governance { allowed_exports: PatternList::parse("stack1-*"), ..Default::default() };
-        let source = Pages::of(30, 100);
+        let source = pages(30, 100);
         let error =
             lookup(&source, &plan_with(json!({"ExportNames": ["stack1-Nope"]}), &governance)).await.unwrap_err();
         assert!(matches!(error, LookupError::Missing { scanned: Some(10), .. }), "{error:?}");
@@ -612,7 +588,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_alias_that_shadows_a_prefix_match_fails() {
-        let source = Pages::of(30, 100);
+        let source = pages(30, 100);
         let error = run(&source, json!({"ExportPrefix": "stack1-", "Exports": {"stack1-Output1": "stack0-Output0"}}))
             .await
             .unwrap_err();
@@ -622,7 +598,7 @@ mod tests {
     #[tokio::test]
     async fn allowed_exports_hide_everything_else() {
         let governance = Governance { allowed_exports: PatternList::parse("stack1-*"), ..Default::default() };
-        let source = Pages::of(30, 7);
+        let source = pages(30, 7);
         let selected = lookup(&source, &plan_with(json!({}), &governance)).await.unwrap();
         assert_eq!(selected.data.len(), 10);
         assert!(selected.data.keys().all(|k| k.starts_with("stack1-")));
@@ -634,17 +610,21 @@ mod tests {
     #[tokio::test]
     async fn suggestions_never_reveal_hidden_exports() {
         let governance = Governance { allowed_exports: PatternList::parse("stack1-*"), ..Default::default() };
-        let source = Pages::of(30, 100);
+        let source = pages(30, 100);
         let error =
             lookup(&source, &plan_with(json!({"ExportNames": ["stack1-Output0"]}), &governance)).await.unwrap_err();
         let LookupError::Missing { missing, .. } = error else { panic!() };
         assert!(missing[0].suggestions.iter().all(|s| s.starts_with("stack1-")), "{:?}", missing[0].suggestions);
     }
 
-    fn booking() -> Pages {
-        Pages::of(30, 10)
-            .with_stack("booking-lambda", &[("BookingTopicArn", "arn:topic"), ("BookingQueueUrl", "https://q")])
-            .with_stack("vpc", &[("VpcId", "vpc-1")])
+    fn booking() -> MemoryExports {
+        pages(30, 10)
+            .with_stack(
+                OWN_ACCOUNT,
+                "booking-lambda",
+                &[("BookingTopicArn", "arn:topic"), ("BookingQueueUrl", "https://q")],
+            )
+            .with_stack(OWN_ACCOUNT, "vpc", &[("VpcId", "vpc-1")])
     }
 
     #[tokio::test]
@@ -661,11 +641,11 @@ mod tests {
         assert_eq!(keys, ["Topic", "booking-lambda.BookingQueueUrl", "booking-lambda.BookingTopicArn", "vpc.VpcId"]);
         assert_eq!(selected.data["Topic"], "arn:topic");
         assert_eq!(selected.origins["Topic"].export, "booking-lambda.BookingTopicArn");
-        assert!(selected.origins["vpc.VpcId"].exporting_stack_id.ends_with("stack/vpc/guid"));
-        let mut described = source.described.lock().unwrap().clone();
+        assert!(selected.origins["vpc.VpcId"].exporting_stack_id.ends_with("stack/vpc/1"));
+        let mut described = source.reads();
         described.sort();
-        assert_eq!(described, ["booking-lambda", "vpc"]);
-        assert_eq!((source.served(), selected.stacks), (0, 2), "no export was needed");
+        assert_eq!(described, ["self/booking-lambda", "self/vpc"]);
+        assert_eq!((source.pages_served(), selected.stacks), (0, 2), "no export was needed");
     }
 
     #[tokio::test]
@@ -711,17 +691,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_stack_is_suggested_from_the_stacks_that_export() {
-        // The exporting stacks are stack0..2 (see `Pages::of`): `stak1` is near `stack1`.
-        let mut source = booking();
-        for (i, page) in source.pages.iter_mut().enumerate() {
-            for export in page.iter_mut() {
-                export.exporting_stack_id = format!("arn:aws:cloudformation:eu-west-1:2:stack/stack{}/id", i % 3);
-            }
-        }
+        // The exporting stacks are stack0..2 (see `pages`): `stak1` is near `stack1`.
+        let source = booking();
         let error = run(&source, json!({"StackOutputs": ["stak1"]})).await.unwrap_err();
         let LookupError::Missing { missing, .. } = &error else { panic!("{error:?}") };
         assert_eq!(missing[0].suggestions[0], "stack1");
-        assert_eq!(source.served(), 3, "the exports were listed only to suggest");
+        assert_eq!(source.pages_served(), 3, "the exports were listed only to suggest");
     }
 
     #[tokio::test]
@@ -784,13 +759,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_describe_failure_names_the_stack_and_the_permission() {
-        let mut source = booking();
-        source.fail = Some(SourceError {
+        let source = booking().with_fault(Fault::Fail(SourceError {
             step: SourceStep::ListExports,
             kind: FailureKind::Denied,
             code: Some("AccessDenied".into()),
             message: "not authorized to perform: cloudformation:DescribeStacks".into(),
-        });
+        }));
         let error = run(&source, json!({"StackOutputs": ["vpc"]})).await.unwrap_err().to_string();
         assert!(error.starts_with("Could not read the outputs of stack vpc in the function's own account"), "{error}");
         assert!(error.contains("ReadableStacks"), "{error}");
@@ -798,13 +772,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_source_failure_names_the_source() {
-        let mut source = Pages::of(1, 1);
-        source.fail = Some(SourceError {
+        let source = pages(1, 1).with_fault(Fault::Fail(SourceError {
             step: SourceStep::ListExports,
             kind: FailureKind::Denied,
             code: Some("AccessDenied".into()),
             message: "no".into(),
-        });
+        }));
         let error = lookup(&source, &plan(json!({"RoleArn": "arn:aws:iam::222222222222:role/r"}))).await.unwrap_err();
         let text = error.to_string();
         assert!(text.starts_with("Could not read exports from account 222222222222 in eu-west-1"), "{text}");

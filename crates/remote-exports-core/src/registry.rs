@@ -487,11 +487,9 @@ pub fn rfc3339(time: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::SourceError;
     use crate::lookup::Export;
     use crate::pattern::PatternList;
-    use std::ops::ControlFlow;
-    use std::sync::Mutex;
+    use crate::testing::MemoryExports;
     use std::time::Duration;
     use std::time::UNIX_EPOCH;
 
@@ -520,48 +518,16 @@ mod tests {
         assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_438_442)), "2026-11-23T12:54:02Z");
     }
 
-    struct Sources {
-        exports: HashMap<String, Vec<Export>>,
-        reads: Mutex<Vec<String>>,
-    }
-
-    /// Stack `vpc` of every account has the output `VpcId` with the account's first export's value.
+    /// Stack `vpc` of the publisher has the output `VpcId` with the value of its first export.
     const VPC_STACK: &str = "arn:aws:cloudformation:eu-west-1:222222222222:stack/vpc/1";
 
-    impl ExportSource for Sources {
-        async fn scan_exports(
-            &self,
-            source: &Source,
-            on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
-        ) -> Result<u32, SourceError> {
-            let account = source.role.as_ref().map_or("self", RoleArn::account).to_owned();
-            self.reads.lock().unwrap().push(account.clone());
-            match self.exports.get(&account) {
-                Some(list) => {
-                    let _ = on_page(list.clone());
-                    Ok(1)
-                }
-                None => Err(SourceError {
-                    step: crate::SourceStep::AssumeRole,
-                    kind: crate::FailureKind::Denied,
-                    code: Some("AccessDenied".into()),
-                    message: "no".into(),
-                }),
-            }
-        }
-
-        async fn stack_outputs(
-            &self,
-            source: &Source,
-            stack_name: &str,
-        ) -> Result<Option<crate::StackOutputs>, SourceError> {
-            let account = source.role.as_ref().map_or("self", RoleArn::account).to_owned();
-            self.reads.lock().unwrap().push(format!("{account}/{stack_name}"));
-            let first = self.exports.get(&account).and_then(|list| list.first());
-            Ok(first.filter(|_| stack_name == "vpc").map(|export| crate::StackOutputs {
-                stack_id: VPC_STACK.into(),
-                outputs: BTreeMap::from([("VpcId".to_owned(), export.value.clone())]),
-            }))
+    /// Account 222222222222 exports `exports`; any other account cannot be read.
+    fn publisher(exports: Vec<Export>) -> MemoryExports {
+        let vpc_id = exports.first().map(|export| export.value.clone());
+        let source = MemoryExports::new().with_exports("222222222222", exports);
+        match vpc_id {
+            Some(vpc_id) => source.with_stack("222222222222", "vpc", &[("VpcId", &vpc_id)]),
+            None => source,
         }
     }
 
@@ -613,10 +579,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_state_is_alerted_once_and_a_further_change_alerts_again() {
-        let publish = |value: &str| Sources {
-            exports: HashMap::from([("222222222222".to_owned(), vec![Export::new("topic", value, "stack/b/1")])]),
-            reads: Mutex::new(Vec::new()),
-        };
+        let publish = |value: &str| publisher(vec![Export::new("topic", value, "stack/b/1")]);
         let mut records = vec![record("airmiles", "222222222222", &[("topic", "v1", "stack/b/1")])];
         let alerts = |report: &AuditReport| report.to_alert().map(|s| s.alert.clone()).collect::<Vec<_>>();
 
@@ -633,8 +596,7 @@ mod tests {
         assert_eq!(alerts(&changed_again), vec![fingerprint(&origin("topic", "stack/b/1"), "v3")]);
         remember(&mut records, &changed_again);
 
-        let removed =
-            Sources { exports: HashMap::from([("222222222222".to_owned(), vec![])]), reads: Mutex::new(Vec::new()) };
+        let removed = publisher(vec![]);
         let gone = audit(&records, &removed, &Governance::default()).await;
         assert_eq!(alerts(&gone), vec![REMOVED.to_owned()]);
         remember(&mut records, &gone);
@@ -652,20 +614,15 @@ mod tests {
 
     #[tokio::test]
     async fn each_source_is_read_once_and_changes_and_removals_are_found() {
-        let sources = Sources {
-            exports: HashMap::from([(
-                "222222222222".to_owned(),
-                vec![Export::new("topic", "arn-2", "stack/b/1"), Export::new("queue", "q", "stack/b/1")],
-            )]),
-            reads: Mutex::new(Vec::new()),
-        };
+        let sources =
+            publisher(vec![Export::new("topic", "arn-2", "stack/b/1"), Export::new("queue", "q", "stack/b/1")]);
         let records = vec![
             record("airmiles", "222222222222", &[("topic", "arn-1", "stack/b/1"), ("queue", "q", "stack/b/1")]),
             record("hotels", "222222222222", &[("queue", "q", "stack/b/1"), ("gone", "x", "stack/b/1")]),
             record("cars", "333333333333", &[("anything", "x", "s")]),
         ];
         let report = audit(&records, &sources, &Governance::default()).await;
-        assert_eq!(*sources.reads.lock().unwrap(), vec!["222222222222", "333333333333"]);
+        assert_eq!(sources.reads(), vec!["222222222222", "333333333333"]);
         let found: Vec<_> = report.stale.iter().map(|s| (s.stack_name.as_str(), s.export.as_str(), s.state)).collect();
         assert_eq!(found, vec![("airmiles", "topic", Staleness::Changed), ("hotels", "gone", Staleness::Removed)]);
         let unchecked: Vec<_> = report.unchecked().map(|c| (c.source.account.as_str(), c.readers)).collect();
@@ -678,10 +635,7 @@ mod tests {
 
     #[tokio::test]
     async fn outputs_are_audited_with_one_describe_per_stack_and_defaults_report_appeared() {
-        let publish = |value: &str| Sources {
-            exports: HashMap::from([("222222222222".to_owned(), vec![Export::new("topic", value, "stack/b/1")])]),
-            reads: Mutex::new(Vec::new()),
-        };
+        let publish = |value: &str| publisher(vec![Export::new("topic", value, "stack/b/1")]);
         let records = vec![
             record("airmiles", "222222222222", &[("vpc.VpcId", "vpc-1", VPC_STACK), ("vpc.SubnetIds", "", "default")]),
             record("hotels", "222222222222", &[("vpc.VpcId", "vpc-1", VPC_STACK), ("new-export", "", "default")]),
@@ -689,8 +643,7 @@ mod tests {
         let sources = publish("vpc-1");
         let report = audit(&records, &sources, &Governance::default()).await;
         assert!(report.stale.is_empty(), "{:?}", report.stale);
-        let reads = sources.reads.lock().unwrap().clone();
-        assert_eq!(reads, ["222222222222", "222222222222/vpc"], "one ListExports and one DescribeStacks");
+        assert_eq!(sources.reads(), ["222222222222", "222222222222/vpc"], "one ListExports and one DescribeStacks");
 
         let changed = audit(&records, &publish("vpc-2"), &Governance::default()).await;
         let found: Vec<_> = changed.stale.iter().map(|s| (s.stack_name.as_str(), s.export.as_str(), s.state)).collect();
@@ -700,13 +653,7 @@ mod tests {
         );
 
         // A defaulted export that now exists has appeared.
-        let appeared = Sources {
-            exports: HashMap::from([(
-                "222222222222".to_owned(),
-                vec![Export::new("x", "vpc-1", "s"), Export::new("new-export", "real", "stack/n/1")],
-            )]),
-            reads: Mutex::new(Vec::new()),
-        };
+        let appeared = publisher(vec![Export::new("x", "vpc-1", "s"), Export::new("new-export", "real", "stack/n/1")]);
         let report = audit(&records, &appeared, &Governance::default()).await;
         let found: Vec<_> = report.stale.iter().map(|s| (s.stack_name.as_str(), s.export.as_str(), s.state)).collect();
         assert_eq!(found, vec![("hotels", "new-export", Staleness::Appeared)]);
@@ -716,13 +663,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_role_no_longer_allowed_is_not_assumed() {
-        let sources = Sources { exports: HashMap::new(), reads: Mutex::new(Vec::new()) };
+        let sources = MemoryExports::new();
         let governance = Governance {
             allowed_role_arns: Some(PatternList::parse("arn:aws:iam::999999999999:role/*").unwrap()),
             ..Governance::default()
         };
         let report = audit(&[record("a", "222222222222", &[("x", "1", "s")])], &sources, &governance).await;
-        assert!(sources.reads.lock().unwrap().is_empty());
+        assert!(sources.reads().is_empty());
         assert!(report.sources[0].error.as_deref().unwrap().contains("no longer allowed"));
     }
 }

@@ -1,0 +1,249 @@
+//! In-memory stand-ins for the ports, shared by the unit tests of this crate and of the crates that
+//! use it (feature `testing`). One fake per port: a test says what the world holds, not how to fake it.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::ops::ControlFlow;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::{Context, Poll};
+
+use crate::{
+    Export, ExportSource, FailureKind, ParameterError, ParameterStore, RoleArn, Source, SourceError, SourceStep,
+    StackOutputs,
+};
+
+/// The account a [`Source`] without a role reads: the function's own.
+pub const OWN_ACCOUNT: &str = "self";
+
+/// What a read of [`MemoryExports`] does instead of answering.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Fails every call with this error (for DescribeStacks with its step changed to `DescribeStacks`).
+    Fail(SourceError),
+    /// Never answers.
+    Hang,
+    /// Panics.
+    Panic,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Publisher {
+    exports: Vec<Export>,
+    stacks: BTreeMap<String, StackOutputs>,
+}
+
+/// Publisher accounts and what they export, as [`ExportSource`]: ListExports in pages of
+/// `page_size` (100, as CloudFormation pages), DescribeStacks by name. A source names its account by
+/// its role ([`OWN_ACCOUNT`] without one); an account nobody set up refuses the AssumeRole, as
+/// STS does for a role that does not exist or does not trust the caller.
+#[derive(Debug)]
+pub struct MemoryExports {
+    publishers: Mutex<BTreeMap<String, Publisher>>,
+    page_size: usize,
+    fault: Option<Fault>,
+    pause: bool,
+    pages_served: AtomicU32,
+    reads: Mutex<Vec<String>>,
+}
+
+impl Default for MemoryExports {
+    fn default() -> Self {
+        MemoryExports {
+            publishers: Mutex::default(),
+            page_size: 100,
+            fault: None,
+            pause: false,
+            pages_served: AtomicU32::new(0),
+            reads: Mutex::default(),
+        }
+    }
+}
+
+impl MemoryExports {
+    /// Nobody publishes anything.
+    pub fn new() -> Self {
+        MemoryExports::default()
+    }
+
+    /// `account` exports these (replacing what it exported).
+    pub fn with_exports(self, account: &str, exports: impl IntoIterator<Item = Export>) -> Self {
+        self.publish(account, exports);
+        self
+    }
+
+    /// `account` has the stack `name` (ID `arn:aws:cloudformation:eu-west-1:<account>:stack/<name>/1`)
+    /// with these outputs (key, value).
+    pub fn with_stack(self, account: &str, name: &str, outputs: &[(&str, &str)]) -> Self {
+        let stack_id = format!("arn:aws:cloudformation:eu-west-1:{account}:stack/{name}/1");
+        let outputs = outputs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect();
+        self.publishers
+            .lock()
+            .unwrap()
+            .entry(account.to_owned())
+            .or_default()
+            .stacks
+            .insert(name.to_owned(), StackOutputs { stack_id, outputs });
+        self
+    }
+
+    /// ListExports answers this many exports a page.
+    pub fn with_page_size(self, page_size: usize) -> Self {
+        MemoryExports { page_size: page_size.max(1), ..self }
+    }
+
+    /// Every call fails, hangs or panics.
+    pub fn with_fault(self, fault: Fault) -> Self {
+        MemoryExports { fault: Some(fault), ..self }
+    }
+
+    /// Every call lets other tasks run once before it answers, as a call over the network would.
+    pub fn with_pause(self) -> Self {
+        MemoryExports { pause: true, ..self }
+    }
+
+    /// From now on `account` exports these instead: a publisher that redeployed.
+    pub fn publish(&self, account: &str, exports: impl IntoIterator<Item = Export>) {
+        self.publishers.lock().unwrap().entry(account.to_owned()).or_default().exports = exports.into_iter().collect();
+    }
+
+    /// From now on `account` has no stack `name`.
+    pub fn delete_stack(&self, account: &str, name: &str) {
+        if let Some(publisher) = self.publishers.lock().unwrap().get_mut(account) {
+            publisher.stacks.remove(name);
+        }
+    }
+
+    /// ListExports pages answered so far.
+    pub fn pages_served(&self) -> u32 {
+        self.pages_served.load(Ordering::SeqCst)
+    }
+
+    /// Every read so far, in order: `<account>` for an export scan, `<account>/<stack>` for a
+    /// DescribeStacks.
+    pub fn reads(&self) -> Vec<String> {
+        self.reads.lock().unwrap().clone()
+    }
+
+    /// How many reads (scans and DescribeStacks) were made.
+    pub fn read_count(&self) -> usize {
+        self.reads.lock().unwrap().len()
+    }
+
+    async fn start(&self, read: String, step: SourceStep) -> Result<(), SourceError> {
+        self.reads.lock().unwrap().push(read);
+        if self.pause {
+            YieldOnce(false).await;
+        }
+        match &self.fault {
+            None => Ok(()),
+            Some(Fault::Fail(error)) => Err(SourceError { step, ..error.clone() }),
+            Some(Fault::Hang) => std::future::pending().await,
+            Some(Fault::Panic) => panic!("the export source exploded"),
+        }
+    }
+
+    fn publisher(&self, account: &str) -> Result<Publisher, SourceError> {
+        self.publishers.lock().unwrap().get(account).cloned().ok_or_else(|| SourceError {
+            step: SourceStep::AssumeRole,
+            kind: FailureKind::Denied,
+            code: Some("AccessDenied".to_owned()),
+            message: format!(
+                "User: arn:aws:sts::111111111111:assumed-role/remote-exports/function is not authorized to perform: \
+                 sts:AssumeRole on resource: arn:aws:iam::{account}:role/remote-exports-reader"
+            ),
+        })
+    }
+}
+
+fn account_of(source: &Source) -> &str {
+    source.role.as_ref().map_or(OWN_ACCOUNT, RoleArn::account)
+}
+
+impl ExportSource for MemoryExports {
+    async fn scan_exports(
+        &self,
+        source: &Source,
+        on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
+    ) -> Result<u32, SourceError> {
+        let account = account_of(source);
+        self.start(account.to_owned(), SourceStep::ListExports).await?;
+        let exports = self.publisher(account)?.exports;
+        let mut pages = 0;
+        for page in exports.chunks(self.page_size) {
+            pages += 1;
+            self.pages_served.fetch_add(1, Ordering::SeqCst);
+            if on_page(page.to_vec()).is_break() {
+                return Ok(pages);
+            }
+        }
+        if exports.is_empty() {
+            // CloudFormation answers an empty first page.
+            self.pages_served.fetch_add(1, Ordering::SeqCst);
+            let _ = on_page(Vec::new());
+            pages = 1;
+        }
+        Ok(pages)
+    }
+
+    async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, SourceError> {
+        let account = account_of(source);
+        self.start(format!("{account}/{stack_name}"), SourceStep::DescribeStacks).await?;
+        Ok(self.publisher(account)?.stacks.get(stack_name).cloned())
+    }
+}
+
+/// Named parameters, as [`ParameterStore`]; an absent name is [`ParameterError::Unreadable`].
+#[derive(Debug, Default)]
+pub struct MemoryParameters {
+    values: Mutex<BTreeMap<String, Result<String, ParameterError>>>,
+    reads: AtomicU32,
+}
+
+impl MemoryParameters {
+    /// No parameters.
+    pub fn new() -> Self {
+        MemoryParameters::default()
+    }
+
+    /// `name` holds `value`, or cannot be used for `error`.
+    pub fn with(self, name: &str, value: Result<&str, ParameterError>) -> Self {
+        self.set(name, value);
+        self
+    }
+
+    /// From now on `name` holds `value` (or fails).
+    pub fn set(&self, name: &str, value: Result<&str, ParameterError>) {
+        self.values.lock().unwrap().insert(name.to_owned(), value.map(str::to_owned));
+    }
+
+    /// How many reads were made.
+    pub fn reads(&self) -> u32 {
+        self.reads.load(Ordering::SeqCst)
+    }
+}
+
+impl ParameterStore for MemoryParameters {
+    async fn get(&self, name: &str) -> Result<String, ParameterError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        let values = self.values.lock().unwrap();
+        values.get(name).cloned().unwrap_or_else(|| Err(ParameterError::Unreadable(format!("no parameter {name}"))))
+    }
+}
+
+/// Pending once, then ready: lets the other futures of a `join!` run.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        context.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
