@@ -33,7 +33,7 @@ async fn cargo_lambda_watch_runs_create_update_and_delete() {
     let cargo_lambda = PathBuf::from(xtask_var("CARGO_LAMBDA"));
     let account = publisher_account(test);
     let export = format!("booking{account}-TopicArn");
-    let publisher = local_harness::Publisher::connect(&moto, &account, REGION).await.unwrap();
+    let publisher = test_support::Publisher::connect(&moto, &account, REGION).await.unwrap();
     publisher.publish("booking", &[pair(&export, "arn:topic")]).await.unwrap();
     let responses = ResponseEndpoint::start().await.unwrap();
 

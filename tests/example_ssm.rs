@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 const OTHER_REGION: &str = "us-east-1";
 
 async fn put(moto: &str, region: &str, name: &str, value: &str, kind: ParameterType) {
-    let config = local_harness::sdk_config(moto, region).await;
+    let config = test_support::sdk_config(moto, region).await;
     let client = aws_sdk_ssm::Client::new(&config);
     client.put_parameter().name(name).value(value).r#type(kind).overwrite(true).send().await.unwrap();
 }

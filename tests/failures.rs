@@ -91,16 +91,25 @@ async fn aws_errors_become_reasons_that_say_what_to_fix() {
     let world = World::start(test, &[]).await;
     let account = publisher_account(test);
 
-    world.proxy.fail("AssumeRole", 403, "AccessDenied", "User is not authorized to perform: sts:AssumeRole");
+    let message = format!(
+        "User: arn:aws:sts::{CONSUMER_ACCOUNT}:assumed-role/remote-exports/remote-exports is not authorized to perform: \
+         sts:AssumeRole on resource: {}",
+        role_arn(&account)
+    );
+    world.proxy.fail("AssumeRole", AwsError::sts(403, "AccessDenied", &message));
     let denied = world.answer(&world.event("Create", "assume-denied", json!({"RoleArn": role_arn(&account)}))).await;
     let text = reason(&denied);
     assert!(text.starts_with(&format!("Could not read exports from account {account} in {REGION}")), "{text}");
-    assert!(text.contains("AssumeRole was denied (AccessDenied: User is not authorized"), "{text}");
+    assert!(text.contains("AssumeRole was denied (AccessDenied: User: arn:aws:sts::"), "{text}");
     assert!(text.contains("trust policy"), "{text}");
 
     world.proxy.heal();
     let other = publisher_account(&format!("{test}-list"));
-    world.proxy.fail("ListExports", 403, "AccessDenied", "not authorized to perform: cloudformation:ListExports");
+    let message = format!(
+        "User: arn:aws:sts::{other}:assumed-role/remote-exports-reader/airmiles-Lookup is not authorized to perform: \
+         cloudformation:ListExports because no identity-based policy allows the cloudformation:ListExports action"
+    );
+    world.proxy.fail("ListExports", AwsError::cloudformation(403, "AccessDenied", &message));
     let denied = world.answer(&world.event("Create", "list-denied", json!({"RoleArn": role_arn(&other)}))).await;
     let text = reason(&denied);
     assert!(text.contains("ListExports was denied (AccessDenied"), "{text}");
@@ -118,7 +127,7 @@ async fn throttling_is_waited_out_and_reported_only_at_the_deadline() {
     world.publish(&account, REGION, "svc", &[pair(&name, "https://v1")]).await;
 
     // Throttled for 3 s of a 20 s budget: more attempts than any fixed retry count would allow, then SUCCESS.
-    world.proxy.fail("ListExports", 400, "Throttling", "Rate exceeded");
+    world.proxy.fail("ListExports", AwsError::cloudformation_throttling());
     let event = world.event("Create", "waited-out", json!({"RoleArn": role_arn(&account), "ExportNames": [name]}));
     let invocation = world.runtime.invoke(&event, std::time::Duration::from_secs(20));
     let heal = async {
@@ -133,7 +142,7 @@ async fn throttling_is_waited_out_and_reported_only_at_the_deadline() {
     assert!(world.proxy.count("ListExports") >= 3, "{:?}", world.proxy.calls());
 
     // Throttled for good: the function keeps trying until its work deadline, then says so.
-    world.proxy.fail("ListExports", 400, "Throttling", "Rate exceeded");
+    world.proxy.fail("ListExports", AwsError::cloudformation_throttling());
     world.proxy.reset();
     let event = world.event("Create", "throttled", json!({"RoleArn": role_arn(&account), "ExportNames": [name]}));
     world.runtime.invoke(&event, std::time::Duration::from_secs(6)).await.unwrap();

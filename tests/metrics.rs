@@ -117,7 +117,7 @@ async fn each_invocation_writes_one_valid_emf_document_without_values() {
     assert_holds_nothing_secret(&refused, &["collector.example.com"]);
 
     // A throttled read that succeeds: its throttled attempts are counted.
-    world.proxy.fail("ListExports", 400, "Throttling", "Rate exceeded");
+    world.proxy.fail("ListExports", AwsError::cloudformation_throttling());
     let event = world.event("Update", "throttled", json!({"RoleArn": role, "ExportNames": [name], "Refresh": "2"}));
     let invocation = world.runtime.invoke(&event, Duration::from_secs(20));
     let heal = async {

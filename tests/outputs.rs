@@ -154,12 +154,14 @@ async fn missing_outputs_stacks_and_permissions_fail_naming_them() {
     // The publisher role lacks DescribeStacks: AWS's own words, then what to change.
     world.proxy.fail(
         "DescribeStacks",
-        403,
-        "AccessDenied",
-        &format!(
-            "User: arn:aws:sts::{account}:assumed-role/remote-exports-reader/airmiles-Lookup is not authorized to \
+        AwsError::cloudformation(
+            403,
+            "AccessDenied",
+            &format!(
+                "User: arn:aws:sts::{account}:assumed-role/remote-exports-reader/airmiles-Lookup is not authorized to \
              perform: cloudformation:DescribeStacks on resource: arn:aws:cloudformation:{REGION}:{account}:stack/\
              shared-0/* because no identity-based policy allows the cloudformation:DescribeStacks action"
+            ),
         ),
     );
     let denied =

@@ -102,8 +102,18 @@ async fn an_unavailable_registry_is_a_warning_never_a_failed_answer() {
     assert_eq!(missing["Status"], "SUCCESS", "{missing}");
     assert_eq!(missing["Data"][&name], "https://v1");
 
-    world.proxy.fail("PutItem", 400, "AccessDeniedException", "not authorized to perform dynamodb:PutItem");
-    world.proxy.fail("DeleteItem", 400, "AccessDeniedException", "not authorized to perform dynamodb:DeleteItem");
+    let denied = |action: &str| {
+        format!(
+            "User: arn:aws:sts::{CONSUMER_ACCOUNT}:assumed-role/remote-exports/remote-exports is not authorized to \
+             perform: dynamodb:{action} on resource: arn:aws:dynamodb:{REGION}:{CONSUMER_ACCOUNT}:table/reads"
+        )
+    };
+    // The error type in the body for one, in the X-Amzn-Errortype header for the other: both are AWS's.
+    world.proxy.fail("PutItem", AwsError::dynamodb("AccessDeniedException", &denied("PutItem")));
+    world.proxy.fail(
+        "DeleteItem",
+        AwsError::error_type_header("application/x-amz-json-1.0", "AccessDeniedException", &denied("DeleteItem")),
+    );
     let denied = world.answer(&world.event("Update", "denied", properties)).await;
     assert_eq!(denied["Status"], "SUCCESS", "{denied}");
     let deleted = world.answer(&world.event("Delete", "delete-denied", json!({}))).await;
@@ -273,6 +283,19 @@ async fn the_audit_alerts_once_per_change() {
     // One change, then two audits with nothing in between: exactly one event.
     publisher.delete_stack("booking-0").await.unwrap();
     let v2 = world.publish(&account, REGION, "booking-v2", &[pair(&topic, "arn:v2")]).await;
+    // EventBridge refuses first (AWS JSON 1.1): the run fails, says why, and marks nothing alerted.
+    let refusal = format!(
+        "User: arn:aws:sts::{CONSUMER_ACCOUNT}:assumed-role/remote-exports-audit/remote-exports is not authorized to \
+         perform: events:PutEvents on resource: arn:aws:events:{REGION}:{CONSUMER_ACCOUNT}:event-bus/default because \
+         no identity-based policy allows the events:PutEvents action"
+    );
+    audit.proxy.fail("PutEvents", AwsError::json_1_1("AccessDeniedException", &refusal));
+    let refused = audit.runtime.invoke(&scheduled_event(), TIMEOUT).await.unwrap();
+    let Outcome::Error(error) = &refused.outcome else { panic!("{:?}", refused.outcome) };
+    let message = error["errorMessage"].as_str().unwrap_or_default();
+    assert!(message.contains("PutEvents") && message.contains("AccessDeniedException"), "{error}");
+    assert!(message.contains("not authorized to perform: events:PutEvents"), "{error}");
+    audit.proxy.heal();
     audit.proxy.reset();
     let first = run_audit(&audit).await;
     assert_eq!((first["Stale"].as_u64(), first["EventsPut"].as_u64()), (Some(1), Some(1)), "{first}");

@@ -149,7 +149,7 @@ async fn put_policy(moto: &str, name: &str, policy: &Value) {
 }
 
 async fn put_parameter(moto: &str, name: &str, value: &str, kind: aws_sdk_ssm::types::ParameterType) {
-    let config = local_harness::sdk_config(moto, REGION).await;
+    let config = test_support::sdk_config(moto, REGION).await;
     aws_sdk_ssm::Client::new(&config)
         .put_parameter()
         .name(name)

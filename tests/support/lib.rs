@@ -11,11 +11,12 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use local_harness::{
-    AuditInbox, CONSUMER_ACCOUNT, CapturedPut, CountingProxy, ExportsCacheTable, Function, FunctionOptions, Invocation,
-    Moto, MotoResponses, Outcome, Publisher, ReadsTable, ResponseEndpoint, RuntimeApi, TestPki, TlsFront, create_event,
-};
 use serde_json::{Value, json};
+pub use test_support::{
+    AuditInbox, AwsError, CONSUMER_ACCOUNT, CapturedPut, CountingProxy, ExportsCacheTable, Function, FunctionOptions,
+    Invocation, Moto, MotoResponses, Outcome, Publisher, ReadsTable, ResponseEndpoint, RuntimeApi, TestPki, TlsFront,
+    create_event,
+};
 
 /// The consumer stack's region, where the function runs.
 pub const REGION: &str = "eu-west-1";

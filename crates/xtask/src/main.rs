@@ -34,7 +34,7 @@ fn main() -> ExitCode {
                  the template linters and sam-local (as root or with CI=true; otherwise left out, and said so)\n  \
                  demo                     run the Booking/Airmiles demo locally: no AWS account, no Docker\n  \
                  bench [--quick]          measure cold start, CPU, memory and AWS calls of the release binary\n                           \
-                 (--registry, --burst, --cpu-share 128: see crates/local-harness/src/bin/remote-exports-bench)\n  \
+                 (--registry, --burst, --cpu-share 128: see crates/tools/src/bin/remote-exports-bench)\n  \
                  sam-local [--arch A]     sam build, then sam local invoke on events/create|update|delete.json in Docker\n                           \
                  inside a network namespace of its own (root; installs Docker from Debian)\n  \
                  lint-templates           cfn-lint and sam validate --lint on every template"

@@ -2,7 +2,7 @@ use std::ffi::CString;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
-use crate::BoxError;
+use test_support::BoxError;
 
 /// Lambda gives a function CPU in proportion to its memory: one full vCPU at 1 769 MB.
 pub const MB_PER_VCPU: f64 = 1769.0;

@@ -6,12 +6,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use local_harness::story::{expect, read_event, section};
-use local_harness::{
+use remote_exports_tools::story::{expect, read_event, section};
+use serde_json::Value;
+use test_support::{
     AuditInbox, BoxError, CONSUMER_ACCOUNT, CountingProxy, Function, FunctionOptions, Moto, MotoResponses, Outcome,
     Publisher, ReadsTable, RuntimeApi,
 };
-use serde_json::Value;
 
 const PUBLISHER_ACCOUNT: &str = "222222222222";
 const REGION: &str = "eu-west-1";
@@ -87,7 +87,7 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
 
     let runtime = RuntimeApi::start().await?;
     let responses = MotoResponses::create(moto, REGION).await?;
-    println!("CloudFormation's response bucket {} exists in moto's S3", local_harness::response_bucket(REGION));
+    println!("CloudFormation's response bucket {} exists in moto's S3", test_support::response_bucket(REGION));
     let reads = ReadsTable::create(moto, REGION, READS_TABLE).await?;
     let inbox = AuditInbox::create(moto, REGION, "remote-exports-alerts", PUBLISHER_ACCOUNT).await?;
     println!("The read registry {} exists in moto's DynamoDB (template parameter ReadsRegistry=true)", reads.name);

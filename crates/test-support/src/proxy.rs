@@ -9,14 +9,15 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::AwsError;
 use crate::http::{Received, Reply, Server, reply, serve};
 
 #[derive(Default)]
 struct State {
     calls: Mutex<BTreeMap<String, u32>>,
     delay: Mutex<Option<Duration>>,
-    /// Action → (status, code, message) to answer instead of forwarding.
-    failures: Mutex<BTreeMap<String, (u16, String, String)>>,
+    /// Action → the AWS error to answer instead of forwarding.
+    failures: Mutex<BTreeMap<String, AwsError>>,
     /// Access key IDs, secret keys and session tokens that AssumeRole answers carried.
     issued: Mutex<Vec<String>>,
     /// Action → a token bucket: calls beyond its rate are answered `Throttling`, as AWS does.
@@ -83,13 +84,13 @@ impl CountingProxy {
         self.state.calls.lock().unwrap().clear();
     }
 
-    /// Answer every `action` call with this AWS error, in the call's protocol, instead of forwarding it.
-    pub fn fail(&self, action: &str, status: u16, code: &str, message: &str) {
-        let failure = (status, code.to_owned(), message.to_owned());
-        self.state.failures.lock().unwrap().insert(action.to_owned(), failure);
+    /// Answer every `action` call with this AWS error instead of forwarding it.
+    pub fn fail(&self, action: &str, error: AwsError) {
+        self.state.failures.lock().unwrap().insert(action.to_owned(), error);
     }
 
-    /// Throttle `action` as AWS would: `rate` calls a second, with bursts of up to `burst`.
+    /// Throttle the CloudFormation read `action` as AWS would: `rate` calls a second, with bursts of
+    /// up to `burst`, the rest answered with CloudFormation's `Throttling`.
     pub fn limit(&self, action: &str, rate: f64, burst: f64) {
         let bucket = TokenBucket { rate, burst, tokens: burst, at: std::time::Instant::now() };
         self.state.limits.lock().unwrap().insert(action.to_owned(), bucket);
@@ -136,26 +137,17 @@ async fn forward(
     if over_limit {
         *state.throttled.lock().unwrap().entry(action.clone()).or_default() += 1;
     }
+    // Limits are for CloudFormation's reads (see `limit`), so their answer is CloudFormation's throttling.
     let failure = if over_limit {
-        Some((400, "Throttling".to_owned(), "Rate exceeded".to_owned()))
+        Some(AwsError::cloudformation_throttling())
     } else {
         state.failures.lock().unwrap().get(&action).cloned()
     };
-    if let Some((status, code, message)) = failure {
-        let (body, content_type) = match target {
-            Some(_) => {
-                (serde_json::json!({"__type": code, "message": message}).to_string(), "application/x-amz-json-1.0")
-            }
-            None => (
-                format!(
-                    "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
-                     <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
-                ),
-                "text/xml",
-            ),
-        };
-        let mut answer = reply(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), body);
-        answer.headers_mut().insert("content-type", content_type.parse().unwrap());
+    if let Some(error) = failure {
+        let mut answer = reply(StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST), error.body);
+        for (name, value) in error.headers {
+            answer.headers_mut().insert(name, value.parse().unwrap());
+        }
         return answer;
     }
     let delay = *state.delay.lock().unwrap();

@@ -1,5 +1,6 @@
-//! Local stand-ins for what surrounds the function in AWS, for the end-to-end tests, the demo and
-//! the benchmark. Nothing here is used by the function itself.
+//! What the tests run against: local stand-ins for what surrounds the function in AWS, and
+//! fixtures written apart from the code under test. Used by the end-to-end tests (`tests/`) and by
+//! the tools (`crates/tools`: demo, benchmark, sam-local); nothing here ships in the function.
 //!
 //! - [`RuntimeApi`]: the Lambda Runtime API that the real binary polls, with per-invocation deadlines.
 //! - [`ResponseEndpoint`]: a ResponseURL in CloudFormation's shape that records every PUT and can fail on request.
@@ -7,12 +8,11 @@
 //! - [`CountingProxy`]: sits between the function and moto and counts AWS calls on the wire.
 //! - [`Moto`] and [`Publisher`]: a moto server process, and stacks with exports seeded into it.
 //! - [`Function`]: the real Lambda binary, started as Lambda would start it.
-//! - [`CpuQuota`]: a cgroup that holds a process to a Lambda function's share of one CPU.
 //! - [`TestPki`] and [`TlsFront`]: a test CA, and TLS in front of a plain-HTTP stand-in.
 //! - [`ReadsTable`] and [`AuditInbox`]: the read registry's table, and a queue that receives the audit's events.
 
+mod aws_errors;
 mod capture;
-mod cpu_quota;
 mod event;
 mod function;
 mod http;
@@ -21,11 +21,10 @@ mod moto_responses;
 mod proxy;
 mod registry;
 mod runtime_api;
-pub mod story;
 mod tls_front;
 
+pub use aws_errors::AwsError;
 pub use capture::{CapturedPut, ResponseEndpoint};
-pub use cpu_quota::{CpuQuota, MB_PER_VCPU};
 pub use event::{SERVICE_TOKEN, create_event, response_bucket, response_key_path};
 pub use function::{Function, FunctionOptions};
 pub use moto::{CONSUMER_ACCOUNT, Moto, Publisher, sdk_config};

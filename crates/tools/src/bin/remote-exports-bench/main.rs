@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
-use local_harness::{
+use serde_json::{Value, json};
+use test_support::{
     BoxError, CountingProxy, ExportsCacheTable, FunctionOptions, Moto, Outcome, Publisher, ReadsTable,
     ResponseEndpoint, RuntimeApi, create_event,
 };
-use serde_json::{Value, json};
 
 const REGION: &str = "eu-west-1";
 const BENCH_STACK: &str =

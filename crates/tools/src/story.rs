@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::BoxError;
+use test_support::BoxError;
 
 /// Reads `<dir>/<name>.json`.
 pub fn read_event(dir: &Path, name: &str) -> Result<Value, BoxError> {

@@ -23,9 +23,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use local_harness::story::{expect, read_event, section};
-use local_harness::{BoxError, Moto, MotoResponses, Publisher, TestPki, TlsFront, check};
+use remote_exports_tools::story::{expect, read_event, section};
 use serde_json::{Value, json};
+use test_support::{BoxError, Moto, MotoResponses, Publisher, TestPki, TlsFront, check};
 use tokio::process::Command;
 
 const PUBLISHER_ACCOUNT: &str = "222222222222";

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use local_harness::{BoxError, CpuQuota, FunctionOptions, MB_PER_VCPU, TestPki, TlsFront, create_event};
+use remote_exports_tools::{CpuQuota, MB_PER_VCPU};
 use serde_json::Value;
+use test_support::{BoxError, FunctionOptions, TestPki, TlsFront, create_event};
 
 use super::{
     Args, BENCH_STACK, REGION, answer, kill_and_measure, machine, median, moto_delete, ms, seed, today, world,
