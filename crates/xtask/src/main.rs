@@ -36,7 +36,8 @@ fn main() -> ExitCode {
                  bench [--quick]          measure cold start, CPU, memory and AWS calls of the release binary\n                           \
                  (--registry, --burst, --cpu-share 128: see crates/tools/src/bin/remote-exports-bench)\n  \
                  sam-local [--arch A]     sam build, then sam local invoke on events/create|update|delete.json in Docker\n                           \
-                 inside a network namespace of its own (root; installs Docker from Debian)\n  \
+                 inside a network namespace of its own (root; installs Docker from Debian); --rounds N repeats\n                           \
+                 Create/Update/Delete, --godebug V sets GODEBUG in the container\n  \
                  lint-templates           cfn-lint and sam validate --lint on every template"
             );
             return ExitCode::from(2);

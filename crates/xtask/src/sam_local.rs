@@ -25,11 +25,16 @@ const GATEWAY: &str = "172.17.0.1";
 /// The machine's own architecture by default; `--arch arm64` on another machine runs the template's
 /// arm64 under qemu emulation.
 pub fn sam_local(extra: &[String]) -> Result {
-    let forced = match extra {
-        [] => None,
-        [flag, arch] if flag == "--arch" && (arch == "arm64" || arch == "x86_64") => Some(arch.as_str()),
-        other => return Err(format!("usage: cargo xtask sam-local [--arch arm64|x86_64], not {other:?}")),
-    };
+    let usage =
+        || format!("usage: cargo xtask sam-local [--arch arm64|x86_64] [--rounds N] [--godebug V], not {extra:?}");
+    let (mut forced, mut passed) = (None, Vec::new());
+    for pair in extra.chunks(2) {
+        match pair {
+            [flag, arch] if flag == "--arch" && (arch == "arm64" || arch == "x86_64") => forced = Some(arch.as_str()),
+            [flag, value] if flag == "--rounds" || flag == "--godebug" => passed.extend([flag.clone(), value.clone()]),
+            _ => return Err(usage()),
+        }
+    }
     if !is_root() {
         return Err("sam-local runs a Docker engine in a network namespace of its own, which needs root \
                     (run it as root, or in CI; as a normal user `cargo xtask test` leaves it out and says so)"
@@ -59,7 +64,7 @@ pub fn sam_local(extra: &[String]) -> Result {
     };
     let work = target_dir().join("sam-local");
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
-    let template = write_template_under_test(&work, arch)?;
+    let template = write_template_under_test(&work, arch, passed.iter().any(|a| a == "--godebug"))?;
 
     let mut build = Command::new(sam_venv.join("bin/sam"));
     build
@@ -92,6 +97,7 @@ pub fn sam_local(extra: &[String]) -> Result {
         .arg(work.join("run"))
         .arg("--events")
         .arg(workspace_root().join("events"))
+        .args(&passed)
         .env("DOCKER_HOST", dockerd.host());
     let result = step("sam local invoke on events/create, update and delete (in the namespace)", invoke);
     drop(dockerd);
@@ -175,7 +181,7 @@ fn arm64_emulation() -> Result {
 /// The real template, changed only where a local run must differ: CodeUri made absolute (the copy
 /// lives under target/), the two variables `--env-vars` sets declared (SAM passes only declared
 /// ones), and the architecture when arm64 cannot run here.
-fn write_template_under_test(work: &Path, arch: &str) -> Result<PathBuf> {
+fn write_template_under_test(work: &Path, arch: &str, declare_godebug: bool) -> Result<PathBuf> {
     let original = workspace_root().join("template.yaml");
     let text = std::fs::read_to_string(&original).map_err(|e| format!("{}: {e}", original.display()))?;
     let root = workspace_root();
@@ -185,7 +191,9 @@ fn write_template_under_test(work: &Path, arch: &str) -> Result<PathBuf> {
             "          EXPORTS_CACHE_TTL_SECONDS: !Ref ExportsSnapshotTtlSeconds\n".to_owned(),
             "          EXPORTS_CACHE_TTL_SECONDS: !Ref ExportsSnapshotTtlSeconds\n          \
              AWS_ENDPOINT_URL: ''\n          TLS_ROOTS: ''\n"
-                .to_owned(),
+                .to_owned()
+                // Only for `--godebug`: the emulator in the container is a Go program.
+                + if declare_godebug { "          GODEBUG: ''\n" } else { "" },
         ),
         ("    Architectures: [arm64]\n".to_owned(), format!("    Architectures: [{arch}]\n")),
     ];

@@ -47,7 +47,8 @@ const GLIBC_RUNTIME: &[&str] = &[
 ];
 /// A cold `sam local invoke` under qemu takes a few seconds; this only stops a hang.
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(240);
-/// Invocations whose container dies before the function starts are tried this often in all.
+/// Under qemu, invocations whose container dies before the function starts are tried this often in
+/// all. Natively there is no retry: a container that dies is a failure.
 const EMULATOR_ATTEMPTS: u32 = 5;
 
 struct Args {
@@ -59,6 +60,18 @@ struct Args {
     events: PathBuf,
     /// Docker's bridge address: where containers reach what this program serves.
     gateway: IpAddr,
+    /// How many times Create, Update and Delete run (`--rounds`), to count failures over many invocations.
+    rounds: u32,
+    /// `GODEBUG` for the container (the Runtime Interface Emulator is a Go program), to study emulation.
+    godebug: Option<String>,
+}
+
+impl Args {
+    /// Whether the containers run under qemu: only then is a container death retried.
+    fn emulated(&self) -> bool {
+        let native = if cfg!(target_arch = "aarch64") { Arch::Arm64 } else { Arch::X86_64 };
+        self.arch != native
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -90,6 +103,7 @@ fn parse_args() -> Result<Args, BoxError> {
     let (mut moto_server, mut sam, mut template, mut arch, mut work) = (None, None, None, None, None);
     let mut events = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events"));
     let mut gateway: IpAddr = [172, 17, 0, 1].into();
+    let (mut rounds, mut godebug) = (1, None);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -100,6 +114,8 @@ fn parse_args() -> Result<Args, BoxError> {
             "--work" => work = Some(PathBuf::from(value)),
             "--events" => events = PathBuf::from(value),
             "--gateway" => gateway = value.parse().map_err(|e| format!("--gateway {value}: {e}"))?,
+            "--rounds" => rounds = value.parse().map_err(|e| format!("--rounds {value}: {e}"))?,
+            "--godebug" => godebug = Some(value),
             "--arch" => {
                 arch = Some(match value.as_str() {
                     "arm64" => Arch::Arm64,
@@ -119,6 +135,8 @@ fn parse_args() -> Result<Args, BoxError> {
         work: work.ok_or_else(|| format!("--work {required}"))?,
         events,
         gateway,
+        rounds,
+        godebug,
     })
 }
 
@@ -191,9 +209,26 @@ async fn invoke_all(
     println!("  ({:.1} s for sam local invoke)", run.elapsed.as_secs_f64());
 
     let mut physical_id = None;
-    for (step, name, request_type) in [(2, "create", "Create"), (3, "update", "Update"), (4, "delete", "Delete")] {
-        section(&format!("{step}. {request_type} with TLS_ROOTS=system"));
+    let mut invocations = 1;
+    let mut retried = u32::from(run.attempts > 1);
+    let steps = [(2, "create", "Create"), (3, "update", "Update"), (4, "delete", "Delete")];
+    for (round, (step, name, request_type)) in (1..=args.rounds).flat_map(|round| steps.map(|s| (round, s))) {
+        let title = if args.rounds > 1 {
+            format!("{step}. {request_type} with TLS_ROOTS=system (round {round})")
+        } else {
+            format!("{step}. {request_type} with TLS_ROOTS=system")
+        };
+        section(&title);
         let mut event = read_event(&args.events, name)?;
+        if round > 1 {
+            // Each further round is a request of its own, as CloudFormation's would be: a new
+            // RequestId, and the ResponseURL's key naming it.
+            let old = event["RequestId"].as_str().unwrap_or_default().to_owned();
+            let new = format!("{old}-{round}");
+            let url =
+                event["ResponseURL"].as_str().unwrap_or_default().replace(&format!("%7C{old}"), &format!("%7C{new}"));
+            (event["RequestId"], event["ResponseURL"]) = (json!(new), json!(url));
+        }
         responses.presign_in_place(&mut event)?;
         let run = sam_local_invoke(args, moto, response_host, name, &event, "system").await?;
         let answer = responses
@@ -217,7 +252,14 @@ async fn invoke_all(
         }
         physical_id = Some(answer["PhysicalResourceId"].clone());
         println!("  ({:.1} s for sam local invoke)", run.elapsed.as_secs_f64());
+        invocations += 1;
+        retried += u32::from(run.attempts > 1);
     }
+    println!(
+        "\n{invocations} sam local invoke(s) on {} ({}), {retried} of them retried after the container died first",
+        args.arch.name(),
+        if args.emulated() { "under qemu" } else { "natively" }
+    );
     Ok(())
 }
 
@@ -225,6 +267,8 @@ struct Invoked {
     /// SAM's and the function's log (stderr).
     logs: String,
     elapsed: Duration,
+    /// 1 unless the container died before the function started and the invocation was tried again.
+    attempts: u32,
 }
 
 /// One `sam local invoke`, exactly as a stack author runs it, plus the flags this sandbox needs:
@@ -241,7 +285,10 @@ async fn sam_local_invoke(
     let event_file = args.work.join(format!("event-{name}.json"));
     std::fs::write(&event_file, serde_json::to_vec_pretty(event)?)?;
     let env_file = args.work.join(format!("env-{name}.json"));
-    let env = json!({FUNCTION: {"AWS_ENDPOINT_URL": moto.endpoint(), "TLS_ROOTS": tls_roots}});
+    let mut env = json!({FUNCTION: {"AWS_ENDPOINT_URL": moto.endpoint(), "TLS_ROOTS": tls_roots}});
+    if let Some(godebug) = &args.godebug {
+        env[FUNCTION]["GODEBUG"] = json!(godebug);
+    }
     std::fs::write(&env_file, serde_json::to_vec_pretty(&env)?)?;
     let mut command = Command::new(&args.sam);
     command
@@ -275,11 +322,14 @@ async fn sam_local_invoke(
             .map_err(|_| format!("sam local invoke {name} did not finish within {INVOKE_TIMEOUT:?}"))??;
         let logs = String::from_utf8_lossy(&output.stderr).into_owned();
         std::fs::write(args.work.join(format!("sam-{name}-{attempt}.log")), &logs)?;
-        // Seen in CI and here (twice in a row once): the emulated container exited before the emulator started the function
-        // (no START line), and SAM waited out its timeout. That is the sandbox's qemu, not the function:
-        // try again, and say so. A function that started is never retried.
-        if !logs.contains("START RequestId") && attempt < EMULATOR_ATTEMPTS {
-            println!("  the container ended before the function started (an emulation fault, not the function); again");
+        // The function ran when the emulator reported it (`REPORT RequestId`). Not `START`: SAM
+        // attaches to the container's output after starting it, and that first line is sometimes
+        // lost (seen natively in CI: END and REPORT present, the answer delivered, no START), which
+        // earlier versions took for a container that died and retried, invoking the function twice.
+        let ran = logs.contains("REPORT RequestId");
+        let attempts = if args.emulated() { EMULATOR_ATTEMPTS } else { 1 };
+        if !ran && attempt < attempts {
+            println!("  the container ended before the function ran (under qemu); again");
             attempt += 1;
             continue;
         }
@@ -294,7 +344,16 @@ async fn sam_local_invoke(
     if !output.status.success() {
         return Err(format!("sam local invoke {name} exited with {}:\n{logs}", output.status).into());
     }
-    Ok(Invoked { logs, elapsed })
+    if !logs.contains("REPORT RequestId") {
+        return Err(format!(
+            "sam local invoke {name}: the emulator reported no invocation ({attempt} attempt(s)); SAM's log:\n{logs}"
+        )
+        .into());
+    }
+    if !logs.contains("START RequestId") {
+        println!("  (SAM's output lacks the START line: it attached to the container after the line was written)");
+    }
+    Ok(Invoked { logs, elapsed, attempts: attempt })
 }
 
 fn shorten(text: &str, at: usize) -> String {
