@@ -1,116 +1,94 @@
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode,
-    sign,
-};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use aws_sdk_s3::config::{Builder, RequestChecksumCalculation};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use serde_json::Value;
 
 use crate::BoxError;
 
-/// CloudFormation's response bucket for a region, in moto's S3: answers are PUT through real SigV4
-/// presigned URLs, path-style on loopback, and read back with GetObject, as CloudFormation reads them.
+/// How long a ResponseURL stays valid: CloudFormation's presigned URLs last two hours.
+const URL_LIFETIME: Duration = Duration::from_secs(7200);
+
+/// CloudFormation's response bucket for a region, in moto's S3: answers are PUT through presigned
+/// URLs that the S3 SDK signs (path-style on loopback), and read back with GetObject, as
+/// CloudFormation reads them.
 pub struct MotoResponses {
-    endpoint: String,
-    region: String,
-    client: Client<HttpConnector, Full<Bytes>>,
+    sdk: aws_config::SdkConfig,
+    bucket: String,
+    /// Path-style, on moto's own endpoint.
+    s3: aws_sdk_s3::Client,
 }
 
 impl MotoResponses {
     /// Creates the bucket `cloudformation-custom-resource-response-<region>` (it may exist already).
     pub async fn create(endpoint: &str, region: &str) -> Result<MotoResponses, BoxError> {
-        let responses = MotoResponses {
-            endpoint: endpoint.trim_end_matches('/').to_owned(),
-            region: region.to_owned(),
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        };
-        let location = format!(
-            "<CreateBucketConfiguration><LocationConstraint>{region}</LocationConstraint></CreateBucketConfiguration>"
-        );
-        let body = if region == "us-east-1" { String::new() } else { location };
-        let url = responses.presign("PUT", &responses.bucket_url())?;
-        let (status, text) = responses.send("PUT", &url, body.into()).await?;
-        if !(200..300).contains(&status) && !text.contains("BucketAlreadyOwnedByYou") {
-            return Err(format!("CreateBucket {}: HTTP {status}: {text}", responses.bucket_url()).into());
+        let sdk = crate::sdk_config(endpoint.trim_end_matches('/'), region).await;
+        let s3 = aws_sdk_s3::Client::from_conf(s3_config(&sdk).force_path_style(true).build());
+        let bucket = crate::response_bucket(region);
+        let mut create = s3.create_bucket().bucket(&bucket);
+        if region != "us-east-1" {
+            let location = BucketLocationConstraint::from(region);
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder().location_constraint(location).build(),
+            );
         }
-        Ok(responses)
+        if let Err(error) = create.send().await {
+            let owned = error.as_service_error().is_some_and(|e| e.is_bucket_already_owned_by_you());
+            if !owned {
+                return Err(format!("CreateBucket {bucket}: {}", aws_sdk_s3::error::DisplayErrorContext(&error)).into());
+            }
+        }
+        Ok(MotoResponses { sdk, bucket, s3 })
     }
 
-    fn bucket_url(&self) -> String {
-        format!("{}/{}", self.endpoint, crate::response_bucket(&self.region))
-    }
-
-    fn object_url(&self, event: &Value) -> String {
+    /// The object key of `event`'s request: `<StackId>|<LogicalResourceId>|<RequestId>`.
+    fn key(event: &Value) -> String {
         let field = |name: &str| event[name].as_str().unwrap_or_default().to_owned();
-        let key = crate::response_key_path(&field("StackId"), &field("LogicalResourceId"), &field("RequestId"));
-        format!("{}/{key}", self.bucket_url())
+        format!("{}|{}|{}", field("StackId"), field("LogicalResourceId"), field("RequestId"))
     }
 
     /// Gives `event` a presigned PUT URL for the object its own identifiers name, as CloudFormation does.
-    pub fn address(&self, event: &mut Value) -> Result<(), BoxError> {
-        event["ResponseURL"] = Value::String(self.presign("PUT", &self.object_url(event))?);
+    pub async fn address(&self, event: &mut Value) -> Result<(), BoxError> {
+        let url = presigned_put(&self.s3, &self.bucket, &MotoResponses::key(event)).await?;
+        event["ResponseURL"] = Value::String(url);
         Ok(())
     }
 
-    /// Re-signs `event`'s own ResponseURL (scheme, host and path kept as CloudFormation wrote them)
-    /// with a fresh presigned query string, for an event that must reach moto through the real
-    /// S3 host name (a TLS front and a hosts entry in front of moto, as in `cargo xtask sam-local`).
-    pub fn presign_in_place(&self, event: &mut Value) -> Result<(), BoxError> {
-        let url = event["ResponseURL"].as_str().ok_or("the event has no ResponseURL")?;
-        let unsigned = url.split_once('?').map_or(url, |(unsigned, _query)| unsigned).to_owned();
-        event["ResponseURL"] = Value::String(self.presign("PUT", &unsigned)?);
+    /// Signs `event`'s own ResponseURL again (scheme, virtual-hosted bucket and key kept as
+    /// CloudFormation wrote them) with a fresh presigned query string, for an event that must reach
+    /// moto through the real S3 host name (a TLS front and a hosts entry in front of moto, as in
+    /// `cargo xtask sam-local`).
+    pub async fn presign_in_place(&self, event: &mut Value) -> Result<(), BoxError> {
+        let url = url::Url::parse(event["ResponseURL"].as_str().ok_or("the event has no ResponseURL")?)?;
+        let host = url.host_str().ok_or("the ResponseURL has no host")?;
+        let (bucket, endpoint) = host.split_once('.').ok_or("the ResponseURL is not virtual-hosted")?;
+        let key = percent_encoding::percent_decode_str(url.path().trim_start_matches('/')).decode_utf8()?;
+        let config = s3_config(&self.sdk).endpoint_url(format!("{}://{endpoint}", url.scheme())).build();
+        let url = presigned_put(&aws_sdk_s3::Client::from_conf(config), bucket, &key).await?;
+        event["ResponseURL"] = Value::String(url);
         Ok(())
-    }
-
-    /// `url` with a SigV4 query-string signature for `method`, valid for two hours.
-    fn presign(&self, method: &str, url: &str) -> Result<String, BoxError> {
-        let identity: Identity = Credentials::new("testing", "testing", None, None, "moto").into();
-        let mut settings = SigningSettings::default();
-        settings.signature_location = SignatureLocation::QueryParams;
-        settings.expires_in = Some(Duration::from_secs(7200));
-        // S3 signs the path as sent: no double encoding, no normalisation.
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()?
-            .into();
-        let signable = SignableRequest::new(method, url, std::iter::empty(), SignableBody::UnsignedPayload)?;
-        let (instructions, _signature) = sign(signable, &params)?.into_parts();
-        let mut request = http::Request::builder().method(method).uri(url).body(())?;
-        instructions.apply_to_request_http1x(&mut request);
-        Ok(request.uri().to_string())
     }
 
     /// The answer stored for `event`'s request, when one was PUT.
     pub async fn answer(&self, event: &Value) -> Result<Option<Value>, BoxError> {
-        let url = self.presign("GET", &self.object_url(event))?;
-        let (status, text) = self.send("GET", &url, Bytes::new()).await?;
-        match status {
-            200 => Ok(Some(serde_json::from_str(&text)?)),
-            404 => Ok(None),
-            other => Err(format!("GetObject: HTTP {other}: {text}").into()),
+        let read = self.s3.get_object().bucket(&self.bucket).key(MotoResponses::key(event)).send().await;
+        match read {
+            Ok(object) => Ok(Some(serde_json::from_slice(&object.body.collect().await?.into_bytes())?)),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+            Err(error) => Err(format!("GetObject: {}", aws_sdk_s3::error::DisplayErrorContext(&error)).into()),
         }
     }
+}
 
-    async fn send(&self, method: &str, url: &str, body: Bytes) -> Result<(u16, String), BoxError> {
-        let request = Request::builder().method(method).uri(url).body(Full::new(body))?;
-        let response = self.client.request(request).await?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
-    }
+/// S3 from the shared configuration. A ResponseURL carries no checksum: the function's PUT sends
+/// none, as CloudFormation's URLs expect.
+fn s3_config(sdk: &aws_config::SdkConfig) -> Builder {
+    Builder::from(sdk).request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+}
+
+async fn presigned_put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<String, BoxError> {
+    let presigned =
+        s3.put_object().bucket(bucket).key(key).presigned(PresigningConfig::expires_in(URL_LIFETIME)?).await?;
+    Ok(presigned.uri().to_owned())
 }

@@ -245,7 +245,7 @@ async fn invoke(
     name: &str,
 ) -> Result<Value, BoxError> {
     let mut event = read_event(&args.events, name)?;
-    responses.address(&mut event)?;
+    responses.address(&mut event).await?;
     proxy.reset();
     let invocation = runtime.invoke(&event, Duration::from_secs(30)).await?;
     if let Outcome::Error(error) = &invocation.outcome {

@@ -197,7 +197,7 @@ async fn invoke_all(
 ) -> Result<(), BoxError> {
     section("1. Create with the default TLS_ROOTS=amazon: the test CA must be refused");
     let mut event = read_event(&args.events, "create")?;
-    responses.presign_in_place(&mut event)?;
+    responses.presign_in_place(&mut event).await?;
     let run = sam_local_invoke(args, moto, response_host, "create-pinned", &event, "amazon").await?;
     expect(responses.answer(&event).await?.is_none(), "no answer reached the bucket")?;
     expect(
@@ -229,7 +229,7 @@ async fn invoke_all(
                 event["ResponseURL"].as_str().unwrap_or_default().replace(&format!("%7C{old}"), &format!("%7C{new}"));
             (event["RequestId"], event["ResponseURL"]) = (json!(new), json!(url));
         }
-        responses.presign_in_place(&mut event)?;
+        responses.presign_in_place(&mut event).await?;
         let run = sam_local_invoke(args, moto, response_host, name, &event, "system").await?;
         let answer = responses
             .answer(&event)
