@@ -63,7 +63,6 @@ fn is_untrusted_certificate(error_chain: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Request, UrlPolicy};
     use std::io::{Read, Write};
     use std::net::TcpListener;
 
@@ -88,24 +87,13 @@ mod tests {
         (port, handle)
     }
 
-    fn url(port: u16) -> ResponseUrl {
-        let request = Request::parse(serde_json::json!({
-            "RequestType": "Create",
-            "ResponseURL": format!("http://127.0.0.1:{port}/cloudformation-custom-resource-response-euwest1/arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123456789012%3Astack/s/g%7CL%7Cr?X-Amz-Signature=secret"),
-            "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g",
-            "RequestId": "r",
-            "LogicalResourceId": "L",
-            "ResourceType": "Custom::Test",
-            "ResourceProperties": {},
-        }))
-        .unwrap();
-        ResponseUrl::bind(&request.reply, UrlPolicy::strict().with_loopback(true)).unwrap()
-    }
-
     #[tokio::test]
     async fn puts_the_body_with_an_empty_content_type() {
         let (port, server) = one_shot_server(200);
-        let status = HttpTransport::new().unwrap().put(&url(port), b"{}".to_vec(), Duration::from_secs(5)).await;
+        let status = HttpTransport::new()
+            .unwrap()
+            .put(&crate::testing::loopback_url(port), b"{}".to_vec(), Duration::from_secs(5))
+            .await;
         assert_eq!(status, Ok(200));
         let received = server.join().unwrap().to_ascii_lowercase();
         assert!(received.starts_with("put /cloudformation-custom-resource-response-euwest1/"), "{received}");
@@ -116,7 +104,10 @@ mod tests {
     #[tokio::test]
     async fn a_refused_connection_is_a_network_error_without_the_signature() {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let error = HttpTransport::new().unwrap().put(&url(port), b"{}".to_vec(), Duration::from_secs(5)).await;
+        let error = HttpTransport::new()
+            .unwrap()
+            .put(&crate::testing::loopback_url(port), b"{}".to_vec(), Duration::from_secs(5))
+            .await;
         let Err(TransportError::Network(text)) = error else { panic!("{error:?}") };
         assert!(!text.contains("secret"), "{text}");
     }

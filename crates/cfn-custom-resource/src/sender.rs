@@ -148,28 +148,14 @@ pub(crate) async fn deliver<T: ResponseTransport>(
 mod tests {
     use super::*;
     use crate::testing::RecordingTransport;
-    use crate::{Request, UrlPolicy};
-
-    fn url() -> ResponseUrl {
-        // A ResponseURL as a local emulator would carry it: CloudFormation's bucket and key, on loopback.
-        let request = Request::parse(serde_json::json!({
-            "RequestType": "Create",
-            "ResponseURL": "http://127.0.0.1:1/cloudformation-custom-resource-response-euwest1/arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123456789012%3Astack/s/g%7CL%7Cr?X-Amz-Signature=s",
-            "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g",
-            "RequestId": "r",
-            "LogicalResourceId": "L",
-            "ResourceType": "Custom::Test",
-            "ResourceProperties": {},
-        }))
-        .unwrap();
-        ResponseUrl::bind(&request.reply, UrlPolicy::strict().with_loopback(true)).unwrap()
-    }
 
     #[tokio::test(start_paused = true)]
     async fn an_untrusted_certificate_is_final() {
         let transport = RecordingTransport::new().script([Err(TransportError::Untrusted("UnknownIssuer".into()))]);
         let deadline = Instant::now() + Duration::from_secs(30);
-        let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap_err();
+        let error = deliver(&transport, &crate::testing::loopback_url(1), b"{}", deadline, RetryPolicy::default())
+            .await
+            .unwrap_err();
         assert_eq!(error, DeliveryError::Untrusted { error: "UnknownIssuer".into() });
         assert_eq!(transport.bodies().len(), 1, "one attempt, no retries");
         assert_eq!(Instant::now(), deadline - Duration::from_secs(30), "no time spent waiting");
@@ -180,7 +166,9 @@ mod tests {
         let transport =
             RecordingTransport::new().script([Ok(503), Err(TransportError::Network("reset".into())), Ok(429), Ok(200)]);
         let deadline = Instant::now() + Duration::from_secs(30);
-        let delivered = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap();
+        let delivered = deliver(&transport, &crate::testing::loopback_url(1), b"{}", deadline, RetryPolicy::default())
+            .await
+            .unwrap();
         assert_eq!(delivered, Delivered { status: 200, attempts: 4 });
     }
 
@@ -188,7 +176,9 @@ mod tests {
     async fn does_not_retry_a_client_error() {
         let transport = RecordingTransport::new().script([Ok(403)]);
         let deadline = Instant::now() + Duration::from_secs(30);
-        let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap_err();
+        let error = deliver(&transport, &crate::testing::loopback_url(1), b"{}", deadline, RetryPolicy::default())
+            .await
+            .unwrap_err();
         assert_eq!(error, DeliveryError::Refused { status: 403, attempts: 1 });
         assert_eq!(transport.bodies().len(), 1);
     }
@@ -198,7 +188,9 @@ mod tests {
         let transport = RecordingTransport::new().script(std::iter::repeat_n(Ok(503), 10_000));
         let start = Instant::now();
         let deadline = start + Duration::from_secs(5);
-        let error = deliver(&transport, &url(), b"{}", deadline, RetryPolicy::default()).await.unwrap_err();
+        let error = deliver(&transport, &crate::testing::loopback_url(1), b"{}", deadline, RetryPolicy::default())
+            .await
+            .unwrap_err();
         assert!(
             matches!(error, DeliveryError::DeadlineExceeded { ref last_error, .. } if last_error == "HTTP 503"),
             "{error:?}"

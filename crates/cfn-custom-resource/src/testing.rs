@@ -109,3 +109,20 @@ impl<T: ResponseTransport> ResponseTransport for &T {
         (**self).put(url, body, timeout)
     }
 }
+
+/// A ResponseURL on `127.0.0.1:<port>` in CloudFormation's shape (bucket of eu-west-1, key naming the
+/// request, written out), bound under the loopback policy: for this crate's transport tests.
+#[cfg(test)]
+pub(crate) fn loopback_url(port: u16) -> ResponseUrl {
+    let request = crate::Request::parse(json!({
+        "RequestType": "Create",
+        "ResponseURL": format!("http://127.0.0.1:{port}/cloudformation-custom-resource-response-euwest1/arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123456789012%3Astack/s/g%7CL%7Cr?X-Amz-Signature=secret"),
+        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g",
+        "RequestId": "r",
+        "LogicalResourceId": "L",
+        "ResourceType": "Custom::Test",
+        "ResourceProperties": {},
+    }))
+    .expect("a valid request");
+    ResponseUrl::bind(&request.reply, crate::UrlPolicy::strict().with_loopback(true)).expect("a bound URL")
+}

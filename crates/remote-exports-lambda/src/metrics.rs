@@ -120,33 +120,28 @@ pub fn request_document(settings: &MetricsSettings, ending: Ending<'_>, counts: 
                 document.member("Kind", failure_kind.unwrap_or("Internal"));
                 document.directive(vec![vec!["Kind"]], &[("FailedReason", 1)]);
             }
-            document.directive(
-                vec![vec![]],
-                &[
-                    ("Refused", 0),
-                    ("ThrottledAttempts", counts.throttled_attempts),
-                    ("SnapshotHits", counts.snapshot_hits),
-                    ("SnapshotMisses", counts.snapshot_misses),
-                    ("FollowUpFailures", u32::from(follow_up_failed)),
-                ],
-            );
+            let mut metrics = read_counts(counts);
+            metrics.push(("FollowUpFailures", u32::from(follow_up_failed)));
+            document.directive(vec![vec![]], &metrics);
         }
         Ending::Refused => {
             document.directive(vec![vec![]], &[("Refused", 1)]);
         }
         Ending::NotAnswered => {
-            document.directive(
-                vec![vec![]],
-                &[
-                    ("Refused", 0),
-                    ("ThrottledAttempts", counts.throttled_attempts),
-                    ("SnapshotHits", counts.snapshot_hits),
-                    ("SnapshotMisses", counts.snapshot_misses),
-                ],
-            );
+            document.directive(vec![vec![]], &read_counts(counts));
         }
     }
     document.finish()
+}
+
+/// The dimensionless counts of an invocation that was not refused: what its reads cost.
+fn read_counts(counts: &Counts) -> Vec<(&'static str, u32)> {
+    vec![
+        ("Refused", 0),
+        ("ThrottledAttempts", counts.throttled_attempts),
+        ("SnapshotHits", counts.snapshot_hits),
+        ("SnapshotMisses", counts.snapshot_misses),
+    ]
 }
 
 /// The EMF document of one audit run.
