@@ -1,21 +1,22 @@
-//! The function under `cargo lambda watch`, the emulator Rust Lambda developers use every day. It
-//! sends a deadline of 600000 ms since the epoch (a moment in 1970), which the function must not
-//! take literally.
+//! The function under `cargo lambda watch`, the emulator Rust Lambda developers use every day, in
+//! its `--only-lambda-apis` mode: the emulator serves the runtime API and `cargo lambda invoke`, and
+//! the function is started as from an IDE. The binary is the one every end-to-end test runs (in CI
+//! the deployed arm64 bootstrap), not a third build of the package. The emulator sends a deadline of
+//! 600000 ms since the epoch (a moment in 1970), which the function must not take literally.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use remote_exports_e2e::*;
 use serde_json::{Value, json};
 
-/// `cargo lambda watch` and the function it starts, killed together when dropped.
-struct Watch(std::process::Child);
+/// A process killed when dropped: the emulator, or the function it serves.
+struct Killed(Child);
 
-impl Drop for Watch {
+impl Drop for Killed {
     fn drop(&mut self) {
-        // The whole process group this test created: the watcher, cargo and the function.
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.0.id())]).status();
+        let _ = self.0.kill();
         let _ = self.0.wait();
     }
 }
@@ -27,7 +28,6 @@ fn free_port() -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs moto and cargo-lambda; `cargo xtask test` runs it"]
 async fn cargo_lambda_watch_runs_create_update_and_delete() {
-    use std::os::unix::process::CommandExt;
     let test = "cargo_lambda_watch_runs_create_update_and_delete";
     let moto = moto_endpoint(test);
     let cargo_lambda = PathBuf::from(xtask_var("CARGO_LAMBDA"));
@@ -38,34 +38,44 @@ async fn cargo_lambda_watch_runs_create_update_and_delete() {
     let responses = ResponseEndpoint::start().await.unwrap();
 
     let port = free_port();
-    let env_file = std::env::temp_dir().join(format!("remote-exports-{account}.env"));
-    std::fs::write(
-        &env_file,
-        format!(
-            "AWS_ENDPOINT_URL={moto}\nAWS_REGION={REGION}\nAWS_ACCESS_KEY_ID=testing\nAWS_SECRET_ACCESS_KEY=testing\n\
-             AWS_EC2_METADATA_DISABLED=true\nALLOW_LOOPBACK_RESPONSE_URL=true\n"
-        ),
-    )
-    .unwrap();
+    // The emulator reads the package's metadata, so it starts in the function's crate.
     let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/remote-exports-lambda");
     let log = std::fs::File::create(std::env::temp_dir().join(format!("remote-exports-{account}-watch.log"))).unwrap();
-    let watch = Watch(
+    let _watch = Killed(
         Command::new(&cargo_lambda)
-            .args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &port.to_string()])
-            .arg("--env-file")
-            .arg(&env_file)
+            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
             .current_dir(&crate_dir)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
-            .process_group(0)
             .spawn()
             .expect("cargo lambda watch starts"),
     );
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(120), "cargo lambda watch did not listen");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(started.elapsed() < Duration::from_secs(60), "cargo lambda watch did not listen");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // What the emulator prints that the function needs; `_` is its one unnamed function.
+    let function_log = std::env::temp_dir().join(format!("remote-exports-{account}-watched-function.log"));
+    let _function = Killed(
+        Command::new(lambda_binary())
+            .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
+            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "4096")
+            .envs([
+                ("AWS_ENDPOINT_URL", moto.as_str()),
+                ("AWS_REGION", REGION),
+                ("AWS_ACCESS_KEY_ID", "testing"),
+                ("AWS_SECRET_ACCESS_KEY", "testing"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+                ("ALLOW_LOOPBACK_RESPONSE_URL", "true"),
+            ])
+            .stdout(std::fs::File::create(&function_log).unwrap())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the function starts"),
+    );
 
     let stack_id = format!("arn:aws:cloudformation:{REGION}:{CONSUMER_ACCOUNT}:stack/watched/0");
     let properties = json!({"RoleArn": role_arn(&account), "ExportNames": [export]});
@@ -80,7 +90,7 @@ async fn cargo_lambda_watch_runs_create_update_and_delete() {
         let event_file = std::env::temp_dir().join(format!("remote-exports-{account}-{request_id}.json"));
         std::fs::write(&event_file, event.to_string()).unwrap();
         let invoked = Command::new(&cargo_lambda)
-            .args(["lambda", "invoke", "remote-exports-lambda", "-A", "127.0.0.1", "-P", &port.to_string()])
+            .args(["lambda", "invoke", "-A", "127.0.0.1", "-P", &port.to_string()])
             .arg("--data-file")
             .arg(&event_file)
             .stdin(Stdio::null())
@@ -97,5 +107,4 @@ async fn cargo_lambda_watch_runs_create_update_and_delete() {
         }
         assert_eq!(responses.puts(request_id).len(), 1, "{kind}: exactly one answer");
     }
-    drop(watch);
 }

@@ -35,8 +35,9 @@ fn main() -> ExitCode {
                  demo                     run the Booking/Airmiles demo locally: no AWS account, no Docker\n  \
                  bench [--quick]          measure cold start, CPU, memory and AWS calls of the release binary\n                           \
                  (--registry, --burst, --cpu-share 128: see crates/tools/src/bin/remote-exports-bench)\n  \
-                 sam-local [--arch A]     sam build, then sam local invoke on events/create|update|delete.json in Docker\n                           \
-                 inside a network namespace of its own (root; installs Docker from Debian); --rounds N repeats\n                           \
+                 sam-local [--arch A]     sam build (arm64, as deployed), then sam local invoke on events/create|update|delete.json\n                           \
+                 in Docker inside a network namespace of its own (root; installs Docker from Debian); --arch x86_64\n                           \
+                 builds for x86_64, --emulator sam runs SAM's arm64 emulator under qemu too, --rounds N repeats\n                           \
                  Create/Update/Delete, --godebug V sets GODEBUG in the container\n  \
                  lint-templates           cfn-lint and sam validate --lint on every template"
             );
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
+            stop_background_steps();
             eprintln!("xtask: {} FAILED: {error}", args[0]);
             ExitCode::FAILURE
         }
@@ -61,25 +63,23 @@ fn test(extra: &[String]) -> Result {
         [flag] if flag == "--without-docker" => false,
         other => return Err(format!("unknown arguments for test: {other:?}")),
     };
-    let venv = python_venv("venv", TEST_TOOLS)?;
-    let sam_venv = python_venv("sam-venv", SAM_TOOLS)?;
+    // sam-local needs root (Debian packages, binfmt_misc, dockerd in a namespace). A contributor's
+    // machine runs everything else and says what it left out; root and CI always run it.
+    let sam_local = sam_local_plan(with_docker, in_ci(), sam_local::is_root());
+    // pip waits on the network more than on the CPU, so the tools install while cargo compiles; and
+    // the release build of `sam build` runs beside the debug build, filling the cores that each
+    // leaves idle (its fat-LTO link uses one).
+    let tools = std::thread::spawn(|| python_venv("venv", TEST_TOOLS));
+    let sam_tools = std::thread::spawn(|| python_venv("sam-venv", SAM_TOOLS));
+    let sam_build = (sam_local == SamLocal::Run).then(|| std::thread::spawn(|| sam_local::build(&Default::default())));
     step("rustfmt", cargo(&["fmt", "--all", "--", "--check"]))?;
-    step("clippy", cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
-    step("build", cargo(&["build", "--workspace", "--all-targets", "--locked"]))?;
-    // The protocol crate stands alone: each feature set builds, and it packages from its own tarball.
-    for features in [&["--no-default-features"][..], &["--no-default-features", "--features", "lambda"]] {
-        let mut check = cargo(&["clippy", "-p", "cfn-custom-resource", "--locked"]);
-        check.args(features).args(["--", "-D", "warnings"]);
-        step(&format!("cfn-custom-resource {}", features.join(" ")), check)?;
-    }
-    step(
-        "cargo package -p cfn-custom-resource",
-        cargo(&["package", "-p", "cfn-custom-resource", "--locked", "--allow-dirty"]),
-    )?;
+    step("build, linted by clippy (-D warnings)", workspace_build())?;
+    protocol_crate_stands_alone()?;
+    let venv = installed(tools)?;
     let moto_server = venv.join("bin/moto_server");
     let moto = MotoProcess::start(&moto_server)?;
     // End-to-end tests are #[ignore]d for a plain `cargo test`; here they run, and must pass.
-    let mut tests = cargo(&["test", "--workspace", "--all-targets", "--locked", "--", "--include-ignored"]);
+    let mut tests = linted(&["test", "--workspace", "--all-targets", "--locked", "--", "--include-ignored"]);
     tests
         .env("MOTO_ENDPOINT", &moto.endpoint)
         .env("MOTO_SERVER", &moto_server)
@@ -95,16 +95,53 @@ fn test(extra: &[String]) -> Result {
         .env("CARGO_LAMBDA", venv.join("bin/cargo-lambda"));
     step("tests (unit and end-to-end, against moto)", tests)?;
     drop(moto);
+    let sam_venv = installed(sam_tools)?;
     lint_templates_with(&venv, &sam_venv)?;
-    // sam-local needs root (Debian packages, binfmt_misc, dockerd in a namespace). A contributor's
-    // machine runs everything else and says what it left out; root and CI always run it.
-    let in_ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
-    match sam_local_plan(with_docker, in_ci, sam_local::is_root()) {
-        SamLocal::Run => sam_local::sam_local(&[])?,
-        SamLocal::LeftOut(why) => eprintln!(
+    match (sam_local, sam_build) {
+        (SamLocal::Run, Some(build)) => {
+            let built = build.join().map_err(|_| "sam build panicked".to_string())??;
+            sam_local::invoke(&Default::default(), &built)?
+        }
+        (SamLocal::Run, None) => unreachable!("sam build starts whenever sam-local runs"),
+        (SamLocal::LeftOut(why), _) => eprintln!(
             "xtask: sam-local left out ({why}): `sam build` and `sam local invoke` on the sample events were NOT \
              tested; run `sudo cargo xtask sam-local` on a Debian-based machine, or let CI run it"
         ),
+    }
+    Ok(())
+}
+
+/// The protocol crate as crates.io would have it: packaged, then its tarball (with the Cargo.lock it
+/// ships) passes clippy with its default features, with none, and with `lambda` alone. This is
+/// `cargo package`'s own verification in check mode, which is all a library needs, over three
+/// feature sets instead of one.
+fn protocol_crate_stands_alone() -> Result {
+    let name = "cfn-custom-resource";
+    step(
+        &format!("cargo package -p {name}"),
+        cargo(&["package", "-p", name, "--locked", "--allow-dirty", "--no-verify"]),
+    )?;
+    let manifest = std::fs::read_to_string(workspace_root().join("crates").join(name).join("Cargo.toml"))
+        .map_err(|e| format!("{name}'s Cargo.toml: {e}"))?;
+    let version = manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("version = \"")?.strip_suffix('"'))
+        .ok_or_else(|| format!("{name}'s Cargo.toml has no version line"))?;
+    let packaged = target_dir().join("package");
+    let unpacked = packaged.join(format!("{name}-{version}"));
+    let _ = std::fs::remove_dir_all(&unpacked);
+    let mut unpack = Command::new("tar");
+    unpack.arg("-xzf").arg(packaged.join(format!("{name}-{version}.crate"))).arg("-C").arg(&packaged);
+    step("unpack the tarball", unpack)?;
+    for features in [&[][..], &["--no-default-features"], &["--no-default-features", "--features", "lambda"]] {
+        let mut check = cargo(&["clippy", "--locked", "--manifest-path"]);
+        check
+            .arg(unpacked.join("Cargo.toml"))
+            .args(features)
+            .args(["--", "-D", "warnings"])
+            .env("CARGO_TARGET_DIR", target_dir());
+        let shown = if features.is_empty() { "default features".to_owned() } else { features.join(" ") };
+        step(&format!("clippy on the {name} tarball, {shown}"), check)?;
     }
     Ok(())
 }
@@ -128,7 +165,7 @@ fn sam_local_plan(with_docker: bool, in_ci: bool, root: bool) -> SamLocal {
 
 fn demo(extra: &[String]) -> Result {
     let venv = python_venv("venv", TEST_TOOLS)?;
-    step("build", cargo(&["build", "--workspace", "--all-targets", "--locked"]))?;
+    step("build", workspace_build())?;
     let mut demo = Command::new(target_dir().join("debug/remote-exports-demo"));
     demo.arg("--moto-server")
         .arg(venv.join("bin/moto_server"))
@@ -143,7 +180,7 @@ fn demo(extra: &[String]) -> Result {
 fn bench(extra: &[String]) -> Result {
     let venv = python_venv("venv", TEST_TOOLS)?;
     step("release build of the Lambda", cargo(&["build", "--release", "--locked", "-p", "remote-exports-lambda"]))?;
-    step("build", cargo(&["build", "--workspace", "--all-targets", "--locked"]))?;
+    step("build", workspace_build())?;
     let mut bench = Command::new(target_dir().join("debug/remote-exports-bench"));
     bench
         .arg("--moto-server")
@@ -211,6 +248,48 @@ fn lint_templates_with(venv: &Path, sam_venv: &Path) -> Result {
     Ok(())
 }
 
+/// Process groups of the steps running beside the main line, stopped when the run fails.
+static BACKGROUND: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+fn stop_background_steps() {
+    for group in BACKGROUND.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{group}")]).status();
+    }
+}
+
+/// A step whose output goes to a log file (it runs beside others); the log's tail is shown if it fails.
+fn logged_step(name: &str, mut command: Command, log: &Path) -> Result {
+    use std::os::unix::process::CommandExt;
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(log)
+        .map_err(|e| format!("{}: {e}", log.display()))?;
+    let errors = file.try_clone().map_err(|e| e.to_string())?;
+    eprintln!("xtask: {name}: started (output in {})", log.display());
+    let started = Instant::now();
+    let mut child = command
+        .stdout(file)
+        .stderr(errors)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("{name}: cannot run {:?}: {e}", command.get_program()))?;
+    BACKGROUND.lock().unwrap_or_else(|e| e.into_inner()).push(child.id());
+    let status = child.wait().map_err(|e| format!("{name}: {e}"))?;
+    BACKGROUND.lock().unwrap_or_else(|e| e.into_inner()).retain(|&group| group != child.id());
+    if status.success() {
+        eprintln!("xtask: {name}: ok in {:.1?}", started.elapsed());
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(40).collect();
+    eprintln!("xtask: {name}: the end of {}:", log.display());
+    for line in tail.iter().rev() {
+        eprintln!("    {line}");
+    }
+    Err(format!("{name} failed ({status}); its output is in {}", log.display()))
+}
+
 fn step(name: &str, mut command: Command) -> Result {
     eprintln!("\nxtask: ── {name} ──");
     let started = Instant::now();
@@ -226,7 +305,38 @@ fn step(name: &str, mut command: Command) -> Result {
 fn cargo(args: &[&str]) -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command.args(args).current_dir(workspace_root());
+    if in_ci() {
+        // A fresh clone compiles everything once: incremental state would only be written, never read.
+        command.env("CARGO_INCREMENTAL", "0");
+    }
     command
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// Every crate and test of the workspace, built as `cargo xtask test` builds them, so that its other
+/// commands reuse the same artifacts.
+pub(crate) fn workspace_build() -> Command {
+    linted(&["build", "--workspace", "--all-targets", "--locked"])
+}
+
+/// Cargo with clippy linting the workspace's own crates while they compile, denying every warning:
+/// what `cargo clippy -- -D warnings` does (clippy-driver as the rustc wrapper of workspace members,
+/// its arguments in CLIPPY_ARGS), but in one build. A separate `cargo clippy` type-checks every
+/// dependency again in check mode, about three minutes of CI on two cores.
+fn linted(args: &[&str]) -> Command {
+    let mut command = cargo(args);
+    command
+        .env("RUSTC_WORKSPACE_WRAPPER", "clippy-driver")
+        .env("CLIPPY_ARGS", "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__");
+    command
+}
+
+/// The venv a background install made.
+fn installed(install: std::thread::JoinHandle<Result<PathBuf>>) -> Result<PathBuf> {
+    install.join().map_err(|_| "installing the Python tools panicked".to_string())?
 }
 
 fn workspace_root() -> PathBuf {
@@ -239,6 +349,21 @@ fn target_dir() -> PathBuf {
 
 /// A venv under target/xtask with exactly these pinned packages; rebuilt only when the pins change.
 fn python_venv(name: &str, packages: &[&str]) -> Result<PathBuf> {
+    // Threads that want the same venv wait for the one installing it.
+    static INSTALLING: std::sync::Mutex<Vec<(String, std::sync::Arc<std::sync::Mutex<()>>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let lock = {
+        let mut locks = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+        match locks.iter().find(|(n, _)| n == name) {
+            Some((_, lock)) => lock.clone(),
+            None => {
+                let lock = std::sync::Arc::new(std::sync::Mutex::new(()));
+                locks.push((name.to_owned(), lock.clone()));
+                lock
+            }
+        }
+    };
+    let _installing = lock.lock().unwrap_or_else(|e| e.into_inner());
     let venv = target_dir().join("xtask").join(name);
     let marker = venv.join(".pinned");
     let wanted = packages.join("\n");

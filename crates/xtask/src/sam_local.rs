@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{Result, SAM_TOOLS, TEST_TOOLS, cargo, python_venv, step, target_dir, workspace_root};
+use crate::{
+    Result, SAM_TOOLS, TEST_TOOLS, logged_step, python_venv, step, target_dir, workspace_build, workspace_root,
+};
 
 /// Debian packages: the engine, the namespace, the test certificates, the stand-in image's contents,
 /// and arm64 emulation. Installed only when missing.
@@ -22,52 +24,97 @@ const PACKAGES: &[&str] = &[
 /// Docker's bridge inside the namespace: where containers reach moto and the TLS front.
 const GATEWAY: &str = "172.17.0.1";
 
-/// The machine's own architecture by default; `--arch arm64` on another machine runs the template's
-/// arm64 under qemu emulation.
-pub fn sam_local(extra: &[String]) -> Result {
-    let usage =
-        || format!("usage: cargo xtask sam-local [--arch arm64|x86_64] [--rounds N] [--godebug V], not {extra:?}");
-    let (mut forced, mut passed) = (None, Vec::new());
-    for pair in extra.chunks(2) {
-        match pair {
-            [flag, arch] if flag == "--arch" && (arch == "arm64" || arch == "x86_64") => forced = Some(arch.as_str()),
-            [flag, value] if flag == "--rounds" || flag == "--godebug" => passed.extend([flag.clone(), value.clone()]),
-            _ => return Err(usage()),
+/// What `cargo xtask sam-local` was asked for.
+#[derive(Default)]
+pub struct Options {
+    /// `--arch`: the template's arm64 (the deployed build) unless x86_64 is asked for.
+    arch: Option<String>,
+    /// `--emulator sam`: SAM's emulator for the function's architecture, under qemu on x86_64.
+    sam_emulator: bool,
+    /// `--rounds N`, `--godebug V`: passed to the invoking program.
+    passed: Vec<String>,
+}
+
+impl Options {
+    pub fn parse(extra: &[String]) -> Result<Options> {
+        let usage = || {
+            format!(
+                "usage: cargo xtask sam-local [--arch arm64|x86_64] [--emulator native|sam] [--rounds N] [--godebug V], \
+                 not {extra:?}"
+            )
+        };
+        let mut options = Options::default();
+        for pair in extra.chunks(2) {
+            match pair {
+                [flag, arch] if flag == "--arch" && (arch == "arm64" || arch == "x86_64") => {
+                    options.arch = Some(arch.clone())
+                }
+                [flag, emulator] if flag == "--emulator" && (emulator == "native" || emulator == "sam") => {
+                    options.sam_emulator = emulator == "sam"
+                }
+                [flag, value] if flag == "--rounds" || flag == "--godebug" => {
+                    options.passed.extend([flag.clone(), value.clone()])
+                }
+                _ => return Err(usage()),
+            }
         }
+        Ok(options)
     }
+}
+
+/// The function as `sam build` made it, ready for `sam local invoke`.
+pub struct Built {
+    arch: &'static str,
+    work: PathBuf,
+    venv: PathBuf,
+    sam_venv: PathBuf,
+}
+
+pub fn sam_local(extra: &[String]) -> Result {
+    let options = Options::parse(extra)?;
+    let built = build(&options)?;
+    invoke(&options, &built)
+}
+
+/// Everything before Docker: packages, tools, arm64 emulation and `sam build` of the real template
+/// (arm64, as deployed). Its output goes to target/sam-local/build.log, so that it can run beside
+/// the rest of `cargo xtask test`.
+pub fn build(options: &Options) -> Result<Built> {
     if !is_root() {
         return Err("sam-local runs a Docker engine in a network namespace of its own, which needs root \
                     (run it as root, or in CI; as a normal user `cargo xtask test` leaves it out and says so)"
             .into());
     }
-    install_missing_packages()?;
-    let venv = python_venv("venv", TEST_TOOLS)?;
-    let sam_venv = python_venv("sam-venv", SAM_TOOLS)?;
-    // Natively by default: under qemu the emulated container sometimes dies before the function
-    // starts, several times in a row (seen in CI: five deaths, a lost run), which no retry count cures.
-    let native = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86_64" };
-    let arch = match forced {
-        Some("arm64") if native != "arm64" => {
-            arm64_emulation().map_err(|why| format!("--arch arm64: {why}"))?;
-            "arm64"
-        }
-        Some(arch) => arch,
-        None => {
-            if native != "arm64" {
-                eprintln!(
-                    "xtask: invoking {native} natively (Architectures: [{native}] in the copy); the template's arm64 \
-                     under emulation is `cargo xtask sam-local --arch arm64`"
-                );
-            }
-            native
-        }
-    };
     let work = target_dir().join("sam-local");
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
-    let template = write_template_under_test(&work, arch, passed.iter().any(|a| a == "--godebug"))?;
-
-    let mut build = Command::new(sam_venv.join("bin/sam"));
-    build
+    let log = work.join("build.log");
+    std::fs::write(&log, "").map_err(|e| format!("{}: {e}", log.display()))?;
+    install_missing_packages(&log)?;
+    let venv = python_venv("venv", TEST_TOOLS)?;
+    let sam_venv = python_venv("sam-venv", SAM_TOOLS)?;
+    let native = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86_64" };
+    let arch = match options.arch.as_deref() {
+        Some("x86_64") => "x86_64",
+        _ if native == "arm64" => "arm64",
+        Some(_) => {
+            arm64_emulation(&log).map_err(|why| format!("--arch arm64: {why}"))?;
+            "arm64"
+        }
+        // The deployed architecture when this machine can build and run it; otherwise said loudly.
+        None => match arm64_emulation(&log) {
+            Ok(()) => "arm64",
+            Err(why) => {
+                eprintln!(
+                    "xtask: WARNING: arm64 cannot be built or run here ({why}); sam-local builds and invokes \
+                     x86_64 instead, and the deployed arm64 bootstrap is NOT tested"
+                );
+                "x86_64"
+            }
+        },
+    };
+    let template = write_template_under_test(&work, arch, options.passed.iter().any(|a| a == "--godebug"))?;
+    let mut sam_build = Command::new(sam_venv.join("bin/sam"));
+    sam_build
         .args(["build", "--template-file"])
         .arg(&template)
         .arg("--build-dir")
@@ -76,28 +123,41 @@ pub fn sam_local(extra: &[String]) -> Result {
         // cargo-lambda and its zig come from the test venv, as SAM's rust-cargolambda workflow expects.
         .env("PATH", prepend_path(&venv.join("bin")))
         .env("SAM_CLI_TELEMETRY", "0");
-    step(&format!("sam build ({arch}: cargo lambda build --release)"), build)?;
-    // The same build as `cargo xtask test`, so that within it this step is a no-op.
-    step("build", cargo(&["build", "--workspace", "--all-targets", "--locked"]))?;
+    logged_step(&format!("sam build ({arch}: cargo lambda build --release)"), sam_build, &log)?;
+    Ok(Built { arch, work, venv, sam_venv })
+}
 
+/// `sam local invoke` on the sample events, with dockerd in a network namespace made here.
+pub fn invoke(options: &Options, built: &Built) -> Result {
+    // The invoking program comes from the workspace build.
+    step("build", workspace_build())?;
+    let native = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86_64" };
+    let emulator = if options.sam_emulator { "sam" } else { "native" };
+    if built.arch != native {
+        eprintln!(
+            "xtask: the {} bootstrap runs under qemu-user; the Runtime Interface Emulator runs {}",
+            built.arch,
+            if options.sam_emulator { "under qemu too (--emulator sam)" } else { "natively" }
+        );
+    }
     let namespace = NetworkNamespace::create(&format!("remote-exports-sam-{}", std::process::id()))?;
-    let dockerd = Dockerd::start(&namespace, &work)?;
+    let dockerd = Dockerd::start(&namespace, &built.work)?;
     let mut invoke = Command::new("ip");
     invoke
         .args(["netns", "exec", &namespace.name])
         .arg(target_dir().join("debug/remote-exports-sam-local"))
         .arg("--moto-server")
-        .arg(venv.join("bin/moto_server"))
+        .arg(built.venv.join("bin/moto_server"))
         .arg("--sam")
-        .arg(sam_venv.join("bin/sam"))
+        .arg(built.sam_venv.join("bin/sam"))
         .arg("--template")
-        .arg(work.join("build/template.yaml"))
-        .args(["--arch", arch, "--gateway", GATEWAY])
+        .arg(built.work.join("build/template.yaml"))
+        .args(["--arch", built.arch, "--emulator", emulator, "--gateway", GATEWAY])
         .arg("--work")
-        .arg(work.join("run"))
+        .arg(built.work.join("run"))
         .arg("--events")
         .arg(workspace_root().join("events"))
-        .args(&passed)
+        .args(&options.passed)
         .env("DOCKER_HOST", dockerd.host());
     let result = step("sam local invoke on events/create, update and delete (in the namespace)", invoke);
     drop(dockerd);
@@ -109,7 +169,7 @@ pub fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-fn install_missing_packages() -> Result {
+fn install_missing_packages(log: &Path) -> Result {
     let missing: Vec<&str> = PACKAGES
         .iter()
         .copied()
@@ -129,13 +189,13 @@ fn install_missing_packages() -> Result {
             .args(["install", "-y", "--no-install-recommends", "-o", "Dpkg::Use-Pty=0", "-q"])
             .args(&missing)
             .env("DEBIAN_FRONTEND", "noninteractive");
-        step(&format!("apt-get install {}", missing.join(" ")), command)
+        logged_step(&format!("apt-get install {}", missing.join(" ")), command, log)
     };
     // A fresh machine may have no package lists yet: update once, then try again.
     install().or_else(|_| {
         let mut update = Command::new("apt-get");
         update.args(["update", "-q"]);
-        step("apt-get update", update)?;
+        logged_step("apt-get update", update, log)?;
         install()
     })
 }
@@ -143,12 +203,12 @@ fn install_missing_packages() -> Result {
 /// Ok when arm64 containers can run here: the aarch64 standard library for `cargo lambda build`, and
 /// qemu registered with binfmt_misc's F flag (the interpreter is opened at registration, so it works
 /// inside containers that do not have it).
-fn arm64_emulation() -> Result {
+fn arm64_emulation(log: &Path) -> Result {
     let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
     if !installed.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("aarch64-unknown-linux-gnu")) {
         let mut add = Command::new("rustup");
         add.args(["target", "add", "aarch64-unknown-linux-gnu"]);
-        step("rustup target add aarch64-unknown-linux-gnu", add)
+        logged_step("rustup target add aarch64-unknown-linux-gnu", add, log)
             .map_err(|e| format!("the aarch64 standard library is not installed and could not be added ({e})"))?;
     }
     let binfmt = Path::new("/proc/sys/fs/binfmt_misc");

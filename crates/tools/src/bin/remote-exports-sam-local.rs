@@ -5,6 +5,10 @@
 //!
 //! Inside, this program:
 //! - builds a stand-in for `public.ecr.aws/lambda/provided:al2023-<arch>` (no registry is reachable);
+//! - with `--emulator native` (the default), layers the Runtime Interface Emulator of the machine's
+//!   own architecture onto it, as SAM would layer the emulator of the function's architecture: an
+//!   arm64 `bootstrap` then runs under qemu-user while the emulator runs natively (with
+//!   `--emulator sam`, SAM layers its arm64 emulator and both run under qemu);
 //! - starts moto on the Docker bridge address, for STS, CloudFormation and the response bucket;
 //! - serves the ResponseURL's real S3 host name over TLS (a certificate from a test CA, in front of
 //!   moto's S3), mapped into the container with `--add-host`;
@@ -16,7 +20,7 @@
 //! bundle holds the test CA, as a TLS-inspecting network's CA would be) it must deliver.
 //!
 //! Usage: remote-exports-sam-local --moto-server PATH --sam PATH --template PATH --arch arm64|x86_64
-//!        --work DIR [--events DIR] [--gateway IP]
+//!        --work DIR [--events DIR] [--gateway IP] [--emulator native|sam] [--rounds N] [--godebug V]
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -47,8 +51,8 @@ const GLIBC_RUNTIME: &[&str] = &[
 ];
 /// A cold `sam local invoke` under qemu takes a few seconds; this only stops a hang.
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(240);
-/// Under qemu, invocations whose container dies before the function starts are tried this often in
-/// all. Natively there is no retry: a container that dies is a failure.
+/// With the emulator under qemu, invocations whose container dies before the function starts are
+/// tried this often in all. With a native emulator there is no retry: a container that dies is a failure.
 const EMULATOR_ATTEMPTS: u32 = 5;
 
 struct Args {
@@ -64,13 +68,20 @@ struct Args {
     rounds: u32,
     /// `GODEBUG` for the container (the Runtime Interface Emulator is a Go program), to study emulation.
     godebug: Option<String>,
+    /// The Runtime Interface Emulator of this machine's architecture (`native`), or the one SAM ships
+    /// for the function's architecture (`sam`).
+    native_emulator: bool,
 }
 
 impl Args {
-    /// Whether the containers run under qemu: only then is a container death retried.
-    fn emulated(&self) -> bool {
-        let native = if cfg!(target_arch = "aarch64") { Arch::Arm64 } else { Arch::X86_64 };
-        self.arch != native
+    /// Whether the function runs under qemu.
+    fn function_emulated(&self) -> bool {
+        self.arch != Arch::host()
+    }
+
+    /// Whether the Runtime Interface Emulator runs under qemu: only then is a container death retried.
+    fn emulator_emulated(&self) -> bool {
+        self.function_emulated() && !self.native_emulator
     }
 }
 
@@ -81,6 +92,10 @@ enum Arch {
 }
 
 impl Arch {
+    fn host() -> Arch {
+        if cfg!(target_arch = "aarch64") { Arch::Arm64 } else { Arch::X86_64 }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Arch::Arm64 => "arm64",
@@ -103,7 +118,7 @@ fn parse_args() -> Result<Args, BoxError> {
     let (mut moto_server, mut sam, mut template, mut arch, mut work) = (None, None, None, None, None);
     let mut events = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events"));
     let mut gateway: IpAddr = [172, 17, 0, 1].into();
-    let (mut rounds, mut godebug) = (1, None);
+    let (mut rounds, mut godebug, mut native_emulator) = (1, None, true);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -116,6 +131,13 @@ fn parse_args() -> Result<Args, BoxError> {
             "--gateway" => gateway = value.parse().map_err(|e| format!("--gateway {value}: {e}"))?,
             "--rounds" => rounds = value.parse().map_err(|e| format!("--rounds {value}: {e}"))?,
             "--godebug" => godebug = Some(value),
+            "--emulator" => {
+                native_emulator = match value.as_str() {
+                    "native" => true,
+                    "sam" => false,
+                    other => return Err(format!("--emulator must be native or sam, not {other}").into()),
+                }
+            }
             "--arch" => {
                 arch = Some(match value.as_str() {
                     "arm64" => Arch::Arm64,
@@ -137,6 +159,7 @@ fn parse_args() -> Result<Args, BoxError> {
         gateway,
         rounds,
         godebug,
+        native_emulator,
     })
 }
 
@@ -171,7 +194,21 @@ async fn run() -> Result<(), BoxError> {
         "    glibc for {arch} and the host's static busybox (sh, mv, chmod for SAM's image build step);",
         arch = args.arch.name()
     );
-    println!("    its system CA bundle holds only the test CA. SAM adds its Runtime Interface Emulator on top.");
+    println!("    its system CA bundle holds only the test CA.");
+    if args.native_emulator {
+        let rapid = native_emulator_image(&args, &image).await?;
+        println!(
+            "{rapid}: the stand-in plus SAM's own Runtime Interface Emulator for {host}, which SAM uses as it is{how}.",
+            host = Arch::host().name(),
+            how = if args.function_emulated() {
+                format!("; the {} bootstrap runs under qemu-user, the emulator natively", args.arch.name())
+            } else {
+                String::new()
+            }
+        );
+    } else {
+        println!("SAM layers its {} Runtime Interface Emulator on top.", args.arch.name());
+    }
 
     section("AWS inside the namespace");
     let moto = Moto::start_on(&args.moto_server, args.gateway).await?;
@@ -256,9 +293,13 @@ async fn invoke_all(
         retried += u32::from(run.attempts > 1);
     }
     println!(
-        "\n{invocations} sam local invoke(s) on {} ({}), {retried} of them retried after the container died first",
+        "\n{invocations} sam local invoke(s) of the {} bootstrap ({}), {retried} of them retried after the container died first",
         args.arch.name(),
-        if args.emulated() { "under qemu" } else { "natively" }
+        match (args.function_emulated(), args.emulator_emulated()) {
+            (false, _) => "natively",
+            (true, false) => "under qemu-user, the emulator natively",
+            (true, true) => "under qemu-user, the emulator too",
+        }
     );
     Ok(())
 }
@@ -327,9 +368,9 @@ async fn sam_local_invoke(
         // lost (seen natively in CI: END and REPORT present, the answer delivered, no START), which
         // earlier versions took for a container that died and retried, invoking the function twice.
         let ran = logs.contains("REPORT RequestId");
-        let attempts = if args.emulated() { EMULATOR_ATTEMPTS } else { 1 };
+        let attempts = if args.emulator_emulated() { EMULATOR_ATTEMPTS } else { 1 };
         if !ran && attempt < attempts {
-            println!("  the container ended before the function ran (under qemu); again");
+            println!("  the container ended before the function ran (emulator under qemu); again");
             attempt += 1;
             continue;
         }
@@ -415,9 +456,45 @@ async fn stand_in_image(args: &Args, ca: &Path) -> Result<String, BoxError> {
     check("docker build (stand-in image)", &output)?;
     // SAM layers its emulator onto the base as `…:al2023-rapid-<arch>` and, with --skip-pull-image,
     // reuses that layer even when the base changed underneath: drop it so it is rebuilt on this base.
-    let rapid = format!("public.ecr.aws/lambda/provided:al2023-rapid-{}", args.arch.name());
-    let _ = Command::new("docker").args(["rmi", "--force", &rapid]).output().await;
+    let _ = Command::new("docker").args(["rmi", "--force", &rapid_image(args.arch)]).output().await;
     Ok(image)
+}
+
+/// The image SAM runs: its name for the base plus its emulator, `…:al2023-rapid-<arch>`.
+fn rapid_image(arch: Arch) -> String {
+    format!("public.ecr.aws/lambda/provided:al2023-rapid-{}", arch.name())
+}
+
+/// SAM's own layer (its Runtime Interface Emulator at /var/rapid/aws-lambda-rie) made here, with the
+/// emulator binary of this machine's architecture from SAM's installation. SAM finds the image under
+/// its name and, with --skip-pull-image, uses it as it is; the function's `bootstrap` is untouched.
+async fn native_emulator_image(args: &Args, base: &str) -> Result<String, BoxError> {
+    let python = args.sam.with_file_name("python");
+    let located = Command::new(&python)
+        .args(["-c", "import os, samcli; print(os.path.dirname(samcli.__file__))"])
+        .output()
+        .await
+        .map_err(|e| format!("{}: {e}", python.display()))?;
+    check("locating SAM's installation", &located)?;
+    let samcli = PathBuf::from(String::from_utf8_lossy(&located.stdout).trim());
+    let emulator = samcli.join("local/rapid").join(format!("aws-lambda-rie-{}", Arch::host().name()));
+    let context = args.work.join("rapid-image");
+    let _ = std::fs::remove_dir_all(&context);
+    std::fs::create_dir_all(&context)?;
+    std::fs::copy(&emulator, context.join("aws-lambda-rie")).map_err(|e| format!("{}: {e}", emulator.display()))?;
+    std::fs::set_permissions(context.join("aws-lambda-rie"), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    std::fs::write(
+        context.join("Dockerfile"),
+        format!("FROM {base}\nCOPY aws-lambda-rie /var/rapid/aws-lambda-rie\n"),
+    )?;
+    let rapid = rapid_image(args.arch);
+    let output = Command::new("docker")
+        .args(["build", "--quiet", "--platform", &format!("linux/{}", docker_arch(args.arch)), "--tag", &rapid])
+        .arg(&context)
+        .output()
+        .await?;
+    check("docker build (emulator layer)", &output)?;
+    Ok(rapid)
 }
 
 fn docker_arch(arch: Arch) -> &'static str {
