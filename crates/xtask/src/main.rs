@@ -74,8 +74,17 @@ fn test(extra: &[String]) -> Result {
     let sam_build = (sam_local == SamLocal::Run).then(|| std::thread::spawn(|| sam_local::build(&Default::default())));
     step("rustfmt", cargo(&["fmt", "--all", "--", "--check"]))?;
     step("build, linted by clippy (-D warnings)", workspace_build())?;
-    protocol_crate_stands_alone()?;
     let venv = installed(tools)?;
+    let sam_venv = installed(sam_tools)?;
+    // The linters are Python programs that need one core at most: they run beside the tests.
+    let lints = {
+        let (venv, sam_venv) = (venv.clone(), sam_venv.clone());
+        let log = target_dir().join("xtask/lint-templates.log");
+        std::thread::spawn(move || {
+            let _ = std::fs::remove_file(&log);
+            lint_templates_with(&venv, &sam_venv, &|name, command| logged_step(name, command, &log))
+        })
+    };
     let moto_server = venv.join("bin/moto_server");
     let moto = MotoProcess::start(&moto_server)?;
     // End-to-end tests are #[ignore]d for a plain `cargo test`; here they run, and must pass.
@@ -95,8 +104,8 @@ fn test(extra: &[String]) -> Result {
         .env("CARGO_LAMBDA", venv.join("bin/cargo-lambda"));
     step("tests (unit and end-to-end, against moto)", tests)?;
     drop(moto);
-    let sam_venv = installed(sam_tools)?;
-    lint_templates_with(&venv, &sam_venv)?;
+    protocol_crate_stands_alone()?;
+    lints.join().map_err(|_| "the template linters panicked".to_string())??;
     match (sam_local, sam_build) {
         (SamLocal::Run, Some(build)) => {
             let built = build.join().map_err(|_| "sam build panicked".to_string())??;
@@ -137,6 +146,10 @@ fn protocol_crate_stands_alone() -> Result {
         let mut check = cargo(&["clippy", "--locked", "--manifest-path"]);
         check
             .arg(unpacked.join("Cargo.toml"))
+            // The workspace's dev profile (a packaged crate carries no profile), so that build scripts
+            // and their dependencies, aws-lc-sys's C library among them, are the workspace build's.
+            .args(["--config", "profile.dev.debug=\"line-tables-only\""])
+            .args(["--config", "profile.dev.package.\"*\".debug=false"])
             .args(features)
             .args(["--", "-D", "warnings"])
             .env("CARGO_TARGET_DIR", target_dir());
@@ -219,11 +232,12 @@ fn peers(bench: &mut Command) -> Result {
 fn lint_templates() -> Result {
     let venv = python_venv("venv", TEST_TOOLS)?;
     let sam_venv = python_venv("sam-venv", SAM_TOOLS)?;
-    lint_templates_with(&venv, &sam_venv)
+    lint_templates_with(&venv, &sam_venv, &step)
 }
 
-/// Every CloudFormation template in the repository must be clean: no errors, no warnings.
-fn lint_templates_with(venv: &Path, sam_venv: &Path) -> Result {
+/// Every CloudFormation template in the repository must be clean: no errors, no warnings. `run` runs
+/// each linter as a step.
+fn lint_templates_with(venv: &Path, sam_venv: &Path, run: &dyn Fn(&str, Command) -> Result) -> Result {
     let root = workspace_root();
     let mut templates = vec![root.join("template.yaml")];
     if let Ok(entries) = std::fs::read_dir(root.join("examples")) {
@@ -236,14 +250,14 @@ fn lint_templates_with(venv: &Path, sam_venv: &Path) -> Result {
     }
     let mut cfn_lint = Command::new(venv.join("bin/cfn-lint"));
     cfn_lint.args(&templates);
-    step(&format!("cfn-lint ({} templates)", templates.len()), cfn_lint)?;
+    run(&format!("cfn-lint ({} templates)", templates.len()), cfn_lint)?;
     for template in &templates {
         let mut validate = Command::new(sam_venv.join("bin/sam"));
         validate
             .args(["validate", "--lint", "--region", "eu-west-1", "--template-file"])
             .arg(template)
             .env("SAM_CLI_TELEMETRY", "0");
-        step(&format!("sam validate --lint {}", template.strip_prefix(&root).unwrap_or(template).display()), validate)?;
+        run(&format!("sam validate --lint {}", template.strip_prefix(&root).unwrap_or(template).display()), validate)?;
     }
     Ok(())
 }
@@ -375,7 +389,8 @@ fn python_venv(name: &str, packages: &[&str]) -> Result<PathBuf> {
     create.args(["-m", "venv", "--clear"]).arg(&venv);
     step(&format!("python venv {name}"), create)?;
     let mut install = Command::new(venv.join("bin/pip"));
-    install.args(["install", "--quiet", "--disable-pip-version-check"]).args(packages);
+    // --no-compile: Python compiles what it imports when it first does, not every module installed.
+    install.args(["install", "--quiet", "--disable-pip-version-check", "--no-compile"]).args(packages);
     step(&format!("pip install {}", packages.join(" ")), install)?;
     std::fs::write(&marker, wanted).map_err(|e| e.to_string())?;
     Ok(venv)

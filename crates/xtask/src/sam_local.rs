@@ -73,6 +73,7 @@ pub struct Built {
 pub fn sam_local(extra: &[String]) -> Result {
     let options = Options::parse(extra)?;
     let built = build(&options)?;
+    step("build", workspace_build())?;
     invoke(&options, &built)
 }
 
@@ -127,10 +128,9 @@ pub fn build(options: &Options) -> Result<Built> {
     Ok(Built { arch, work, venv, sam_venv })
 }
 
-/// `sam local invoke` on the sample events, with dockerd in a network namespace made here.
+/// `sam local invoke` on the sample events, with dockerd in a network namespace made here. The
+/// invoking program comes from the workspace build, which the caller has made.
 pub fn invoke(options: &Options, built: &Built) -> Result {
-    // The invoking program comes from the workspace build.
-    step("build", workspace_build())?;
     let native = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86_64" };
     let emulator = if options.sam_emulator { "sam" } else { "native" };
     if built.arch != native {
