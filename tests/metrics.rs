@@ -47,14 +47,7 @@ fn assert_valid_emf(document: &Value) {
 /// The function's EMF documents once there are `count` of them. The line is written after the answer
 /// is delivered, and the harness reads the function's output as it comes, so it may lag the answer.
 async fn documents_when(function: &Function, count: usize) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let all = documents(&function.logs());
-        if all.len() >= count || std::time::Instant::now() > deadline {
-            return all;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    documents(&function.logs_when(Duration::from_secs(10), |logs| documents(logs).len() >= count).await)
 }
 
 /// The one document written since `before` documents were.

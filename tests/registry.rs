@@ -61,7 +61,7 @@ async fn create_update_and_delete_maintain_one_item_that_holds_no_value() {
     assert_eq!(exports, vec![("Topic", topic.as_str()), (flag.as_str(), flag.as_str())]);
     let scanned = serde_json::to_string(&items).unwrap();
     assert!(!scanned.contains("secret-topic") && !scanned.contains("\"true\""), "a value reached the table: {scanned}");
-    let logs = world.function.logs();
+    let logs = world.function.logs_when(Duration::from_secs(10), |logs| logs.contains("follow_up=")).await;
     assert!(logs.contains("follow_up=reads-registry:ok"), "{logs}");
     assert_eq!(world.proxy.count("PutItem"), 1);
 
@@ -119,7 +119,8 @@ async fn an_unavailable_registry_is_a_warning_never_a_failed_answer() {
     let deleted = world.answer(&world.event("Delete", "delete-denied", json!({}))).await;
     assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
 
-    let logs = world.function.logs();
+    let answered_lines = |logs: &str| logs.lines().filter(|l| l.contains("answered")).count();
+    let logs = world.function.logs_when(Duration::from_secs(10), |logs| answered_lines(logs) == 3).await;
     let warnings: Vec<&str> = logs.lines().filter(|l| l.contains("WARN") && l.contains("follow-up failed")).collect();
     assert_eq!(warnings.len(), 3, "{logs}");
     assert!(warnings[0].contains("ResourceNotFoundException"), "{}", warnings[0]);
@@ -142,7 +143,8 @@ async fn without_reads_table_there_is_no_registry_call() {
     assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
     let calls = world.proxy.calls();
     assert_eq!(calls.keys().collect::<Vec<_>>(), vec!["AssumeRole", "ListExports"], "{calls:?}");
-    assert!(world.function.logs().contains("follow_up=none"));
+    let logs = world.function.logs_when(Duration::from_secs(10), |logs| logs.matches("follow_up=").count() >= 2).await;
+    assert_eq!(logs.matches("follow_up=none").count(), 2, "no registry, so no follow-up work: {logs}");
 }
 
 /// Two publishers, three consumer resources; then one export changes and one disappears.
@@ -421,8 +423,10 @@ async fn a_delete_removes_only_the_record_its_own_id_wrote() {
     assert_eq!(back["PhysicalResourceId"], id_a.as_str(), "{back}");
     assert_eq!(world.answer(&request("Delete", "rollback-cleanup-b", json!({}), &id_b)).await["Status"], "SUCCESS");
     assert_eq!(source_of_the_record().await, (a.clone(), id_a.clone()));
-    let logs = world.function.logs();
-    assert_eq!(logs.matches("another PhysicalResourceId of this resource wrote it").count(), 2, "{logs}");
+    let written_by_another = "another PhysicalResourceId of this resource wrote it";
+    let logs =
+        world.function.logs_when(Duration::from_secs(10), |logs| logs.matches(written_by_another).count() >= 2).await;
+    assert_eq!(logs.matches(written_by_another).count(), 2, "{logs}");
 
     // The stack's own Delete, with the ID that reads now, forgets it.
     assert_eq!(world.answer(&request("Delete", "delete-a", json!({}), &id_a)).await["Status"], "SUCCESS");

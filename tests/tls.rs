@@ -106,7 +106,8 @@ async fn the_answer_goes_over_tls_and_an_untrusted_certificate_is_not_retried() 
             assert!(error.contains("TLS_ROOTS=system"), "the error says what to do: {error}");
             assert!(responses.puts(name).is_empty());
             assert_eq!(logs.matches("retrying").count(), 0, "an untrusted certificate was retried:\n{logs}");
-            assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+            // Retried, it would go on until the deadline; half of it is far from both, even on a busy machine.
+            assert!(started.elapsed() < TIMEOUT / 2, "took {:?}", started.elapsed());
         }
     }
     moto.stop().await;

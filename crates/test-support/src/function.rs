@@ -74,6 +74,20 @@ impl Function {
         self.output.lock().unwrap().clone()
     }
 
+    /// The function's output once `ready` holds for it, or as it is after `within`. The function logs
+    /// a request's lines after it delivers the answer, and its output is read as it comes, so a test
+    /// that has the answer may not have the lines yet (later still on a busy machine).
+    pub async fn logs_when(&self, within: std::time::Duration, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let logs = self.logs();
+            if ready(&logs) || tokio::time::Instant::now() >= deadline {
+                return logs;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Whether the process is still alive (a crash would end it).
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
