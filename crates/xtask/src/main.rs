@@ -106,13 +106,13 @@ fn test(extra: &[String]) -> Result {
     drop(moto);
     protocol_crate_stands_alone()?;
     lints.join().map_err(|_| "the template linters panicked".to_string())??;
-    match (sam_local, sam_build) {
-        (SamLocal::Run, Some(build)) => {
+    match (sam_build, sam_local) {
+        (Some(build), _) => {
             let built = build.join().map_err(|_| "sam build panicked".to_string())??;
             sam_local::invoke(&Default::default(), &built)?
         }
-        (SamLocal::Run, None) => unreachable!("sam build starts whenever sam-local runs"),
-        (SamLocal::LeftOut(why), _) => eprintln!(
+        (None, SamLocal::Run) => {}
+        (None, SamLocal::LeftOut(why)) => eprintln!(
             "xtask: sam-local left out ({why}): `sam build` and `sam local invoke` on the sample events were NOT \
              tested; run `sudo cargo xtask sam-local` on a Debian-based machine, or let CI run it"
         ),

@@ -21,6 +21,8 @@ const PACKAGES: &[&str] = &[
     "libc6-arm64-cross",
     "libgcc-s1-arm64-cross",
 ];
+/// This machine's architecture, in SAM's words.
+const NATIVE: &str = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86_64" };
 /// Docker's bridge inside the namespace: where containers reach moto and the TLS front.
 const GATEWAY: &str = "172.17.0.1";
 
@@ -93,10 +95,9 @@ pub fn build(options: &Options) -> Result<Built> {
     install_missing_packages(&log)?;
     let venv = python_venv("venv", TEST_TOOLS)?;
     let sam_venv = python_venv("sam-venv", SAM_TOOLS)?;
-    let native = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86_64" };
     let arch = match options.arch.as_deref() {
         Some("x86_64") => "x86_64",
-        _ if native == "arm64" => "arm64",
+        _ if NATIVE == "arm64" => "arm64",
         Some(_) => {
             arm64_emulation(&log).map_err(|why| format!("--arch arm64: {why}"))?;
             "arm64"
@@ -135,9 +136,8 @@ pub fn build(options: &Options) -> Result<Built> {
 /// `sam local invoke` on the sample events, with dockerd in a network namespace made here. The
 /// invoking program comes from the workspace build, which the caller has made.
 pub fn invoke(options: &Options, built: &Built) -> Result {
-    let native = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86_64" };
     let emulator = if options.sam_emulator { "sam" } else { "native" };
-    if built.arch != native {
+    if built.arch != NATIVE {
         eprintln!(
             "xtask: the {} bootstrap runs under qemu-user; the Runtime Interface Emulator runs {}",
             built.arch,
