@@ -448,12 +448,7 @@ async fn stand_in_image(args: &Args, ca: &Path) -> Result<String, BoxError> {
         "FROM scratch\nADD rootfs.tar /\n\
          LABEL org.opencontainers.image.description=\"Stand-in for AWS Lambda's provided.al2023 base image, built locally by cargo xtask sam-local\"\n",
     )?;
-    let output = Command::new("docker")
-        .args(["build", "--quiet", "--platform", &format!("linux/{}", docker_arch(args.arch)), "--tag", &image])
-        .arg(&context)
-        .output()
-        .await?;
-    check("docker build (stand-in image)", &output)?;
+    docker_build(args.arch, &image, &context, "stand-in image").await?;
     // SAM layers its emulator onto the base as `…:al2023-rapid-<arch>` and, with --skip-pull-image,
     // reuses that layer even when the base changed underneath: drop it so it is rebuilt on this base.
     let _ = Command::new("docker").args(["rmi", "--force", &rapid_image(args.arch)]).output().await;
@@ -488,13 +483,19 @@ async fn native_emulator_image(args: &Args, base: &str) -> Result<String, BoxErr
         format!("FROM {base}\nCOPY aws-lambda-rie /var/rapid/aws-lambda-rie\n"),
     )?;
     let rapid = rapid_image(args.arch);
+    docker_build(args.arch, &rapid, &context, "emulator layer").await?;
+    Ok(rapid)
+}
+
+/// `docker build` of `context` for the function's architecture, tagged `tag`.
+async fn docker_build(arch: Arch, tag: &str, context: &Path, what: &str) -> Result<(), BoxError> {
     let output = Command::new("docker")
-        .args(["build", "--quiet", "--platform", &format!("linux/{}", docker_arch(args.arch)), "--tag", &rapid])
-        .arg(&context)
+        .args(["build", "--quiet", "--platform", &format!("linux/{}", docker_arch(arch)), "--tag", tag])
+        .arg(context)
         .output()
         .await?;
-    check("docker build (emulator layer)", &output)?;
-    Ok(rapid)
+    check(&format!("docker build ({what})"), &output)?;
+    Ok(())
 }
 
 fn docker_arch(arch: Arch) -> &'static str {
