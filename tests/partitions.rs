@@ -51,5 +51,5 @@ async fn an_unknown_partition_is_refused_by_name_before_any_call() {
     assert!(world.proxy.calls().is_empty(), "no AWS call for a refused request");
     let logs = world.function.stop().await;
     let line = logs.lines().find(|l| l.contains("ResponseURL refused")).unwrap_or_else(|| panic!("{logs}"));
-    assert!(line.contains("ERROR") && line.contains("'aws-xx'") && line.contains("host-only"), "{line}");
+    assert!(line.contains("ERROR") && line.contains("'aws-xx'") && line.contains("upgrade the function"), "{line}");
 }

@@ -289,3 +289,58 @@ fn metrics_in_namespace(value: &Value, found: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// A rule's condition or assertion, evaluated as CloudFormation documents the rule functions used
+/// here (`Fn::Equals`, `Fn::And`, `Fn::Or`, `Fn::Not`, `Ref`).
+fn holds(value: &Value, parameters: &[(&str, &str)]) -> bool {
+    let Value::Tagged(tagged) = value else { panic!("not a rule function: {value:?}") };
+    let args = tagged.value.as_sequence();
+    match tagged.tag.to_string().trim_start_matches('!') {
+        "Equals" => {
+            let args = args.unwrap();
+            evaluate(&args[0], parameters) == evaluate(&args[1], parameters)
+        }
+        "And" => args.unwrap().iter().all(|arg| holds(arg, parameters)),
+        "Or" => args.unwrap().iter().any(|arg| holds(arg, parameters)),
+        "Not" => !holds(&args.unwrap()[0], parameters),
+        other => panic!("rule function {other} is not evaluated here"),
+    }
+}
+
+/// Whether `template`'s rules let these parameter values (the others at their defaults) deploy.
+fn rules_allow(template: &Value, set: &[(&str, &str)]) -> bool {
+    let defaults: Vec<(String, String)> = template["Parameters"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(name, p)| {
+            let default = match &p["Default"] {
+                Value::String(text) => text.clone(),
+                Value::Number(number) => number.to_string(),
+                _ => String::new(),
+            };
+            (name.as_str().unwrap().to_owned(), default)
+        })
+        .collect();
+    let parameters: Vec<(&str, &str)> = set
+        .iter()
+        .copied()
+        .chain(defaults.iter().filter(|(n, _)| !set.iter().any(|(s, _)| s == n)).map(|(n, v)| (n.as_str(), v.as_str())))
+        .collect();
+    template["Rules"].as_mapping().unwrap().values().all(|rule| {
+        let applies = rule.get("RuleCondition").is_none_or(|condition| holds(condition, &parameters));
+        !applies || rule["Assertions"].as_sequence().unwrap().iter().all(|a| holds(&a["Assert"], &parameters))
+    })
+}
+
+/// host-only lets the invoker choose where answers go: never with the function open to other accounts.
+#[test]
+fn host_only_binding_is_refused_when_other_accounts_may_invoke() {
+    let template = template();
+    let host_only = ("ResponseUrlBinding", "host-only");
+    assert!(rules_allow(&template, &[]));
+    assert!(rules_allow(&template, &[host_only]), "host-only alone, for one account");
+    assert!(!rules_allow(&template, &[host_only, ("OrganizationId", "o-abc123def4")]));
+    assert!(!rules_allow(&template, &[host_only, ("ConsumerAccountIds", "111111111111")]));
+    assert!(rules_allow(&template, &[("OrganizationId", "o-abc123def4"), ("ConsumerAccountIds", "111111111111")]));
+}

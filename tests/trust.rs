@@ -259,3 +259,94 @@ async fn a_policy_parameter_is_read_by_its_type() {
     assert!(!reason.contains("not valid JSON"), "{reason}");
     assert_eq!(world.answer(&world.event("Delete", "list-delete", json!({}))).await["Status"], "SUCCESS");
 }
+
+/// A stack whose response bucket AWS does not own (a made-up region, a pseudo-region), a stack in
+/// another region than the function, and a partition this version does not know, with a foreign
+/// host under `host-only`: each refused before any AWS call, with no answer, no registry write, an
+/// ERROR line and a `Refused` count. A genuine request to the same function is still answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn only_the_functions_own_region_and_partition_are_served() {
+    let test = "only_the_functions_own_region_and_partition_are_served";
+    let account = publisher_account(test);
+    let table = ReadsTable::create(&moto_endpoint(test), REGION, &format!("reads-{account}")).await.unwrap();
+    for binding in ["request", "host-only"] {
+        let world = World::start(
+            &format!("{test}-{binding}"),
+            &[("READS_TABLE", &table.name), ("RESPONSE_URL_BINDING", binding)],
+        )
+        .await;
+        if binding == "request" {
+            world.publish(&account, REGION, "booking", &[pair(&format!("b{account}-Topic"), "arn:t")]).await;
+        }
+        let properties = json!({"RoleArn": role_arn(&account)});
+        let stack = |partition: &str, region: &str| {
+            format!("arn:{partition}:cloudformation:{region}:{CONSUMER_ACCOUNT}:stack/airmiles/6f1c9a70-c7b1-11f0")
+        };
+        let mut forged = Vec::new();
+        // The ResponseURL is the response bucket of the region the StackId names, with the request's
+        // own key: what a forger who made that bucket would send.
+        for (what, partition, region) in [
+            ("a made-up region", "aws", "us-evil-1"),
+            ("the aws-global pseudo-region", "aws", "aws-global"),
+            ("another region than the function's", "aws", "us-east-1"),
+            ("another partition", "aws-us-gov", "us-gov-west-1"),
+        ] {
+            forged.push((what, world.event_for(&stack(partition, region), "Create", "forged", properties.clone())));
+        }
+        // An unknown partition, answered at a host outside AWS.
+        let mut unknown = world.event_for(&stack("aws-zz", "zz-east-1"), "Create", "forged", properties.clone());
+        unknown["ResponseURL"] = json!(format!(
+            "https://s3.zz-east-1.attacker.example/bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&{}",
+            ResponseEndpoint::signature()
+        ));
+        forged.push(("an unknown partition at a foreign host", unknown));
+        for (what, event) in &forged {
+            assert_refused(&world, event, &format!("{binding}: {what}")).await;
+        }
+        let genuine = world.event("Create", "genuine", properties.clone());
+        let answer = world.answer(&genuine).await;
+        assert_eq!(answer["Status"], "SUCCESS", "{binding}: the genuine request: {answer}");
+
+        let logs = world.function.stop().await;
+        let refusals: Vec<&str> = logs.lines().filter(|l| l.contains("ResponseURL refused")).collect();
+        assert_eq!(refusals.len(), forged.len(), "{binding}:\n{logs}");
+        assert!(refusals.iter().all(|l| l.contains("ERROR")), "{refusals:?}");
+        for region in ["us-evil-1", "aws-global", "us-east-1", "us-gov-west-1"] {
+            assert!(
+                refusals.iter().any(|l| l.contains(&format!("region '{region}'")) && l.contains("stack's own region")),
+                "{binding}: {region} is not named:\n{refusals:?}"
+            );
+        }
+        assert!(refusals.iter().any(|l| l.contains("'aws-zz'")), "{refusals:?}");
+        let counted = logs.lines().filter(|l| l.contains("\"Refused\":1")).count();
+        assert_eq!(counted, forged.len(), "{binding}: one Refused count per forged request:\n{logs}");
+        assert!(!logs.contains(ResponseEndpoint::signature()), "the presigned signature was logged:\n{logs}");
+    }
+    let readers: Vec<String> =
+        table.items().await.unwrap().iter().map(|item| item["StackId"]["S"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(readers.len(), 1, "only the genuine reads were recorded (both under one key): {readers:?}");
+    assert!(readers[0].contains(&format!(":{REGION}:")), "{readers:?}");
+}
+
+/// A bound ResponseURL that answers with a redirect: the answer is not sent again, to the
+/// `Location` or anywhere, and the log says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn a_redirecting_response_url_gets_no_answer_anywhere_else() {
+    let test = "a_redirecting_response_url_gets_no_answer_anywhere_else";
+    let world = World::start(test, &[]).await;
+    let elsewhere = ResponseEndpoint::start().await.unwrap();
+    let event = world.event("Delete", "redirected", json!({}));
+    let stack_id = event["StackId"].as_str().unwrap();
+    world.responses.redirect_next_to(307, &elsewhere.url(stack_id, "Lookup", "redirected"));
+    let invocation = world.runtime.invoke(&event, TIMEOUT).await.unwrap();
+    assert!(matches!(invocation.outcome, Outcome::Error(_)), "{:?}", invocation.outcome);
+    let puts = world.responses.puts("redirected");
+    assert_eq!(puts.iter().map(|p| p.status).collect::<Vec<_>>(), [307], "one attempt, not retried");
+    assert!(elsewhere.all_puts().is_empty(), "the redirect was followed: {:?}", elsewhere.all_puts().len());
+    assert!(world.proxy.calls().is_empty(), "{:?}", world.proxy.calls());
+    let logs = world.function.stop().await;
+    assert!(logs.contains("HTTP 307") && logs.contains("never followed"), "{logs}");
+    assert!(!logs.contains(ResponseEndpoint::signature()), "the presigned signature was logged:\n{logs}");
+}

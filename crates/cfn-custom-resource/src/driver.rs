@@ -226,13 +226,14 @@ pub struct Driver<R, T> {
 }
 
 impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
-    /// A driver that sends answers through `transport`, to URLs that pass [`UrlPolicy::strict`],
-    /// retrying as [`RetryPolicy::default`] does.
+    /// A driver that sends answers through `transport`, to URLs that pass [`UrlPolicy::strict`] in
+    /// the function's own region (`AWS_REGION`, see [`UrlPolicy::in_lambda_region`]), retrying as
+    /// [`RetryPolicy::default`] does.
     pub fn new(resource: R, transport: T) -> Self {
         Driver {
             resource: Arc::new(resource),
             transport,
-            url_policy: UrlPolicy::strict(),
+            url_policy: UrlPolicy::strict().in_lambda_region(),
             retry: RetryPolicy::default(),
         }
     }
@@ -253,8 +254,8 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
     }
 
     /// The URL policy answers are checked against.
-    pub fn url_policy(&self) -> UrlPolicy {
-        self.url_policy
+    pub fn url_policy(&self) -> &UrlPolicy {
+        &self.url_policy
     }
 
     /// Answers one raw event: parse, bind the ResponseURL, decide under the deadline guard, deliver,
@@ -341,7 +342,7 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
     }
 
     fn bind(&self, reply: &ReplyTarget) -> Result<ResponseUrl, HandleError> {
-        ResponseUrl::bind(reply, self.url_policy).map_err(|error| {
+        ResponseUrl::bind(reply, &self.url_policy).map_err(|error| {
             tracing::error!(
                 stack_id = %reply.stack_id,
                 logical_resource_id = %reply.logical_resource_id,
@@ -570,7 +571,8 @@ mod tests {
     async fn run(behaviour: Behaviour, event: Value) -> (Result<Handled, HandleError>, Vec<Value>, u32) {
         let transport = RecordingTransport::new();
         let resource = Fake { behaviour, calls: AtomicU32::new(0) };
-        let driver = Driver::new(resource, &transport).with_url_policy(UrlPolicy::strict().with_loopback(true));
+        let driver = Driver::new(resource, &transport)
+            .with_url_policy(UrlPolicy::strict().in_region("eu-west-1").with_loopback(true));
         let result = driver.handle(event, Deadline::after(Duration::from_secs(10))).await;
         (result, transport.answers(), driver.resource().calls.load(Ordering::SeqCst))
     }
@@ -650,7 +652,7 @@ mod tests {
 
     #[tokio::test]
     async fn huge_identifiers_are_an_error_not_a_panic() {
-        let policy = UrlPolicy::host_only().with_loopback(true);
+        let policy = UrlPolicy::host_only().in_region("eu-west-1").with_loopback(true);
         let transport = RecordingTransport::new();
         let driver =
             Driver::new(Fake { behaviour: ok(&[]), calls: AtomicU32::new(0) }, &transport).with_url_policy(policy);
@@ -709,7 +711,8 @@ mod tests {
         let transport = RecordingTransport::new();
         let ran = Arc::new(AtomicU32::new(0));
         let resource = Following { result, oversized, ran: Arc::clone(&ran) };
-        let driver = Driver::new(resource, &transport).with_url_policy(UrlPolicy::strict().with_loopback(true));
+        let driver = Driver::new(resource, &transport)
+            .with_url_policy(UrlPolicy::strict().in_region("eu-west-1").with_loopback(true));
         let handled = driver.handle(event(kind, "r1"), Deadline::after(Duration::from_secs(10))).await.unwrap();
         (handled, transport.answers().remove(0), ran.load(Ordering::SeqCst))
     }
@@ -766,7 +769,8 @@ mod tests {
 
     async fn run_typed(kind: &str, properties: Value, old: Value) -> (Value, Vec<(RequestKind, String, Option<u32>)>) {
         let transport = RecordingTransport::new();
-        let driver = Driver::new(Typed::default(), &transport).with_url_policy(UrlPolicy::strict().with_loopback(true));
+        let driver = Driver::new(Typed::default(), &transport)
+            .with_url_policy(UrlPolicy::strict().in_region("eu-west-1").with_loopback(true));
         let mut event = event(kind, "r1");
         event["ResourceProperties"] = properties;
         event["OldResourceProperties"] = old;
@@ -887,7 +891,8 @@ mod tests {
             follow_up: None,
         };
         let success = Success::new("id", data);
-        let url = ResponseUrl::bind(&request.reply, UrlPolicy::strict().with_loopback(true)).unwrap();
+        let url =
+            ResponseUrl::bind(&request.reply, &UrlPolicy::strict().in_region("eu-west-1").with_loopback(true)).unwrap();
         let raw_url = RawResponseUrl::new("http://127.0.0.1:9/b/k?X-Amz-Signature=s");
         let malformed = Request::parse(json!({"ResponseURL": "http://h/k?X-Amz-Signature=s"})).unwrap_err();
         let shown = [

@@ -8,9 +8,10 @@ use crate::{ResponseTransport, ResponseUrl, TransportError};
 /// PUTs answers to presigned S3 URLs with `reqwest`.
 ///
 /// It sends an empty `Content-Type`, because the presigned signature covers one and S3 refuses
-/// any other; it gives each attempt the driver's time; and it reports a certificate the client does
-/// not trust as [`TransportError::Untrusted`], which is final. Its errors never contain the URL's
-/// query string.
+/// any other; it gives each attempt the driver's time; it never follows a redirect (the answer goes
+/// to the bound URL or nowhere: a 3xx is returned as it is, and the driver treats it as final); and
+/// it reports a certificate the client does not trust as [`TransportError::Untrusted`], which is
+/// final. Its errors never contain the URL's query string.
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
     client: reqwest::Client,
@@ -19,13 +20,15 @@ pub struct HttpTransport {
 impl HttpTransport {
     /// A client with reqwest's default TLS roots and a 5-second connect timeout.
     pub fn new() -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build()?;
-        Ok(HttpTransport { client })
+        HttpTransport::from_builder(reqwest::Client::builder().connect_timeout(Duration::from_secs(5)))
     }
 
-    /// Sends through `client`: your own roots, proxy or timeouts.
-    pub fn with_client(client: reqwest::Client) -> Self {
-        HttpTransport { client }
+    /// Sends through a client built from `builder`: your own roots, proxy or timeouts. Redirects
+    /// are turned off whatever the builder says: a bound URL that redirects must not carry the
+    /// answer elsewhere.
+    pub fn from_builder(builder: reqwest::ClientBuilder) -> Result<Self, reqwest::Error> {
+        let client = builder.redirect(reqwest::redirect::Policy::none()).build()?;
+        Ok(HttpTransport { client })
     }
 }
 
@@ -99,6 +102,30 @@ mod tests {
         assert!(received.starts_with("put /cloudformation-custom-resource-response-euwest1/"), "{received}");
         assert!(received.contains("\r\ncontent-type: \r\n"), "{received}");
         assert!(received.contains("\r\ncontent-length: 2\r\n"), "{received}");
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_returned_as_it_is_and_never_followed() {
+        // The redirect target counts what reaches it; it must stay at zero.
+        let target = TcpListener::bind("127.0.0.1:0").unwrap();
+        target.set_nonblocking(true).unwrap();
+        let location = format!("http://127.0.0.1:{}/elsewhere", target.local_addr().unwrap().port());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer).unwrap();
+            write!(stream, "HTTP/1.1 307 Temporary Redirect\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n")
+                .unwrap();
+        });
+        let status = HttpTransport::from_builder(reqwest::Client::builder())
+            .unwrap()
+            .put(&crate::testing::loopback_url(port), b"{}".to_vec(), Duration::from_secs(5))
+            .await;
+        server.join().unwrap();
+        assert_eq!(status, Ok(307));
+        assert!(target.accept().is_err(), "the redirect was followed");
     }
 
     #[tokio::test]

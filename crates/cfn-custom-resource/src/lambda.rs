@@ -28,8 +28,8 @@ use serde_json::{Value, json};
 
 use crate::{CustomResource, Deadline, Driver, HandleError, Handled, ResponseTransport};
 
-/// Serves `resource` with an [`crate::HttpTransport`] and [`crate::UrlPolicy::strict`]: what a
-/// deployed function needs. `ALLOW_LOOPBACK_RESPONSE_URL=true` in the function's environment also
+/// Serves `resource` with an [`crate::HttpTransport`] and [`crate::UrlPolicy::strict`] in the
+/// function's own region (`AWS_REGION`, which Lambda sets): what a deployed function needs. `ALLOW_LOOPBACK_RESPONSE_URL=true` in the function's environment also
 /// accepts ResponseURLs on 127.0.0.1, for local emulators only; a WARN says so at start.
 #[cfg(feature = "reqwest")]
 pub async fn run<R: CustomResource>(resource: R) -> Result<(), lambda_runtime::Error> {
@@ -37,7 +37,7 @@ pub async fn run<R: CustomResource>(resource: R) -> Result<(), lambda_runtime::E
     if loopback {
         tracing::warn!("ALLOW_LOOPBACK_RESPONSE_URL=true: answers may go to loopback hosts (local testing only)");
     }
-    let policy = crate::UrlPolicy::strict().with_loopback(loopback);
+    let policy = crate::UrlPolicy::strict().in_lambda_region().with_loopback(loopback);
     serve(Driver::new(resource, crate::HttpTransport::new()?).with_url_policy(policy)).await
 }
 
@@ -121,7 +121,8 @@ mod tests {
     #[tokio::test]
     async fn an_invocation_is_answered_and_replied_to() {
         let transport = RecordingTransport::new();
-        let driver = Driver::new(Answers, &transport).with_url_policy(UrlPolicy::strict().with_loopback(true));
+        let driver = Driver::new(Answers, &transport)
+            .with_url_policy(UrlPolicy::strict().in_region(crate::testing::REGION).with_loopback(true));
         // cargo lambda watch's deadline: the fallback budget is used instead.
         let handled = handle(&driver, invocation(event(RequestKind::Create, serde_json::json!({})), 600_000)).await;
         let handled = handled.unwrap();

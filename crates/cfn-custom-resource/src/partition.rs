@@ -112,10 +112,19 @@ impl Partition {
 
     /// Whether `region` belongs here: listed, or `^<prefix>-\w+-\d+$` for one of the prefixes.
     pub fn contains(&self, region: &str) -> bool {
-        self.listed_regions.contains(&region)
-            || self.region_prefixes.iter().any(|prefix| {
-                region.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('-')).is_some_and(is_word_then_number)
-            })
+        self.listed_regions.contains(&region) || self.fits_region_pattern(region)
+    }
+
+    /// Whether a stack can live in `region` here: it fits the partition's region pattern. The
+    /// listed `*-global` names are endpoint pseudo-regions, never a stack's region.
+    pub fn has_stack_region(&self, region: &str) -> bool {
+        self.fits_region_pattern(region)
+    }
+
+    fn fits_region_pattern(&self, region: &str) -> bool {
+        self.region_prefixes.iter().any(|prefix| {
+            region.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('-')).is_some_and(is_word_then_number)
+        })
     }
 }
 
@@ -165,6 +174,16 @@ mod tests {
             assert_eq!(Partition::of_region(region), None, "{region}");
         }
         assert_eq!(Partition::by_id("aws-xyz"), None);
+    }
+
+    #[test]
+    fn pseudo_regions_are_never_a_stacks_region() {
+        for partition in PARTITIONS {
+            for region in partition.listed_regions {
+                assert!(partition.contains(region) && !partition.has_stack_region(region), "{region}");
+            }
+        }
+        assert!(Partition::by_id("aws").unwrap().has_stack_region("us-east-1"));
     }
 
     #[test]

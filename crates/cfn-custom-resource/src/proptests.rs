@@ -110,7 +110,7 @@ proptest! {
     fn binding_any_url_never_panics(url in ".{0,120}", stack in ".{0,80}", logical in ".{0,20}", request in ".{0,20}") {
         let mut target = reply(&stack, &request, &logical);
         target.response_url = RawResponseUrl::new(url);
-        let _ = ResponseUrl::bind(&target, UrlPolicy::strict().with_loopback(true));
+        let _ = ResponseUrl::bind(&target, &UrlPolicy::strict().in_region("eu-west-1").with_loopback(true));
     }
 
     #[test]
@@ -161,7 +161,7 @@ proptest! {
         }
         event["ResourceType"] = junk;
         let transport = RecordingTransport::new();
-        let driver = Driver::new(Succeeds, &transport).with_url_policy(UrlPolicy::strict().with_loopback(true));
+        let driver = Driver::new(Succeeds, &transport).with_url_policy(UrlPolicy::strict().in_region("eu-west-1").with_loopback(true));
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         prop_assert!(Request::parse(event.clone()).is_err(), "the event should be malformed");
         let handled = runtime.block_on(driver.handle(event, Deadline::after(Duration::from_secs(5))));

@@ -24,7 +24,7 @@ use std::fmt;
 use percent_encoding::percent_decode_str;
 use url::{Host, Url};
 
-use crate::partition::{PARTITIONS, Partition};
+use crate::partition::Partition;
 use crate::request::{ReplyTarget, StackArn};
 
 /// How strictly a ResponseURL is checked before anything is done for its request.
@@ -34,37 +34,58 @@ pub(crate) enum UrlBinding {
     /// exactly `<StackId>|<LogicalResourceId>|<RequestId>` of the event.
     #[default]
     Request,
-    /// Any https S3 host of the AWS partitions, any bucket and key: the check before binding existed.
-    /// An escape hatch for the day AWS changes the URL format or opens a partition this version does
-    /// not know (then any https S3 host that names the stack's region); it lets any invoker choose
-    /// the bucket.
+    /// Any https S3 host of the stack's partition, any bucket and key. An escape hatch for the day AWS
+    /// changes the URL format; it lets any invoker choose the bucket.
     HostOnly,
 }
 
 /// Which ResponseURLs may receive an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Every policy also binds the request to the function's own region: CloudFormation invokes a
+/// ServiceToken only in the stack's own region, so a StackId in another region or partition (or a
+/// made-up region whose response bucket anyone could create) is a forged request. The region is
+/// the one AWS gives the function (`AWS_REGION` in Lambda), never one the event names.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UrlPolicy {
     binding: UrlBinding,
     allow_loopback: bool,
+    /// The function's own region; `None` refuses every request, since nothing can be bound.
+    home_region: Option<String>,
 }
 
 impl UrlPolicy {
     /// The production policy: CloudFormation's response bucket for the stack's region, on an
     /// S3 endpoint of the stack's partition, with the key `<StackId>|<LogicalResourceId>|<RequestId>`
     /// of the event. A hand-made event cannot send an answer anywhere its sender can read.
+    /// Name the function's region with [`UrlPolicy::in_region`]: until then every request is refused.
     pub fn strict() -> Self {
         UrlPolicy::default()
     }
 
-    /// Any https S3 host of the AWS partitions, any bucket and key. An escape hatch for the day AWS
-    /// changes the URL format or opens a partition this version does not know (then any https S3
-    /// host that names the stack's region); it lets any invoker choose the bucket.
+    /// Any https S3 host of the stack's partition, any bucket and key. An escape hatch for the day
+    /// AWS changes the URL format; it lets any invoker choose the bucket. The stack must still be in
+    /// the function's own region of a partition this version knows.
     pub fn host_only() -> Self {
         UrlPolicy { binding: UrlBinding::HostOnly, ..UrlPolicy::default() }
     }
 
+    /// The function's own region (in Lambda, `AWS_REGION`): a request for a stack in any other
+    /// region or partition is refused.
+    pub fn in_region(self, region: impl Into<String>) -> Self {
+        UrlPolicy { home_region: Some(region.into()), ..self }
+    }
+
+    /// [`UrlPolicy::in_region`] with `AWS_REGION`, which Lambda sets to the function's region; left
+    /// unset when the variable is (then every request is refused, and says why).
+    pub fn in_lambda_region(self) -> Self {
+        match std::env::var("AWS_REGION") {
+            Ok(region) if !region.trim().is_empty() => self.in_region(region.trim()),
+            _ => UrlPolicy { home_region: None, ..self },
+        }
+    }
+
     /// Also accept `http` on 127.0.0.1, `::1` or `localhost`, path-style, for local emulators and
-    /// tests. This relaxes the scheme and the host only: the bucket and key rules still hold.
+    /// tests. This relaxes the scheme and the host only: the region, bucket and key rules still hold.
     pub fn with_loopback(self, allow_loopback: bool) -> Self {
         UrlPolicy { allow_loopback, ..self }
     }
@@ -72,6 +93,11 @@ impl UrlPolicy {
     /// Whether URLs must name their request (false only for [`UrlPolicy::host_only`]).
     pub fn binds_request(&self) -> bool {
         self.binding == UrlBinding::Request
+    }
+
+    /// The function's own region, when named.
+    pub fn home_region(&self) -> Option<&str> {
+        self.home_region.as_deref()
     }
 }
 
@@ -123,7 +149,7 @@ pub enum ResponseUrlError {
     /// know, so there is no DNS suffix to check the host against.
     #[error(
         "the stack's partition '{partition}' (region {region}) is not one this version knows ({known}), so its \
-         ResponseURL cannot be checked; upgrade the function, or use the host-only URL binding as an escape hatch",
+         ResponseURL cannot be checked; upgrade the function",
         known = Partition::known_ids()
     )]
     UnknownPartition {
@@ -131,6 +157,26 @@ pub enum ResponseUrlError {
         partition: String,
         /// The region as the StackId names it.
         region: String,
+    },
+    /// No function region was named, so no request can be bound to it.
+    #[error(
+        "the function's own region is not known (AWS_REGION is not set), so no request can be bound to it; \
+         name it with UrlPolicy::in_region"
+    )]
+    NoHomeRegion,
+    /// The StackId names another region or partition than the function's own. CloudFormation
+    /// invokes only a ServiceToken in the stack's own region, so such a request is forged.
+    #[error(
+        "the StackId names region '{stack_region}' of partition '{stack_partition}', but this function runs in \
+         '{function_region}': CloudFormation invokes only a function in the stack's own region"
+    )]
+    ForeignRegion {
+        /// The region as the StackId names it.
+        stack_region: String,
+        /// The partition as the StackId names it.
+        stack_partition: String,
+        /// The function's own region.
+        function_region: String,
     },
     /// The bucket is not CloudFormation's response bucket for the stack's region.
     #[error("the ResponseURL {url} is not CloudFormation's response bucket for this stack's region ({expected})")]
@@ -170,7 +216,7 @@ pub(crate) fn encoded_response_key(stack_id: &str, logical_resource_id: &str, re
 
 impl ResponseUrl {
     /// Checks `reply`'s URL against `policy`. Nothing about the request should be acted on when this fails.
-    pub fn bind(reply: &ReplyTarget, policy: UrlPolicy) -> Result<ResponseUrl, ResponseUrlError> {
+    pub fn bind(reply: &ReplyTarget, policy: &UrlPolicy) -> Result<ResponseUrl, ResponseUrlError> {
         let url = Url::parse(&reply.response_url.0).map_err(|e| ResponseUrlError::Invalid(e.to_string()))?;
         let not_s3 = || ResponseUrlError::NotS3 { url: redact(&url) };
         if !url.username().is_empty() || url.password().is_some() {
@@ -184,17 +230,11 @@ impl ResponseUrl {
         } else if url.scheme() != "https" {
             return Err(not_s3());
         }
-        if policy.binding == UrlBinding::HostOnly {
-            let accepted = loopback || is_any_s3_host(&url) || names_s3_in_an_unknown_partition(&url, &reply.stack_id);
-            return if accepted { Ok(ResponseUrl(url)) } else { Err(not_s3()) };
-        }
         let stack = StackArn::parse(&reply.stack_id).ok_or(ResponseUrlError::UnboundStack)?;
-        let partition = Partition::by_id(stack.partition).filter(|p| p.contains(stack.region)).ok_or_else(|| {
-            ResponseUrlError::UnknownPartition {
-                partition: stack.partition.to_owned(),
-                region: stack.region.to_owned(),
-            }
-        })?;
+        let partition = home_partition(&stack, policy)?;
+        if policy.binding == UrlBinding::HostOnly {
+            return if loopback || is_s3_host_of(&url, partition) { Ok(ResponseUrl(url)) } else { Err(not_s3()) };
+        }
         let expected_bucket = response_bucket(stack.region);
         if loopback {
             // Loopback stands in for an S3 endpoint, so only the path-style form makes sense there.
@@ -212,7 +252,7 @@ impl ResponseUrl {
             Some(_) => return Err(not_s3()),
             None if is_s3_endpoint(&host, partition, stack.region) => split_path_style(url.path()),
             // Another bucket, virtual-hosted.
-            None if is_any_s3_host(&url) => ("", ""),
+            None if is_s3_host_of(&url, partition) => ("", ""),
             None => return Err(not_s3()),
         };
         check_bucket_and_key(&url, bucket, key, &expected_bucket, reply)
@@ -273,32 +313,41 @@ fn is_s3_endpoint(host: &str, partition: &Partition, region: &str) -> bool {
     }
 }
 
-/// The check from before binding: an https host under an AWS DNS suffix with a label starting `s3`.
-fn is_any_s3_host(url: &Url) -> bool {
+/// The stack's partition, when the stack is in the function's own region of a partition this
+/// version knows, and that region is a real stack region (no `*-global` pseudo-region).
+fn home_partition(stack: &StackArn<'_>, policy: &UrlPolicy) -> Result<&'static Partition, ResponseUrlError> {
+    let home = policy.home_region.as_deref().ok_or(ResponseUrlError::NoHomeRegion)?;
+    let home_partition = Partition::of_region(home).filter(|p| p.has_stack_region(home));
+    if stack.region != home || home_partition.map(|p| p.id) != Some(stack.partition) {
+        // A partition this version does not know is said by name, so the operator knows to upgrade.
+        if home_partition.is_none() || Partition::by_id(stack.partition).is_none() {
+            return Err(ResponseUrlError::UnknownPartition {
+                partition: stack.partition.to_owned(),
+                region: stack.region.to_owned(),
+            });
+        }
+        return Err(ResponseUrlError::ForeignRegion {
+            stack_region: stack.region.to_owned(),
+            stack_partition: stack.partition.to_owned(),
+            function_region: home.to_owned(),
+        });
+    }
+    Ok(home_partition.expect("checked above"))
+}
+
+/// An https host under `partition`'s DNS suffix with a label starting `s3`: any S3 endpoint of
+/// the partition, any bucket.
+fn is_s3_host_of(url: &Url, partition: &Partition) -> bool {
     let Some(Host::Domain(host)) = url.host() else {
         return false;
     };
     let host = host.to_ascii_lowercase();
-    let under_a_partition = PARTITIONS.iter().find_map(|partition| {
+    let Some(service_part) =
         host.strip_suffix(partition.dns_suffix).and_then(|rest| rest.strip_suffix('.')).filter(|rest| !rest.is_empty())
-    });
-    let Some(service_part) = under_a_partition else {
+    else {
         return false;
     };
     url.scheme() == "https" && service_part.split('.').any(|label| label.starts_with("s3"))
-}
-
-/// For host-only binding in a partition this version does not know: an https host with an S3
-/// label followed by the stack's own region label (`s3.<region>.`, `s3-fips.<region>.`, …).
-fn names_s3_in_an_unknown_partition(url: &Url, stack_id: &str) -> bool {
-    let Some(stack) = StackArn::parse(stack_id) else { return false };
-    let Some(Host::Domain(host)) = url.host() else { return false };
-    if Partition::by_id(stack.partition).is_some() || url.scheme() != "https" {
-        return false;
-    }
-    let host = host.to_ascii_lowercase();
-    let labels: Vec<&str> = host.split('.').collect();
-    labels.windows(2).any(|pair| pair[0].starts_with("s3") && pair[1] == stack.region)
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -333,6 +382,7 @@ impl fmt::Debug for ResponseUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::partition::PARTITIONS;
 
     const SIGNATURE: &str = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=deadbeef";
 
@@ -344,6 +394,12 @@ mod tests {
             logical_resource_id: logical.into(),
             physical_resource_id: None,
         }
+    }
+
+    /// Binds as a function deployed in the region that the target's StackId names.
+    fn bind_at_home(target: &ReplyTarget, policy: &UrlPolicy) -> Result<ResponseUrl, ResponseUrlError> {
+        let region = target.stack_id.split(':').nth(3).unwrap_or_default();
+        ResponseUrl::bind(target, &policy.clone().in_region(region))
     }
 
     fn encoded_key(stack_id: &str, logical: &str, request: &str) -> String {
@@ -418,7 +474,7 @@ mod tests {
     #[test]
     fn accepts_real_shapes_in_every_partition() {
         for (url, reply) in real_shapes() {
-            assert!(ResponseUrl::bind(&reply, UrlPolicy::strict()).is_ok(), "{url}");
+            assert!(bind_at_home(&reply, &UrlPolicy::strict()).is_ok(), "{url}");
         }
     }
 
@@ -470,46 +526,84 @@ mod tests {
             let key = encoded_key(&stack, "L", "r");
             let virtual_hosted = format!("https://{host}/{key}?{SIGNATURE}");
             assert!(
-                ResponseUrl::bind(&reply(&stack, "L", "r", &virtual_hosted), UrlPolicy::strict()).is_ok(),
+                bind_at_home(&reply(&stack, "L", "r", &virtual_hosted), &UrlPolicy::strict()).is_ok(),
                 "{virtual_hosted}"
             );
             let (bucket, endpoint) = host.split_once('.').unwrap();
             let path_style = format!("https://{endpoint}/{bucket}/{key}?{SIGNATURE}");
-            assert!(
-                ResponseUrl::bind(&reply(&stack, "L", "r", &path_style), UrlPolicy::strict()).is_ok(),
-                "{path_style}"
-            );
+            assert!(bind_at_home(&reply(&stack, "L", "r", &path_style), &UrlPolicy::strict()).is_ok(), "{path_style}");
             // The same bucket under the commercial suffix is not this partition's endpoint.
             if !host.ends_with(".amazonaws.com") {
                 let elsewhere = format!("https://{bucket}.s3.{region}.amazonaws.com/{key}");
-                let refused = ResponseUrl::bind(&reply(&stack, "L", "r", &elsewhere), UrlPolicy::strict());
+                let refused = bind_at_home(&reply(&stack, "L", "r", &elsewhere), &UrlPolicy::strict());
                 assert!(matches!(refused, Err(ResponseUrlError::NotS3 { .. })), "{elsewhere}: {refused:?}");
             }
         }
     }
 
     #[test]
-    fn an_unknown_partition_is_refused_by_name_and_host_only_is_its_escape_hatch() {
+    fn an_unknown_partition_is_refused_by_name_in_every_binding() {
         let stack = "arn:aws-xx:cloudformation:xx-east-1:123456789012:stack/s/g";
         let url = format!(
             "https://cloudformation-custom-resource-response-xxeast1.s3.xx-east-1.amazonaws.xx/{}?{SIGNATURE}",
             encoded_key(stack, "L", "r")
         );
-        let error = ResponseUrl::bind(&reply(stack, "L", "r", &url), UrlPolicy::strict()).unwrap_err();
-        assert!(matches!(&error, ResponseUrlError::UnknownPartition { partition, .. } if partition == "aws-xx"));
-        let text = error.to_string();
-        assert!(text.contains("'aws-xx'") && text.contains("host-only") && text.contains("aws-eusc"), "{text}");
-        let host_only = UrlPolicy::host_only();
-        assert!(ResponseUrl::bind(&reply(stack, "L", "r", &url), host_only).is_ok());
-        for other in
-            ["https://evil.example/x", "https://s3.us-east-9.amazonaws.xx/x", "http://s3.xx-east-1.amazonaws.xx/x"]
-        {
-            assert!(ResponseUrl::bind(&reply(stack, "L", "r", other), host_only).is_err(), "{other}");
+        for policy in [UrlPolicy::strict(), UrlPolicy::host_only()] {
+            let error = bind_at_home(&reply(stack, "L", "r", &url), &policy).unwrap_err();
+            assert!(matches!(&error, ResponseUrlError::UnknownPartition { partition, .. } if partition == "aws-xx"));
+            let text = error.to_string();
+            assert!(text.contains("'aws-xx'") && text.contains("aws-eusc") && text.contains("upgrade"), "{text}");
         }
+        // host-only no longer guesses at hosts for a partition it does not know.
+        let foreign = "https://s3.zz-east-1.attacker.example/bucket/key";
+        let zz = "arn:aws-zz:cloudformation:zz-east-1:123456789012:stack/s/g";
+        assert!(bind_at_home(&reply(zz, "L", "r", foreign), &UrlPolicy::host_only()).is_err());
         // A known partition with a region outside it is not guessed at either.
         let mixed = "arn:aws:cloudformation:cn-north-1:123456789012:stack/s/g";
-        let error = ResponseUrl::bind(&reply(mixed, "L", "r", &url), UrlPolicy::strict()).unwrap_err();
+        let error = bind_at_home(&reply(mixed, "L", "r", &url), &UrlPolicy::strict()).unwrap_err();
+        assert!(matches!(error, ResponseUrlError::ForeignRegion { .. }), "{error:?}");
+    }
+
+    /// The response bucket of a region that is not AWS's (or of a pseudo-region) is a bucket anyone
+    /// can create: only the function's own region, which AWS sets, is trusted.
+    #[test]
+    fn only_the_functions_own_region_and_partition_are_bound() {
+        let function = UrlPolicy::strict().in_region("us-east-1");
+        let host_only = UrlPolicy::host_only().in_region("us-east-1");
+        let cases = [
+            ("aws", "us-evil-1", "https://cloudformation-custom-resource-response-usevil1.s3.amazonaws.com"),
+            ("aws", "aws-global", "https://cloudformation-custom-resource-response-awsglobal.s3.amazonaws.com"),
+            ("aws", "eu-west-1", "https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com"),
+            ("aws-us-gov", "us-east-1", "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com"),
+            (
+                "aws-cn",
+                "cn-north-1",
+                "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn",
+            ),
+        ];
+        for (partition, region, base) in cases {
+            let stack = format!("arn:{partition}:cloudformation:{region}:123456789012:stack/s/g");
+            let url = format!("{base}/{}?{SIGNATURE}", encoded_key(&stack, "L", "r"));
+            for policy in [&function, &host_only] {
+                let error = ResponseUrl::bind(&reply(&stack, "L", "r", &url), policy).unwrap_err();
+                let ResponseUrlError::ForeignRegion { stack_region, function_region, .. } = &error else {
+                    panic!("{stack}: {error:?}")
+                };
+                assert_eq!((stack_region.as_str(), function_region.as_str()), (region, "us-east-1"));
+                assert!(error.to_string().contains("stack's own region"), "{error}");
+            }
+        }
+        // A function deployed in a pseudo-region (it cannot be) binds nothing either.
+        let stack = "arn:aws:cloudformation:aws-global:123456789012:stack/s/g";
+        let url = format!("{}/{}", cases[1].2, encoded_key(stack, "L", "r"));
+        let error = bind_at_home(&reply(stack, "L", "r", &url), &UrlPolicy::strict()).unwrap_err();
         assert!(matches!(error, ResponseUrlError::UnknownPartition { .. }), "{error:?}");
+        // Without a region nothing is bound, and the error says what to set.
+        let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/g";
+        let url = format!("https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/{KEY}");
+        let error = ResponseUrl::bind(&reply(stack, "L", "r", &url), &UrlPolicy::strict()).unwrap_err();
+        assert_eq!(error, ResponseUrlError::NoHomeRegion);
+        assert!(ResponseUrl::bind(&reply(stack, "L", "r", &url), &function).is_ok());
     }
 
     #[test]
@@ -519,7 +613,7 @@ mod tests {
             "https://s3.ap-southeast-2.amazonaws.com/cloudformation-custom-resource-response-apsoutheast2/{}?{SIGNATURE}",
             encoded_key(stack, "L", "r")
         );
-        assert!(ResponseUrl::bind(&reply(stack, "L", "r", &url), UrlPolicy::strict()).is_ok());
+        assert!(bind_at_home(&reply(stack, "L", "r", &url), &UrlPolicy::strict()).is_ok());
     }
 
     #[test]
@@ -531,7 +625,7 @@ mod tests {
             // The response bucket of another region.
             format!("https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/{KEY}"),
         ] {
-            let error = ResponseUrl::bind(&reply(stack, "L", "r", &url), UrlPolicy::strict()).unwrap_err();
+            let error = bind_at_home(&reply(stack, "L", "r", &url), &UrlPolicy::strict()).unwrap_err();
             assert!(matches!(error, ResponseUrlError::WrongBucket { .. }), "{url}: {error:?}");
         }
     }
@@ -542,7 +636,7 @@ mod tests {
         let base = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com";
         // The right key, and keys that name another request, stack or account.
         let right = format!("{base}/{KEY}?{SIGNATURE}");
-        assert!(ResponseUrl::bind(&reply(stack, "L", "r", &right), UrlPolicy::strict()).is_ok());
+        assert!(bind_at_home(&reply(stack, "L", "r", &right), &UrlPolicy::strict()).is_ok());
         for key in [
             "arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/s/g%7CL%7Canother-request".to_owned(),
             "arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/s/g%7COther%7Cr".to_owned(),
@@ -552,7 +646,7 @@ mod tests {
             format!("{KEY}%FF"),
         ] {
             let url = format!("{base}/{key}?{SIGNATURE}");
-            let error = ResponseUrl::bind(&reply(stack, "L", "r", &url), UrlPolicy::strict()).unwrap_err();
+            let error = bind_at_home(&reply(stack, "L", "r", &url), &UrlPolicy::strict()).unwrap_err();
             assert!(matches!(error, ResponseUrlError::WrongKey { .. }), "{url}: {error:?}");
         }
     }
@@ -571,17 +665,17 @@ mod tests {
             format!("https://cloudformation-custom-resource-response-useast1.s3.cn-north-1.amazonaws.com.cn/{key}"),
             "file:///etc/passwd".to_owned(),
         ] {
-            let refused = ResponseUrl::bind(&reply(stack, "L", "r", &url), UrlPolicy::strict());
+            let refused = bind_at_home(&reply(stack, "L", "r", &url), &UrlPolicy::strict());
             assert!(matches!(refused, Err(ResponseUrlError::NotS3 { .. })), "{url}: {refused:?}");
         }
-        let refused = ResponseUrl::bind(&reply(stack, "L", "r", "not a url"), UrlPolicy::strict());
+        let refused = bind_at_home(&reply(stack, "L", "r", "not a url"), &UrlPolicy::strict());
         assert!(matches!(refused, Err(ResponseUrlError::Invalid(_))), "{refused:?}");
     }
 
     #[test]
     fn a_stack_id_that_is_not_an_arn_cannot_be_bound() {
         let url = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x%7CL%7Cr";
-        let error = ResponseUrl::bind(&reply("x", "L", "r", url), UrlPolicy::strict()).unwrap_err();
+        let error = bind_at_home(&reply("x", "L", "r", url), &UrlPolicy::strict()).unwrap_err();
         assert_eq!(error, ResponseUrlError::UnboundStack);
     }
 
@@ -592,17 +686,17 @@ mod tests {
         let policy = UrlPolicy::strict().with_loopback(true);
         for host in ["127.0.0.1:9000", "localhost:1", "[::1]:8080"] {
             let good = format!("http://{host}/cloudformation-custom-resource-response-euwest1/{key}?{SIGNATURE}");
-            assert!(ResponseUrl::bind(&reply(stack, "L", "r", &good), policy).is_ok(), "{good}");
-            assert!(ResponseUrl::bind(&reply(stack, "L", "r", &good), UrlPolicy::strict()).is_err(), "{good}");
+            assert!(bind_at_home(&reply(stack, "L", "r", &good), &policy).is_ok(), "{good}");
+            assert!(bind_at_home(&reply(stack, "L", "r", &good), &UrlPolicy::strict()).is_err(), "{good}");
             let foreign = format!("http://{host}/attacker-bucket/{key}");
-            let error = ResponseUrl::bind(&reply(stack, "L", "r", &foreign), policy).unwrap_err();
+            let error = bind_at_home(&reply(stack, "L", "r", &foreign), &policy).unwrap_err();
             assert!(matches!(error, ResponseUrlError::WrongBucket { .. }), "{foreign}");
             let other = format!("http://{host}/cloudformation-custom-resource-response-euwest1/x%7CL%7Cr");
-            let error = ResponseUrl::bind(&reply(stack, "L", "r", &other), policy).unwrap_err();
+            let error = bind_at_home(&reply(stack, "L", "r", &other), &policy).unwrap_err();
             assert!(matches!(error, ResponseUrlError::WrongKey { .. }), "{other}");
         }
         let private = format!("http://10.0.0.1:9000/cloudformation-custom-resource-response-euwest1/{key}");
-        assert!(ResponseUrl::bind(&reply(stack, "L", "r", &private), policy).is_err());
+        assert!(bind_at_home(&reply(stack, "L", "r", &private), &policy).is_err());
     }
 
     #[test]
@@ -610,26 +704,32 @@ mod tests {
         let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/g";
         let policy = UrlPolicy::host_only();
         for url in ["https://any-bucket.s3.us-east-1.amazonaws.com/x", "https://s3-external-1.amazonaws.com/b/x"] {
-            assert!(ResponseUrl::bind(&reply(stack, "L", "r", url), policy).is_ok(), "{url}");
+            assert!(bind_at_home(&reply(stack, "L", "r", url), &policy).is_ok(), "{url}");
         }
-        for url in ["https://evil.example.com/x", "http://bucket.s3.amazonaws.com/x", "http://127.0.0.1:1/x"] {
-            assert!(ResponseUrl::bind(&reply(stack, "L", "r", url), policy).is_err(), "{url}");
+        for url in [
+            "https://evil.example.com/x",
+            "http://bucket.s3.amazonaws.com/x",
+            "http://127.0.0.1:1/x",
+            // An S3 host of another partition.
+            "https://bucket.s3.cn-north-1.amazonaws.com.cn/x",
+        ] {
+            assert!(bind_at_home(&reply(stack, "L", "r", url), &policy).is_err(), "{url}");
         }
     }
 
     #[test]
     fn display_debug_and_errors_hide_the_signature() {
         let (raw, target) = real_shapes().remove(0);
-        let url = ResponseUrl::bind(&target, UrlPolicy::strict()).unwrap();
+        let url = bind_at_home(&target, &UrlPolicy::strict()).unwrap();
         for shown in [url.to_string(), format!("{url:?}"), url.redacted(), format!("{:?}", target.response_url)] {
             assert!(!shown.contains("Signature"), "{shown}");
             assert!(shown.contains("s3.us-east-1.amazonaws.com"), "{shown}");
         }
         assert!(raw.contains("deadbeef"));
         let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/g";
-        let error = ResponseUrl::bind(
+        let error = bind_at_home(
             &reply(stack, "L", "r", "https://evil.example.com/x?X-Amz-Signature=abc"),
-            UrlPolicy::strict(),
+            &UrlPolicy::strict(),
         )
         .unwrap_err();
         assert!(!error.to_string().contains("abc"));

@@ -89,6 +89,18 @@ pub enum DeliveryError {
         /// Attempts made.
         attempts: u32,
     },
+    /// A 3xx: the bound URL pointed elsewhere. Redirects are never followed, so the answer went
+    /// nowhere else; a retry would get the same.
+    #[error(
+        "the ResponseURL answered HTTP {status} (a redirect) after {attempts} attempt(s); redirects are never \
+         followed, so the answer was not sent"
+    )]
+    Redirected {
+        /// The status.
+        status: u16,
+        /// Attempts made.
+        attempts: u32,
+    },
     /// The endpoint's certificate is not trusted: no retry can help.
     #[error("the ResponseURL's TLS certificate is not trusted, so the answer was not sent: {error}")]
     Untrusted {
@@ -111,7 +123,8 @@ pub enum DeliveryError {
 const MIN_ATTEMPT: Duration = Duration::from_millis(50);
 
 /// PUTs the body, retrying network errors, 5xx and 429 with jittered exponential backoff until the
-/// deadline. Any other status is final: 2xx is delivered, 4xx means the URL will never accept it.
+/// deadline. Any other status is final: 2xx is delivered, 3xx is a redirect that is never followed,
+/// 4xx means the URL will never accept it.
 pub(crate) async fn deliver<T: ResponseTransport>(
     transport: &T,
     url: &ResponseUrl,
@@ -131,6 +144,7 @@ pub(crate) async fn deliver<T: ResponseTransport>(
         match transport.put(url, body.to_vec(), remaining.min(policy.attempt_timeout)).await {
             Ok(status @ 200..=299) => return Ok(Delivered { status, attempts }),
             Ok(status) if status == 429 || status >= 500 => last_error = format!("HTTP {status}"),
+            Ok(status @ 300..=399) => return Err(DeliveryError::Redirected { status, attempts }),
             Ok(status) => return Err(DeliveryError::Refused { status, attempts }),
             Err(TransportError::Untrusted(error)) => return Err(DeliveryError::Untrusted { error }),
             Err(error) => last_error = error.to_string(),
@@ -181,6 +195,20 @@ mod tests {
             .unwrap_err();
         assert_eq!(error, DeliveryError::Refused { status: 403, attempts: 1 });
         assert_eq!(transport.bodies().len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_redirect_is_final_and_names_its_status() {
+        let transport = RecordingTransport::new().script([Ok(307)]);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let error = deliver(&transport, &crate::testing::loopback_url(1), b"{}", deadline, RetryPolicy::default())
+            .await
+            .unwrap_err();
+        assert_eq!(error, DeliveryError::Redirected { status: 307, attempts: 1 });
+        let text = error.to_string();
+        assert!(text.contains("HTTP 307") && text.contains("never followed"), "{text}");
+        assert!(!text.contains("secret"), "{text}");
+        assert_eq!(transport.bodies().len(), 1, "one attempt, no retries");
     }
 
     #[tokio::test(start_paused = true)]

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use cfn_custom_resource::testing::{RecordingTransport, event};
+//! use cfn_custom_resource::testing::{REGION, RecordingTransport, event};
 //! use cfn_custom_resource::{Deadline, Driver, RequestKind, UrlPolicy};
 //! # use cfn_custom_resource::{CustomResource, Data, Deleted, Failure, Request, Success};
 //! # struct MyResource;
@@ -17,7 +17,8 @@
 //! # async fn main() {
 //! let transport = RecordingTransport::new();
 //! // The events' ResponseURLs are on loopback, as a local emulator's are.
-//! let driver = Driver::new(MyResource, &transport).with_url_policy(UrlPolicy::strict().with_loopback(true));
+//! let policy = UrlPolicy::strict().in_region(REGION).with_loopback(true);
+//! let driver = Driver::new(MyResource, &transport).with_url_policy(policy);
 //! let create = event(RequestKind::Create, serde_json::json!({"Name": "x"}));
 //! driver.handle(create, Deadline::after(Duration::from_secs(10))).await.unwrap();
 //! assert_eq!(transport.answers()[0]["Status"], "SUCCESS");
@@ -33,6 +34,9 @@ use serde_json::{Value, json};
 use crate::response_url::{encoded_response_key, response_bucket};
 use crate::{RequestKind, ResponseTransport, ResponseUrl, TransportError};
 
+/// The region of [`STACK_ID`]: the function's own, for [`crate::UrlPolicy::in_region`].
+pub const REGION: &str = "us-east-1";
+
 /// The stack [`event`]s come from.
 pub const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/test-stack/4c5d6e7f";
 
@@ -45,7 +49,7 @@ pub fn event(kind: RequestKind, properties: Value) -> Value {
     let key = encoded_response_key(STACK_ID, "Resource", &request_id);
     let mut event = json!({
         "RequestType": kind.as_str(),
-        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:custom-resource",
+        "ServiceToken": format!("arn:aws:lambda:{REGION}:123456789012:function:custom-resource"),
         "ResponseURL": format!("http://127.0.0.1:9/{}/{key}?X-Amz-Signature=test", response_bucket("us-east-1")),
         "StackId": STACK_ID,
         "RequestId": request_id,
@@ -124,5 +128,6 @@ pub(crate) fn loopback_url(port: u16) -> ResponseUrl {
         "ResourceProperties": {},
     }))
     .expect("a valid request");
-    ResponseUrl::bind(&request.reply, crate::UrlPolicy::strict().with_loopback(true)).expect("a bound URL")
+    ResponseUrl::bind(&request.reply, &crate::UrlPolicy::strict().in_region("eu-west-1").with_loopback(true))
+        .expect("a bound URL")
 }

@@ -341,9 +341,10 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.to_string())
                 .or_else(|| (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "true".to_owned()))
+                .or_else(|| (name == "AWS_REGION").then(|| "eu-west-1".to_owned()))
         });
         let transport = RecordingTransport::new();
-        let policy = settings.url_policy;
+        let policy = settings.url_policy.clone();
         let resource = RemoteExports::new(settings, source, MemoryParameters::new());
         let driver = Driver::new(resource, &transport).with_url_policy(policy);
         driver.handle(event, Deadline::after(Duration::from_secs(10))).await.unwrap();
@@ -398,9 +399,13 @@ mod tests {
         registry: &Arc<FakeRegistry>,
         event: Value,
     ) -> (Value, Option<cfn_custom_resource::error::FollowUpOutcome>) {
-        let settings = Settings::from_vars(|name| (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "true".to_owned()));
+        let settings = Settings::from_vars(|name| match name {
+            "ALLOW_LOOPBACK_RESPONSE_URL" => Some("true".to_owned()),
+            "AWS_REGION" => Some("eu-west-1".to_owned()),
+            _ => None,
+        });
         let transport = RecordingTransport::new();
-        let policy = settings.url_policy;
+        let policy = settings.url_policy.clone();
         let source = exports(&[("topic", "arn:sns:1"), ("flag", "true")]);
         let resource =
             RemoteExports::new(settings, source, MemoryParameters::new()).with_registry(Some(Arc::clone(registry)));
@@ -433,9 +438,13 @@ mod tests {
         let registry = Arc::new(FakeRegistry::default());
         let properties = json!({"RoleArn": ROLE, "StackOutputs": ["booking.TopicArn", "booking.Queue"],
                                 "ExportNames": ["topic"], "Defaults": {"booking.Queue": "none"}});
-        let settings = Settings::from_vars(|name| (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "true".to_owned()));
+        let settings = Settings::from_vars(|name| match name {
+            "ALLOW_LOOPBACK_RESPONSE_URL" => Some("true".to_owned()),
+            "AWS_REGION" => Some("eu-west-1".to_owned()),
+            _ => None,
+        });
         let transport = RecordingTransport::new();
-        let policy = settings.url_policy;
+        let policy = settings.url_policy.clone();
         let source = exports(&[("topic", "arn:sns:1"), ("booking.TopicArn", "arn:sns:2")]);
         let resource =
             RemoteExports::new(settings, source, MemoryParameters::new()).with_registry(Some(Arc::clone(&registry)));

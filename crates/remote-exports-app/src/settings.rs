@@ -63,8 +63,9 @@ impl Settings {
             Some(v) if v.eq_ignore_ascii_case("host-only") => {
                 warnings.push(
                     "RESPONSE_URL_BINDING=host-only: ResponseURLs are not bound to their request, so anyone who may \
-                     invoke this function can have answers sent to an S3 bucket of their choosing. Use it only \
-                     while AWS's URL format is not recognised, and remove it as soon as you can."
+                     invoke this function can have answers sent to an S3 bucket of their choosing (still only in \
+                     this function's region and partition). Use it only while AWS's URL format is not recognised, \
+                     never with the function open to other accounts, and remove it as soon as you can."
                         .to_owned(),
                 );
                 UrlPolicy::host_only()
@@ -91,11 +92,21 @@ impl Settings {
             (None, Some(name)) => PolicySetting::Parameter { name, ttl },
             (Some(_), Some(_)) => PolicySetting::Conflict,
         };
+        // Requests are bound to the region Lambda runs the function in; without one, every request
+        // is refused, and said so.
+        let function_region = set("AWS_REGION");
+        let url_policy = match &function_region {
+            Some(region) => url_policy.in_region(region.as_str()),
+            None => {
+                warnings.push("AWS_REGION is not set: every request is refused, since none can be bound to it".into());
+                url_policy
+            }
+        };
         Settings {
             governance: Governance::from_vars(&var),
             consumer_policy,
             url_policy: url_policy.with_loopback(allow_loopback),
-            function_region: set("AWS_REGION"),
+            function_region,
             function_account: set("FUNCTION_ACCOUNT_ID"),
             reads_table: set("READS_TABLE"),
             snapshot: set("EXPORTS_CACHE_TABLE").map(|table| SnapshotSettings {
@@ -118,25 +129,33 @@ mod tests {
     }
 
     #[test]
-    fn strict_binding_and_no_loopback_by_default() {
-        let settings = with(&[]);
-        assert_eq!(settings.url_policy, UrlPolicy::strict());
+    fn strict_binding_in_the_functions_region_and_no_loopback_by_default() {
+        let settings = with(&[("AWS_REGION", "eu-west-1")]);
+        assert_eq!(settings.url_policy, UrlPolicy::strict().in_region("eu-west-1"));
         assert!(settings.warnings.is_empty());
         assert_eq!(settings.consumer_policy, PolicySetting::None);
     }
 
     #[test]
+    fn without_a_region_nothing_can_be_bound_and_it_is_said() {
+        let settings = with(&[]);
+        assert_eq!(settings.url_policy.home_region(), None);
+        assert!(settings.warnings[0].contains("AWS_REGION is not set"), "{:?}", settings.warnings);
+    }
+
+    #[test]
     fn loopback_and_host_only_need_an_explicit_opt_in_and_warn() {
+        let strict = || UrlPolicy::strict().in_region("us-east-1");
         assert_eq!(
-            with(&[("ALLOW_LOOPBACK_RESPONSE_URL", "TRUE")]).url_policy,
-            UrlPolicy::strict().with_loopback(true)
+            with(&[("AWS_REGION", "us-east-1"), ("ALLOW_LOOPBACK_RESPONSE_URL", "TRUE")]).url_policy,
+            strict().with_loopback(true)
         );
-        assert_eq!(with(&[("ALLOW_LOOPBACK_RESPONSE_URL", "yes")]).url_policy, UrlPolicy::strict());
-        let host_only = with(&[("RESPONSE_URL_BINDING", "host-only")]);
-        assert_eq!(host_only.url_policy, UrlPolicy::host_only());
+        assert_eq!(with(&[("AWS_REGION", "us-east-1"), ("ALLOW_LOOPBACK_RESPONSE_URL", "yes")]).url_policy, strict());
+        let host_only = with(&[("AWS_REGION", "us-east-1"), ("RESPONSE_URL_BINDING", "host-only")]);
+        assert_eq!(host_only.url_policy, UrlPolicy::host_only().in_region("us-east-1"));
         assert!(host_only.warnings[0].contains("not bound"), "{:?}", host_only.warnings);
-        let typo = with(&[("RESPONSE_URL_BINDING", "hostonly")]);
-        assert_eq!(typo.url_policy, UrlPolicy::strict());
+        let typo = with(&[("AWS_REGION", "us-east-1"), ("RESPONSE_URL_BINDING", "hostonly")]);
+        assert_eq!(typo.url_policy, strict());
         assert_eq!(typo.warnings.len(), 1);
     }
 

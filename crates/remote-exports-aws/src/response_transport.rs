@@ -14,8 +14,8 @@ pub struct HttpResponseTransport {
 
 impl HttpResponseTransport {
     pub fn new(roots: TrustRoots) -> Result<Self, reqwest::Error> {
-        let client = roots.reqwest_builder()?.connect_timeout(Duration::from_secs(5)).build()?;
-        Ok(HttpResponseTransport { http: HttpTransport::with_client(client), roots })
+        let http = HttpTransport::from_builder(roots.reqwest_builder()?.connect_timeout(Duration::from_secs(5)))?;
+        Ok(HttpResponseTransport { http, roots })
     }
 }
 

@@ -253,7 +253,7 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
                     return Ok(Status::Failed);
                 }
             };
-            if let Err(refused) = ResponseUrl::bind(&request.reply, driver.resource().settings().url_policy) {
+            if let Err(refused) = ResponseUrl::bind(&request.reply, &driver.resource().settings().url_policy) {
                 eprintln!("warning: the deployed function would refuse this event and do nothing: {refused}");
             }
             let answer = driver.decide(request, deadline).await?;
@@ -326,7 +326,7 @@ fn resource(sdk: &SdkConfig) -> Resource {
 
 fn driver(sdk: &SdkConfig, roots: TrustRoots) -> Result<Driver<Resource, HttpResponseTransport>, RunError> {
     let resource = resource(sdk);
-    let url_policy = resource.settings().url_policy;
+    let url_policy = resource.settings().url_policy.clone();
     Ok(Driver::new(resource, HttpResponseTransport::new(roots)?).with_url_policy(url_policy))
 }
 

@@ -57,7 +57,7 @@ async fn serve_custom_resources(
     metrics: Arc<MetricsSettings>,
 ) -> Result<(), lambda_runtime::Error> {
     let meter = Arc::new(RequestMeter::default());
-    let url_policy = settings.url_policy;
+    let url_policy = settings.url_policy.clone();
     // Without READS_TABLE the registry is absent, not disabled: no client, no call, no cost.
     let registry = settings.reads_table.as_deref().map(|table| DynamoDbRegistry::new(config, table));
     // Without EXPORTS_CACHE_TABLE every read is direct, exactly as before: no table, no call.

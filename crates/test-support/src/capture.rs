@@ -39,6 +39,8 @@ struct State {
     puts: Mutex<Vec<CapturedPut>>,
     /// Statuses to answer the next PUTs with, before answering 200 again.
     scripted: Mutex<VecDeque<u16>>,
+    /// The `Location` of a scripted 3xx answer.
+    redirect_to: Mutex<Option<String>>,
     arrived: Notify,
 }
 
@@ -107,6 +109,13 @@ impl ResponseEndpoint {
         self.state.scripted.lock().unwrap().extend(statuses);
     }
 
+    /// Answer the next PUT with `status` (a 3xx) and `Location: location`, as a bucket that
+    /// redirects would; then 200 again.
+    pub fn redirect_next_to(&self, status: u16, location: &str) {
+        *self.state.redirect_to.lock().unwrap() = Some(location.to_owned());
+        self.answer_next_with(&[status]);
+    }
+
     /// Every PUT received for `name`, in order.
     pub fn puts(&self, name: &str) -> Vec<CapturedPut> {
         self.state.puts.lock().unwrap().iter().filter(|p| p.name == name).cloned().collect()
@@ -151,5 +160,11 @@ async fn record(state: Arc<State>, request: Received) -> Reply {
         received_at: std::time::Instant::now(),
     });
     state.arrived.notify_waiters();
-    reply(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), "")
+    let mut answer = reply(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), "");
+    if (300..400).contains(&status)
+        && let Some(location) = state.redirect_to.lock().unwrap().as_deref()
+    {
+        answer.headers_mut().insert("location", location.parse().expect("a header value"));
+    }
+    answer
 }
