@@ -8,7 +8,10 @@
 #   examples/deploy-regions.sh eu-west-1 us-east-1 ap-southeast-2 -- OrganizationId=o-abc123def4 "AuditSchedule=rate(1 hour)"
 #
 # DRY_RUN=1 prints the commands instead of running them. STACK_NAME (default remote-exports) names
-# the stack in every region. AuditSchedule, when given, applies to the home region only.
+# the stack in every region. AuditSchedule, when given, applies to the home region only. Each
+# deployment shows its change set and waits for your confirmation; NO_CONFIRM=1 deploys without
+# asking (for pipelines that review the change elsewhere). ResponseUrlBinding=host-only is refused:
+# an escape hatch for one region, decided there, never copied to every region.
 set -euo pipefail
 
 stack=${STACK_NAME:-remote-exports}
@@ -26,6 +29,10 @@ for pair in "${overrides[@]}"; do
   case "$pair" in
     AuditSchedule=*) ;;
     ReadsRegistry=* | ReadsTableArn=*) echo "$pair is set by this script" >&2; exit 2 ;;
+    ResponseUrlBinding=host-only)
+      echo "ResponseUrlBinding=host-only lets invokers choose where answers go; set it by hand in the one region that needs it" >&2
+      exit 2
+      ;;
     *) shared+=("$pair") ;;
   esac
 done
@@ -34,8 +41,11 @@ run() {
   if [ -n "${DRY_RUN:-}" ]; then printf '%q ' "$@"; echo; else "$@"; fi
 }
 
+confirm=(--confirm-changeset)
+[ -n "${NO_CONFIRM:-}" ] && confirm=(--no-confirm-changeset)
+
 run sam build
-run sam deploy --region "$home" --stack-name "$stack" --no-confirm-changeset \
+run sam deploy --region "$home" --stack-name "$stack" "${confirm[@]}" \
   --parameter-overrides ReadsRegistry=true "${overrides[@]}"
 if [ -n "${DRY_RUN:-}" ]; then
   table_arn="<ReadsTableArn output of $stack in $home>"
@@ -44,6 +54,6 @@ else
     --query "Stacks[0].Outputs[?OutputKey=='ReadsTableArn'].OutputValue" --output text)
 fi
 for region in "${regions[@]:1}"; do
-  run sam deploy --region "$region" --stack-name "$stack" --no-confirm-changeset \
+  run sam deploy --region "$region" --stack-name "$stack" "${confirm[@]}" \
     --parameter-overrides "ReadsTableArn=$table_arn" "${shared[@]}"
 done

@@ -79,6 +79,24 @@ async fn warm_invocations_reuse_the_assumed_role_credentials() {
         .await;
     assert_eq!(answer["Status"], "SUCCESS");
     assert_eq!(world.proxy.count("AssumeRole"), 2);
+
+    // Another consumer account is another session, under its own identity: never the credentials,
+    // session name or tags of the consumer that came first.
+    let other = "333333333333";
+    let answer = world
+        .answer(&world.event_from(other, "Create", "other-consumer", json!({"RoleArn": role_arn(&account)})))
+        .await;
+    assert_eq!(answer["Status"], "SUCCESS");
+    assert_eq!(world.proxy.count("AssumeRole"), 3);
+    let last = world.proxy.requests("AssumeRole").pop().unwrap();
+    for expected in [
+        format!("SourceIdentity={other}"),
+        format!("RoleSessionName={other}-airmiles"),
+        format!("Tags.member.1.Value={other}"),
+    ] {
+        assert!(last.contains(&expected), "{expected} missing from {last}");
+    }
+    assert!(!last.contains(CONSUMER_ACCOUNT), "the first consumer's identity was reused: {last}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -264,9 +264,15 @@ async fn the_audit_alerts_once_per_change() {
     let test = "the_audit_alerts_once_per_change";
     let moto = moto_endpoint(test);
     let table = ReadsTable::create(&moto, REGION, &table_name(test)).await.unwrap();
-    let inbox = AuditInbox::create(&moto, REGION, &table_name(test), &publisher_account(test)).await.unwrap();
+    // The audit's bus of its own, as the template creates it; nothing goes to the default bus.
+    let bus = format!("remote-exports-audit-{}", publisher_account(test));
+    let inbox = AuditInbox::create_on(&moto, REGION, &table_name(test), &publisher_account(test), &bus).await.unwrap();
+    let on_default =
+        AuditInbox::create(&moto, REGION, &format!("{}-default", table_name(test)), &publisher_account(test))
+            .await
+            .unwrap();
     let world = World::start(test, &[("READS_TABLE", &table.name)]).await;
-    let audit = audit_function(test, &[("READS_TABLE", &table.name)]).await;
+    let audit = audit_function(test, &[("READS_TABLE", &table.name), ("AUDIT_EVENT_BUS", &bus)]).await;
     let account = publisher_account(test);
     let topic = format!("booking-{account}-BookingTopicArn");
     let publisher = world.publish(&account, REGION, "booking", &[pair(&topic, "arn:v1")]).await;
@@ -335,6 +341,12 @@ async fn the_audit_alerts_once_per_change() {
     let events = inbox.events(1, Duration::from_secs(10)).await.unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["detail"]["state"], "changed");
+    let puts = audit.proxy.requests("PutEvents");
+    assert!(
+        !puts.is_empty() && puts.iter().all(|body| body.contains(&format!("\"EventBusName\":\"{bus}\""))),
+        "{puts:?}"
+    );
+    assert!(on_default.events(0, Duration::ZERO).await.unwrap().is_empty(), "an event reached the default bus");
 
     // The consumer's Update reads the new value and clears what was alerted.
     let mut update = world.event("Update", "refresh", json!({"RoleArn": role_arn(&account), "Refresh": "2"}));

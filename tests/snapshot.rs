@@ -46,8 +46,9 @@ async fn concurrent_consumers_of_one_publisher_cost_it_one_read() {
     }
     let pages: u32 = worlds.iter().map(|w| w.proxy.count("ListExports")).sum();
     assert_eq!(pages, 3, "one full read (250 exports, 3 pages) for five consumers");
+    // Every consumer is admitted by STS with its own identity before the snapshot serves it.
     let assumed: u32 = worlds.iter().map(|w| w.proxy.count("AssumeRole")).sum();
-    assert_eq!(assumed, 1, "only the reader needed credentials");
+    assert_eq!(assumed, 5, "one AssumeRole per consumer's function");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,7 +64,7 @@ async fn a_lease_whose_holder_died_is_taken_over_when_it_expires() {
     let until = now_ms() + 2_000;
     table
         .put(json!({
-            "Key": {"S": format!("lease|{}|-|{REGION}", role_arn(&account))},
+            "Key": {"S": format!("lease|{}|{REGION}", role_arn(&account))},
             "Holder": {"S": "a-container-that-died"},
             "Until": {"N": until.to_string()},
         }))
@@ -148,4 +149,75 @@ async fn an_unavailable_snapshot_table_falls_back_to_direct_reads_with_a_warning
             && l.contains("ResourceNotFoundException")),
         "{logs}"
     );
+}
+
+/// The publisher's trust policy admits consumer A and refuses consumer B (the proxy answers B's
+/// AssumeRole, recognised by the SourceIdentity the function chose, with STS's AccessDenied). A
+/// fills the snapshot; B gets FAILED naming the trust policy, and no value, although the snapshot
+/// holds the one it asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn the_snapshot_serves_only_consumers_the_publishers_trust_policy_admits() {
+    let test = "the_snapshot_serves_only_consumers_the_publishers_trust_policy_admits";
+    let table = cache(test).await;
+    let world = World::start(test, &[("EXPORTS_CACHE_TABLE", table.name.as_str())]).await;
+    let account = publisher_account(test);
+    let name = format!("svc-{account}-Secretish");
+    world.publish(&account, REGION, "svc", &[pair(&name, "only-for-a")]).await;
+    let refused_consumer = "333333333333";
+    world.proxy.fail_when(
+        "AssumeRole",
+        &format!("SourceIdentity={refused_consumer}"),
+        AwsError::sts(
+            403,
+            "AccessDenied",
+            &format!(
+                "User: arn:aws:sts::{CONSUMER_ACCOUNT}:assumed-role/remote-exports/function is not authorized to \
+                 perform: sts:AssumeRole on resource: arn:aws:iam::{account}:role/remote-exports-reader"
+            ),
+        ),
+    );
+    let properties = json!({"RoleArn": role_arn(&account), "ExportNames": [name], "ExternalId": "team-secret"});
+    let admitted = world.answer(&world.event("Create", "admitted", properties.clone())).await;
+    assert_eq!(value(&admitted, &name), "only-for-a");
+    assert_eq!(world.proxy.count("ListExports"), 1);
+
+    // The identity the publisher sees is the function's choice, from the bound request.
+    let assumed = world.proxy.requests("AssumeRole");
+    assert_eq!(assumed.len(), 1, "{assumed:?}");
+    for expected in [
+        format!("SourceIdentity={CONSUMER_ACCOUNT}"),
+        format!("RoleSessionName={CONSUMER_ACCOUNT}-airmiles"),
+        "Tags.member.1.Key=ConsumerAccount".to_owned(),
+        format!("Tags.member.1.Value={CONSUMER_ACCOUNT}"),
+        "Tags.member.2.Key=ConsumerStack".to_owned(),
+        "Tags.member.2.Value=airmiles".to_owned(),
+        "DurationSeconds=900".to_owned(),
+        "ExternalId=team-secret".to_owned(),
+    ] {
+        assert!(assumed[0].contains(&expected), "{expected} missing from {}", assumed[0]);
+    }
+
+    let refused = world.answer(&world.event_from(refused_consumer, "Create", "refused", properties.clone())).await;
+    assert_eq!(refused["Status"], "FAILED", "{refused}");
+    let reason = refused["Reason"].as_str().unwrap();
+    assert!(reason.contains("AssumeRole was denied") && reason.contains("trust policy"), "{reason}");
+    assert!(refused.get("Data").is_none_or(|data| data.as_object().is_none_or(|d| d.is_empty())), "{refused}");
+    assert!(!refused.to_string().contains("only-for-a"), "a refused consumer got the value: {refused}");
+    assert_eq!(world.proxy.count("ListExports"), 1, "the refused consumer caused a read");
+    let identities: Vec<bool> = world
+        .proxy
+        .requests("AssumeRole")
+        .iter()
+        .map(|body| body.contains(&format!("SourceIdentity={refused_consumer}")))
+        .collect();
+    assert_eq!(identities, [false, true], "B was asked of STS under its own identity");
+
+    // A again: its credentials and the snapshot serve it, with no call at all.
+    world.proxy.reset();
+    let again = world.answer(&world.event("Update", "again", properties)).await;
+    assert_eq!(value(&again, &name), "only-for-a");
+    assert_eq!(world.proxy.calls().get("AssumeRole"), None, "{:?}", world.proxy.calls());
+    let logs = world.function.logs();
+    assert!(!logs.contains("only-for-a") && !logs.contains("team-secret"), "{logs}");
 }

@@ -116,6 +116,8 @@ fn one_command_deploys_every_region_around_one_registry() {
     assert!(output.status.success(), "{output:?}");
     let commands: Vec<String> = String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect();
     assert_eq!(commands.len(), 4, "{commands:?}");
+    // Every deployment shows its change set and waits, unless told otherwise.
+    assert!(commands[1..].iter().all(|c| c.contains("--confirm-changeset")), "{commands:?}");
     assert!(commands[0].starts_with("sam build"));
     let home = &commands[1];
     assert!(home.contains("--region eu-west-1") && home.contains("ReadsRegistry=true"), "{home}");
@@ -343,4 +345,188 @@ fn host_only_binding_is_refused_when_other_accounts_may_invoke() {
     assert!(!rules_allow(&template, &[host_only, ("OrganizationId", "o-abc123def4")]));
     assert!(!rules_allow(&template, &[host_only, ("ConsumerAccountIds", "111111111111")]));
     assert!(rules_allow(&template, &[("OrganizationId", "o-abc123def4"), ("ConsumerAccountIds", "111111111111")]));
+}
+
+fn deploy_regions(env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::process::Command::new("bash")
+        .arg(root.join("examples/deploy-regions.sh"))
+        .args(args)
+        .env("DRY_RUN", "1")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn deploying_every_region_confirms_unless_told_and_never_copies_host_only() {
+    let quiet = deploy_regions(&[("NO_CONFIRM", "1")], &["eu-west-1", "us-east-1"]);
+    let commands = String::from_utf8_lossy(&quiet.stdout).into_owned();
+    assert!(quiet.status.success() && commands.matches("--no-confirm-changeset").count() == 2, "{quiet:?}");
+    let refused = deploy_regions(&[], &["eu-west-1", "us-east-1", "--", "ResponseUrlBinding=host-only"]);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(refused.stdout.is_empty(), "a command was run: {refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("host-only"), "{refused:?}");
+}
+
+/// `role`'s inline policy `name` (the policy a conditional `!If` grants, for one that has a condition).
+fn policy<'a>(template: &'a Value, role: &str, name: &str) -> &'a Value {
+    let policies = resource(template, role)["Properties"]["Policies"].as_sequence().unwrap();
+    let granted = |p: &'a Value| match p {
+        Value::Tagged(tagged) if tagged.tag == "If" => &tagged.value[1],
+        plain => plain,
+    };
+    policies
+        .iter()
+        .map(granted)
+        .find(|p| p["PolicyName"] == name)
+        .unwrap_or_else(|| panic!("{role} has no policy {name}"))
+}
+
+/// `!If [condition, then, else]` as its three parts.
+fn if_parts(value: &Value) -> (&str, &Value, &Value) {
+    let Value::Tagged(tagged) = value else { panic!("not an !If: {value:?}") };
+    assert_eq!(tagged.tag, "If");
+    let [condition, then, otherwise] = tagged.value.as_sequence().unwrap().as_slice() else {
+        panic!("!If takes three")
+    };
+    (condition.as_str().unwrap(), then, otherwise)
+}
+
+/// With OrganizationId, neither function assumes a role outside the Organization; the
+/// custom-resource function may name the consumer (SourceIdentity, session tags), the audit may not.
+#[test]
+fn roles_are_assumed_only_inside_the_organization_and_with_the_consumers_identity() {
+    let template = template();
+    for (role, actions) in [
+        ("RemoteExportsRole", vec!["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"]),
+        ("AuditRole", vec!["sts:AssumeRole"]),
+    ] {
+        let statement = &policy(&template, role, "assume-publisher-roles")["PolicyDocument"]["Statement"][0];
+        let granted: Vec<&str> = match &statement["Action"] {
+            Value::Sequence(items) => items.iter().map(|a| a.as_str().unwrap()).collect(),
+            single => vec![single.as_str().unwrap()],
+        };
+        assert_eq!(granted, actions, "{role}");
+        let (condition, inside, otherwise) = if_parts(&statement["Condition"]);
+        assert_eq!(condition, "HasOrganization", "{role}");
+        assert_eq!(names(&inside["StringEquals"]["aws:ResourceOrgID"]).as_deref(), Some("OrganizationId"), "{role}");
+        assert_eq!(names(otherwise).as_deref(), Some("AWS::NoValue"));
+    }
+}
+
+/// The snapshot table holds values: its own policy keeps every principal but the function's role
+/// away from its items, and the function's role names the table without a reference (a cycle).
+#[test]
+fn only_the_functions_role_uses_the_snapshot_tables_items() {
+    let template = template();
+    let table = &resource(&template, "ExportsCacheTable")["Properties"];
+    let statements = table["ResourcePolicy"]["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    assert_eq!(statements.len(), 1);
+    let deny = &statements[0];
+    assert_eq!((deny["Effect"].as_str(), deny["Principal"].as_str()), (Some("Deny"), Some("*")));
+    let denied: Vec<&str> = deny["Action"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let used = policy(&template, "RemoteExportsRole", "exports-snapshot");
+    for action in used["PolicyDocument"]["Statement"][0]["Action"].as_sequence().unwrap() {
+        assert!(denied.contains(&action.as_str().unwrap()), "{action:?} is not kept from others");
+    }
+    for read in ["dynamodb:Scan", "dynamodb:Query", "dynamodb:PartiQLSelect", "dynamodb:BatchGetItem"] {
+        assert!(denied.contains(&read), "{read}");
+    }
+    assert!(!denied.iter().any(|a| a.contains("ResourcePolicy")), "the policy would lock itself in");
+    let except = &deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"];
+    assert_eq!(names(except).as_deref(), Some("RemoteExportsRole"));
+    let Value::Tagged(name) = &table["TableName"] else { panic!("the table has no fixed name") };
+    let arn = used["PolicyDocument"]["Statement"][0]["Resource"].clone();
+    let Value::Tagged(arn) = arn else { panic!("the role names the table by a reference") };
+    assert!(arn.value.as_str().unwrap().ends_with(&format!(":table/{}", name.value.as_str().unwrap())));
+}
+
+/// The audit's events go to a bus of its own: only the audit role may put on it, the audit is
+/// told its name, and accounts of the Organization manage only the rules they created.
+#[test]
+fn audit_events_go_to_a_bus_only_the_audit_puts_on() {
+    let template = template();
+    let put = &policy(&template, "AuditRole", "put-audit-events")["PolicyDocument"]["Statement"][0];
+    assert_eq!(names(&put["Resource"]).as_deref(), Some("AuditEventBus"));
+    let audit = resource(&template, "AuditFunction");
+    assert_eq!(
+        names(&audit["Properties"]["Environment"]["Variables"]["AUDIT_EVENT_BUS"]).as_deref(),
+        Some("AuditEventBus")
+    );
+    let only = &resource(&template, "AuditEventBusOnlyAuditPuts")["Properties"];
+    assert_eq!(names(&only["EventBusName"]).as_deref(), Some("AuditEventBus"));
+    let statement = &only["Statement"];
+    assert_eq!((statement["Effect"].as_str(), statement["Action"].as_str()), (Some("Deny"), Some("events:PutEvents")));
+    assert_eq!(names(&statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]).as_deref(), Some("AuditRole"));
+    let rules = resource(&template, "AuditEventBusOrganizationRules");
+    assert_eq!(rules["Condition"], "HasOrganizationAudit");
+    let statement = &rules["Properties"]["Statement"];
+    assert_eq!(names(&statement["Condition"]["StringEquals"]["aws:PrincipalOrgID"]).as_deref(), Some("OrganizationId"));
+    assert_eq!(statement["Condition"]["StringEqualsIfExists"]["events:creatorAccount"], "${aws:PrincipalAccount}");
+    let actions: Vec<&str> = statement["Action"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert!(!actions.contains(&"events:PutEvents"), "consumers could put forged events");
+}
+
+fn publisher_role() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/publisher-role.yaml");
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The publisher decides who reads: AllowedConsumerAccounts becomes an sts:SourceIdentity (and
+/// ConsumerAccount tag) condition on the function's statements, the ExternalId applies to the
+/// function only, and the audit is trusted on nobody's behalf.
+#[test]
+fn the_publisher_roles_trust_admits_only_the_allowed_consumer_accounts() {
+    let role = publisher_role();
+    let statements =
+        role["Resources"]["ReaderRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"].as_sequence().unwrap();
+    let by_sid =
+        |sid: &str| statements.iter().find(|s| s["Sid"] == sid).unwrap_or_else(|| panic!("no statement {sid}"));
+    let assume = by_sid("FunctionReadsForAdmittedConsumers");
+    assert_eq!(assume["Action"], "sts:AssumeRole");
+    let (condition, conditions, _) = if_parts(&assume["Condition"]);
+    assert_eq!(condition, "HasTrustConditions");
+    let (when, accounts, _) = if_parts(&conditions["StringEquals"]["sts:SourceIdentity"]);
+    assert_eq!(when, "HasConsumerAccounts");
+    let parameters = [("AllowedConsumerAccounts", "111111111111,333333333333")];
+    assert_eq!(evaluate(accounts, &parameters), ["111111111111", "333333333333"]);
+    let (when, _, _) = if_parts(&conditions["StringEquals"]["sts:ExternalId"]);
+    assert_eq!(when, "HasExternalId");
+
+    let names_consumer = by_sid("FunctionNamesTheConsumer");
+    let actions: Vec<&str> =
+        names_consumer["Action"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(actions, ["sts:SetSourceIdentity", "sts:TagSession"]);
+    let tag_keys: Vec<&str> = names_consumer["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(tag_keys, ["ConsumerAccount", "ConsumerStack"], "the tags the function sets");
+    let (when, checked, _) = if_parts(&names_consumer["Condition"]["StringEquals"]);
+    assert_eq!(when, "HasConsumerAccounts");
+    for key in ["sts:SourceIdentity", "aws:RequestTag/ConsumerAccount"] {
+        assert_eq!(evaluate(&checked[key], &parameters), ["111111111111", "333333333333"], "{key}");
+    }
+
+    let (when, audit, _) = if_parts(statements.iter().find(|s| matches!(s, Value::Tagged(_))).expect("the audit's"));
+    assert_eq!(when, "HasAuditRole");
+    assert_eq!(audit["Sid"], "AuditReadsOnNobodysBehalf");
+    assert!(audit.get("Condition").is_none(), "the audit has no consumer's ExternalId to give");
+}
+
+/// ReadableStacks refuses a bare `*` (DescribeStacks on every stack), and takes named patterns.
+#[test]
+fn readable_stacks_refuses_a_bare_star() {
+    let role = publisher_role();
+    let pattern =
+        regex_lite::Regex::new(role["Parameters"]["ReadableStacks"]["AllowedPattern"].as_str().unwrap()).unwrap();
+    for accepted in ["", "booking-*", "booking-*,vpc", "*-network", "*booking*", "a", "**x"] {
+        assert!(pattern.is_match(accepted), "{accepted:?} was refused");
+    }
+    for refused in ["*", "**", "booking-*,*", "*,vpc", "-x", "a b"] {
+        assert!(!pattern.is_match(refused), "{refused:?} was accepted");
+    }
 }

@@ -33,6 +33,8 @@ pub struct Settings {
     pub reads_table: Option<String>,
     /// `EXPORTS_CACHE_TABLE` and `EXPORTS_CACHE_TTL_SECONDS`: the shared export snapshot.
     pub snapshot: Option<SnapshotSettings>,
+    /// `AUDIT_EVENT_BUS`: the bus the audit puts its events on (name or ARN); `default` when unset.
+    pub audit_event_bus: String,
     /// Said at WARN on every cold start: settings that weaken the function or were not understood.
     pub warnings: Vec<String>,
 }
@@ -115,6 +117,7 @@ impl Settings {
                     .and_then(|v| v.parse::<u64>().ok())
                     .map_or(DEFAULT_SNAPSHOT_TTL, Duration::from_secs),
             }),
+            audit_event_bus: set("AUDIT_EVENT_BUS").unwrap_or_else(|| "default".to_owned()),
             warnings,
         }
     }

@@ -40,12 +40,12 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-/// The snapshot's key: one per role (or the function's own account), external ID and region. The
-/// external ID is hashed, so that the table does not hold it.
+/// The snapshot's key: one per role (or the function's own account) and region. Neither the
+/// consumer nor its ExternalId is part of it: every consumer is admitted by STS itself before the
+/// snapshot serves it ([`ExportSource::admit`]), and the table holds no ExternalId, not even hashed.
 pub fn snapshot_key(source: &Source) -> String {
     let role = source.role.as_ref().map_or("self", |role| role.as_str());
-    let external = source.external_id.as_deref().map_or_else(|| "-".to_owned(), remote_exports_core::opaque_id);
-    format!("{role}|{external}|{}", source.region)
+    format!("{role}|{}", source.region)
 }
 
 /// What one snapshot item holds: a publisher's exports, or one stack's outputs.
@@ -120,6 +120,9 @@ impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
         source: &Source,
         item: Item<'_>,
     ) -> Result<(Body, u32), Option<SourceError>> {
+        // A value another consumer's read put here goes only to a consumer that the publisher's trust
+        // policy admits too: STS decides, with this consumer's own identity.
+        self.direct.admit(source).await.map_err(Some)?;
         let key = item.key(source);
         let warn = |error: String| {
             tracing::warn!(%error, source = %source.describe(), "export snapshot unavailable; reading directly");
@@ -235,6 +238,10 @@ impl<S: ExportSource, T: SnapshotStore> ExportSource for SnapshotSource<S, T> {
     fn attempts(&self, source: &Source) -> Option<Attempts> {
         self.direct.attempts(source)
     }
+
+    async fn admit(&self, source: &Source) -> Result<(), SourceError> {
+        self.direct.admit(source).await
+    }
 }
 
 /// `[[name, value, exporting stack], …]`: compact, and what `decode` reads back.
@@ -280,7 +287,7 @@ fn decode_stack(body: &str) -> Result<Option<StackOutputs>, String> {
 mod tests {
     use super::*;
     use remote_exports_core::testing::MemoryExports;
-    use remote_exports_core::{RoleArn, SnapshotMeta};
+    use remote_exports_core::{Consumer, FailureKind, RoleArn, SnapshotMeta, SourceStep};
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
@@ -345,11 +352,17 @@ mod tests {
     }
 
     fn source(not_before_ms: Option<u64>) -> Source {
+        source_for("111111111111", not_before_ms)
+    }
+
+    /// A read through the publisher's role on behalf of a stack in `consumer`.
+    fn source_for(consumer: &str, not_before_ms: Option<u64>) -> Source {
         Source {
             role: Some(RoleArn::parse("arn:aws:iam::222222222222:role/reader").unwrap()),
             external_id: Some("secret-ish".into()),
             region: "eu-west-1".into(),
             session_name: "s".into(),
+            consumer: Some(Consumer { account: consumer.into(), stack_name: "airmiles".into() }),
             not_before_ms,
         }
     }
@@ -377,6 +390,7 @@ mod tests {
         assert_eq!(exports.read_count(), 1, "single flight");
         assert_eq!(values, ("v0".to_owned(), "v0".to_owned(), "v0".to_owned()));
         assert!(!snapshot_key(&src).contains("secret-ish"), "the external ID is not stored");
+        assert_eq!(snapshot_key(&src), snapshot_key(&source_for("333333333333", None)), "one snapshot per role");
 
         // The publisher redeploys: a Create still gets the snapshot, an Update that arrived after
         // the snapshot was read reads again.
@@ -396,6 +410,39 @@ mod tests {
         assert_eq!(value(&reader, &source(None)).await, "from-the-previous-holder");
         assert_eq!(exports.read_count(), 0, "the publisher was read again");
         assert!(store.leases.lock().unwrap().is_empty(), "the lease was not released");
+    }
+
+    /// The publisher's role admits consumer A only: B gets nothing from the snapshot A filled, and
+    /// the refusal is the publisher's (an AssumeRole denied), not a read.
+    #[tokio::test]
+    async fn a_consumer_the_publisher_does_not_admit_gets_nothing_from_the_snapshot() {
+        let store = Arc::new(MemoryStore::default());
+        let exports = Arc::new(
+            MemoryExports::new()
+                .with_exports(PUBLISHER, [Export::new("topic", "v0", "stack/b/1")])
+                .with_stack(PUBLISHER, "booking", &[("Topic", "v0")])
+                .admitting_only(PUBLISHER, &["111111111111"]),
+        );
+        let reader = SnapshotSource::new(Arc::clone(&exports), Some(Arc::clone(&store)), Duration::from_secs(30));
+        let admitted = source_for("111111111111", None);
+        assert_eq!(value(&reader, &admitted).await, "v0");
+        assert!(reader.stack_outputs(&admitted, "booking").await.unwrap().is_some());
+        assert_eq!(exports.read_count(), 2);
+
+        let refused = source_for("333333333333", None);
+        let mut seen = Vec::new();
+        let error = reader
+            .scan_exports(&refused, &mut |page| {
+                seen.extend(page);
+                ControlFlow::Continue(())
+            })
+            .await
+            .unwrap_err();
+        assert_eq!((error.step, error.kind), (SourceStep::AssumeRole, FailureKind::Denied));
+        assert!(seen.is_empty(), "a value reached a consumer the publisher refuses");
+        let error = reader.stack_outputs(&refused, "booking").await.unwrap_err();
+        assert_eq!(error.step, SourceStep::AssumeRole);
+        assert_eq!(exports.read_count(), 2, "a refused consumer caused a read");
     }
 
     #[tokio::test]

@@ -1,4 +1,5 @@
-//! Audit findings as events on the account's default EventBridge bus.
+//! Audit findings as events on an EventBridge bus of the account: the audit's own (the template
+//! creates it, and only the audit role may put on it), or the default bus.
 
 use std::sync::OnceLock;
 
@@ -15,15 +16,17 @@ pub const EVENT_SOURCE: &str = "remote-exports";
 /// PutEvents allows at most this many entries per call.
 const ENTRIES_PER_CALL: usize = 10;
 
-/// PutEvents on the default bus, ten entries per call. The client is built on first use.
+/// PutEvents on one bus, ten entries per call. The client is built on first use.
 pub struct EventBridgeEvents {
     config: SdkConfig,
     client: OnceLock<Client>,
+    bus: String,
 }
 
 impl EventBridgeEvents {
-    pub fn new(config: &SdkConfig) -> Self {
-        EventBridgeEvents { config: config.clone(), client: OnceLock::new() }
+    /// Puts on `bus` (a name or ARN; `default` for the account's default bus).
+    pub fn new(config: &SdkConfig, bus: &str) -> Self {
+        EventBridgeEvents { config: config.clone(), client: OnceLock::new(), bus: bus.to_owned() }
     }
 
     fn client(&self) -> &Client {
@@ -32,9 +35,9 @@ impl EventBridgeEvents {
 }
 
 /// One entry per stale read; `Resources` names the consumer stack so rules can match on it too.
-fn entry(stale: &StaleRead) -> PutEventsRequestEntry {
+fn entry(stale: &StaleRead, bus: &str) -> PutEventsRequestEntry {
     PutEventsRequestEntry::builder()
-        .event_bus_name("default")
+        .event_bus_name(bus)
         .source(EVENT_SOURCE)
         .detail_type(stale.state.detail_type())
         .resources(&stale.stack_id)
@@ -63,7 +66,10 @@ impl AuditEvents for EventBridgeEvents {
         let mut accepted = 0;
         let mut failures = Vec::new();
         for batch in stale.chunks(ENTRIES_PER_CALL) {
-            let put = self.client().put_events().set_entries(Some(batch.iter().map(entry).collect()));
+            let put = self
+                .client()
+                .put_events()
+                .set_entries(Some(batch.iter().map(|stale| entry(stale, &self.bus)).collect()));
             let results = match put.send().await {
                 Ok(answer) => answer.entries.unwrap_or_default(),
                 Err(error) => {
@@ -102,7 +108,7 @@ mod tests {
             stack_name: "airmiles".into(),
             key: "Topic".into(),
             export: export.into(),
-            source: SourceRef { account: "2".into(), region: "eu-west-1".into(), role_arn: None, external_id: None },
+            source: SourceRef { account: "2".into(), region: "eu-west-1".into(), role_arn: None },
             read_at: "2026-11-23T13:00:00Z".into(),
             state: Staleness::Removed,
             alert: "removed".into(),
@@ -113,7 +119,7 @@ mod tests {
     #[test]
     fn entries_carry_the_detail_type_and_the_consumer_stack() {
         let stale = stale("booking-topic");
-        let entry = entry(&stale);
+        let entry = entry(&stale, "default");
         assert_eq!(
             (entry.source.as_deref(), entry.detail_type.as_deref()),
             (Some("remote-exports"), Some("Remote export removed"))
@@ -135,7 +141,11 @@ mod tests {
         });
         let rule = rule.times(2).build();
         let client = mock_client!(aws_sdk_eventbridge, RuleMode::Sequential, [&rule]);
-        let events = EventBridgeEvents { config: SdkConfig::builder().build(), client: OnceLock::from(client) };
+        let events = EventBridgeEvents {
+            config: SdkConfig::builder().build(),
+            client: OnceLock::from(client),
+            bus: "default".into(),
+        };
         let reads: Vec<_> = (0..12).map(|i| stale(&format!("e{i}"))).collect();
         let error = events.publish(&reads).await.unwrap_err();
         assert_eq!(rule.num_calls(), 2);

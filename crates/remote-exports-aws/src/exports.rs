@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_config::{Region, SdkConfig, sts::AssumeRoleProvider};
+use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_runtime::retries::classifiers::THROTTLING_ERRORS;
 use aws_sdk_cloudformation::Client;
@@ -19,9 +19,10 @@ use aws_sdk_cloudformation::operation::list_exports::ListExportsError;
 use aws_sdk_cloudformation::types::StackStatus;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use remote_exports_core::{
-    Attempts, Count, Export, ExportSource, FailureKind, Meter, Source, SourceError, SourceStep, StackOutputs,
+    Attempts, Consumer, Count, Export, ExportSource, FailureKind, Meter, Source, SourceError, SourceStep, StackOutputs,
 };
 
+use crate::assumed_role::{AssumedRole, AssumedRoleCredentials};
 use crate::{error_chain, is_untrusted_certificate};
 
 /// Retries of throttled, failed-over or unreachable reads never give up on their own: the caller's
@@ -123,30 +124,49 @@ impl Intercept for CountAttempts {
     }
 }
 
-/// Credentials are cached per client, so clients are cached per role, external ID and region: warm
-/// invocations against the same source make no AssumeRole call until the credentials near expiry.
+/// Whose credentials: a role, assumed for one consumer stack (or for nobody) with one ExternalId.
+/// Credentials are never shared between consumers, so each one's admission is STS's own decision
+/// and each read is credited to its own consumer in the publisher's CloudTrail.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct RoleKey {
+    role: String,
+    external_id: Option<String>,
+    consumer: Option<Consumer>,
+    session_name: String,
+}
+
+/// A CloudFormation client per identity and region: warm invocations for the same consumer and
+/// source make no AssumeRole call until the credentials near expiry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct ClientKey {
-    role: Option<String>,
-    external_id: Option<String>,
+    role: Option<RoleKey>,
     region: String,
 }
 
+/// Beyond this many clients a container starts afresh, so that many consumers cannot grow it forever.
+const MAX_CLIENTS: usize = 512;
+
 pub struct CloudFormationExports {
     base: SdkConfig,
-    /// For AssumeRole: a few attempts. A container assumes a role once per hour at most (and with the
-    /// snapshot, only the container that reads does), and STS's limits are far above ListExports'.
-    sts: SdkConfig,
+    /// For AssumeRole: a few attempts. A container assumes a role for a consumer every 15 minutes
+    /// at most, and STS's limits are far above ListExports'.
+    sts: aws_sdk_sts::Client,
+    roles: Mutex<HashMap<RoleKey, Arc<AssumedRole>>>,
     clients: Mutex<HashMap<ClientKey, (Client, Arc<AttemptLog>)>>,
     meter: Option<Arc<dyn Meter>>,
 }
 
-fn client_key(source: &Source) -> ClientKey {
-    ClientKey {
-        role: source.role.as_ref().map(|r| r.as_str().to_owned()),
+fn role_key(source: &Source) -> Option<RoleKey> {
+    Some(RoleKey {
+        role: source.role.as_ref()?.as_str().to_owned(),
         external_id: source.external_id.clone(),
-        region: source.region.clone(),
-    }
+        consumer: source.consumer.clone(),
+        session_name: source.session_name.clone(),
+    })
+}
+
+fn client_key(source: &Source) -> ClientKey {
+    ClientKey { role: role_key(source), region: source.region.clone() }
 }
 
 impl CloudFormationExports {
@@ -159,7 +179,13 @@ impl CloudFormationExports {
     pub fn with_max_attempts(base: SdkConfig, max_attempts: u32) -> Self {
         let sts = base.to_builder().retry_config(retry_config(STS_ATTEMPTS.min(max_attempts))).build();
         let base = base.into_builder().retry_config(retry_config(max_attempts)).build();
-        CloudFormationExports { base, sts, clients: Mutex::new(HashMap::new()), meter: None }
+        CloudFormationExports {
+            base,
+            sts: aws_sdk_sts::Client::new(&sts),
+            roles: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
+            meter: None,
+        }
     }
 
     /// Tells `meter` of every throttled attempt as it happens.
@@ -167,7 +193,16 @@ impl CloudFormationExports {
         CloudFormationExports { meter: Some(meter), ..self }
     }
 
-    async fn client_for(&self, source: &Source) -> (Client, Arc<AttemptLog>) {
+    /// The role assumed for `source`'s identity, shared by its clients in every region.
+    fn assumed_role(&self, key: &RoleKey, source: &Source) -> Arc<AssumedRole> {
+        let mut roles = self.roles.lock().expect("role cache lock");
+        if roles.len() >= MAX_CLIENTS {
+            roles.clear();
+        }
+        Arc::clone(roles.entry(key.clone()).or_insert_with(|| Arc::new(AssumedRole::new(&self.sts, &key.role, source))))
+    }
+
+    fn client_for(&self, source: &Source) -> (Client, Arc<AttemptLog>) {
         let key = client_key(source);
         if let Some(entry) = self.clients.lock().expect("client cache lock").get(&key) {
             return entry.clone();
@@ -176,17 +211,15 @@ impl CloudFormationExports {
         let builder =
             aws_sdk_cloudformation::config::Builder::from(&self.base).region(Region::new(source.region.clone()));
         let mut config = counted(builder, &log);
-        if let Some(role) = &source.role {
-            let provider =
-                AssumeRoleProvider::builder(role.as_str()).session_name(&source.session_name).configure(&self.sts);
-            let provider = match &source.external_id {
-                Some(id) => provider.external_id(id),
-                None => provider,
-            };
-            config = config.credentials_provider(provider.build().await);
+        if let Some(role_key) = &key.role {
+            config = config.credentials_provider(AssumedRoleCredentials(self.assumed_role(role_key, source)));
         }
         let entry = (Client::from_conf(config.build()), log);
-        self.clients.lock().expect("client cache lock").insert(key, entry.clone());
+        let mut clients = self.clients.lock().expect("client cache lock");
+        if clients.len() >= MAX_CLIENTS {
+            clients.clear();
+        }
+        clients.insert(key, entry.clone());
         entry
     }
 }
@@ -197,15 +230,29 @@ impl ExportSource for CloudFormationExports {
         source: &Source,
         on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
     ) -> Result<u32, SourceError> {
-        let (client, log) = self.client_for(source).await;
+        let (client, log) = self.client_for(source);
         log.attempts.store(0, Ordering::Relaxed);
         log.throttled.store(0, Ordering::Relaxed);
         scan_pages(&client, on_page).await
     }
 
     async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, SourceError> {
-        let (client, _) = self.client_for(source).await;
+        let (client, _) = self.client_for(source);
         describe_stack(&client, stack_name).await
+    }
+
+    /// STS accepts (or accepted, for credentials still valid) this consumer's identity for the role.
+    async fn admit(&self, source: &Source) -> Result<(), SourceError> {
+        let Some(key) = role_key(source) else { return Ok(()) };
+        let credentials = self.assumed_role(&key, source).credentials().await;
+        credentials.map(drop).map_err(|error| {
+            assume_role_failure(&error).unwrap_or_else(|| SourceError {
+                step: SourceStep::AssumeRole,
+                kind: FailureKind::Other,
+                code: None,
+                message: error_chain(&error),
+            })
+        })
     }
 
     fn attempts(&self, source: &Source) -> Option<Attempts> {
@@ -289,8 +336,22 @@ where
         };
     }
     // Credential failures surface as a dispatch/construction failure with the STS error in the chain.
+    if let Some(failure) = assume_role_failure(&error) {
+        return failure;
+    }
     let mut credentials_failed = false;
     let mut cause: Option<&(dyn StdError + 'static)> = Some(&error);
+    while let Some(current) = cause {
+        credentials_failed |= current.downcast_ref::<CredentialsError>().is_some();
+        cause = current.source();
+    }
+    let step = if credentials_failed { SourceStep::AssumeRole } else { step };
+    SourceError { step, kind: FailureKind::Other, code: None, message: error_chain(&error) }
+}
+
+/// STS's refusal of an AssumeRole, found anywhere in `error`'s source chain.
+pub(crate) fn assume_role_failure(error: &(dyn StdError + 'static)) -> Option<SourceError> {
+    let mut cause = Some(error);
     while let Some(current) = cause {
         if let Some(sts) = current.downcast_ref::<aws_sdk_sts::error::SdkError<AssumeRoleError>>() {
             let (code, message, status) = match sts {
@@ -302,13 +363,11 @@ where
                 other => (None, error_chain(other), 0),
             };
             let kind = failure_kind(code.as_deref(), status);
-            return SourceError { step: SourceStep::AssumeRole, kind, code, message };
+            return Some(SourceError { step: SourceStep::AssumeRole, kind, code, message });
         }
-        credentials_failed |= current.downcast_ref::<CredentialsError>().is_some();
         cause = current.source();
     }
-    let step = if credentials_failed { SourceStep::AssumeRole } else { step };
-    SourceError { step, kind: FailureKind::Other, code: None, message: error_chain(&error) }
+    None
 }
 
 /// Sorts an AWS error code (and HTTP status) into what the stack author has to do about it:

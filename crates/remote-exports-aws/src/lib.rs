@@ -14,6 +14,7 @@
 //! - [`HttpResponseTransport`]: the protocol's `ResponseTransport`, a reqwest PUT to the ResponseURL.
 //! - [`TrustRoots`] and [`load_sdk_config`]: one TLS trust decision for both HTTP clients.
 
+mod assumed_role;
 mod aws_error;
 mod events;
 mod exports;

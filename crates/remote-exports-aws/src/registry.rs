@@ -178,9 +178,8 @@ fn to_item(record: &ReadRecord) -> Item {
     if let Some(role) = &record.source.role_arn {
         put("SourceRoleArn", string(role));
     }
-    if let Some(external_id) = &record.source.external_id {
-        put("SourceExternalId", string(external_id));
-    }
+    // No ExternalId, in clear or hashed: it is the consumer's secret with the publisher, and the
+    // audit reads on nobody's behalf without it.
     let exports = record
         .exports
         .iter()
@@ -241,7 +240,6 @@ fn from_item(item: &Item) -> Option<ReadRecord> {
             account: text("SourceAccount")?,
             region: text("SourceRegion")?,
             role_arn: text("SourceRoleArn"),
-            external_id: text("SourceExternalId"),
         },
         exports,
         read_at: text("ReadAt")?,
@@ -278,7 +276,6 @@ mod tests {
                 account: "222222222222".into(),
                 region: "eu-west-1".into(),
                 role_arn: Some("arn:aws:iam::222222222222:role/reader".into()),
-                external_id: None,
             },
             exports: vec![
                 ReadExport {

@@ -44,6 +44,7 @@ fn source(region: &str, role: Option<&str>) -> Source {
         external_id: None,
         region: region.into(),
         session_name: "endpoints".into(),
+        consumer: None,
         not_before_ms: None,
     }
 }
@@ -54,7 +55,7 @@ fn record() -> ReadRecord {
         logical_resource_id: "L".into(),
         consumer_account: "111111111111".into(),
         stack_name: "s".into(),
-        source: SourceRef { account: "2".into(), region: "us-east-1".into(), role_arn: None, external_id: None },
+        source: SourceRef { account: "2".into(), region: "us-east-1".into(), role_arn: None },
         exports: Vec::new(),
         read_at: "2026-11-28T00:00:00Z".into(),
         request_type: "Create".into(),
@@ -130,7 +131,7 @@ async fn hosts(region: &str, variables: &[(&str, &str)]) -> Vec<(&'static str, S
         (
             "events",
             host_of(variables, |config| async move {
-                let _ = EventBridgeEvents::new(&config).publish(&[stale()]).await;
+                let _ = EventBridgeEvents::new(&config, "default").publish(&[stale()]).await;
             })
             .await,
         ),

@@ -136,7 +136,7 @@ mod tests {
             logical_resource_id: "L".into(),
             consumer_account: "111111111111".into(),
             stack_name: "airmiles".into(),
-            source: SourceRef { account: account.into(), region: region.into(), role_arn: None, external_id: None },
+            source: SourceRef { account: account.into(), region: region.into(), role_arn: None },
             exports: exports
                 .iter()
                 .map(|e| ReadExport {

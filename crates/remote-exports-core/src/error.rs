@@ -209,8 +209,11 @@ impl fmt::Display for SourceError {
         match self.step {
             SourceStep::AssumeRole if denied => write!(
                 f,
-                "AssumeRole was denied ({detail}). Check that the role exists, that its trust policy names this \
-                 function's role, and that ExternalId matches its sts:ExternalId condition."
+                "AssumeRole was denied ({detail}). The publisher's trust policy decides who reads through its \
+                 role: check that the role exists, that its trust policy names this function's role, allows \
+                 sts:SetSourceIdentity and sts:TagSession, and admits this consumer account (AllowedConsumerAccounts \
+                 in examples/publisher-role.yaml, checked as sts:SourceIdentity), and that ExternalId matches its \
+                 sts:ExternalId condition."
             ),
             SourceStep::AssumeRole if throttled => write!(
                 f,

@@ -29,7 +29,7 @@ pub use lookup::{
 };
 pub use meter::{Count, Meter, NoMeter};
 pub use pattern::{Pattern, PatternList};
-pub use plan::{ExportFilter, LookupPlan, Origin, Source};
+pub use plan::{Consumer, ExportFilter, LookupPlan, Origin, Source};
 pub use policy::{ConsumerPolicy, ConsumerRules, PolicyError, PolicyOrigin};
 pub use properties::{OutputRequest, PropertyError, ResourceProperties, Selection, output_ref};
 pub use registry::{

@@ -74,6 +74,13 @@ pub trait ExportSource: Send + Sync {
         None
     }
 
+    /// Whether the publisher admits `source`'s identity: for a role, STS has accepted AssumeRole
+    /// with this consumer's identity (now, or for credentials still valid). Values that did not
+    /// come from this source's own read (a shared snapshot) may be served only after this.
+    fn admit(&self, _source: &Source) -> impl Future<Output = Result<(), SourceError>> + Send {
+        std::future::ready(Ok(()))
+    }
+
     /// Hands each page to `on_page` until the pages run out or `on_page` returns `Break`, which
     /// means no further page should be requested. Returns how many pages were read.
     fn scan_exports(
@@ -95,6 +102,10 @@ pub trait ExportSource: Send + Sync {
 impl<T: ExportSource> ExportSource for std::sync::Arc<T> {
     fn attempts(&self, source: &Source) -> Option<Attempts> {
         (**self).attempts(source)
+    }
+
+    fn admit(&self, source: &Source) -> impl Future<Output = Result<(), SourceError>> + Send {
+        (**self).admit(source)
     }
 
     fn scan_exports(

@@ -12,8 +12,12 @@ pub struct Source {
     pub role: Option<RoleArn>,
     pub external_id: Option<String>,
     pub region: String,
-    /// The AssumeRole session name, so that CloudTrail shows which stack read the exports.
+    /// The AssumeRole session name, so that CloudTrail shows who read the exports.
     pub session_name: String,
+    /// On whose behalf the role is assumed: the identity the publisher's trust policy and CloudTrail
+    /// see, chosen by the function from the bound request, never by the consumer's properties.
+    /// `None` for reads on nobody's behalf (the audit, the CLI).
+    pub consumer: Option<Consumer>,
     /// A shared export snapshot read before this time (ms since the epoch) may not answer: an Update
     /// reads what the publisher exports after it was asked, never before.
     pub not_before_ms: Option<u64>,
@@ -32,6 +36,35 @@ impl Source {
             Some(role) => format!("account {} in {} (through {role})", role.account(), self.region),
             None => format!("the function's own account in {}", self.region),
         }
+    }
+}
+
+/// The consumer stack a role is assumed for, as the bound ResponseURL vouches for it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Consumer {
+    pub account: String,
+    pub stack_name: String,
+}
+
+impl Consumer {
+    /// The session tag keys the publisher's trust policy may check (`aws:RequestTag/<key>`).
+    pub const ACCOUNT_TAG: &str = "ConsumerAccount";
+    pub const STACK_TAG: &str = "ConsumerStack";
+
+    /// `sts:SourceIdentity`: the consumer account. It stays with the session in the publisher's
+    /// CloudTrail, and a trust policy can admit accounts by it.
+    pub fn source_identity(&self) -> &str {
+        &self.account
+    }
+
+    /// The session tags: the consumer account and its stack.
+    pub fn tags(&self) -> [(&'static str, &str); 2] {
+        [(Consumer::ACCOUNT_TAG, &self.account), (Consumer::STACK_TAG, &self.stack_name)]
+    }
+
+    /// `<account>-<stack>`, within STS's limits: 2 to 64 characters of `[\w+=,.@-]`.
+    pub fn session_name(&self) -> String {
+        session_name_of(&format!("{}-{}", self.account, self.stack_name))
     }
 }
 
@@ -77,18 +110,16 @@ pub struct Origin<'a> {
     pub logical_resource_id: &'a str,
 }
 
-/// `<stack>-<logical id>`, within STS's limits: 2 to 64 characters of `[\w+=,.@-]`.
-fn session_name(origin: &Origin<'_>) -> String {
-    let raw = match origin.stack_name {
-        Some(stack) => format!("{stack}-{}", origin.logical_resource_id),
-        None => format!("remote-exports-{}", origin.logical_resource_id),
-    };
+/// `raw` within STS's limits for a session name: 2 to 64 characters of `[\w+=,.@-]`.
+fn session_name_of(raw: &str) -> String {
     let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
-    let mut name: String = raw.chars().map(|c| if allowed(c) { c } else { '-' }).take(64).collect();
-    if name.len() < 2 {
-        name = "remote-exports".to_owned();
-    }
-    name
+    let name: String = raw.chars().map(|c| if allowed(c) { c } else { '-' }).take(64).collect();
+    if name.len() < 2 { "remote-exports".to_owned() } else { name }
+}
+
+/// The consumer a request reads for, when its StackId names one.
+fn consumer(origin: &Origin<'_>) -> Option<Consumer> {
+    Some(Consumer { account: origin.consumer_account?.to_owned(), stack_name: origin.stack_name?.to_owned() })
 }
 
 impl LookupPlan {
@@ -172,12 +203,14 @@ impl LookupPlan {
             .or_else(|| origin.stack_region.filter(|r| is_region_name(r)).map(str::to_owned))
             .or_else(|| origin.function_region.filter(|r| is_region_name(r)).map(str::to_owned))
             .ok_or(LookupError::NoRegion)?;
+        let consumer = consumer(&origin);
         Ok(LookupPlan {
             source: Source {
                 role,
                 external_id: properties.external_id,
                 region,
-                session_name: session_name(&origin),
+                session_name: consumer.as_ref().map_or_else(|| "remote-exports".to_owned(), Consumer::session_name),
+                consumer,
                 not_before_ms: None,
             },
             selection: properties.selection,
@@ -338,16 +371,22 @@ mod tests {
     }
 
     #[test]
-    fn the_session_name_names_the_stack_within_sts_limits() {
-        let plan = LookupPlan::new(properties(json!({})), &Governance::default(), None, STACK).unwrap();
-        assert_eq!(plan.source.session_name, "airmiles-Lookup");
+    fn the_identity_names_the_consumer_from_the_stack_id_never_from_the_properties() {
+        let props = json!({"RoleArn": "arn:aws:iam::222222222222:role/r", "ExternalId": "shared-secret"});
+        let plan = LookupPlan::new(properties(props), &Governance::default(), None, STACK).unwrap();
+        let consumer = plan.source.consumer.clone().unwrap();
+        assert_eq!((consumer.account.as_str(), consumer.stack_name.as_str()), ("111111111111", "airmiles"));
+        assert_eq!(consumer.source_identity(), "111111111111");
+        assert_eq!(consumer.tags(), [("ConsumerAccount", "111111111111"), ("ConsumerStack", "airmiles")]);
+        assert_eq!(plan.source.session_name, "111111111111-airmiles");
         let long = "s".repeat(100);
         let origin = Origin { stack_name: Some(&long), ..STACK };
         let plan = LookupPlan::new(properties(json!({})), &Governance::default(), None, origin).unwrap();
         assert_eq!(plan.source.session_name.len(), 64);
-        let odd = Origin { stack_name: None, logical_resource_id: "a b", ..STACK };
-        let plan = LookupPlan::new(properties(json!({})), &Governance::default(), None, odd).unwrap();
-        assert_eq!(plan.source.session_name, "remote-exports-a-b");
+        assert!(plan.source.session_name.starts_with("111111111111-sss"));
+        let unknown = Origin { stack_name: None, consumer_account: None, ..STACK };
+        let plan = LookupPlan::new(properties(json!({})), &Governance::default(), None, unknown).unwrap();
+        assert_eq!((plan.source.session_name.as_str(), plan.source.consumer), ("remote-exports", None));
     }
 
     #[test]

@@ -61,7 +61,6 @@ pub struct SourceRef {
     pub region: String,
     /// `None`: read with the function's own credentials.
     pub role_arn: Option<String>,
-    pub external_id: Option<String>,
 }
 
 impl SourceRef {
@@ -71,11 +70,12 @@ impl SourceRef {
             account: source.role.as_ref().map_or_else(|| own_account.to_owned(), |role| role.account().to_owned()),
             region: source.region.clone(),
             role_arn: source.role.as_ref().map(|role| role.as_str().to_owned()),
-            external_id: source.external_id.clone(),
         }
     }
 
-    /// The source to read again, with this session name for CloudTrail.
+    /// The source to read again, with this session name for CloudTrail, on nobody's behalf and
+    /// without a consumer's ExternalId: the registry never keeps one, and the publisher role trusts
+    /// the audit role without it (examples/publisher-role.yaml).
     pub fn to_source(&self, session_name: &str) -> Result<Source, String> {
         let role = match &self.role_arn {
             Some(arn) => Some(RoleArn::parse(arn).map_err(|error| error.to_string())?),
@@ -83,9 +83,10 @@ impl SourceRef {
         };
         Ok(Source {
             role,
-            external_id: self.external_id.clone(),
+            external_id: None,
             region: self.region.clone(),
             session_name: session_name.to_owned(),
+            consumer: None,
             not_before_ms: None,
         })
     }
@@ -536,7 +537,6 @@ mod tests {
             account: account.into(),
             region: "eu-west-1".into(),
             role_arn: Some(format!("arn:aws:iam::{account}:role/reader")),
-            external_id: None,
         }
     }
 

@@ -32,6 +32,8 @@ pub enum Fault {
 struct Publisher {
     exports: Vec<Export>,
     stacks: BTreeMap<String, StackOutputs>,
+    /// The consumer accounts its role's trust policy admits; `None` admits every one.
+    admitted: Option<Vec<String>>,
 }
 
 /// Publisher accounts and what they export, as [`ExportSource`]: ListExports in pages of
@@ -85,6 +87,14 @@ impl MemoryExports {
             .or_default()
             .stacks
             .insert(name.to_owned(), StackOutputs { stack_id, outputs });
+        self
+    }
+
+    /// `account`'s role admits only these consumer accounts (its trust policy's
+    /// `AllowedConsumerAccounts`): any other is refused the AssumeRole, as STS would.
+    pub fn admitting_only(self, account: &str, consumers: &[&str]) -> Self {
+        let admitted = consumers.iter().map(|c| c.to_string()).collect();
+        self.publishers.lock().unwrap().entry(account.to_owned()).or_default().admitted = Some(admitted);
         self
     }
 
@@ -144,8 +154,10 @@ impl MemoryExports {
         }
     }
 
-    fn publisher(&self, account: &str) -> Result<Publisher, SourceError> {
-        self.publishers.lock().unwrap().get(account).cloned().ok_or_else(|| SourceError {
+    /// The publisher `source` reaches, if its role admits `source`'s consumer.
+    fn publisher(&self, source: &Source) -> Result<Publisher, SourceError> {
+        let account = account_of(source);
+        let denied = || SourceError {
             step: SourceStep::AssumeRole,
             kind: FailureKind::Denied,
             code: Some("AccessDenied".to_owned()),
@@ -153,7 +165,15 @@ impl MemoryExports {
                 "User: arn:aws:sts::111111111111:assumed-role/remote-exports/function is not authorized to perform: \
                  sts:AssumeRole on resource: arn:aws:iam::{account}:role/remote-exports-reader"
             ),
-        })
+        };
+        let publisher = self.publishers.lock().unwrap().get(account).cloned().ok_or_else(denied)?;
+        let consumer = source.consumer.as_ref().map(|c| c.account.as_str());
+        match &publisher.admitted {
+            Some(admitted) if source.role.is_some() && !admitted.iter().any(|a| Some(a.as_str()) == consumer) => {
+                Err(denied())
+            }
+            _ => Ok(publisher),
+        }
     }
 }
 
@@ -167,9 +187,8 @@ impl ExportSource for MemoryExports {
         source: &Source,
         on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
     ) -> Result<u32, SourceError> {
-        let account = account_of(source);
-        self.start(account.to_owned(), SourceStep::ListExports).await?;
-        let exports = self.publisher(account)?.exports;
+        self.start(account_of(source).to_owned(), SourceStep::ListExports).await?;
+        let exports = self.publisher(source)?.exports;
         let mut pages = 0;
         for page in exports.chunks(self.page_size) {
             pages += 1;
@@ -190,7 +209,15 @@ impl ExportSource for MemoryExports {
     async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, SourceError> {
         let account = account_of(source);
         self.start(format!("{account}/{stack_name}"), SourceStep::DescribeStacks).await?;
-        Ok(self.publisher(account)?.stacks.get(stack_name).cloned())
+        Ok(self.publisher(source)?.stacks.get(stack_name).cloned())
+    }
+
+    /// Admission is the AssumeRole alone (not a read); the function's own account needs none.
+    async fn admit(&self, source: &Source) -> Result<(), SourceError> {
+        if source.role.is_none() {
+            return Ok(());
+        }
+        self.publisher(source).map(drop)
     }
 }
 

@@ -113,10 +113,11 @@ async fn serve_audits(
     metrics: Arc<MetricsSettings>,
 ) -> Result<(), lambda_runtime::Error> {
     let registry = settings.reads_table.as_deref().map(|table| DynamoDbRegistry::new(config, table));
+    let events = EventBridgeEvents::new(config, &settings.audit_event_bus);
     let resource: Auditor =
         RemoteExports::new(settings, CloudFormationExports::new(config.clone()), SsmParameters::new(config))
             .with_registry(registry);
-    let (auditor, events) = (Arc::new(resource), Arc::new(EventBridgeEvents::new(config)));
+    let (auditor, events) = (Arc::new(resource), Arc::new(events));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let (auditor, events, metrics) = (Arc::clone(&auditor), Arc::clone(&events), Arc::clone(&metrics));
         async move {

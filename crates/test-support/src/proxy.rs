@@ -18,6 +18,10 @@ struct State {
     delay: Mutex<Option<Duration>>,
     /// Action → the AWS error to answer instead of forwarding.
     failures: Mutex<BTreeMap<String, AwsError>>,
+    /// (action, text the request body contains, the error to answer): a refusal for some callers only.
+    refusals: Mutex<Vec<(String, String, AwsError)>>,
+    /// Every request body, with its action, in order.
+    bodies: Mutex<Vec<(String, String)>>,
     /// Access key IDs, secret keys and session tokens that AssumeRole answers carried.
     issued: Mutex<Vec<String>>,
     /// Action → a token bucket: calls beyond its rate are answered `Throttling`, as AWS does.
@@ -82,11 +86,25 @@ impl CountingProxy {
 
     pub fn reset(&self) {
         self.state.calls.lock().unwrap().clear();
+        self.state.bodies.lock().unwrap().clear();
     }
 
     /// Answer every `action` call with this AWS error instead of forwarding it.
     pub fn fail(&self, action: &str, error: AwsError) {
         self.state.failures.lock().unwrap().insert(action.to_owned(), error);
+    }
+
+    /// Answer the `action` calls whose request body contains `text` with this AWS error, and
+    /// forward the others: a trust policy that admits some callers and not others.
+    pub fn fail_when(&self, action: &str, text: &str, error: AwsError) {
+        self.state.refusals.lock().unwrap().push((action.to_owned(), text.to_owned(), error));
+    }
+
+    /// The bodies of every `action` call so far, form-decoded for query-protocol calls: what the
+    /// function sent, as AWS would read it.
+    pub fn requests(&self, action: &str) -> Vec<String> {
+        let bodies = self.state.bodies.lock().unwrap();
+        bodies.iter().filter(|(a, _)| a == action).map(|(_, body)| body.clone()).collect()
     }
 
     /// Throttle the CloudFormation read `action` as AWS would: `rate` calls a second, with bursts of
@@ -110,6 +128,7 @@ impl CountingProxy {
     /// Forward every call again.
     pub fn heal(&self) {
         self.state.failures.lock().unwrap().clear();
+        self.state.refusals.lock().unwrap().clear();
     }
 
     /// Hold every call this long before forwarding it: a slow AWS endpoint.
@@ -133,15 +152,27 @@ async fn forward(
             .unwrap_or_else(|| format!("{} {}", request.method, request.uri.path())),
     };
     *state.calls.lock().unwrap().entry(action.clone()).or_default() += 1;
+    let body = match &target {
+        Some(_) => String::from_utf8_lossy(&request.body).into_owned(),
+        None => url::form_urlencoded::parse(&request.body)
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect::<Vec<_>>()
+            .join("&"),
+    };
+    state.bodies.lock().unwrap().push((action.clone(), body.clone()));
     let over_limit = state.limits.lock().unwrap().get_mut(&action).is_some_and(|bucket| !bucket.take());
     if over_limit {
         *state.throttled.lock().unwrap().entry(action.clone()).or_default() += 1;
     }
     // Limits are for CloudFormation's reads (see `limit`), so their answer is CloudFormation's throttling.
+    let refusal = || {
+        let refusals = state.refusals.lock().unwrap();
+        refusals.iter().find(|(a, text, _)| *a == action && body.contains(text.as_str())).map(|(_, _, e)| e.clone())
+    };
     let failure = if over_limit {
         Some(AwsError::cloudformation_throttling())
     } else {
-        state.failures.lock().unwrap().get(&action).cloned()
+        state.failures.lock().unwrap().get(&action).cloned().or_else(refusal)
     };
     if let Some(error) = failure {
         let mut answer = reply(StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST), error.body);

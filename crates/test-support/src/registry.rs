@@ -111,14 +111,26 @@ impl ExportsCacheTable {
 }
 
 /// An SQS queue that receives the events with `source` `remote-exports` about one publisher account
-/// from the default bus: tests that share one moto share its bus, so each listens to its own source.
+/// from one bus: tests that share one moto share its buses, so each listens to its own source.
 pub struct AuditInbox {
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
 }
 
 impl AuditInbox {
+    /// Listens on the default bus.
     pub async fn create(moto: &str, region: &str, name: &str, source_account: &str) -> Result<AuditInbox, BoxError> {
+        AuditInbox::create_on(moto, region, name, source_account, "default").await
+    }
+
+    /// Listens on `bus`, created first unless it is `default`: the audit's bus of its own.
+    pub async fn create_on(
+        moto: &str,
+        region: &str,
+        name: &str,
+        source_account: &str,
+        bus: &str,
+    ) -> Result<AuditInbox, BoxError> {
         let config = sdk_config(moto, region).await;
         let sqs = aws_sdk_sqs::Client::new(&config);
         let events = aws_sdk_eventbridge::Client::new(&config);
@@ -135,15 +147,19 @@ impl AuditInbox {
             .ok_or("no QueueArn")?;
         let pattern = serde_json::json!({"source": ["remote-exports"], "detail": {"source_account": [source_account]}})
             .to_string();
+        if bus != "default" {
+            events.create_event_bus().name(bus).send().await?;
+        }
         events
             .put_rule()
             .name(name)
+            .event_bus_name(bus)
             .event_pattern(pattern)
             .state(aws_sdk_eventbridge::types::RuleState::Enabled)
             .send()
             .await?;
         let target = aws_sdk_eventbridge::types::Target::builder().id("inbox").arn(queue_arn).build()?;
-        events.put_targets().rule(name).targets(target).send().await?;
+        events.put_targets().rule(name).event_bus_name(bus).targets(target).send().await?;
         Ok(AuditInbox { sqs, queue_url })
     }
 
