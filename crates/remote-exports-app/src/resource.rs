@@ -5,9 +5,9 @@ use cfn_custom_resource::{
     CustomResource, Data, Deleted, Failure, FollowUp, ReplyTarget, Request, RequestKind, StackArn, Success,
 };
 use remote_exports_core::{
-    AlertUpdate, Attempts, AuditEvents, AuditReport, ConsumerPolicy, ExportSource, FINGERPRINT_SCHEME, LookupError,
-    LookupPlan, Meter, NoMeter, Origin, ParameterStore, ReadRecord, ReadRegistry, RegistryError, ResourceProperties,
-    Selected, SourceRef, Staleness, audit, lookup, reader_key, rfc3339,
+    AlertUpdate, Attempts, ConsumerPolicy, ExportSource, FINGERPRINT_SCHEME, LookupError, LookupPlan, Meter, NoMeter,
+    Origin, ParameterStore, ReadRecord, ReadRegistry, RegistryError, ResourceProperties, Selected, SourceRef, lookup,
+    reader_key, rfc3339,
 };
 
 use crate::{PolicyCache, Settings};
@@ -44,26 +44,6 @@ impl ReadRegistry for NoRegistry {
     }
 }
 
-/// Why an audit could not run at all (a source that cannot be read is in the report instead).
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    #[error("the audit needs the read registry: set READS_TABLE (template parameter ReadsRegistry=true)")]
-    NoRegistry,
-    #[error("the function is misconfigured: {0}")]
-    Config(String),
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-    #[error("could not put the audit's events: {0}")]
-    Publish(String),
-}
-
-/// What a scheduled audit found and did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditOutcome {
-    pub report: AuditReport,
-    pub events_put: usize,
-}
-
 impl<S: ExportSource, P: ParameterStore> RemoteExports<S, P, NoRegistry> {
     /// `exports` reads publishers' exports; `parameters` reads a consumer policy kept in SSM.
     pub fn new(settings: Settings, exports: S, parameters: P) -> Self {
@@ -90,56 +70,6 @@ impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
 
     pub fn registry(&self) -> Option<&R> {
         self.registry.as_deref()
-    }
-
-    /// The scheduled audit: [`Self::audit`], then one event per stale read that no earlier audit
-    /// alerted about in the same state, then the new alerted state in the registry; one log line for
-    /// the run and a WARN per source that could not be read.
-    pub async fn audit_and_publish<E: AuditEvents>(&self, events: &E) -> Result<AuditOutcome, AuditError> {
-        let report = self.audit().await?;
-        for check in report.unchecked() {
-            tracing::warn!(
-                source = %check.source.describe(),
-                readers = check.readers,
-                error = check.error.as_deref().unwrap_or(""),
-                "audit could not read a source; its readers were not checked"
-            );
-        }
-        let to_alert: Vec<_> = report.to_alert().cloned().collect();
-        // Nothing is marked alerted unless every event is out: a failed run alerts again next time.
-        let events_put =
-            if to_alert.is_empty() { 0 } else { events.publish(&to_alert).await.map_err(AuditError::Publish)? };
-        let registry = self.registry.as_ref().ok_or(AuditError::NoRegistry)?;
-        let mut replaced = 0;
-        for update in &report.alert_updates {
-            match registry.mark_alerted(update).await {
-                Ok(true) => {}
-                Ok(false) => replaced += 1,
-                // The events are out; the worst outcome is that the next run sends them again.
-                Err(error) => tracing::warn!(reader = %update.reader, %error, "could not record what was alerted"),
-            }
-        }
-        let count = |state: Staleness| report.stale.iter().filter(|s| s.state == state).count();
-        tracing::info!(
-            readers = report.readers,
-            sources = report.sources.len(),
-            unchecked_sources = report.unchecked().count(),
-            changed = count(Staleness::Changed),
-            removed = count(Staleness::Removed),
-            alerted_before = report.stale.len() - to_alert.len(),
-            events_put,
-            records_replaced_since_read = replaced,
-            "audited"
-        );
-        Ok(AuditOutcome { report, events_put })
-    }
-
-    /// Every recorded read compared with what its publisher exports now, one read per source.
-    pub async fn audit(&self) -> Result<AuditReport, AuditError> {
-        let registry = self.registry.as_ref().ok_or(AuditError::NoRegistry)?;
-        let governance = self.settings.governance.as_ref().map_err(|error| AuditError::Config(error.to_string()))?;
-        let records = registry.scan().await?;
-        Ok(audit(&records, &self.exports, governance).await)
     }
 
     /// The consumer policy in force now (read through its cache).

@@ -11,7 +11,7 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use cfn_custom_resource::{Deadline, Driver, Partition, Request, Response, ResponseUrl, Status};
 use clap::{Parser, Subcommand, ValueEnum};
-use remote_exports_app::{RemoteExports, Settings};
+use remote_exports_app::{Audit, RemoteExports, Settings};
 use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, SsmParameters, TrustRoots, load_sdk_config};
 use remote_exports_core::{ExportSource, LookupPlan, Origin, OutputRequest, ResourceProperties, RoleArn, Source};
 use serde_json::{Value, json};
@@ -280,7 +280,8 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
         }
         Command::Stale { table } => {
             let registry = registry::registry(&sdk, table)?;
-            let report = resource(&sdk).with_registry(Some(registry)).audit().await?;
+            let governance = Settings::from_env().governance;
+            let report = Audit::new(exports(&sdk), Some(registry), governance).report().await?;
             let stale = registry::print_stale(&report, cli.output)?;
             match report.unchecked().count() {
                 _ if stale => Ok(Status::Failed),

@@ -1,0 +1,265 @@
+//! One handler per mode of the function, each refusing what is not its own before any AWS call:
+//! what `main` hands the Lambda runtime, and what the tests here call directly.
+
+use std::sync::Arc;
+
+use cfn_custom_resource::{
+    CustomResource, Deadline, Driver, HandleError, Handled, ResponseTransport, StackArn, Status,
+};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use remote_exports_app::{Audit, now_ms};
+use remote_exports_core::{AuditEvents, ExportSource, ReadRegistry};
+use serde_json::{Value, json};
+
+use crate::metrics::{self, Counts, Ending, MetricsSettings, RequestMeter};
+use crate::{AuditFailure, FunctionError, Invocation, Refused};
+
+/// Where a handler's metrics documents go: one line on stdout in the function, a list in tests.
+pub type MetricsSink = Arc<dyn Fn(&Value) + Send + Sync>;
+
+/// The EMF line on stdout, as CloudWatch reads it.
+pub fn stdout_metrics() -> MetricsSink {
+    Arc::new(metrics::emit)
+}
+
+/// `RemoteExportsFunction`: custom-resource requests, and nothing else.
+pub struct CustomResourceHandler<R, T> {
+    driver: Driver<R, T>,
+    meter: Arc<RequestMeter>,
+    metrics: MetricsSettings,
+    sink: MetricsSink,
+}
+
+impl<R: CustomResource, T: ResponseTransport> CustomResourceHandler<R, T> {
+    /// `meter` is the one the driver's resource and adapters count into.
+    pub fn new(driver: Driver<R, T>, meter: Arc<RequestMeter>, metrics: MetricsSettings, sink: MetricsSink) -> Self {
+        CustomResourceHandler { driver, meter, metrics, sink }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+        if Invocation::of(&event.payload) == Invocation::ScheduledAudit {
+            // Anyone in the Organization may invoke this function: a forged schedule gets nothing,
+            // not one AWS call.
+            tracing::warn!("refused a scheduled event: this function serves custom-resource requests only");
+            return Err(Refused::NotACustomResourceRequest.into());
+        }
+        // Vouched for by the bound ResponseURL once answered; used only then.
+        let stack_id = event.payload["StackId"].as_str().map(str::to_owned);
+        let handled = cfn_custom_resource::lambda::handle(&self.driver, event).await;
+        let counts = self.meter.take();
+        let ending = ending(&handled, &counts, stack_id.as_deref());
+        (self.sink)(&metrics::request_document(&self.metrics, ending, &counts, now_ms()));
+        let handled = handled.map_err(FunctionError)?;
+        Ok(cfn_custom_resource::lambda::reply(&handled))
+    }
+}
+
+/// How a custom-resource invocation ended, for its metrics.
+fn ending<'a>(handled: &'a Result<Handled, HandleError>, counts: &Counts, stack_id: Option<&'a str>) -> Ending<'a> {
+    match handled {
+        Ok(handled) => Ending::Answered {
+            request_type: handled.kind.map_or("Invalid", |kind| kind.as_str()),
+            status: handled.status.as_str(),
+            // A FAILED answer the resource did not name came from a malformed request or a panic.
+            failure_kind: counts
+                .failure_kind
+                .or_else(|| (handled.status == Status::Failed && handled.kind.is_none()).then_some("InvalidRequest")),
+            follow_up_failed: handled.follow_up.as_ref().is_some_and(|f| f.error.is_some()),
+            consumer_account: stack_id.and_then(StackArn::parse).map(|stack| stack.account),
+        },
+        Err(HandleError::ResponseUrlRefused(_)) => Ending::Refused,
+        Err(_) => Ending::NotAnswered,
+    }
+}
+
+/// `AuditFunction`: the scheduled audit, invoked by its EventBridge rule alone.
+pub struct AuditHandler<S, R, E> {
+    audit: Audit<S, R>,
+    events: E,
+    metrics: MetricsSettings,
+    sink: MetricsSink,
+}
+
+impl<S: ExportSource, R: ReadRegistry, E: AuditEvents> AuditHandler<S, R, E> {
+    pub fn new(audit: Audit<S, R>, events: E, metrics: MetricsSettings, sink: MetricsSink) -> Self {
+        AuditHandler { audit, events, metrics, sink }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+        if Invocation::of(&event.payload) != Invocation::ScheduledAudit {
+            tracing::warn!("refused an event that is not the audit's schedule; nothing was answered");
+            return Err(Refused::NotAScheduledAudit.into());
+        }
+        self.run(cfn_custom_resource::lambda::deadline(&event.context)).await.map_err(Diagnostic::from)
+    }
+
+    /// One run, cut off at the work deadline; its counts as the invocation's result.
+    async fn run(&self, deadline: Deadline) -> Result<Value, AuditFailure> {
+        let outcome = match tokio::time::timeout_at(deadline.work_deadline(), self.audit.run(&self.events)).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(error)) => {
+                tracing::error!(%error, "scheduled audit failed");
+                return Err(error.into());
+            }
+            Err(_) => {
+                tracing::error!("scheduled audit did not finish before the deadline");
+                return Err(AuditFailure::TimedOut);
+            }
+        };
+        let (stale, unchecked) = (outcome.report.stale.len(), outcome.report.unchecked().count());
+        (self.sink)(&metrics::audit_document(&self.metrics, stale, outcome.events_put, unchecked, now_ms()));
+        Ok(json!({
+            "Readers": outcome.report.readers,
+            "Sources": outcome.report.sources.len(),
+            "UncheckedSources": unchecked,
+            "Stale": stale,
+            "EventsPut": outcome.events_put,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use cfn_custom_resource::testing::{REGION, RecordingTransport, event};
+    use cfn_custom_resource::{Data, Deleted, Failure, Request, RequestKind, Success, UrlPolicy};
+    use remote_exports_app::NoRegistry;
+    use remote_exports_core::StaleRead;
+    use remote_exports_core::testing::MemoryExports;
+
+    /// A metrics sink that keeps the documents.
+    fn kept() -> (MetricsSink, Arc<Mutex<Vec<Value>>>) {
+        let documents = Arc::new(Mutex::new(Vec::new()));
+        let into = Arc::clone(&documents);
+        (Arc::new(move |document: &Value| into.lock().unwrap().push(document.clone())), documents)
+    }
+
+    fn invocation(payload: Value) -> LambdaEvent<Value> {
+        let mut context = lambda_runtime::Context::default();
+        context.deadline = now_ms() + 10_000;
+        LambdaEvent::new(payload, context)
+    }
+
+    fn scheduled() -> Value {
+        json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}})
+    }
+
+    /// Answers every Create with one key, and counts how often it was asked.
+    #[derive(Default)]
+    struct Counting(std::sync::atomic::AtomicU32);
+
+    impl CustomResource for Counting {
+        type Properties = Value;
+        async fn create(&self, _: &Request) -> Result<Success, Failure> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Success::new("id", Data::from_iter([("Key", "value")])))
+        }
+        async fn update(&self, request: &Request) -> Result<Success, Failure> {
+            self.create(request).await
+        }
+        async fn delete(&self, _: &Request) -> Result<Deleted, Failure> {
+            Ok(Deleted::new())
+        }
+    }
+
+    fn custom_resource_handler(
+        transport: &RecordingTransport,
+    ) -> (CustomResourceHandler<Counting, &RecordingTransport>, Arc<Mutex<Vec<Value>>>) {
+        let policy = UrlPolicy::strict().in_region(REGION).with_loopback(true);
+        let driver = Driver::new(Counting::default(), transport).with_url_policy(policy);
+        let (sink, documents) = kept();
+        let handler = CustomResourceHandler::new(driver, Arc::default(), MetricsSettings::from_vars(|_| None), sink);
+        (handler, documents)
+    }
+
+    #[tokio::test]
+    async fn the_custom_resource_handler_answers_requests_and_counts_each_ending() {
+        let transport = RecordingTransport::new();
+        let (handler, documents) = custom_resource_handler(&transport);
+        let reply = handler.handle(invocation(event(RequestKind::Create, json!({})))).await.unwrap();
+        assert_eq!((reply["Status"].as_str(), transport.answers().len()), (Some("SUCCESS"), 1));
+
+        let mut forged = event(RequestKind::Create, json!({}));
+        forged["ResponseURL"] = json!("https://collector.example.com/steal?X-Amz-Signature=abc");
+        let refused = handler.handle(invocation(forged)).await.unwrap_err();
+        assert_eq!(refused.error_type, "RemoteExports.ResponseUrlRefused");
+        assert_eq!(handler.driver.resource().0.load(std::sync::atomic::Ordering::SeqCst), 1, "the forged one ran");
+
+        let documents = documents.lock().unwrap();
+        assert_eq!(documents.len(), 2);
+        assert_eq!((documents[0]["Answered"].as_u64(), documents[0]["Status"].as_str()), (Some(1), Some("SUCCESS")));
+        assert_eq!(documents[1]["Refused"], 1);
+    }
+
+    #[tokio::test]
+    async fn the_custom_resource_handler_refuses_a_schedule_with_nothing_done() {
+        let transport = RecordingTransport::new();
+        let (handler, documents) = custom_resource_handler(&transport);
+        let refused = handler.handle(invocation(scheduled())).await.unwrap_err();
+        assert_eq!(refused.error_type, "RemoteExports.NotACustomResourceRequest");
+        assert!(transport.answers().is_empty() && documents.lock().unwrap().is_empty());
+    }
+
+    /// Puts nothing anywhere; counts what it was given.
+    #[derive(Default)]
+    struct KeptEvents(Mutex<Vec<StaleRead>>);
+
+    impl AuditEvents for KeptEvents {
+        async fn publish(&self, stale: &[StaleRead]) -> Result<usize, String> {
+            self.0.lock().unwrap().extend_from_slice(stale);
+            Ok(stale.len())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_audit_handler_runs_on_its_schedule_only() {
+        let exports = Arc::new(MemoryExports::new());
+        let audit = Audit::new(Arc::clone(&exports), None::<NoRegistry>, Ok(Default::default()));
+        let (sink, documents) = kept();
+        let handler = AuditHandler::new(audit, KeptEvents::default(), MetricsSettings::from_vars(|_| None), sink);
+        for request in [event(RequestKind::Create, json!({})), json!({"source": "aws.events"})] {
+            let refused = handler.handle(invocation(request)).await.unwrap_err();
+            assert_eq!(refused.error_type, "RemoteExports.NotAScheduledAudit");
+        }
+        assert_eq!(exports.read_count(), 0);
+        // Its schedule runs it; without a registry the run fails, naming the setting.
+        let failed = handler.handle(invocation(scheduled())).await.unwrap_err();
+        assert_eq!(failed.error_type, "RemoteExports.AuditFailed");
+        assert!(failed.error_message.contains("READS_TABLE"), "{}", failed.error_message);
+        assert!(documents.lock().unwrap().is_empty(), "a failed run wrote counts");
+    }
+
+    /// A registry that never answers its scan: a table that hangs.
+    struct HangingRegistry;
+
+    impl ReadRegistry for HangingRegistry {
+        async fn record(&self, _: &remote_exports_core::ReadRecord) -> Result<(), remote_exports_core::RegistryError> {
+            Ok(())
+        }
+        async fn forget(&self, _: &str, _: Option<&str>) -> Result<bool, remote_exports_core::RegistryError> {
+            Ok(true)
+        }
+        async fn scan(&self) -> Result<Vec<remote_exports_core::ReadRecord>, remote_exports_core::RegistryError> {
+            std::future::pending().await
+        }
+        async fn mark_alerted(
+            &self,
+            _: &remote_exports_core::AlertUpdate,
+        ) -> Result<bool, remote_exports_core::RegistryError> {
+            Ok(true)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_audit_past_its_deadline_fails_as_timed_out() {
+        let audit = Audit::new(MemoryExports::new(), Some(HangingRegistry), Ok(Default::default()));
+        let (sink, _) = kept();
+        let handler = AuditHandler::new(audit, KeptEvents::default(), MetricsSettings::from_vars(|_| None), sink);
+        let deadline = Deadline::after(Duration::from_secs(30));
+        let error = handler.run(deadline).await.unwrap_err();
+        assert!(matches!(error, AuditFailure::TimedOut), "{error:?}");
+    }
+}
