@@ -23,9 +23,6 @@ pub const REGION: &str = "eu-west-1";
 /// Long enough for a lookup against moto on a busy 2-core machine.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Why every end-to-end test is ignored by a plain `cargo test`.
-pub const NEEDS_MOTO: &str = "end-to-end: needs moto; `cargo xtask test` runs it";
-
 /// moto's endpoint, from `cargo xtask test`. A test that was asked to run without it fails.
 pub fn moto_endpoint(test: &str) -> String {
     std::env::var("MOTO_ENDPOINT")

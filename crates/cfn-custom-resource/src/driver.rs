@@ -502,7 +502,8 @@ fn truncated_id(id: String) -> String {
 mod tests {
     use super::*;
     use crate::error::ResponseUrlError;
-    use crate::response_url::{RawResponseUrl, response_bucket, response_key};
+    use crate::request::RawResponseUrl;
+    use crate::response_url::{response_bucket, response_key};
     use crate::testing::RecordingTransport;
     use serde_json::json;
     use std::sync::atomic::{AtomicU32, Ordering};

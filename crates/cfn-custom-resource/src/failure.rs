@@ -34,13 +34,13 @@ impl Failure {
     /// A failure whose Reason is the error's source chain, outermost first (`service error:
     /// ParameterNotFound: …`), within CloudFormation's 4096 bytes.
     pub fn from_error(error: impl Error + Send + Sync + 'static) -> Self {
-        Failure { reason: bounded(error_chain(&error)), cause: Some(Arc::new(error)), ..Failure::new("") }
+        Failure { reason: bounded(source_chain(&error)), cause: Some(Arc::new(error)), ..Failure::new("") }
     }
 
     /// A failure whose Reason is `reason`, then `: ` and the error's source chain. Write `reason` as
     /// what was being done, without a final full stop: `Reading parameter /app/url in eu-west-1`.
     pub fn caused_by(reason: impl fmt::Display, error: impl Error + Send + Sync + 'static) -> Self {
-        let reason = bounded(format!("{reason}: {}", error_chain(&error)));
+        let reason = bounded(format!("{reason}: {}", source_chain(&error)));
         Failure { reason, cause: Some(Arc::new(error)), ..Failure::new("") }
     }
 
@@ -68,8 +68,9 @@ impl Error for Failure {
 }
 
 /// Each error in the chain, outermost first, joined with `: `. A cause whose text an outer error
-/// already shows is left out: many errors repeat their source in their own message.
-pub(crate) fn error_chain(error: &(dyn Error + 'static)) -> String {
+/// already shows is left out: many errors repeat their source in their own message. What
+/// [`Failure::from_error`] puts in a Reason; as useful in a log line.
+pub fn source_chain(error: &(dyn Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);
     while let Some(current) = next {
@@ -80,6 +81,13 @@ pub(crate) fn error_chain(error: &(dyn Error + 'static)) -> String {
         next = current.source();
     }
     parts.join(": ")
+}
+
+/// Whether an error chain's text says a TLS certificate was not trusted (rustls and the platform
+/// verifiers say "certificate", as in `invalid peer certificate: UnknownIssuer`): a failure that no
+/// retry can heal.
+pub fn is_untrusted_certificate(chain: &str) -> bool {
+    chain.contains("certificate") || chain.contains("UnknownIssuer")
 }
 
 /// No Reason can be longer than the whole answer; the encoder cuts it further to fit.
@@ -144,5 +152,15 @@ mod tests {
         let failure = Failure::new("Name is required.").with_physical_resource_id("id").detail("k=v");
         assert!(failure.source().is_none());
         assert_eq!((failure.physical_resource_id.as_deref(), failure.detail.as_str()), (Some("id"), "k=v"));
+    }
+
+    #[test]
+    fn certificate_failures_are_told_apart() {
+        assert!(is_untrusted_certificate(
+            "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer"
+        ));
+        assert!(!is_untrusted_certificate(
+            "error sending request: client error (Connect): tcp connect error: Connection refused"
+        ));
     }
 }

@@ -90,6 +90,7 @@ pub use sender::{ResponseTransport, RetryPolicy, TransportError};
 /// Why a request could not be answered, and the details inside those errors.
 pub mod error {
     pub use crate::driver::HandleError;
+    pub use crate::failure::{is_untrusted_certificate, source_chain};
     pub use crate::follow_up::FollowUpOutcome;
     pub use crate::request::MalformedRequest;
     pub use crate::response::EncodeError;

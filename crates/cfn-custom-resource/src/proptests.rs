@@ -6,8 +6,9 @@ use std::time::Duration;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+use crate::request::RawResponseUrl;
 use crate::response::MAX_RESPONSE_BYTES;
-use crate::response_url::{RawResponseUrl, encoded_response_key, response_bucket};
+use crate::response_url::{encoded_response_key, response_bucket};
 use crate::testing::RecordingTransport;
 use crate::{
     CustomResource, Data, Deadline, Deleted, Driver, Failure, ReplyTarget, Request, Response, ResponseUrl, Status,

@@ -1,8 +1,47 @@
+use std::fmt;
+
 use aws_lambda_events::cloudformation::CloudFormationCustomResourceRequest as RawRequest;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use url::Url;
 
-use crate::response_url::RawResponseUrl;
+/// The ResponseURL exactly as the event carried it, unchecked. `Debug` shows scheme, host and path
+/// only: the query string is a bearer token.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub(crate) struct RawResponseUrl(String);
+
+impl RawResponseUrl {
+    /// Wraps the text of an event's `ResponseURL`.
+    pub fn new(text: impl Into<String>) -> Self {
+        RawResponseUrl(text.into())
+    }
+
+    /// The text as the event carried it, query string included: only for binding it.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Scheme, host and path, without the query string; `<not a URL>` when it does not parse.
+    pub fn redacted(&self) -> String {
+        Url::parse(&self.0).map_or_else(|_| "<not a URL>".to_owned(), |url| redact(&url))
+    }
+}
+
+impl fmt::Debug for RawResponseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawResponseUrl({})", self.redacted())
+    }
+}
+
+/// Scheme, host, port and path of `url`: what may be logged of a ResponseURL, whose query string
+/// is a bearer token.
+pub(crate) fn redact(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("");
+    match url.port() {
+        Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
+        None => format!("{}://{host}{}", url.scheme(), url.path()),
+    }
+}
 
 /// Which lifecycle operation CloudFormation asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -222,7 +222,7 @@ mod tests {
 
     fn reply() -> ReplyTarget {
         ReplyTarget {
-            response_url: crate::response_url::RawResponseUrl::new("https://example.s3.amazonaws.com/x"),
+            response_url: crate::request::RawResponseUrl::new("https://example.s3.amazonaws.com/x"),
             stack_id: "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g".into(),
             request_id: "req".into(),
             logical_resource_id: "Lookup".into(),

@@ -25,7 +25,7 @@ use percent_encoding::percent_decode_str;
 use url::{Host, Url};
 
 use crate::partition::Partition;
-use crate::request::{ReplyTarget, StackArn};
+use crate::request::{ReplyTarget, StackArn, redact};
 
 /// How strictly a ResponseURL is checked before anything is done for its request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -98,29 +98,6 @@ impl UrlPolicy {
     /// The function's own region, when named.
     pub fn home_region(&self) -> Option<&str> {
         self.home_region.as_deref()
-    }
-}
-
-/// The ResponseURL exactly as the event carried it, unchecked. `Debug` shows scheme, host and path
-/// only: the query string is a bearer token.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub(crate) struct RawResponseUrl(String);
-
-impl RawResponseUrl {
-    /// Wraps the text of an event's `ResponseURL`.
-    pub fn new(text: impl Into<String>) -> Self {
-        RawResponseUrl(text.into())
-    }
-
-    /// Scheme, host and path, without the query string; `<not a URL>` when it does not parse.
-    pub fn redacted(&self) -> String {
-        Url::parse(&self.0).map_or_else(|_| "<not a URL>".to_owned(), |url| redact(&url))
-    }
-}
-
-impl fmt::Debug for RawResponseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RawResponseUrl({})", self.redacted())
     }
 }
 
@@ -217,7 +194,7 @@ pub(crate) fn encoded_response_key(stack_id: &str, logical_resource_id: &str, re
 impl ResponseUrl {
     /// Checks `reply`'s URL against `policy`. Nothing about the request should be acted on when this fails.
     pub fn bind(reply: &ReplyTarget, policy: &UrlPolicy) -> Result<ResponseUrl, ResponseUrlError> {
-        let url = Url::parse(&reply.response_url.0).map_err(|e| ResponseUrlError::Invalid(e.to_string()))?;
+        let url = Url::parse(reply.response_url.as_str()).map_err(|e| ResponseUrlError::Invalid(e.to_string()))?;
         let not_s3 = || ResponseUrlError::NotS3 { url: redact(&url) };
         if !url.username().is_empty() || url.password().is_some() {
             return Err(not_s3());
@@ -359,14 +336,6 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-fn redact(url: &Url) -> String {
-    let host = url.host_str().unwrap_or("");
-    match url.port() {
-        Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
-        None => format!("{}://{host}{}", url.scheme(), url.path()),
-    }
-}
-
 impl fmt::Display for ResponseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.redacted())
@@ -383,6 +352,7 @@ impl fmt::Debug for ResponseUrl {
 mod tests {
     use super::*;
     use crate::partition::PARTITIONS;
+    use crate::request::RawResponseUrl;
 
     const SIGNATURE: &str = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=deadbeef";
 

@@ -6,7 +6,7 @@ use std::error::Error as StdError;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response;
 
-use crate::error_chain;
+use cfn_custom_resource::error::source_chain;
 
 /// A failed AWS call, in words an operator can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,11 +35,11 @@ impl AwsCallError {
             SdkError::ServiceError(context) => (
                 context.err().code().map(str::to_owned),
                 Some(context.raw().status().as_u16()),
-                context.err().message().map_or_else(|| error_chain(context.err()), str::to_owned),
+                context.err().message().map_or_else(|| source_chain(context.err()), str::to_owned),
             ),
             // An answer that could not be read, such as a 200 whose body is not the service's JSON.
-            SdkError::ResponseError(context) => (None, Some(context.raw().status().as_u16()), error_chain(error)),
-            other => (None, None, error_chain(other)),
+            SdkError::ResponseError(context) => (None, Some(context.raw().status().as_u16()), source_chain(error)),
+            other => (None, None, source_chain(other)),
         };
         AwsCallError { operation, code, status, message }
     }

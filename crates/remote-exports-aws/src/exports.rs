@@ -23,7 +23,7 @@ use remote_exports_core::{
 };
 
 use crate::assumed_role::{AssumedRole, AssumedRoleCredentials};
-use crate::{error_chain, is_untrusted_certificate};
+use cfn_custom_resource::error::{is_untrusted_certificate, source_chain};
 
 /// Retries of throttled, failed-over or unreachable reads never give up on their own: the caller's
 /// deadline (the function's work deadline) ends them, so a throttled publisher is waited out for as
@@ -42,7 +42,7 @@ struct UntrustedCertificatesAreFinal;
 impl ClassifyRetry for UntrustedCertificatesAreFinal {
     fn classify_retry(&self, context: &InterceptorContext) -> RetryAction {
         let connector_error = match context.output_or_error() {
-            Some(Err(error)) => error.as_connector_error().map(|e| error_chain(e)),
+            Some(Err(error)) => error.as_connector_error().map(|e| source_chain(e)),
             _ => None,
         };
         match connector_error {
@@ -250,7 +250,7 @@ impl ExportSource for CloudFormationExports {
                 step: SourceStep::AssumeRole,
                 kind: FailureKind::Other,
                 code: None,
-                message: error_chain(&error),
+                message: source_chain(&error),
             })
         })
     }
@@ -346,7 +346,7 @@ where
         cause = current.source();
     }
     let step = if credentials_failed { SourceStep::AssumeRole } else { step };
-    SourceError { step, kind: FailureKind::Other, code: None, message: error_chain(&error) }
+    SourceError { step, kind: FailureKind::Other, code: None, message: source_chain(&error) }
 }
 
 /// STS's refusal of an AssumeRole, found anywhere in `error`'s source chain.
@@ -360,7 +360,7 @@ pub(crate) fn assume_role_failure(error: &(dyn StdError + 'static)) -> Option<So
                     context.err().message().unwrap_or("no message").to_owned(),
                     context.raw().status().as_u16(),
                 ),
-                other => (None, error_chain(other), 0),
+                other => (None, source_chain(other), 0),
             };
             let kind = failure_kind(code.as_deref(), status);
             return Some(SourceError { step: SourceStep::AssumeRole, kind, code, message });

@@ -23,7 +23,6 @@ mod registry;
 mod response_transport;
 mod snapshots;
 mod tls;
-use tls::is_untrusted_certificate;
 
 pub use aws_error::AwsCallError;
 pub use events::{EVENT_SOURCE, EventBridgeEvents};
@@ -33,17 +32,3 @@ pub use registry::{DynamoDbRegistry, READER_KEY};
 pub use response_transport::HttpResponseTransport;
 pub use snapshots::{DynamoDbSnapshots, SNAPSHOT_KEY};
 pub use tls::{TrustRoots, load_sdk_config, sdk_config_loader};
-
-/// An error and its sources as one readable line, each message once (layers often repeat their cause).
-pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cause = Some(error);
-    while let Some(current) = cause {
-        let text = current.to_string();
-        if !parts.iter().any(|seen| seen.contains(&text)) {
-            parts.push(text);
-        }
-        cause = current.source();
-    }
-    parts.join(": ")
-}
