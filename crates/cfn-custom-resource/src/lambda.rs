@@ -33,11 +33,10 @@ use crate::{CustomResource, Deadline, Driver, HandleError, Handled, ResponseTran
 /// accepts ResponseURLs on 127.0.0.1, for local emulators only; a WARN says so at start.
 #[cfg(feature = "reqwest")]
 pub async fn run<R: CustomResource>(resource: R) -> Result<(), lambda_runtime::Error> {
-    let loopback = std::env::var("ALLOW_LOOPBACK_RESPONSE_URL").is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    if loopback {
-        tracing::warn!("ALLOW_LOOPBACK_RESPONSE_URL=true: answers may go to loopback hosts (local testing only)");
+    let (policy, warnings) = crate::UrlPolicy::strict().with_lambda_vars(|name| std::env::var(name).ok());
+    for warning in warnings {
+        tracing::warn!(%warning, "function setting");
     }
-    let policy = crate::UrlPolicy::strict().in_lambda_region().with_loopback(loopback);
     serve(Driver::new(resource, crate::HttpTransport::new()?).with_url_policy(policy)).await
 }
 

@@ -78,10 +78,25 @@ impl UrlPolicy {
     /// [`UrlPolicy::in_region`] with `AWS_REGION`, which Lambda sets to the function's region; left
     /// unset when the variable is (then every request is refused, and says why).
     pub fn in_lambda_region(self) -> Self {
-        match std::env::var("AWS_REGION") {
-            Ok(region) if !region.trim().is_empty() => self.in_region(region.trim()),
-            _ => UrlPolicy { home_region: None, ..self },
+        self.with_lambda_vars(|name| if name == "AWS_REGION" { std::env::var(name).ok() } else { None }).0
+    }
+
+    /// The policy as a Lambda function's environment configures it, read through `var`:
+    /// `AWS_REGION` (set by Lambda: the function's own region) and `ALLOW_LOOPBACK_RESPONSE_URL=true`
+    /// (local emulators only). Returns the warnings to log at start: a missing region, loopback on.
+    pub fn with_lambda_vars(self, var: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
+        let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let mut warnings = Vec::new();
+        let home_region = set("AWS_REGION");
+        if home_region.is_none() {
+            warnings.push("AWS_REGION is not set: every request is refused, since none can be bound to it".to_owned());
         }
+        let allow_loopback = set("ALLOW_LOOPBACK_RESPONSE_URL").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if allow_loopback {
+            warnings
+                .push("ALLOW_LOOPBACK_RESPONSE_URL=true: answers may go to loopback hosts (local testing only)".into());
+        }
+        (UrlPolicy { home_region, allow_loopback, ..self }, warnings)
     }
 
     /// Also accept `http` on 127.0.0.1, `::1` or `localhost`, path-style, for local emulators and
@@ -685,6 +700,23 @@ mod tests {
         ] {
             assert!(bind_at_home(&reply(stack, "L", "r", url), &policy).is_err(), "{url}");
         }
+    }
+
+    #[test]
+    fn the_lambda_environment_names_the_region_and_opts_into_loopback() {
+        fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+            let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            move |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        }
+        let (policy, warnings) = UrlPolicy::strict().with_lambda_vars(vars(&[("AWS_REGION", " eu-west-1 ")]));
+        assert_eq!((policy, warnings), (UrlPolicy::strict().in_region("eu-west-1"), vec![]));
+        let local = [("AWS_REGION", "eu-west-1"), ("ALLOW_LOOPBACK_RESPONSE_URL", "TRUE")];
+        let (policy, warnings) = UrlPolicy::host_only().with_lambda_vars(vars(&local));
+        assert_eq!(policy, UrlPolicy::host_only().in_region("eu-west-1").with_loopback(true));
+        assert!(warnings[0].contains("loopback"), "{warnings:?}");
+        let (policy, warnings) = UrlPolicy::strict().with_lambda_vars(vars(&[("ALLOW_LOOPBACK_RESPONSE_URL", "yes")]));
+        assert_eq!((policy.home_region(), policy.allow_loopback), (None, false));
+        assert!(warnings[0].contains("AWS_REGION is not set"), "{warnings:?}");
     }
 
     #[test]

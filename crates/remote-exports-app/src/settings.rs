@@ -58,8 +58,7 @@ impl Settings {
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Settings {
         let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let mut warnings = Vec::new();
-        let allow_loopback = set("ALLOW_LOOPBACK_RESPONSE_URL").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let url_policy = match set("RESPONSE_URL_BINDING").as_deref() {
+        let binding = match set("RESPONSE_URL_BINDING").as_deref() {
             None => UrlPolicy::strict(),
             Some(v) if v.eq_ignore_ascii_case("request") => UrlPolicy::strict(),
             Some(v) if v.eq_ignore_ascii_case("host-only") => {
@@ -79,10 +78,9 @@ impl Settings {
                 UrlPolicy::strict()
             }
         };
-        if allow_loopback {
-            warnings
-                .push("ALLOW_LOOPBACK_RESPONSE_URL=true: answers may go to loopback hosts (local testing only)".into());
-        }
+        // AWS_REGION and ALLOW_LOOPBACK_RESPONSE_URL, read as the protocol crate's lambda::run reads them.
+        let (url_policy, url_warnings) = binding.with_lambda_vars(&var);
+        warnings.extend(url_warnings);
         let ttl = set("CONSUMER_POLICY_TTL_SECONDS")
             .and_then(|v| v.parse::<u64>().ok())
             .map_or(DEFAULT_POLICY_TTL, Duration::from_secs);
@@ -94,21 +92,11 @@ impl Settings {
             (None, Some(name)) => PolicySetting::Parameter { name, ttl },
             (Some(_), Some(_)) => PolicySetting::Conflict,
         };
-        // Requests are bound to the region Lambda runs the function in; without one, every request
-        // is refused, and said so.
-        let function_region = set("AWS_REGION");
-        let url_policy = match &function_region {
-            Some(region) => url_policy.in_region(region.as_str()),
-            None => {
-                warnings.push("AWS_REGION is not set: every request is refused, since none can be bound to it".into());
-                url_policy
-            }
-        };
         Settings {
             governance: Governance::from_vars(&var),
             consumer_policy,
-            url_policy: url_policy.with_loopback(allow_loopback),
-            function_region,
+            function_region: url_policy.home_region().map(str::to_owned),
+            url_policy,
             function_account: set("FUNCTION_ACCOUNT_ID"),
             reads_table: set("READS_TABLE"),
             snapshot: set("EXPORTS_CACHE_TABLE").map(|table| SnapshotSettings {

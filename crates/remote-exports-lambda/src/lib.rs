@@ -2,9 +2,11 @@
 //! path an event takes, one handler per mode, and the mapping from failed invocations to the
 //! runtime's typed errors.
 
+mod config;
 mod handlers;
 mod logging;
 
+pub use config::{FunctionConfig, VARIABLES};
 pub use handlers::{AuditHandler, CustomResourceHandler, MetricsSink, stdout_metrics};
 pub use logging::init_logging;
 
@@ -26,15 +28,6 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// `FUNCTION_MODE`. A bad one must not stop the function: Deletes still have to be answered,
-    /// and an audit is never run by mistake, so it serves custom-resource requests, said at ERROR.
-    pub fn from_env() -> Mode {
-        Mode::from_setting(std::env::var("FUNCTION_MODE").ok().as_deref()).unwrap_or_else(|error| {
-            tracing::error!(%error, "serving custom-resource requests only");
-            Mode::CustomResource
-        })
-    }
-
     pub fn from_setting(setting: Option<&str>) -> Result<Mode, String> {
         match setting.map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(Mode::CustomResource),

@@ -2,35 +2,31 @@
 // layout needs more than the default limit of 128.
 #![recursion_limit = "256"]
 //! The Lambda binary: one of the template's functions, chosen by `FUNCTION_MODE` (set by the
-//! template, never by an event). It only wires the AWS adapters into a mode's handler
-//! (`remote_exports_lambda::handlers`) and serves the Lambda Runtime API.
+//! template, never by an event). It reads its configuration once ([`FunctionConfig`]), wires the
+//! AWS adapters into that mode's handler and serves the Lambda Runtime API.
 
 use std::sync::Arc;
 
 use cfn_custom_resource::Driver;
 use lambda_runtime::service_fn;
-use remote_exports_app::{Audit, RemoteExports, Settings, SnapshotSource};
+use remote_exports_app::{Audit, RemoteExports, SnapshotSource};
 use remote_exports_aws::{
     CloudFormationExports, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents, HttpResponseTransport,
-    SsmParameters, TrustRoots, load_sdk_config,
+    SsmParameters, load_sdk_config,
 };
-use remote_exports_lambda::metrics::{MetricsSettings, RequestMeter};
-use remote_exports_lambda::{AuditHandler, CustomResourceHandler, Mode, stdout_metrics};
+use remote_exports_lambda::metrics::RequestMeter;
+use remote_exports_lambda::{AuditHandler, CustomResourceHandler, FunctionConfig, Mode, stdout_metrics};
 
 // One request at a time: a current-thread runtime starts faster and holds less memory.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     remote_exports_lambda::init_logging();
-    let settings = Settings::from_env();
-    settings.warnings.iter().for_each(|warning| tracing::warn!(%warning, "function setting"));
-    let mode = Mode::from_env();
-    let roots = TrustRoots::choose(std::env::var("TLS_ROOTS").ok().as_deref(), settings.function_region.as_deref())
-        .unwrap_or_else(|error| {
-            tracing::error!(%error, "falling back to the system's trusted roots");
-            TrustRoots::System
-        });
+    let FunctionConfig { mode, settings, tls_roots: roots, metrics, .. } = {
+        let config = FunctionConfig::from_env();
+        config.log();
+        config
+    };
     let config = load_sdk_config(roots).await?;
-    let metrics = MetricsSettings::from_vars(|name| std::env::var(name).ok());
     // Without READS_TABLE the registry is absent, not disabled: no client, no call, no cost.
     let registry = settings.reads_table.as_deref().map(|table| DynamoDbRegistry::new(&config, table));
     if mode == Mode::Audit {

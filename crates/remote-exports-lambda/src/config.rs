@@ -1,0 +1,149 @@
+//! The function's whole configuration, read once at start-up through one reader: which mode, the
+//! use cases' settings, the TLS roots and the metrics. Each variable is read in one place, typed,
+//! with its warning; [`VARIABLES`] lists them all, and a test holds the README's table to it.
+
+use remote_exports_app::Settings;
+use remote_exports_aws::TrustRoots;
+
+use crate::Mode;
+use crate::metrics::MetricsSettings;
+
+/// Every variable the function reads, besides the AWS SDK's own (`AWS_ENDPOINT_URL*`, credentials,
+/// `AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT`, read by `aws-config`) and the logging
+/// variables (`AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL`, `RUST_LOG`), which logging reads
+/// first so that this reader's warnings can be logged.
+pub const VARIABLES: &[&str] = &[
+    "FUNCTION_MODE",
+    "AWS_REGION",
+    "DEFAULT_ROLE_ARN",
+    "ALLOWED_ROLE_ARNS",
+    "ALLOWED_EXPORTS",
+    "ALLOWED_STACK_OUTPUTS",
+    "CONSUMER_POLICY",
+    "CONSUMER_POLICY_PARAMETER",
+    "CONSUMER_POLICY_TTL_SECONDS",
+    "RESPONSE_URL_BINDING",
+    "ALLOW_LOOPBACK_RESPONSE_URL",
+    "TLS_ROOTS",
+    "READS_TABLE",
+    "EXPORTS_CACHE_TABLE",
+    "EXPORTS_CACHE_TTL_SECONDS",
+    "FUNCTION_ACCOUNT_ID",
+    "AUDIT_EVENT_BUS",
+    "METRICS_NAMESPACE",
+    "METRICS_CONSUMER_ACCOUNT_DIMENSION",
+];
+
+/// What the function runs with.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    pub mode: Mode,
+    pub settings: Settings,
+    pub tls_roots: TrustRoots,
+    pub metrics: MetricsSettings,
+    /// Said at WARN on every cold start: settings that weaken the function or were not understood.
+    pub warnings: Vec<String>,
+    /// Said at ERROR on every cold start: settings that were replaced by a safe default.
+    pub errors: Vec<String>,
+}
+
+impl FunctionConfig {
+    pub fn from_env() -> FunctionConfig {
+        FunctionConfig::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads only the names in [`VARIABLES`], through `var`.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> FunctionConfig {
+        let var = |name: &str| {
+            debug_assert!(VARIABLES.contains(&name), "{name} is not in VARIABLES");
+            var(name)
+        };
+        let settings = Settings::from_vars(var);
+        let mut errors = Vec::new();
+        // A bad mode must not stop the function: Deletes still have to be answered, and an audit is
+        // never run by mistake.
+        let mode = Mode::from_setting(var("FUNCTION_MODE").as_deref()).unwrap_or_else(|error| {
+            errors.push(format!("{error}; serving custom-resource requests only"));
+            Mode::CustomResource
+        });
+        let tls_roots = TrustRoots::choose(var("TLS_ROOTS").as_deref(), settings.function_region.as_deref())
+            .unwrap_or_else(|error| {
+                errors.push(format!("{error}; falling back to the system's trusted roots"));
+                TrustRoots::System
+            });
+        let metrics = MetricsSettings::from_vars(var);
+        let warnings = settings.warnings.clone();
+        FunctionConfig { mode, settings, tls_roots, metrics, warnings, errors }
+    }
+
+    /// Logs the warnings and errors, once per cold start.
+    pub fn log(&self) {
+        self.warnings.iter().for_each(|warning| tracing::warn!(%warning, "function setting"));
+        self.errors.iter().for_each(|error| tracing::error!(%error, "function setting"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    #[test]
+    fn every_variable_is_read_once_through_the_one_reader() {
+        let read = RefCell::new(Vec::new());
+        // Every variable set (a valid default role, so the allow-lists after it are read too), so
+        // that none is skipped because another is unset or invalid.
+        let config = FunctionConfig::from_vars(|name| {
+            read.borrow_mut().push(name.to_owned());
+            Some(if name == "DEFAULT_ROLE_ARN" { "arn:aws:iam::222222222222:role/r" } else { "x" }.to_owned())
+        });
+        let mut read = read.into_inner();
+        read.sort();
+        let mut listed: Vec<String> = VARIABLES.iter().map(|v| v.to_string()).collect();
+        listed.sort();
+        assert_eq!(read, listed, "a variable is read twice, or read and not listed, or listed and not read");
+        assert_eq!(config.mode, Mode::CustomResource, "an unknown mode serves custom resources");
+        let unset = FunctionConfig::from_vars(|_| None);
+        assert!(unset.warnings.iter().any(|w| w.contains("AWS_REGION is not set")), "{:?}", unset.warnings);
+    }
+
+    #[test]
+    fn bad_settings_fall_back_to_safe_ones_and_say_so() {
+        let config = FunctionConfig::from_vars(|name| match name {
+            "FUNCTION_MODE" => Some("both".into()),
+            "TLS_ROOTS" => Some("everything".into()),
+            "AWS_REGION" => Some("eu-west-1".into()),
+            _ => None,
+        });
+        assert_eq!((config.mode, config.tls_roots), (Mode::CustomResource, TrustRoots::System));
+        assert_eq!(config.errors.len(), 2, "{:?}", config.errors);
+        assert!(config.errors[0].contains("'both'") && config.errors[1].contains("system's trusted roots"));
+    }
+
+    /// The README's "Function environment" table names exactly these variables (besides the SDK's
+    /// and the logging ones, which it lists as such).
+    #[test]
+    fn the_readme_table_lists_every_variable_and_no_other() {
+        let readme = include_str!("../../../README.md");
+        let section = readme.split("## Function environment").nth(1).expect("the section").split("\n## ").next();
+        let named: Vec<&str> = section
+            .unwrap()
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+            .flat_map(|line| line.split('|').nth(1).unwrap_or("").split('`').skip(1).step_by(2))
+            .map(|name| name.split('=').next().unwrap_or(name))
+            .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .collect();
+        for variable in VARIABLES {
+            assert!(named.contains(variable), "README's table lacks {variable}");
+        }
+        let outside = ["AWS_ENDPOINT_URL", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"].into_iter().chain([
+            "AWS_LAMBDA_LOG_FORMAT",
+            "AWS_LAMBDA_LOG_LEVEL",
+            "RUST_LOG",
+        ]);
+        for name in named {
+            assert!(VARIABLES.contains(&name) || outside.clone().any(|o| o == name), "README names {name}, not read");
+        }
+    }
+}
