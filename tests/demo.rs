@@ -76,10 +76,10 @@ fn sample_events_carry_every_field_cloudformation_sends() {
         assert_eq!(event["ResourceType"], "Custom::RemoteExports");
         // Bound to the event itself, exactly as the deployed function checks it, by a function in the
         // ServiceToken's region (CloudFormation invokes only a ServiceToken in the stack's region).
-        let request = cfn_custom_resource::Request::parse(event.clone()).unwrap();
+        let request = cloudformation_custom_resource::Request::parse(event.clone()).unwrap();
         let function_region = event["ServiceToken"].as_str().unwrap().split(':').nth(3).unwrap();
-        let policy = cfn_custom_resource::UrlPolicy::strict().in_region(function_region);
-        let bound = cfn_custom_resource::ResponseUrl::bind(&request.reply, &policy);
+        let policy = cloudformation_custom_resource::UrlPolicy::strict().in_region(function_region);
+        let bound = cloudformation_custom_resource::ResponseUrl::bind(&request.reply, &policy);
         assert!(bound.is_ok(), "{kind}: {bound:?}");
         assert!(
             event["ResourceProperties"]["ServiceToken"].is_string(),

@@ -1,6 +1,6 @@
-//! The crate's SDK example, `crates/cfn-custom-resource/examples/ssm-parameter`, run as a Lambda
+//! The crate's SDK example, `crates/cloudformation-custom-resource/examples/ssm-parameter`, run as a Lambda
 //! `bootstrap` against moto: typed properties, SDK errors with their cause, NoEcho, and a read from
-//! another region, all through `cfn_custom_resource::lambda::run`.
+//! another region, all through `cloudformation_custom_resource::lambda::run`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,4 +1,4 @@
-//! The use cases: `Custom::RemoteExports` as a [`cfn_custom_resource::CustomResource`] (properties →
+//! The use cases: `Custom::RemoteExports` as a [`cloudformation_custom_resource::CustomResource`] (properties →
 //! plan (allow-lists and the consumer's policy) → lookup → Data), and the stale-read [`Audit`]. The
 //! Lambda binary and the CLI both run these, each with its own adapters; neither the protocol nor AWS
 //! lives here.

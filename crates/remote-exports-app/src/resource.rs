@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use cfn_custom_resource::{
+use cloudformation_custom_resource::{
     CustomResource, Data, Deleted, Failure, FollowUp, ReplyTarget, Request, RequestKind, StackArn, Success,
 };
 use remote_exports_core::{
@@ -218,8 +218,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cfn_custom_resource::testing::RecordingTransport;
-    use cfn_custom_resource::{Deadline, Driver};
+    use cloudformation_custom_resource::testing::RecordingTransport;
+    use cloudformation_custom_resource::{Deadline, Driver};
     use remote_exports_core::testing::{Fault, MemoryExports, MemoryParameters, OWN_ACCOUNT};
     use remote_exports_core::{Export, FailureKind, SourceError, SourceStep, output_ref};
     use serde_json::{Value, json};
@@ -328,7 +328,7 @@ mod tests {
     async fn run_with_registry(
         registry: &Arc<FakeRegistry>,
         event: Value,
-    ) -> (Value, Option<cfn_custom_resource::error::FollowUpOutcome>) {
+    ) -> (Value, Option<cloudformation_custom_resource::error::FollowUpOutcome>) {
         let settings = Settings::from_vars(|name| match name {
             "ALLOW_LOOPBACK_RESPONSE_URL" => Some("true".to_owned()),
             "AWS_REGION" => Some("eu-west-1".to_owned()),

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cfn_custom_resource::UrlPolicy;
+use cloudformation_custom_resource::UrlPolicy;
 use remote_exports_core::{ConfigError, ConsumerPolicy, Governance, PolicyError, PolicyOrigin};
 
 /// Where the consumer policy comes from.

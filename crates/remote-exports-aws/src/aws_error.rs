@@ -6,7 +6,7 @@ use std::error::Error as StdError;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response;
 
-use cfn_custom_resource::error::source_chain;
+use cloudformation_custom_resource::error::source_chain;
 
 /// A failed AWS call, in words an operator can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

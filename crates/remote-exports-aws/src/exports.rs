@@ -23,7 +23,7 @@ use remote_exports_core::{
 };
 
 use crate::assumed_role::{AssumedRole, AssumedRoleCredentials};
-use cfn_custom_resource::error::{is_untrusted_certificate, source_chain};
+use cloudformation_custom_resource::error::{is_untrusted_certificate, source_chain};
 
 /// Retries of throttled, failed-over or unreachable reads never give up on their own: the caller's
 /// deadline (the function's work deadline) ends them, so a throttled publisher is waited out for as

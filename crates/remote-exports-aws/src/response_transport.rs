@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use cfn_custom_resource::{HttpTransport, ResponseTransport, ResponseUrl, TransportError};
+use cloudformation_custom_resource::{HttpTransport, ResponseTransport, ResponseUrl, TransportError};
 
 use crate::TrustRoots;
 

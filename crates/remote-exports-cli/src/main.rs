@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use cfn_custom_resource::{Deadline, Driver, Partition, Request, Response, ResponseUrl, Status};
 use clap::{Parser, Subcommand, ValueEnum};
+use cloudformation_custom_resource::{Deadline, Driver, Partition, Request, Response, ResponseUrl, Status};
 use remote_exports_app::{Audit, RemoteExports, Settings};
 use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, SsmParameters, TrustRoots, load_sdk_config};
 use remote_exports_core::{ExportSource, LookupPlan, Origin, OutputRequest, ResourceProperties, RoleArn, Source};
@@ -561,8 +561,8 @@ mod tests {
         let request =
             Request::parse(preview_event("aws-cn", "cn-north-1", "111111111111", json!({"ExportPrefix": "x"})))
                 .unwrap();
-        assert_eq!(request.kind, cfn_custom_resource::RequestKind::Create);
-        let stack = cfn_custom_resource::StackArn::parse(&request.reply.stack_id).unwrap();
+        assert_eq!(request.kind, cloudformation_custom_resource::RequestKind::Create);
+        let stack = cloudformation_custom_resource::StackArn::parse(&request.reply.stack_id).unwrap();
         assert_eq!((stack.region, stack.account), ("cn-north-1", "111111111111"));
         assert_eq!(request.properties["ExportPrefix"], "x");
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use cfn_custom_resource::{
+use cloudformation_custom_resource::{
     CustomResource, Deadline, Driver, HandleError, Handled, ResponseTransport, StackArn, Status,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -45,12 +45,12 @@ impl<R: CustomResource, T: ResponseTransport> CustomResourceHandler<R, T> {
         }
         // Vouched for by the bound ResponseURL once answered; used only then.
         let stack_id = event.payload["StackId"].as_str().map(str::to_owned);
-        let handled = cfn_custom_resource::lambda::handle(&self.driver, event).await;
+        let handled = cloudformation_custom_resource::lambda::handle(&self.driver, event).await;
         let counts = self.meter.take();
         let ending = ending(&handled, &counts, stack_id.as_deref());
         (self.sink)(&metrics::request_document(&self.metrics, ending, &counts, now_ms()));
         let handled = handled.map_err(FunctionError)?;
-        Ok(cfn_custom_resource::lambda::reply(&handled))
+        Ok(cloudformation_custom_resource::lambda::reply(&handled))
     }
 }
 
@@ -90,7 +90,7 @@ impl<S: ExportSource, R: ReadRegistry, E: AuditEvents> AuditHandler<S, R, E> {
             tracing::warn!("refused an event that is not the audit's schedule; nothing was answered");
             return Err(Refused::NotAScheduledAudit.into());
         }
-        self.run(cfn_custom_resource::lambda::deadline(&event.context)).await.map_err(Diagnostic::from)
+        self.run(cloudformation_custom_resource::lambda::deadline(&event.context)).await.map_err(Diagnostic::from)
     }
 
     /// One run, cut off at the work deadline; its counts as the invocation's result.
@@ -124,8 +124,8 @@ mod tests {
     use std::sync::Mutex;
     use std::time::Duration;
 
-    use cfn_custom_resource::testing::{REGION, RecordingTransport, event};
-    use cfn_custom_resource::{Data, Deleted, Failure, Request, RequestKind, Success, UrlPolicy};
+    use cloudformation_custom_resource::testing::{REGION, RecordingTransport, event};
+    use cloudformation_custom_resource::{Data, Deleted, Failure, Request, RequestKind, Success, UrlPolicy};
     use remote_exports_app::NoRegistry;
     use remote_exports_core::StaleRead;
     use remote_exports_core::testing::MemoryExports;

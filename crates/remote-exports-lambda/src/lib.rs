@@ -12,7 +12,7 @@ pub use logging::init_logging;
 
 pub mod metrics;
 
-use cfn_custom_resource::HandleError;
+use cloudformation_custom_resource::HandleError;
 use remote_exports_app::AuditError;
 use serde_json::Value;
 
@@ -145,7 +145,8 @@ mod tests {
 
     #[test]
     fn errors_reach_the_runtime_with_a_typed_error_type() {
-        let refused = HandleError::ResponseUrlRefused(cfn_custom_resource::error::ResponseUrlError::UnboundStack);
+        let refused =
+            HandleError::ResponseUrlRefused(cloudformation_custom_resource::error::ResponseUrlError::UnboundStack);
         let diagnostic = lambda_runtime::Diagnostic::from(FunctionError(refused));
         assert_eq!(diagnostic.error_type, "RemoteExports.ResponseUrlRefused");
         assert!(diagnostic.error_message.contains("cannot be bound"), "{}", diagnostic.error_message);

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use cfn_custom_resource::Driver;
+use cloudformation_custom_resource::Driver;
 use lambda_runtime::service_fn;
 use remote_exports_app::{Audit, RemoteExports, SnapshotSource};
 use remote_exports_aws::{

@@ -65,7 +65,7 @@ impl ResponseEndpoint {
     /// A presigned-looking URL in CloudFormation's shape for this request: the response bucket of
     /// the stack's region and the key `<StackId>|<LogicalResourceId>|<RequestId>`.
     pub fn url(&self, stack_id: &str, logical_resource_id: &str, request_id: &str) -> String {
-        let region = cfn_custom_resource::StackArn::parse(stack_id).map_or("us-east-1", |s| s.region);
+        let region = cloudformation_custom_resource::StackArn::parse(stack_id).map_or("us-east-1", |s| s.region);
         format!(
             "http://127.0.0.1:{}/{}/{}?X-Amz-Algorithm=AWS4-HMAC-SHA256&{SIGNATURE}",
             self.server.addr.port(),

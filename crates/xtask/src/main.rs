@@ -125,7 +125,7 @@ fn test(extra: &[String]) -> Result {
 /// `cargo package`'s own verification in check mode, which is all a library needs, over three
 /// feature sets instead of one.
 fn protocol_crate_stands_alone() -> Result {
-    let name = "cfn-custom-resource";
+    let name = "cloudformation-custom-resource";
     step(
         &format!("cargo package -p {name}"),
         cargo(&["package", "-p", name, "--locked", "--allow-dirty", "--no-verify"]),

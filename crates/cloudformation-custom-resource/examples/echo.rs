@@ -3,7 +3,7 @@
 //! (`cargo lambda build --example echo --features lambda`) or run it under any Lambda Runtime API
 //! emulator (with `ALLOW_LOOPBACK_RESPONSE_URL=true` when the emulator's ResponseURLs are local).
 
-use cfn_custom_resource::{CustomResource, Data, Deleted, Failure, Request, Success};
+use cloudformation_custom_resource::{CustomResource, Data, Deleted, Failure, Request, Success};
 use serde::Deserialize;
 
 struct Echo;
@@ -35,5 +35,5 @@ impl CustomResource for Echo {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    cfn_custom_resource::lambda::run(Echo).await
+    cloudformation_custom_resource::lambda::run(Echo).await
 }

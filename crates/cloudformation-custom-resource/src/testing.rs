@@ -3,9 +3,9 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use cfn_custom_resource::testing::{REGION, RecordingTransport, event};
-//! use cfn_custom_resource::{Deadline, Driver, RequestKind, UrlPolicy};
-//! # use cfn_custom_resource::{CustomResource, Data, Deleted, Failure, Request, Success};
+//! use cloudformation_custom_resource::testing::{REGION, RecordingTransport, event};
+//! use cloudformation_custom_resource::{Deadline, Driver, RequestKind, UrlPolicy};
+//! # use cloudformation_custom_resource::{CustomResource, Data, Deleted, Failure, Request, Success};
 //! # struct MyResource;
 //! # impl CustomResource for MyResource {
 //! #     type Properties = serde_json::Value;

@@ -2,7 +2,7 @@
 //! region of the account (`{{resolve:ssm:…}}` reads only the stack's own region).
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use cfn_custom_resource::{CustomResource, Data, Deleted, Failure, Request, StackArn, Success};
+use cloudformation_custom_resource::{CustomResource, Data, Deleted, Failure, Request, StackArn, Success};
 use serde::Deserialize;
 
 /// The resource's properties. CloudFormation sends every scalar as a string, so the flag is one too.
@@ -79,5 +79,5 @@ impl CustomResource for ParameterValue {
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
-    cfn_custom_resource::lambda::run(ParameterValue { config }).await
+    cloudformation_custom_resource::lambda::run(ParameterValue { config }).await
 }

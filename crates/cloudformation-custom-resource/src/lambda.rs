@@ -3,7 +3,7 @@
 //! A function that serves custom-resource requests and nothing else needs one call:
 //!
 //! ```no_run
-//! # use cfn_custom_resource::{CustomResource, Deleted, Failure, Request, Success};
+//! # use cloudformation_custom_resource::{CustomResource, Deleted, Failure, Request, Success};
 //! # struct MyResource;
 //! # impl CustomResource for MyResource {
 //! #     type Properties = serde_json::Value;
@@ -13,7 +13,7 @@
 //! # }
 //! #[tokio::main]
 //! async fn main() -> Result<(), lambda_runtime::Error> {
-//!     cfn_custom_resource::lambda::run(MyResource).await
+//!     cloudformation_custom_resource::lambda::run(MyResource).await
 //! }
 //! ```
 //!

@@ -25,7 +25,7 @@
 //! # Example
 //!
 //! ```
-//! use cfn_custom_resource::{CustomResource, Data, Deleted, Failure, Request, Success};
+//! use cloudformation_custom_resource::{CustomResource, Data, Deleted, Failure, Request, Success};
 //! use serde::Deserialize;
 //!
 //! /// `!GetAtt Resource.Upper` is the `Name` property, upper-cased.

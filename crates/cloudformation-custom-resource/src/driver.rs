@@ -209,9 +209,9 @@ impl HandleError {
 ///
 /// ```no_run
 /// # #[cfg(feature = "reqwest")]
-/// # fn make<R: cfn_custom_resource::CustomResource>(resource: R) -> Result<(), Box<dyn std::error::Error>> {
+/// # fn make<R: cloudformation_custom_resource::CustomResource>(resource: R) -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use cfn_custom_resource::{Driver, HttpTransport, RetryPolicy, UrlPolicy};
+/// use cloudformation_custom_resource::{Driver, HttpTransport, RetryPolicy, UrlPolicy};
 ///
 /// let driver = Driver::new(resource, HttpTransport::new()?)
 ///     .with_url_policy(UrlPolicy::strict())
