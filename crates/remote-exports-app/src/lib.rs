@@ -7,10 +7,10 @@ mod audit;
 mod policy_cache;
 mod resource;
 mod settings;
-mod snapshot;
+mod snapshot_source;
 
 pub use audit::{Audit, AuditError, AuditOutcome};
 pub use policy_cache::PolicyCache;
 pub use resource::{NoRegistry, REGISTRY_FOLLOW_UP, RemoteExports};
 pub use settings::{PolicySetting, Settings, SnapshotSettings};
-pub use snapshot::{LEASE, SnapshotSource, now_ms, snapshot_key};
+pub use snapshot_source::{LEASE, SnapshotSource, now_ms, snapshot_key};

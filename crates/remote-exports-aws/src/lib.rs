@@ -16,19 +16,19 @@
 
 mod assumed_role;
 mod aws_error;
+mod dynamodb_registry;
+mod dynamodb_snapshots;
 mod events;
 mod exports;
 mod parameters;
-mod registry;
 mod response_transport;
-mod snapshots;
 mod tls;
 
 pub use aws_error::AwsCallError;
+pub use dynamodb_registry::{DynamoDbRegistry, READER_KEY};
+pub use dynamodb_snapshots::{DynamoDbSnapshots, SNAPSHOT_KEY};
 pub use events::{EVENT_SOURCE, EventBridgeEvents};
 pub use exports::{CloudFormationExports, UNTIL_DEADLINE};
 pub use parameters::SsmParameters;
-pub use registry::{DynamoDbRegistry, READER_KEY};
 pub use response_transport::HttpResponseTransport;
-pub use snapshots::{DynamoDbSnapshots, SNAPSHOT_KEY};
 pub use tls::{TrustRoots, load_sdk_config, sdk_config_loader};

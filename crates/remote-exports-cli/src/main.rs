@@ -1,6 +1,6 @@
 //! `remote-exports`: the stack author's view of what the function sees and would answer.
 
-mod registry;
+mod readers;
 mod template;
 
 use std::ops::ControlFlow;
@@ -267,22 +267,22 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
         }
         Command::Readers { table, export, stack_output, prefix, source_account, region } => {
             let source_account = source_account.map(|a| checked_account(&a)).transpose()?;
-            let registry = registry::registry(&sdk, table)?;
+            let registry = readers::registry(&sdk, table)?;
             if let Some(output) = &stack_output
                 && remote_exports_core::output_ref(output).is_none()
             {
                 return Err(usage(format!("--stack-output '{output}' is not <StackName>.<OutputKey>")));
             }
             let export = export.or(stack_output);
-            let filter = registry::ReaderFilter { export, prefix, source_account, region };
-            registry::readers(&registry, &filter, cli.output).await?;
+            let filter = readers::ReaderFilter { export, prefix, source_account, region };
+            readers::readers(&registry, &filter, cli.output).await?;
             Ok(Status::Success)
         }
         Command::Stale { table } => {
-            let registry = registry::registry(&sdk, table)?;
+            let registry = readers::registry(&sdk, table)?;
             let governance = Settings::from_env().governance;
             let report = Audit::new(exports(&sdk), Some(registry), governance).report().await?;
-            let stale = registry::print_stale(&report, cli.output)?;
+            let stale = readers::print_stale(&report, cli.output)?;
             match report.unchecked().count() {
                 _ if stale => Ok(Status::Failed),
                 0 => Ok(Status::Success),

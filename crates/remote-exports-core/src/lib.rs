@@ -6,37 +6,45 @@
 //!
 //! The read registry ([`ReadRegistry`], [`ReadRecord`], [`audit`]) records who read what, with
 //! keyed fingerprints instead of values, and finds reads whose export changed or disappeared.
+//!
+//! One job per module: `properties` → `plan` → `lookup` (selection) over `published` values;
+//! `read_record`, `fingerprint`, `staleness` and `audit` for the registry; every port in `ports`.
 
+mod audit;
 mod config;
 mod error;
+mod fingerprint;
 mod lookup;
 mod meter;
 mod pattern;
 mod plan;
 mod policy;
+mod ports;
 mod properties;
-mod registry;
+mod published;
+mod read_record;
 mod role_arn;
-mod snapshot;
+mod staleness;
 mod suggest;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use audit::{AUDIT_SESSION_NAME, AuditReport, SourceCheck, audit};
 pub use config::{ConfigError, Governance};
 pub use error::{FailureKind, LookupError, MissingExport, MissingKind, SourceError, SourceStep, call_cause};
-pub use lookup::{
-    Attempts, Export, ExportOrigin, ExportSource, ParameterError, ParameterStore, Selected, StackOutputs, lookup,
-};
+pub use fingerprint::{FINGERPRINT_SCHEME, fingerprint, opaque_id};
+pub use lookup::{Selected, lookup};
 pub use meter::{Count, Meter, NoMeter};
 pub use pattern::{Pattern, PatternList};
 pub use plan::{Consumer, ExportFilter, LookupPlan, Origin, Source};
 pub use policy::{ConsumerPolicy, ConsumerRules, PolicyError, PolicyOrigin};
-pub use properties::{OutputRequest, PropertyError, ResourceProperties, Selection, output_ref};
-pub use registry::{
-    AUDIT_SESSION_NAME, AlertUpdate, AuditEvents, AuditReport, FINGERPRINT_SCHEME, REMOVED, ReadExport, ReadRecord,
-    ReadRegistry, RegistryError, SourceCheck, SourceRef, StaleRead, Staleness, audit, fingerprint, opaque_id,
-    reader_key, rfc3339,
+pub use ports::{
+    Attempts, AuditEvents, ExportSource, ParameterError, ParameterStore, ReadRegistry, RegistryError, SnapshotMeta,
+    SnapshotStore,
 };
+pub use properties::{OutputRequest, PropertyError, ResourceProperties, Selection, output_ref};
+pub use published::{Export, ExportOrigin, StackOutputs};
+pub use read_record::{AlertUpdate, ReadExport, ReadRecord, SourceRef, reader_key, rfc3339};
 pub use role_arn::{InvalidRoleArn, RoleArn};
-pub use snapshot::{SnapshotMeta, SnapshotStore};
+pub use staleness::{REMOVED, StaleRead, Staleness};
 pub use suggest::closest;

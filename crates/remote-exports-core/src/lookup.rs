@@ -1,159 +1,15 @@
+//! Selection: the plan's source read page by page and folded into the Data map, with defaults and
+//! "did you mean" for what is missing.
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::Future;
 use std::ops::ControlFlow;
 
-use crate::error::{LookupError, MissingExport, MissingKind, SourceError};
+use crate::error::{LookupError, MissingExport, MissingKind};
 use crate::plan::{LookupPlan, Source};
+use crate::ports::ExportSource;
 use crate::properties::{OutputRequest, output_ref};
+use crate::published::{Export, ExportOrigin, StackOutputs};
 use crate::suggest::closest;
-
-/// One CloudFormation export. `Debug` hides the value: it may be a NoEcho secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Export {
-    pub name: String,
-    pub value: String,
-    /// The ID of the stack that exports it (empty when the source does not say).
-    pub exporting_stack_id: String,
-}
-
-impl Export {
-    pub fn new(name: impl Into<String>, value: impl Into<String>, exporting_stack_id: impl Into<String>) -> Self {
-        Export { name: name.into(), value: value.into(), exporting_stack_id: exporting_stack_id.into() }
-    }
-}
-
-impl std::fmt::Debug for Export {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Export")
-            .field("name", &self.name)
-            .field("value", &"<redacted>")
-            .field("exporting_stack_id", &self.exporting_stack_id)
-            .finish()
-    }
-}
-
-/// One stack's outputs, as DescribeStacks returns them. `Debug` hides the values.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct StackOutputs {
-    pub stack_id: String,
-    /// Output key → value.
-    pub outputs: BTreeMap<String, String>,
-}
-
-impl std::fmt::Debug for StackOutputs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StackOutputs")
-            .field("stack_id", &self.stack_id)
-            .field("keys", &self.outputs.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-/// Where a Data key's value came from: what the read registry records instead of the value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportOrigin {
-    /// The export name, or `<StackName>.<OutputKey>` for a stack output.
-    pub export: String,
-    /// The ID of the stack that exports it or has the output; empty for a default.
-    pub exporting_stack_id: String,
-}
-
-/// How a read of a source went so far, counted per attempt (retries included).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Attempts {
-    pub attempts: u32,
-    /// Attempts refused as throttled ("Rate exceeded").
-    pub throttled: u32,
-}
-
-/// Something that reads an account's exports (one page at a time) and its stacks' outputs, in a region.
-pub trait ExportSource: Send + Sync {
-    /// The attempts of the latest read of `source`, also while it is still running or after it was
-    /// cut off by a deadline; `None` when the source does not count them.
-    fn attempts(&self, _source: &Source) -> Option<Attempts> {
-        None
-    }
-
-    /// Whether the publisher admits `source`'s identity: for a role, STS has accepted AssumeRole
-    /// with this consumer's identity (now, or for credentials still valid). Values that did not
-    /// come from this source's own read (a shared snapshot) may be served only after this.
-    fn admit(&self, _source: &Source) -> impl Future<Output = Result<(), SourceError>> + Send {
-        std::future::ready(Ok(()))
-    }
-
-    /// Hands each page to `on_page` until the pages run out or `on_page` returns `Break`, which
-    /// means no further page should be requested. Returns how many pages were read.
-    fn scan_exports(
-        &self,
-        source: &Source,
-        on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
-    ) -> impl Future<Output = Result<u32, SourceError>> + Send;
-
-    /// The outputs of the stack named `stack_name` (one DescribeStacks), or `None` when no such stack
-    /// exists: never found, or deleted.
-    fn stack_outputs(
-        &self,
-        source: &Source,
-        stack_name: &str,
-    ) -> impl Future<Output = Result<Option<StackOutputs>, SourceError>> + Send;
-}
-
-/// A shared source reads as the source itself.
-impl<T: ExportSource> ExportSource for std::sync::Arc<T> {
-    fn attempts(&self, source: &Source) -> Option<Attempts> {
-        (**self).attempts(source)
-    }
-
-    fn admit(&self, source: &Source) -> impl Future<Output = Result<(), SourceError>> + Send {
-        (**self).admit(source)
-    }
-
-    fn scan_exports(
-        &self,
-        source: &Source,
-        on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
-    ) -> impl Future<Output = Result<u32, SourceError>> + Send {
-        (**self).scan_exports(source, on_page)
-    }
-
-    fn stack_outputs(
-        &self,
-        source: &Source,
-        stack_name: &str,
-    ) -> impl Future<Output = Result<Option<StackOutputs>, SourceError>> + Send {
-        (**self).stack_outputs(source, stack_name)
-    }
-}
-
-/// Reads a named text parameter, such as a consumer policy kept in SSM Parameter Store.
-pub trait ParameterStore: Send + Sync {
-    /// The parameter's value (decrypted when it is stored encrypted), or why it cannot be used.
-    fn get(&self, name: &str) -> impl Future<Output = Result<String, ParameterError>> + Send;
-}
-
-/// A shared store reads as the store itself.
-impl<T: ParameterStore> ParameterStore for std::sync::Arc<T> {
-    fn get(&self, name: &str) -> impl Future<Output = Result<String, ParameterError>> + Send {
-        (**self).get(name)
-    }
-}
-
-/// Why a parameter's value cannot be used. Each text completes "the parameter could not be read: …".
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParameterError {
-    /// A type that does not hold one text, such as `StringList`.
-    #[error("it is a {found} parameter, which cannot hold a JSON document; store it as a String or SecureString")]
-    WrongType { found: String },
-    /// A SecureString whose KMS key the reader may not use.
-    #[error(
-        "it is a SecureString that the function cannot decrypt ({detail}); grant the function kms:Decrypt on its \
-         KMS key (template parameter ConsumerPolicyKmsKeyArn), or encrypt it with the AWS-managed aws/ssm key"
-    )]
-    CannotDecrypt { detail: String },
-    /// Missing, denied, throttled or unreachable: the store's own words.
-    #[error("{0}")]
-    Unreadable(String),
-}
 
 /// The selected exports and stack outputs, ready to become the response's Data. `Debug` shows the
 /// keys only.
@@ -473,6 +329,7 @@ impl<'p> Selector<'p> {
 mod tests {
     use super::*;
     use crate::config::Governance;
+    use crate::error::SourceError;
     use crate::error::{FailureKind, SourceStep};
     use crate::pattern::PatternList;
     use crate::plan::Origin;

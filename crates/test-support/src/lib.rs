@@ -19,8 +19,8 @@ mod http;
 mod moto;
 mod moto_responses;
 mod proxy;
-mod registry;
 mod runtime_api;
+mod tables;
 mod tls_front;
 
 pub use aws_errors::AwsError;
@@ -30,8 +30,8 @@ pub use function::{Function, FunctionOptions};
 pub use moto::{CONSUMER_ACCOUNT, Moto, Publisher, sdk_config};
 pub use moto_responses::MotoResponses;
 pub use proxy::CountingProxy;
-pub use registry::{AuditInbox, ExportsCacheTable, ReadsTable};
 pub use runtime_api::{Invocation, Outcome, RuntimeApi};
+pub use tables::{AuditInbox, ExportsCacheTable, ReadsTable};
 pub use tls_front::{TestPki, TlsFront, check};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -1,0 +1,303 @@
+//! The stale-read audit: every recorded read compared with what its publisher exports now, each
+//! publisher read once.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use crate::config::Governance;
+use crate::error::SourceError;
+use crate::fingerprint::fingerprint;
+use crate::ports::ExportSource;
+use crate::properties::output_ref;
+use crate::published::ExportOrigin;
+use crate::read_record::{AlertUpdate, ReadRecord, SourceRef};
+use crate::staleness::{StaleRead, stale_in};
+
+/// How reading one source went during an audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceCheck {
+    pub source: SourceRef,
+    pub readers: usize,
+    pub pages: u32,
+    /// Why its readers could not be checked.
+    pub error: Option<String>,
+}
+
+/// The result of comparing every recorded read with what its publisher exports now.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditReport {
+    pub readers: usize,
+    pub sources: Vec<SourceCheck>,
+    /// Every stale read, alerted before or not.
+    pub stale: Vec<StaleRead>,
+    /// Records whose alerted state differs from what this audit found (new alerts, and alerts
+    /// whose read is current again), to write once the new alerts are out.
+    pub alert_updates: Vec<AlertUpdate>,
+}
+
+impl AuditReport {
+    /// Sources that could not be read: their readers are unchecked, not current.
+    pub fn unchecked(&self) -> impl Iterator<Item = &SourceCheck> {
+        self.sources.iter().filter(|check| check.error.is_some())
+    }
+
+    /// The stale reads no earlier audit alerted about in this state.
+    pub fn to_alert(&self) -> impl Iterator<Item = &StaleRead> {
+        self.stale.iter().filter(|stale| !stale.already_alerted)
+    }
+}
+
+/// The session name audits use, so CloudTrail tells them apart from stack reads.
+pub const AUDIT_SESSION_NAME: &str = "remote-exports-audit";
+
+/// Reads each distinct source once (one credential, one paginated ListExports) and reports every
+/// recorded read whose export changed or disappeared. Roles the function no longer allows are not
+/// assumed: their readers are reported unchecked.
+pub async fn audit<S: ExportSource>(records: &[ReadRecord], exports: &S, governance: &Governance) -> AuditReport {
+    let mut by_source: BTreeMap<&SourceRef, Vec<&ReadRecord>> = BTreeMap::new();
+    for record in records {
+        by_source.entry(&record.source).or_default().push(record);
+    }
+    let mut report = AuditReport { readers: records.len(), ..AuditReport::default() };
+    for (source_ref, readers) in by_source {
+        let mut check = SourceCheck { source: source_ref.clone(), readers: readers.len(), pages: 0, error: None };
+        match current_fingerprints(source_ref, &readers, exports, governance).await {
+            Ok((current, pages)) => {
+                check.pages = pages;
+                for record in readers {
+                    let stale = stale_in(record, &current);
+                    let alerted: BTreeMap<String, String> =
+                        stale.iter().map(|read| (read.key.clone(), read.alert.clone())).collect();
+                    if alerted != record.alerted {
+                        report.alert_updates.push(AlertUpdate {
+                            reader: record.reader(),
+                            physical_resource_id: record.physical_resource_id.clone(),
+                            read_at: record.read_at.clone(),
+                            alerted,
+                        });
+                    }
+                    report.stale.extend(stale);
+                }
+            }
+            Err(error) => check.error = Some(error),
+        }
+        report.sources.push(check);
+    }
+    report
+}
+
+/// Fingerprints of the exports these readers hold, as the source exports them now.
+async fn current_fingerprints<S: ExportSource>(
+    source_ref: &SourceRef,
+    readers: &[&ReadRecord],
+    exports: &S,
+    governance: &Governance,
+) -> Result<(HashMap<String, String>, u32), String> {
+    if let (Some(role), Some(allowed)) = (&source_ref.role_arn, &governance.allowed_role_arns)
+        && !allowed.allows(role)
+    {
+        return Err(format!("role {role} is no longer allowed by ALLOWED_ROLE_ARNS, so it was not assumed"));
+    }
+    let source = source_ref.to_source(AUDIT_SESSION_NAME)?;
+    let wanted: HashSet<&str> = readers.iter().flat_map(|r| r.exports.iter().map(|e| e.export.as_str())).collect();
+    let stacks: BTreeSet<&str> = wanted.iter().filter_map(|name| output_ref(name)).map(|(stack, _)| stack).collect();
+    let mut current = HashMap::new();
+    let mut pages = 0;
+    if wanted.iter().any(|name| output_ref(name).is_none()) {
+        pages = exports
+            .scan_exports(&source, &mut |page| {
+                for export in page.into_iter().filter(|e| wanted.contains(e.name.as_str())) {
+                    let origin =
+                        ExportOrigin { export: export.name.clone(), exporting_stack_id: export.exporting_stack_id };
+                    current.insert(export.name, fingerprint(&origin, &export.value));
+                }
+                std::ops::ControlFlow::Continue(())
+            })
+            .await
+            .map_err(|error: SourceError| error.to_string())?;
+    }
+    // One DescribeStacks per stack, however many readers hold its outputs.
+    for stack in stacks {
+        let described =
+            exports.stack_outputs(&source, stack).await.map_err(|error| format!("stack {stack}: {error}"))?;
+        for (key, value) in described.iter().flat_map(|d| d.outputs.iter()) {
+            let name = format!("{stack}.{key}");
+            if wanted.contains(name.as_str()) {
+                let origin = ExportOrigin {
+                    export: name.clone(),
+                    exporting_stack_id: described.as_ref().map_or_else(String::new, |d| d.stack_id.clone()),
+                };
+                current.insert(name, fingerprint(&origin, value));
+            }
+        }
+    }
+    Ok((current, pages))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::FINGERPRINT_SCHEME;
+    use crate::pattern::PatternList;
+    use crate::published::Export;
+    use crate::read_record::ReadExport;
+    use crate::staleness::{REMOVED, Staleness};
+    use crate::testing::MemoryExports;
+
+    fn origin(export: &str, stack: &str) -> ExportOrigin {
+        ExportOrigin { export: export.into(), exporting_stack_id: stack.into() }
+    }
+
+    /// Stack `vpc` of the publisher has the output `VpcId` with the value of its first export.
+    const VPC_STACK: &str = "arn:aws:cloudformation:eu-west-1:222222222222:stack/vpc/1";
+
+    /// Account 222222222222 exports `exports`; any other account cannot be read.
+    fn publisher(exports: Vec<Export>) -> MemoryExports {
+        let vpc_id = exports.first().map(|export| export.value.clone());
+        let source = MemoryExports::new().with_exports("222222222222", exports);
+        match vpc_id {
+            Some(vpc_id) => source.with_stack("222222222222", "vpc", &[("VpcId", &vpc_id)]),
+            None => source,
+        }
+    }
+
+    fn source(account: &str) -> SourceRef {
+        SourceRef {
+            account: account.into(),
+            region: "eu-west-1".into(),
+            role_arn: Some(format!("arn:aws:iam::{account}:role/reader")),
+        }
+    }
+
+    fn record(stack: &str, source_account: &str, reads: &[(&str, &str, &str)]) -> ReadRecord {
+        ReadRecord {
+            stack_id: format!("arn:aws:cloudformation:eu-west-1:111111111111:stack/{stack}/guid"),
+            logical_resource_id: "Lookup".into(),
+            consumer_account: "111111111111".into(),
+            stack_name: stack.into(),
+            source: source(source_account),
+            exports: reads
+                .iter()
+                .map(|(export, value, stack)| ReadExport {
+                    key: export.to_string(),
+                    export: export.to_string(),
+                    fingerprint: if *stack == "default" {
+                        String::new()
+                    } else {
+                        fingerprint(&origin(export, stack), value)
+                    },
+                    defaulted: *stack == "default",
+                })
+                .collect(),
+            read_at: "2026-11-23T00:00:00Z".into(),
+            request_type: "Create".into(),
+            no_echo: false,
+            fingerprint_scheme: FINGERPRINT_SCHEME.into(),
+            physical_resource_id: Some(format!("remote-exports:{source_account}:eu-west-1")),
+            alerted: BTreeMap::new(),
+        }
+    }
+
+    /// Applies an audit's alert updates to the records, as the registry would.
+    fn remember(records: &mut [ReadRecord], report: &AuditReport) {
+        for update in &report.alert_updates {
+            let record = records.iter_mut().find(|r| r.reader() == update.reader).unwrap();
+            record.alerted = update.alerted.clone();
+        }
+    }
+
+    #[tokio::test]
+    async fn each_state_is_alerted_once_and_a_further_change_alerts_again() {
+        let publish = |value: &str| publisher(vec![Export::new("topic", value, "stack/b/1")]);
+        let mut records = vec![record("airmiles", "222222222222", &[("topic", "v1", "stack/b/1")])];
+        let alerts = |report: &AuditReport| report.to_alert().map(|s| s.alert.clone()).collect::<Vec<_>>();
+
+        let current = audit(&records, &publish("v1"), &Governance::default()).await;
+        assert!(current.stale.is_empty() && current.alert_updates.is_empty());
+
+        let changed = audit(&records, &publish("v2"), &Governance::default()).await;
+        assert_eq!(alerts(&changed), vec![fingerprint(&origin("topic", "stack/b/1"), "v2")]);
+        remember(&mut records, &changed);
+        let again = audit(&records, &publish("v2"), &Governance::default()).await;
+        assert_eq!((again.stale.len(), alerts(&again).len(), again.alert_updates.len()), (1, 0, 0));
+
+        let changed_again = audit(&records, &publish("v3"), &Governance::default()).await;
+        assert_eq!(alerts(&changed_again), vec![fingerprint(&origin("topic", "stack/b/1"), "v3")]);
+        remember(&mut records, &changed_again);
+
+        let removed = publisher(vec![]);
+        let gone = audit(&records, &removed, &Governance::default()).await;
+        assert_eq!(alerts(&gone), vec![REMOVED.to_owned()]);
+        remember(&mut records, &gone);
+
+        // Back to the value that was read: nothing is stale, and the alerted state is cleared, so a
+        // later removal is a new alert.
+        let restored = audit(&records, &publish("v1"), &Governance::default()).await;
+        assert!(restored.stale.is_empty());
+        assert_eq!(restored.alert_updates.len(), 1);
+        assert!(restored.alert_updates[0].alerted.is_empty());
+        remember(&mut records, &restored);
+        let gone_again = audit(&records, &removed, &Governance::default()).await;
+        assert_eq!(alerts(&gone_again), vec![REMOVED.to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn each_source_is_read_once_and_changes_and_removals_are_found() {
+        let sources =
+            publisher(vec![Export::new("topic", "arn-2", "stack/b/1"), Export::new("queue", "q", "stack/b/1")]);
+        let records = vec![
+            record("airmiles", "222222222222", &[("topic", "arn-1", "stack/b/1"), ("queue", "q", "stack/b/1")]),
+            record("hotels", "222222222222", &[("queue", "q", "stack/b/1"), ("gone", "x", "stack/b/1")]),
+            record("cars", "333333333333", &[("anything", "x", "s")]),
+        ];
+        let report = audit(&records, &sources, &Governance::default()).await;
+        assert_eq!(sources.reads(), vec!["222222222222", "333333333333"]);
+        let found: Vec<_> = report.stale.iter().map(|s| (s.stack_name.as_str(), s.export.as_str(), s.state)).collect();
+        assert_eq!(found, vec![("airmiles", "topic", Staleness::Changed), ("hotels", "gone", Staleness::Removed)]);
+        let unchecked: Vec<_> = report.unchecked().map(|c| (c.source.account.as_str(), c.readers)).collect();
+        assert_eq!(unchecked, vec![("333333333333", 1)]);
+        assert!(report.stale[1].advice().contains("Remove 'gone' from Lookup in stack hotels"));
+        let detail = report.stale[0].event_detail();
+        assert_eq!((detail["state"].as_str(), detail["export"].as_str()), (Some("changed"), Some("topic")));
+        assert!(!detail.to_string().contains("arn-"), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn outputs_are_audited_with_one_describe_per_stack_and_defaults_report_appeared() {
+        let publish = |value: &str| publisher(vec![Export::new("topic", value, "stack/b/1")]);
+        let records = vec![
+            record("airmiles", "222222222222", &[("vpc.VpcId", "vpc-1", VPC_STACK), ("vpc.SubnetIds", "", "default")]),
+            record("hotels", "222222222222", &[("vpc.VpcId", "vpc-1", VPC_STACK), ("new-export", "", "default")]),
+        ];
+        let sources = publish("vpc-1");
+        let report = audit(&records, &sources, &Governance::default()).await;
+        assert!(report.stale.is_empty(), "{:?}", report.stale);
+        assert_eq!(sources.reads(), ["222222222222", "222222222222/vpc"], "one ListExports and one DescribeStacks");
+
+        let changed = audit(&records, &publish("vpc-2"), &Governance::default()).await;
+        let found: Vec<_> = changed.stale.iter().map(|s| (s.stack_name.as_str(), s.export.as_str(), s.state)).collect();
+        assert_eq!(
+            found,
+            vec![("airmiles", "vpc.VpcId", Staleness::Changed), ("hotels", "vpc.VpcId", Staleness::Changed)]
+        );
+
+        // A defaulted export that now exists has appeared.
+        let appeared = publisher(vec![Export::new("x", "vpc-1", "s"), Export::new("new-export", "real", "stack/n/1")]);
+        let report = audit(&records, &appeared, &Governance::default()).await;
+        let found: Vec<_> = report.stale.iter().map(|s| (s.stack_name.as_str(), s.export.as_str(), s.state)).collect();
+        assert_eq!(found, vec![("hotels", "new-export", Staleness::Appeared)]);
+        assert!(report.stale[0].advice().contains("new Refresh value"), "{}", report.stale[0].advice());
+        assert_eq!(report.stale[0].event_detail()["state"], "appeared");
+    }
+
+    #[tokio::test]
+    async fn a_role_no_longer_allowed_is_not_assumed() {
+        let sources = MemoryExports::new();
+        let governance = Governance {
+            allowed_role_arns: Some(PatternList::parse("arn:aws:iam::999999999999:role/*").unwrap()),
+            ..Governance::default()
+        };
+        let report = audit(&[record("a", "222222222222", &[("x", "1", "s")])], &sources, &governance).await;
+        assert!(sources.reads().is_empty());
+        assert!(report.sources[0].error.as_deref().unwrap().contains("no longer allowed"));
+    }
+}

@@ -1,0 +1,231 @@
+//! The domain's ports, in one place: what it needs from the world, each implemented by an adapter
+//! (`remote-exports-aws`) and by an in-memory fake (`testing`).
+//!
+//! - [`ExportSource`]: a publisher's exports and stack outputs (CloudFormation through a role).
+//! - [`ParameterStore`]: the consumer policy kept as a parameter (SSM).
+//! - [`ReadRegistry`]: who read what (DynamoDB).
+//! - [`AuditEvents`]: stale reads as events (EventBridge).
+//! - [`SnapshotStore`]: the shared export snapshot and its leases (DynamoDB).
+
+use std::future::Future;
+use std::ops::ControlFlow;
+
+use crate::error::SourceError;
+use crate::plan::Source;
+use crate::published::{Export, StackOutputs};
+use crate::read_record::{AlertUpdate, ReadRecord};
+use crate::staleness::StaleRead;
+
+/// How a read of a source went so far, counted per attempt (retries included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Attempts {
+    pub attempts: u32,
+    /// Attempts refused as throttled ("Rate exceeded").
+    pub throttled: u32,
+}
+
+/// Something that reads an account's exports (one page at a time) and its stacks' outputs, in a region.
+pub trait ExportSource: Send + Sync {
+    /// The attempts of the latest read of `source`, also while it is still running or after it was
+    /// cut off by a deadline; `None` when the source does not count them.
+    fn attempts(&self, _source: &Source) -> Option<Attempts> {
+        None
+    }
+
+    /// Whether the publisher admits `source`'s identity: for a role, STS has accepted AssumeRole
+    /// with this consumer's identity (now, or for credentials still valid). Values that did not
+    /// come from this source's own read (a shared snapshot) may be served only after this.
+    fn admit(&self, _source: &Source) -> impl Future<Output = Result<(), SourceError>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    /// Hands each page to `on_page` until the pages run out or `on_page` returns `Break`, which
+    /// means no further page should be requested. Returns how many pages were read.
+    fn scan_exports(
+        &self,
+        source: &Source,
+        on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
+    ) -> impl Future<Output = Result<u32, SourceError>> + Send;
+
+    /// The outputs of the stack named `stack_name` (one DescribeStacks), or `None` when no such stack
+    /// exists: never found, or deleted.
+    fn stack_outputs(
+        &self,
+        source: &Source,
+        stack_name: &str,
+    ) -> impl Future<Output = Result<Option<StackOutputs>, SourceError>> + Send;
+}
+
+/// A shared source reads as the source itself.
+impl<T: ExportSource> ExportSource for std::sync::Arc<T> {
+    fn attempts(&self, source: &Source) -> Option<Attempts> {
+        (**self).attempts(source)
+    }
+
+    fn admit(&self, source: &Source) -> impl Future<Output = Result<(), SourceError>> + Send {
+        (**self).admit(source)
+    }
+
+    fn scan_exports(
+        &self,
+        source: &Source,
+        on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
+    ) -> impl Future<Output = Result<u32, SourceError>> + Send {
+        (**self).scan_exports(source, on_page)
+    }
+
+    fn stack_outputs(
+        &self,
+        source: &Source,
+        stack_name: &str,
+    ) -> impl Future<Output = Result<Option<StackOutputs>, SourceError>> + Send {
+        (**self).stack_outputs(source, stack_name)
+    }
+}
+
+/// Reads a named text parameter, such as a consumer policy kept in SSM Parameter Store.
+pub trait ParameterStore: Send + Sync {
+    /// The parameter's value (decrypted when it is stored encrypted), or why it cannot be used.
+    fn get(&self, name: &str) -> impl Future<Output = Result<String, ParameterError>> + Send;
+}
+
+/// A shared store reads as the store itself.
+impl<T: ParameterStore> ParameterStore for std::sync::Arc<T> {
+    fn get(&self, name: &str) -> impl Future<Output = Result<String, ParameterError>> + Send {
+        (**self).get(name)
+    }
+}
+
+/// Why a parameter's value cannot be used. Each text completes "the parameter could not be read: …".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParameterError {
+    /// A type that does not hold one text, such as `StringList`.
+    #[error("it is a {found} parameter, which cannot hold a JSON document; store it as a String or SecureString")]
+    WrongType { found: String },
+    /// A SecureString whose KMS key the reader may not use.
+    #[error(
+        "it is a SecureString that the function cannot decrypt ({detail}); grant the function kms:Decrypt on its \
+         KMS key (template parameter ConsumerPolicyKmsKeyArn), or encrypt it with the AWS-managed aws/ssm key"
+    )]
+    CannotDecrypt { detail: String },
+    /// Missing, denied, throttled or unreachable: the store's own words.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+/// The registry could not be written or read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} on the reads table {table} failed ({}: {message})", self.cause())]
+pub struct RegistryError {
+    pub operation: &'static str,
+    pub table: String,
+    /// The AWS error code, such as `ResourceNotFoundException` or `AccessDeniedException`.
+    pub code: Option<String>,
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+impl RegistryError {
+    /// The error code, else the HTTP status, else that no answer came.
+    pub fn cause(&self) -> String {
+        crate::error::call_cause(self.code.as_deref(), self.status)
+    }
+}
+
+/// Where reads are recorded (a DynamoDB table in production).
+pub trait ReadRegistry: Send + Sync {
+    /// Records what a consumer resource read, replacing what it read before.
+    fn record(&self, record: &ReadRecord) -> impl Future<Output = Result<(), RegistryError>> + Send;
+    /// Forgets a consumer resource (its Delete), but only the record that `physical_resource_id`
+    /// wrote: after a replacement, CloudFormation deletes the old ID once the new one has been
+    /// recorded. `Ok(false)` when the record was left because another ID wrote it. Forgetting an
+    /// unknown reader is not an error.
+    fn forget(
+        &self,
+        reader: &str,
+        physical_resource_id: Option<&str>,
+    ) -> impl Future<Output = Result<bool, RegistryError>> + Send;
+    /// Every record. Items it cannot understand are skipped with a warning, not fatal.
+    fn scan(&self) -> impl Future<Output = Result<Vec<ReadRecord>, RegistryError>> + Send;
+    /// Records what an audit alerted about, unless the record was replaced since it was read
+    /// (`Ok(false)`): a newer read starts with nothing alerted.
+    fn mark_alerted(&self, update: &AlertUpdate) -> impl Future<Output = Result<bool, RegistryError>> + Send;
+}
+
+impl<R: ReadRegistry> ReadRegistry for std::sync::Arc<R> {
+    fn record(&self, record: &ReadRecord) -> impl Future<Output = Result<(), RegistryError>> + Send {
+        (**self).record(record)
+    }
+    fn forget(
+        &self,
+        reader: &str,
+        physical_resource_id: Option<&str>,
+    ) -> impl Future<Output = Result<bool, RegistryError>> + Send {
+        (**self).forget(reader, physical_resource_id)
+    }
+    fn scan(&self) -> impl Future<Output = Result<Vec<ReadRecord>, RegistryError>> + Send {
+        (**self).scan()
+    }
+    fn mark_alerted(&self, update: &AlertUpdate) -> impl Future<Output = Result<bool, RegistryError>> + Send {
+        (**self).mark_alerted(update)
+    }
+}
+
+/// Puts one event per stale read on an event bus.
+pub trait AuditEvents: Send + Sync {
+    /// Returns how many events were accepted; an error says which were not and why.
+    fn publish(&self, stale: &[StaleRead]) -> impl Future<Output = Result<usize, String>> + Send;
+}
+
+/// A snapshot's header: which generation of parts to read, and when its read started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotMeta {
+    pub generation: String,
+    pub parts: u32,
+    /// When the ListExports read behind it started, in ms since the epoch.
+    pub read_at_ms: u64,
+}
+
+/// Where snapshots and leases live (a DynamoDB table keyed by `Key` in production). Errors are
+/// sentences with the AWS error code.
+pub trait SnapshotStore: Send + Sync {
+    fn meta(&self, key: &str) -> impl Future<Output = Result<Option<SnapshotMeta>, String>> + Send;
+    /// The parts of one generation, concatenated.
+    fn body(&self, key: &str, meta: &SnapshotMeta) -> impl Future<Output = Result<String, String>> + Send;
+    /// Stores a new generation: its parts first, then the header that points at them.
+    fn store(&self, key: &str, read_at_ms: u64, body: &str) -> impl Future<Output = Result<(), String>> + Send;
+    /// Takes the lease unless someone else holds one that has not expired.
+    fn try_lease(
+        &self,
+        key: &str,
+        holder: &str,
+        now_ms: u64,
+        until_ms: u64,
+    ) -> impl Future<Output = Result<bool, String>> + Send;
+    fn release(&self, key: &str, holder: &str) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+impl<T: SnapshotStore> SnapshotStore for std::sync::Arc<T> {
+    fn meta(&self, key: &str) -> impl Future<Output = Result<Option<SnapshotMeta>, String>> + Send {
+        (**self).meta(key)
+    }
+    fn body(&self, key: &str, meta: &SnapshotMeta) -> impl Future<Output = Result<String, String>> + Send {
+        (**self).body(key, meta)
+    }
+    fn store(&self, key: &str, read_at_ms: u64, body: &str) -> impl Future<Output = Result<(), String>> + Send {
+        (**self).store(key, read_at_ms, body)
+    }
+    fn try_lease(
+        &self,
+        key: &str,
+        holder: &str,
+        now_ms: u64,
+        until_ms: u64,
+    ) -> impl Future<Output = Result<bool, String>> + Send {
+        (**self).try_lease(key, holder, now_ms, until_ms)
+    }
+    fn release(&self, key: &str, holder: &str) -> impl Future<Output = Result<(), String>> + Send {
+        (**self).release(key, holder)
+    }
+}
