@@ -73,6 +73,7 @@ fn test(extra: &[String]) -> Result {
     let sam_tools = std::thread::spawn(|| python_venv("sam-venv", SAM_TOOLS));
     let sam_build = (sam_local == SamLocal::Run).then(|| std::thread::spawn(|| sam_local::build(&Default::default())));
     step("rustfmt", cargo(&["fmt", "--all", "--", "--check"]))?;
+    clippy_still_denies_warnings()?;
     step("build, linted by clippy (-D warnings)", workspace_build())?;
     let venv = installed(tools)?;
     let sam_venv = installed(sam_tools)?;
@@ -339,13 +340,43 @@ pub(crate) fn workspace_build() -> Command {
 /// Cargo with clippy linting the workspace's own crates while they compile, denying every warning:
 /// what `cargo clippy -- -D warnings` does (clippy-driver as the rustc wrapper of workspace members,
 /// its arguments in CLIPPY_ARGS), but in one build. A separate `cargo clippy` type-checks every
-/// dependency again in check mode, about three minutes of CI on two cores.
+/// dependency again in check mode, about three minutes of CI on two cores. `__CLIPPY_HACKERY__` is
+/// how `cargo clippy` itself separates CLIPPY_ARGS, not a documented interface: if clippy changed
+/// it, `-D warnings` would stop reaching the lints and warnings would pass in silence, so
+/// [`clippy_still_denies_warnings`] proves the encoding on a probe before every build.
 fn linted(args: &[&str]) -> Command {
     let mut command = cargo(args);
+    command.env("RUSTC_WORKSPACE_WRAPPER", "clippy-driver").env("CLIPPY_ARGS", CLIPPY_ARGS);
     command
-        .env("RUSTC_WORKSPACE_WRAPPER", "clippy-driver")
-        .env("CLIPPY_ARGS", "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__");
-    command
+}
+
+const CLIPPY_ARGS: &str = "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__";
+
+/// clippy-driver with [`CLIPPY_ARGS`] refuses a file whose only finding is a warn-by-default lint
+/// (`needless_return`), which it merely warns about without them: the encoding still means `-D warnings`.
+fn clippy_still_denies_warnings() -> Result {
+    let probe = target_dir().join("xtask/clippy-probe.rs");
+    std::fs::create_dir_all(probe.parent().expect("under target")).map_err(|e| e.to_string())?;
+    let source = "fn main() {\n    println!(\"{}\", one());\n}\n\nfn one() -> i32 {\n    return 1;\n}\n";
+    std::fs::write(&probe, source).map_err(|e| e.to_string())?;
+    let output = Command::new("clippy-driver")
+        .arg("rustc")
+        .arg(&probe)
+        .args(["--edition=2024", "--emit=metadata", "-o"])
+        .arg(probe.with_extension("rmeta"))
+        .env("CLIPPY_ARGS", CLIPPY_ARGS)
+        .output()
+        .map_err(|e| format!("cannot run clippy-driver: {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.success() || !stderr.contains("needless_return") {
+        return Err(format!(
+            "clippy-driver no longer denies warnings through CLIPPY_ARGS={CLIPPY_ARGS} (exit {}): the lints of \
+             the build would pass in silence; update `linted` in crates/xtask to clippy's current encoding\n{stderr}",
+            output.status
+        ));
+    }
+    eprintln!("xtask: clippy-driver denies warnings through CLIPPY_ARGS (a probe's needless_return is an error)");
+    Ok(())
 }
 
 /// The venv a background install made.

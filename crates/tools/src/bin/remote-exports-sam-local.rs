@@ -55,22 +55,48 @@ const INVOKE_TIMEOUT: Duration = Duration::from_secs(240);
 /// tried this often in all. With a native emulator there is no retry: a container that dies is a failure.
 const EMULATOR_ATTEMPTS: u32 = 5;
 
+/// `sam local invoke` of the built function on the sample events, against moto, over TLS
+/// (cargo xtask sam-local passes every required argument).
+#[derive(clap::Parser)]
+#[command(name = "remote-exports-sam-local")]
 struct Args {
+    /// moto's server program.
+    #[arg(long)]
     moto_server: PathBuf,
+    /// The `sam` program.
+    #[arg(long)]
     sam: PathBuf,
+    /// The built template (`sam build`'s output).
+    #[arg(long)]
     template: PathBuf,
+    /// The function's architecture.
+    #[arg(long)]
     arch: Arch,
+    /// A working folder of this run's own.
+    #[arg(long)]
     work: PathBuf,
+    /// Where create.json, update.json and delete.json are.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events"))]
     events: PathBuf,
     /// Docker's bridge address: where containers reach what this program serves.
+    #[arg(long, default_value = "172.17.0.1")]
     gateway: IpAddr,
-    /// How many times Create, Update and Delete run (`--rounds`), to count failures over many invocations.
+    /// How many times Create, Update and Delete run, to count failures over many invocations.
+    #[arg(long, default_value_t = 1)]
     rounds: u32,
     /// `GODEBUG` for the container (the Runtime Interface Emulator is a Go program), to study emulation.
+    #[arg(long)]
     godebug: Option<String>,
     /// The Runtime Interface Emulator of this machine's architecture (`native`), or the one SAM ships
     /// for the function's architecture (`sam`).
-    native_emulator: bool,
+    #[arg(long, value_enum, default_value_t = Emulator::Native)]
+    emulator: Emulator,
+}
+
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum Emulator {
+    Native,
+    Sam,
 }
 
 impl Args {
@@ -81,13 +107,14 @@ impl Args {
 
     /// Whether the Runtime Interface Emulator runs under qemu: only then is a container death retried.
     fn emulator_emulated(&self) -> bool {
-        self.function_emulated() && !self.native_emulator
+        self.function_emulated() && self.emulator == Emulator::Sam
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
 enum Arch {
     Arm64,
+    #[value(name = "x86_64")]
     X86_64,
 }
 
@@ -114,55 +141,6 @@ impl Arch {
     }
 }
 
-fn parse_args() -> Result<Args, BoxError> {
-    let (mut moto_server, mut sam, mut template, mut arch, mut work) = (None, None, None, None, None);
-    let mut events = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events"));
-    let mut gateway: IpAddr = [172, 17, 0, 1].into();
-    let (mut rounds, mut godebug, mut native_emulator) = (1, None, true);
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--moto-server" => moto_server = Some(PathBuf::from(value)),
-            "--sam" => sam = Some(PathBuf::from(value)),
-            "--template" => template = Some(PathBuf::from(value)),
-            "--work" => work = Some(PathBuf::from(value)),
-            "--events" => events = PathBuf::from(value),
-            "--gateway" => gateway = value.parse().map_err(|e| format!("--gateway {value}: {e}"))?,
-            "--rounds" => rounds = value.parse().map_err(|e| format!("--rounds {value}: {e}"))?,
-            "--godebug" => godebug = Some(value),
-            "--emulator" => {
-                native_emulator = match value.as_str() {
-                    "native" => true,
-                    "sam" => false,
-                    other => return Err(format!("--emulator must be native or sam, not {other}").into()),
-                }
-            }
-            "--arch" => {
-                arch = Some(match value.as_str() {
-                    "arm64" => Arch::Arm64,
-                    "x86_64" => Arch::X86_64,
-                    other => return Err(format!("--arch must be arm64 or x86_64, not {other}").into()),
-                })
-            }
-            _ => return Err(format!("unknown argument {flag}").into()),
-        }
-    }
-    let required = "is required (cargo xtask sam-local passes it)";
-    Ok(Args {
-        moto_server: moto_server.ok_or_else(|| format!("--moto-server {required}"))?,
-        sam: sam.ok_or_else(|| format!("--sam {required}"))?,
-        template: template.ok_or_else(|| format!("--template {required}"))?,
-        arch: arch.ok_or_else(|| format!("--arch {required}"))?,
-        work: work.ok_or_else(|| format!("--work {required}"))?,
-        events,
-        gateway,
-        rounds,
-        godebug,
-        native_emulator,
-    })
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match run().await {
@@ -178,7 +156,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> Result<(), BoxError> {
-    let args = parse_args()?;
+    let args = <Args as clap::Parser>::parse();
     std::fs::create_dir_all(&args.work)?;
     let create = read_event(&args.events, "create")?;
     let response_host = url::Url::parse(create["ResponseURL"].as_str().unwrap_or_default())?
@@ -195,7 +173,7 @@ async fn run() -> Result<(), BoxError> {
         arch = args.arch.name()
     );
     println!("    its system CA bundle holds only the test CA.");
-    if args.native_emulator {
+    if args.emulator == Emulator::Native {
         let rapid = native_emulator_image(&args, &image).await?;
         println!(
             "{rapid}: the stand-in plus SAM's own Runtime Interface Emulator for {host}, which SAM uses as it is{how}.",

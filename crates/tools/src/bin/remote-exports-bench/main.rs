@@ -29,75 +29,66 @@ const REGION: &str = "eu-west-1";
 const BENCH_STACK: &str =
     "arn:aws:cloudformation:eu-west-1:123456789012:stack/bench/00000000-0000-0000-0000-000000000000";
 
+/// The benchmark behind the README's Performance section (see the module docs for each mode).
+#[derive(clap::Parser)]
+#[command(
+    name = "remote-exports-bench",
+    about = "Cold start, CPU, memory and AWS calls of the release Lambda binary against moto"
+)]
 struct Args {
+    /// moto's server program (cargo xtask bench passes it).
+    #[arg(long)]
     moto_server: PathBuf,
+    /// The release Lambda binary to measure (cargo xtask bench passes it).
+    #[arg(long)]
     lambda: PathBuf,
+    /// Cold runs per size.
+    #[arg(long, default_value_t = 7)]
     runs: usize,
+    /// Exports the publisher holds, one measurement each (default 100,1000,10000; 100,1000 with
+    /// --cpu-share, whose peers read every page at a few percent of a CPU).
+    #[arg(long, value_delimiter = ',')]
     sizes: Vec<usize>,
+    /// Three runs over 100 and 1 000 exports.
+    #[arg(long)]
+    quick: bool,
+    /// Where the results are written.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench"))]
     out: PathBuf,
+    /// Instead: the cost of the read registry on the cold Create path, at the first size.
+    #[arg(long)]
     registry: bool,
+    /// Instead: K cold functions answering one Create each at once against a throttled publisher.
+    #[arg(long)]
     burst: bool,
+    /// The K of --burst.
+    #[arg(long, value_delimiter = ',', default_value = "10,30,50,100,200")]
     burst_sizes: Vec<usize>,
+    /// The throttled publisher's requests per second, for --burst.
+    #[arg(long, default_value_t = 10.0)]
     rate: f64,
+    /// The throttled publisher's burst, for --burst.
+    #[arg(long, default_value_t = 10.0)]
     burst_capacity: f64,
+    /// Instead: cold Creates held to a MB-sized Lambda function's CPU share (needs root).
+    #[arg(long, value_name = "MB")]
     cpu_share: Option<u32>,
+    /// The Python peer's interpreter, for --cpu-share.
+    #[arg(long)]
     python: Option<PathBuf>,
+    /// node, for the Node.js peer of --cpu-share.
+    #[arg(long)]
     node: Option<PathBuf>,
+    /// The Node.js peer's installed folder, for --cpu-share.
+    #[arg(long)]
     node_peer: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, BoxError> {
-    let mut args = Args {
-        moto_server: PathBuf::new(),
-        lambda: PathBuf::new(),
-        runs: 7,
-        // Empty until given: the default depends on the mode (see the end of this function).
-        sizes: Vec::new(),
-        out: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench")),
-        registry: false,
-        burst: false,
-        burst_sizes: vec![10, 30, 50, 100, 200],
-        rate: 10.0,
-        burst_capacity: 10.0,
-        cpu_share: None,
-        python: None,
-        node: None,
-        node_peer: None,
-    };
-    let mut argv = std::env::args().skip(1);
-    while let Some(flag) = argv.next() {
-        if flag == "--quick" {
-            args.runs = 3;
-            args.sizes = vec![100, 1_000];
-            continue;
-        }
-        if flag == "--registry" {
-            args.registry = true;
-            continue;
-        }
-        if flag == "--burst" {
-            args.burst = true;
-            continue;
-        }
-        let value = argv.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--moto-server" => args.moto_server = value.into(),
-            "--lambda" => args.lambda = value.into(),
-            "--runs" => args.runs = value.parse()?,
-            "--sizes" => args.sizes = value.split(',').map(str::parse).collect::<Result<_, _>>()?,
-            "--cpu-share" => args.cpu_share = Some(value.parse()?),
-            "--python" => args.python = Some(value.into()),
-            "--node" => args.node = Some(value.into()),
-            "--node-peer" => args.node_peer = Some(value.into()),
-            "--out" => args.out = value.into(),
-            "--burst-sizes" => args.burst_sizes = value.split(',').map(str::parse).collect::<Result<_, _>>()?,
-            "--rate" => args.rate = value.parse()?,
-            "--burst-capacity" => args.burst_capacity = value.parse()?,
-            _ => return Err(format!("unknown argument {flag}").into()),
-        }
-    }
-    if args.moto_server.as_os_str().is_empty() || args.lambda.as_os_str().is_empty() {
-        return Err("--moto-server and --lambda are required (cargo xtask bench passes them)".into());
+    let mut args = <Args as clap::Parser>::parse();
+    if args.quick {
+        args.runs = 3;
+        args.sizes = vec![100, 1_000];
     }
     if args.sizes.is_empty() {
         // The peers read every page at a few percent of a CPU: 10 000 exports would take minutes each.
