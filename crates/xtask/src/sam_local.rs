@@ -10,17 +10,6 @@ use crate::{
     Result, SAM_TOOLS, TEST_TOOLS, logged_step, python_venv, step, target_dir, workspace_build, workspace_root,
 };
 
-/// Debian packages: the engine, the namespace, the test certificates, the stand-in image's contents,
-/// and arm64 emulation. Installed only when missing.
-const PACKAGES: &[&str] = &[
-    "docker.io",
-    "iproute2",
-    "openssl",
-    "busybox-static",
-    "qemu-user-static",
-    "libc6-arm64-cross",
-    "libgcc-s1-arm64-cross",
-];
 /// This machine's architecture, in SAM's words.
 const NATIVE: &str = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86_64" };
 /// Docker's bridge inside the namespace: where containers reach moto and the TLS front.
@@ -173,73 +162,23 @@ pub fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-fn install_missing_packages(log: &Path) -> Result {
-    let missing: Vec<&str> = PACKAGES
-        .iter()
-        .copied()
-        .filter(|package| {
-            !Command::new("dpkg-query")
-                .args(["-W", "-f=${Status}", package])
-                .output()
-                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
-        })
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let install = || {
-        let mut command = Command::new("apt-get");
-        command
-            .args(["install", "-y", "--no-install-recommends", "-o", "Dpkg::Use-Pty=0", "-q"])
-            .args(&missing)
-            .env("DEBIAN_FRONTEND", "noninteractive");
-        logged_step(&format!("apt-get install {}", missing.join(" ")), command, log)
-    };
-    // A fresh machine may have no package lists yet: update once, then try again.
-    install().or_else(|_| {
-        let mut update = Command::new("apt-get");
-        update.args(["update", "-q"]);
-        logged_step("apt-get update", update, log)?;
-        install()
-    })
+/// The machine's part lives in a script of its own (Debian's packages, the aarch64 standard
+/// library, qemu with binfmt_misc), not in this build tool; its output goes to `log`.
+fn provision(what: &str, log: &Path) -> Result {
+    let mut command = Command::new("bash");
+    command.arg(workspace_root().join(".ci/provision-sam-local.sh")).arg(what);
+    logged_step(&format!(".ci/provision-sam-local.sh {what}"), command, log)
 }
 
-/// Ok when arm64 containers can run here: the aarch64 standard library for `cargo lambda build`, and
-/// qemu registered with binfmt_misc's F flag (the interpreter is opened at registration, so it works
-/// inside containers that do not have it).
+/// Debian packages: the engine, the namespace, the test certificates, the stand-in image's contents,
+/// and arm64 emulation. Installed only when missing.
+fn install_missing_packages(log: &Path) -> Result {
+    provision("packages", log)
+}
+
+/// Ok when arm64 containers can run here (the script says why not, in `log`).
 fn arm64_emulation(log: &Path) -> Result {
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
-    if !installed.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("aarch64-unknown-linux-gnu")) {
-        let mut add = Command::new("rustup");
-        add.args(["target", "add", "aarch64-unknown-linux-gnu"]);
-        logged_step("rustup target add aarch64-unknown-linux-gnu", add, log)
-            .map_err(|e| format!("the aarch64 standard library is not installed and could not be added ({e})"))?;
-    }
-    let binfmt = Path::new("/proc/sys/fs/binfmt_misc");
-    if !binfmt.join("register").exists() {
-        let mount = Command::new("mount").args(["-t", "binfmt_misc", "binfmt_misc"]).arg(binfmt).output();
-        if !mount.is_ok_and(|o| o.status.success()) {
-            return Err("the kernel's binfmt_misc cannot be mounted".into());
-        }
-    }
-    let registration = binfmt.join("qemu-aarch64");
-    if !registration.exists() {
-        let rule = std::fs::read_to_string("/usr/lib/binfmt.d/qemu-aarch64.conf")
-            .map_err(|e| format!("qemu-user-static's binfmt rule is missing ({e})"))?;
-        std::fs::write(binfmt.join("register"), rule.trim())
-            .map_err(|e| format!("cannot register qemu-aarch64 with binfmt_misc ({e})"))?;
-    }
-    let flags = std::fs::read_to_string(&registration).unwrap_or_default();
-    if !flags.lines().any(|l| l.starts_with("flags:") && l.contains('F')) {
-        return Err("qemu-aarch64 is registered without binfmt_misc's F flag, so containers cannot use it".into());
-    }
-    // The arm64 dynamic loader, run directly, proves the kernel hands arm64 programs to qemu.
-    let loader = Command::new("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1").arg("--version").output();
-    match loader {
-        Ok(output) if output.status.success() => Ok(()),
-        Ok(output) => Err(format!("an arm64 program failed under qemu ({})", output.status)),
-        Err(error) => Err(format!("an arm64 program cannot be started ({error})")),
-    }
+    provision("arm64", log).map_err(|_| format!("see {} for why", log.display()))
 }
 
 /// The real template, changed only where a local run must differ: CodeUri made absolute (the copy
