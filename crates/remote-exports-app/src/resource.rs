@@ -261,18 +261,23 @@ mod tests {
         MemoryExports::new().with_fault(fault)
     }
 
-    async fn run_with(
-        vars: &'static [(&'static str, &'static str)],
-        source: MemoryExports,
-        event: Value,
-    ) -> (Vec<Value>, usize) {
-        let settings = Settings::from_vars(|name| {
+    /// `vars`, as a function in eu-west-1 (the events' region) answering on loopback would have them.
+    fn local_settings(vars: &[(&str, &str)]) -> Settings {
+        Settings::from_vars(|name| {
             vars.iter()
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.to_string())
                 .or_else(|| (name == "ALLOW_LOOPBACK_RESPONSE_URL").then(|| "true".to_owned()))
                 .or_else(|| (name == "AWS_REGION").then(|| "eu-west-1".to_owned()))
-        });
+        })
+    }
+
+    async fn run_with(
+        vars: &'static [(&'static str, &'static str)],
+        source: MemoryExports,
+        event: Value,
+    ) -> (Vec<Value>, usize) {
+        let settings = local_settings(vars);
         let transport = RecordingTransport::new();
         let policy = settings.url_policy.clone();
         let resource = RemoteExports::new(settings, source, MemoryParameters::new());
@@ -329,11 +334,7 @@ mod tests {
         registry: &Arc<FakeRegistry>,
         event: Value,
     ) -> (Value, Option<cloudformation_custom_resource::error::FollowUpOutcome>) {
-        let settings = Settings::from_vars(|name| match name {
-            "ALLOW_LOOPBACK_RESPONSE_URL" => Some("true".to_owned()),
-            "AWS_REGION" => Some("eu-west-1".to_owned()),
-            _ => None,
-        });
+        let settings = local_settings(&[]);
         let transport = RecordingTransport::new();
         let policy = settings.url_policy.clone();
         let source = exports(&[("topic", "arn:sns:1"), ("flag", "true")]);
@@ -368,11 +369,7 @@ mod tests {
         let registry = Arc::new(FakeRegistry::default());
         let properties = json!({"RoleArn": ROLE, "StackOutputs": ["booking.TopicArn", "booking.Queue"],
                                 "ExportNames": ["topic"], "Defaults": {"booking.Queue": "none"}});
-        let settings = Settings::from_vars(|name| match name {
-            "ALLOW_LOOPBACK_RESPONSE_URL" => Some("true".to_owned()),
-            "AWS_REGION" => Some("eu-west-1".to_owned()),
-            _ => None,
-        });
+        let settings = local_settings(&[]);
         let transport = RecordingTransport::new();
         let policy = settings.url_policy.clone();
         let source = exports(&[("topic", "arn:sns:1"), ("booking.TopicArn", "arn:sns:2")]);
