@@ -1,4 +1,5 @@
-//! Which ResponseURLs may receive an answer.
+//! Which ResponseURLs may receive an answer. (Half of this file is its tests: the real URL shapes of
+//! every partition, and each refusal.)
 //!
 //! A real ResponseURL is a presigned PUT into CloudFormation's own response bucket for the stack's
 //! region, and its object key names the request: `<StackId>|<LogicalResourceId>|<RequestId>`,

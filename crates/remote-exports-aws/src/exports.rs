@@ -1,3 +1,6 @@
+//! A publisher's exports and stack outputs through CloudFormation's SDK client, with the consumer's
+//! assumed role, counted attempts and retries until the caller's deadline; a third of this file is its tests.
+
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::ops::ControlFlow;

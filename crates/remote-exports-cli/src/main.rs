@@ -1,4 +1,5 @@
-//! `remote-exports`: the stack author's view of what the function sees and would answer.
+//! `remote-exports`: the stack author's view of what the function sees and would answer. (About a
+//! third of this file is the commands' clap definitions and their help texts.)
 
 mod readers;
 mod template;

@@ -1,5 +1,5 @@
 //! Selection: the plan's source read page by page and folded into the Data map, with defaults and
-//! "did you mean" for what is missing.
+//! "did you mean" for what is missing. (Half of this file is its tests.)
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::ControlFlow;

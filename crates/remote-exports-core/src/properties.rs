@@ -1,3 +1,6 @@
+//! A resource's properties as CloudFormation sends them (every scalar a string), parsed and checked
+//! before anything else; a third of this file is its tests.
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
