@@ -3,7 +3,7 @@
 //! built from what it uses (the publishers, the registry, the allow-lists) and nothing else.
 
 use remote_exports_core::{
-    AuditEvents, AuditReport, ConfigError, ExportSource, Governance, ReadRegistry, RegistryError, Staleness, audit,
+    AuditEvents, AuditReport, ConfigError, ExportReader, Governance, ReadRegistry, RegistryError, Staleness, audit,
 };
 
 /// Why an audit could not run at all (a source that cannot be read is in the report instead).
@@ -35,7 +35,7 @@ pub struct Audit<S, R> {
     governance: Result<Governance, ConfigError>,
 }
 
-impl<S: ExportSource, R: ReadRegistry> Audit<S, R> {
+impl<S: ExportReader, R: ReadRegistry> Audit<S, R> {
     /// `governance` is the function's allow-lists: a role no longer allowed is not assumed.
     pub fn new(exports: S, registry: Option<R>, governance: Result<Governance, ConfigError>) -> Self {
         Audit { exports, registry, governance }

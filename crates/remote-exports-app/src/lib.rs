@@ -13,4 +13,4 @@ pub use audit::{Audit, AuditError, AuditOutcome};
 pub use policy_cache::PolicyCache;
 pub use resource::{NoRegistry, REGISTRY_FOLLOW_UP, RemoteExports};
 pub use settings::{PolicySetting, Settings, SnapshotSettings};
-pub use snapshot_source::{LEASE, SnapshotSource, now_ms, snapshot_key};
+pub use snapshot_source::{LEASE, SnapshotReader, now_ms, snapshot_key};

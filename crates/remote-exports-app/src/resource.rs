@@ -5,9 +5,9 @@ use cloudformation_custom_resource::{
     CustomResource, Data, Deleted, Failure, FollowUp, ReplyTarget, Request, RequestKind, StackArn, Success,
 };
 use remote_exports_core::{
-    AlertUpdate, Attempts, ConsumerPolicy, ExportSource, FINGERPRINT_SCHEME, LookupError, LookupPlan, Meter, NoMeter,
-    Origin, ParameterStore, ReadRecord, ReadRegistry, RegistryError, ResourceProperties, Selected, SourceRef, lookup,
-    reader_key, rfc3339,
+    AlertUpdate, Attempts, ConsumerPolicy, ExportReader, FINGERPRINT_SCHEME, LookupError, LookupPlan, Meter, NoMeter,
+    Origin, ParameterStore, PublisherRef, ReadRecord, ReadRegistry, RegistryError, ResourceProperties, Selected,
+    lookup, reader_key, rfc3339,
 };
 
 use crate::{PolicyCache, Settings};
@@ -44,7 +44,7 @@ impl ReadRegistry for NoRegistry {
     }
 }
 
-impl<S: ExportSource, P: ParameterStore> RemoteExports<S, P, NoRegistry> {
+impl<S: ExportReader, P: ParameterStore> RemoteExports<S, P, NoRegistry> {
     /// `exports` reads publishers' exports; `parameters` reads a consumer policy kept in SSM.
     pub fn new(settings: Settings, exports: S, parameters: P) -> Self {
         let policy = PolicyCache::new(settings.consumer_policy.clone(), parameters);
@@ -52,7 +52,7 @@ impl<S: ExportSource, P: ParameterStore> RemoteExports<S, P, NoRegistry> {
     }
 }
 
-impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExports<S, P, R> {
+impl<S: ExportReader, P: ParameterStore, R: ReadRegistry + 'static> RemoteExports<S, P, R> {
     /// Records every successful read in `registry` (and forgets it on Delete); `None` records nothing.
     pub fn with_registry<R2: ReadRegistry>(self, registry: Option<R2>) -> RemoteExports<S, P, R2> {
         let RemoteExports { settings, exports, policy, registry: _, meter } = self;
@@ -133,7 +133,7 @@ impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
             logical_resource_id: request.reply.logical_resource_id.clone(),
             consumer_account: stack.map_or_else(String::new, |s| s.account.to_owned()),
             stack_name: stack.map_or_else(String::new, |s| s.stack_name.to_owned()),
-            source: SourceRef::from_source(&plan.source, own_account),
+            source: PublisherRef::from_source(&plan.source, own_account),
             exports: Vec::new(),
             read_at: rfc3339(SystemTime::now()),
             request_type: request.kind.as_str().to_owned(),
@@ -154,7 +154,7 @@ impl<S: ExportSource, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
 
 impl<S, P, R> CustomResource for RemoteExports<S, P, R>
 where
-    S: ExportSource + 'static,
+    S: ExportReader + 'static,
     P: ParameterStore + 'static,
     R: ReadRegistry + 'static,
 {
@@ -221,7 +221,7 @@ mod tests {
     use cloudformation_custom_resource::testing::RecordingTransport;
     use cloudformation_custom_resource::{Deadline, Driver};
     use remote_exports_core::testing::{Fault, MemoryExports, MemoryParameters, OWN_ACCOUNT};
-    use remote_exports_core::{Export, FailureKind, SourceError, SourceStep, output_ref};
+    use remote_exports_core::{Export, FailureKind, ReadError, ReadStep, output_ref};
     use serde_json::{Value, json};
 
     const STACK: &str = "arn:aws:cloudformation:eu-west-1:111111111111:stack/airmiles/guid";
@@ -445,8 +445,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_update_keeps_its_physical_id() {
-        let failure = SourceError {
-            step: SourceStep::AssumeRole,
+        let failure = ReadError {
+            step: ReadStep::AssumeRole,
             kind: FailureKind::Denied,
             code: Some("AccessDenied".into()),
             message: "no".into(),

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use std::sync::Arc;
 
 use remote_exports_core::{
-    Attempts, Count, Export, ExportSource, Meter, NoMeter, SnapshotStore, Source, SourceError, StackOutputs,
+    Attempts, Count, Export, ExportReader, Meter, NoMeter, ReadError, SnapshotStore, Source, StackOutputs,
 };
 use serde_json::Value;
 
@@ -25,8 +25,8 @@ pub const LEASE: Duration = Duration::from_secs(15);
 const POLL: Duration = Duration::from_millis(100);
 const MAX_POLL: Duration = Duration::from_secs(1);
 
-/// An [`ExportSource`] that reads through a shared snapshot when it has a store, and directly otherwise.
-pub struct SnapshotSource<S, T> {
+/// An [`ExportReader`] that reads through a shared snapshot when it has a store, and directly otherwise.
+pub struct SnapshotReader<S, T> {
     direct: S,
     store: Option<T>,
     ttl: Duration,
@@ -42,7 +42,7 @@ pub fn now_ms() -> u64 {
 
 /// The snapshot's key: one per role (or the function's own account) and region. Neither the
 /// consumer nor its ExternalId is part of it: every consumer is admitted by STS itself before the
-/// snapshot serves it ([`ExportSource::admit`]), and the table holds no ExternalId, not even hashed.
+/// snapshot serves it ([`ExportReader::admit`]), and the table holds no ExternalId, not even hashed.
 pub fn snapshot_key(source: &Source) -> String {
     let role = source.role.as_ref().map_or("self", |role| role.as_str());
     format!("{role}|{}", source.region)
@@ -84,16 +84,16 @@ enum Found {
     Missing,
 }
 
-impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
+impl<S: ExportReader, T: SnapshotStore> SnapshotReader<S, T> {
     /// `store: None` reads directly, exactly as `direct` alone would.
     pub fn new(direct: S, store: Option<T>, ttl: Duration) -> Self {
         let holder = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-        SnapshotSource { direct, store, ttl, holder, meter: Arc::new(NoMeter) }
+        SnapshotReader { direct, store, ttl, holder, meter: Arc::new(NoMeter) }
     }
 
     /// Counts each hit and miss into `meter`.
     pub fn with_meter(self, meter: Arc<dyn Meter>) -> Self {
-        SnapshotSource { meter, ..self }
+        SnapshotReader { meter, ..self }
     }
 
     pub fn direct(&self) -> &S {
@@ -119,7 +119,7 @@ impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
         store: &T,
         source: &Source,
         item: Item<'_>,
-    ) -> Result<(Body, u32), Option<SourceError>> {
+    ) -> Result<(Body, u32), Option<ReadError>> {
         // A value another consumer's read put here goes only to a consumer that the publisher's trust
         // policy admits too: STS decides, with this consumer's own identity.
         self.direct.admit(source).await.map_err(Some)?;
@@ -160,7 +160,7 @@ impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
         source: &Source,
         item: Item<'_>,
         started: u64,
-    ) -> Result<(Body, u32), SourceError> {
+    ) -> Result<(Body, u32), ReadError> {
         if let Ok(Found::Fresh(body)) = self.fresh(store, key, source, item).await {
             tracing::debug!(source = %source.describe(), "export snapshot hit after taking the lease");
             self.meter.add(Count::SnapshotHit, 1);
@@ -184,7 +184,7 @@ impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
         Ok((body, pages))
     }
 
-    async fn read_all(&self, source: &Source) -> Result<(Vec<Export>, u32), SourceError> {
+    async fn read_all(&self, source: &Source) -> Result<(Vec<Export>, u32), ReadError> {
         let mut all = Vec::new();
         let pages = self
             .direct
@@ -197,12 +197,12 @@ impl<S: ExportSource, T: SnapshotStore> SnapshotSource<S, T> {
     }
 }
 
-impl<S: ExportSource, T: SnapshotStore> ExportSource for SnapshotSource<S, T> {
+impl<S: ExportReader, T: SnapshotStore> ExportReader for SnapshotReader<S, T> {
     async fn scan_exports(
         &self,
         source: &Source,
         on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
-    ) -> Result<u32, SourceError> {
+    ) -> Result<u32, ReadError> {
         let Some(store) = &self.store else { return self.direct.scan_exports(source, on_page).await };
         match self.through_snapshot(store, source, Item::Exports).await {
             Ok((Body::Exports(exports), pages)) => {
@@ -222,7 +222,7 @@ impl<S: ExportSource, T: SnapshotStore> ExportSource for SnapshotSource<S, T> {
         }
     }
 
-    async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, SourceError> {
+    async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, ReadError> {
         let Some(store) = &self.store else { return self.direct.stack_outputs(source, stack_name).await };
         match self.through_snapshot(store, source, Item::Stack(stack_name)).await {
             Ok((Body::Stack(outputs), _)) => Ok(outputs),
@@ -239,7 +239,7 @@ impl<S: ExportSource, T: SnapshotStore> ExportSource for SnapshotSource<S, T> {
         self.direct.attempts(source)
     }
 
-    async fn admit(&self, source: &Source) -> Result<(), SourceError> {
+    async fn admit(&self, source: &Source) -> Result<(), ReadError> {
         self.direct.admit(source).await
     }
 }
@@ -287,7 +287,7 @@ fn decode_stack(body: &str) -> Result<Option<StackOutputs>, String> {
 mod tests {
     use super::*;
     use remote_exports_core::testing::MemoryExports;
-    use remote_exports_core::{Consumer, FailureKind, RoleArn, SnapshotMeta, SourceStep};
+    use remote_exports_core::{Consumer, FailureKind, ReadStep, RoleArn, SnapshotMeta};
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
@@ -367,7 +367,7 @@ mod tests {
         }
     }
 
-    async fn value(source_: &SnapshotSource<Arc<MemoryExports>, Arc<MemoryStore>>, src: &Source) -> String {
+    async fn value(source_: &SnapshotReader<Arc<MemoryExports>, Arc<MemoryStore>>, src: &Source) -> String {
         let mut seen = String::new();
         source_
             .scan_exports(src, &mut |page| {
@@ -383,7 +383,7 @@ mod tests {
     async fn concurrent_readers_share_one_read_and_updates_never_read_an_older_snapshot() {
         let store = Arc::new(MemoryStore::default());
         let exports = publisher("v0");
-        let shared = || SnapshotSource::new(Arc::clone(&exports), Some(Arc::clone(&store)), Duration::from_secs(30));
+        let shared = || SnapshotReader::new(Arc::clone(&exports), Some(Arc::clone(&store)), Duration::from_secs(30));
         let (a, b, c) = (shared(), shared(), shared());
         let src = source(None);
         let values = tokio::join!(value(&a, &src), value(&b, &src), value(&c, &src));
@@ -406,7 +406,7 @@ mod tests {
         let finished = encode(&[Export::new("topic", "from-the-previous-holder", "stack/b/1")]);
         let store = Arc::new(MemoryStore { finished_meanwhile: Mutex::new(Some(finished)), ..MemoryStore::default() });
         let exports = publisher("v0");
-        let reader = SnapshotSource::new(Arc::clone(&exports), Some(Arc::clone(&store)), Duration::from_secs(30));
+        let reader = SnapshotReader::new(Arc::clone(&exports), Some(Arc::clone(&store)), Duration::from_secs(30));
         assert_eq!(value(&reader, &source(None)).await, "from-the-previous-holder");
         assert_eq!(exports.read_count(), 0, "the publisher was read again");
         assert!(store.leases.lock().unwrap().is_empty(), "the lease was not released");
@@ -423,7 +423,7 @@ mod tests {
                 .with_stack(PUBLISHER, "booking", &[("Topic", "v0")])
                 .admitting_only(PUBLISHER, &["111111111111"]),
         );
-        let reader = SnapshotSource::new(Arc::clone(&exports), Some(Arc::clone(&store)), Duration::from_secs(30));
+        let reader = SnapshotReader::new(Arc::clone(&exports), Some(Arc::clone(&store)), Duration::from_secs(30));
         let admitted = source_for("111111111111", None);
         assert_eq!(value(&reader, &admitted).await, "v0");
         assert!(reader.stack_outputs(&admitted, "booking").await.unwrap().is_some());
@@ -438,10 +438,10 @@ mod tests {
             })
             .await
             .unwrap_err();
-        assert_eq!((error.step, error.kind), (SourceStep::AssumeRole, FailureKind::Denied));
+        assert_eq!((error.step, error.kind), (ReadStep::AssumeRole, FailureKind::Denied));
         assert!(seen.is_empty(), "a value reached a consumer the publisher refuses");
         let error = reader.stack_outputs(&refused, "booking").await.unwrap_err();
-        assert_eq!(error.step, SourceStep::AssumeRole);
+        assert_eq!(error.step, ReadStep::AssumeRole);
         assert_eq!(exports.read_count(), 2, "a refused consumer caused a read");
     }
 
@@ -449,7 +449,7 @@ mod tests {
     async fn a_broken_store_falls_back_to_direct_reads() {
         let store = Arc::new(MemoryStore { broken: true, ..MemoryStore::default() });
         let exports = publisher("v0");
-        let reader = SnapshotSource::new(Arc::clone(&exports), Some(store), Duration::from_secs(30));
+        let reader = SnapshotReader::new(Arc::clone(&exports), Some(store), Duration::from_secs(30));
         assert_eq!(value(&reader, &source(None)).await, "v0");
         exports.publish(PUBLISHER, [Export::new("topic", "v1", "stack/b/1")]);
         assert_eq!(value(&reader, &source(None)).await, "v1");
@@ -460,7 +460,7 @@ mod tests {
     async fn concurrent_readers_of_a_stack_share_one_describe_and_its_absence() {
         let store = Arc::new(MemoryStore::default());
         let exports = publisher("v0");
-        let shared = || SnapshotSource::new(Arc::clone(&exports), Some(Arc::clone(&store)), Duration::from_secs(30));
+        let shared = || SnapshotReader::new(Arc::clone(&exports), Some(Arc::clone(&store)), Duration::from_secs(30));
         let (a, b, c) = (shared(), shared(), shared());
         let src = source(None);
         let (x, y, z) = tokio::join!(

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use remote_exports_core::{AlertUpdate, ReadExport, ReadRecord, ReadRegistry, RegistryError, SourceRef};
+use remote_exports_core::{AlertUpdate, PublisherRef, ReadExport, ReadRecord, ReadRegistry, RegistryError};
 
 use crate::AwsCallError;
 use crate::aws_error::is_condition_failure;
@@ -236,7 +236,7 @@ fn from_item(item: &Item) -> Option<ReadRecord> {
         logical_resource_id: text("LogicalResourceId")?,
         consumer_account: text("ConsumerAccount")?,
         stack_name: text("StackName")?,
-        source: SourceRef {
+        source: PublisherRef {
             account: text("SourceAccount")?,
             region: text("SourceRegion")?,
             role_arn: text("SourceRoleArn"),
@@ -272,7 +272,7 @@ mod tests {
             logical_resource_id: "Lookup".into(),
             consumer_account: "111111111111".into(),
             stack_name: "airmiles".into(),
-            source: SourceRef {
+            source: PublisherRef {
                 account: "222222222222".into(),
                 region: "eu-west-1".into(),
                 role_arn: Some("arn:aws:iam::222222222222:role/reader".into()),

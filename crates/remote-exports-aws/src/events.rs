@@ -97,7 +97,7 @@ mod tests {
     use super::*;
     use aws_sdk_eventbridge::operation::put_events::PutEventsOutput;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
-    use remote_exports_core::{SourceRef, Staleness};
+    use remote_exports_core::{PublisherRef, Staleness};
     use serde_json::Value;
 
     fn stale(export: &str) -> StaleRead {
@@ -108,7 +108,7 @@ mod tests {
             stack_name: "airmiles".into(),
             key: "Topic".into(),
             export: export.into(),
-            source: SourceRef { account: "2".into(), region: "eu-west-1".into(), role_arn: None },
+            source: PublisherRef { account: "2".into(), region: "eu-west-1".into(), role_arn: None },
             read_at: "2026-11-23T13:00:00Z".into(),
             state: Staleness::Removed,
             alert: "removed".into(),

@@ -22,7 +22,7 @@ use aws_sdk_cloudformation::operation::list_exports::ListExportsError;
 use aws_sdk_cloudformation::types::StackStatus;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use remote_exports_core::{
-    Attempts, Consumer, Count, Export, ExportSource, FailureKind, Meter, Source, SourceError, SourceStep, StackOutputs,
+    Attempts, Consumer, Count, Export, ExportReader, FailureKind, Meter, ReadError, ReadStep, Source, StackOutputs,
 };
 
 use crate::assumed_role::{AssumedRole, AssumedRoleCredentials};
@@ -227,30 +227,30 @@ impl CloudFormationExports {
     }
 }
 
-impl ExportSource for CloudFormationExports {
+impl ExportReader for CloudFormationExports {
     async fn scan_exports(
         &self,
         source: &Source,
         on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
-    ) -> Result<u32, SourceError> {
+    ) -> Result<u32, ReadError> {
         let (client, log) = self.client_for(source);
         log.attempts.store(0, Ordering::Relaxed);
         log.throttled.store(0, Ordering::Relaxed);
         scan_pages(&client, on_page).await
     }
 
-    async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, SourceError> {
+    async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, ReadError> {
         let (client, _) = self.client_for(source);
         describe_stack(&client, stack_name).await
     }
 
     /// STS accepts (or accepted, for credentials still valid) this consumer's identity for the role.
-    async fn admit(&self, source: &Source) -> Result<(), SourceError> {
+    async fn admit(&self, source: &Source) -> Result<(), ReadError> {
         let Some(key) = role_key(source) else { return Ok(()) };
         let credentials = self.assumed_role(&key, source).credentials().await;
         credentials.map(drop).map_err(|error| {
-            assume_role_failure(&error).unwrap_or_else(|| SourceError {
-                step: SourceStep::AssumeRole,
+            assume_role_failure(&error).unwrap_or_else(|| ReadError {
+                step: ReadStep::AssumeRole,
                 kind: FailureKind::Other,
                 code: None,
                 message: source_chain(&error),
@@ -273,11 +273,11 @@ impl ExportSource for CloudFormationExports {
 async fn scan_pages(
     client: &Client,
     on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
-) -> Result<u32, SourceError> {
+) -> Result<u32, ReadError> {
     let mut pages = client.list_exports().into_paginator().send();
     let mut count = 0;
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|error| classify(error, SourceStep::ListExports))?;
+        let page = page.map_err(|error| classify(error, ReadStep::ListExports))?;
         count += 1;
         let exports = page
             .exports
@@ -296,7 +296,7 @@ async fn scan_pages(
 
 /// One DescribeStacks by name. A stack that never existed answers `ValidationError` ("Stack with id
 /// <name> does not exist"); a name never matches a deleted stack, but the status is checked anyway.
-async fn describe_stack(client: &Client, stack_name: &str) -> Result<Option<StackOutputs>, SourceError> {
+async fn describe_stack(client: &Client, stack_name: &str) -> Result<Option<StackOutputs>, ReadError> {
     let described = match client.describe_stacks().stack_name(stack_name).send().await {
         Ok(described) => described,
         Err(SdkError::ServiceError(context))
@@ -305,7 +305,7 @@ async fn describe_stack(client: &Client, stack_name: &str) -> Result<Option<Stac
         {
             return Ok(None);
         }
-        Err(error) => return Err(classify(error, SourceStep::DescribeStacks)),
+        Err(error) => return Err(classify(error, ReadStep::DescribeStacks)),
     };
     let stack = described.stacks.unwrap_or_default().into_iter().find(|stack| {
         stack.stack_name.as_deref() == Some(stack_name) && stack.stack_status != Some(StackStatus::DeleteComplete)
@@ -322,7 +322,7 @@ async fn describe_stack(client: &Client, stack_name: &str) -> Result<Option<Stac
 }
 
 /// Sorts an SDK failure into the AWS step that failed, with its error code when it has one.
-fn classify<E>(error: SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>, step: SourceStep) -> SourceError
+fn classify<E>(error: SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>, step: ReadStep) -> ReadError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
@@ -331,7 +331,7 @@ where
         let code = service_error.code().map(str::to_owned);
         let status = context.raw().status().as_u16();
         let message = service_error.message().unwrap_or("no message");
-        return SourceError {
+        return ReadError {
             step,
             kind: failure_kind(code.as_deref(), status),
             message: if code.is_some() { message.to_owned() } else { format!("HTTP {status}: {message}") },
@@ -348,12 +348,12 @@ where
         credentials_failed |= current.downcast_ref::<CredentialsError>().is_some();
         cause = current.source();
     }
-    let step = if credentials_failed { SourceStep::AssumeRole } else { step };
-    SourceError { step, kind: FailureKind::Other, code: None, message: source_chain(&error) }
+    let step = if credentials_failed { ReadStep::AssumeRole } else { step };
+    ReadError { step, kind: FailureKind::Other, code: None, message: source_chain(&error) }
 }
 
 /// STS's refusal of an AssumeRole, found anywhere in `error`'s source chain.
-pub(crate) fn assume_role_failure(error: &(dyn StdError + 'static)) -> Option<SourceError> {
+pub(crate) fn assume_role_failure(error: &(dyn StdError + 'static)) -> Option<ReadError> {
     let mut cause = Some(error);
     while let Some(current) = cause {
         if let Some(sts) = current.downcast_ref::<aws_sdk_sts::error::SdkError<AssumeRoleError>>() {
@@ -366,7 +366,7 @@ pub(crate) fn assume_role_failure(error: &(dyn StdError + 'static)) -> Option<So
                 other => (None, source_chain(other), 0),
             };
             let kind = failure_kind(code.as_deref(), status);
-            return Some(SourceError { step: SourceStep::AssumeRole, kind, code, message });
+            return Some(ReadError { step: ReadStep::AssumeRole, kind, code, message });
         }
         cause = current.source();
     }
@@ -453,8 +453,8 @@ mod tests {
         let error = scan_pages(&client, &mut |_| ControlFlow::Continue(())).await.unwrap_err();
         assert_eq!(
             error,
-            SourceError {
-                step: SourceStep::ListExports,
+            ReadError {
+                step: ReadStep::ListExports,
                 kind: FailureKind::Denied,
                 code: Some("AccessDenied".into()),
                 message: "nope".into()
@@ -541,7 +541,7 @@ mod tests {
         assert_eq!(describe_stack(&client, "booking-lambda").await.unwrap(), None, "a deleted stack matched");
         assert_eq!(describe_stack(&client, "booking-lambda").await.unwrap(), None);
         let denied = describe_stack(&client, "booking-lambda").await.unwrap_err();
-        assert_eq!((denied.step, denied.kind), (SourceStep::DescribeStacks, FailureKind::Denied));
+        assert_eq!((denied.step, denied.kind), (ReadStep::DescribeStacks, FailureKind::Denied));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! (or the assumed role's), so endpoints (FIPS, dual-stack, every partition), credentials caching,
 //! clock-skew correction, retries and error shapes are the SDK's. Clients are built on first use.
 //!
-//! - [`CloudFormationExports`]: the domain's `ExportSource`, over STS AssumeRole and paginated
+//! - [`CloudFormationExports`]: the domain's `ExportReader`, over STS AssumeRole and paginated
 //!   ListExports, with one client (and so one credential cache) per role, external ID and region.
 //! - [`SsmParameters`]: the domain's `ParameterStore`, for a consumer policy kept in SSM.
 //! - [`DynamoDbRegistry`]: the domain's `ReadRegistry`, a DynamoDB table keyed by `Reader`.

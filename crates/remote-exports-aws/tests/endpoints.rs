@@ -13,7 +13,7 @@ use remote_exports_aws::{
     sdk_config_loader,
 };
 use remote_exports_core::{
-    AuditEvents, ExportSource, ParameterStore, ReadRecord, ReadRegistry, RoleArn, SnapshotStore, Source, SourceRef,
+    AuditEvents, ExportReader, ParameterStore, PublisherRef, ReadRecord, ReadRegistry, RoleArn, SnapshotStore, Source,
     StaleRead, Staleness,
 };
 
@@ -55,7 +55,7 @@ fn record() -> ReadRecord {
         logical_resource_id: "L".into(),
         consumer_account: "111111111111".into(),
         stack_name: "s".into(),
-        source: SourceRef { account: "2".into(), region: "us-east-1".into(), role_arn: None },
+        source: PublisherRef { account: "2".into(), region: "us-east-1".into(), role_arn: None },
         exports: Vec::new(),
         read_at: "2026-11-28T00:00:00Z".into(),
         request_type: "Create".into(),

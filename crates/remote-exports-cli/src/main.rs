@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use cloudformation_custom_resource::{Deadline, Driver, Partition, Request, Response, ResponseUrl, Status};
 use remote_exports_app::{Audit, RemoteExports, Settings};
 use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, SsmParameters, TrustRoots, load_sdk_config};
-use remote_exports_core::{ExportSource, LookupPlan, Origin, OutputRequest, ResourceProperties, RoleArn, Source};
+use remote_exports_core::{ExportReader, LookupPlan, Origin, OutputRequest, ResourceProperties, RoleArn, Source};
 use serde_json::{Value, json};
 
 /// See what a Custom::RemoteExports resource would read, before you deploy it.

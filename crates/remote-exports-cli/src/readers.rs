@@ -128,7 +128,7 @@ pub fn print_stale(report: &AuditReport, output: OutputFormat) -> Result<bool, R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use remote_exports_core::{ReadExport, SourceRef};
+    use remote_exports_core::{PublisherRef, ReadExport};
 
     fn record(exports: &[&str], account: &str, region: &str) -> ReadRecord {
         ReadRecord {
@@ -136,7 +136,7 @@ mod tests {
             logical_resource_id: "L".into(),
             consumer_account: "111111111111".into(),
             stack_name: "airmiles".into(),
-            source: SourceRef { account: account.into(), region: region.into(), role_arn: None },
+            source: PublisherRef { account: account.into(), region: region.into(), role_arn: None },
             exports: exports
                 .iter()
                 .map(|e| ReadExport {

@@ -4,18 +4,18 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::config::Governance;
-use crate::error::SourceError;
+use crate::error::ReadError;
 use crate::fingerprint::fingerprint;
-use crate::ports::ExportSource;
+use crate::ports::ExportReader;
 use crate::properties::output_ref;
 use crate::published::ExportOrigin;
-use crate::read_record::{AlertUpdate, ReadRecord, SourceRef};
+use crate::read_record::{AlertUpdate, PublisherRef, ReadRecord};
 use crate::staleness::{StaleRead, stale_in};
 
 /// How reading one source went during an audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceCheck {
-    pub source: SourceRef,
+pub struct PublisherCheck {
+    pub source: PublisherRef,
     pub readers: usize,
     pub pages: u32,
     /// Why its readers could not be checked.
@@ -26,7 +26,7 @@ pub struct SourceCheck {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AuditReport {
     pub readers: usize,
-    pub sources: Vec<SourceCheck>,
+    pub sources: Vec<PublisherCheck>,
     /// Every stale read, alerted before or not.
     pub stale: Vec<StaleRead>,
     /// Records whose alerted state differs from what this audit found (new alerts, and alerts
@@ -36,7 +36,7 @@ pub struct AuditReport {
 
 impl AuditReport {
     /// Sources that could not be read: their readers are unchecked, not current.
-    pub fn unchecked(&self) -> impl Iterator<Item = &SourceCheck> {
+    pub fn unchecked(&self) -> impl Iterator<Item = &PublisherCheck> {
         self.sources.iter().filter(|check| check.error.is_some())
     }
 
@@ -52,14 +52,14 @@ pub const AUDIT_SESSION_NAME: &str = "remote-exports-audit";
 /// Reads each distinct source once (one credential, one paginated ListExports) and reports every
 /// recorded read whose export changed or disappeared. Roles the function no longer allows are not
 /// assumed: their readers are reported unchecked.
-pub async fn audit<S: ExportSource>(records: &[ReadRecord], exports: &S, governance: &Governance) -> AuditReport {
-    let mut by_source: BTreeMap<&SourceRef, Vec<&ReadRecord>> = BTreeMap::new();
+pub async fn audit<S: ExportReader>(records: &[ReadRecord], exports: &S, governance: &Governance) -> AuditReport {
+    let mut by_source: BTreeMap<&PublisherRef, Vec<&ReadRecord>> = BTreeMap::new();
     for record in records {
         by_source.entry(&record.source).or_default().push(record);
     }
     let mut report = AuditReport { readers: records.len(), ..AuditReport::default() };
     for (source_ref, readers) in by_source {
-        let mut check = SourceCheck { source: source_ref.clone(), readers: readers.len(), pages: 0, error: None };
+        let mut check = PublisherCheck { source: source_ref.clone(), readers: readers.len(), pages: 0, error: None };
         match current_fingerprints(source_ref, &readers, exports, governance).await {
             Ok((current, pages)) => {
                 check.pages = pages;
@@ -86,8 +86,8 @@ pub async fn audit<S: ExportSource>(records: &[ReadRecord], exports: &S, governa
 }
 
 /// Fingerprints of the exports these readers hold, as the source exports them now.
-async fn current_fingerprints<S: ExportSource>(
-    source_ref: &SourceRef,
+async fn current_fingerprints<S: ExportReader>(
+    source_ref: &PublisherRef,
     readers: &[&ReadRecord],
     exports: &S,
     governance: &Governance,
@@ -113,7 +113,7 @@ async fn current_fingerprints<S: ExportSource>(
                 std::ops::ControlFlow::Continue(())
             })
             .await
-            .map_err(|error: SourceError| error.to_string())?;
+            .map_err(|error: ReadError| error.to_string())?;
     }
     // One DescribeStacks per stack, however many readers hold its outputs.
     for stack in stacks {
@@ -160,8 +160,8 @@ mod tests {
         }
     }
 
-    fn source(account: &str) -> SourceRef {
-        SourceRef {
+    fn source(account: &str) -> PublisherRef {
+        PublisherRef {
             account: account.into(),
             region: "eu-west-1".into(),
             role_arn: Some(format!("arn:aws:iam::{account}:role/reader")),

@@ -64,9 +64,9 @@ pub enum LookupError {
     )]
     NoRegion,
     #[error("Could not read exports from {source_name}: {error}")]
-    Source { source_name: String, error: SourceError },
+    Source { source_name: String, error: ReadError },
     #[error("Could not read the outputs of stack {stack} in {source_name}: {error}")]
-    StackSource { stack: String, source_name: String, error: SourceError },
+    StackSource { stack: String, source_name: String, error: ReadError },
     #[error(
         "{} requested {} not found in {source_name}: {}.{} Check the names and the Region/RoleArn, or that the \
          publisher stack has been deployed; a value that may be missing for a while can have a Defaults entry.",
@@ -129,7 +129,7 @@ impl LookupError {
             LookupError::Source { error, .. } | LookupError::StackSource { error, .. } => match error.kind {
                 FailureKind::Denied => "Denied",
                 FailureKind::Throttled => "Throttled",
-                FailureKind::Other => "SourceError",
+                FailureKind::Other => "ReadError",
             },
             LookupError::Missing { missing, .. } if missing.iter().all(|m| m.kind != MissingKind::Export) => {
                 "MissingOutput"
@@ -171,7 +171,7 @@ pub enum MissingKind {
 
 /// Which AWS step failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceStep {
+pub enum ReadStep {
     AssumeRole,
     ListExports,
     DescribeStacks,
@@ -190,15 +190,15 @@ pub enum FailureKind {
 
 /// A failure of the export source, classified so that the Reason can say what to fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceError {
-    pub step: SourceStep,
+pub struct ReadError {
+    pub step: ReadStep,
     pub kind: FailureKind,
     /// The AWS error code, such as `AccessDenied`, when there is one.
     pub code: Option<String>,
     pub message: String,
 }
 
-impl fmt::Display for SourceError {
+impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let detail = match self.code.as_deref() {
             Some(code) => format!("{code}: {}", self.message),
@@ -207,7 +207,7 @@ impl fmt::Display for SourceError {
         let throttled = self.kind == FailureKind::Throttled;
         let denied = self.kind == FailureKind::Denied;
         match self.step {
-            SourceStep::AssumeRole if denied => write!(
+            ReadStep::AssumeRole if denied => write!(
                 f,
                 "AssumeRole was denied ({detail}). The publisher's trust policy decides who reads through its \
                  role: check that the role exists, that its trust policy names this function's role, allows \
@@ -215,33 +215,33 @@ impl fmt::Display for SourceError {
                  in examples/publisher-role.yaml, checked as sts:SourceIdentity), and that ExternalId matches its \
                  sts:ExternalId condition."
             ),
-            SourceStep::AssumeRole if throttled => write!(
+            ReadStep::AssumeRole if throttled => write!(
                 f,
                 "AssumeRole was throttled ({detail}) even after retries. Try again later (change the Refresh \
                  property to retry an Update)."
             ),
-            SourceStep::AssumeRole => write!(f, "AssumeRole failed ({detail})."),
-            SourceStep::ListExports if denied => {
+            ReadStep::AssumeRole => write!(f, "AssumeRole failed ({detail})."),
+            ReadStep::ListExports if denied => {
                 write!(f, "ListExports was denied ({detail}). The role needs cloudformation:ListExports.")
             }
-            SourceStep::ListExports if throttled => write!(
+            ReadStep::ListExports if throttled => write!(
                 f,
                 "ListExports was throttled ({detail}) even after retries. Try again later (change the Refresh property \
                  to retry an Update)."
             ),
-            SourceStep::ListExports => write!(f, "ListExports failed ({detail})."),
-            SourceStep::DescribeStacks if denied => write!(
+            ReadStep::ListExports => write!(f, "ListExports failed ({detail})."),
+            ReadStep::DescribeStacks if denied => write!(
                 f,
                 "DescribeStacks was denied ({detail}). The role needs cloudformation:DescribeStacks on this stack: \
                  the publisher-role template (examples/publisher-role.yaml) grants it to the stack names in its \
                  ReadableStacks parameter."
             ),
-            SourceStep::DescribeStacks if throttled => write!(
+            ReadStep::DescribeStacks if throttled => write!(
                 f,
                 "DescribeStacks was throttled ({detail}) even after retries. Try again later (change the Refresh \
                  property to retry an Update)."
             ),
-            SourceStep::DescribeStacks => write!(f, "DescribeStacks failed ({detail})."),
+            ReadStep::DescribeStacks => write!(f, "DescribeStacks failed ({detail})."),
         }
     }
 }
@@ -346,8 +346,8 @@ mod tests {
             ),
             "{text}"
         );
-        let denied = SourceError {
-            step: SourceStep::DescribeStacks,
+        let denied = ReadError {
+            step: ReadStep::DescribeStacks,
             kind: FailureKind::Denied,
             code: Some("AccessDenied".into()),
             message: "no".into(),
@@ -359,29 +359,29 @@ mod tests {
 
     #[test]
     fn source_errors_say_what_to_fix() {
-        let error = |step, kind, code: Option<&str>, message: &str| SourceError {
+        let error = |step, kind, code: Option<&str>, message: &str| ReadError {
             step,
             kind,
             code: code.map(str::to_owned),
             message: message.to_owned(),
         };
-        let denied = error(SourceStep::AssumeRole, FailureKind::Denied, Some("AccessDenied"), "not authorized");
+        let denied = error(ReadStep::AssumeRole, FailureKind::Denied, Some("AccessDenied"), "not authorized");
         assert!(denied.to_string().contains("trust policy"), "{denied}");
-        let list = error(SourceStep::ListExports, FailureKind::Denied, Some("AccessDenied"), "no");
+        let list = error(ReadStep::ListExports, FailureKind::Denied, Some("AccessDenied"), "no");
         assert!(list.to_string().contains("cloudformation:ListExports"), "{list}");
-        let throttled = error(SourceStep::ListExports, FailureKind::Throttled, Some("Throttling"), "Rate exceeded");
+        let throttled = error(ReadStep::ListExports, FailureKind::Throttled, Some("Throttling"), "Rate exceeded");
         assert!(throttled.to_string().contains("Refresh"), "{throttled}");
         // The wording follows the adapter's classification, not words in the message.
-        let unclassified = error(SourceStep::ListExports, FailureKind::Other, Some("Throttling"), "Rate exceeded");
+        let unclassified = error(ReadStep::ListExports, FailureKind::Other, Some("Throttling"), "Rate exceeded");
         assert_eq!(unclassified.to_string(), "ListExports failed (Throttling: Rate exceeded).");
-        let other = error(SourceStep::ListExports, FailureKind::Other, None, "dispatch failure");
+        let other = error(ReadStep::ListExports, FailureKind::Other, None, "dispatch failure");
         assert_eq!(other.to_string(), "ListExports failed (dispatch failure).");
     }
 
     #[test]
     fn every_failure_has_a_low_cardinality_kind() {
-        let denied = SourceError {
-            step: SourceStep::DescribeStacks,
+        let denied = ReadError {
+            step: ReadStep::DescribeStacks,
             kind: FailureKind::Denied,
             code: Some("AccessDenied".into()),
             message: "no".into(),
@@ -416,7 +416,7 @@ mod tests {
         use crate::policy::PolicyError;
         use crate::properties::PropertyError;
         let origin = PolicyOrigin::Parameter("/platform/policy".into());
-        let source = |step, kind| SourceError { step, kind, code: Some("Code".into()), message: "message".into() };
+        let source = |step, kind| ReadError { step, kind, code: Some("Code".into()), message: "message".into() };
         let waited = std::time::Duration::from_millis(1500);
         let mut reasons = vec![
             LookupError::Properties(PropertyError::NotAnObject),
@@ -466,7 +466,7 @@ mod tests {
             LookupError::Throttled { source_name: "account 2 in eu-west-1".into(), attempts: 9, throttled: 8, waited },
             LookupError::Internal("a bug".into()),
         ];
-        for step in [SourceStep::AssumeRole, SourceStep::ListExports, SourceStep::DescribeStacks] {
+        for step in [ReadStep::AssumeRole, ReadStep::ListExports, ReadStep::DescribeStacks] {
             for kind in [FailureKind::Denied, FailureKind::Throttled, FailureKind::Other] {
                 let error = source(step, kind);
                 reasons

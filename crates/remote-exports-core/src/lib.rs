@@ -1,7 +1,7 @@
 //! The export-lookup domain: from a resource's properties to the Data map, with governance applied.
 //!
 //! `ResourceProperties::parse` → `LookupPlan::new` (defaults and allow-lists, before any call) →
-//! `lookup` over an [`ExportSource`] (exports and stack outputs; AWS lives in adapter crates) → `Selected`.
+//! `lookup` over an [`ExportReader`] (exports and stack outputs; AWS lives in adapter crates) → `Selected`.
 //! Every failure is a [`LookupError`] whose text is the Reason a stack author reads.
 //!
 //! The read registry ([`ReadRegistry`], [`ReadRecord`], [`audit`]) records who read what, with
@@ -29,9 +29,9 @@ mod suggest;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use audit::{AUDIT_SESSION_NAME, AuditReport, SourceCheck, audit};
+pub use audit::{AUDIT_SESSION_NAME, AuditReport, PublisherCheck, audit};
 pub use config::{ConfigError, Governance};
-pub use error::{FailureKind, LookupError, MissingExport, MissingKind, SourceError, SourceStep, call_cause};
+pub use error::{FailureKind, LookupError, MissingExport, MissingKind, ReadError, ReadStep, call_cause};
 pub use fingerprint::{FINGERPRINT_SCHEME, fingerprint, opaque_id};
 pub use lookup::{Selected, lookup};
 pub use meter::{Count, Meter, NoMeter};
@@ -39,12 +39,12 @@ pub use pattern::{Pattern, PatternList};
 pub use plan::{Consumer, ExportFilter, LookupPlan, Origin, Source};
 pub use policy::{ConsumerPolicy, ConsumerRules, PolicyError, PolicyOrigin};
 pub use ports::{
-    Attempts, AuditEvents, ExportSource, ParameterError, ParameterStore, ReadRegistry, RegistryError, SnapshotMeta,
+    Attempts, AuditEvents, ExportReader, ParameterError, ParameterStore, ReadRegistry, RegistryError, SnapshotMeta,
     SnapshotStore,
 };
 pub use properties::{OutputRequest, PropertyError, ResourceProperties, Selection, output_ref};
 pub use published::{Export, ExportOrigin, StackOutputs};
-pub use read_record::{AlertUpdate, ReadExport, ReadRecord, SourceRef, reader_key, rfc3339};
+pub use read_record::{AlertUpdate, PublisherRef, ReadExport, ReadRecord, reader_key, rfc3339};
 pub use role_arn::{InvalidRoleArn, RoleArn};
 pub use staleness::{REMOVED, StaleRead, Staleness};
 pub use suggest::closest;

@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 
 use crate::error::{LookupError, MissingExport, MissingKind};
 use crate::plan::{LookupPlan, Source};
-use crate::ports::ExportSource;
+use crate::ports::ExportReader;
 use crate::properties::{OutputRequest, output_ref};
 use crate::published::{Export, ExportOrigin, StackOutputs};
 use crate::suggest::closest;
@@ -42,7 +42,7 @@ impl std::fmt::Debug for Selected {
 /// Reads the plan's source and selects from it: the exports (stopping as soon as nothing more can
 /// be selected) and each named stack's outputs, all at once. Missing values take their defaults;
 /// whatever is still missing is named in one failure.
-pub async fn lookup<S: ExportSource>(exports: &S, plan: &LookupPlan) -> Result<Selected, LookupError> {
+pub async fn lookup<S: ExportReader>(exports: &S, plan: &LookupPlan) -> Result<Selected, LookupError> {
     let selection = &plan.selection;
     let read_exports = async {
         if !selection.needs_exports() {
@@ -150,7 +150,7 @@ fn select_outputs(
 
 /// The IDs of the stacks that export something: the stacks this role can be seen to have, read
 /// only on the way to a failure (a best effort: an unreadable list suggests nothing).
-async fn stacks_that_export<S: ExportSource>(exports: &S, source: &Source) -> BTreeSet<String> {
+async fn stacks_that_export<S: ExportReader>(exports: &S, source: &Source) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     let mut collect = |page: Vec<Export>| {
         ids.extend(page.into_iter().map(|export| export.exporting_stack_id));
@@ -329,8 +329,8 @@ impl<'p> Selector<'p> {
 mod tests {
     use super::*;
     use crate::config::Governance;
-    use crate::error::SourceError;
-    use crate::error::{FailureKind, SourceStep};
+    use crate::error::ReadError;
+    use crate::error::{FailureKind, ReadStep};
     use crate::pattern::PatternList;
     use crate::plan::Origin;
     use crate::properties::ResourceProperties;
@@ -627,8 +627,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_describe_failure_names_the_stack_and_the_permission() {
-        let source = booking().with_fault(Fault::Fail(SourceError {
-            step: SourceStep::ListExports,
+        let source = booking().with_fault(Fault::Fail(ReadError {
+            step: ReadStep::ListExports,
             kind: FailureKind::Denied,
             code: Some("AccessDenied".into()),
             message: "not authorized to perform: cloudformation:DescribeStacks".into(),
@@ -640,8 +640,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_source_failure_names_the_source() {
-        let source = pages(1, 1).with_fault(Fault::Fail(SourceError {
-            step: SourceStep::ListExports,
+        let source = pages(1, 1).with_fault(Fault::Fail(ReadError {
+            step: ReadStep::ListExports,
             kind: FailureKind::Denied,
             code: Some("AccessDenied".into()),
             message: "no".into(),

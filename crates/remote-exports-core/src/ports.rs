@@ -1,7 +1,7 @@
 //! The domain's ports, in one place: what it needs from the world, each implemented by an adapter
 //! (`remote-exports-aws`) and by an in-memory fake (`testing`).
 //!
-//! - [`ExportSource`]: a publisher's exports and stack outputs (CloudFormation through a role).
+//! - [`ExportReader`]: a publisher's exports and stack outputs (CloudFormation through a role).
 //! - [`ParameterStore`]: the consumer policy kept as a parameter (SSM).
 //! - [`ReadRegistry`]: who read what (DynamoDB).
 //! - [`AuditEvents`]: stale reads as events (EventBridge).
@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::ops::ControlFlow;
 
-use crate::error::SourceError;
+use crate::error::ReadError;
 use crate::plan::Source;
 use crate::published::{Export, StackOutputs};
 use crate::read_record::{AlertUpdate, ReadRecord};
@@ -25,7 +25,7 @@ pub struct Attempts {
 }
 
 /// Something that reads an account's exports (one page at a time) and its stacks' outputs, in a region.
-pub trait ExportSource: Send + Sync {
+pub trait ExportReader: Send + Sync {
     /// The attempts of the latest read of `source`, also while it is still running or after it was
     /// cut off by a deadline; `None` when the source does not count them.
     fn attempts(&self, _source: &Source) -> Option<Attempts> {
@@ -35,7 +35,7 @@ pub trait ExportSource: Send + Sync {
     /// Whether the publisher admits `source`'s identity: for a role, STS has accepted AssumeRole
     /// with this consumer's identity (now, or for credentials still valid). Values that did not
     /// come from this source's own read (a shared snapshot) may be served only after this.
-    fn admit(&self, _source: &Source) -> impl Future<Output = Result<(), SourceError>> + Send {
+    fn admit(&self, _source: &Source) -> impl Future<Output = Result<(), ReadError>> + Send {
         std::future::ready(Ok(()))
     }
 
@@ -45,7 +45,7 @@ pub trait ExportSource: Send + Sync {
         &self,
         source: &Source,
         on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
-    ) -> impl Future<Output = Result<u32, SourceError>> + Send;
+    ) -> impl Future<Output = Result<u32, ReadError>> + Send;
 
     /// The outputs of the stack named `stack_name` (one DescribeStacks), or `None` when no such stack
     /// exists: never found, or deleted.
@@ -53,16 +53,16 @@ pub trait ExportSource: Send + Sync {
         &self,
         source: &Source,
         stack_name: &str,
-    ) -> impl Future<Output = Result<Option<StackOutputs>, SourceError>> + Send;
+    ) -> impl Future<Output = Result<Option<StackOutputs>, ReadError>> + Send;
 }
 
 /// A shared source reads as the source itself.
-impl<T: ExportSource> ExportSource for std::sync::Arc<T> {
+impl<T: ExportReader> ExportReader for std::sync::Arc<T> {
     fn attempts(&self, source: &Source) -> Option<Attempts> {
         (**self).attempts(source)
     }
 
-    fn admit(&self, source: &Source) -> impl Future<Output = Result<(), SourceError>> + Send {
+    fn admit(&self, source: &Source) -> impl Future<Output = Result<(), ReadError>> + Send {
         (**self).admit(source)
     }
 
@@ -70,7 +70,7 @@ impl<T: ExportSource> ExportSource for std::sync::Arc<T> {
         &self,
         source: &Source,
         on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
-    ) -> impl Future<Output = Result<u32, SourceError>> + Send {
+    ) -> impl Future<Output = Result<u32, ReadError>> + Send {
         (**self).scan_exports(source, on_page)
     }
 
@@ -78,7 +78,7 @@ impl<T: ExportSource> ExportSource for std::sync::Arc<T> {
         &self,
         source: &Source,
         stack_name: &str,
-    ) -> impl Future<Output = Result<Option<StackOutputs>, SourceError>> + Send {
+    ) -> impl Future<Output = Result<Option<StackOutputs>, ReadError>> + Send {
         (**self).stack_outputs(source, stack_name)
     }
 }

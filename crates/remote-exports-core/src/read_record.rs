@@ -17,7 +17,7 @@ pub fn reader_key(stack_id: &str, logical_resource_id: &str) -> String {
 
 /// A publisher account and region, and how it was reached: the unit read once per audit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SourceRef {
+pub struct PublisherRef {
     /// The role's account, or the function's own account.
     pub account: String,
     pub region: String,
@@ -25,10 +25,10 @@ pub struct SourceRef {
     pub role_arn: Option<String>,
 }
 
-impl SourceRef {
+impl PublisherRef {
     /// The source a plan read; `own_account` names the function's account when no role was used.
-    pub fn from_source(source: &Source, own_account: &str) -> SourceRef {
-        SourceRef {
+    pub fn from_source(source: &Source, own_account: &str) -> PublisherRef {
+        PublisherRef {
             account: source.role.as_ref().map_or_else(|| own_account.to_owned(), |role| role.account().to_owned()),
             region: source.region.clone(),
             role_arn: source.role.as_ref().map(|role| role.as_str().to_owned()),
@@ -81,7 +81,7 @@ pub struct ReadRecord {
     pub logical_resource_id: String,
     pub consumer_account: String,
     pub stack_name: String,
-    pub source: SourceRef,
+    pub source: PublisherRef,
     pub exports: Vec<ReadExport>,
     /// RFC 3339, UTC.
     pub read_at: String,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::read_record::{ReadRecord, SourceRef};
+use crate::read_record::{PublisherRef, ReadRecord};
 
 /// Why a read is stale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -46,7 +46,7 @@ pub struct StaleRead {
     pub stack_name: String,
     pub key: String,
     pub export: String,
-    pub source: SourceRef,
+    pub source: PublisherRef,
     pub read_at: String,
     pub state: Staleness,
     /// What an alert about this read would be about: the current value's fingerprint when it

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
 use crate::{
-    Export, ExportSource, FailureKind, ParameterError, ParameterStore, RoleArn, Source, SourceError, SourceStep,
+    Export, ExportReader, FailureKind, ParameterError, ParameterStore, ReadError, ReadStep, RoleArn, Source,
     StackOutputs,
 };
 
@@ -21,7 +21,7 @@ pub const OWN_ACCOUNT: &str = "self";
 #[derive(Debug, Clone)]
 pub enum Fault {
     /// Fails every call with this error (for DescribeStacks with its step changed to `DescribeStacks`).
-    Fail(SourceError),
+    Fail(ReadError),
     /// Never answers.
     Hang,
     /// Panics.
@@ -36,7 +36,7 @@ struct Publisher {
     admitted: Option<Vec<String>>,
 }
 
-/// Publisher accounts and what they export, as [`ExportSource`]: ListExports in pages of
+/// Publisher accounts and what they export, as [`ExportReader`]: ListExports in pages of
 /// `page_size` (100, as CloudFormation pages), DescribeStacks by name. A source names its account by
 /// its role ([`OWN_ACCOUNT`] without one); an account nobody set up refuses the AssumeRole, as
 /// STS does for a role that does not exist or does not trust the caller.
@@ -141,24 +141,24 @@ impl MemoryExports {
         self.reads.lock().unwrap().len()
     }
 
-    async fn start(&self, read: String, step: SourceStep) -> Result<(), SourceError> {
+    async fn start(&self, read: String, step: ReadStep) -> Result<(), ReadError> {
         self.reads.lock().unwrap().push(read);
         if self.pause {
             YieldOnce(false).await;
         }
         match &self.fault {
             None => Ok(()),
-            Some(Fault::Fail(error)) => Err(SourceError { step, ..error.clone() }),
+            Some(Fault::Fail(error)) => Err(ReadError { step, ..error.clone() }),
             Some(Fault::Hang) => std::future::pending().await,
             Some(Fault::Panic) => panic!("the export source exploded"),
         }
     }
 
     /// The publisher `source` reaches, if its role admits `source`'s consumer.
-    fn publisher(&self, source: &Source) -> Result<Publisher, SourceError> {
+    fn publisher(&self, source: &Source) -> Result<Publisher, ReadError> {
         let account = account_of(source);
-        let denied = || SourceError {
-            step: SourceStep::AssumeRole,
+        let denied = || ReadError {
+            step: ReadStep::AssumeRole,
             kind: FailureKind::Denied,
             code: Some("AccessDenied".to_owned()),
             message: format!(
@@ -181,13 +181,13 @@ fn account_of(source: &Source) -> &str {
     source.role.as_ref().map_or(OWN_ACCOUNT, RoleArn::account)
 }
 
-impl ExportSource for MemoryExports {
+impl ExportReader for MemoryExports {
     async fn scan_exports(
         &self,
         source: &Source,
         on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
-    ) -> Result<u32, SourceError> {
-        self.start(account_of(source).to_owned(), SourceStep::ListExports).await?;
+    ) -> Result<u32, ReadError> {
+        self.start(account_of(source).to_owned(), ReadStep::ListExports).await?;
         let exports = self.publisher(source)?.exports;
         let mut pages = 0;
         for page in exports.chunks(self.page_size) {
@@ -206,14 +206,14 @@ impl ExportSource for MemoryExports {
         Ok(pages)
     }
 
-    async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, SourceError> {
+    async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, ReadError> {
         let account = account_of(source);
-        self.start(format!("{account}/{stack_name}"), SourceStep::DescribeStacks).await?;
+        self.start(format!("{account}/{stack_name}"), ReadStep::DescribeStacks).await?;
         Ok(self.publisher(source)?.stacks.get(stack_name).cloned())
     }
 
     /// Admission is the AssumeRole alone (not a read); the function's own account needs none.
-    async fn admit(&self, source: &Source) -> Result<(), SourceError> {
+    async fn admit(&self, source: &Source) -> Result<(), ReadError> {
         if source.role.is_none() {
             return Ok(());
         }

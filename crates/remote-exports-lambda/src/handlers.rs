@@ -8,7 +8,7 @@ use cloudformation_custom_resource::{
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use remote_exports_app::{Audit, now_ms};
-use remote_exports_core::{AuditEvents, ExportSource, ReadRegistry};
+use remote_exports_core::{AuditEvents, ExportReader, ReadRegistry};
 use serde_json::{Value, json};
 
 use crate::metrics::{self, Counts, Ending, MetricsSettings, RequestMeter};
@@ -80,7 +80,7 @@ pub struct AuditHandler<S, R, E> {
     sink: MetricsSink,
 }
 
-impl<S: ExportSource, R: ReadRegistry, E: AuditEvents> AuditHandler<S, R, E> {
+impl<S: ExportReader, R: ReadRegistry, E: AuditEvents> AuditHandler<S, R, E> {
     pub fn new(audit: Audit<S, R>, events: E, metrics: MetricsSettings, sink: MetricsSink) -> Self {
         AuditHandler { audit, events, metrics, sink }
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use cloudformation_custom_resource::Driver;
 use lambda_runtime::service_fn;
-use remote_exports_app::{Audit, RemoteExports, SnapshotSource};
+use remote_exports_app::{Audit, RemoteExports, SnapshotReader};
 use remote_exports_aws::{
     CloudFormationExports, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents, HttpResponseTransport,
     SsmParameters, load_sdk_config,
@@ -45,7 +45,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let snapshots = settings.snapshot.as_ref().map(|s| DynamoDbSnapshots::new(&config, &s.table));
     let ttl = settings.snapshot.as_ref().map_or(std::time::Duration::ZERO, |s| s.ttl);
     let direct = CloudFormationExports::new(config.clone()).with_meter(meter.clone());
-    let exports = SnapshotSource::new(direct, snapshots, ttl).with_meter(meter.clone());
+    let exports = SnapshotReader::new(direct, snapshots, ttl).with_meter(meter.clone());
     let url_policy = settings.url_policy.clone();
     let resource = RemoteExports::new(settings, exports, SsmParameters::new(&config)).with_meter(meter.clone());
     let driver = Driver::new(resource.with_registry(registry), HttpResponseTransport::new(roots)?);
