@@ -19,35 +19,23 @@ const EXPORT: &str = "booking-lambda-BookingTopicArn";
 const API_URL: &str = "https://api.booking.example/v1";
 const READS_TABLE: &str = "remote-exports-reads";
 
+/// The Booking/Airmiles demo, locally: moto, the real function and the CLI (cargo xtask demo passes
+/// every required argument).
+#[derive(clap::Parser)]
+#[command(name = "remote-exports-demo")]
 struct Args {
+    /// moto's server program.
+    #[arg(long)]
     moto_server: PathBuf,
+    /// The Lambda binary.
+    #[arg(long)]
     lambda: PathBuf,
+    /// The `remote-exports` CLI binary.
+    #[arg(long)]
     cli: PathBuf,
+    /// Where the sample events are.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events"))]
     events: PathBuf,
-}
-
-fn parse_args() -> Result<Args, BoxError> {
-    let mut moto_server = None;
-    let mut lambda = None;
-    let mut cli = None;
-    let mut events = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events"));
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--moto-server" => moto_server = Some(PathBuf::from(value)),
-            "--lambda" => lambda = Some(PathBuf::from(value)),
-            "--cli" => cli = Some(PathBuf::from(value)),
-            "--events" => events = PathBuf::from(value),
-            _ => return Err(format!("unknown argument {flag}").into()),
-        }
-    }
-    Ok(Args {
-        moto_server: moto_server.ok_or("--moto-server is required (cargo xtask demo passes it)")?,
-        lambda: lambda.ok_or("--lambda is required (cargo xtask demo passes it)")?,
-        cli: cli.ok_or("--cli is required (cargo xtask demo passes it)")?,
-        events,
-    })
 }
 
 #[tokio::main]
@@ -65,7 +53,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> Result<(), BoxError> {
-    let args = parse_args()?;
+    let args = <Args as clap::Parser>::parse();
     let moto = Moto::start(&args.moto_server).await?;
     let result = story(&args, moto.endpoint()).await;
     moto.stop().await;
