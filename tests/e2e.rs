@@ -6,6 +6,7 @@
 mod cargo_lambda;
 mod cli;
 mod demo;
+mod docs;
 mod example_echo;
 mod example_ssm;
 mod failures;

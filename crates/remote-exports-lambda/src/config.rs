@@ -1,6 +1,6 @@
 //! The function's whole configuration, read once at start-up through one reader: which mode, the
 //! use cases' settings, the TLS roots and the metrics. Each variable is read in one place, typed,
-//! with its warning; [`VARIABLES`] lists them all, and a test holds the README's table to it.
+//! with its warning; [`VARIABLES`] lists them all, and a test holds the manual's table to it.
 
 use remote_exports_app::Settings;
 use remote_exports_aws::TrustRoots;
@@ -120,12 +120,12 @@ mod tests {
         assert!(config.errors[0].contains("'both'") && config.errors[1].contains("system's trusted roots"));
     }
 
-    /// The README's "Function environment" table names exactly these variables (besides the SDK's
+    /// The manual's "Function environment" table names exactly these variables (besides the SDK's
     /// and the logging ones, which it lists as such).
     #[test]
     fn the_readme_table_lists_every_variable_and_no_other() {
-        let readme = include_str!("../../../README.md");
-        let section = readme.split("## Function environment").nth(1).expect("the section").split("\n## ").next();
+        let chapter = include_str!("../../../docs/src/environment.md");
+        let section = chapter.split("# Function environment").nth(1).expect("the section").split("\n# ").next();
         let named: Vec<&str> = section
             .unwrap()
             .lines()
@@ -135,7 +135,7 @@ mod tests {
             .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
             .collect();
         for variable in VARIABLES {
-            assert!(named.contains(variable), "README's table lacks {variable}");
+            assert!(named.contains(variable), "the manual's table lacks {variable}");
         }
         let outside = ["AWS_ENDPOINT_URL", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"].into_iter().chain([
             "AWS_LAMBDA_LOG_FORMAT",
@@ -143,7 +143,10 @@ mod tests {
             "RUST_LOG",
         ]);
         for name in named {
-            assert!(VARIABLES.contains(&name) || outside.clone().any(|o| o == name), "README names {name}, not read");
+            assert!(
+                VARIABLES.contains(&name) || outside.clone().any(|o| o == name),
+                "the manual names {name}, not read"
+            );
         }
     }
 }

@@ -14,6 +14,8 @@ const TEST_TOOLS: &[&str] = &["moto[server]==5.2.5", "cfn-lint==1.58.0", "cargo-
 const PYTHON_PEER: &[&str] = &["boto3==1.44.5", "crhelper==2.0.12", "awslambdaric==4.2.2"];
 /// SAM CLI pins its own boto3, so it lives in a venv of its own.
 const SAM_TOOLS: &[&str] = &["aws-sam-cli==1.170.0"];
+/// mdBook, which builds the manual under docs/ (HTML and its search only: no server, no watcher).
+const MDBOOK: &str = "0.5.4";
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -30,7 +32,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
-                 test [--without-docker]  install pinned tools, start moto, run fmt, clippy, every test, the demo,\n                           \
+                 test [--without-docker]  install pinned tools, start moto, run fmt, clippy, every test, the demo, the manual,\n                           \
                  the template linters and sam-local (as root or with CI=true; otherwise left out, and said so)\n  \
                  demo                     run the Booking/Airmiles demo locally: no AWS account, no Docker\n  \
                  bench [--quick]          measure cold start, CPU, memory and AWS calls of the release binary\n                           \
@@ -71,6 +73,7 @@ fn test(extra: &[String]) -> Result {
     // leaves idle (its fat-LTO link uses one).
     let tools = std::thread::spawn(|| python_venv("venv", TEST_TOOLS));
     let sam_tools = std::thread::spawn(|| python_venv("sam-venv", SAM_TOOLS));
+    let book_tool = std::thread::spawn(mdbook);
     let sam_build = (sam_local == SamLocal::Run).then(|| std::thread::spawn(|| sam_local::build(&Default::default())));
     step("rustfmt", cargo(&["fmt", "--all", "--", "--check"]))?;
     clippy_still_denies_warnings()?;
@@ -102,10 +105,15 @@ fn test(extra: &[String]) -> Result {
                 .unwrap_or_else(|| target_dir().join("debug/remote-exports-lambda").into()),
         )
         .env("REMOTE_EXPORTS_DEMO_BIN", target_dir().join("debug/remote-exports-demo"))
-        .env("CARGO_LAMBDA", venv.join("bin/cargo-lambda"));
+        .env("CARGO_LAMBDA", venv.join("bin/cargo-lambda"))
+        .env("CFN_LINT", venv.join("bin/cfn-lint"));
     step("tests (unit and end-to-end, against moto)", tests)?;
     drop(moto);
     protocol_crate_stands_alone()?;
+    let mdbook = book_tool.join().map_err(|_| "installing mdBook panicked".to_string())??;
+    let mut book = Command::new(mdbook);
+    book.args(["build", "docs"]).current_dir(workspace_root());
+    step("the manual: mdbook build docs (into target/book)", book)?;
     lints.join().map_err(|_| "the template linters panicked".to_string())??;
     match (sam_build, sam_local) {
         (Some(build), _) => {
@@ -425,6 +433,22 @@ fn python_venv(name: &str, packages: &[&str]) -> Result<PathBuf> {
     step(&format!("pip install {}", packages.join(" ")), install)?;
     std::fs::write(&marker, wanted).map_err(|e| e.to_string())?;
     Ok(venv)
+}
+
+/// mdBook at the pinned version under target/xtask/mdbook, built from crates.io with its own lock
+/// file; installed once. Its output goes to a log, as it runs beside the workspace's build.
+fn mdbook() -> Result<PathBuf> {
+    let root = target_dir().join("xtask/mdbook");
+    let (binary, marker) = (root.join("bin/mdbook"), root.join(".pinned"));
+    if binary.exists() && std::fs::read_to_string(&marker).is_ok_and(|have| have == MDBOOK) {
+        return Ok(binary);
+    }
+    std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    let mut install = cargo(&["install", "mdbook", "--version", MDBOOK, "--locked", "--no-default-features"]);
+    install.args(["--features", "search", "--force", "--root"]).arg(&root);
+    logged_step(&format!("cargo install mdbook {MDBOOK}"), install, &root.join("install.log"))?;
+    std::fs::write(&marker, MDBOOK).map_err(|e| e.to_string())?;
+    Ok(binary)
 }
 
 /// moto on a free loopback port, stopped when dropped (also when a step fails).
