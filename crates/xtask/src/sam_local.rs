@@ -1,10 +1,11 @@
 //! `cargo xtask sam-local`: `sam build` and `sam local invoke` on the sample events, with a real
-//! Docker engine that runs only inside a network namespace made here, so no container can reach the
-//! machine's own network or beyond.
+//! Docker engine that runs only inside a network namespace of its own, so no container can reach the
+//! machine's own network or beyond. What touches the machine lives in two scripts under `.ci/`:
+//! `provision-sam-local.sh` (packages, arm64 emulation) and `sam-local-sandbox.sh` (the namespace and
+//! its engine, for the length of the invocations).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use crate::{
     Result, SAM_TOOLS, TEST_TOOLS, logged_step, python_venv, step, target_dir, workspace_build, workspace_root,
@@ -122,8 +123,9 @@ pub fn build(options: &Options) -> Result<Built> {
     Ok(Built { arch, work, venv, sam_venv })
 }
 
-/// `sam local invoke` on the sample events, with dockerd in a network namespace made here. The
-/// invoking program comes from the workspace build, which the caller has made.
+/// `sam local invoke` on the sample events, with dockerd in a network namespace of its own
+/// (`.ci/sam-local-sandbox.sh`). The invoking program comes from the workspace build, which the
+/// caller has made.
 pub fn invoke(options: &Options, built: &Built) -> Result {
     let emulator = if options.sam_emulator { "sam" } else { "native" };
     if built.arch != NATIVE {
@@ -133,11 +135,14 @@ pub fn invoke(options: &Options, built: &Built) -> Result {
             if options.sam_emulator { "under qemu too (--emulator sam)" } else { "natively" }
         );
     }
-    let namespace = NetworkNamespace::create(&format!("remote-exports-sam-{}", std::process::id()))?;
-    let dockerd = Dockerd::start(&namespace, &built.work)?;
-    let mut invoke = Command::new("ip");
+    // The namespace and the engine in it belong to a script of their own, which removes both
+    // whatever the invocations' outcome.
+    let mut invoke = Command::new("bash");
     invoke
-        .args(["netns", "exec", &namespace.name])
+        .arg(workspace_root().join(".ci/sam-local-sandbox.sh"))
+        .arg(&built.work)
+        .arg(GATEWAY)
+        .arg("--")
         .arg(target_dir().join("debug/remote-exports-sam-local"))
         .arg("--moto-server")
         .arg(built.venv.join("bin/moto_server"))
@@ -150,12 +155,8 @@ pub fn invoke(options: &Options, built: &Built) -> Result {
         .arg(built.work.join("run"))
         .arg("--events")
         .arg(workspace_root().join("events"))
-        .args(&options.passed)
-        .env("DOCKER_HOST", dockerd.host());
-    let result = step("sam local invoke on events/create, update and delete (in the namespace)", invoke);
-    drop(dockerd);
-    drop(namespace);
-    result
+        .args(&options.passed);
+    step("sam local invoke on events/create, update and delete (in the namespace)", invoke)
 }
 
 pub fn is_root() -> bool {
@@ -219,103 +220,4 @@ fn prepend_path(dir: &Path) -> std::ffi::OsString {
     let mut paths = vec![dir.to_path_buf()];
     paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
     std::env::join_paths(paths).unwrap_or_default()
-}
-
-/// A network namespace with only loopback up; deleted when dropped.
-struct NetworkNamespace {
-    name: String,
-}
-
-impl NetworkNamespace {
-    fn create(name: &str) -> Result<NetworkNamespace> {
-        run_quietly(Command::new("ip").args(["netns", "add", name]))?;
-        let namespace = NetworkNamespace { name: name.to_owned() };
-        run_quietly(Command::new("ip").args(["netns", "exec", name, "ip", "link", "set", "lo", "up"]))?;
-        eprintln!("xtask: network namespace {name}: loopback only; dockerd, moto and the TLS front live in it");
-        Ok(namespace)
-    }
-}
-
-impl Drop for NetworkNamespace {
-    fn drop(&mut self) {
-        let _ = run_quietly(Command::new("ip").args(["netns", "delete", &self.name]));
-    }
-}
-
-/// dockerd (and the containerd it starts) inside the namespace; stopped when dropped.
-struct Dockerd {
-    child: Child,
-    exec_root: PathBuf,
-}
-
-impl Dockerd {
-    fn start(namespace: &NetworkNamespace, work: &Path) -> Result<Dockerd> {
-        // Socket paths must stay short, so the engine's runtime state lives under /run.
-        let exec_root = PathBuf::from(format!("/run/{}", namespace.name));
-        std::fs::create_dir_all(&exec_root).map_err(|e| format!("{}: {e}", exec_root.display()))?;
-        let log_path = work.join("dockerd.log");
-        let log = std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
-        let child = Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", namespace.name))
-            .arg("dockerd")
-            .arg("--data-root")
-            .arg(work.join("docker"))
-            .arg("--exec-root")
-            .arg(&exec_root)
-            .arg("--pidfile")
-            .arg(exec_root.join("dockerd.pid"))
-            .arg("--host")
-            .arg(format!("unix://{}", exec_root.join("docker.sock").display()))
-            .arg(format!("--bip={GATEWAY}/16"))
-            // Nothing leaves the namespace, so no NAT and no host firewall rules.
-            .args(["--iptables=false", "--ip6tables=false", "--ip-masq=false"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start dockerd: {e}"))?;
-        let mut dockerd = Dockerd { child, exec_root };
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(60) {
-            let version = Command::new("docker").args(["--host", &dockerd.host(), "version"]).output();
-            if version.is_ok_and(|o| o.status.success()) {
-                eprintln!("xtask: dockerd ready in {:.1?} (log: {})", started.elapsed(), log_path.display());
-                return Ok(dockerd);
-            }
-            if let Ok(Some(status)) = dockerd.child.try_wait() {
-                return Err(format!("dockerd exited with {status}; see {}", log_path.display()));
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Err(format!("dockerd did not answer within 60 s; see {}", log_path.display()))
-    }
-
-    fn host(&self) -> String {
-        format!("unix://{}", self.exec_root.join("docker.sock").display())
-    }
-}
-
-impl Drop for Dockerd {
-    fn drop(&mut self) {
-        // SIGTERM lets dockerd stop its containers and containerd before it exits.
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                let _ = std::fs::remove_dir_all(&self.exec_root);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn run_quietly(command: &mut Command) -> Result {
-    let output = command.output().map_err(|e| format!("{:?}: {e}", command.get_program()))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!("{:?} failed: {}", command, String::from_utf8_lossy(&output.stderr).trim()))
-    }
 }
