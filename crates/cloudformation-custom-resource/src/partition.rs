@@ -112,16 +112,12 @@ impl Partition {
 
     /// Whether `region` belongs here: listed, or `^<prefix>-\w+-\d+$` for one of the prefixes.
     pub fn contains(&self, region: &str) -> bool {
-        self.listed_regions.contains(&region) || self.fits_region_pattern(region)
+        self.listed_regions.contains(&region) || self.has_stack_region(region)
     }
 
     /// Whether a stack can live in `region` here: it fits the partition's region pattern. The
     /// listed `*-global` names are endpoint pseudo-regions, never a stack's region.
     pub fn has_stack_region(&self, region: &str) -> bool {
-        self.fits_region_pattern(region)
-    }
-
-    fn fits_region_pattern(&self, region: &str) -> bool {
         self.region_prefixes.iter().any(|prefix| {
             region.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('-')).is_some_and(is_word_then_number)
         })

@@ -310,22 +310,19 @@ fn is_s3_endpoint(host: &str, partition: &Partition, region: &str) -> bool {
 /// version knows, and that region is a real stack region (no `*-global` pseudo-region).
 fn home_partition(stack: &StackArn<'_>, policy: &UrlPolicy) -> Result<&'static Partition, ResponseUrlError> {
     let home = policy.home_region.as_deref().ok_or(ResponseUrlError::NoHomeRegion)?;
-    let home_partition = Partition::of_region(home).filter(|p| p.has_stack_region(home));
-    if stack.region != home || home_partition.map(|p| p.id) != Some(stack.partition) {
-        // A partition this version does not know is said by name, so the operator knows to upgrade.
-        if home_partition.is_none() || Partition::by_id(stack.partition).is_none() {
-            return Err(ResponseUrlError::UnknownPartition {
-                partition: stack.partition.to_owned(),
-                region: stack.region.to_owned(),
-            });
-        }
-        return Err(ResponseUrlError::ForeignRegion {
+    match Partition::of_region(home).filter(|p| p.has_stack_region(home)) {
+        Some(partition) if stack.region == home && stack.partition == partition.id => Ok(partition),
+        Some(_) if Partition::by_id(stack.partition).is_some() => Err(ResponseUrlError::ForeignRegion {
             stack_region: stack.region.to_owned(),
             stack_partition: stack.partition.to_owned(),
             function_region: home.to_owned(),
-        });
+        }),
+        // A partition this version does not know is said by name, so the operator knows to upgrade.
+        _ => Err(ResponseUrlError::UnknownPartition {
+            partition: stack.partition.to_owned(),
+            region: stack.region.to_owned(),
+        }),
     }
-    Ok(home_partition.expect("checked above"))
 }
 
 /// An https host under `partition`'s DNS suffix with a label starting `s3`: any S3 endpoint of

@@ -25,8 +25,9 @@ use remote_exports_core::{
     Attempts, Consumer, Count, Export, ExportReader, FailureKind, Meter, ReadError, ReadStep, Source, StackOutputs,
 };
 
-use crate::assumed_role::{AssumedRole, AssumedRoleCredentials};
 use cloudformation_custom_resource::error::{is_untrusted_certificate, source_chain};
+
+use crate::assumed_role::{AssumedRole, AssumedRoleCredentials};
 
 /// Retries of throttled, failed-over or unreachable reads never give up on their own: the caller's
 /// deadline (the function's work deadline) ends them, so a throttled publisher is waited out for as
@@ -248,14 +249,7 @@ impl ExportReader for CloudFormationExports {
     async fn admit(&self, source: &Source) -> Result<(), ReadError> {
         let Some(key) = role_key(source) else { return Ok(()) };
         let credentials = self.assumed_role(&key, source).credentials().await;
-        credentials.map(drop).map_err(|error| {
-            assume_role_failure(&error).unwrap_or_else(|| ReadError {
-                step: ReadStep::AssumeRole,
-                kind: FailureKind::Other,
-                code: None,
-                message: source_chain(&error),
-            })
-        })
+        credentials.map(drop).map_err(|error| credentials_failure(&error))
     }
 
     fn attempts(&self, source: &Source) -> Option<Attempts> {
@@ -339,17 +333,26 @@ where
         };
     }
     // Credential failures surface as a dispatch/construction failure with the STS error in the chain.
-    if let Some(failure) = assume_role_failure(&error) {
-        return failure;
+    let mut chain = std::iter::successors(Some(&error as &(dyn StdError + 'static)), |&e| e.source());
+    if chain.any(|e| e.is::<CredentialsError>()) {
+        return credentials_failure(&error);
     }
-    let mut credentials_failed = false;
-    let mut cause: Option<&(dyn StdError + 'static)> = Some(&error);
-    while let Some(current) = cause {
-        credentials_failed |= current.downcast_ref::<CredentialsError>().is_some();
-        cause = current.source();
-    }
-    let step = if credentials_failed { ReadStep::AssumeRole } else { step };
-    ReadError { step, kind: FailureKind::Other, code: None, message: source_chain(&error) }
+    assume_role_failure(&error).unwrap_or_else(|| ReadError {
+        step,
+        kind: FailureKind::Other,
+        code: None,
+        message: source_chain(&error),
+    })
+}
+
+/// Why credentials could not be had: STS's refusal when it is in the chain, else the chain itself.
+fn credentials_failure(error: &(dyn StdError + 'static)) -> ReadError {
+    assume_role_failure(error).unwrap_or_else(|| ReadError {
+        step: ReadStep::AssumeRole,
+        kind: FailureKind::Other,
+        code: None,
+        message: source_chain(error),
+    })
 }
 
 /// STS's refusal of an AssumeRole, found anywhere in `error`'s source chain.

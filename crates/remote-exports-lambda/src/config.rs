@@ -41,8 +41,6 @@ pub struct FunctionConfig {
     pub settings: Settings,
     pub tls_roots: TrustRoots,
     pub metrics: MetricsSettings,
-    /// Said at WARN on every cold start: settings that weaken the function or were not understood.
-    pub warnings: Vec<String>,
     /// Said at ERROR on every cold start: settings that were replaced by a safe default.
     pub errors: Vec<String>,
 }
@@ -72,13 +70,12 @@ impl FunctionConfig {
                 TrustRoots::System
             });
         let metrics = MetricsSettings::from_vars(var);
-        let warnings = settings.warnings.clone();
-        FunctionConfig { mode, settings, tls_roots, metrics, warnings, errors }
+        FunctionConfig { mode, settings, tls_roots, metrics, errors }
     }
 
-    /// Logs the warnings and errors, once per cold start.
+    /// Logs the settings' warnings and the errors, once per cold start.
     pub fn log(&self) {
-        self.warnings.iter().for_each(|warning| tracing::warn!(%warning, "function setting"));
+        self.settings.warnings.iter().for_each(|warning| tracing::warn!(%warning, "function setting"));
         self.errors.iter().for_each(|error| tracing::error!(%error, "function setting"));
     }
 }
@@ -104,7 +101,8 @@ mod tests {
         assert_eq!(read, listed, "a variable is read twice, or read and not listed, or listed and not read");
         assert_eq!(config.mode, Mode::CustomResource, "an unknown mode serves custom resources");
         let unset = FunctionConfig::from_vars(|_| None);
-        assert!(unset.warnings.iter().any(|w| w.contains("AWS_REGION is not set")), "{:?}", unset.warnings);
+        let warnings = &unset.settings.warnings;
+        assert!(warnings.iter().any(|w| w.contains("AWS_REGION is not set")), "{warnings:?}");
     }
 
     #[test]
