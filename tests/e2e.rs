@@ -10,6 +10,7 @@ mod docs;
 mod example_echo;
 mod example_ssm;
 mod failures;
+mod guard;
 mod lifecycle;
 mod metrics;
 mod outputs;

@@ -530,3 +530,56 @@ fn readable_stacks_refuses_a_bare_star() {
         assert!(!pattern.is_match(refused), "{refused:?} was accepted");
     }
 }
+
+/// The export guard reads the registry through one role that can query only the caller's own
+/// account's readers: the trust pins SourceIdentity to the caller's account, the permission pins
+/// the index's partition key to SourceIdentity, and nothing else is granted.
+#[test]
+fn guards_read_only_their_own_accounts_readers() {
+    let template = template();
+    let role = resource(&template, "GuardRegistryRole");
+    assert_eq!(role["Condition"], "HasGuardRegistry");
+    let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(trust["Principal"]["AWS"], "*");
+    assert_eq!(trust["Condition"]["StringEquals"]["sts:SourceIdentity"], "${aws:PrincipalAccount}");
+    assert!(trust["Condition"]["StringEquals"].get("aws:PrincipalOrgID").is_some(), "{trust:?}");
+    let mut actions = Vec::new();
+    strings(&trust["Action"], &mut actions);
+    assert_eq!(actions, ["sts:AssumeRole", "sts:SetSourceIdentity"]);
+    let policies = role["Properties"]["Policies"].as_sequence().unwrap();
+    let statements: Vec<&Value> =
+        policies.iter().flat_map(|p| p["PolicyDocument"]["Statement"].as_sequence().unwrap()).collect();
+    assert_eq!(statements.len(), 1, "{statements:?}");
+    let statement = statements[0];
+    assert_eq!(statement["Action"], "dynamodb:Query");
+    assert_eq!(statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"][0], "${aws:SourceIdentity}");
+    let mut resources = Vec::new();
+    strings(&statement["Resource"], &mut resources);
+    assert!(resources[0].ends_with("/index/BySource"), "{resources:?}");
+    // The index it queries is keyed by the source account.
+    let table = resource(&template, "ReadsTable");
+    let index = &table["Properties"]["GlobalSecondaryIndexes"][0];
+    assert_eq!(
+        (index["IndexName"].as_str(), index["KeySchema"][0]["AttributeName"].as_str()),
+        (Some("BySource"), Some("SourceAccount"))
+    );
+    // The guard's own role names itself as that account, and may do nothing else but read its stacks.
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/export-guard.yaml");
+    let guard: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let statements = guard["Resources"]["ExportGuardRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let mut granted = Vec::new();
+    statements.iter().for_each(|s| strings(&s["Action"], &mut granted));
+    assert_eq!(granted, ["cloudformation:DescribeStacks", "sts:AssumeRole", "sts:SetSourceIdentity"]);
+    let hook = &guard["Resources"]["ExportGuardHook"]["Properties"];
+    let mut targets = Vec::new();
+    strings(&hook["TargetOperations"], &mut targets);
+    assert_eq!(targets, ["STACK", "CHANGE_SET"]);
+    assert_eq!(guard["Parameters"]["FailureMode"]["Default"], "WARN");
+    let invoke = &guard["Resources"]["HookExecutionRole"]["Properties"];
+    assert_eq!(
+        invoke["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
+        "hooks.cloudformation.amazonaws.com"
+    );
+}

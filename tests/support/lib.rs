@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 pub use test_support::{
     AuditInbox, AwsError, CONSUMER_ACCOUNT, CapturedPut, CountingProxy, ExportsCacheTable, Function, FunctionOptions,
-    Invocation, Moto, MotoResponses, Outcome, Publisher, ReadsTable, ResponseEndpoint, RuntimeApi, TestPki, TlsFront,
-    create_event,
+    HookPayloads, Invocation, Moto, MotoResponses, Outcome, Publisher, ReadsTable, ResponseEndpoint, RuntimeApi,
+    TestPki, TlsFront, create_event,
 };
 
 /// The consumer stack's region, where the function runs.

@@ -111,6 +111,11 @@ impl UrlPolicy {
         self.binding == UrlBinding::Request
     }
 
+    /// Whether loopback hosts are accepted ([`UrlPolicy::with_loopback`]).
+    pub fn allows_loopback(&self) -> bool {
+        self.allow_loopback
+    }
+
     /// The function's own region, when named.
     pub fn home_region(&self) -> Option<&str> {
         self.home_region.as_deref()

@@ -1,15 +1,18 @@
 //! The use cases: `Custom::RemoteExports` as a [`cloudformation_custom_resource::CustomResource`] (properties →
-//! plan (allow-lists and the consumer's policy) → lookup → Data), and the stale-read [`Audit`]. The
+//! plan (allow-lists and the consumer's policy) → lookup → Data), the stale-read [`Audit`], and the
+//! [`ExportGuard`] that stops a publisher removing what others read. The
 //! Lambda binary and the CLI both run these, each with its own adapters; neither the protocol nor AWS
 //! lives here.
 
 mod audit;
+mod guard;
 mod policy_cache;
 mod resource;
 mod settings;
 mod snapshot_source;
 
 pub use audit::{Audit, AuditError, AuditOutcome};
+pub use guard::{ExportGuard, GuardError, GuardScope};
 pub use policy_cache::PolicyCache;
 pub use resource::{NoRegistry, REGISTRY_FOLLOW_UP, RemoteExports};
 pub use settings::{PolicySetting, Settings, SnapshotSettings};

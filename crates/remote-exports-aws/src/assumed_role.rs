@@ -55,6 +55,18 @@ impl AssumedRole {
         AssumedRole { role: role.to_owned(), request, current: tokio::sync::Mutex::new(None) }
     }
 
+    /// The role assumed as `account` itself (`SourceIdentity` = the account): the export guard
+    /// reading the central registry, whose role trusts a caller only under its own account's name.
+    pub(crate) fn as_account(sts: &aws_sdk_sts::Client, role: &str, session_name: &str, account: &str) -> AssumedRole {
+        let request = sts
+            .assume_role()
+            .role_arn(role)
+            .role_session_name(session_name)
+            .duration_seconds(SESSION.as_secs() as i32)
+            .source_identity(account);
+        AssumedRole { role: role.to_owned(), request, current: tokio::sync::Mutex::new(None) }
+    }
+
     /// Credentials STS issued for this identity: kept ones while they last, else one AssumeRole.
     /// An error carries STS's own (`SdkError<AssumeRoleError>`) as its source.
     pub(crate) async fn credentials(&self) -> Result<Credentials, CredentialsError> {

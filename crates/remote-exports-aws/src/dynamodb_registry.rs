@@ -6,13 +6,20 @@ use std::sync::OnceLock;
 use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use remote_exports_core::{AlertUpdate, PublisherRef, ReadExport, ReadRecord, ReadRegistry, RegistryError};
+use remote_exports_core::{
+    AlertUpdate, PublisherRef, ReadExport, ReadRecord, ReadRegistry, ReadersBySource, RegistryError,
+};
 
 use crate::AwsCallError;
 use crate::aws_error::is_condition_failure;
 
 /// The table's only key: a string partition key.
 pub const READER_KEY: &str = "Reader";
+
+/// The global secondary index the export guard queries: partition key `SourceAccount`, sort key
+/// `SourceRegion`, every attribute projected. A publisher's readers without a scan, and the key
+/// that `dynamodb:LeadingKeys` pins to the caller's own account.
+pub const SOURCE_INDEX: &str = "BySource";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -128,6 +135,33 @@ impl ReadRegistry for DynamoDbRegistry {
                 }
             }
         }
+        Ok(records)
+    }
+}
+
+impl ReadersBySource for DynamoDbRegistry {
+    /// Query on [`SOURCE_INDEX`], every page. An index is eventually consistent: a read recorded a
+    /// second ago may be missing, which the guard's docs say.
+    async fn readers_of(&self, account: &str, region: &str) -> Result<Vec<ReadRecord>, RegistryError> {
+        let mut records = Vec::new();
+        let mut pages = self
+            .client()
+            .query()
+            .table_name(&self.table)
+            .index_name(SOURCE_INDEX)
+            .key_condition_expression("#account = :account AND #region = :region")
+            .expression_attribute_names("#account", "SourceAccount")
+            .expression_attribute_names("#region", "SourceRegion")
+            .expression_attribute_values(":account", string(account))
+            .expression_attribute_values(":region", string(region))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.error(AwsCallError::from_sdk("Query", &e)))?;
+            records.extend(page.items.unwrap_or_default().iter().filter_map(from_item));
+        }
+        // The index is the only filter IAM sees; this one keeps the guard honest if it is wrong.
+        records.retain(|record| record.source.account == account && record.source.region == region);
         Ok(records)
     }
 }

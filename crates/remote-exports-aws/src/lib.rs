@@ -10,6 +10,8 @@
 //! - [`DynamoDbRegistry`]: the domain's `ReadRegistry`, a DynamoDB table keyed by `Reader`.
 //! - [`EventBridgeEvents`]: the domain's `AuditEvents`, PutEvents on the default bus.
 //! - [`DynamoDbSnapshots`]: the app's `SnapshotStore`, the shared export snapshot with its lease.
+//! - [`CloudFormationStacks`]: the guard's `PublisherStacks`, DescribeStacks in its own account;
+//!   [`registry_reader_config`]: the registry read through the central role, as this account.
 //! - [`AwsCallError`]: one description of a failed call: code, else HTTP status, else no answer.
 //! - [`HttpResponseTransport`]: the protocol's `ResponseTransport`, a reqwest PUT to the ResponseURL.
 //! - [`TrustRoots`] and [`load_sdk_config`]: one TLS trust decision for both HTTP clients.
@@ -22,13 +24,15 @@ mod events;
 mod exports;
 mod parameters;
 mod response_transport;
+mod stacks;
 mod tls;
 
 pub use aws_error::AwsCallError;
-pub use dynamodb_registry::{DynamoDbRegistry, READER_KEY};
+pub use dynamodb_registry::{DynamoDbRegistry, READER_KEY, SOURCE_INDEX};
 pub use dynamodb_snapshots::{DynamoDbSnapshots, SNAPSHOT_KEY};
 pub use events::{EVENT_SOURCE, EventBridgeEvents};
 pub use exports::{CloudFormationExports, UNTIL_DEADLINE};
 pub use parameters::SsmParameters;
 pub use response_transport::HttpResponseTransport;
+pub use stacks::{CloudFormationStacks, caller_account, registry_reader_config};
 pub use tls::{TrustRoots, load_sdk_config, sdk_config_loader};

@@ -48,7 +48,7 @@ impl TrustRoots {
         }
     }
 
-    pub(crate) fn reqwest_builder(self) -> Result<reqwest::ClientBuilder, reqwest::Error> {
+    pub fn reqwest_builder(self) -> Result<reqwest::ClientBuilder, reqwest::Error> {
         let builder = reqwest::Client::builder();
         Ok(match self {
             TrustRoots::AmazonTrustServices => {

@@ -1,6 +1,7 @@
 //! `remote-exports`: the stack author's view of what the function sees and would answer. (About a
 //! third of this file is the commands' clap definitions and their help texts.)
 
+mod check;
 mod readers;
 mod template;
 
@@ -33,7 +34,8 @@ struct Cli {
     command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 success; 1 the resource would get FAILED, or `stale` found stale reads; 2 bad usage; \
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 the resource would get FAILED, `stale` found stale reads, or `check` \
+     found a reader the change would break; 2 bad usage; \
      3 could not run (AWS, files, network), or `stale` could not check every source.";
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -127,6 +129,32 @@ enum Command {
         /// Only reads from this region.
         #[arg(long)]
         region: Option<String>,
+    },
+    /// Before a deploy, in the publisher account: what the new template (or a change set) would
+    /// remove from the stack, and who in other accounts still reads it. The export guard's check,
+    /// for pipelines. Exit 1 when a live reader would be broken.
+    #[command(
+        after_help = "Examples:\n  remote-exports check --stack booking-lambda --template-file template.yaml\n  remote-exports check --stack booking-lambda --change-set remove-topic --output json\n\nThe registry is read as the export guard reads it: --table (or READS_TABLE) names the central table's\nARN, and --registry-role-arn (or GUARD_REGISTRY_ROLE_ARN) the central role, assumed as your account."
+    )]
+    Check {
+        /// The stack to check, in your account.
+        #[arg(long)]
+        stack: String,
+        /// The template you are about to deploy (YAML or JSON).
+        #[arg(long, required_unless_present = "change_set", conflicts_with = "change_set")]
+        template_file: Option<PathBuf>,
+        /// A change set of the stack, checked as created.
+        #[arg(long)]
+        change_set: Option<String>,
+        /// The stack's region; defaults to your profile's region.
+        #[arg(long)]
+        region: Option<String>,
+        /// The read registry's table (its ARN from another account).
+        #[arg(long, env = "READS_TABLE")]
+        table: Option<String>,
+        /// The central role guards read the registry through (template output GuardRegistryRoleArn).
+        #[arg(long, env = "GUARD_REGISTRY_ROLE_ARN")]
+        registry_role_arn: Option<String>,
     },
     /// Every recorded read whose export changed or was removed since, and what to do about it.
     /// Each publisher account and region is read once, however many stacks read it. Exit 1 when
@@ -278,6 +306,20 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
             let filter = readers::ReaderFilter { export, prefix, source_account, region };
             readers::readers(&registry, &filter, cli.output).await?;
             Ok(Status::Success)
+        }
+        Command::Check { stack, template_file, change_set, region, table, registry_role_arn } => {
+            let sdk = match region {
+                Some(region) => sdk.into_builder().region(aws_config::Region::new(region)).build(),
+                None => sdk,
+            };
+            let table = table.ok_or_else(|| usage("no registry: pass --table or set READS_TABLE"))?;
+            let source = match (template_file, change_set) {
+                (Some(path), _) => check::Proposed::File(path),
+                (None, Some(name)) => check::Proposed::ChangeSet(name),
+                (None, None) => return Err(usage("pass --template-file or --change-set")),
+            };
+            let check = check::Check { stack, proposed: source, table, registry_role: registry_role_arn };
+            check::run(&sdk, check, cli.output).await
         }
         Command::Stale { table } => {
             let registry = readers::registry(&sdk, table)?;

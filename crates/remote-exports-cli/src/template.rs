@@ -2,8 +2,7 @@
 //! functions a stack author typically uses for them (`!Ref` and `!Sub` of parameters and pseudo
 //! parameters). Anything else is refused by name, so a preview never guesses.
 
-use std::collections::HashMap;
-
+use remote_exports_core::template::{self, Unresolved, defaults};
 use serde_json::{Map, Value};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -22,7 +21,7 @@ pub enum TemplateError {
 
 /// The values `!Ref`/`!Sub` may use: template parameters (their defaults, overridden by the
 /// caller) and pseudo parameters.
-pub type Parameters = HashMap<String, String>;
+pub use remote_exports_core::template::Parameters;
 
 pub fn resource_properties(text: &str, logical_id: &str, given: &Parameters) -> Result<Value, TemplateError> {
     let template = parse(text)?;
@@ -67,132 +66,15 @@ pub fn service_token_region(text: &str, logical_id: &str, given: &Parameters) ->
     }
 }
 
-fn defaults(template: &Value) -> Parameters {
-    template
-        .get("Parameters")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter_map(|(name, p)| p.get("Default").map(|d| (name.clone(), plain(d))))
-        .collect()
-}
-
-fn plain(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// JSON, or YAML with the short-form tags (`!Ref x`) turned into their long form (`{"Ref": x}`).
 fn parse(text: &str) -> Result<Value, TemplateError> {
-    if let Ok(json) = serde_json::from_str(text) {
-        return Ok(json);
-    }
-    let yaml: serde_norway::Value =
-        serde_norway::from_str(text).map_err(|e| TemplateError::Unreadable(e.to_string()))?;
-    Ok(from_yaml(yaml))
-}
-
-fn from_yaml(yaml: serde_norway::Value) -> Value {
-    use serde_norway::Value as Y;
-    match yaml {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => serde_json::to_value(n).unwrap_or(Value::Null),
-        Y::String(s) => Value::String(s),
-        Y::Sequence(items) => Value::Array(items.into_iter().map(from_yaml).collect()),
-        Y::Mapping(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k.as_str().map_or_else(|| format!("{k:?}"), str::to_owned), from_yaml(v)))
-                .collect(),
-        ),
-        Y::Tagged(tagged) => {
-            let tag = tagged.tag.to_string();
-            let name = tag.trim_start_matches('!');
-            let key = if name == "Ref" || name == "Condition" { name.to_owned() } else { format!("Fn::{name}") };
-            let value = from_yaml(tagged.value);
-            // `!GetAtt A.b` is `{"Fn::GetAtt": ["A", "b"]}` in long form.
-            let value = match (name, value) {
-                ("GetAtt", Value::String(s)) => {
-                    let (resource, attribute) = s.split_once('.').unwrap_or((&s, ""));
-                    Value::Array(vec![resource.into(), attribute.into()])
-                }
-                (_, value) => value,
-            };
-            Value::Object(Map::from_iter([(key, value)]))
-        }
-    }
+    template::parse(text).map_err(|e| TemplateError::Unreadable(e.0))
 }
 
 fn resolve(value: Value, path: &str, parameters: &Parameters) -> Result<Value, TemplateError> {
-    match value {
-        Value::Object(map) if map.len() == 1 && is_intrinsic(map.keys().next().unwrap()) => {
-            let (function, argument) = map.into_iter().next().unwrap();
-            match (function.as_str(), argument) {
-                ("Ref", Value::String(name)) => lookup(&name, path, parameters).map(Value::String),
-                ("Fn::Sub", Value::String(text)) => substitute(&text, path, parameters).map(Value::String),
-                (function, _) => {
-                    Err(TemplateError::Unresolvable { path: path.to_owned(), function: function.to_owned() })
-                }
-            }
-        }
-        Value::Object(map) => map
-            .into_iter()
-            .map(|(k, v)| {
-                let child = format!("{path}.{k}");
-                resolve(v, &child, parameters).map(|v| (k, v))
-            })
-            .collect::<Result<Map<_, _>, _>>()
-            .map(Value::Object),
-        Value::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| resolve(v, &format!("{path}[{i}]"), parameters))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array),
-        // CloudFormation sends every scalar as a string.
-        Value::Bool(b) => Ok(Value::String(b.to_string())),
-        Value::Number(n) => Ok(Value::String(n.to_string())),
-        other => Ok(other),
-    }
-}
-
-fn is_intrinsic(key: &str) -> bool {
-    key == "Ref" || key.starts_with("Fn::")
-}
-
-fn lookup(name: &str, path: &str, parameters: &Parameters) -> Result<String, TemplateError> {
-    parameters
-        .get(name)
-        .cloned()
-        .ok_or_else(|| TemplateError::MissingParameter { path: path.to_owned(), name: name.to_owned() })
-}
-
-/// `${Name}` replaced by its value; `${!Literal}` kept as `${Literal}`.
-fn substitute(text: &str, path: &str, parameters: &Parameters) -> Result<String, TemplateError> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            out.push_str(&rest[start..]);
-            return Ok(out);
-        };
-        let name = &after[..end];
-        match name.strip_prefix('!') {
-            Some(literal) => {
-                out.push_str("${");
-                out.push_str(literal);
-                out.push('}');
-            }
-            None => out.push_str(&lookup(name, path, parameters)?),
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    template::resolve(value, path, parameters).map_err(|unresolved| match unresolved {
+        Unresolved::Function { path, function } => TemplateError::Unresolvable { path, function },
+        Unresolved::Parameter { path, name } => TemplateError::MissingParameter { path, name },
+    })
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod audit;
 mod config;
 mod error;
 mod fingerprint;
+mod guard;
 mod lookup;
 mod meter;
 mod pattern;
@@ -26,6 +27,7 @@ mod read_record;
 mod role_arn;
 mod staleness;
 mod suggest;
+pub mod template;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
@@ -33,14 +35,18 @@ pub use audit::{AUDIT_SESSION_NAME, AuditReport, PublisherCheck, audit};
 pub use config::{ConfigError, Governance};
 pub use error::{FailureKind, LookupError, MissingExport, MissingKind, ReadError, ReadStep, call_cause};
 pub use fingerprint::{FINGERPRINT_SCHEME, fingerprint, opaque_id};
+pub use guard::{
+    Affected, Changes, CurrentOutput, CurrentStack, Operation, Reader, Removal, RemovalKind, TemplateProblem,
+    ValueChange, Verdict, changes, verdict,
+};
 pub use lookup::{Selected, lookup};
 pub use meter::{Count, Meter, NoMeter};
 pub use pattern::{Pattern, PatternList};
 pub use plan::{Consumer, ExportFilter, LookupPlan, Origin, Source};
 pub use policy::{ConsumerPolicy, ConsumerRules, PolicyError, PolicyOrigin};
 pub use ports::{
-    Attempts, AuditEvents, ExportReader, ParameterError, ParameterStore, ReadRegistry, RegistryError, SnapshotMeta,
-    SnapshotStore,
+    Attempts, AuditEvents, ExportReader, ParameterError, ParameterStore, PublisherStacks, ReadRegistry,
+    ReadersBySource, RegistryError, SnapshotMeta, SnapshotStore,
 };
 pub use properties::{OutputRequest, PropertyError, ResourceProperties, Selection, output_ref};
 pub use published::{Export, ExportOrigin, StackOutputs};

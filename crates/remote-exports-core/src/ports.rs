@@ -6,11 +6,13 @@
 //! - [`ReadRegistry`]: who read what (DynamoDB).
 //! - [`AuditEvents`]: stale reads as events (EventBridge).
 //! - [`SnapshotStore`]: the shared export snapshot and its leases (DynamoDB).
+//! - [`ReadersBySource`], [`PublisherStacks`]: the export guard's registry query and own stacks.
 
 use std::future::Future;
 use std::ops::ControlFlow;
 
 use crate::error::ReadError;
+use crate::guard::CurrentStack;
 use crate::plan::Source;
 use crate::published::{Export, StackOutputs};
 use crate::read_record::{AlertUpdate, ReadRecord};
@@ -228,4 +230,22 @@ impl<T: SnapshotStore> SnapshotStore for std::sync::Arc<T> {
     fn release(&self, key: &str, holder: &str) -> impl Future<Output = Result<(), String>> + Send {
         (**self).release(key, holder)
     }
+}
+
+/// The registry as the export guard reads it: one publisher's readers, by a query on the source,
+/// never a scan of everyone's.
+pub trait ReadersBySource: Send + Sync {
+    /// Every record of consumers that read from `account` in `region`.
+    fn readers_of(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<ReadRecord>, RegistryError>> + Send;
+}
+
+/// The publisher's own stacks, as the guard sees them before an operation.
+pub trait PublisherStacks: Send + Sync {
+    /// The stack named `stack` as it stands, or `None` when it does not exist (yet). The error is
+    /// a sentence with the AWS error code.
+    fn current(&self, stack: &str) -> impl Future<Output = Result<Option<CurrentStack>, String>> + Send;
 }

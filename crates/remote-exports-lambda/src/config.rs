@@ -30,6 +30,7 @@ pub const VARIABLES: &[&str] = &[
     "EXPORTS_CACHE_TTL_SECONDS",
     "FUNCTION_ACCOUNT_ID",
     "AUDIT_EVENT_BUS",
+    "GUARD_REGISTRY_ROLE_ARN",
     "METRICS_NAMESPACE",
     "METRICS_CONSUMER_ACCOUNT_DIMENSION",
 ];
@@ -41,6 +42,8 @@ pub struct FunctionConfig {
     pub settings: Settings,
     pub tls_roots: TrustRoots,
     pub metrics: MetricsSettings,
+    /// `GUARD_REGISTRY_ROLE_ARN`: the central account's role the guard reads the registry through.
+    pub guard_registry_role: Option<String>,
     /// Said at ERROR on every cold start: settings that were replaced by a safe default.
     pub errors: Vec<String>,
 }
@@ -70,7 +73,26 @@ impl FunctionConfig {
                 TrustRoots::System
             });
         let metrics = MetricsSettings::from_vars(var);
-        FunctionConfig { mode, settings, tls_roots, metrics, errors }
+        let guard_registry_role = var("GUARD_REGISTRY_ROLE_ARN").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        FunctionConfig { mode, settings, tls_roots, metrics, guard_registry_role, errors }
+    }
+
+    /// What the guard needs, or the sentence that says which setting is missing (then every hook
+    /// request is answered InternalFailure with it, and the hook's FailureMode decides).
+    pub fn guard_setup(&self) -> Result<GuardSetup, String> {
+        let missing = |name: &str, why: &str| format!("{name} is not set ({why})");
+        Ok(GuardSetup {
+            account: self.settings.function_account.clone().ok_or_else(|| {
+                missing("FUNCTION_ACCOUNT_ID", "the publisher account whose stacks and readers the guard checks")
+            })?,
+            region: self.settings.function_region.clone().ok_or_else(|| missing("AWS_REGION", "the guard's region"))?,
+            reads_table: self
+                .settings
+                .reads_table
+                .clone()
+                .ok_or_else(|| missing("READS_TABLE", "the central read registry's table ARN"))?,
+            registry_role: self.guard_registry_role.clone(),
+        })
     }
 
     /// Logs the settings' warnings and the errors, once per cold start.
@@ -78,6 +100,18 @@ impl FunctionConfig {
         self.settings.warnings.iter().for_each(|warning| tracing::warn!(%warning, "function setting"));
         self.errors.iter().for_each(|error| tracing::error!(%error, "function setting"));
     }
+}
+
+/// The export guard's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardSetup {
+    pub account: String,
+    pub region: String,
+    /// The registry table's ARN (in the central account).
+    pub reads_table: String,
+    /// `None`: the registry is read with the function's own credentials (a guard in the central
+    /// account itself).
+    pub registry_role: Option<String>,
 }
 
 #[cfg(test)]
@@ -116,6 +150,18 @@ mod tests {
         assert_eq!((config.mode, config.tls_roots), (Mode::CustomResource, TrustRoots::System));
         assert_eq!(config.errors.len(), 2, "{:?}", config.errors);
         assert!(config.errors[0].contains("'both'") && config.errors[1].contains("system's trusted roots"));
+    }
+
+    #[test]
+    fn the_guard_says_which_setting_it_lacks() {
+        let config = FunctionConfig::from_vars(|name| match name {
+            "FUNCTION_MODE" => Some("guard".into()),
+            "AWS_REGION" => Some("eu-west-1".into()),
+            "FUNCTION_ACCOUNT_ID" => Some("222222222222".into()),
+            _ => None,
+        });
+        assert_eq!(config.mode, Mode::Guard);
+        assert!(config.guard_setup().unwrap_err().starts_with("READS_TABLE is not set"));
     }
 
     /// The manual's "Function environment" table names exactly these variables (besides the SDK's

@@ -37,10 +37,12 @@ impl<R: CustomResource, T: ResponseTransport> CustomResourceHandler<R, T> {
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-        if Invocation::of(&event.payload) == Invocation::ScheduledAudit {
-            // Anyone in the Organization may invoke this function: a forged schedule gets nothing,
-            // not one AWS call.
-            tracing::warn!("refused a scheduled event: this function serves custom-resource requests only");
+        if Invocation::of(&event.payload) != Invocation::CustomResource {
+            // Anyone in the Organization may invoke this function: a forged schedule or hook request
+            // gets nothing, not one AWS call.
+            tracing::warn!(
+                "refused a scheduled event or hook request: this function serves custom-resource requests only"
+            );
             return Err(Refused::NotACustomResourceRequest.into());
         }
         // Vouched for by the bound ResponseURL once answered; used only then.

@@ -3,10 +3,12 @@
 //! runtime's typed errors.
 
 mod config;
+mod guard_handler;
 mod handlers;
 mod logging;
 
-pub use config::{FunctionConfig, VARIABLES};
+pub use config::{FunctionConfig, GuardSetup, VARIABLES};
+pub use guard_handler::{GuardHandler, respond};
 pub use handlers::{AuditHandler, CustomResourceHandler, MetricsSink, stdout_metrics};
 pub use logging::init_logging;
 
@@ -16,8 +18,8 @@ use cloudformation_custom_resource::HandleError;
 use remote_exports_app::AuditError;
 use serde_json::Value;
 
-/// Which of the template's two functions this process is: `FUNCTION_MODE`, which the template sets
-/// per function. An event's shape never chooses the mode; it only decides whether the mode's
+/// Which function this process is: `FUNCTION_MODE`, which the template (or
+/// `examples/export-guard.yaml`) sets per function. An event's shape never chooses the mode; it only decides whether the mode's
 /// function serves it or refuses it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -25,6 +27,8 @@ pub enum Mode {
     CustomResource,
     /// `AuditFunction` (`audit`): the scheduled audit only.
     Audit,
+    /// `ExportGuardFunction` (`guard`): Lambda Hook requests of its own account only.
+    Guard,
 }
 
 impl Mode {
@@ -33,7 +37,8 @@ impl Mode {
             None => Ok(Mode::CustomResource),
             Some(s) if s.eq_ignore_ascii_case("custom-resource") => Ok(Mode::CustomResource),
             Some(s) if s.eq_ignore_ascii_case("audit") => Ok(Mode::Audit),
-            Some(other) => Err(format!("FUNCTION_MODE must be 'custom-resource' or 'audit', not '{other}'")),
+            Some(s) if s.eq_ignore_ascii_case("guard") => Ok(Mode::Guard),
+            Some(other) => Err(format!("FUNCTION_MODE must be 'custom-resource', 'audit' or 'guard', not '{other}'")),
         }
     }
 }
@@ -43,11 +48,15 @@ impl Mode {
 pub enum Refused {
     #[error(
         "this function answers CloudFormation custom-resource requests only; the stale-read audit runs as \
-         AuditFunction, on its own schedule"
+         AuditFunction, on its own schedule, and the export guard as ExportGuardFunction in publisher accounts"
     )]
     NotACustomResourceRequest,
     #[error("this function runs the scheduled stale-read audit only; custom resources use RemoteExportsFunction")]
     NotAScheduledAudit,
+    #[error("this function answers CloudFormation Lambda Hook requests (STACK and CHANGE_SET targets) only")]
+    NotAHookRequest,
+    #[error("the hook request is for a stack of another account or region than this guard's own; nothing was read")]
+    ForeignStack,
 }
 
 impl From<Refused> for lambda_runtime::Diagnostic {
@@ -55,6 +64,8 @@ impl From<Refused> for lambda_runtime::Diagnostic {
         let error_type = match refused {
             Refused::NotACustomResourceRequest => "RemoteExports.NotACustomResourceRequest",
             Refused::NotAScheduledAudit => "RemoteExports.NotAScheduledAudit",
+            Refused::NotAHookRequest => "RemoteExports.NotAHookRequest",
+            Refused::ForeignStack => "RemoteExports.ForeignStack",
         };
         lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: refused.to_string() }
     }
@@ -65,8 +76,10 @@ impl From<Refused> for lambda_runtime::Diagnostic {
 pub enum Invocation {
     /// An EventBridge schedule: the audit function runs the audit; the custom-resource function refuses it.
     ScheduledAudit,
+    /// A CloudFormation Lambda Hook request: the guard serves it; the others refuse it.
+    Hook,
     /// Anything else is a custom-resource request, answered (or refused) by the protocol driver;
-    /// the audit function refuses it.
+    /// the audit function and the guard refuse it.
     CustomResource,
 }
 
@@ -77,7 +90,15 @@ impl Invocation {
     pub fn of(event: &Value) -> Invocation {
         let scheduled = event["source"] == "aws.events" && event["detail-type"] == "Scheduled Event";
         let custom_resource_fields = ["ResponseURL", "RequestType", "StackId"].iter().any(|f| event.get(f).is_some());
-        if scheduled && !custom_resource_fields { Invocation::ScheduledAudit } else { Invocation::CustomResource }
+        if custom_resource_fields {
+            Invocation::CustomResource
+        } else if scheduled {
+            Invocation::ScheduledAudit
+        } else if cloudformation_lambda_hook::is_hook_event(event) {
+            Invocation::Hook
+        } else {
+            Invocation::CustomResource
+        }
     }
 }
 
@@ -129,6 +150,26 @@ mod tests {
         let other_rule = json!({"source": "aws.events", "detail-type": "Something Else"});
         assert_eq!(Invocation::of(&other_rule), Invocation::CustomResource);
         assert_eq!(Invocation::of(&json!("text")), Invocation::CustomResource);
+        let hook =
+            json!({"clientRequestToken": "t", "actionInvocationPoint": "UPDATE_PRE_PROVISION", "requestData": {}});
+        assert_eq!(Invocation::of(&hook), Invocation::Hook);
+        let mut smuggled = hook.clone();
+        smuggled["ResponseURL"] = json!("https://example.com/x");
+        assert_eq!(Invocation::of(&smuggled), Invocation::CustomResource);
+    }
+
+    /// The sample hook events of `events/` are what the guard serves.
+    #[test]
+    fn the_sample_hook_events_are_hook_requests() {
+        for (name, text) in [
+            ("hook-stack-update", include_str!("../../../events/hook-stack-update.json")),
+            ("hook-stack-delete", include_str!("../../../events/hook-stack-delete.json")),
+            ("hook-change-set", include_str!("../../../events/hook-change-set.json")),
+        ] {
+            let event: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(Invocation::of(&event), Invocation::Hook, "{name}");
+            cloudformation_lambda_hook::HookRequest::parse(&event).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
     }
 
     #[test]
@@ -137,6 +178,7 @@ mod tests {
         assert_eq!(Mode::from_setting(Some("")), Ok(Mode::CustomResource));
         assert_eq!(Mode::from_setting(Some("custom-resource")), Ok(Mode::CustomResource));
         assert_eq!(Mode::from_setting(Some(" Audit ")), Ok(Mode::Audit));
+        assert_eq!(Mode::from_setting(Some("guard")), Ok(Mode::Guard));
         assert!(Mode::from_setting(Some("both")).unwrap_err().contains("'both'"));
         let refused = lambda_runtime::Diagnostic::from(Refused::NotACustomResourceRequest);
         assert_eq!(refused.error_type, "RemoteExports.NotACustomResourceRequest");

@@ -165,6 +165,32 @@ pub fn audit_document(
     document.finish()
 }
 
+/// How one guard invocation ended, for its metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardEnding {
+    /// SUCCESS: nothing that is read is removed.
+    Passed,
+    /// FAILED with NonCompliant: a live reader would be broken.
+    Blocked,
+    /// FAILED with InternalFailure: the guard could not decide (the hook's FailureMode decides).
+    Undecided,
+}
+
+/// The EMF document of one guard invocation: `GuardChecked` (1), `GuardBlocked` and
+/// `GuardUndecided` (0 or 1), without dimensions.
+pub fn guard_document(settings: &MetricsSettings, ending: GuardEnding, now_ms: u64) -> Value {
+    let mut document = Document::new(settings, now_ms);
+    document.directive(
+        vec![vec![]],
+        &[
+            ("GuardChecked", 1),
+            ("GuardBlocked", u32::from(ending == GuardEnding::Blocked)),
+            ("GuardUndecided", u32::from(ending == GuardEnding::Undecided)),
+        ],
+    );
+    document.finish()
+}
+
 /// Writes the document as one line on stdout, where the Lambda runtime sends it to CloudWatch Logs.
 pub fn emit(document: &Value) {
     let mut line = document.to_string();

@@ -9,12 +9,14 @@
 //! - [`Moto`] and [`Publisher`]: a moto server process, and stacks with exports seeded into it.
 //! - [`Function`]: the real Lambda binary, started as Lambda would start it.
 //! - [`TestPki`] and [`TlsFront`]: a test CA, and TLS in front of a plain-HTTP stand-in.
+//! - [`HookPayloads`]: a Lambda Hook's payload in moto's S3, behind a presigned GET URL.
 //! - [`ReadsTable`] and [`AuditInbox`]: the read registry's table, and a queue that receives the audit's events.
 
 mod aws_errors;
 mod capture;
 mod event;
 mod function;
+mod hook_payloads;
 mod http;
 mod moto;
 mod moto_responses;
@@ -27,6 +29,7 @@ pub use aws_errors::AwsError;
 pub use capture::{CapturedPut, ResponseEndpoint};
 pub use event::{SERVICE_TOKEN, create_event, response_bucket, response_key_path};
 pub use function::{Function, FunctionOptions};
+pub use hook_payloads::HookPayloads;
 pub use moto::{CONSUMER_ACCOUNT, Moto, Publisher, sdk_config};
 pub use moto_responses::MotoResponses;
 pub use proxy::CountingProxy;

@@ -81,6 +81,8 @@ pub async fn sdk_config(endpoint: &str, region: &str) -> SdkConfig {
 /// Publishes stacks with exports into one account and region of moto, as a publisher team would.
 pub struct Publisher {
     cloudformation: Client,
+    /// What moto treats as this account: `None` for the default account's `testing` keys.
+    assumed: Option<Credentials>,
     pub account: String,
     pub region: String,
 }
@@ -92,6 +94,7 @@ impl Publisher {
     /// Acts as `account`: moto treats AssumeRole credentials for a role in account X as account X.
     pub async fn connect(endpoint: &str, account: &str, region: &str) -> Result<Publisher, BoxError> {
         let base = sdk_config(endpoint, region).await;
+        let mut kept = None;
         let config = if account == CONSUMER_ACCOUNT {
             base
         } else {
@@ -104,11 +107,17 @@ impl Publisher {
             let c = assumed.credentials.ok_or("AssumeRole returned no credentials")?;
             let credentials =
                 Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), None, "assumed");
+            kept = Some(credentials.clone());
             base.into_builder()
                 .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
                 .build()
         };
-        Ok(Publisher { cloudformation: Client::new(&config), account: account.to_owned(), region: region.to_owned() })
+        Ok(Publisher {
+            cloudformation: Client::new(&config),
+            assumed: kept,
+            account: account.to_owned(),
+            region: region.to_owned(),
+        })
     }
 
     /// Creates stacks `<stack>-<n>` exporting `exports` (name, value), 200 to a stack.
@@ -123,7 +132,7 @@ impl Publisher {
                 "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
                 "Outputs": outputs,
             });
-            self.create_stack(&format!("{stack}-{n}"), &template).await?;
+            self.create_stack(&format!("{stack}-{n}"), template).await?;
         }
         Ok(())
     }
@@ -136,7 +145,7 @@ impl Publisher {
             "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
             "Outputs": outputs,
         });
-        self.create_stack(stack, &template).await
+        self.create_stack(stack, template).await
     }
 
     /// Creates a stack with an SNS topic and exports its ARN, as the Booking service does.
@@ -145,11 +154,12 @@ impl Publisher {
             "Resources": {"BookingTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": topic_name}}},
             "Outputs": {"BookingTopicArn": {"Value": {"Ref": "BookingTopic"}, "Export": {"Name": export_name}}},
         });
-        self.create_stack(stack, &template).await?;
+        self.create_stack(stack, template).await?;
         Ok(format!("arn:aws:sns:{}:{}:{topic_name}", self.region, self.account))
     }
 
-    async fn create_stack(&self, stack: &str, template: &Value) -> Result<(), BoxError> {
+    /// Creates `stack` from a template (JSON or YAML text, or a JSON value).
+    pub async fn create_stack(&self, stack: &str, template: impl std::fmt::Display) -> Result<(), BoxError> {
         self.cloudformation
             .create_stack()
             .stack_name(stack)
@@ -158,6 +168,17 @@ impl Publisher {
             .await
             .map_err(|e| format!("CreateStack {stack}: {}", aws_sdk_cloudformation::error::DisplayErrorContext(e)))?;
         Ok(())
+    }
+
+    /// The environment of a process that must act as this account in moto.
+    pub fn credential_env(&self) -> Vec<(String, String)> {
+        let Some(c) = &self.assumed else { return Vec::new() };
+        let mut env = vec![
+            ("AWS_ACCESS_KEY_ID".to_owned(), c.access_key_id().to_owned()),
+            ("AWS_SECRET_ACCESS_KEY".to_owned(), c.secret_access_key().to_owned()),
+        ];
+        env.extend(c.session_token().map(|token| ("AWS_SESSION_TOKEN".to_owned(), token.to_owned())));
+        env
     }
 
     /// Deletes a stack and with it its exports; a missing stack is not an error.

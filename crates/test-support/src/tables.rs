@@ -4,8 +4,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType};
-use remote_exports_aws::{READER_KEY, SNAPSHOT_KEY};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType,
+};
+use remote_exports_aws::{READER_KEY, SNAPSHOT_KEY, SOURCE_INDEX};
 use serde_json::{Map, Value};
 
 use crate::BoxError;
@@ -71,7 +74,8 @@ async fn scan_all(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<Vec<V
     Ok(items)
 }
 
-/// A DynamoDB table in moto with the registry's key schema and nothing else: no index, no sort key.
+/// A DynamoDB table in moto with the registry's schema, as template.yaml declares it: the `Reader`
+/// key and the `BySource` index (`SourceAccount`, `SourceRegion`, every attribute).
 pub struct ReadsTable {
     client: aws_sdk_dynamodb::Client,
     pub name: String,
@@ -79,7 +83,59 @@ pub struct ReadsTable {
 
 impl ReadsTable {
     pub async fn create(moto: &str, region: &str, name: &str) -> Result<ReadsTable, BoxError> {
-        Ok(ReadsTable { client: create_table(moto, region, name, READER_KEY).await?, name: name.to_owned() })
+        let client = aws_sdk_dynamodb::Client::new(&sdk_config(moto, region).await);
+        let attribute =
+            |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type("S".into()).build();
+        let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(SOURCE_INDEX)
+            .key_schema(key("SourceAccount", KeyType::Hash)?)
+            .key_schema(key("SourceRegion", KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()?;
+        client
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(attribute(READER_KEY)?)
+            .attribute_definitions(attribute("SourceAccount")?)
+            .attribute_definitions(attribute("SourceRegion")?)
+            .key_schema(key(READER_KEY, KeyType::Hash)?)
+            .global_secondary_indexes(index)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await?;
+        Ok(ReadsTable { client, name: name.to_owned() })
+    }
+
+    /// The table's ARN, as a guard in another account names it.
+    pub async fn arn(&self) -> Result<String, BoxError> {
+        let described = self.client.describe_table().table_name(&self.name).send().await?;
+        Ok(described.table.and_then(|t| t.table_arn).ok_or("DescribeTable returned no ARN")?)
+    }
+
+    /// Writes items as they are (DynamoDB JSON), 25 to a BatchWriteItem, for large fixtures.
+    pub async fn put_many(&self, items: &[Value]) -> Result<(), BoxError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in items.chunks(25) {
+            let writes = chunk
+                .iter()
+                .map(|item| {
+                    let put = PutRequest::builder().set_item(Some(item_from_json(item)?)).build()?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>, BoxError>>()?;
+            let written = self.client.batch_write_item().request_items(&self.name, writes).send().await?;
+            if written.unprocessed_items.is_some_and(|left| left.values().any(|w| !w.is_empty())) {
+                return Err("BatchWriteItem left items unprocessed".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes an item as it is (DynamoDB JSON): a reader recorded by hand, as a fixture.
+    pub async fn put(&self, item: Value) -> Result<(), BoxError> {
+        self.client.put_item().table_name(&self.name).set_item(Some(item_from_json(&item)?)).send().await?;
+        Ok(())
     }
 
     /// Every item as DynamoDB returns it: what anyone with read access to the table sees.

@@ -9,8 +9,8 @@ use std::time::Duration;
 use remote_exports_tools::story::{expect, read_event, section};
 use serde_json::Value;
 use test_support::{
-    AuditInbox, BoxError, CONSUMER_ACCOUNT, CountingProxy, Function, FunctionOptions, Moto, MotoResponses, Outcome,
-    Publisher, ReadsTable, RuntimeApi,
+    AuditInbox, BoxError, CONSUMER_ACCOUNT, CountingProxy, Function, FunctionOptions, HookPayloads, Moto,
+    MotoResponses, Outcome, Publisher, ReadsTable, RuntimeApi,
 };
 
 const PUBLISHER_ACCOUNT: &str = "222222222222";
@@ -160,11 +160,34 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     expect(refused, "a schedule sent to the custom-resource function is refused: only AuditFunction audits")?;
     expect(proxy.calls().is_empty(), "and it cost nothing: no Scan, no ListExports, no PutEvents")?;
 
-    section("6. Airmiles' stack is deleted (events/delete.json)");
+    section("6. Booking tries to remove the export Airmiles reads (events/hook-stack-update.json)");
+    // The export guard, deployed in Booking's account (examples/export-guard.yaml): a CloudFormation
+    // Lambda Hook that reads the central registry as Booking, and only Booking's readers.
+    let guard_runtime = RuntimeApi::start().await?;
+    let guard_proxy = CountingProxy::start(moto).await?;
+    let guard = start_guard(args, &guard_runtime, &guard_proxy, &booking, &reads.arn().await?)?;
+    println!("Started the same binary with FUNCTION_MODE=guard, as Booking's account (ExportGuardFunction)");
+    let payloads = HookPayloads::create(moto, REGION).await?;
+    let removal = hook_request(args, &payloads, "booking-lambda-v2").await?;
+    let answer = ask_guard(&guard_runtime, &removal).await?;
+    expect(
+        answer["hookStatus"] == "FAILED" && answer["errorCode"] == "NonCompliant",
+        "the guard answers FAILED: with FailureMode FAIL, CloudFormation stops the update before touching the stack",
+    )?;
+    let message = answer["message"].as_str().unwrap_or_default();
+    expect(
+        message.contains(EXPORT) && message.contains(&format!("account {CONSUMER_ACCOUNT} stack airmiles")),
+        "its message names the export and Airmiles' account, stack and resource",
+    )?;
+
+    section("7. Airmiles' stack is deleted (events/delete.json)");
     let deleted = invoke(args, &runtime, &responses, &proxy, "delete").await?;
     expect(deleted["Status"] == "SUCCESS", "Delete answered SUCCESS")?;
     let readers = cli(args, moto, &["readers", "--export", EXPORT, "--output", "json"])?;
     expect(readers.stdout.trim() == "[]", "nobody reads the export any more: Booking may remove it")?;
+    let answer = ask_guard(&guard_runtime, &removal).await?;
+    expect(answer["hookStatus"] == "SUCCESS", "the same update now passes the guard")?;
+    drop(guard);
 
     section("What the function logged (one line per request, and one metrics line beside it)");
     let logs = function.stop().await;
@@ -180,6 +203,63 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
         println!("{line}");
     }
     Ok(())
+}
+
+/// The guard in Booking's account, as examples/export-guard.yaml configures it.
+fn start_guard(
+    args: &Args,
+    runtime: &RuntimeApi,
+    proxy: &CountingProxy,
+    booking: &Publisher,
+    reads_table_arn: &str,
+) -> Result<Function, BoxError> {
+    let mut env = vec![
+        ("FUNCTION_MODE".to_owned(), "guard".to_owned()),
+        ("FUNCTION_ACCOUNT_ID".to_owned(), PUBLISHER_ACCOUNT.to_owned()),
+        ("READS_TABLE".to_owned(), reads_table_arn.to_owned()),
+        (
+            "GUARD_REGISTRY_ROLE_ARN".to_owned(),
+            format!("arn:aws:iam::{CONSUMER_ACCOUNT}:role/remote-exports-guard-registry"),
+        ),
+    ];
+    env.extend(booking.credential_env());
+    Ok(Function::start(&FunctionOptions {
+        binary: args.lambda.clone(),
+        runtime_api: runtime.address(),
+        aws_endpoint: proxy.url(),
+        region: REGION.to_owned(),
+        env,
+    })?)
+}
+
+/// `events/hook-stack-update.json` for `stack`, its payload (Booking's template without the
+/// topic's output) stored in moto's S3 behind a presigned URL, as the Hooks service hands it over.
+async fn hook_request(args: &Args, payloads: &HookPayloads, stack: &str) -> Result<Value, BoxError> {
+    let mut request = read_event(&args.events, "hook-stack-update")?;
+    let topic = serde_json::json!({"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "BookingTopicV2"}});
+    let before = serde_json::json!({
+        "Resources": {"BookingTopic": topic},
+        "Outputs": {"BookingTopicArn": {"Value": {"Ref": "BookingTopic"}, "Export": {"Name": EXPORT}}},
+    });
+    let after = serde_json::json!({"Resources": {"BookingTopic": topic}});
+    let payload = serde_json::json!({"template": after.to_string(), "previousTemplate": before.to_string()});
+    let url = payloads.put(&format!("{PUBLISHER_ACCOUNT}/{stack}/remove-topic.json"), payload.to_string()).await?;
+    request["stackId"] =
+        Value::String(format!("arn:aws:cloudformation:{REGION}:{PUBLISHER_ACCOUNT}:stack/{stack}/1a2345b6"));
+    request["requestData"]["targetLogicalId"] = Value::String(stack.to_owned());
+    request["requestData"]["payload"] = Value::String(url);
+    println!("Booking updates {stack} with a template that no longer exports {EXPORT}");
+    Ok(request)
+}
+
+/// Invokes the guard as the Hooks service would and shows its answer.
+async fn ask_guard(runtime: &RuntimeApi, request: &Value) -> Result<Value, BoxError> {
+    let invocation = runtime.invoke(request, Duration::from_secs(30)).await?;
+    let Outcome::Response(answer) = invocation.outcome else {
+        return Err(format!("the guard returned an error to the runtime: {:?}", invocation.outcome).into());
+    };
+    println!("The Hooks service reads:\n{}", serde_json::to_string_pretty(&answer)?);
+    Ok(answer)
 }
 
 /// The Lambda binary in `mode` (FUNCTION_MODE), as the template configures that function.

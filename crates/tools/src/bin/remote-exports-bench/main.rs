@@ -7,11 +7,14 @@
 //!                       (instead: K cold functions answering one Create each at once, against a publisher
 //!                        whose ListExports and DescribeStacks are throttled by a token bucket, with and
 //!                        without the snapshot; reading one export, then one stack's outputs)
+//!        [--guard]      (instead: the export guard's decision for one stack against 10 000 registry readers
+//!                        across 50 publishers, p50/p99 cold and warm, beside a full Scan of that registry)
 //!        [--cpu-share MB [--python PATH] [--node PATH --node-peer DIR]]
 //!                       (instead: cold Creates held to a MB-sized Lambda function's CPU share, beside the same
 //!                        runs unthrottled, for this function and the peers in bench/peers; needs root)
 
 mod cpu_share;
+mod guard;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -58,6 +61,9 @@ struct Args {
     /// Instead: the cost of the read registry on the cold Create path, at the first size.
     #[arg(long)]
     registry: bool,
+    /// Instead: the export guard's decision against 10 000 registry readers (20 cold, 20 warm at least).
+    #[arg(long)]
+    guard: bool,
     /// Instead: K cold functions answering one Create each at once against a throttled publisher.
     #[arg(long)]
     burst: bool,
@@ -136,6 +142,11 @@ async fn run() -> Result<(), BoxError> {
     let moto = Moto::start(&args.moto_server).await?;
     if let Some(memory_mb) = args.cpu_share {
         let result = cpu_share::cpu_share(&args, moto.endpoint(), memory_mb, &peers(&args)).await;
+        moto.stop().await;
+        return result;
+    }
+    if args.guard {
+        let result = guard::guard(&args, moto.endpoint()).await;
         moto.stop().await;
         return result;
     }

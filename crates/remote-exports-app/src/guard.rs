@@ -1,0 +1,159 @@
+//! The export guard's use case: before a stack operation in a publisher account, what it removes
+//! and who in other accounts still reads it. The hook handler and `remote-exports check` both run
+//! it, each with its own adapters and its own way of saying the verdict.
+
+use cloudformation_custom_resource::Partition;
+use remote_exports_core::template::Parameters;
+use remote_exports_core::{
+    Operation, PublisherStacks, ReadersBySource, RegistryError, TemplateProblem, Verdict, changes, verdict,
+};
+
+/// Where the guard stands: the publisher account and region whose stacks it checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardScope {
+    pub account: String,
+    pub region: String,
+}
+
+/// Why the guard could not decide: each says what failed, for the hook's `InternalFailure`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuardError {
+    #[error("the stack could not be read: {0}")]
+    Stack(String),
+    #[error("{0}")]
+    Template(#[from] TemplateProblem),
+    #[error("the read registry could not be queried: {0}")]
+    Registry(#[from] RegistryError),
+    #[error("the region {0} is in no known partition; upgrade the guard")]
+    UnknownRegion(String),
+}
+
+/// Checks operations on one account's stacks against that account's readers.
+pub struct ExportGuard<S, R> {
+    stacks: S,
+    registry: R,
+    scope: GuardScope,
+}
+
+impl<S: PublisherStacks, R: ReadersBySource> ExportGuard<S, R> {
+    pub fn new(stacks: S, registry: R, scope: GuardScope) -> Self {
+        ExportGuard { stacks, registry, scope }
+    }
+
+    pub fn scope(&self) -> &GuardScope {
+        &self.scope
+    }
+
+    /// The verdict on `operation` for the stack named `stack_name` in this scope. The registry is
+    /// asked only when the operation changes an output.
+    pub async fn decide(&self, stack_name: &str, operation: &Operation) -> Result<Verdict, GuardError> {
+        let partition = Partition::of_region(&self.scope.region)
+            .ok_or_else(|| GuardError::UnknownRegion(self.scope.region.clone()))?;
+        let current = self.stacks.current(stack_name).await.map_err(GuardError::Stack)?;
+        let pseudo = Parameters::from([
+            ("AWS::StackName".to_owned(), stack_name.to_owned()),
+            ("AWS::Region".to_owned(), self.scope.region.clone()),
+            ("AWS::AccountId".to_owned(), self.scope.account.clone()),
+            ("AWS::Partition".to_owned(), partition.id.to_owned()),
+            ("AWS::URLSuffix".to_owned(), partition.dns_suffix.to_owned()),
+        ]);
+        let changes = changes(current.as_ref(), operation, &pseudo)?;
+        if changes.removals.is_empty() && changes.value_changes.is_empty() {
+            return Ok(verdict(stack_name, changes, &[]));
+        }
+        let records = self.registry.readers_of(&self.scope.account, &self.scope.region).await?;
+        Ok(verdict(stack_name, changes, &records))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    use remote_exports_core::{CurrentOutput, CurrentStack, PublisherRef, ReadExport, ReadRecord};
+
+    struct OneStack(Option<CurrentStack>);
+
+    impl PublisherStacks for OneStack {
+        async fn current(&self, _stack: &str) -> Result<Option<CurrentStack>, String> {
+            Ok(self.0.clone())
+        }
+    }
+
+    /// Records of several publishers; remembers which (account, region) it was asked for.
+    #[derive(Default)]
+    struct Registry {
+        records: Vec<ReadRecord>,
+        asked: Mutex<Vec<(String, String)>>,
+    }
+
+    impl ReadersBySource for Registry {
+        async fn readers_of(&self, account: &str, region: &str) -> Result<Vec<ReadRecord>, RegistryError> {
+            self.asked.lock().unwrap().push((account.to_owned(), region.to_owned()));
+            Ok(self
+                .records
+                .iter()
+                .filter(|r| r.source.account == account && r.source.region == region)
+                .cloned()
+                .collect())
+        }
+    }
+
+    fn record(publisher: &str, export: &str) -> ReadRecord {
+        ReadRecord {
+            stack_id: "arn:aws:cloudformation:eu-west-1:111111111111:stack/airmiles/1".into(),
+            logical_resource_id: "Lookup".into(),
+            consumer_account: "111111111111".into(),
+            stack_name: "airmiles".into(),
+            source: PublisherRef { account: publisher.into(), region: "eu-west-1".into(), role_arn: None },
+            exports: vec![ReadExport {
+                key: "Topic".into(),
+                export: export.into(),
+                fingerprint: "f".into(),
+                defaulted: false,
+            }],
+            read_at: "2026-12-01T10:00:00Z".into(),
+            request_type: "Create".into(),
+            no_echo: false,
+            fingerprint_scheme: "s".into(),
+            physical_resource_id: None,
+            alerted: Default::default(),
+        }
+    }
+
+    fn booking() -> OneStack {
+        OneStack(Some(CurrentStack {
+            stack_name: "booking".into(),
+            outputs: vec![CurrentOutput { key: "TopicArn".into(), export_name: Some("booking-TopicArn".into()) }],
+            parameters: Parameters::new(),
+        }))
+    }
+
+    fn scope(account: &str) -> GuardScope {
+        GuardScope { account: account.into(), region: "eu-west-1".into() }
+    }
+
+    #[tokio::test]
+    async fn a_guard_learns_only_its_own_accounts_readers() {
+        // The same export name is read from two publishers: only this account's reader counts.
+        let registry = Registry {
+            records: vec![record("222222222222", "booking-TopicArn"), record("333333333333", "booking-TopicArn")],
+            ..Registry::default()
+        };
+        let guard = ExportGuard::new(booking(), registry, scope("333333333333"));
+        let verdict = guard.decide("booking", &Operation::Delete).await.unwrap();
+        assert_eq!(verdict.records_checked, 1);
+        assert_eq!(*guard.registry.asked.lock().unwrap(), [("333333333333".to_owned(), "eu-west-1".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn no_change_to_an_output_asks_no_registry() {
+        let guard = ExportGuard::new(booking(), Registry::default(), scope("222222222222"));
+        let template = "Outputs:\n  TopicArn:\n    Value: x\n    Export: {Name: !Sub '${AWS::StackName}-TopicArn'}\n";
+        let operation = Operation::Deploy { template: template.into(), previous_template: None };
+        let verdict = guard.decide("booking", &operation).await.unwrap();
+        assert!(!verdict.is_blocked());
+        assert!(guard.registry.asked.lock().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,132 @@
+//! The export guard's view of its own account: the stack as it stands (DescribeStacks with the
+//! function's own credentials), and the central registry read through a role that knows which
+//! account is asking.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::types::StackStatus;
+use remote_exports_core::{CurrentOutput, CurrentStack, PublisherStacks};
+
+use crate::AwsCallError;
+use crate::assumed_role::{AssumedRole, AssumedRoleCredentials};
+
+/// DescribeStacks in the function's own account and region. The client is built once.
+pub struct CloudFormationStacks {
+    client: Client,
+}
+
+impl CloudFormationStacks {
+    pub fn new(config: &SdkConfig) -> Self {
+        CloudFormationStacks { client: Client::new(config) }
+    }
+
+    /// The stack's template as deployed, or a change set's (GetTemplate, `Original` stage: as
+    /// written, before transforms). `None` when the stack does not exist.
+    pub async fn template(&self, stack: &str, change_set: Option<&str>) -> Result<Option<String>, String> {
+        let request = self
+            .client
+            .get_template()
+            .stack_name(stack)
+            .set_change_set_name(change_set.map(str::to_owned))
+            .template_stage(aws_sdk_cloudformation::types::TemplateStage::Original);
+        match request.send().await {
+            Ok(output) => Ok(output.template_body),
+            Err(SdkError::ServiceError(context))
+                if change_set.is_none()
+                    && context.err().code() == Some("ValidationError")
+                    && context.err().message().is_some_and(|m| m.ends_with("does not exist")) =>
+            {
+                Ok(None)
+            }
+            Err(error) => {
+                let error = AwsCallError::from_sdk("GetTemplate", &error);
+                Err(format!("GetTemplate of {stack} failed ({}: {})", error.cause(), error.message))
+            }
+        }
+    }
+}
+
+/// The account the credentials belong to, as STS says (GetCallerIdentity).
+pub async fn caller_account(config: &SdkConfig) -> Result<String, String> {
+    let identity = aws_sdk_sts::Client::new(config).get_caller_identity().send().await;
+    let identity = identity.map_err(|e| {
+        let error = AwsCallError::from_sdk("GetCallerIdentity", &e);
+        format!("GetCallerIdentity failed ({}: {})", error.cause(), error.message)
+    })?;
+    identity.account.ok_or_else(|| "GetCallerIdentity named no account".to_owned())
+}
+
+impl PublisherStacks for CloudFormationStacks {
+    async fn current(&self, stack: &str) -> Result<Option<CurrentStack>, String> {
+        let described = match self.client.describe_stacks().stack_name(stack).send().await {
+            Ok(described) => described,
+            // A stack being created does not exist yet: nothing of it is read.
+            Err(SdkError::ServiceError(context))
+                if context.err().code() == Some("ValidationError")
+                    && context.err().message().is_some_and(|m| m.ends_with("does not exist")) =>
+            {
+                return Ok(None);
+            }
+            Err(error) => {
+                let error = AwsCallError::from_sdk("DescribeStacks", &error);
+                return Err(format!("DescribeStacks of {stack} failed ({}: {})", error.cause(), error.message));
+            }
+        };
+        let found =
+            described.stacks.unwrap_or_default().into_iter().find(|s| {
+                s.stack_name.as_deref() == Some(stack) && s.stack_status != Some(StackStatus::DeleteComplete)
+            });
+        Ok(found.map(|found| CurrentStack {
+            stack_name: stack.to_owned(),
+            outputs: found
+                .outputs
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|o| Some(CurrentOutput { key: o.output_key?, export_name: o.export_name }))
+                .collect(),
+            parameters: found
+                .parameters
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| Some((p.parameter_key?, p.resolved_value.or(p.parameter_value)?)))
+                .collect(),
+        }))
+    }
+}
+
+/// `config` with credentials of `role` (the registry's guard role in the central account), assumed
+/// with `SourceIdentity` = `account`: the role's trust policy admits a caller only under its own
+/// account's name, and its permissions pin `dynamodb:LeadingKeys` to that name.
+pub fn registry_reader_config(config: &SdkConfig, role: &str, account: &str) -> SdkConfig {
+    let sts = aws_sdk_sts::Client::new(config);
+    let assumed = AssumedRole::as_account(&sts, role, &format!("{account}-export-guard"), account);
+    config
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(AssumedRoleCredentials(Arc::new(assumed))))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
+    use aws_smithy_mocks::{mock, mock_client};
+
+    #[tokio::test]
+    async fn a_change_sets_template_is_asked_for_by_name_as_written() {
+        let rule = mock!(aws_sdk_cloudformation::Client::get_template)
+            .match_requests(|r| {
+                r.stack_name() == Some("booking")
+                    && r.change_set_name() == Some("remove-topic")
+                    && r.template_stage() == Some(&aws_sdk_cloudformation::types::TemplateStage::Original)
+            })
+            .then_output(|| GetTemplateOutput::builder().template_body("Resources: {}").build());
+        let stacks = CloudFormationStacks { client: mock_client!(aws_sdk_cloudformation, [&rule]) };
+        assert_eq!(stacks.template("booking", Some("remove-topic")).await.unwrap().as_deref(), Some("Resources: {}"));
+        assert_eq!(rule.num_calls(), 1);
+    }
+}

@@ -1,0 +1,216 @@
+//! `ExportGuardFunction`: CloudFormation Lambda Hook requests for STACK and CHANGE_SET targets in
+//! the publisher account it is deployed in, and nothing else.
+//!
+//! Who may invoke it: the hook's execution role (the function's resource policy names it). What it
+//! trusts: its own account and region (configuration), nothing in the event but the operation to
+//! check. A request for another account's or region's stack is refused before any call, a payload
+//! URL outside the region's S3 endpoints is never fetched, and the registry answers only this
+//! account's readers whatever the event says (IAM pins the query to the account that asks).
+
+use std::time::Duration;
+
+use cloudformation_lambda_hook::{
+    Action, Annotation, AnnotationStatus, HookRequest, HookResponse, PayloadFetcher, PayloadUrl, Severity, Target,
+};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use remote_exports_app::{ExportGuard, now_ms};
+use remote_exports_core::{Affected, Operation, PublisherStacks, ReadersBySource, Removal, ValueChange, Verdict};
+use serde_json::Value;
+
+use crate::handlers::MetricsSink;
+use crate::metrics::{self, GuardEnding, MetricsSettings};
+use crate::{Invocation, Refused};
+
+/// The Hooks service waits 30 s; the guard stops working well before.
+const HOOK_BUDGET: Duration = Duration::from_secs(25);
+
+/// Why the guard cannot serve at all (a setting is missing): every request is answered
+/// `InternalFailure` with this, so the hook's FailureMode decides and the message says what to set.
+pub type Unconfigured = String;
+
+pub struct GuardHandler<S, R> {
+    guard: Result<ExportGuard<S, R>, Unconfigured>,
+    fetcher: PayloadFetcher,
+    allow_loopback: bool,
+    metrics: MetricsSettings,
+    sink: MetricsSink,
+}
+
+impl<S: PublisherStacks, R: ReadersBySource> GuardHandler<S, R> {
+    pub fn new(
+        guard: Result<ExportGuard<S, R>, Unconfigured>,
+        fetcher: PayloadFetcher,
+        allow_loopback: bool,
+        metrics: MetricsSettings,
+        sink: MetricsSink,
+    ) -> Self {
+        GuardHandler { guard, fetcher, allow_loopback, metrics, sink }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+        if Invocation::of(&event.payload) != Invocation::Hook {
+            tracing::warn!("refused an event that is not a Lambda Hook request; nothing was answered");
+            return Err(Refused::NotAHookRequest.into());
+        }
+        let request = match HookRequest::parse(&event.payload) {
+            Ok(request) => request,
+            Err(error) => {
+                let token = event.payload["clientRequestToken"].as_str().unwrap_or_default();
+                tracing::error!(%error, "hook request not served");
+                return Ok(
+                    self.finish(GuardEnding::Undecided, HookResponse::internal_failure(token, error.to_string()))
+                );
+            }
+        };
+        let guard = match &self.guard {
+            Ok(guard) => guard,
+            Err(unconfigured) => {
+                let message = format!("The export guard is not configured: {unconfigured}");
+                tracing::error!(%message);
+                return Ok(self.finish(
+                    GuardEnding::Undecided,
+                    HookResponse::internal_failure(&request.client_request_token, message),
+                ));
+            }
+        };
+        let scope = guard.scope();
+        // The request must be for a stack of this function's own account and region.
+        let own = Some((scope.region.as_str(), scope.account.as_str()));
+        if request.aws_account_id != scope.account || request.stack_region_and_account() != own {
+            tracing::warn!(
+                stack_id = %request.stack_id,
+                account = %request.aws_account_id,
+                "refused a hook request for another account's or region's stack; nothing was read"
+            );
+            return Err(Refused::ForeignStack.into());
+        }
+        let budget = lambda_budget(&event.context);
+        let response = match tokio::time::timeout(budget, self.check(guard, &request, budget)).await {
+            Ok(response) => response,
+            Err(_) => Err(format!("the check did not finish within {} s", budget.as_secs())),
+        };
+        let token = &request.client_request_token;
+        let (ending, response) = match response {
+            Ok(verdict) => {
+                let ending = if verdict.is_blocked() { GuardEnding::Blocked } else { GuardEnding::Passed };
+                tracing::info!(
+                    stack = request.stack_name().unwrap_or("?"),
+                    target = ?request.target,
+                    action = ?request.action,
+                    blocked = verdict.blocked.len(),
+                    unread_removals = verdict.unread.len(),
+                    value_changes = verdict.value_changes.len(),
+                    records_checked = verdict.records_checked,
+                    "export guard decided"
+                );
+                (ending, respond(token, &verdict))
+            }
+            Err(failure) => {
+                let message = format!("The export guard could not decide: {failure}");
+                tracing::error!(%message);
+                (GuardEnding::Undecided, HookResponse::internal_failure(token, message))
+            }
+        };
+        Ok(self.finish(ending, response))
+    }
+
+    async fn check(
+        &self,
+        guard: &ExportGuard<S, R>,
+        request: &HookRequest,
+        budget: Duration,
+    ) -> Result<Verdict, String> {
+        let stack = request.stack_name().ok_or_else(|| format!("the stack ID {} names no stack", request.stack_id))?;
+        let operation = match (request.target, request.action) {
+            // A delete's payload holds no template: the stack as it stands says what goes.
+            (Target::Stack, Action::Delete) => Operation::Delete,
+            _ => {
+                let url = PayloadUrl::bind(request.payload.as_deref(), &guard.scope().region, self.allow_loopback)
+                    .map_err(|e| e.to_string())?;
+                let payload = self.fetcher.fetch(&url, budget).await.map_err(|e| e.to_string())?;
+                let template = payload.template.ok_or("the hook payload holds no template")?;
+                Operation::Deploy { template, previous_template: payload.previous_template }
+            }
+        };
+        guard.decide(stack, &operation).await.map_err(|e| e.to_string())
+    }
+
+    fn finish(&self, ending: GuardEnding, response: HookResponse) -> Value {
+        (self.sink)(&metrics::guard_document(&self.metrics, ending, now_ms()));
+        response.to_json()
+    }
+}
+
+/// The time left before the Hooks service gives up, less a margin to answer in.
+fn lambda_budget(context: &lambda_runtime::Context) -> Duration {
+    let left = context.deadline.saturating_sub(now_ms());
+    Duration::from_millis(left.saturating_sub(1_000)).min(HOOK_BUDGET)
+}
+
+/// The hook's answer for a verdict: FAILED with NonCompliant when a reader would break, with one
+/// annotation per removal that is read and per value change that is read.
+pub fn respond(token: &str, verdict: &Verdict) -> HookResponse {
+    let mut annotations: Vec<Annotation> = verdict.blocked.iter().map(blocked_annotation).collect();
+    annotations.extend(verdict.value_changes.iter().filter(|a| !a.readers.is_empty()).map(change_annotation));
+    let response = if verdict.is_blocked() {
+        HookResponse::non_compliant(token, verdict.message())
+    } else {
+        HookResponse::success(token, verdict.message())
+    };
+    response.with_annotations(annotations)
+}
+
+fn named(export: Option<&str>, output_key: &str) -> String {
+    export.map_or_else(|| format!("output {output_key}"), |export| format!("export {export}"))
+}
+
+fn blocked_annotation(affected: &Affected<Removal>) -> Annotation {
+    let removal = &affected.change;
+    let readers: Vec<String> = affected
+        .readers
+        .iter()
+        .map(|r| format!("{}/{}/{}", r.consumer_account, r.stack_name, r.logical_resource_id))
+        .collect();
+    Annotation {
+        annotation_name: "RemovedExportStillRead".to_owned(),
+        status: AnnotationStatus::Failed,
+        status_message: truncate(format!(
+            "{} is removed but read by {}",
+            named(removal.export.as_deref(), &removal.output_key),
+            readers.join(", ")
+        )),
+        remediation_message: Some(
+            "Update or delete those readers first, or set the hook's FailureMode to WARN.".to_owned(),
+        ),
+        remediation_link: None,
+        severity_level: Some(Severity::High),
+    }
+}
+
+fn change_annotation(affected: &Affected<ValueChange>) -> Annotation {
+    let change = &affected.change;
+    Annotation {
+        annotation_name: "ReadExportChangesValue".to_owned(),
+        status: AnnotationStatus::Passed,
+        status_message: truncate(format!(
+            "Warning: {} changes its value; {} reader(s) keep the old value until their next Update",
+            named(change.export.as_deref(), &change.output_key),
+            affected.readers.len()
+        )),
+        remediation_message: Some(
+            "Update the readers after this operation so that they read the new value.".to_owned(),
+        ),
+        remediation_link: None,
+        severity_level: Some(Severity::Medium),
+    }
+}
+
+/// Annotation texts are kept short: the full story is in the message.
+fn truncate(text: String) -> String {
+    const LIMIT: usize = 1024;
+    if text.chars().count() <= LIMIT {
+        return text;
+    }
+    let end = text.char_indices().nth(LIMIT - 1).map_or(text.len(), |(at, _)| at);
+    format!("{}…", &text[..end])
+}
