@@ -571,7 +571,16 @@ fn guards_read_only_their_own_accounts_readers() {
         .unwrap();
     let mut granted = Vec::new();
     statements.iter().for_each(|s| strings(&s["Action"], &mut granted));
-    assert_eq!(granted, ["cloudformation:DescribeStacks", "sts:AssumeRole", "sts:SetSourceIdentity"]);
+    assert_eq!(
+        granted,
+        [
+            "cloudformation:DescribeStacks",
+            "cloudformation:GetTemplate",
+            "cloudformation:DescribeChangeSet",
+            "sts:AssumeRole",
+            "sts:SetSourceIdentity"
+        ]
+    );
     let hook = &guard["Resources"]["ExportGuardHook"]["Properties"];
     let mut targets = Vec::new();
     strings(&hook["TargetOperations"], &mut targets);

@@ -156,9 +156,27 @@ impl ReadersBySource for DynamoDbRegistry {
             .expression_attribute_values(":region", string(region))
             .into_paginator()
             .send();
+        let mut unreadable = 0;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| self.error(AwsCallError::from_sdk("Query", &e)))?;
-            records.extend(page.items.unwrap_or_default().iter().filter_map(from_item));
+            for item in page.items.unwrap_or_default() {
+                match from_item(&item) {
+                    Some(record) => records.push(record),
+                    None => unreadable += 1,
+                }
+            }
+        }
+        // A reader the guard cannot read must not let a removal through unseen.
+        if unreadable > 0 {
+            return Err(RegistryError {
+                operation: "Query",
+                table: self.table.clone(),
+                code: None,
+                status: None,
+                message: format!(
+                    "{unreadable} reader item(s) of {account} in {region} are in a format this version cannot read; upgrade the guard"
+                ),
+            });
         }
         // The index is the only filter IAM sees; this one keeps the guard honest if it is wrong.
         records.retain(|record| record.source.account == account && record.source.region == region);

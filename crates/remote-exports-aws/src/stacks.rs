@@ -9,6 +9,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::types::StackStatus;
+use remote_exports_core::template::Parameters;
 use remote_exports_core::{CurrentOutput, CurrentStack, PublisherStacks};
 
 use crate::AwsCallError;
@@ -93,10 +94,34 @@ impl PublisherStacks for CloudFormationStacks {
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|p| Some((p.parameter_key?, p.resolved_value.or(p.parameter_value)?)))
+                // NoEcho values come back masked: a name built from one cannot be worked out.
+                .filter(|(_, value)| value != NO_ECHO_MASK)
                 .collect(),
         }))
     }
+
+    async fn deployed_template(&self, stack: &str) -> Result<Option<String>, String> {
+        self.template(stack, None).await
+    }
+
+    async fn change_set_parameters(&self, change_set: &str) -> Result<Parameters, String> {
+        let described = self.client.describe_change_set().change_set_name(change_set).send().await.map_err(|e| {
+            let error = AwsCallError::from_sdk("DescribeChangeSet", &e);
+            format!("DescribeChangeSet of {change_set} failed ({}: {})", error.cause(), error.message)
+        })?;
+        Ok(described
+            .parameters
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.use_previous_value != Some(true))
+            .filter_map(|p| Some((p.parameter_key?, p.resolved_value.or(p.parameter_value)?)))
+            .filter(|(_, value)| value != NO_ECHO_MASK)
+            .collect())
+    }
 }
+
+/// What DescribeStacks and DescribeChangeSet show for a NoEcho parameter's value.
+const NO_ECHO_MASK: &str = "****";
 
 /// `config` with credentials of `role` (the registry's guard role in the central account), assumed
 /// with `SourceIdentity` = `account`: the role's trust policy admits a caller only under its own

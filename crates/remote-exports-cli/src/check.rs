@@ -41,14 +41,22 @@ pub async fn run(sdk: &SdkConfig, check: Check, output: OutputFormat) -> Result<
             .await?
             .ok_or_else(|| RunError::Run(format!("the change set {name} has no template")))?,
     };
-    let previous_template = stacks.template(&check.stack, None).await?;
+    let previous_template = match &check.proposed {
+        Proposed::File(_) => stacks.template(&check.stack, None).await?,
+        Proposed::ChangeSet(_) => None,
+    };
     let registry_config = match &check.registry_role {
         Some(role) => registry_reader_config(sdk, role, &account),
         None => sdk.clone(),
     };
     let registry = DynamoDbRegistry::new(&registry_config, &check.table);
     let guard = ExportGuard::new(stacks, registry, GuardScope { account: account.clone(), region: region.clone() });
-    let verdict = guard.decide(&check.stack, &Operation::Deploy { template, previous_template }).await?;
+    let operation = match &check.proposed {
+        Proposed::File(_) => Operation::Deploy { template, previous_template, parameters: None },
+        // The deployed template and the change set's parameter values, as the guard reads them.
+        Proposed::ChangeSet(name) => guard.change_set(&check.stack, name, template).await?,
+    };
+    let verdict = guard.decide(&check.stack, &operation).await?;
     match output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&verdict_json(&check.stack, &verdict))?),
         OutputFormat::Table => print_table(&check.stack, &account, &region, &verdict),
@@ -103,7 +111,7 @@ fn kind(kind: &RemovalKind) -> String {
         RemovalKind::OutputRemoved => "output removed".to_owned(),
         RemovalKind::ExportRemoved => "no longer exported".to_owned(),
         RemovalKind::ExportRenamed { to } => format!("renamed to {to}"),
-        RemovalKind::ExportUncertain { reason } => format!("new name unknown: {reason}"),
+        RemovalKind::Uncertain { reason } => format!("may be removed: {reason}"),
         RemovalKind::StackDeleted => "stack deleted".to_owned(),
     }
 }

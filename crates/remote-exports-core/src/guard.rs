@@ -27,8 +27,9 @@ pub struct CurrentStack {
 /// What the operation does to the stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Operation {
-    /// A create or an update to `template`; `previous_template` when the caller has it.
-    Deploy { template: String, previous_template: Option<String> },
+    /// A create or an update to `template`; `previous_template` when the caller has it, and the
+    /// operation's own parameter values when known (a change set's).
+    Deploy { template: String, previous_template: Option<String>, parameters: Option<Parameters> },
     /// The stack goes, and every output with it.
     Delete,
 }
@@ -42,9 +43,9 @@ pub enum RemovalKind {
     ExportRemoved,
     /// The output stays, exported under another name.
     ExportRenamed { to: String },
-    /// The new `Export.Name` cannot be worked out before the operation runs, and it differs from the
-    /// previous template's: it may be a rename.
-    ExportUncertain { reason: String },
+    /// It may go: the new `Export.Name` cannot be worked out before the operation runs and differs
+    /// from the previous template's, or the output now depends on a `Condition` that may be false.
+    Uncertain { reason: String },
     /// The stack is deleted.
     StackDeleted,
 }
@@ -81,7 +82,7 @@ pub fn changes(
     operation: &Operation,
     pseudo: &Parameters,
 ) -> Result<Changes, TemplateProblem> {
-    let (template, previous) = match operation {
+    let (template, previous, new_parameters) = match operation {
         Operation::Delete => {
             let removals = current.map_or_else(Vec::new, |stack| {
                 let removal = |output: &CurrentOutput| Removal {
@@ -93,7 +94,9 @@ pub fn changes(
             });
             return Ok(Changes { removals, value_changes: Vec::new() });
         }
-        Operation::Deploy { template, previous_template } => (template, previous_template.as_deref()),
+        Operation::Deploy { template, previous_template, parameters } => {
+            (template, previous_template.as_deref(), parameters.as_ref())
+        }
     };
     let after = template::parse(template).map_err(TemplateProblem::New)?;
     let previous = previous.filter(|text| !text.trim().is_empty()).map(template::parse).transpose();
@@ -105,6 +108,7 @@ pub fn changes(
         // The hook is not told new parameter values: the stack's current ones stand in for them.
         parameters.extend(stack.parameters.iter().map(clone_pair));
     }
+    parameters.extend(new_parameters.into_iter().flatten().map(clone_pair));
     parameters.extend(pseudo.iter().map(clone_pair));
 
     // Before: the stack's own outputs when it exists (names as CloudFormation resolved them), else
@@ -123,15 +127,38 @@ pub fn changes(
             .collect(),
     };
     let after_outputs = template::outputs(&after);
+    // Export names the new template still produces, under any output key: a move is not a removal.
+    let still_exported: Vec<String> = after_outputs
+        .iter()
+        .filter_map(|(key, output)| output.export_name.as_ref().map(|name| (key, name)))
+        .filter_map(|(key, name)| template::resolve_text(name, key, &parameters).ok())
+        .collect();
     let mut changes = Changes::default();
     for output in before {
         let removal = |kind| Removal { output_key: output.key.clone(), export: output.export_name.clone(), kind };
+        let moved = output.export_name.as_ref().is_some_and(|name| still_exported.contains(name));
         let Some(next) = after_outputs.get(&output.key) else {
-            changes.removals.push(removal(RemovalKind::OutputRemoved));
+            if !moved {
+                changes.removals.push(removal(RemovalKind::OutputRemoved));
+            } else {
+                // The export lives on under another key; only a StackOutputs reader of this key loses.
+                let output_key = output.key.clone();
+                changes.removals.push(Removal { output_key, export: None, kind: RemovalKind::OutputRemoved });
+            }
             continue;
         };
         let was = previous_outputs.get(&output.key);
-        if let Some(name) = &output.export_name {
+        // An output that newly depends on a condition (or on a changed one) may not be created.
+        if let Some((condition, definition)) = &next.condition
+            && was.and_then(|w| w.condition.as_ref()) != Some(&(condition.clone(), definition.clone()))
+        {
+            let reason = format!("it depends on the Condition {condition}, which may be false after the operation");
+            changes.removals.push(removal(RemovalKind::Uncertain { reason }));
+            continue;
+        }
+        if let Some(name) = &output.export_name
+            && !moved
+        {
             match &next.export_name {
                 None => changes.removals.push(removal(RemovalKind::ExportRemoved)),
                 Some(expression) => {
@@ -141,9 +168,9 @@ pub fn changes(
                         Ok(new) => changes.removals.push(removal(RemovalKind::ExportRenamed { to: new })),
                         // The same expression as before names the same export.
                         Err(_) if was.and_then(|w| w.export_name.as_ref()) == Some(expression) => {}
-                        Err(unresolved) => changes
-                            .removals
-                            .push(removal(RemovalKind::ExportUncertain { reason: unresolved.to_string() })),
+                        Err(unresolved) => {
+                            changes.removals.push(removal(RemovalKind::Uncertain { reason: unresolved.to_string() }))
+                        }
                     }
                 }
             }
@@ -314,9 +341,7 @@ fn describe_removal(removal: &Removal) -> String {
         RemovalKind::OutputRemoved => "the output is removed".to_owned(),
         RemovalKind::ExportRemoved => "the output is no longer exported".to_owned(),
         RemovalKind::ExportRenamed { to } => format!("renamed to {to}"),
-        RemovalKind::ExportUncertain { reason } => {
-            format!("its new name is unknown before the operation runs ({reason})")
-        }
+        RemovalKind::Uncertain { reason } => format!("it may be removed: {reason}"),
         RemovalKind::StackDeleted => "the stack is deleted".to_owned(),
     };
     format!("{what}, {how}")
@@ -360,7 +385,7 @@ Outputs:
     }
 
     fn deploy(template: &str) -> Operation {
-        Operation::Deploy { template: template.into(), previous_template: Some(BEFORE.into()) }
+        Operation::Deploy { template: template.into(), previous_template: Some(BEFORE.into()), parameters: None }
     }
 
     fn record(account: &str, stack: &str, reads: &[(&str, &str)]) -> ReadRecord {
@@ -432,9 +457,41 @@ Outputs:
     fn a_name_that_cannot_be_worked_out_is_uncertain_unless_its_expression_is_unchanged() {
         let imported = BEFORE.replace("!Sub '${AWS::StackName}-BookingTopicArn'", "!ImportValue naming-Prefix");
         let uncertain = changes(Some(&current()), &deploy(&imported), &pseudo()).unwrap().removals;
-        assert!(matches!(uncertain[0].kind, RemovalKind::ExportUncertain { .. }), "{uncertain:?}");
-        let both = Operation::Deploy { template: imported.clone(), previous_template: Some(imported) };
+        assert!(matches!(uncertain[0].kind, RemovalKind::Uncertain { .. }), "{uncertain:?}");
+        let both =
+            Operation::Deploy { template: imported.clone(), previous_template: Some(imported), parameters: None };
         assert_eq!(changes(Some(&current()), &both, &pseudo()).unwrap(), Changes::default());
+    }
+
+    #[test]
+    fn a_new_condition_may_remove_an_output_and_a_moved_export_is_not_removed() {
+        let conditional = BEFORE.replace(
+            "  BookingTopicArn:\n    Value: !Ref Topic\n",
+            "  BookingTopicArn:\n    Condition: Never\n    Value: !Ref Topic\n",
+        );
+        let removed = changes(Some(&current()), &deploy(&conditional), &pseudo()).unwrap().removals;
+        assert!(
+            matches!(&removed[0].kind, RemovalKind::Uncertain { reason } if reason.contains("Condition Never")),
+            "{removed:?}"
+        );
+        // The queue's export moves to a new key: only a StackOutputs reader of the old key loses.
+        let moved = BEFORE.replace("  QueueUrl:\n", "  Queue:\n");
+        let removed = changes(Some(&current()), &deploy(&moved), &pseudo()).unwrap().removals;
+        assert_eq!(
+            removed,
+            vec![Removal { output_key: "QueueUrl".into(), export: None, kind: RemovalKind::OutputRemoved }]
+        );
+    }
+
+    #[test]
+    fn a_change_sets_parameter_values_name_its_exports() {
+        let operation = Operation::Deploy {
+            template: BEFORE.into(),
+            previous_template: Some(BEFORE.into()),
+            parameters: Some(Parameters::from([("Env".into(), "test".into())])),
+        };
+        let removed = changes(Some(&current()), &operation, &pseudo()).unwrap().removals;
+        assert_eq!(removed[0].kind, RemovalKind::ExportRenamed { to: "booking-test-QueueUrl".into() });
     }
 
     #[test]
@@ -442,13 +499,13 @@ Outputs:
         let removed = changes(Some(&current()), &Operation::Delete, &pseudo()).unwrap().removals;
         assert_eq!(removed.len(), 3);
         assert!(removed.iter().all(|r| r.kind == RemovalKind::StackDeleted));
-        let create = Operation::Deploy { template: BEFORE.into(), previous_template: None };
+        let create = Operation::Deploy { template: BEFORE.into(), previous_template: None, parameters: None };
         assert_eq!(changes(None, &create, &pseudo()).unwrap(), Changes::default());
     }
 
     #[test]
     fn unreadable_templates_say_which() {
-        let broken = Operation::Deploy { template: "Outputs: [".into(), previous_template: None };
+        let broken = Operation::Deploy { template: "Outputs: [".into(), previous_template: None, parameters: None };
         let error = changes(None, &broken, &pseudo()).unwrap_err();
         assert!(
             error.to_string().starts_with("the new template cannot be read") && error.to_string().contains("line"),

@@ -248,4 +248,11 @@ pub trait PublisherStacks: Send + Sync {
     /// The stack named `stack` as it stands, or `None` when it does not exist (yet). The error is
     /// a sentence with the AWS error code.
     fn current(&self, stack: &str) -> impl Future<Output = Result<Option<CurrentStack>, String>> + Send;
+    /// The stack's deployed template as written (`None`: no such stack).
+    fn deployed_template(&self, stack: &str) -> impl Future<Output = Result<Option<String>, String>> + Send;
+    /// The parameter values a change set was created with.
+    fn change_set_parameters(
+        &self,
+        change_set: &str,
+    ) -> impl Future<Output = Result<crate::template::Parameters, String>> + Send;
 }

@@ -41,11 +41,7 @@ fn from_yaml(yaml: serde_norway::Value) -> Value {
         Y::Number(n) => serde_json::to_value(n).unwrap_or(Value::Null),
         Y::String(s) => Value::String(s),
         Y::Sequence(items) => Value::Array(items.into_iter().map(from_yaml).collect()),
-        Y::Mapping(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k.as_str().map_or_else(|| format!("{k:?}"), str::to_owned), from_yaml(v)))
-                .collect(),
-        ),
+        Y::Mapping(map) => Value::Object(map.into_iter().map(|(k, v)| (key_text(&k), from_yaml(v))).collect()),
         Y::Tagged(tagged) => {
             let tag = tagged.tag.to_string();
             let name = tag.trim_start_matches('!');
@@ -61,6 +57,18 @@ fn from_yaml(yaml: serde_norway::Value) -> Value {
             };
             Value::Object(Map::from_iter([(key, value)]))
         }
+    }
+}
+
+/// A mapping key as CloudFormation reads it: scalars as their text (`True`, `123`).
+fn key_text(key: &serde_norway::Value) -> String {
+    use serde_norway::Value as Y;
+    match key {
+        Y::String(s) => s.clone(),
+        Y::Bool(b) => if *b { "true" } else { "false" }.to_owned(),
+        Y::Number(n) => n.to_string(),
+        Y::Null => "null".to_owned(),
+        other => format!("{other:?}"),
     }
 }
 
@@ -193,9 +201,12 @@ fn substitute(text: &str, path: &str, parameters: &Parameters) -> Result<String,
 /// One entry of a template's `Outputs`, as written (expressions unresolved).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TemplateOutput {
+    /// `Fn::GetAtt` in one form (`["A", "b"]`), so that `!GetAtt A.b` and its long form compare equal.
     pub value: Value,
     /// `Export.Name`, when the output is exported.
     pub export_name: Option<Value>,
+    /// The output's `Condition`, with the condition's definition from `Conditions`.
+    pub condition: Option<(String, Value)>,
 }
 
 /// The template's outputs by key.
@@ -207,9 +218,33 @@ pub fn outputs(template: &Value) -> BTreeMap<String, TemplateOutput> {
         .flatten()
         .map(|(key, output)| {
             let export_name = output.get("Export").and_then(|export| export.get("Name")).cloned();
-            (key.clone(), TemplateOutput { value: output.get("Value").cloned().unwrap_or(Value::Null), export_name })
+            let value = normal_form(output.get("Value").cloned().unwrap_or(Value::Null));
+            let condition = output.get("Condition").and_then(Value::as_str).map(|name| {
+                let definition = template.get("Conditions").and_then(|c| c.get(name)).cloned().unwrap_or(Value::Null);
+                (name.to_owned(), definition)
+            });
+            (key.clone(), TemplateOutput { value, export_name, condition })
         })
         .collect()
+}
+
+/// `{"Fn::GetAtt": "A.b"}` as `{"Fn::GetAtt": ["A", "b"]}`, everywhere in `value`.
+fn normal_form(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, inner)| match (key.as_str(), inner) {
+                    ("Fn::GetAtt", Value::String(s)) => {
+                        let (resource, attribute) = s.split_once('.').unwrap_or((&s, ""));
+                        (key.clone(), Value::Array(vec![resource.into(), attribute.into()]))
+                    }
+                    (_, inner) => (key, normal_form(inner)),
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(normal_form).collect()),
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -228,8 +263,18 @@ mod tests {
             TemplateOutput {
                 value: json!({"Fn::GetAtt": ["Topic", "TopicArn"]}),
                 export_name: Some(json!({"Fn::Sub": "${AWS::StackName}-T"})),
+                condition: None,
             }
         );
+    }
+
+    #[test]
+    fn getatt_forms_compare_equal_and_scalar_keys_read_as_text() {
+        let long = parse(r#"{"Outputs": {"T": {"Value": {"Fn::GetAtt": "Topic.TopicArn"}}}}"#).unwrap();
+        let short = parse("Outputs:\n  T:\n    Value: !GetAtt Topic.TopicArn\n").unwrap();
+        assert_eq!(outputs(&long)["T"], outputs(&short)["T"]);
+        let keys = parse("Outputs:\n  True:\n    Value: x\n  123:\n    Value: y\n").unwrap();
+        assert_eq!(outputs(&keys).keys().collect::<Vec<_>>(), ["123", "true"]);
     }
 
     #[test]

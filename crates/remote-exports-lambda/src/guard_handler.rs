@@ -1,9 +1,9 @@
 //! `ExportGuardFunction`: CloudFormation Lambda Hook requests for STACK and CHANGE_SET targets in
 //! the publisher account it is deployed in, and nothing else.
 //!
-//! Who may invoke it: the hook's execution role (the function's resource policy names it). What it
-//! trusts: its own account and region (configuration), nothing in the event but the operation to
-//! check. A request for another account's or region's stack is refused before any call, a payload
+//! Who may invoke it: the hook's execution role, and principals of its own account whose IAM
+//! policies allow it (they learn only what their account may learn). What it trusts: its own account
+//! and region (configuration), nothing in the event but the operation to check. A request for another account's or region's stack is refused before any call, a payload
 //! URL outside the region's S3 endpoints is never fetched, and the registry answers only this
 //! account's readers whatever the event says (IAM pins the query to the account that asks).
 
@@ -129,7 +129,12 @@ impl<S: PublisherStacks, R: ReadersBySource> GuardHandler<S, R> {
                     .map_err(|e| e.to_string())?;
                 let payload = self.fetcher.fetch(&url, budget).await.map_err(|e| e.to_string())?;
                 let template = payload.template.ok_or("the hook payload holds no template")?;
-                Operation::Deploy { template, previous_template: payload.previous_template }
+                match (request.target, &request.change_set_id) {
+                    (Target::ChangeSet, Some(change_set)) => {
+                        guard.change_set(stack, change_set, template).await.map_err(|e| e.to_string())?
+                    }
+                    _ => Operation::Deploy { template, previous_template: payload.previous_template, parameters: None },
+                }
             }
         };
         guard.decide(stack, &operation).await.map_err(|e| e.to_string())
