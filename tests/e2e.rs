@@ -4,6 +4,7 @@
 //! runs one module against a moto of your own (`MOTO_ENDPOINT`, `MOTO_SERVER`).
 
 mod cargo_lambda;
+mod cdk;
 mod cli;
 mod demo;
 mod docs;

@@ -74,12 +74,16 @@ fn test(extra: &[String]) -> Result {
     let tools = std::thread::spawn(|| python_venv("venv", TEST_TOOLS));
     let sam_tools = std::thread::spawn(|| python_venv("sam-venv", SAM_TOOLS));
     let book_tool = std::thread::spawn(mdbook);
+    // The CDK constructs (Node): installed from the lock file, compiled with jsii and tested beside the
+    // Rust build; their synthesized templates feed the linters and an end-to-end test.
+    let constructs = std::thread::spawn(cdk_constructs);
     let sam_build = (sam_local == SamLocal::Run).then(|| std::thread::spawn(|| sam_local::build(&Default::default())));
     step("rustfmt", cargo(&["fmt", "--all", "--", "--check"]))?;
     clippy_still_denies_warnings()?;
     step("build, linted by clippy (-D warnings)", workspace_build())?;
     let venv = installed(tools)?;
     let sam_venv = installed(sam_tools)?;
+    constructs.join().map_err(|_| "the CDK constructs' tests panicked".to_string())??;
     // The linters are Python programs that need one core at most: they run beside the tests.
     let lints = {
         let (venv, sam_venv) = (venv.clone(), sam_venv.clone());
@@ -106,7 +110,8 @@ fn test(extra: &[String]) -> Result {
         )
         .env("REMOTE_EXPORTS_DEMO_BIN", target_dir().join("debug/remote-exports-demo"))
         .env("CARGO_LAMBDA", venv.join("bin/cargo-lambda"))
-        .env("CFN_LINT", venv.join("bin/cfn-lint"));
+        .env("CFN_LINT", venv.join("bin/cfn-lint"))
+        .env("CDK_SYNTH_DIR", cdk_synth_dir());
     step("tests (unit and end-to-end, against moto)", tests)?;
     drop(moto);
     protocol_crate_stands_alone()?;
@@ -257,9 +262,21 @@ fn lint_templates_with(venv: &Path, sam_venv: &Path, run: &dyn Fn(&str, Command)
         examples.sort();
         templates.extend(examples);
     }
+    // What the CDK constructs synthesized, when their tests have run: cfn-lint only (no SAM in them).
+    let synthesized: Vec<PathBuf> = std::fs::read_dir(cdk_synth_dir())
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut cfn_lint = Command::new(venv.join("bin/cfn-lint"));
-    cfn_lint.args(&templates);
-    run(&format!("cfn-lint ({} templates)", templates.len()), cfn_lint)?;
+    cfn_lint.args(&templates).args(&synthesized);
+    run(
+        &format!("cfn-lint ({} templates, {} synthesized by the CDK constructs)", templates.len(), synthesized.len()),
+        cfn_lint,
+    )?;
     for template in &templates {
         let mut validate = Command::new(sam_venv.join("bin/sam"));
         validate
@@ -433,6 +450,34 @@ fn python_venv(name: &str, packages: &[&str]) -> Result<PathBuf> {
     step(&format!("pip install {}", packages.join(" ")), install)?;
     std::fs::write(&marker, wanted).map_err(|e| e.to_string())?;
     Ok(venv)
+}
+
+/// Where the CDK constructs' tests write the templates they synthesize.
+fn cdk_synth_dir() -> PathBuf {
+    target_dir().join("cdk")
+}
+
+/// `npm ci` from cdk/package-lock.json, `jsii` (the constructs must compile for every jsii target),
+/// and the constructs' tests, which write their synthesized templates to `cdk_synth_dir()`. Output
+/// goes to a log, as this runs beside the workspace's build.
+fn cdk_constructs() -> Result {
+    let dir = workspace_root().join("cdk");
+    let log = target_dir().join("xtask/cdk.log");
+    std::fs::create_dir_all(log.parent().expect("a parent")).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&log);
+    let _ = std::fs::remove_dir_all(cdk_synth_dir());
+    let npm = |args: &[&str]| {
+        let mut command = Command::new(args[0]);
+        command
+            .args(&args[1..])
+            .current_dir(&dir)
+            .env("CDK_SYNTH_DIR", cdk_synth_dir())
+            .env("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1");
+        command
+    };
+    logged_step("cdk: npm ci (cdk/package-lock.json)", npm(&["npm", "ci", "--no-audit", "--no-fund"]), &log)?;
+    logged_step("cdk: jsii", npm(&["npx", "--no-install", "jsii", "--silence-warnings=reserved-word"]), &log)?;
+    logged_step("cdk: construct tests (node --test)", npm(&["node", "--test", "test/"]), &log)
 }
 
 /// mdBook at the pinned version under target/xtask/mdbook, built from crates.io with its own lock

@@ -1,0 +1,2 @@
+export * from './remote-exports';
+export * from './reader-role';

@@ -1,0 +1,130 @@
+import { Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { checkAccount, checkExternalId, checkRoleArn } from './validation';
+
+/** The parameters of `examples/publisher-role.yaml`, as props. */
+export interface RemoteExportsReaderRoleProps {
+  /** The function's role in each region it runs in (the central stack's `FunctionRoleArn` output). */
+  readonly functionRoleArns: string[];
+  /**
+   * The audit function's role (`AuditRoleArn` output), trusted without ExternalId: it reads on nobody's behalf.
+   * @default - the audit is not trusted
+   */
+  readonly auditRoleArn?: string;
+  /**
+   * Shared secret consumers must pass as `ExternalId`.
+   * @default - none
+   */
+  readonly externalId?: string;
+  /**
+   * Consumer accounts that may read through this role, checked by STS on the `SourceIdentity` the function sets.
+   * @default - every consumer the function's own policy admits
+   */
+  readonly allowedConsumerAccounts?: string[];
+  /**
+   * Must match the function's AllowedRoleArns.
+   * @default 'remote-exports-reader'
+   */
+  readonly roleName?: string;
+  /**
+   * Stack-name patterns (`*` allowed, never a bare `*`) whose outputs consumers may read through `StackOutputs`.
+   * @default - no DescribeStacks at all
+   */
+  readonly readableStacks?: string[];
+}
+
+/**
+ * The publisher's side: the role remote-exports assumes to list this account's exports and, for the
+ * readable stacks, describe their outputs; nothing else. The same statements as
+ * `examples/publisher-role.yaml`.
+ */
+export class RemoteExportsReaderRole extends Construct {
+  /** The role's ARN: the consumers' `roleArn`. */
+  public readonly roleArn: string;
+  /** The underlying role. */
+  public readonly cfnRole: iam.CfnRole;
+
+  constructor(scope: Construct, id: string, props: RemoteExportsReaderRoleProps) {
+    super(scope, id);
+    if (props.functionRoleArns.length === 0) {
+      throw new Error('functionRoleArns needs at least one role');
+    }
+    props.functionRoleArns.forEach((arn) => checkRoleArn(arn));
+    checkRoleArn(props.auditRoleArn);
+    checkExternalId(props.externalId);
+    const consumers = props.allowedConsumerAccounts ?? [];
+    consumers.forEach((account) => checkAccount(account, 'allowedConsumerAccounts entry'));
+    const stacks = props.readableStacks ?? [];
+    for (const pattern of stacks) {
+      if (!Token.isUnresolved(pattern) && !/^(\*+[A-Za-z0-9-]|[A-Za-z])[A-Za-z0-9*-]*$/.test(pattern)) {
+        throw new Error(`readableStacks entry '${pattern}' must hold a letter, digit or hyphen: a bare * would grant DescribeStacks on every stack`);
+      }
+    }
+
+    const principal = { AWS: props.functionRoleArns };
+    const trustConditions: { [key: string]: unknown } = {};
+    if (props.externalId !== undefined) {
+      trustConditions['sts:ExternalId'] = props.externalId;
+    }
+    if (consumers.length > 0) {
+      trustConditions['sts:SourceIdentity'] = consumers;
+    }
+    const statements: unknown[] = [
+      {
+        Sid: 'FunctionReadsForAdmittedConsumers',
+        Effect: 'Allow',
+        Principal: principal,
+        Action: 'sts:AssumeRole',
+        ...(Object.keys(trustConditions).length > 0 ? { Condition: { StringEquals: trustConditions } } : {}),
+      },
+      {
+        Sid: 'FunctionNamesTheConsumer',
+        Effect: 'Allow',
+        Principal: principal,
+        Action: ['sts:SetSourceIdentity', 'sts:TagSession'],
+        Condition: {
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['ConsumerAccount', 'ConsumerStack'] },
+          ...(consumers.length > 0
+            ? { StringEquals: { 'sts:SourceIdentity': consumers, 'aws:RequestTag/ConsumerAccount': consumers } }
+            : {}),
+        },
+      },
+    ];
+    if (props.auditRoleArn !== undefined) {
+      statements.push({ Sid: 'AuditReadsOnNobodysBehalf', Effect: 'Allow', Principal: { AWS: props.auditRoleArn }, Action: 'sts:AssumeRole' });
+    }
+    const policies: iam.CfnRole.PolicyProperty[] = [
+      {
+        policyName: 'list-exports-only',
+        policyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'cloudformation:ListExports', Resource: '*' }],
+        },
+      },
+    ];
+    if (stacks.length > 0) {
+      policies.push({
+        policyName: 'describe-readable-stacks',
+        policyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 'cloudformation:DescribeStacks',
+              Resource: stacks.map((pattern) => `arn:*:cloudformation:*:*:stack/${pattern}/*`),
+            },
+          ],
+        },
+      });
+    }
+    this.cfnRole = new iam.CfnRole(this, 'Resource', {
+      roleName: props.roleName ?? 'remote-exports-reader',
+      description: 'Assumed by remote-exports to read this account\'s CloudFormation exports.',
+      maxSessionDuration: 3600,
+      assumeRolePolicyDocument: { Version: '2012-10-17', Statement: statements },
+      policies,
+    });
+    this.roleArn = this.cfnRole.attrArn;
+  }
+}

@@ -1,0 +1,114 @@
+// Unit tests of the constructs against what they synthesize (aws-cdk-lib/assertions), and the
+// synthesized templates written where `cargo xtask test` lints them and sends their properties
+// through the real function.
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { App, Stack } = require('aws-cdk-lib');
+const { Template, Match } = require('aws-cdk-lib/assertions');
+const sns = require('aws-cdk-lib/aws-sns');
+const { RemoteExports, RemoteExportsReaderRole } = require('../lib');
+
+const OUT = process.env.CDK_SYNTH_DIR ?? path.join(__dirname, '..', '..', 'target', 'cdk');
+const ROLE = 'arn:aws:iam::222222222222:role/remote-exports-reader';
+
+function consumerStack() {
+  const app = new App();
+  const stack = new Stack(app, 'Airmiles', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const lookup = new RemoteExports(stack, 'Lookup', {
+    centralAccount: '111111111111',
+    roleArn: ROLE,
+    exportNames: ['cdk-booking-BookingTopicArn'],
+    exports: { Api: 'cdk-booking-api.ApiUrl' },
+    stackOutputs: ['cdk-booking-api.ApiUrl', 'cdk-payments-api.ApiUrl'],
+    defaults: { 'cdk-payments-api.ApiUrl': 'none' },
+    noEcho: false,
+    refresh: '1',
+  });
+  const topic = sns.Topic.fromTopicArn(stack, 'BookingTopic', lookup.exportValue('cdk-booking-BookingTopicArn'));
+  new sns.Subscription(stack, 'Subscription', { topic, protocol: sns.SubscriptionProtocol.HTTPS, endpoint: lookup.alias('Api') });
+  return { stack, lookup };
+}
+
+test('the consumer resource carries the properties as the function reads them, in the stack region', () => {
+  const { stack } = consumerStack();
+  const template = Template.fromStack(stack);
+  template.hasResourceProperties('Custom::RemoteExports', {
+    ServiceToken: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lambda:eu-west-1:111111111111:function:remote-exports']] },
+    RoleArn: ROLE,
+    ExportNames: ['cdk-booking-BookingTopicArn'],
+    Exports: { Api: 'cdk-booking-api.ApiUrl' },
+    StackOutputs: ['cdk-booking-api.ApiUrl', 'cdk-payments-api.ApiUrl'],
+    Defaults: { 'cdk-payments-api.ApiUrl': 'none' },
+    NoEcho: 'false',
+    Refresh: '1',
+  });
+  // Values are GetAtts of the resource, one per key.
+  template.hasResourceProperties('AWS::SNS::Subscription', {
+    TopicArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Lookup'), 'cdk-booking-BookingTopicArn'] },
+    Endpoint: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Lookup'), 'Api'] },
+  });
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.writeFileSync(path.join(OUT, 'airmiles.template.json'), JSON.stringify(template.toJSON(), null, 2));
+});
+
+test('a stack without a concrete region uses the partition and region pseudo parameters', () => {
+  const stack = new Stack(new App(), 'Anywhere');
+  new RemoteExports(stack, 'Lookup', { centralAccount: '111111111111', exportPrefix: 'booking-' });
+  const token = Template.fromStack(stack).findResources('Custom::RemoteExports');
+  const serviceToken = JSON.stringify(Object.values(token)[0].Properties.ServiceToken);
+  assert.match(serviceToken, /AWS::Partition/);
+  assert.match(serviceToken, /AWS::Region/);
+});
+
+test('a key that was not requested fails synth with a suggestion', () => {
+  const { lookup } = consumerStack();
+  assert.throws(() => lookup.exportValue('cdk-booking-BookingTopicArm'), /not requested.*did you mean cdk-booking-BookingTopicArn\?/);
+  assert.throws(() => lookup.stackOutput('cdk-booking-api', 'ApiUrI'), /did you mean cdk-booking-api.ApiUrl\?/);
+  assert.throws(() => lookup.alias('Ap1'), /did you mean Api\?/);
+  assert.equal(typeof lookup.stackOutput('cdk-booking-api', 'ApiUrl'), 'string');
+});
+
+test('the function rules apply at synth time', () => {
+  const stack = new Stack(new App(), 'Bad');
+  const bad = (props) => () => new RemoteExports(stack, `L${Math.random()}`, { centralAccount: '111111111111', ...props });
+  assert.throws(bad({ roleArn: 'arn:aws:iam::2222:role/x' }), /roleArn/);
+  assert.throws(bad({ exportNames: ['has space'] }), /exportNames entry/);
+  assert.throws(bad({ stackOutputs: ['1stack.Key'] }), /not <StackName> or <StackName>.<OutputKey>/);
+  assert.throws(bad({ exportNames: ['a-b'], defaults: { 'a-c': 'x' } }), /defaults names a-c, which is not requested.*did you mean a-b\?/);
+  assert.throws(bad({ serviceToken: 'arn:aws:lambda:eu-west-1:1:function:f' }), /not both/);
+  assert.throws(() => new RemoteExports(stack, 'None', {}), /not neither/);
+});
+
+test('the reader role has the statements of examples/publisher-role.yaml', () => {
+  const app = new App();
+  const stack = new Stack(app, 'Booking', { env: { account: '222222222222', region: 'eu-west-1' } });
+  new RemoteExportsReaderRole(stack, 'Reader', {
+    functionRoleArns: ['arn:aws:iam::111111111111:role/remote-exports-RemoteExportsRole-A'],
+    auditRoleArn: 'arn:aws:iam::111111111111:role/remote-exports-AuditRole-B',
+    allowedConsumerAccounts: ['123456789012'],
+    readableStacks: ['booking-*'],
+  });
+  const template = Template.fromStack(stack);
+  template.hasResourceProperties('AWS::IAM::Role', {
+    RoleName: 'remote-exports-reader',
+    AssumeRolePolicyDocument: {
+      Statement: [
+        Match.objectLike({ Sid: 'FunctionReadsForAdmittedConsumers', Condition: { StringEquals: { 'sts:SourceIdentity': ['123456789012'] } } }),
+        Match.objectLike({ Sid: 'FunctionNamesTheConsumer', Action: ['sts:SetSourceIdentity', 'sts:TagSession'] }),
+        Match.objectLike({ Sid: 'AuditReadsOnNobodysBehalf', Action: 'sts:AssumeRole' }),
+      ],
+    },
+    Policies: [
+      Match.objectLike({ PolicyName: 'list-exports-only' }),
+      { PolicyName: 'describe-readable-stacks', PolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Resource: ['arn:*:cloudformation:*:*:stack/booking-*/*'] })] }) },
+    ],
+  });
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.writeFileSync(path.join(OUT, 'booking-reader-role.template.json'), JSON.stringify(template.toJSON(), null, 2));
+  assert.throws(
+    () => new RemoteExportsReaderRole(stack, 'Star', { functionRoleArns: ['arn:aws:iam::111111111111:role/f'], readableStacks: ['*'] }),
+    /bare \*/,
+  );
+});
