@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 const TEST_TOOLS: &[&str] = &["moto[server]==5.2.5", "cfn-lint==1.58.0", "cargo-lambda==1.9.2"];
 /// The benchmark's Python peer (bench/peers/python): what a 2018-style Python custom resource runs on.
 const PYTHON_PEER: &[&str] = &["boto3==1.44.5", "crhelper==2.0.12", "awslambdaric==4.2.2"];
+/// The CDK for Python, for the app that uses the constructs' Python package (the same versions as
+/// cdk/package-lock.json's).
+const CDK_PYTHON: &[&str] = &["aws-cdk-lib==2.275.0", "constructs==10.8.1"];
 /// SAM CLI pins its own boto3, so it lives in a venv of its own.
 const SAM_TOOLS: &[&str] = &["aws-sam-cli==1.170.0"];
 /// mdBook, which builds the manual under docs/ (HTML and its search only: no server, no watcher).
@@ -466,18 +469,37 @@ fn cdk_constructs() -> Result {
     std::fs::create_dir_all(log.parent().expect("a parent")).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file(&log);
     let _ = std::fs::remove_dir_all(cdk_synth_dir());
-    let npm = |args: &[&str]| {
-        let mut command = Command::new(args[0]);
+    let in_cdk = |program: std::ffi::OsString, args: &[&str]| {
+        let mut command = Command::new(program);
         command
-            .args(&args[1..])
+            .args(args)
             .current_dir(&dir)
             .env("CDK_SYNTH_DIR", cdk_synth_dir())
             .env("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1");
         command
     };
+    let npm = |args: &[&str]| in_cdk(args[0].into(), &args[1..]);
     logged_step("cdk: npm ci (cdk/package-lock.json)", npm(&["npm", "ci", "--no-audit", "--no-fund"]), &log)?;
     logged_step("cdk: jsii", npm(&["npx", "--no-install", "jsii", "--silence-warnings=reserved-word"]), &log)?;
-    logged_step("cdk: construct tests (node --test)", npm(&["node", "--test", "test/"]), &log)
+    logged_step("cdk: construct tests (node --test)", npm(&["node", "--test", "test/"]), &log)?;
+    // Python users: the package jsii-pacmak builds from the same classes, in a venv with the CDK for
+    // Python, synthesizing the same consumer app (tests/cdk.rs compares the two).
+    let dist = target_dir().join("cdk-dist");
+    let _ = std::fs::remove_dir_all(&dist);
+    let mut pacmak = npm(&["npx", "--no-install", "jsii-pacmak", "--targets", "python", "--outdir"]);
+    pacmak.arg(&dist);
+    logged_step("cdk: jsii-pacmak --targets python", pacmak, &log)?;
+    let venv = python_venv("cdk-python", CDK_PYTHON)?;
+    let wheel = std::fs::read_dir(dist.join("python"))
+        .map_err(|e| format!("jsii-pacmak wrote no python folder: {e}"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "whl"))
+        .ok_or("jsii-pacmak built no wheel")?;
+    let mut install = Command::new(venv.join("bin/pip"));
+    install.args(["install", "--quiet", "--disable-pip-version-check", "--no-deps", "--force-reinstall"]).arg(&wheel);
+    logged_step("cdk: pip install the Python package", install, &log)?;
+    let python = in_cdk(venv.join("bin/python").into_os_string(), &["test/python_consumer.py"]);
+    logged_step("cdk: the consumer app in Python", python, &log)
 }
 
 /// mdBook at the pinned version under target/xtask/mdbook, built from crates.io with its own lock
