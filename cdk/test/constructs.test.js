@@ -9,6 +9,9 @@ const { App, Stack } = require('aws-cdk-lib');
 const { Template, Match } = require('aws-cdk-lib/assertions');
 const sns = require('aws-cdk-lib/aws-sns');
 const { RemoteExports, RemoteExportsReaderRole } = require('../lib');
+const { Validations } = require('aws-cdk-lib');
+const iam = require('aws-cdk-lib/aws-iam');
+const { AwsSolutionsChecks } = require('cdk-nag');
 
 const OUT = process.env.CDK_SYNTH_DIR ?? path.join(__dirname, '..', '..', 'target', 'cdk');
 const ROLE = 'arn:aws:iam::222222222222:role/remote-exports-reader';
@@ -111,4 +114,24 @@ test('the reader role has the statements of examples/publisher-role.yaml', () =>
     () => new RemoteExportsReaderRole(stack, 'Star', { functionRoleArns: ['arn:aws:iam::111111111111:role/f'], readableStacks: ['*'] }),
     /bare \*/,
   );
+});
+
+test('cdk-nag (AwsSolutions) finds nothing unacknowledged in the publisher stack', () => {
+  const app = new App();
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = new Stack(app, 'BookingNag', { env: { account: '222222222222', region: 'eu-west-1' } });
+  new RemoteExportsReaderRole(stack, 'Reader', {
+    functionRoleArns: ['arn:aws:iam::111111111111:role/remote-exports-RemoteExportsRole-A'],
+    readableStacks: ['booking-*'],
+  });
+  app.synth();
+  // The same statements without the construct's acknowledgement are findings: the check can fail.
+  const bare = new App();
+  Validations.of(bare).addPlugins(new AwsSolutionsChecks(bare));
+  const other = new Stack(bare, 'Bare', { env: { account: '222222222222', region: 'eu-west-1' } });
+  new iam.CfnRole(other, 'Role', {
+    assumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:role/f' }, Action: 'sts:AssumeRole' }] },
+    policies: [{ policyName: 'p', policyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'cloudformation:ListExports', Resource: '*' }] } }],
+  });
+  assert.throws(() => bare.synth(), /Validation failed/);
 });
