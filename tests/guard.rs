@@ -131,30 +131,11 @@ impl Guarded {
     /// A reader recorded by hand, in the registry's item format (docs/src/governance.md).
     async fn record(&self, consumer: &str, consumer_region: &str, stack: &str, reads: &[(&str, &str)]) {
         let stack_id = format!("arn:aws:cloudformation:{consumer_region}:{consumer}:stack/{stack}/0f1e2d3c");
-        self.record_for(self.account(), &stack_id, consumer, stack, reads).await;
+        self.record_for(self.account(), &stack_id, stack, reads).await;
     }
 
-    async fn record_for(&self, publisher: &str, stack_id: &str, consumer: &str, stack: &str, reads: &[(&str, &str)]) {
-        let exports: Vec<Value> = reads
-            .iter()
-            .map(|(key, export)| json!({"M": {"Key": {"S": key}, "Export": {"S": export}, "Fingerprint": {"S": "hmac-sha256:0"}}}))
-            .collect();
-        let item = json!({
-            "Reader": {"S": format!("{stack_id}|Lookup")},
-            "StackId": {"S": stack_id},
-            "LogicalResourceId": {"S": "Lookup"},
-            "ConsumerAccount": {"S": consumer},
-            "StackName": {"S": stack},
-            "SourceAccount": {"S": publisher},
-            "SourceRegion": {"S": REGION},
-            "SourceRoleArn": {"S": role_arn(publisher)},
-            "Exports": {"L": exports},
-            "ReadAt": {"S": "2026-12-01T09:30:00Z"},
-            "RequestType": {"S": "Create"},
-            "NoEcho": {"BOOL": false},
-            "FingerprintScheme": {"S": "hmac-sha256-v1"},
-            "PhysicalResourceId": {"S": format!("remote-exports:{stack}")},
-        });
+    async fn record_for(&self, publisher: &str, stack_id: &str, stack: &str, reads: &[(&str, &str)]) {
+        let item = reader_item(publisher, REGION, stack_id, stack, reads);
         self.table.put(item).await.unwrap();
     }
 }
@@ -358,7 +339,7 @@ async fn a_guard_learns_only_its_own_accounts_readers() {
     let other = publisher_account(&format!("{test}-other"));
     // Another publisher has a stack of the same name and an export of the same name, and a reader.
     let other_stack = format!("arn:aws:cloudformation:{REGION}:666666666666:stack/spy/1");
-    guarded.record_for(&other, &other_stack, "666666666666", "spy", &[("Topic", "booking-BookingTopicArn")]).await;
+    guarded.record_for(&other, &other_stack, "spy", &[("Topic", "booking-BookingTopicArn")]).await;
 
     // A request for the other account's stack: refused before any call, nothing answered.
     guarded.world.proxy.reset();

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 pub use test_support::{
     AuditInbox, AwsError, CONSUMER_ACCOUNT, CapturedPut, CountingProxy, ExportsCacheTable, Function, FunctionOptions,
     HookPayloads, Invocation, Moto, MotoResponses, Outcome, Publisher, ReadsTable, ResponseEndpoint, RuntimeApi,
-    TestPki, TlsFront, create_event,
+    TestPki, TlsFront, create_event, reader_item,
 };
 
 /// The consumer stack's region, where the function runs.

@@ -14,4 +14,4 @@ mod response;
 
 pub use payload::{MAX_PAYLOAD_BYTES, Payload, PayloadError, PayloadFetcher, PayloadUrl, PayloadUrlError};
 pub use request::{Action, HookRequest, MalformedHook, Target, is_hook_event};
-pub use response::{Annotation, AnnotationStatus, ErrorCode, HookResponse, HookStatus, MESSAGE_LIMIT, Severity};
+pub use response::{Annotation, AnnotationStatus, ErrorCode, HookResponse, HookStatus, MESSAGE_LIMIT, Severity, cut};

@@ -104,13 +104,18 @@ impl HookResponse {
 }
 
 fn truncate(message: String) -> String {
-    if message.chars().count() <= MESSAGE_LIMIT {
-        return message;
+    cut(message, MESSAGE_LIMIT, " …(cut at the 4096 characters CloudFormation shows)")
+}
+
+/// `text` within `limit` characters: as it is when it fits, else cut on a character boundary and
+/// ended with `marker`, which counts towards the limit.
+pub fn cut(text: String, limit: usize, marker: &str) -> String {
+    if text.chars().count() <= limit {
+        return text;
     }
-    const CUT: &str = " …(cut at the 4096 characters CloudFormation shows)";
-    let keep = MESSAGE_LIMIT - CUT.chars().count();
-    let end = message.char_indices().nth(keep).map_or(message.len(), |(at, _)| at);
-    format!("{}{CUT}", &message[..end])
+    let keep = limit.saturating_sub(marker.chars().count());
+    let end = text.char_indices().nth(keep).map_or(text.len(), |(at, _)| at);
+    format!("{}{marker}", &text[..end])
 }
 
 #[cfg(test)]

@@ -152,7 +152,6 @@ mod tests {
 
     fn booking() -> OneStack {
         OneStack(Some(CurrentStack {
-            stack_name: "booking".into(),
             outputs: vec![CurrentOutput { key: "TopicArn".into(), export_name: Some("booking-TopicArn".into()) }],
             parameters: Parameters::new(),
         }))

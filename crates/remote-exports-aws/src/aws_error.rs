@@ -45,6 +45,25 @@ impl AwsCallError {
     }
 }
 
+/// CloudFormation's answer for a stack name that never existed (or is gone): `ValidationError`,
+/// "Stack with id <name> does not exist".
+pub(crate) fn is_missing_stack<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    error.as_service_error().is_some_and(|e| {
+        e.code() == Some("ValidationError") && e.message().is_some_and(|m| m.ends_with("does not exist"))
+    })
+}
+
+/// The stack named `name` among DescribeStacks' answer, unless it is deleted.
+pub(crate) fn live_stack(
+    stacks: Option<Vec<aws_sdk_cloudformation::types::Stack>>,
+    name: &str,
+) -> Option<aws_sdk_cloudformation::types::Stack> {
+    use aws_sdk_cloudformation::types::StackStatus;
+    stacks.unwrap_or_default().into_iter().find(|stack| {
+        stack.stack_name.as_deref() == Some(name) && stack.stack_status != Some(StackStatus::DeleteComplete)
+    })
+}
+
 /// A DynamoDB conditional write or delete whose condition did not hold.
 pub(crate) fn is_condition_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
     error.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException")

@@ -19,7 +19,6 @@ use aws_sdk_cloudformation::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
 use aws_sdk_cloudformation::operation::list_exports::ListExportsError;
-use aws_sdk_cloudformation::types::StackStatus;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use remote_exports_core::{
     Attempts, Consumer, Count, Export, ExportReader, FailureKind, Meter, ReadError, ReadStep, Source, StackOutputs,
@@ -28,6 +27,7 @@ use remote_exports_core::{
 use cloudformation_custom_resource::error::{is_untrusted_certificate, source_chain};
 
 use crate::assumed_role::{AssumedRole, AssumedRoleCredentials};
+use crate::aws_error::{is_missing_stack, live_stack};
 
 /// Retries of throttled, failed-over or unreachable reads never give up on their own: the caller's
 /// deadline (the function's work deadline) ends them, so a throttled publisher is waited out for as
@@ -293,18 +293,10 @@ async fn scan_pages(
 async fn describe_stack(client: &Client, stack_name: &str) -> Result<Option<StackOutputs>, ReadError> {
     let described = match client.describe_stacks().stack_name(stack_name).send().await {
         Ok(described) => described,
-        Err(SdkError::ServiceError(context))
-            if context.err().code() == Some("ValidationError")
-                && context.err().message().is_some_and(|m| m.ends_with("does not exist")) =>
-        {
-            return Ok(None);
-        }
+        Err(error) if is_missing_stack(&error) => return Ok(None),
         Err(error) => return Err(classify(error, ReadStep::DescribeStacks)),
     };
-    let stack = described.stacks.unwrap_or_default().into_iter().find(|stack| {
-        stack.stack_name.as_deref() == Some(stack_name) && stack.stack_status != Some(StackStatus::DeleteComplete)
-    });
-    Ok(stack.map(|stack| StackOutputs {
+    Ok(live_stack(described.stacks, stack_name).map(|stack| StackOutputs {
         stack_id: stack.stack_id.unwrap_or_default(),
         outputs: stack
             .outputs
@@ -397,6 +389,7 @@ mod tests {
     use super::*;
     use aws_sdk_cloudformation::operation::list_exports::{ListExportsError, ListExportsOutput};
     use aws_sdk_cloudformation::types;
+    use aws_sdk_cloudformation::types::StackStatus;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     fn page(names: &[&str], next: Option<&str>) -> ListExportsOutput {

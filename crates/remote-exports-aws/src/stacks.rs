@@ -7,13 +7,14 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_cloudformation::types::StackStatus;
 use remote_exports_core::template::Parameters;
 use remote_exports_core::{CurrentOutput, CurrentStack, PublisherStacks};
 
 use crate::AwsCallError;
 use crate::assumed_role::{AssumedRole, AssumedRoleCredentials};
+use crate::aws_error::{is_missing_stack, live_stack};
 
 /// DescribeStacks in the function's own account and region. The client is built once.
 pub struct CloudFormationStacks {
@@ -36,17 +37,8 @@ impl CloudFormationStacks {
             .template_stage(aws_sdk_cloudformation::types::TemplateStage::Original);
         match request.send().await {
             Ok(output) => Ok(output.template_body),
-            Err(SdkError::ServiceError(context))
-                if change_set.is_none()
-                    && context.err().code() == Some("ValidationError")
-                    && context.err().message().is_some_and(|m| m.ends_with("does not exist")) =>
-            {
-                Ok(None)
-            }
-            Err(error) => {
-                let error = AwsCallError::from_sdk("GetTemplate", &error);
-                Err(format!("GetTemplate of {stack} failed ({}: {})", error.cause(), error.message))
-            }
+            Err(error) if change_set.is_none() && is_missing_stack(&error) => Ok(None),
+            Err(error) => Err(call_failed("GetTemplate", stack, &error)),
         }
     }
 }
@@ -66,23 +58,10 @@ impl PublisherStacks for CloudFormationStacks {
         let described = match self.client.describe_stacks().stack_name(stack).send().await {
             Ok(described) => described,
             // A stack being created does not exist yet: nothing of it is read.
-            Err(SdkError::ServiceError(context))
-                if context.err().code() == Some("ValidationError")
-                    && context.err().message().is_some_and(|m| m.ends_with("does not exist")) =>
-            {
-                return Ok(None);
-            }
-            Err(error) => {
-                let error = AwsCallError::from_sdk("DescribeStacks", &error);
-                return Err(format!("DescribeStacks of {stack} failed ({}: {})", error.cause(), error.message));
-            }
+            Err(error) if is_missing_stack(&error) => return Ok(None),
+            Err(error) => return Err(call_failed("DescribeStacks", stack, &error)),
         };
-        let found =
-            described.stacks.unwrap_or_default().into_iter().find(|s| {
-                s.stack_name.as_deref() == Some(stack) && s.stack_status != Some(StackStatus::DeleteComplete)
-            });
-        Ok(found.map(|found| CurrentStack {
-            stack_name: stack.to_owned(),
+        Ok(live_stack(described.stacks, stack).map(|found| CurrentStack {
             outputs: found
                 .outputs
                 .unwrap_or_default()
@@ -105,10 +84,13 @@ impl PublisherStacks for CloudFormationStacks {
     }
 
     async fn change_set_parameters(&self, change_set: &str) -> Result<Parameters, String> {
-        let described = self.client.describe_change_set().change_set_name(change_set).send().await.map_err(|e| {
-            let error = AwsCallError::from_sdk("DescribeChangeSet", &e);
-            format!("DescribeChangeSet of {change_set} failed ({}: {})", error.cause(), error.message)
-        })?;
+        let described = self
+            .client
+            .describe_change_set()
+            .change_set_name(change_set)
+            .send()
+            .await
+            .map_err(|error| call_failed("DescribeChangeSet", change_set, &error))?;
         Ok(described
             .parameters
             .unwrap_or_default()
@@ -118,6 +100,15 @@ impl PublisherStacks for CloudFormationStacks {
             .filter(|(_, value)| value != NO_ECHO_MASK)
             .collect())
     }
+}
+
+/// "<operation> of <subject> failed (<cause>: <message>)".
+fn call_failed<E>(operation: &'static str, subject: &str, error: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let error = AwsCallError::from_sdk(operation, error);
+    format!("{operation} of {subject} failed ({}: {})", error.cause(), error.message)
 }
 
 /// What DescribeStacks and DescribeChangeSet show for a NoEcho parameter's value.

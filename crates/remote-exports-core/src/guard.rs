@@ -18,7 +18,6 @@ pub struct CurrentOutput {
 /// The stack as it stands before the operation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CurrentStack {
-    pub stack_name: String,
     pub outputs: Vec<CurrentOutput>,
     /// Parameter values the stack runs with now.
     pub parameters: Parameters,
@@ -138,13 +137,9 @@ pub fn changes(
         let removal = |kind| Removal { output_key: output.key.clone(), export: output.export_name.clone(), kind };
         let moved = output.export_name.as_ref().is_some_and(|name| still_exported.contains(name));
         let Some(next) = after_outputs.get(&output.key) else {
-            if !moved {
-                changes.removals.push(removal(RemovalKind::OutputRemoved));
-            } else {
-                // The export lives on under another key; only a StackOutputs reader of this key loses.
-                let output_key = output.key.clone();
-                changes.removals.push(Removal { output_key, export: None, kind: RemovalKind::OutputRemoved });
-            }
+            // A moved export lives on under another key; only a StackOutputs reader of this key loses.
+            let export = if moved { None } else { output.export_name.clone() };
+            changes.removals.push(Removal { output_key: output.key.clone(), export, kind: RemovalKind::OutputRemoved });
             continue;
         };
         let was = previous_outputs.get(&output.key);
@@ -317,10 +312,7 @@ impl Verdict {
         }
         for affected in self.value_changes.iter().filter(|a| !a.readers.is_empty()) {
             let change = &affected.change;
-            let name = change
-                .export
-                .as_deref()
-                .map_or_else(|| format!("output {}", change.output_key), |e| format!("export {e}"));
+            let name = subject(change.export.as_deref(), &change.output_key);
             let _ = write!(
                 text,
                 "\nWarning: {name} changes its value; {} reader(s) keep the old value until their next Update ({}).",
@@ -330,6 +322,11 @@ impl Verdict {
         }
         text
     }
+}
+
+/// "export <name>", or "output <key>" when it is not exported.
+pub fn subject(export: Option<&str>, output_key: &str) -> String {
+    export.map_or_else(|| format!("output {output_key}"), |export| format!("export {export}"))
 }
 
 fn describe_removal(removal: &Removal) -> String {
@@ -374,7 +371,6 @@ Outputs:
         let output =
             |key: &str, export: Option<&str>| CurrentOutput { key: key.into(), export_name: export.map(Into::into) };
         CurrentStack {
-            stack_name: "booking".into(),
             outputs: vec![
                 output("BookingTopicArn", Some("booking-BookingTopicArn")),
                 output("QueueUrl", Some("booking-prod-QueueUrl")),

@@ -37,7 +37,7 @@ pub use error::{FailureKind, LookupError, MissingExport, MissingKind, ReadError,
 pub use fingerprint::{FINGERPRINT_SCHEME, fingerprint, opaque_id};
 pub use guard::{
     Affected, Changes, CurrentOutput, CurrentStack, Operation, Reader, Removal, RemovalKind, TemplateProblem,
-    ValueChange, Verdict, changes, verdict,
+    ValueChange, Verdict, changes, subject, verdict,
 };
 pub use lookup::{Selected, lookup};
 pub use meter::{Count, Meter, NoMeter};

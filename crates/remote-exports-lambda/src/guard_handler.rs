@@ -10,11 +10,13 @@
 use std::time::Duration;
 
 use cloudformation_lambda_hook::{
-    Action, Annotation, AnnotationStatus, HookRequest, HookResponse, PayloadFetcher, PayloadUrl, Severity, Target,
+    Action, Annotation, AnnotationStatus, HookRequest, HookResponse, PayloadFetcher, PayloadUrl, Severity, Target, cut,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use remote_exports_app::{ExportGuard, now_ms};
-use remote_exports_core::{Affected, Operation, PublisherStacks, ReadersBySource, Removal, ValueChange, Verdict};
+use remote_exports_core::{
+    Affected, Operation, PublisherStacks, ReadersBySource, Removal, ValueChange, Verdict, subject,
+};
 use serde_json::Value;
 
 use crate::handlers::MetricsSink;
@@ -165,10 +167,6 @@ pub fn respond(token: &str, verdict: &Verdict) -> HookResponse {
     response.with_annotations(annotations)
 }
 
-fn named(export: Option<&str>, output_key: &str) -> String {
-    export.map_or_else(|| format!("output {output_key}"), |export| format!("export {export}"))
-}
-
 fn blocked_annotation(affected: &Affected<Removal>) -> Annotation {
     let removal = &affected.change;
     let readers: Vec<String> = affected
@@ -181,7 +179,7 @@ fn blocked_annotation(affected: &Affected<Removal>) -> Annotation {
         status: AnnotationStatus::Failed,
         status_message: truncate(format!(
             "{} is removed but read by {}",
-            named(removal.export.as_deref(), &removal.output_key),
+            subject(removal.export.as_deref(), &removal.output_key),
             readers.join(", ")
         )),
         remediation_message: Some(
@@ -199,7 +197,7 @@ fn change_annotation(affected: &Affected<ValueChange>) -> Annotation {
         status: AnnotationStatus::Passed,
         status_message: truncate(format!(
             "Warning: {} changes its value; {} reader(s) keep the old value until their next Update",
-            named(change.export.as_deref(), &change.output_key),
+            subject(change.export.as_deref(), &change.output_key),
             affected.readers.len()
         )),
         remediation_message: Some(
@@ -212,10 +210,5 @@ fn change_annotation(affected: &Affected<ValueChange>) -> Annotation {
 
 /// Annotation texts are kept short: the full story is in the message.
 fn truncate(text: String) -> String {
-    const LIMIT: usize = 1024;
-    if text.chars().count() <= LIMIT {
-        return text;
-    }
-    let end = text.char_indices().nth(LIMIT - 1).map_or(text.len(), |(at, _)| at);
-    format!("{}…", &text[..end])
+    cut(text, 1024, "…")
 }

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType,
 };
 use remote_exports_aws::{READER_KEY, SNAPSHOT_KEY, SOURCE_INDEX};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::BoxError;
 use crate::moto::sdk_config;
@@ -72,6 +72,33 @@ async fn scan_all(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<Vec<V
         items.extend(page?.items.unwrap_or_default().iter().map(item_json));
     }
     Ok(items)
+}
+
+/// One registry item as the function writes it (DynamoDB JSON, written here by hand as a fixture): the
+/// resource `Lookup` of the consumer stack `stack_id`, named `stack_name`, reading `reads` (Data key,
+/// export or `<StackName>.<OutputKey>`) from `publisher` in `region` through its reader role.
+pub fn reader_item(publisher: &str, region: &str, stack_id: &str, stack_name: &str, reads: &[(&str, &str)]) -> Value {
+    let consumer = stack_id.split(':').nth(4).unwrap_or_default();
+    let exports: Vec<Value> = reads
+        .iter()
+        .map(|(key, export)| json!({"M": {"Key": {"S": key}, "Export": {"S": export}, "Fingerprint": {"S": "hmac-sha256:0"}}}))
+        .collect();
+    json!({
+        "Reader": {"S": format!("{stack_id}|Lookup")},
+        "StackId": {"S": stack_id},
+        "LogicalResourceId": {"S": "Lookup"},
+        "ConsumerAccount": {"S": consumer},
+        "StackName": {"S": stack_name},
+        "SourceAccount": {"S": publisher},
+        "SourceRegion": {"S": region},
+        "SourceRoleArn": {"S": format!("arn:aws:iam::{publisher}:role/remote-exports-reader")},
+        "Exports": {"L": exports},
+        "ReadAt": {"S": "2026-12-01T09:30:00Z"},
+        "RequestType": {"S": "Create"},
+        "NoEcho": {"BOOL": false},
+        "FingerprintScheme": {"S": "hmac-sha256-v1"},
+        "PhysicalResourceId": {"S": format!("remote-exports:{stack_name}")},
+    })
 }
 
 /// A DynamoDB table in moto with the registry's schema, as template.yaml declares it: the `Reader`

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use test_support::{BoxError, FunctionOptions, HookPayloads, Outcome, Publisher, ReadsTable};
+use test_support::{BoxError, FunctionOptions, HookPayloads, Outcome, Publisher, ReadsTable, reader_item};
 
 use crate::{Args, REGION, World, kill_and_measure, machine, ms, percentile, today, world};
 
@@ -131,26 +131,10 @@ pub async fn guard(args: &Args, moto: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// One reader of `publisher`, in the registry's item format.
+/// Reader `i` of `publisher`: a consumer account and stack of its own, reading Booking's topic.
 fn item(publisher: &str, i: usize) -> Value {
-    let consumer = format!("5{:011}", i);
-    let stack_id = format!("arn:aws:cloudformation:{REGION}:{consumer}:stack/consumer-{i}/0");
-    json!({
-        "Reader": {"S": format!("{stack_id}|Lookup")},
-        "StackId": {"S": stack_id},
-        "LogicalResourceId": {"S": "Lookup"},
-        "ConsumerAccount": {"S": consumer},
-        "StackName": {"S": format!("consumer-{i}")},
-        "SourceAccount": {"S": publisher},
-        "SourceRegion": {"S": REGION},
-        "SourceRoleArn": {"S": format!("arn:aws:iam::{publisher}:role/remote-exports-reader")},
-        "Exports": {"L": [{"M": {"Key": {"S": "Topic"}, "Export": {"S": "booking-TopicArn"}, "Fingerprint": {"S": "hmac-sha256:0"}}}]},
-        "ReadAt": {"S": "2026-12-01T09:30:00Z"},
-        "RequestType": {"S": "Create"},
-        "NoEcho": {"BOOL": false},
-        "FingerprintScheme": {"S": "hmac-sha256-v1"},
-        "PhysicalResourceId": {"S": format!("remote-exports:{i}")},
-    })
+    let stack_id = format!("arn:aws:cloudformation:{REGION}:5{i:011}:stack/consumer-{i}/0");
+    reader_item(publisher, REGION, &stack_id, &format!("consumer-{i}"), &[("Topic", "booking-TopicArn")])
 }
 
 fn spawn(args: &Args, world: &World, env: &[(String, String)]) -> Result<std::process::Child, BoxError> {
