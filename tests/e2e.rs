@@ -20,6 +20,7 @@ mod protocol;
 mod regions;
 mod registry;
 mod selection;
+mod service_drift;
 mod snapshot;
 mod template;
 mod tls;

@@ -1,2 +1,3 @@
 export * from './remote-exports';
 export * from './reader-role';
+export * from './service';

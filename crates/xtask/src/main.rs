@@ -79,11 +79,14 @@ fn test(extra: &[String]) -> Result {
     let book_tool = std::thread::spawn(mdbook);
     // The CDK constructs (Node): installed from the lock file, compiled with jsii and tested beside the
     // Rust build; their synthesized templates feed the linters and an end-to-end test.
-    let constructs = std::thread::spawn(cdk_constructs);
+    // The service construct's tests stage the function this build makes: they wait for it.
+    let (built, wait_for_build) = std::sync::mpsc::channel();
+    let constructs = std::thread::spawn(move || cdk_constructs(&wait_for_build));
     let sam_build = (sam_local == SamLocal::Run).then(|| std::thread::spawn(|| sam_local::build(&Default::default())));
     step("rustfmt", cargo(&["fmt", "--all", "--", "--check"]))?;
     clippy_still_denies_warnings()?;
     step("build, linted by clippy (-D warnings)", workspace_build())?;
+    let _ = built.send(());
     let venv = installed(tools)?;
     let sam_venv = installed(sam_tools)?;
     constructs.join().map_err(|_| "the CDK constructs' tests panicked".to_string())??;
@@ -461,9 +464,10 @@ fn cdk_synth_dir() -> PathBuf {
 }
 
 /// `npm ci` from cdk/package-lock.json, `jsii` (the constructs must compile for every jsii target),
-/// and the constructs' tests, which write their synthesized templates to `cdk_synth_dir()`. Output
-/// goes to a log, as this runs beside the workspace's build.
-fn cdk_constructs() -> Result {
+/// the Python package, and (once `built` says the workspace is built) the constructs' tests, which
+/// write their synthesized templates to `cdk_synth_dir()`. Output goes to a log, as this runs beside
+/// the workspace's build.
+fn cdk_constructs(built: &std::sync::mpsc::Receiver<()>) -> Result {
     let dir = workspace_root().join("cdk");
     let log = target_dir().join("xtask/cdk.log");
     std::fs::create_dir_all(log.parent().expect("a parent")).map_err(|e| e.to_string())?;
@@ -481,7 +485,6 @@ fn cdk_constructs() -> Result {
     let npm = |args: &[&str]| in_cdk(args[0].into(), &args[1..]);
     logged_step("cdk: npm ci (cdk/package-lock.json)", npm(&["npm", "ci", "--no-audit", "--no-fund"]), &log)?;
     logged_step("cdk: jsii", npm(&["npx", "--no-install", "jsii", "--silence-warnings=reserved-word"]), &log)?;
-    logged_step("cdk: construct tests (node --test)", npm(&["node", "--test", "test/"]), &log)?;
     // Python users: the package jsii-pacmak builds from the same classes, in a venv with the CDK for
     // Python, synthesizing the same consumer app (tests/cdk.rs compares the two).
     let dist = target_dir().join("cdk-dist");
@@ -499,7 +502,11 @@ fn cdk_constructs() -> Result {
     install.args(["install", "--quiet", "--disable-pip-version-check", "--no-deps", "--force-reinstall"]).arg(&wheel);
     logged_step("cdk: pip install the Python package", install, &log)?;
     let python = in_cdk(venv.join("bin/python").into_os_string(), &["test/python_consumer.py"]);
-    logged_step("cdk: the consumer app in Python", python, &log)
+    logged_step("cdk: the consumer app in Python", python, &log)?;
+    built.recv().map_err(|_| "the workspace did not build, so the construct tests did not run".to_string())?;
+    let mut tests = npm(&["node", "--test", "test/"]);
+    tests.env("REMOTE_EXPORTS_BOOTSTRAP", target_dir().join("debug/remote-exports-lambda"));
+    logged_step("cdk: construct tests (node --test)", tests, &log)
 }
 
 /// mdBook at the pinned version under target/xtask/mdbook, built from crates.io with its own lock

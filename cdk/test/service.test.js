@@ -1,0 +1,107 @@
+// RemoteExportsService, the platform side: synthesized for each choice of template.yaml's parameters in
+// service-choices.json (tests/cdk.rs compares each with template.yaml evaluated for the same choice),
+// checked by cdk-nag, and refused where template.yaml's Rules refuse.
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { App, Duration, Stack, Validations } = require('aws-cdk-lib');
+const { Template } = require('aws-cdk-lib/assertions');
+const events = require('aws-cdk-lib/aws-events');
+const lambda = require('aws-cdk-lib/aws-lambda');
+const { AwsSolutionsChecks } = require('cdk-nag');
+const { RemoteExportsService, ResponseUrlBinding } = require('../lib');
+
+const OUT = process.env.CDK_SYNTH_DIR ?? path.join(__dirname, '..', '..', 'target', 'cdk');
+const CHOICES = JSON.parse(fs.readFileSync(path.join(__dirname, 'service-choices.json'), 'utf8'));
+
+// The function as the test command built it (REMOTE_EXPORTS_BOOTSTRAP), staged as an asset's bootstrap
+// (one Code per stack, as CDK requires).
+function bootstrapDir() {
+  const built = process.env.REMOTE_EXPORTS_BOOTSTRAP ?? path.join(__dirname, '..', '..', 'target', 'debug', 'remote-exports-lambda');
+  assert.ok(fs.existsSync(built), `${built} is missing: build the workspace first (cargo xtask test does)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'remote-exports-bootstrap-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  try {
+    fs.linkSync(built, path.join(dir, 'bootstrap'));
+  } catch {
+    fs.copyFileSync(built, path.join(dir, 'bootstrap'));
+  }
+  return dir;
+}
+const BOOTSTRAP = bootstrapDir();
+
+// template.yaml's parameters as the construct's props: the same choice, in CDK's types.
+function propsFor(choice) {
+  // An empty parameter is template.yaml's "not set".
+  const parameters = Object.fromEntries(Object.entries(choice).filter(([, value]) => value !== ''));
+  const list = (name) => (parameters[name] ? parameters[name].split(',') : undefined);
+  const seconds = (name) => (parameters[name] ? Duration.seconds(Number(parameters[name])) : undefined);
+  const flag = (name) => (parameters[name] ? parameters[name] === 'true' : undefined);
+  return {
+    code: lambda.Code.fromAsset(BOOTSTRAP),
+    functionName: parameters.FunctionName,
+    allowedRoleArns: list('AllowedRoleArns'),
+    defaultRoleArn: parameters.DefaultRoleArn,
+    allowedExports: list('AllowedExports'),
+    allowedStackOutputs: list('AllowedStackOutputs'),
+    consumerPolicyParameter: parameters.ConsumerPolicyParameter,
+    consumerPolicyKmsKeyArn: parameters.ConsumerPolicyKmsKeyArn,
+    consumerPolicyTtl: seconds('ConsumerPolicyTtlSeconds'),
+    responseUrlBinding: parameters.ResponseUrlBinding === 'host-only' ? ResponseUrlBinding.HOST_ONLY : undefined,
+    organizationId: parameters.OrganizationId,
+    consumerAccountIds: list('ConsumerAccountIds'),
+    readsRegistry: flag('ReadsRegistry'),
+    readsTableArn: parameters.ReadsTableArn,
+    auditSchedule: parameters.AuditSchedule ? events.Schedule.expression(parameters.AuditSchedule) : undefined,
+    exportsSnapshot: flag('ExportsSnapshot'),
+    exportsSnapshotTtl: seconds('ExportsSnapshotTtlSeconds'),
+    reservedConcurrency: parameters.ReservedConcurrency ? Number(parameters.ReservedConcurrency) : undefined,
+    useFipsEndpoint: flag('UseFipsEndpoint'),
+    logRetention: parameters.LogRetentionInDays ? Number(parameters.LogRetentionInDays) : undefined,
+    metricsNamespace: parameters.MetricsNamespace,
+    metricsPerConsumerAccount: flag('MetricsPerConsumerAccount'),
+    alarmTopicArn: parameters.AlarmTopicArn,
+    failedAnswersAlarmPercent: parameters.FailedAnswersAlarmPercent ? Number(parameters.FailedAnswersAlarmPercent) : undefined,
+    dashboard: flag('Dashboard'),
+  };
+}
+
+const choices = Object.entries(CHOICES).filter(([name]) => !name.startsWith('_'));
+
+test('the service synthesizes for each choice of template.yaml (tests/cdk.rs compares them)', () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  for (const [name, parameters] of choices) {
+    // Environment-agnostic, as a SAM template is: account, region and partition stay pseudo parameters.
+    const stack = new Stack(new App(), `service-${name}`);
+    const service = new RemoteExportsService(stack, 'Service', propsFor(parameters));
+    const template = Template.fromStack(stack).toJSON();
+    assert.ok(template.Resources.RemoteExportsFunction, `${name}: the function keeps template.yaml's logical ID`);
+    assert.equal(typeof service.serviceToken, 'string');
+    fs.writeFileSync(path.join(OUT, `service-${name}.template.json`), JSON.stringify(template, null, 2));
+  }
+});
+
+test('cdk-nag (AwsSolutions) finds nothing unacknowledged in the service stack, every feature on', () => {
+  const app = new App();
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = new Stack(app, 'PlatformNag', { env: { account: '111111111111', region: 'eu-west-1' } });
+  new RemoteExportsService(stack, 'Service', propsFor(CHOICES.organization));
+  const withoutKey = new Stack(app, 'PlatformNagAwsManagedKey', { env: { account: '111111111111', region: 'eu-west-1' } });
+  new RemoteExportsService(withoutKey, 'Service', propsFor({ ...CHOICES.accounts, ReadsTableArn: '' }));
+  app.synth();
+});
+
+test("template.yaml's rules refuse at synth time", () => {
+  const build = (parameters) => () => new RemoteExportsService(new Stack(new App(), 'Bad'), 'Service', propsFor(parameters));
+  assert.throws(build({ AuditSchedule: 'rate(1 hour)' }), /needs readsRegistry/);
+  assert.throws(build({ ReadsTableArn: CHOICES.accounts.ReadsTableArn, ReadsRegistry: 'true' }), /home region's registry/);
+  assert.throws(build({ ResponseUrlBinding: 'host-only', OrganizationId: 'o-abcdefghij' }), /host-only/);
+  assert.throws(build({ ResponseUrlBinding: 'host-only', ConsumerAccountIds: '123456789012' }), /host-only/);
+  assert.throws(build({ AllowedRoleArns: 'arn:aws:iam::1:user/x' }), /allowedRoleArns entry/);
+  assert.throws(build({ OrganizationId: 'org-1' }), /organizationId/);
+  assert.throws(build({ FailedAnswersAlarmPercent: '0', AlarmTopicArn: CHOICES.accounts.AlarmTopicArn }), /failedAnswersAlarmPercent/);
+  assert.throws(build({ ExportsSnapshotTtlSeconds: '7200' }), /exportsSnapshotTtl/);
+  assert.throws(build({ ConsumerPolicyParameter: 'no-slash' }), /consumerPolicyParameter/);
+});
