@@ -40,6 +40,7 @@ fn the_demo_tells_the_booking_airmiles_story_and_cleans_up() {
         "✓ Booking can see that Airmiles reads it",
         "✓ a plain stack output, read without an export",
         "✓ payments-api does not exist yet: its Defaults entry answered, and the stack did not fail",
+        "✓ an SSM parameter of another account, by name, through the same role",
         "✓ stale flags Airmiles and exits 1",
         "✓ a \"Remote export changed\" event for Airmiles",
         "✓ the next audit still finds Airmiles stale, and alerts nobody twice for the same change",

@@ -15,6 +15,7 @@ mod guard;
 mod lifecycle;
 mod metrics;
 mod outputs;
+mod parameters;
 mod partitions;
 mod protocol;
 mod regions;

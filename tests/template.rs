@@ -517,6 +517,55 @@ fn the_publisher_roles_trust_admits_only_the_allowed_consumer_accounts() {
     assert!(audit.get("Condition").is_none(), "the audit has no consumer's ExternalId to give");
 }
 
+/// ReadableParameters grants GetParameters and GetParametersByPath on the named paths only (a bare
+/// `/*` is refused), and kms:Decrypt only on the named keys, only through SSM, only for those paths.
+#[test]
+fn the_publisher_role_grants_the_readable_parameters_only() {
+    let role = publisher_role();
+    let policies = role["Resources"]["ReaderRole"]["Properties"]["Policies"].as_sequence().unwrap();
+    let conditional = |name: &str| {
+        policies
+            .iter()
+            .find_map(|policy| {
+                let (condition, granted, otherwise) = match policy {
+                    Value::Tagged(_) => if_parts(policy),
+                    _ => return None,
+                };
+                (granted["PolicyName"] == name).then_some((condition, granted, otherwise))
+            })
+            .unwrap_or_else(|| panic!("no conditional policy {name}"))
+    };
+    let parameters = [
+        ("ReadableParameters", "/booking/prod/*,/shared/vpc-id"),
+        ("ParameterKmsKeyArns", "arn:aws:kms:eu-west-1:222222222222:key/k1"),
+    ];
+    let arns = ["arn:*:ssm:*:*:parameter/booking/prod/*", "arn:*:ssm:*:*:parameter/shared/vpc-id"];
+    let (condition, read, otherwise) = conditional("read-readable-parameters");
+    assert_eq!((condition, names(otherwise).as_deref()), ("HasReadableParameters", Some("AWS::NoValue")));
+    let statement = &read["PolicyDocument"]["Statement"][0];
+    let actions: Vec<&str> = statement["Action"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(actions, ["ssm:GetParameters", "ssm:GetParametersByPath"]);
+    assert_eq!(evaluate(&statement["Resource"], &parameters), arns);
+    let (condition, decrypt, _) = conditional("decrypt-readable-parameters");
+    assert_eq!(condition, "HasParameterKeys");
+    let statement = &decrypt["PolicyDocument"]["Statement"][0];
+    assert_eq!(statement["Action"], "kms:Decrypt");
+    assert_eq!(evaluate(&statement["Resource"], &parameters), ["arn:aws:kms:eu-west-1:222222222222:key/k1"]);
+    assert_eq!(statement["Condition"]["StringLike"]["kms:ViaService"], "ssm.*");
+    assert_eq!(
+        evaluate(&statement["Condition"]["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"], &parameters),
+        arns
+    );
+    let pattern =
+        regex_lite::Regex::new(role["Parameters"]["ReadableParameters"]["AllowedPattern"].as_str().unwrap()).unwrap();
+    for accepted in ["", "/booking/*", "/booking/prod/*,/shared/vpc-id", "/a"] {
+        assert!(pattern.is_match(accepted), "{accepted:?} was refused");
+    }
+    for refused in ["/*", "/", "booking/*", "/booking/*,/*", "/a b"] {
+        assert!(!pattern.is_match(refused), "{refused:?} was accepted");
+    }
+}
+
 /// ReadableStacks refuses a bare `*` (DescribeStacks on every stack), and takes named patterns.
 #[test]
 fn readable_stacks_refuses_a_bare_star() {

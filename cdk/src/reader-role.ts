@@ -32,6 +32,16 @@ export interface RemoteExportsReaderRoleProps {
    * @default - no DescribeStacks at all
    */
   readonly readableStacks?: string[];
+  /**
+   * SSM parameter path patterns (`/booking/prod/*`; never a bare `/*`) consumers may read through `Parameters`.
+   * @default - no parameter at all
+   */
+  readonly readableParameters?: string[];
+  /**
+   * Customer managed KMS keys of SecureStrings under `readableParameters`, used only through SSM.
+   * @default - none (SecureStrings under the AWS managed aws/ssm key need none)
+   */
+  readonly parameterKmsKeyArns?: string[];
 }
 
 /**
@@ -62,6 +72,13 @@ export class RemoteExportsReaderRole extends Construct {
       }
     }
 
+    const readableParameters = props.readableParameters ?? [];
+    for (const pattern of readableParameters) {
+      if (!Token.isUnresolved(pattern) && !/^\/[A-Za-z0-9_.-][A-Za-z0-9_.*/-]*$/.test(pattern)) {
+        throw new Error(`readableParameters entry '${pattern}' must start with / and a letter, digit or _ . -: a bare /* would grant every parameter`);
+      }
+    }
+    const keys = props.parameterKmsKeyArns ?? [];
     const principal = { AWS: props.functionRoleArns };
     const trustConditions: { [key: string]: unknown } = {};
     if (props.externalId !== undefined) {
@@ -118,6 +135,32 @@ export class RemoteExportsReaderRole extends Construct {
         },
       });
     }
+    if (readableParameters.length > 0) {
+      const arns = readableParameters.map((pattern) => `arn:*:ssm:*:*:parameter${pattern}`);
+      policies.push({
+        policyName: 'read-readable-parameters',
+        policyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParametersByPath'], Resource: arns }],
+        },
+      });
+      if (keys.length > 0) {
+        policies.push({
+          policyName: 'decrypt-readable-parameters',
+          policyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: 'kms:Decrypt',
+                Resource: keys,
+                Condition: { StringLike: { 'kms:ViaService': 'ssm.*', 'kms:EncryptionContext:PARAMETER_ARN': arns } },
+              },
+            ],
+          },
+        });
+      }
+    }
     this.cfnRole = new iam.CfnRole(this, 'Resource', {
       roleName: props.roleName ?? 'remote-exports-reader',
       description: 'Assumed by remote-exports to read this account\'s CloudFormation exports.',
@@ -131,6 +174,12 @@ export class RemoteExportsReaderRole extends Construct {
     const acknowledge = (finding: string, reason: string) =>
       Validations.of(this.cfnRole).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${finding}]`, reason });
     acknowledge('Resource::*', 'cloudformation:ListExports supports no resource-level permission: its Resource can only be "*".');
+    for (const pattern of readableParameters) {
+      acknowledge(
+        `Resource::arn:*:ssm:*:*:parameter${pattern}`,
+        `GetParameters on the parameters the publisher chose to share (${pattern}; a bare /* is refused), in any region, and those shared with this account through AWS RAM.`,
+      );
+    }
     for (const pattern of stacks) {
       acknowledge(
         `Resource::arn:*:cloudformation:*:*:stack/${pattern}/*`,

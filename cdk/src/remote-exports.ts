@@ -6,6 +6,7 @@ import {
   checkExternalId,
   checkRegion,
   checkRoleArn,
+  checkParameter,
   checkTarget,
   closest,
   isToken,
@@ -76,6 +77,17 @@ export interface RemoteExportsProps {
    */
   readonly noEcho?: boolean;
   /**
+   * SSM parameters of the same account and region (names or ARNs, `:version` or `:label` allowed), each
+   * read as `parameter(name)` under its name as written. Give this or `namedParameters`.
+   * @default - none
+   */
+  readonly parameters?: string[];
+  /**
+   * Data key → SSM parameter name or ARN, read as `parameter(key)`. Give this or `parameters`.
+   * @default - none
+   */
+  readonly namedParameters?: { [key: string]: string };
+  /**
    * Change it to force an Update, which re-reads the values.
    * @default - none
    */
@@ -131,6 +143,18 @@ export class RemoteExports extends Construct {
     return this.resource.getAttString(key);
   }
 
+  /**
+   * The value of an SSM parameter requested through `parameters` (by its name as written) or
+   * `namedParameters` (by its key).
+   */
+  public parameter(nameOrKey: string): string {
+    const keys = [...(this.props.parameters ?? []), ...Object.keys(this.props.namedParameters ?? {})];
+    if (!keys.includes(nameOrKey)) {
+      throw new Error(notRequested(`parameter ${nameOrKey}`, nameOrKey, keys));
+    }
+    return this.resource.getAttString(nameOrKey);
+  }
+
   /** The value under an alias of `exports`. */
   public alias(alias: string): string {
     const aliases = Object.keys(this.props.exports ?? {});
@@ -142,7 +166,14 @@ export class RemoteExports extends Construct {
 
   private selectsEverything(): boolean {
     const p = this.props;
-    return p.exportNames === undefined && p.exportPrefix === undefined && p.exports === undefined && p.stackOutputs === undefined;
+    return (
+      p.exportNames === undefined &&
+      p.exportPrefix === undefined &&
+      p.exports === undefined &&
+      p.stackOutputs === undefined &&
+      p.parameters === undefined &&
+      p.namedParameters === undefined
+    );
   }
 
   private exportKeys(): string[] {
@@ -180,17 +211,29 @@ function validate(props: RemoteExportsProps): void {
   }
   const stackOutputs = props.stackOutputs ?? [];
   stackOutputs.forEach((entry) => splitStackOutput(entry, 'stackOutputs entry'));
+  if (props.parameters !== undefined && props.namedParameters !== undefined) {
+    throw new Error('give parameters (read under their names) or namedParameters (under keys of your own), not both');
+  }
+  (props.parameters ?? []).forEach((name) => checkParameter(name, 'parameters entry'));
+  for (const [key, name] of Object.entries(props.namedParameters ?? {})) {
+    checkParameter(name, `namedParameters.${key}`);
+    if (!isToken(key) && !/^[A-Za-z0-9._:-]{1,255}$/.test(key)) {
+      throw new Error(`namedParameters key '${key}' is not a valid attribute name (letters, digits and . _ : -)`);
+    }
+  }
   // A default must stand in for something requested (the function refuses the rest as a typo).
   const requested = [
     ...(props.exportNames ?? []),
     ...Object.values(props.exports ?? {}),
     ...stackOutputs.filter((entry) => entry.includes('.')),
+    ...(props.parameters ?? []),
+    ...Object.values(props.namedParameters ?? {}),
   ];
   for (const name of Object.keys(props.defaults ?? {})) {
     if (!isToken(name) && !requested.includes(name)) {
       const suggestion = closest(name, requested);
       throw new Error(
-        `defaults names ${name}, which is not requested (exportNames, an exports target, or <StackName>.<OutputKey> in stackOutputs)` +
+        `defaults names ${name}, which is not requested (exportNames, an exports target, <StackName>.<OutputKey> in stackOutputs, or a parameter)` +
           (suggestion !== undefined ? `; did you mean ${suggestion}?` : ''),
       );
     }
@@ -212,6 +255,7 @@ function properties(props: RemoteExportsProps): { [key: string]: unknown } {
   set('ExportPrefix', props.exportPrefix);
   set('Exports', props.exports);
   set('StackOutputs', props.stackOutputs);
+  set('Parameters', props.parameters ?? props.namedParameters);
   set('Defaults', props.defaults);
   set('NoEcho', props.noEcho === undefined ? undefined : String(props.noEcho));
   set('Refresh', props.refresh);

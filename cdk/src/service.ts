@@ -37,6 +37,8 @@ export interface RemoteExportsServiceProps {
   readonly allowedExports?: string[];
   /** AllowedStackOutputs: `<StackName>.<OutputKey>` patterns. @default - every output the publisher role may describe */
   readonly allowedStackOutputs?: string[];
+  /** AllowedParameters: SSM parameter name patterns. @default - every parameter the publisher role may read */
+  readonly allowedParameters?: string[];
   /** ConsumerPolicyParameter: the SSM parameter holding the per-consumer-account policy. @default - none */
   readonly consumerPolicyParameter?: string;
   /** ConsumerPolicyKmsKeyArn. @default - a SecureString policy uses this account's aws/ssm key */
@@ -85,6 +87,7 @@ const KMS_KEY = /^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key\/[a-zA-Z0-9-]+$/;
 const TABLE_ARN = /^arn:[a-z-]+:dynamodb:[a-z0-9-]+:[0-9]{12}:table\/[a-zA-Z0-9_.-]{3,255}$/;
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]+$/;
 const STACK_OUTPUT_PATTERNS = /^[A-Za-z0-9.*-]+$/;
+const PARAMETER_PATTERNS = /^[A-Za-z0-9_.*/-]+$/;
 const METRICS_NAMESPACE = /^[A-Za-z0-9._/#:-]{1,255}$/;
 
 function checked(value: string | undefined, pattern: RegExp, what: string): void {
@@ -156,6 +159,7 @@ export class RemoteExportsService extends Construct {
     checked(alarms, TOPIC_ARN, 'alarmTopicArn');
     checked(namespace, METRICS_NAMESPACE, 'metricsNamespace');
     (props.allowedStackOutputs ?? []).forEach((pattern) => checked(pattern, STACK_OUTPUT_PATTERNS, 'allowedStackOutputs entry'));
+    (props.allowedParameters ?? []).forEach((pattern) => checked(pattern, PARAMETER_PATTERNS, 'allowedParameters entry'));
     const policyTtl = inRange((props.consumerPolicyTtl ?? Duration.seconds(300)).toSeconds(), 0, 86400, 'consumerPolicyTtl (seconds)');
     const snapshotTtl = inRange((props.exportsSnapshotTtl ?? Duration.seconds(30)).toSeconds(), 1, 3600, 'exportsSnapshotTtl (seconds)');
     const failedPercent = inRange(props.failedAnswersAlarmPercent ?? 20, 1, 100, 'failedAnswersAlarmPercent');
@@ -420,6 +424,7 @@ export class RemoteExportsService extends Construct {
       ['DEFAULT_ROLE_ARN', props.defaultRoleArn],
       ['ALLOWED_EXPORTS', props.allowedExports?.join(',')],
       ['ALLOWED_STACK_OUTPUTS', props.allowedStackOutputs?.join(',')],
+      ['ALLOWED_PARAMETERS', props.allowedParameters?.join(',')],
       ['CONSUMER_POLICY_PARAMETER', props.consumerPolicyParameter],
     ];
     for (const [name, value] of optional) {
@@ -446,7 +451,7 @@ export class RemoteExportsService extends Construct {
         ...shared,
         code,
         functionName,
-        description: 'Custom::RemoteExports, reads CloudFormation exports across accounts and regions.',
+        description: 'Custom::RemoteExports, reads CloudFormation exports and SSM parameters across accounts and regions.',
         timeout: 60,
         role: role.attrArn,
         reservedConcurrentExecutions: props.reservedConcurrency,

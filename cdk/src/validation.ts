@@ -57,6 +57,13 @@ export function splitStackOutput(entry: string, what: string): [string, string |
   return [stack, key];
 }
 
+const PARAMETER = /^(arn:[a-z-]+:ssm:[a-z0-9-]+:\d{12}:parameter(?=\/))?(?!.*\/\/)[A-Za-z0-9_.\/-]{1,2048}(?<!\/)(:(\d{1,20}|[A-Za-z][A-Za-z0-9_.-]{0,99}))?$/;
+
+/** An SSM parameter name or ARN, with an optional `:version` or `:label`, as the function reads it. */
+export function checkParameter(name: string, what: string): void {
+  check(name, PARAMETER, what);
+}
+
 /** An export name or a `<StackName>.<OutputKey>`. */
 export function checkTarget(target: string, what: string): void {
   if (isToken(target)) {

@@ -73,6 +73,30 @@ test('a key that was not requested fails synth with a suggestion', () => {
   assert.equal(typeof lookup.stackOutput('cdk-booking-api', 'ApiUrl'), 'string');
 });
 
+test('parameters are read under their names or keys, and an unrequested one fails synth', () => {
+  const stack = new Stack(new App(), 'Parameters', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const lookup = new RemoteExports(stack, 'Lookup', {
+    centralAccount: '111111111111',
+    roleArn: ROLE,
+    parameters: ['/booking/prod/topic-arn', '/booking/prod/topic-arn:stable'],
+    defaults: { '/booking/prod/topic-arn:stable': 'none' },
+    noEcho: true,
+  });
+  Template.fromStack(stack).hasResourceProperties('Custom::RemoteExports', {
+    Parameters: ['/booking/prod/topic-arn', '/booking/prod/topic-arn:stable'],
+    NoEcho: 'true',
+  });
+  assert.equal(typeof lookup.parameter('/booking/prod/topic-arn'), 'string');
+  assert.throws(() => lookup.parameter('/booking/prod/topic-ARN'), /did you mean \/booking\/prod\/topic-arn\?/);
+  const keyed = new RemoteExports(stack, 'Keyed', { centralAccount: '111111111111', namedParameters: { Topic: '/booking/prod/topic-arn' } });
+  assert.equal(typeof keyed.parameter('Topic'), 'string');
+  const bad = (props) => () => new RemoteExports(stack, `P${Math.random()}`, { centralAccount: '111111111111', ...props });
+  assert.throws(bad({ parameters: ['/a//b'] }), /parameters entry/);
+  assert.throws(bad({ parameters: ['/a'], namedParameters: { A: '/a' } }), /not both/);
+  assert.throws(bad({ namedParameters: { 'a/b': '/a' } }), /not a valid attribute name/);
+  assert.throws(bad({ parameters: ['/a'], defaults: { '/b': 'x' } }), /defaults names \/b/);
+});
+
 test('the function rules apply at synth time', () => {
   const stack = new Stack(new App(), 'Bad');
   const bad = (props) => () => new RemoteExports(stack, `L${Math.random()}`, { centralAccount: '111111111111', ...props });
@@ -92,6 +116,8 @@ test('the reader role has the statements of examples/publisher-role.yaml', () =>
     auditRoleArn: 'arn:aws:iam::111111111111:role/remote-exports-AuditRole-B',
     allowedConsumerAccounts: ['123456789012'],
     readableStacks: ['booking-*'],
+    readableParameters: ['/booking/prod/*'],
+    parameterKmsKeyArns: ['arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab'],
   });
   const template = Template.fromStack(stack);
   template.hasResourceProperties('AWS::IAM::Role', {
@@ -106,6 +132,14 @@ test('the reader role has the statements of examples/publisher-role.yaml', () =>
     Policies: [
       Match.objectLike({ PolicyName: 'list-exports-only' }),
       { PolicyName: 'describe-readable-stacks', PolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Resource: ['arn:*:cloudformation:*:*:stack/booking-*/*'] })] }) },
+      {
+        PolicyName: 'read-readable-parameters',
+        PolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Action: ['ssm:GetParameters', 'ssm:GetParametersByPath'], Resource: ['arn:*:ssm:*:*:parameter/booking/prod/*'] })] }),
+      },
+      {
+        PolicyName: 'decrypt-readable-parameters',
+        PolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Action: 'kms:Decrypt', Condition: { StringLike: { 'kms:ViaService': 'ssm.*', 'kms:EncryptionContext:PARAMETER_ARN': ['arn:*:ssm:*:*:parameter/booking/prod/*'] } } })] }),
+      },
     ],
   });
   fs.mkdirSync(OUT, { recursive: true });
@@ -113,6 +147,10 @@ test('the reader role has the statements of examples/publisher-role.yaml', () =>
   assert.throws(
     () => new RemoteExportsReaderRole(stack, 'Star', { functionRoleArns: ['arn:aws:iam::111111111111:role/f'], readableStacks: ['*'] }),
     /bare \*/,
+  );
+  assert.throws(
+    () => new RemoteExportsReaderRole(stack, 'AllParameters', { functionRoleArns: ['arn:aws:iam::111111111111:role/f'], readableParameters: ['/*'] }),
+    /bare \/\*/,
   );
 });
 
@@ -123,6 +161,7 @@ test('cdk-nag (AwsSolutions) finds nothing unacknowledged in the publisher stack
   new RemoteExportsReaderRole(stack, 'Reader', {
     functionRoleArns: ['arn:aws:iam::111111111111:role/remote-exports-RemoteExportsRole-A'],
     readableStacks: ['booking-*'],
+    readableParameters: ['/booking/prod/*'],
   });
   app.synth();
   // The same statements without the construct's acknowledgement are findings: the check can fail.

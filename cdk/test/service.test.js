@@ -46,6 +46,7 @@ function propsFor(choice) {
     defaultRoleArn: parameters.DefaultRoleArn,
     allowedExports: list('AllowedExports'),
     allowedStackOutputs: list('AllowedStackOutputs'),
+    allowedParameters: list('AllowedParameters'),
     consumerPolicyParameter: parameters.ConsumerPolicyParameter,
     consumerPolicyKmsKeyArn: parameters.ConsumerPolicyKmsKeyArn,
     consumerPolicyTtl: seconds('ConsumerPolicyTtlSeconds'),

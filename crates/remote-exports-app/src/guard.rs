@@ -140,6 +140,7 @@ mod tests {
                 export: export.into(),
                 fingerprint: "f".into(),
                 defaulted: false,
+                parameter: None,
             }],
             read_at: "2026-12-01T10:00:00Z".into(),
             request_type: "Create".into(),

@@ -1,6 +1,7 @@
-//! A shared, short-lived snapshot of each publisher's exports (and of each stack's outputs), so that
-//! many consumers deploying at once cost that publisher one ListExports read (and one DescribeStacks
-//! per stack) instead of one each.
+//! A shared, short-lived snapshot of each publisher's exports (and of each stack's outputs, and of
+//! each set of parameters read together), so that many consumers deploying at once cost that
+//! publisher one ListExports read (one DescribeStacks per stack, one GetParameters per batch) instead
+//! of one each. SecureString values are never kept: a NoEcho read decrypts them itself.
 //!
 //! Single flight: a container that finds no fresh snapshot takes a lease with a conditional write,
 //! reads every page, stores the snapshot and releases the lease; the others poll until it appears.
@@ -13,7 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use std::sync::Arc;
 
 use remote_exports_core::{
-    Attempts, Count, Export, ExportReader, Meter, NoMeter, ReadError, SnapshotStore, Source, StackOutputs,
+    Attempts, Count, Export, ExportReader, Meter, NoMeter, Parameter, ParameterRef, ReadError, SnapshotStore, Source,
+    StackOutputs, opaque_id,
 };
 use serde_json::Value;
 
@@ -53,6 +55,8 @@ enum Body {
     Exports(Vec<Export>),
     /// `None`: the stack does not exist, which is worth sharing too.
     Stack(Option<StackOutputs>),
+    /// One GetParameters batch's answer (SecureString values left out).
+    Parameters(Vec<(ParameterRef, Parameter)>),
 }
 
 /// What to read through the snapshot.
@@ -60,6 +64,7 @@ enum Body {
 enum Item<'a> {
     Exports,
     Stack(&'a str),
+    Parameters(&'a [ParameterRef]),
 }
 
 impl Item<'_> {
@@ -68,6 +73,10 @@ impl Item<'_> {
         match self {
             Item::Exports => snapshot_key(source),
             Item::Stack(name) => format!("{}|stack/{name}", snapshot_key(source)),
+            Item::Parameters(batch) => {
+                let names: Vec<&str> = batch.iter().map(ParameterRef::as_str).collect();
+                format!("{}|ssm/{}", snapshot_key(source), opaque_id(&names.join("\n")))
+            }
         }
     }
 
@@ -75,6 +84,7 @@ impl Item<'_> {
         match self {
             Item::Exports => decode(body).map(Body::Exports),
             Item::Stack(_) => decode_stack(body).map(Body::Stack),
+            Item::Parameters(batch) => decode_parameters(body, batch).map(Body::Parameters),
         }
     }
 }
@@ -173,10 +183,12 @@ impl<S: ExportReader, T: SnapshotStore> SnapshotReader<S, T> {
                 (Body::Exports(exports), pages)
             }
             Item::Stack(name) => (Body::Stack(self.direct.stack_outputs(source, name).await?), 0),
+            Item::Parameters(batch) => (Body::Parameters(self.direct.get_parameters(source, batch, false).await?), 0),
         };
         let encoded = match &body {
             Body::Exports(exports) => encode(exports),
             Body::Stack(outputs) => encode_stack(outputs.as_ref()),
+            Body::Parameters(found) => encode_parameters(found),
         };
         if let Err(error) = store.store(key, started, &encoded).await {
             tracing::warn!(%error, source = %source.describe(), "could not store the export snapshot");
@@ -213,7 +225,7 @@ impl<S: ExportReader, T: SnapshotStore> ExportReader for SnapshotReader<S, T> {
                 }
                 Ok(pages)
             }
-            Ok((Body::Stack(_), _)) => unreachable!("an exports item decodes as exports"),
+            Ok((Body::Stack(_) | Body::Parameters(_), _)) => unreachable!("an exports item decodes as exports"),
             Err(Some(error)) => Err(error),
             Err(None) => {
                 self.meter.add(Count::SnapshotMiss, 1);
@@ -226,13 +238,48 @@ impl<S: ExportReader, T: SnapshotStore> ExportReader for SnapshotReader<S, T> {
         let Some(store) = &self.store else { return self.direct.stack_outputs(source, stack_name).await };
         match self.through_snapshot(store, source, Item::Stack(stack_name)).await {
             Ok((Body::Stack(outputs), _)) => Ok(outputs),
-            Ok((Body::Exports(_), _)) => unreachable!("a stack item decodes as a stack"),
+            Ok((Body::Exports(_) | Body::Parameters(_), _)) => unreachable!("a stack item decodes as a stack"),
             Err(Some(error)) => Err(error),
             Err(None) => {
                 self.meter.add(Count::SnapshotMiss, 1);
                 self.direct.stack_outputs(source, stack_name).await
             }
         }
+    }
+
+    async fn get_parameters(
+        &self,
+        source: &Source,
+        batch: &[ParameterRef],
+        decrypt: bool,
+    ) -> Result<Vec<(ParameterRef, Parameter)>, ReadError> {
+        let Some(store) = &self.store else { return self.direct.get_parameters(source, batch, decrypt).await };
+        let mut found = match self.through_snapshot(store, source, Item::Parameters(batch)).await {
+            Ok((Body::Parameters(found), _)) => found,
+            Ok(_) => unreachable!("a parameters item decodes as parameters"),
+            Err(Some(error)) => return Err(error),
+            Err(None) => {
+                self.meter.add(Count::SnapshotMiss, 1);
+                return self.direct.get_parameters(source, batch, decrypt).await;
+            }
+        };
+        // The snapshot keeps no SecureString value: a NoEcho read decrypts its own, directly.
+        let secure: Vec<ParameterRef> = found.iter().filter(|(_, p)| p.is_secure()).map(|(r, _)| r.clone()).collect();
+        if decrypt && !secure.is_empty() {
+            let decrypted = self.direct.get_parameters(source, &secure, true).await?;
+            found.retain(|(reference, _)| !secure.contains(reference));
+            found.extend(decrypted);
+        }
+        Ok(found)
+    }
+
+    async fn parameter_names_under(
+        &self,
+        source: &Source,
+        path: &str,
+        recursive: bool,
+    ) -> Result<Vec<String>, ReadError> {
+        self.direct.parameter_names_under(source, path, recursive).await
     }
 
     fn attempts(&self, source: &Source) -> Option<Attempts> {
@@ -257,6 +304,39 @@ fn decode(body: &str) -> Result<Vec<Export>, String> {
         .map(|row| match (row[0].as_str(), row[1].as_str(), row[2].as_str()) {
             (Some(name), Some(value), Some(stack)) => Ok(Export::new(name, value, stack)),
             _ => Err("unreadable snapshot row".to_owned()),
+        })
+        .collect()
+}
+
+/// `[[reference, name, arn, type, value, version, modified], …]`, a SecureString's value left empty.
+fn encode_parameters(found: &[(ParameterRef, Parameter)]) -> String {
+    let rows: Vec<Value> = found
+        .iter()
+        .map(|(reference, p)| {
+            let value = if p.is_secure() { "" } else { p.value.as_str() };
+            serde_json::json!([reference.as_str(), p.name, p.arn, p.kind, value, p.version, p.modified_ms])
+        })
+        .collect();
+    serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn decode_parameters(body: &str, batch: &[ParameterRef]) -> Result<Vec<(ParameterRef, Parameter)>, String> {
+    let rows: Vec<Value> = serde_json::from_str(body).map_err(|e| format!("unreadable parameters snapshot: {e}"))?;
+    let unreadable = || "unreadable parameters snapshot row".to_owned();
+    rows.iter()
+        .map(|row| {
+            let text = |i: usize| row[i].as_str().map(str::to_owned).ok_or_else(unreadable);
+            let reference =
+                batch.iter().find(|r| r.as_str() == row[0].as_str().unwrap_or_default()).ok_or_else(unreadable)?;
+            let parameter = Parameter {
+                name: text(1)?,
+                arn: text(2)?,
+                kind: text(3)?,
+                value: text(4)?,
+                version: row[5].as_i64().ok_or_else(unreadable)?,
+                modified_ms: row[6].as_i64().ok_or_else(unreadable)?,
+            };
+            Ok((reference.clone(), parameter))
         })
         .collect()
 }

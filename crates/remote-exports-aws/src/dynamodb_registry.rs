@@ -7,7 +7,7 @@ use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use remote_exports_core::{
-    AlertUpdate, PublisherRef, ReadExport, ReadRecord, ReadRegistry, ReadersBySource, RegistryError,
+    AlertUpdate, ParameterVersion, PublisherRef, ReadExport, ReadRecord, ReadRegistry, ReadersBySource, RegistryError,
 };
 
 use crate::AwsCallError;
@@ -244,6 +244,15 @@ fn to_item(record: &ReadRecord) -> Item {
             if read.defaulted {
                 entry.insert("Defaulted".to_owned(), AttributeValue::Bool(true));
             }
+            // A parameter: its version and when it was written, never its value.
+            if let Some(parameter) = &read.parameter {
+                let mut version =
+                    HashMap::from([("Modified".to_owned(), AttributeValue::N(parameter.modified_ms.to_string()))]);
+                if let Some(number) = parameter.version {
+                    version.insert("Version".to_owned(), AttributeValue::N(number.to_string()));
+                }
+                entry.insert("Parameter".to_owned(), AttributeValue::M(version));
+            }
             AttributeValue::M(entry)
         })
         .collect();
@@ -280,6 +289,14 @@ fn from_item(item: &Item) -> Option<ReadRecord> {
                 export: text_in(entry, "Export")?,
                 fingerprint: text_in(entry, "Fingerprint")?,
                 defaulted: entry.get("Defaulted").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+                parameter: entry.get("Parameter").and_then(|v| v.as_m().ok()).map(|p| ParameterVersion {
+                    version: p.get("Version").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()),
+                    modified_ms: p
+                        .get("Modified")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0),
+                }),
             })
         })
         .collect::<Option<Vec<_>>>()?;
@@ -335,12 +352,21 @@ mod tests {
                     export: "booking-topic".into(),
                     fingerprint: "ab".into(),
                     defaulted: false,
+                    parameter: None,
                 },
                 ReadExport {
                     key: "Vpc".into(),
                     export: "vpc.VpcId".into(),
                     fingerprint: String::new(),
                     defaulted: true,
+                    parameter: None,
+                },
+                ReadExport {
+                    key: "/booking/flag".into(),
+                    export: "/booking/flag".into(),
+                    fingerprint: "cd".into(),
+                    defaulted: false,
+                    parameter: Some(ParameterVersion { version: Some(4), modified_ms: 1_795_438_442_000 }),
                 },
             ],
             read_at: "2026-11-23T13:00:00Z".into(),

@@ -113,6 +113,7 @@ mod tests {
             state: Staleness::Removed,
             alert: "removed".into(),
             already_alerted: false,
+            parameter: false,
         }
     }
 

@@ -21,7 +21,8 @@ use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
 use aws_sdk_cloudformation::operation::list_exports::ListExportsError;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use remote_exports_core::{
-    Attempts, Consumer, Count, Export, ExportReader, FailureKind, Meter, ReadError, ReadStep, Source, StackOutputs,
+    Attempts, Consumer, Count, Export, ExportReader, FailureKind, Meter, Parameter, ParameterRef, ReadError, ReadStep,
+    Source, StackOutputs,
 };
 
 use cloudformation_custom_resource::error::{is_untrusted_certificate, source_chain};
@@ -157,6 +158,8 @@ pub struct CloudFormationExports {
     sts: aws_sdk_sts::Client,
     roles: Mutex<HashMap<RoleKey, Arc<AssumedRole>>>,
     clients: Mutex<HashMap<ClientKey, (Client, Arc<AttemptLog>)>>,
+    /// SSM clients for the publishers' parameters, with the same credentials as `clients`.
+    ssm_clients: Mutex<HashMap<ClientKey, aws_sdk_ssm::Client>>,
     meter: Option<Arc<dyn Meter>>,
 }
 
@@ -188,6 +191,7 @@ impl CloudFormationExports {
             sts: aws_sdk_sts::Client::new(&sts),
             roles: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
+            ssm_clients: Mutex::new(HashMap::new()),
             meter: None,
         }
     }
@@ -228,7 +232,49 @@ impl CloudFormationExports {
     }
 }
 
+impl CloudFormationExports {
+    /// An SSM client for `source`: the same assumed role (and so the same consumer identity) as its
+    /// CloudFormation client, the same retries until the deadline.
+    fn ssm_for(&self, source: &Source) -> aws_sdk_ssm::Client {
+        let key = client_key(source);
+        if let Some(client) = self.ssm_clients.lock().expect("client cache lock").get(&key) {
+            return client.clone();
+        }
+        let mut config = aws_sdk_ssm::config::Builder::from(&self.base)
+            .region(Region::new(source.region.clone()))
+            .retry_classifier(UntrustedCertificatesAreFinal);
+        if let Some(role_key) = &key.role {
+            config = config.credentials_provider(AssumedRoleCredentials(self.assumed_role(role_key, source)));
+        }
+        let client = aws_sdk_ssm::Client::from_conf(config.build());
+        let mut clients = self.ssm_clients.lock().expect("client cache lock");
+        if clients.len() >= MAX_CLIENTS {
+            clients.clear();
+        }
+        clients.insert(key, client.clone());
+        client
+    }
+}
+
 impl ExportReader for CloudFormationExports {
+    async fn get_parameters(
+        &self,
+        source: &Source,
+        batch: &[ParameterRef],
+        decrypt: bool,
+    ) -> Result<Vec<(ParameterRef, Parameter)>, ReadError> {
+        crate::publisher_parameters::get_parameters(&self.ssm_for(source), batch, decrypt).await
+    }
+
+    async fn parameter_names_under(
+        &self,
+        source: &Source,
+        path: &str,
+        recursive: bool,
+    ) -> Result<Vec<String>, ReadError> {
+        crate::publisher_parameters::names_under(&self.ssm_for(source), path, recursive).await
+    }
+
     async fn scan_exports(
         &self,
         source: &Source,
@@ -308,7 +354,10 @@ async fn describe_stack(client: &Client, stack_name: &str) -> Result<Option<Stac
 }
 
 /// Sorts an SDK failure into the AWS step that failed, with its error code when it has one.
-fn classify<E>(error: SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>, step: ReadStep) -> ReadError
+pub(crate) fn classify<E>(
+    error: SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>,
+    step: ReadStep,
+) -> ReadError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {

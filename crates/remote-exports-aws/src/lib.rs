@@ -23,6 +23,7 @@ mod dynamodb_snapshots;
 mod events;
 mod exports;
 mod parameters;
+mod publisher_parameters;
 mod response_transport;
 mod stacks;
 mod tls;

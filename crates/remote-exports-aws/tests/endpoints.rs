@@ -80,6 +80,7 @@ fn stale() -> StaleRead {
         state: Staleness::Removed,
         alert: "removed".into(),
         already_alerted: false,
+        parameter: false,
     }
 }
 

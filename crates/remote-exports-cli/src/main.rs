@@ -15,7 +15,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use cloudformation_custom_resource::{Deadline, Driver, Partition, Request, Response, ResponseUrl, Status};
 use remote_exports_app::{Audit, RemoteExports, Settings};
 use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, SsmParameters, TrustRoots, load_sdk_config};
-use remote_exports_core::{ExportReader, LookupPlan, Origin, OutputRequest, ResourceProperties, RoleArn, Source};
+use remote_exports_core::{
+    ExportReader, LookupPlan, Origin, OutputRequest, ParameterRef, ResourceProperties, RoleArn, Source, batches,
+};
 use serde_json::{Value, json};
 
 /// See what a Custom::RemoteExports resource would read, before you deploy it.
@@ -46,9 +48,9 @@ pub(crate) enum OutputFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List the exports the function could see (or one stack's outputs), with the bytes each takes in a response.
+    /// List the exports the function could see (or one stack's outputs, or the SSM parameters under a path), with the bytes each takes in a response.
     #[command(
-        after_help = "Examples:\n  remote-exports list --role-arn arn:aws:iam::222222222222:role/remote-exports-reader --prefix booking-\n  remote-exports list --role-arn arn:aws:iam::222222222222:role/remote-exports-reader --stack booking-lambda\n  remote-exports list --region us-east-1 --output json"
+        after_help = "Examples:\n  remote-exports list --role-arn arn:aws:iam::222222222222:role/remote-exports-reader --prefix booking-\n  remote-exports list --role-arn arn:aws:iam::222222222222:role/remote-exports-reader --stack booking-lambda\n  remote-exports list --role-arn arn:aws:iam::222222222222:role/remote-exports-reader --parameters /booking/prod\n  remote-exports list --region us-east-1 --output json"
     )]
     List {
         /// Role to assume in the publishing account; without it, your own account is read.
@@ -65,6 +67,10 @@ enum Command {
         /// List this stack's outputs (as StackOutputs reads them: <StackName>.<OutputKey>) instead of exports.
         #[arg(long, value_name = "STACK_NAME")]
         stack: Option<String>,
+        /// List the SSM parameters under this path (at any depth) instead of exports; SecureString
+        /// values are not decrypted.
+        #[arg(long, value_name = "PATH", conflicts_with_all = ["stack", "prefix"])]
+        parameters: Option<String>,
         /// Apply the consumer policy as for a stack in this account (12 digits).
         #[arg(long, value_name = "ACCOUNT_ID")]
         consumer_account: Option<String>,
@@ -108,7 +114,7 @@ enum Command {
     },
     /// Who reads what, from the read registry: "can I change or remove this export?".
     #[command(
-        after_help = "Examples:\n  remote-exports readers --export booking-lambda-BookingTopicArn\n  remote-exports readers --prefix booking- --source-account 222222222222 --output json"
+        after_help = "Examples:\n  remote-exports readers --export booking-lambda-BookingTopicArn\n  remote-exports readers --parameter /booking/prod/topic-arn\n  remote-exports readers --prefix booking- --source-account 222222222222 --output json"
     )]
     Readers {
         /// The read registry's DynamoDB table (the stack's ReadsTableName output).
@@ -123,6 +129,10 @@ enum Command {
         /// Only readers of exports (or stack outputs) whose name starts with this.
         #[arg(long)]
         prefix: Option<String>,
+        /// Only readers of this SSM parameter (its name; an ARN or a :version/:label selector as
+        /// written matches too).
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["export", "stack_output", "prefix"])]
+        parameter: Option<String>,
         /// Only reads from this publisher account.
         #[arg(long, value_name = "ACCOUNT_ID")]
         source_account: Option<String>,
@@ -208,12 +218,16 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
     let roots = trust_roots()?;
     let sdk = load_sdk_config(roots).await?;
     match cli.command {
-        Command::List { role_arn, external_id, region, prefix, stack, consumer_account } => {
+        Command::List { role_arn, external_id, region, prefix, stack, parameters, consumer_account } => {
             let role = role_arn.as_deref().map(RoleArn::parse).transpose().map_err(|e| usage(e.to_string()))?;
             let account = consumer_account.map(|a| checked_account(&a)).transpose()?;
-            let what = match stack {
-                Some(stack) => Listing::StackOutputs(stack),
-                None => Listing::Exports { prefix },
+            let what = match (stack, parameters) {
+                (Some(stack), _) => Listing::StackOutputs(stack),
+                (None, Some(path)) if path.starts_with('/') => Listing::Parameters(path),
+                (None, Some(path)) => {
+                    return Err(usage(format!("--parameters {path} is not a path (it starts with /)")));
+                }
+                (None, None) => Listing::Exports { prefix },
             };
             list(&sdk, role, external_id, region, what, account, cli.output).await
         }
@@ -294,7 +308,7 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
             );
             Ok(answer.response.status)
         }
-        Command::Readers { table, export, stack_output, prefix, source_account, region } => {
+        Command::Readers { table, export, stack_output, prefix, parameter, source_account, region } => {
             let source_account = source_account.map(|a| checked_account(&a)).transpose()?;
             let registry = readers::registry(&sdk, table)?;
             if let Some(output) = &stack_output
@@ -303,7 +317,7 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
                 return Err(usage(format!("--stack-output '{output}' is not <StackName>.<OutputKey>")));
             }
             let export = export.or(stack_output);
-            let filter = readers::ReaderFilter { export, prefix, source_account, region };
+            let filter = readers::ReaderFilter { export, prefix, parameter, source_account, region };
             readers::readers(&registry, &filter, cli.output).await?;
             Ok(Status::Success)
         }
@@ -381,6 +395,8 @@ enum Listing {
     },
     /// Every output of this stack.
     StackOutputs(String),
+    /// Every SSM parameter under this path.
+    Parameters(String),
 }
 
 #[allow(clippy::too_many_arguments)] // one per command-line option, passed straight through
@@ -446,6 +462,25 @@ async fn list(
                 }
             }
             return print_listing(rows, hidden, "output", source, output);
+        }
+        Listing::Parameters(path) => {
+            let unreadable =
+                |error| format!("could not read the parameters under {path} in {}: {error}", source.describe());
+            let names = exports.parameter_names_under(source, &path, true).await.map_err(unreadable)?;
+            let (visible, refused): (Vec<String>, Vec<String>) =
+                names.into_iter().partition(|name| plan.visible_parameters.allows(name));
+            hidden = refused.len();
+            let references: Vec<ParameterRef> = visible.iter().filter_map(|n| ParameterRef::parse(n).ok()).collect();
+            for batch in batches(&references) {
+                for (reference, parameter) in exports.get_parameters(source, &batch, false).await.map_err(unreadable)? {
+                    let value = match parameter.is_secure() {
+                        true => "(a SecureString: answered only to a resource with NoEcho true)".to_owned(),
+                        false => parameter.value,
+                    };
+                    rows.push((reference.to_string(), value));
+                }
+            }
+            return print_listing(rows, hidden, "parameter", source, output);
         }
     };
     exports

@@ -2,7 +2,9 @@
 
 use aws_config::SdkConfig;
 use remote_exports_aws::DynamoDbRegistry;
-use remote_exports_core::{AuditReport, ReadRecord, ReadRegistry, StaleRead};
+use remote_exports_core::{
+    AuditReport, ParameterRef, ParameterVersion, ReadExport, ReadRecord, ReadRegistry, StaleRead,
+};
 use serde_json::{Value, json};
 
 use crate::{OutputFormat, RunError, print_table};
@@ -13,15 +15,25 @@ pub struct ReaderFilter {
     /// An export name, or a `<StackName>.<OutputKey>`.
     pub export: Option<String>,
     pub prefix: Option<String>,
+    /// An SSM parameter's name, or a reference as a resource wrote it.
+    pub parameter: Option<String>,
     pub source_account: Option<String>,
     pub region: Option<String>,
 }
 
 impl ReaderFilter {
     fn matches(&self, record: &ReadRecord) -> bool {
-        let reads = |wanted: &dyn Fn(&str) -> bool| record.exports.iter().any(|e| wanted(&e.export));
+        let reads = |wanted: &dyn Fn(&str) -> bool| {
+            record.exports.iter().filter(|e| e.parameter.is_none()).any(|e| wanted(&e.export))
+        };
+        let reads_parameter = |wanted: &str| {
+            record.exports.iter().filter(|e| e.parameter.is_some()).any(|e| {
+                e.export == wanted || ParameterRef::parse(&e.export).is_ok_and(|reference| reference.name() == wanted)
+            })
+        };
         self.export.as_deref().is_none_or(|name| reads(&|export| export == name))
             && self.prefix.as_deref().is_none_or(|prefix| reads(&|export| export.starts_with(prefix)))
+            && self.parameter.as_deref().is_none_or(reads_parameter)
             && self.source_account.as_deref().is_none_or(|account| record.source.account == account)
             && self.region.as_deref().is_none_or(|region| record.source.region == region)
     }
@@ -45,7 +57,7 @@ pub async fn readers(registry: &DynamoDbRegistry, filter: &ReaderFilter, output:
             let rows: Vec<[String; 6]> = records
                 .iter()
                 .map(|r| {
-                    let exports: Vec<&str> = r.exports.iter().map(|e| e.export.as_str()).collect();
+                    let exports: Vec<String> = r.exports.iter().map(read_label).collect();
                     [
                         format!("{}/{}", r.stack_name, r.logical_resource_id),
                         r.consumer_account.clone(),
@@ -63,7 +75,21 @@ pub async fn readers(registry: &DynamoDbRegistry, filter: &ReaderFilter, output:
     Ok(())
 }
 
+/// An export or output by name; a parameter as `ssm:<reference>@<version>`.
+fn read_label(read: &ReadExport) -> String {
+    match &read.parameter {
+        Some(ParameterVersion { version: Some(version), .. }) => format!("ssm:{}@{version}", read.export),
+        Some(_) => format!("ssm:{}", read.export),
+        None => read.export.clone(),
+    }
+}
+
 fn reader_json(record: &ReadRecord) -> Value {
+    let parameters: Vec<Value> = record
+        .exports
+        .iter()
+        .filter_map(|e| e.parameter.map(|p| json!({"parameter": e.export, "data_key": e.key, "version": p.version})))
+        .collect();
     json!({
         "stack_id": record.stack_id,
         "stack_name": record.stack_name,
@@ -72,7 +98,8 @@ fn reader_json(record: &ReadRecord) -> Value {
         "source_account": record.source.account,
         "region": record.source.region,
         "role_arn": record.source.role_arn,
-        "exports": record.exports.iter().map(|e| e.export.as_str()).collect::<Vec<_>>(),
+        "exports": record.exports.iter().filter(|e| e.parameter.is_none()).map(|e| e.export.as_str()).collect::<Vec<_>>(),
+        "parameters": parameters,
         "data_keys": record.exports.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
         "defaulted": record.exports.iter().filter(|e| e.defaulted).map(|e| e.key.as_str()).collect::<Vec<_>>(),
         "read_at": record.read_at,
@@ -128,7 +155,7 @@ pub fn print_stale(report: &AuditReport, output: OutputFormat) -> Result<bool, R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use remote_exports_core::{PublisherRef, ReadExport};
+    use remote_exports_core::PublisherRef;
 
     fn record(exports: &[&str], account: &str, region: &str) -> ReadRecord {
         ReadRecord {
@@ -144,6 +171,7 @@ mod tests {
                     export: e.to_string(),
                     fingerprint: "f".into(),
                     defaulted: false,
+                    parameter: e.starts_with('/').then_some(ParameterVersion { version: Some(2), modified_ms: 0 }),
                 })
                 .collect(),
             read_at: "t".into(),
@@ -172,5 +200,13 @@ mod tests {
             ..Default::default()
         };
         assert!(!filter(both));
+        let parameter_reader = record(&["/booking/prod/topic:3", "booking-topic"], "222222222222", "eu-west-1");
+        let by =
+            |name: &str| ReaderFilter { parameter: Some(name.into()), ..Default::default() }.matches(&parameter_reader);
+        assert!(by("/booking/prod/topic") && by("/booking/prod/topic:3"));
+        assert!(!by("booking-topic"), "an export is not a parameter");
+        let export = ReaderFilter { export: Some("/booking/prod/topic:3".into()), ..Default::default() };
+        assert!(!export.matches(&parameter_reader), "a parameter is not an export");
+        assert_eq!(read_label(&parameter_reader.exports[0]), "ssm:/booking/prod/topic:3@2");
     }
 }

@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use crate::config::Governance;
 use crate::error::ReadError;
 use crate::fingerprint::fingerprint;
+use crate::parameter::{ParameterRef, batches};
 use crate::ports::ExportReader;
 use crate::properties::output_ref;
-use crate::published::ExportOrigin;
-use crate::read_record::{AlertUpdate, PublisherRef, ReadRecord};
+use crate::published::{ExportOrigin, parameter_origin};
+use crate::read_record::{AlertUpdate, PublisherRef, ReadRecord, parameter_key};
 use crate::staleness::{StaleRead, stale_in};
 
 /// How reading one source went during an audit.
@@ -98,7 +99,9 @@ async fn current_fingerprints<S: ExportReader>(
         return Err(format!("role {role} is no longer allowed by ALLOWED_ROLE_ARNS, so it was not assumed"));
     }
     let source = source_ref.to_source(AUDIT_SESSION_NAME)?;
-    let wanted: HashSet<&str> = readers.iter().flat_map(|r| r.exports.iter().map(|e| e.export.as_str())).collect();
+    let reads = || readers.iter().flat_map(|r| r.exports.iter());
+    let wanted: HashSet<&str> = reads().filter(|e| e.parameter.is_none()).map(|e| e.export.as_str()).collect();
+    let parameters: BTreeSet<&str> = reads().filter(|e| e.parameter.is_some()).map(|e| e.export.as_str()).collect();
     let stacks: BTreeSet<&str> = wanted.iter().filter_map(|name| output_ref(name)).map(|(stack, _)| stack).collect();
     let mut current = HashMap::new();
     let mut pages = 0;
@@ -106,8 +109,7 @@ async fn current_fingerprints<S: ExportReader>(
         pages = exports
             .scan_exports(&source, &mut |page| {
                 for export in page.into_iter().filter(|e| wanted.contains(e.name.as_str())) {
-                    let origin =
-                        ExportOrigin { export: export.name.clone(), exporting_stack_id: export.exporting_stack_id };
+                    let origin = ExportOrigin::new(export.name.clone(), export.exporting_stack_id);
                     current.insert(export.name, fingerprint(&origin, &export.value));
                 }
                 std::ops::ControlFlow::Continue(())
@@ -125,9 +127,21 @@ async fn current_fingerprints<S: ExportReader>(
                 let origin = ExportOrigin {
                     export: name.clone(),
                     exporting_stack_id: described.as_ref().map_or_else(String::new, |d| d.stack_id.clone()),
+                    ..ExportOrigin::default()
                 };
                 current.insert(name, fingerprint(&origin, value));
             }
+        }
+    }
+    // Parameters: their versions, in GetParameters batches of ten, never decrypted (the fingerprint
+    // of a parameter is its version, not its value).
+    let references: Vec<ParameterRef> = parameters.iter().filter_map(|r| ParameterRef::parse(r).ok()).collect();
+    for batch in batches(&references) {
+        let found =
+            exports.get_parameters(&source, &batch, false).await.map_err(|error: ReadError| error.to_string())?;
+        for (reference, parameter) in found {
+            let origin = parameter_origin(&reference, &parameter);
+            current.insert(parameter_key(reference.as_str()), fingerprint(&origin, ""));
         }
     }
     Ok((current, pages))
@@ -144,7 +158,7 @@ mod tests {
     use crate::testing::MemoryExports;
 
     fn origin(export: &str, stack: &str) -> ExportOrigin {
-        ExportOrigin { export: export.into(), exporting_stack_id: stack.into() }
+        ExportOrigin::new(export, stack)
     }
 
     /// Stack `vpc` of the publisher has the output `VpcId` with the value of its first export.
@@ -186,6 +200,7 @@ mod tests {
                         fingerprint(&origin(export, stack), value)
                     },
                     defaulted: *stack == "default",
+                    parameter: None,
                 })
                 .collect(),
             read_at: "2026-11-23T00:00:00Z".into(),

@@ -13,6 +13,9 @@ pub struct Governance {
     /// `ALLOWED_STACK_OUTPUTS`: patterns over `<StackName>.<OutputKey>`; when set, no other output is
     /// ever returned.
     pub allowed_stack_outputs: Option<PatternList>,
+    /// `ALLOWED_PARAMETERS`: patterns over SSM parameter names (an ARN's name part); when set, no
+    /// other parameter is ever read.
+    pub allowed_parameters: Option<PatternList>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +35,7 @@ impl Governance {
             allowed_role_arns: set("ALLOWED_ROLE_ARNS").and_then(|v| PatternList::parse(&v)),
             allowed_exports: set("ALLOWED_EXPORTS").and_then(|v| PatternList::parse(&v)),
             allowed_stack_outputs: set("ALLOWED_STACK_OUTPUTS").and_then(|v| PatternList::parse(&v)),
+            allowed_parameters: set("ALLOWED_PARAMETERS").and_then(|v| PatternList::parse(&v)),
         })
     }
 }
@@ -62,8 +66,10 @@ mod tests {
             ("ALLOWED_ROLE_ARNS", "arn:aws:iam::222222222222:role/*"),
             ("ALLOWED_EXPORTS", "booking-*"),
             ("ALLOWED_STACK_OUTPUTS", "booking-lambda.*"),
+            ("ALLOWED_PARAMETERS", "/booking/*"),
         ]))
         .unwrap();
+        assert!(governance.allowed_parameters.clone().unwrap().allows("/booking/prod/topic-arn"));
         assert!(governance.allowed_stack_outputs.unwrap().allows("booking-lambda.TopicArn"));
         assert_eq!(governance.default_role_arn.unwrap().account(), "222222222222");
         assert!(governance.allowed_role_arns.unwrap().allows("arn:aws:iam::222222222222:role/x"));

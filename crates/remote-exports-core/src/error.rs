@@ -34,6 +34,25 @@ pub enum LookupError {
     )]
     OutputsNotAllowed { names: Vec<String> },
     #[error(
+        "Parameter(s) {} are not allowed by the function's ALLOWED_PARAMETERS. Ask the platform team to allow \
+         them, or remove them from Parameters.", quoted(.names)
+    )]
+    ParametersNotAllowed { names: Vec<String> },
+    #[error(
+        "Consumer account {account} may not read parameter(s) {}: the function's {origin} does not allow them \
+         (its entry's Parameters). Remove them from Parameters, or ask the platform team to allow them.",
+        quoted(.names)
+    )]
+    ParametersNotAllowedForConsumer { account: String, names: Vec<String>, origin: PolicyOrigin },
+    #[error(
+        "Parameter(s) {} are SecureStrings, whose values are answered only to a resource with NoEcho: \"true\" (so \
+         that CloudFormation masks them in its console and API). Set NoEcho: \"true\" on this resource, or read \
+         them from a separate Custom::RemoteExports resource that sets it.", quoted(.names)
+    )]
+    SecureWithoutNoEcho { names: Vec<String> },
+    #[error("Could not read SSM parameters from {source_name}: {error}")]
+    ParameterSource { source_name: String, error: ReadError },
+    #[error(
         "Consumer account {account} may not use this function: the {origin} has no entry for it and no \"*\" entry. \
          Ask the platform team to add the account."
     )]
@@ -125,12 +144,20 @@ impl LookupError {
             | LookupError::ConsumerUnknown { .. }
             | LookupError::RoleNotAllowedForConsumer { .. }
             | LookupError::ExportsNotAllowedForConsumer { .. }
-            | LookupError::OutputsNotAllowedForConsumer { .. } => "NotAllowed",
-            LookupError::Source { error, .. } | LookupError::StackSource { error, .. } => match error.kind {
+            | LookupError::OutputsNotAllowedForConsumer { .. }
+            | LookupError::ParametersNotAllowed { .. }
+            | LookupError::ParametersNotAllowedForConsumer { .. } => "NotAllowed",
+            LookupError::SecureWithoutNoEcho { .. } => "InvalidProperties",
+            LookupError::Source { error, .. }
+            | LookupError::StackSource { error, .. }
+            | LookupError::ParameterSource { error, .. } => match error.kind {
                 FailureKind::Denied => "Denied",
                 FailureKind::Throttled => "Throttled",
                 FailureKind::Other => "ReadError",
             },
+            LookupError::Missing { missing, .. } if missing.iter().all(|m| m.kind == MissingKind::Parameter) => {
+                "MissingParameter"
+            }
             LookupError::Missing { missing, .. } if missing.iter().all(|m| m.kind != MissingKind::Export) => {
                 "MissingOutput"
             }
@@ -167,6 +194,8 @@ pub enum MissingKind {
     Stack,
     /// A stack asked for as a whole that has no output this request may see.
     NoOutputs,
+    /// An SSM parameter (or the version or label asked for) that does not exist.
+    Parameter,
 }
 
 /// Which AWS step failed.
@@ -175,6 +204,21 @@ pub enum ReadStep {
     AssumeRole,
     ListExports,
     DescribeStacks,
+    GetParameters,
+    GetParametersByPath,
+}
+
+impl ReadStep {
+    /// The API action, as CloudTrail and IAM name it.
+    pub fn action(self) -> &'static str {
+        match self {
+            ReadStep::AssumeRole => "AssumeRole",
+            ReadStep::ListExports => "ListExports",
+            ReadStep::DescribeStacks => "DescribeStacks",
+            ReadStep::GetParameters => "GetParameters",
+            ReadStep::GetParametersByPath => "GetParametersByPath",
+        }
+    }
 }
 
 /// What kind of failure it was, as the adapter classified it from the AWS error.
@@ -242,6 +286,22 @@ impl fmt::Display for ReadError {
                  property to retry an Update)."
             ),
             ReadStep::DescribeStacks => write!(f, "DescribeStacks failed ({detail})."),
+            ReadStep::GetParameters | ReadStep::GetParametersByPath if denied => write!(
+                f,
+                "{} was denied ({detail}). The role needs ssm:GetParameters on the parameter (the publisher-role \
+                 template, examples/publisher-role.yaml, grants it on the paths in its ReadableParameters \
+                 parameter) and, for a SecureString, kms:Decrypt on its key through SSM (ParameterKmsKeyArns).",
+                self.step.action()
+            ),
+            ReadStep::GetParameters | ReadStep::GetParametersByPath if throttled => write!(
+                f,
+                "{} was throttled ({detail}) even after retries. Try again later (change the Refresh property to \
+                 retry an Update).",
+                self.step.action()
+            ),
+            ReadStep::GetParameters | ReadStep::GetParametersByPath => {
+                write!(f, "{} failed ({detail}).", self.step.action())
+            }
         }
     }
 }
@@ -250,13 +310,18 @@ fn quoted(names: &[String]) -> String {
     names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
 }
 
-fn missing_noun(missing: &[MissingExport]) -> &'static str {
+fn missing_noun(missing: &[MissingExport]) -> String {
     let exports = missing.iter().any(|m| m.kind == MissingKind::Export);
-    let outputs = missing.iter().any(|m| m.kind != MissingKind::Export);
-    match (exports, outputs) {
-        (true, true) => "export(s) and stack output(s)",
-        (false, true) => "stack output(s)",
-        _ => "export(s)",
+    let outputs = missing.iter().any(|m| !matches!(m.kind, MissingKind::Export | MissingKind::Parameter));
+    let parameters = missing.iter().any(|m| m.kind == MissingKind::Parameter);
+    let nouns: Vec<&str> = [(exports, "export(s)"), (outputs, "stack output(s)"), (parameters, "parameter(s)")]
+        .into_iter()
+        .filter_map(|(present, noun)| present.then_some(noun))
+        .collect();
+    match nouns.as_slice() {
+        [] => "export(s)".to_owned(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 
@@ -266,6 +331,7 @@ fn missing_list(missing: &[MissingExport]) -> String {
         .map(|m| {
             let what = match m.kind {
                 MissingKind::Export | MissingKind::Output => format!("'{}'", m.name),
+                MissingKind::Parameter => format!("parameter '{}'", m.name),
                 MissingKind::Stack => format!("stack '{}' (it does not exist)", m.name),
                 MissingKind::NoOutputs => format!("stack '{}' (it has no output this stack may read)", m.name),
             };

@@ -15,8 +15,14 @@ use crate::published::ExportOrigin;
 /// The fingerprint scheme, stored with every fingerprint so that it can change without confusion.
 pub const FINGERPRINT_SCHEME: &str = "hmac-sha256-stack:v1";
 
-/// The fingerprint of `value` as exported by `origin` (see the module docs for why it is keyed).
+/// The fingerprint of `value` as exported by `origin` (see the module docs for why it is keyed). A
+/// parameter's is its ARN, version and the time the version was written, without the value: a
+/// version is immutable, so nothing of the value needs keeping, and nothing can be guessed from it.
 pub fn fingerprint(origin: &ExportOrigin, value: &str) -> String {
+    if let Some(parameter) = &origin.parameter {
+        let version = parameter.version.map_or_else(String::new, |v| v.to_string());
+        return opaque_id(&format!("{}\0{version}\0{}", origin.exporting_stack_id, parameter.modified_ms));
+    }
     let mut mac = Hmac::<Sha256>::new_from_slice(origin.exporting_stack_id.as_bytes()).expect("HMAC takes any key");
     mac.update(origin.export.as_bytes());
     mac.update(&[0]);
@@ -42,7 +48,21 @@ mod tests {
     use super::*;
 
     fn origin(export: &str, stack: &str) -> ExportOrigin {
-        ExportOrigin { export: export.into(), exporting_stack_id: stack.into() }
+        ExportOrigin { export: export.into(), exporting_stack_id: stack.into(), ..ExportOrigin::default() }
+    }
+
+    #[test]
+    fn a_parameters_fingerprint_is_its_version_not_its_value() {
+        let arn = "arn:aws:ssm:eu-west-1:222222222222:parameter/booking/flag";
+        let read = |version, modified_ms| ExportOrigin {
+            export: "/booking/flag".into(),
+            exporting_stack_id: arn.into(),
+            parameter: Some(crate::published::ParameterVersion { version: Some(version), modified_ms }),
+        };
+        assert_eq!(fingerprint(&read(3, 1000), "true"), fingerprint(&read(3, 1000), "false"));
+        assert_ne!(fingerprint(&read(3, 1000), "true"), fingerprint(&read(4, 2000), "true"));
+        // Deleted and created again: version 1 again, written later.
+        assert_ne!(fingerprint(&read(1, 1000), "x"), fingerprint(&read(1, 5000), "x"));
     }
 
     #[test]

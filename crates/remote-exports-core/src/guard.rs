@@ -233,7 +233,8 @@ pub struct Verdict {
 }
 
 /// Who reads each change, among `records` (the registry's records of this publisher account and
-/// region). A value read from `Defaults` does not count: the reader has its fallback.
+/// region). A value read from `Defaults` does not count: the reader has its fallback; nor does an
+/// SSM parameter, which a stack operation does not remove even when its name is an export's.
 pub fn verdict(stack_name: &str, changes: Changes, records: &[ReadRecord]) -> Verdict {
     let readers_of = |output_key: &str, export: Option<&str>| -> Vec<Reader> {
         let output_ref = format!("{stack_name}.{output_key}");
@@ -243,7 +244,7 @@ pub fn verdict(stack_name: &str, changes: Changes, records: &[ReadRecord]) -> Ve
                 record
                     .exports
                     .iter()
-                    .filter(|read| !read.defaulted)
+                    .filter(|read| !read.defaulted && read.parameter.is_none())
                     .filter(|read| Some(read.export.as_str()) == export || read.export == output_ref)
                     .map(|read| Reader {
                         consumer_account: record.consumer_account.clone(),
@@ -398,6 +399,7 @@ Outputs:
                     export: (*export).into(),
                     fingerprint: "f".into(),
                     defaulted: false,
+                    parameter: None,
                 })
                 .collect(),
             read_at: "2026-12-01T10:00:00Z".into(),
@@ -514,10 +516,14 @@ Outputs:
         let removed = changes(Some(&current()), &Operation::Delete, &pseudo()).unwrap();
         let mut defaulted = record("444444444444", "hotel", &[("Queue", "booking-prod-QueueUrl")]);
         defaulted.exports[0].defaulted = true;
+        // A parameter that shares the export's name is not the export.
+        let mut parameter = record("555555555555", "flags", &[("Topic", "booking-BookingTopicArn")]);
+        parameter.exports[0].parameter = Some(crate::ParameterVersion { version: Some(1), modified_ms: 0 });
         let records = [
             record("111111111111", "airmiles", &[("Topic", "booking-BookingTopicArn")]),
             record("333333333333", "reports", &[("booking.TableName", "booking.TableName")]),
             defaulted,
+            parameter,
         ];
         let verdict = verdict("booking", removed, &records);
         assert!(verdict.is_blocked());
@@ -527,6 +533,7 @@ Outputs:
             .map(|a| (a.change.output_key.as_str(), a.readers[0].consumer_account.as_str()))
             .collect();
         assert_eq!(blocked, [("BookingTopicArn", "111111111111"), ("TableName", "333333333333")]);
+        assert!(verdict.blocked.iter().all(|affected| affected.readers.len() == 1));
         assert_eq!(verdict.unread.len(), 1);
         let message = verdict.message();
         assert!(

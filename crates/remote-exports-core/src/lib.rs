@@ -1,7 +1,8 @@
 //! The export-lookup domain: from a resource's properties to the Data map, with governance applied.
 //!
 //! `ResourceProperties::parse` → `LookupPlan::new` (defaults and allow-lists, before any call) →
-//! `lookup` over an [`ExportReader`] (exports and stack outputs; AWS lives in adapter crates) → `Selected`.
+//! `lookup` over an [`ExportReader`] (exports, stack outputs and SSM parameters; AWS lives in adapter
+//! crates) → `Selected`.
 //! Every failure is a [`LookupError`] whose text is the Reason a stack author reads.
 //!
 //! The read registry ([`ReadRegistry`], [`ReadRecord`], [`audit`]) records who read what, with
@@ -17,6 +18,7 @@ mod fingerprint;
 mod guard;
 mod lookup;
 mod meter;
+mod parameter;
 mod pattern;
 mod plan;
 mod policy;
@@ -41,6 +43,7 @@ pub use guard::{
 };
 pub use lookup::{Selected, lookup};
 pub use meter::{Count, Meter, NoMeter};
+pub use parameter::{GET_PARAMETERS_BATCH, InvalidParameterRef, Parameter, ParameterRef, batches};
 pub use pattern::{Pattern, PatternList};
 pub use plan::{Consumer, ExportFilter, LookupPlan, Origin, Source};
 pub use policy::{ConsumerPolicy, ConsumerRules, PolicyError, PolicyOrigin};
@@ -49,8 +52,8 @@ pub use ports::{
     ReadersBySource, RegistryError, SnapshotMeta, SnapshotStore,
 };
 pub use properties::{OutputRequest, PropertyError, ResourceProperties, Selection, output_ref};
-pub use published::{Export, ExportOrigin, StackOutputs};
-pub use read_record::{AlertUpdate, PublisherRef, ReadExport, ReadRecord, reader_key, rfc3339};
+pub use published::{Export, ExportOrigin, ParameterVersion, StackOutputs, parameter_origin};
+pub use read_record::{AlertUpdate, PublisherRef, ReadExport, ReadRecord, parameter_key, reader_key, rfc3339};
 pub use role_arn::{InvalidRoleArn, RoleArn};
 pub use staleness::{REMOVED, StaleRead, Staleness};
 pub use suggest::closest;

@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::ControlFlow;
 
 use crate::error::{LookupError, MissingExport, MissingKind};
+use crate::parameter::{Parameter, ParameterRef, batches};
 use crate::plan::{LookupPlan, Source};
 use crate::ports::ExportReader;
 use crate::properties::{OutputRequest, output_ref};
-use crate::published::{Export, ExportOrigin, StackOutputs};
+use crate::published::{Export, ExportOrigin, ParameterVersion, StackOutputs, parameter_origin};
 use crate::suggest::closest;
 
 /// The selected exports and stack outputs, ready to become the response's Data. `Debug` shows the
@@ -25,6 +26,8 @@ pub struct Selected {
     pub pages: u32,
     /// Stacks described (DescribeStacks, or their snapshot).
     pub stacks: usize,
+    /// GetParameters calls (batches of ten).
+    pub parameter_calls: usize,
 }
 
 impl std::fmt::Debug for Selected {
@@ -35,6 +38,7 @@ impl std::fmt::Debug for Selected {
             .field("scanned", &self.scanned)
             .field("pages", &self.pages)
             .field("stacks", &self.stacks)
+            .field("parameter_calls", &self.parameter_calls)
             .finish()
     }
 }
@@ -62,7 +66,24 @@ pub async fn lookup<S: ExportReader>(exports: &S, plan: &LookupPlan) -> Result<S
             })?;
             Ok::<_, LookupError>((stack.as_str(), outputs))
         }));
-    let (read_exports, stacks) = futures_util::future::join(read_exports, read_stacks).await;
+    // Parameters: one GetParameters per batch of ten, decrypted only for a NoEcho resource.
+    let read_parameters = async {
+        let wanted = selection.parameter_refs();
+        let calls = batches(&wanted);
+        let reads = futures_util::future::join_all(
+            calls.iter().map(|batch| exports.get_parameters(&plan.source, batch, plan.no_echo)),
+        )
+        .await;
+        let mut found = Vec::new();
+        for read in reads {
+            found.extend(
+                read.map_err(|error| LookupError::ParameterSource { source_name: plan.source.describe(), error })?,
+            );
+        }
+        Ok::<_, LookupError>((wanted, found, calls.len()))
+    };
+    let (read_exports, stacks, parameters) =
+        futures_util::future::join3(read_exports, read_stacks, read_parameters).await;
 
     let mut selected = Selected::default();
     let mut missing = Vec::new();
@@ -78,9 +99,15 @@ pub async fn lookup<S: ExportReader>(exports: &S, plan: &LookupPlan) -> Result<S
         selected.stacks += 1;
         select_outputs(plan, stack, &selection.outputs[stack], outputs, &mut selected, &mut missing);
     }
+    let (wanted, found, calls) = parameters?;
+    selected.parameter_calls = calls;
+    select_parameters(plan, &wanted, found, &mut selected, &mut missing)?;
     apply_defaults(plan, &mut selected, &mut missing);
     if missing.is_empty() {
         return Ok(selected);
+    }
+    if missing.iter().any(|m| m.kind == MissingKind::Parameter) {
+        suggest_parameters(exports, plan, &mut missing).await;
     }
     if missing.iter().any(|m| m.kind == MissingKind::Stack) {
         let ids = match exporting_stack_ids {
@@ -116,7 +143,7 @@ fn select_outputs(
         .map(|(key, value)| (format!("{stack}.{key}"), value))
         .filter(|(name, _)| plan.visible_outputs.allows(name))
         .collect();
-    let origin = |name: &str| ExportOrigin { export: name.to_owned(), exporting_stack_id: stack_id.clone() };
+    let origin = |name: &str| ExportOrigin::new(name, stack_id.clone());
     if request.every {
         if visible.is_empty() && request.keys.is_empty() {
             missing.push(MissingExport {
@@ -177,10 +204,80 @@ fn suggest_stacks(plan: &LookupPlan, exporting_stack_ids: &BTreeSet<String>, mis
     }
 }
 
-/// Fills each missing export or output that has a default, under every Data key it would have filled.
+/// Puts each parameter found under its Data keys, or notes it missing. A SecureString is answered
+/// only to a NoEcho resource, so that CloudFormation masks it.
+fn select_parameters(
+    plan: &LookupPlan,
+    wanted: &[ParameterRef],
+    found: Vec<(ParameterRef, Parameter)>,
+    selected: &mut Selected,
+    missing: &mut Vec<MissingExport>,
+) -> Result<(), LookupError> {
+    let secure: Vec<String> =
+        found.iter().filter(|(_, p)| p.is_secure() && !plan.no_echo).map(|(r, _)| r.to_string()).collect();
+    if !secure.is_empty() {
+        return Err(LookupError::SecureWithoutNoEcho { names: secure });
+    }
+    let mut answered = BTreeSet::new();
+    for (reference, parameter) in found {
+        let origin = parameter_origin(&reference, &parameter);
+        for key in plan.selection.parameter_keys_of(&reference) {
+            selected.data.insert(key.to_owned(), parameter.value.clone());
+            selected.origins.insert(key.to_owned(), origin.clone());
+        }
+        answered.insert(reference);
+    }
+    for reference in wanted.iter().filter(|r| !answered.contains(*r)) {
+        missing.push(MissingExport {
+            name: reference.to_string(),
+            suggestions: Vec::new(),
+            kind: MissingKind::Parameter,
+        });
+    }
+    Ok(())
+}
+
+/// Suggests, for each missing parameter, the closest names under its path that this request may
+/// read: one GetParametersByPath per path, only on the way to a failure (a best effort).
+async fn suggest_parameters<S: ExportReader>(exports: &S, plan: &LookupPlan, missing: &mut [MissingExport]) {
+    let mut under: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for entry in missing.iter().filter(|m| m.kind == MissingKind::Parameter) {
+        if let Some(path) = ParameterRef::parse(&entry.name).ok().and_then(|r| r.parent_path().map(str::to_owned))
+            && !under.contains_key(&path)
+        {
+            let names = exports.parameter_names_under(&plan.source, &path, false).await.unwrap_or_default();
+            let visible = names.into_iter().filter(|name| plan.visible_parameters.allows(name)).collect();
+            under.insert(path, visible);
+        }
+    }
+    for entry in missing.iter_mut().filter(|m| m.kind == MissingKind::Parameter) {
+        let Ok(reference) = ParameterRef::parse(&entry.name) else { continue };
+        let Some(names) = reference.parent_path().and_then(|path| under.get(path)) else { continue };
+        let candidates = names.iter().map(String::as_str).filter(|name| *name != reference.name());
+        entry.suggestions = closest(reference.name(), candidates);
+    }
+}
+
+/// Fills each missing export, output or parameter that has a default, under every Data key it would
+/// have filled.
 fn apply_defaults(plan: &LookupPlan, selected: &mut Selected, missing: &mut Vec<MissingExport>) {
     let defaults = &plan.selection.defaults;
     missing.retain(|entry| {
+        if entry.kind == MissingKind::Parameter {
+            let Some(default) = defaults.get(&entry.name) else { return true };
+            let origin = ExportOrigin {
+                export: entry.name.clone(),
+                parameter: Some(ParameterVersion::default()),
+                ..ExportOrigin::default()
+            };
+            let keys = plan.selection.parameters.iter().filter(|(_, r)| r.as_str() == entry.name);
+            for (key, _) in keys {
+                selected.data.insert(key.clone(), default.clone());
+                selected.origins.insert(key.clone(), origin.clone());
+                selected.defaulted.insert(key.clone());
+            }
+            return false;
+        }
         let Some(default) = defaults.get(&entry.name).filter(|_| entry.kind <= MissingKind::Output) else {
             return true;
         };
@@ -205,7 +302,7 @@ fn apply_defaults(plan: &LookupPlan, selected: &mut Selected, missing: &mut Vec<
 fn fill_default(plan: &LookupPlan, requested: &str, default: &str, selected: &mut Selected) {
     for data_key in plan.selection.data_keys_of(requested) {
         selected.data.insert(data_key.to_owned(), default.to_owned());
-        let origin = ExportOrigin { export: requested.to_owned(), exporting_stack_id: String::new() };
+        let origin = ExportOrigin::new(requested, String::new());
         selected.origins.insert(data_key.to_owned(), origin);
         selected.defaulted.insert(data_key.to_owned());
     }
@@ -273,7 +370,7 @@ impl<'p> Selector<'p> {
                 self.collision = Some(LookupError::AliasCollision { key: name.clone(), target: target.clone() });
                 return ControlFlow::Break(());
             }
-            let origin = || ExportOrigin { export: name.clone(), exporting_stack_id: exporting_stack_id.clone() };
+            let origin = || ExportOrigin::new(name.clone(), exporting_stack_id.clone());
             match exact_keys {
                 Some(keys) => {
                     for key in keys {
@@ -623,6 +720,119 @@ mod tests {
         let text = error.to_string();
         assert!(text.contains("stack 'booking-lambda' (it has no output this stack may read)"), "{text}");
         assert!(!text.contains("BookingTopicArn"), "{text}");
+    }
+
+    fn parameters() -> MemoryExports {
+        MemoryExports::new()
+            .with_exports(OWN_ACCOUNT, [Export::new("booking-topic", "export-value", "stack/booking/1")])
+            .with_parameter(OWN_ACCOUNT, "/booking/prod/topic-arn", "String", "arn:topic:v1")
+            .with_parameter(OWN_ACCOUNT, "/booking/prod/topic-arn", "String", "arn:topic:v2")
+            .with_label(OWN_ACCOUNT, "/booking/prod/topic-arn", "stable", 1)
+            .with_parameter(OWN_ACCOUNT, "/booking/prod/subnets", "StringList", "subnet-a,subnet-b")
+            .with_parameter(OWN_ACCOUNT, "/booking/prod/db-password", "SecureString", "hunter2")
+    }
+
+    #[tokio::test]
+    async fn parameters_are_read_by_name_version_and_label_under_their_names_or_keys() {
+        let source = parameters();
+        let selected = run(
+            &source,
+            json!({"Parameters": {"Topic": "/booking/prod/topic-arn", "Stable": "/booking/prod/topic-arn:stable"}}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(selected.data["Topic"], "arn:topic:v2");
+        assert_eq!(selected.data["Stable"], "arn:topic:v1");
+        let selected =
+            run(&source, json!({"Parameters": ["/booking/prod/topic-arn:1", "/booking/prod/subnets"]})).await.unwrap();
+        assert_eq!(selected.data["/booking/prod/topic-arn:1"], "arn:topic:v1");
+        assert_eq!(selected.data["/booking/prod/subnets"], "subnet-a,subnet-b", "a StringList is comma-joined");
+        let origin = &selected.origins["/booking/prod/subnets"];
+        assert_eq!(origin.parameter.unwrap().version, Some(1));
+        assert!(source.reads().iter().all(|read| read.contains("ssm:")), "no export scan: {:?}", source.reads());
+    }
+
+    #[tokio::test]
+    async fn a_securestring_is_answered_only_to_a_noecho_resource() {
+        let source = parameters();
+        let refused = run(&source, json!({"Parameters": ["/booking/prod/db-password"]})).await.unwrap_err();
+        assert!(
+            matches!(&refused, LookupError::SecureWithoutNoEcho { names } if names == &["/booking/prod/db-password"])
+        );
+        assert!(refused.to_string().contains("NoEcho: \"true\""), "{refused}");
+        let masked =
+            run(&source, json!({"Parameters": ["/booking/prod/db-password"], "NoEcho": "true"})).await.unwrap();
+        assert_eq!(masked.data["/booking/prod/db-password"], "hunter2");
+    }
+
+    #[tokio::test]
+    async fn eleven_parameters_take_two_calls_and_a_name_shared_with_an_export_stays_apart() {
+        let mut source = MemoryExports::new().with_exports(OWN_ACCOUNT, [Export::new("flag", "export", "stack/x/1")]);
+        for i in 0..11 {
+            source = source.with_parameter(OWN_ACCOUNT, &format!("/many/p{i}"), "String", &format!("v{i}"));
+        }
+        source = source.with_parameter(OWN_ACCOUNT, "flag", "String", "parameter");
+        let names: Vec<String> = (0..11).map(|i| format!("/many/p{i}")).collect();
+        let selected = run(&source, json!({"Parameters": names})).await.unwrap();
+        assert_eq!((selected.data.len(), selected.parameter_calls), (11, 2));
+        let both =
+            run(&source, json!({"ExportNames": ["flag"], "Parameters": {"FlagParameter": "flag"}})).await.unwrap();
+        assert_eq!((both.data["flag"].as_str(), both.data["FlagParameter"].as_str()), ("export", "parameter"));
+        let clash = ResourceProperties::parse(&json!({"ExportNames": ["flag"], "Parameters": ["flag"]})).unwrap_err();
+        assert!(clash.to_string().contains("Data key 'flag' is asked for twice"), "{clash}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_parameter_is_named_with_near_matches_or_answered_by_its_default() {
+        let source = parameters();
+        let missing = run(&source, json!({"Parameters": ["/booking/prod/topic-ARN", "/booking/prod/topic-arn:9"]}))
+            .await
+            .unwrap_err();
+        let text = missing.to_string();
+        assert!(
+            text.contains("parameter '/booking/prod/topic-ARN' (did you mean '/booking/prod/topic-arn'?)"),
+            "{text}"
+        );
+        assert!(text.contains("parameter '/booking/prod/topic-arn:9'"), "{text}");
+        assert_eq!(missing.kind(), "MissingParameter");
+        let by_path: Vec<String> = source.reads().into_iter().filter(|r| r.contains("ssm-path:")).collect();
+        assert_eq!(by_path, ["self/ssm-path:/booking/prod"], "one GetParametersByPath per path, only when missing");
+        let defaulted = run(
+            &source,
+            json!({"Parameters": {"Flag": "/booking/prod/flag"}, "Defaults": {"/booking/prod/flag": "off"}}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(defaulted.data["Flag"], "off");
+        assert!(defaulted.defaulted.contains("Flag"));
+    }
+
+    #[tokio::test]
+    async fn allowed_parameters_refuse_before_any_call_and_hide_suggestions() {
+        let source = parameters();
+        let governance =
+            Governance { allowed_parameters: PatternList::parse("/booking/prod/topic-*"), ..Governance::default() };
+        let origin = Origin { stack_region: Some("eu-west-1"), logical_resource_id: "L", ..Origin::default() };
+        let refused = LookupPlan::new(
+            ResourceProperties::parse(&json!({"Parameters": ["/booking/prod/db-password"]})).unwrap(),
+            &governance,
+            None,
+            origin,
+        )
+        .unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("'/booking/prod/db-password' are not allowed by the function's ALLOWED_PARAMETERS"),
+            "{refused}"
+        );
+        assert_eq!(source.read_count(), 0);
+        let missing =
+            lookup(&source, &plan_with(json!({"Parameters": ["/booking/prod/topic-arm"]}), &governance)).await;
+        let text = missing.unwrap_err().to_string();
+        assert!(text.contains("did you mean '/booking/prod/topic-arn'?"), "{text}");
+        let hidden = lookup(&source, &plan_with(json!({"Parameters": ["/booking/prod/topic-sub"]}), &governance)).await;
+        assert!(!hidden.unwrap_err().to_string().contains("subnets"), "a hidden name is never suggested");
     }
 
     #[tokio::test]

@@ -93,6 +93,8 @@ pub struct LookupPlan {
     pub visible: ExportFilter,
     /// The same for stack outputs, as `<StackName>.<OutputKey>`.
     pub visible_outputs: ExportFilter,
+    /// The same for SSM parameters, by name (an ARN's name part).
+    pub visible_parameters: ExportFilter,
     pub no_echo: bool,
 }
 
@@ -148,8 +150,19 @@ impl LookupPlan {
             let outputs = selection.exact_outputs().filter(|output| !allowed.allows(output));
             stacks.map(|stack| format!("{stack} (every output)")).chain(outputs).collect()
         };
+        let refused_parameters = |allowed: &PatternList| -> Vec<String> {
+            let mut names: Vec<String> = selection
+                .parameters
+                .values()
+                .filter(|reference| !allowed.allows(reference.name()))
+                .map(ToString::to_string)
+                .collect();
+            names.dedup();
+            names
+        };
         let mut visible = Vec::new();
         let mut visible_outputs = Vec::new();
+        let mut visible_parameters = Vec::new();
         if let Some(allowed) = &governance.allowed_exports {
             let names = refused(allowed);
             if !names.is_empty() {
@@ -163,6 +176,13 @@ impl LookupPlan {
                 return Err(LookupError::OutputsNotAllowed { names });
             }
             visible_outputs.push(allowed.clone());
+        }
+        if let Some(allowed) = &governance.allowed_parameters {
+            let names = refused_parameters(allowed);
+            if !names.is_empty() {
+                return Err(LookupError::ParametersNotAllowed { names });
+            }
+            visible_parameters.push(allowed.clone());
         }
         if let Some(policy) = policy {
             let origin_name = || policy.origin.clone();
@@ -197,6 +217,15 @@ impl LookupPlan {
                 });
             }
             visible_outputs.push(rules.outputs.clone());
+            let names = refused_parameters(&rules.parameters);
+            if !names.is_empty() {
+                return Err(LookupError::ParametersNotAllowedForConsumer {
+                    account: account.to_owned(),
+                    names,
+                    origin: origin_name(),
+                });
+            }
+            visible_parameters.push(rules.parameters.clone());
         }
         let region = properties
             .region
@@ -216,6 +245,7 @@ impl LookupPlan {
             selection: properties.selection,
             visible: ExportFilter(visible),
             visible_outputs: ExportFilter(visible_outputs),
+            visible_parameters: ExportFilter(visible_parameters),
             no_echo: properties.no_echo,
         })
     }

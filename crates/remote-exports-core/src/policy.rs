@@ -36,6 +36,8 @@ pub struct ConsumerRules {
     pub exports: PatternList,
     /// `<StackName>.<OutputKey>` patterns it may read; none when the entry has no `Outputs`.
     pub outputs: PatternList,
+    /// SSM parameter name patterns it may read; none when the entry has no `Parameters`.
+    pub parameters: PatternList,
 }
 
 impl ConsumerRules {
@@ -74,7 +76,8 @@ pub enum PolicyError {
 }
 
 impl ConsumerPolicy {
-    /// Parses the JSON document: `{"<account>|*": {"RoleArns": [...], "Exports": [...], "Outputs": [...]}}`.
+    /// Parses the JSON document:
+    /// `{"<account>|*": {"RoleArns": [...], "Exports": [...], "Outputs": [...], "Parameters": [...]}}`.
     pub fn parse(text: &str, origin: PolicyOrigin) -> Result<ConsumerPolicy, PolicyError> {
         let document: Value = serde_json::from_str(text)
             .map_err(|e| PolicyError::Json { origin: origin.clone(), detail: e.to_string() })?;
@@ -112,8 +115,9 @@ fn parse_rules(entry: &Value) -> Result<ConsumerRules, String> {
     let Value::Object(fields) = entry else {
         return Err("must be an object with RoleArns and Exports".to_owned());
     };
-    if let Some(unknown) = fields.keys().find(|k| !["RoleArns", "Exports", "Outputs"].contains(&k.as_str())) {
-        return Err(format!("has the unknown key '{unknown}'; the keys are RoleArns, Exports and Outputs"));
+    const KEYS: [&str; 4] = ["RoleArns", "Exports", "Outputs", "Parameters"];
+    if let Some(unknown) = fields.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(format!("has the unknown key '{unknown}'; the keys are RoleArns, Exports, Outputs and Parameters"));
     }
     let list = |name: &str| -> Result<Vec<String>, String> {
         let Some(Value::Array(items)) = fields.get(name) else {
@@ -160,7 +164,15 @@ fn parse_rules(entry: &Value) -> Result<ConsumerRules, String> {
         ));
     }
     let outputs = PatternList::parse(&outputs.join(",")).unwrap_or_else(PatternList::nothing);
-    Ok(ConsumerRules { role_arns, allows_self, exports, outputs })
+    let parameters = if fields.contains_key("Parameters") { list("Parameters")? } else { Vec::new() };
+    let parameter_char = |c: char| c.is_ascii_alphanumeric() || "_.-/*".contains(c);
+    if let Some(bad) = parameters.iter().find(|p| !p.chars().all(parameter_char)) {
+        return Err(format!(
+            "has '{bad}' in Parameters, which is not a parameter name pattern (letters, digits, _ . - / and *)"
+        ));
+    }
+    let parameters = PatternList::parse(&parameters.join(",")).unwrap_or_else(PatternList::nothing);
+    Ok(ConsumerRules { role_arns, allows_self, exports, outputs, parameters })
 }
 
 #[cfg(test)]

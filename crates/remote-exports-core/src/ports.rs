@@ -1,7 +1,8 @@
 //! The domain's ports, in one place: what it needs from the world, each implemented by an adapter
 //! (`remote-exports-aws`) and by an in-memory fake (`testing`).
 //!
-//! - [`ExportReader`]: a publisher's exports and stack outputs (CloudFormation through a role).
+//! - [`ExportReader`]: a publisher's exports and stack outputs (CloudFormation through a role), and
+//!   its SSM parameters (through the same role).
 //! - [`ParameterStore`]: the consumer policy kept as a parameter (SSM).
 //! - [`ReadRegistry`]: who read what (DynamoDB).
 //! - [`AuditEvents`]: stale reads as events (EventBridge).
@@ -13,6 +14,7 @@ use std::ops::ControlFlow;
 
 use crate::error::ReadError;
 use crate::guard::CurrentStack;
+use crate::parameter::{Parameter, ParameterRef};
 use crate::plan::Source;
 use crate::published::{Export, StackOutputs};
 use crate::read_record::{AlertUpdate, ReadRecord};
@@ -56,6 +58,26 @@ pub trait ExportReader: Send + Sync {
         source: &Source,
         stack_name: &str,
     ) -> impl Future<Output = Result<Option<StackOutputs>, ReadError>> + Send;
+
+    /// One GetParameters call for `batch` (at most ten references, one per parameter: see
+    /// [`crate::batches`]), decrypting SecureStrings only when `decrypt`. Each parameter found comes
+    /// with the reference it answers; a reference that names none is left out.
+    fn get_parameters(
+        &self,
+        source: &Source,
+        batch: &[ParameterRef],
+        decrypt: bool,
+    ) -> impl Future<Output = Result<Vec<(ParameterRef, Parameter)>, ReadError>> + Send;
+
+    /// The names of the parameters under `path` (directly, or at any depth when `recursive`) that the
+    /// role may see (GetParametersByPath, never decrypted, values dropped): asked to suggest a name
+    /// for a missing parameter, and by the CLI's `list --parameters`.
+    fn parameter_names_under(
+        &self,
+        source: &Source,
+        path: &str,
+        recursive: bool,
+    ) -> impl Future<Output = Result<Vec<String>, ReadError>> + Send;
 }
 
 /// A shared source reads as the source itself.
@@ -82,6 +104,24 @@ impl<T: ExportReader> ExportReader for std::sync::Arc<T> {
         stack_name: &str,
     ) -> impl Future<Output = Result<Option<StackOutputs>, ReadError>> + Send {
         (**self).stack_outputs(source, stack_name)
+    }
+
+    fn get_parameters(
+        &self,
+        source: &Source,
+        batch: &[ParameterRef],
+        decrypt: bool,
+    ) -> impl Future<Output = Result<Vec<(ParameterRef, Parameter)>, ReadError>> + Send {
+        (**self).get_parameters(source, batch, decrypt)
+    }
+
+    fn parameter_names_under(
+        &self,
+        source: &Source,
+        path: &str,
+        recursive: bool,
+    ) -> impl Future<Output = Result<Vec<String>, ReadError>> + Send {
+        (**self).parameter_names_under(source, path, recursive)
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
+use crate::parameter::{InvalidParameterRef, ParameterRef};
 use crate::role_arn::{InvalidRoleArn, RoleArn};
 use crate::suggest::closest;
 
@@ -29,7 +30,10 @@ pub struct Selection {
     pub aliases: BTreeMap<String, String>,
     /// `StackOutputs`, by stack name. Data keys are `<StackName>.<OutputKey>`.
     pub outputs: BTreeMap<String, OutputRequest>,
-    /// Requested export name or `<StackName>.<OutputKey>` → the value to answer while it is missing.
+    /// `Parameters`: Data key → the SSM parameter it holds, read from the same account and region.
+    pub parameters: BTreeMap<String, ParameterRef>,
+    /// Requested export name, `<StackName>.<OutputKey>` or parameter reference → the value to answer
+    /// while it is missing.
     pub defaults: BTreeMap<String, String>,
 }
 
@@ -59,7 +63,22 @@ pub fn output_ref(name: &str) -> Option<(&str, &str)> {
 impl Selection {
     /// Nothing selected: every export is returned (and no stack is described).
     pub fn is_everything(&self) -> bool {
-        self.names.is_empty() && self.prefix.is_none() && self.aliases.is_empty() && self.outputs.is_empty()
+        self.names.is_empty()
+            && self.prefix.is_none()
+            && self.aliases.is_empty()
+            && self.outputs.is_empty()
+            && self.parameters.is_empty()
+    }
+
+    /// Each parameter to read, once, however many Data keys hold it.
+    pub fn parameter_refs(&self) -> Vec<ParameterRef> {
+        let unique: BTreeSet<&ParameterRef> = self.parameters.values().collect();
+        unique.into_iter().cloned().collect()
+    }
+
+    /// The Data keys that hold `wanted`.
+    pub fn parameter_keys_of<'a>(&'a self, wanted: &'a ParameterRef) -> impl Iterator<Item = &'a str> + 'a {
+        self.parameters.iter().filter(move |(_, r)| *r == wanted).map(|(key, _)| key.as_str())
     }
 
     /// Whether answering needs the exports listed at all.
@@ -98,7 +117,7 @@ impl Selection {
     }
 }
 
-const KNOWN: [&str; 12] = [
+const KNOWN: [&str; 13] = [
     "RoleArn",
     "ExternalId",
     "Region",
@@ -106,6 +125,7 @@ const KNOWN: [&str; 12] = [
     "ExportPrefix",
     "Exports",
     "StackOutputs",
+    "Parameters",
     "Defaults",
     "NoEcho",
     "Refresh",
@@ -119,7 +139,7 @@ const MAX_EXPORT_NAME: usize = 255;
 pub enum PropertyError {
     #[error("ResourceProperties must be an object of properties")]
     NotAnObject,
-    #[error("unknown property '{name}'{}; the properties are {}", hint(.suggestion), KNOWN[..10].join(", "))]
+    #[error("unknown property '{name}'{}; the properties are {}", hint(.suggestion), KNOWN[..11].join(", "))]
     Unknown { name: String, suggestion: Option<String> },
     #[error("property {name} must be {expected}")]
     WrongType { name: &'static str, expected: &'static str },
@@ -150,12 +170,21 @@ pub enum PropertyError {
     AliasClash { alias: String, target: String },
     #[error(
         "Defaults has '{key}', which is not requested{}: a default applies to an export name in ExportNames, an \
-         Exports target, or a <StackName>.<OutputKey> in StackOutputs",
+         Exports target, a <StackName>.<OutputKey> in StackOutputs, or a parameter in Parameters",
         hint(.suggestion)
     )]
     DefaultNotRequested { key: String, suggestion: Option<String> },
     #[error("NoEcho must be \"true\" or \"false\", not '{0}'")]
     NoEcho(String),
+    #[error("Parameters contains {0}")]
+    Parameter(#[from] InvalidParameterRef),
+    #[error(
+        "Parameters key '{0}' is not a valid attribute name (1 to 255 letters, digits and . _ : -); a parameter \
+         listed without a key is read as !GetAtt <Resource>.<the name as written>"
+    )]
+    ParameterKey(String),
+    #[error("Data key '{key}' is asked for twice ({first} and {second}); a Data key can hold only one value")]
+    DataKeyClash { key: String, first: String, second: String },
 }
 
 fn hint(suggestion: &Option<String>) -> String {
@@ -260,9 +289,15 @@ fn parse_selection(map: &Map<String, Value>) -> Result<Selection, PropertyError>
             outputs.entry(stack.to_owned()).or_default().aliased.insert(key.to_owned());
         }
     }
-    let mut selection = Selection { names, prefix, aliases, outputs, defaults: BTreeMap::new() };
-    let requested: BTreeSet<String> =
-        selection.exact_names().map(str::to_owned).chain(selection.exact_outputs()).collect();
+    let parameters = parse_parameters(map)?;
+    let mut selection = Selection { names, prefix, aliases, outputs, parameters, defaults: BTreeMap::new() };
+    check_parameter_keys(&selection)?;
+    let requested: BTreeSet<String> = selection
+        .exact_names()
+        .map(str::to_owned)
+        .chain(selection.exact_outputs())
+        .chain(selection.parameters.values().map(|r| r.as_str().to_owned()))
+        .collect();
     for (key, value) in object(map, "Defaults", "a map of {ExportName or StackName.OutputKey: DefaultValue}")? {
         let Some(value) = value.as_str() else {
             return Err(PropertyError::WrongType { name: "Defaults", expected: "a map whose values are strings" });
@@ -274,6 +309,54 @@ fn parse_selection(map: &Map<String, Value>) -> Result<Selection, PropertyError>
         selection.defaults.insert(key.clone(), value.to_owned());
     }
     Ok(selection)
+}
+
+/// `Parameters`: a list of names or ARNs (comma-joined in one string, too: neither holds a comma),
+/// each its own Data key, or a map from Data key to name or ARN.
+fn parse_parameters(map: &Map<String, Value>) -> Result<BTreeMap<String, ParameterRef>, PropertyError> {
+    const EXPECTED: &str = "a list of SSM parameter names or ARNs, or a map of {DataKey: name or ARN}";
+    let mut parameters = BTreeMap::new();
+    match map.get("Parameters") {
+        Some(Value::Object(entries)) => {
+            if entries.is_empty() {
+                return Err(PropertyError::Empty("Parameters"));
+            }
+            for (key, target) in entries {
+                let target =
+                    target.as_str().ok_or(PropertyError::WrongType { name: "Parameters", expected: EXPECTED })?;
+                if !is_alias(key) {
+                    return Err(PropertyError::ParameterKey(key.clone()));
+                }
+                parameters.insert(key.clone(), ParameterRef::parse(target.trim())?);
+            }
+        }
+        _ => {
+            for entry in string_list(map, "Parameters", EXPECTED)? {
+                let reference = ParameterRef::parse(&entry)?;
+                parameters.insert(reference.data_key(), reference);
+            }
+        }
+    }
+    Ok(parameters)
+}
+
+/// A parameter's Data key may not be an export's or an output's too.
+fn check_parameter_keys(selection: &Selection) -> Result<(), PropertyError> {
+    for (key, reference) in &selection.parameters {
+        let export = selection.names.iter().find(|name| *name == key).cloned();
+        let alias = selection.aliases.get(key).cloned();
+        let output = output_ref(key)
+            .filter(|(stack, k)| selection.outputs.get(*stack).is_some_and(|r| r.every || r.keys.contains(*k)))
+            .map(|_| key.clone());
+        if let Some(other) = export.or(alias).or(output) {
+            return Err(PropertyError::DataKeyClash {
+                key: key.clone(),
+                first: format!("'{other}'"),
+                second: format!("parameter '{reference}'"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A list property given as a list of strings, or as one comma-separated string.

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::parameter::{Parameter, ParameterRef};
+
 /// One CloudFormation export. `Debug` hides the value: it may be a NoEcho secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Export {
@@ -45,10 +47,41 @@ impl std::fmt::Debug for StackOutputs {
 }
 
 /// Where a Data key's value came from: what the read registry records instead of the value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExportOrigin {
-    /// The export name, or `<StackName>.<OutputKey>` for a stack output.
+    /// The export name, `<StackName>.<OutputKey>` for a stack output, or the parameter reference
+    /// as the resource wrote it.
     pub export: String,
-    /// The ID of the stack that exports it or has the output; empty for a default.
+    /// The ID of the stack that exports it or has the output, or the parameter's ARN; empty for a
+    /// default.
     pub exporting_stack_id: String,
+    /// `Some` for an SSM parameter.
+    pub parameter: Option<ParameterVersion>,
+}
+
+impl ExportOrigin {
+    /// An export's or stack output's origin.
+    pub fn new(export: impl Into<String>, exporting_stack_id: impl Into<String>) -> Self {
+        ExportOrigin { export: export.into(), exporting_stack_id: exporting_stack_id.into(), parameter: None }
+    }
+}
+
+/// Where a parameter's value came from: the reference as written, the parameter's ARN and version.
+pub fn parameter_origin(reference: &ParameterRef, parameter: &Parameter) -> ExportOrigin {
+    ExportOrigin {
+        export: reference.as_str().to_owned(),
+        exporting_stack_id: parameter.arn.clone(),
+        parameter: Some(ParameterVersion { version: Some(parameter.version), modified_ms: parameter.modified_ms }),
+    }
+}
+
+/// Which version of an SSM parameter a Data key holds. A version never changes once written, so it
+/// (with the time it was written, which tells a recreated parameter's version 1 from the old one's)
+/// says whether a read is current without keeping anything of the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ParameterVersion {
+    /// `None` when the resource's default answered because the parameter was missing.
+    pub version: Option<i64>,
+    /// When the version was written, in ms since the epoch.
+    pub modified_ms: i64,
 }

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use crate::fingerprint::fingerprint;
 use crate::plan::Source;
-use crate::published::ExportOrigin;
+use crate::published::{ExportOrigin, ParameterVersion};
 use crate::role_arn::RoleArn;
 
 /// The registry's key for one consumer resource: `<StackId>|<LogicalResourceId>`.
@@ -62,7 +62,7 @@ impl PublisherRef {
 }
 
 /// One Data key as the registry keeps it: never the value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReadExport {
     /// The Data key (`!GetAtt Lookup.<key>`): the export name, `<StackName>.<OutputKey>`, or an alias.
     pub key: String,
@@ -72,6 +72,24 @@ pub struct ReadExport {
     pub fingerprint: String,
     /// The value was the resource's `Defaults` entry, because the export or output was missing.
     pub defaulted: bool,
+    /// An SSM parameter (`export` is its reference as written), and the version read.
+    pub parameter: Option<ParameterVersion>,
+}
+
+impl ReadExport {
+    /// The key of what it read in a map of current fingerprints: parameters apart from exports,
+    /// whose names they may share.
+    pub fn current_key(&self) -> String {
+        match self.parameter {
+            Some(_) => parameter_key(&self.export),
+            None => self.export.clone(),
+        }
+    }
+}
+
+/// A parameter's key among exports and outputs: `|` is in no export, stack or output name.
+pub fn parameter_key(reference: &str) -> String {
+    format!("ssm|{reference}")
 }
 
 /// What one consumer resource last read: the registry's item.
@@ -118,6 +136,7 @@ impl ReadRecord {
                     export: origin.export.clone(),
                     fingerprint: if defaulted { String::new() } else { fingerprint(origin, value) },
                     defaulted,
+                    parameter: origin.parameter,
                 })
             })
             .collect()

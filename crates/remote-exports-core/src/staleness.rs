@@ -54,6 +54,8 @@ pub struct StaleRead {
     pub alert: String,
     /// An earlier audit already put an event for this very state.
     pub already_alerted: bool,
+    /// `export` is an SSM parameter (as the resource wrote it), not an export or stack output.
+    pub parameter: bool,
 }
 
 /// The alert of a read whose export is gone.
@@ -88,6 +90,7 @@ impl StaleRead {
             "logical_resource_id": self.logical_resource_id,
             "consumer_account": self.consumer_account,
             "export": self.export,
+            "kind": if self.parameter { "parameter" } else if self.export.contains('.') { "output" } else { "export" },
             "data_key": self.key,
             "state": self.state.as_str(),
             "source_account": self.source.account,
@@ -104,7 +107,7 @@ pub(crate) fn stale_in(record: &ReadRecord, current: &HashMap<String, String>) -
         .exports
         .iter()
         .filter_map(|read| {
-            let (state, alert) = match current.get(&read.export) {
+            let (state, alert) = match current.get(&read.current_key()) {
                 None if read.defaulted => return None,
                 None => (Staleness::Removed, REMOVED.to_owned()),
                 Some(now) if read.defaulted => (Staleness::Appeared, now.clone()),
@@ -123,6 +126,7 @@ pub(crate) fn stale_in(record: &ReadRecord, current: &HashMap<String, String>) -
                 state,
                 already_alerted: record.alerted.get(&read.key) == Some(&alert),
                 alert,
+                parameter: read.parameter.is_some(),
             })
         })
         .collect()

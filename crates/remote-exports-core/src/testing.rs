@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
 use crate::{
-    Export, ExportReader, FailureKind, ParameterError, ParameterStore, ReadError, ReadStep, RoleArn, Source,
-    StackOutputs,
+    Export, ExportReader, FailureKind, Parameter, ParameterError, ParameterRef, ParameterStore, ReadError, ReadStep,
+    RoleArn, Source, StackOutputs,
 };
 
 /// The account a [`Source`] without a role reads: the function's own.
@@ -29,9 +29,18 @@ pub enum Fault {
 }
 
 #[derive(Debug, Default, Clone)]
+struct MemoryParameter {
+    kind: String,
+    versions: Vec<String>,
+    labels: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Default, Clone)]
 struct Publisher {
     exports: Vec<Export>,
     stacks: BTreeMap<String, StackOutputs>,
+    /// Parameter name → its versions, oldest first, and its labels (label → version).
+    parameters: BTreeMap<String, MemoryParameter>,
     /// The consumer accounts its role's trust policy admits; `None` admits every one.
     admitted: Option<Vec<String>>,
 }
@@ -87,6 +96,31 @@ impl MemoryExports {
             .or_default()
             .stacks
             .insert(name.to_owned(), StackOutputs { stack_id, outputs });
+        self
+    }
+
+    /// `account` has the SSM parameter `name` of `kind` (`String`, `StringList`, `SecureString`),
+    /// with `value` as its next version (version 1 first).
+    pub fn with_parameter(self, account: &str, name: &str, kind: &str, value: &str) -> Self {
+        self.put_parameter(account, name, kind, value);
+        self
+    }
+
+    /// From now on `name` has `value` as its next version.
+    pub fn put_parameter(&self, account: &str, name: &str, kind: &str, value: &str) {
+        let mut publishers = self.publishers.lock().unwrap();
+        let parameter =
+            publishers.entry(account.to_owned()).or_default().parameters.entry(name.to_owned()).or_default();
+        parameter.kind = kind.to_owned();
+        parameter.versions.push(value.to_owned());
+    }
+
+    /// `label` points at `version` of `name`.
+    pub fn with_label(self, account: &str, name: &str, label: &str, version: i64) -> Self {
+        let mut publishers = self.publishers.lock().unwrap();
+        let publisher = publishers.entry(account.to_owned()).or_default();
+        publisher.parameters.entry(name.to_owned()).or_default().labels.insert(label.to_owned(), version);
+        drop(publishers);
         self
     }
 
@@ -210,6 +244,71 @@ impl ExportReader for MemoryExports {
         let account = account_of(source);
         self.start(format!("{account}/{stack_name}"), ReadStep::DescribeStacks).await?;
         Ok(self.publisher(source)?.stacks.get(stack_name).cloned())
+    }
+
+    /// As SSM answers: the version or label asked for, the value encrypted (here: marked) unless
+    /// `decrypt`; `arn:aws:ssm:eu-west-1:<account>:parameter<name>` as the ARN.
+    async fn get_parameters(
+        &self,
+        source: &Source,
+        batch: &[ParameterRef],
+        decrypt: bool,
+    ) -> Result<Vec<(ParameterRef, Parameter)>, ReadError> {
+        let account = account_of(source);
+        let names: Vec<&str> = batch.iter().map(ParameterRef::as_str).collect();
+        self.start(format!("{account}/ssm:{}", names.join(",")), ReadStep::GetParameters).await?;
+        assert!(batch.len() <= crate::GET_PARAMETERS_BATCH, "GetParameters takes at most ten names");
+        let publisher = self.publisher(source)?;
+        let mut found = Vec::new();
+        for reference in batch {
+            let name = reference.name();
+            let Some(stored) =
+                publisher.parameters.get(name).or_else(|| publisher.parameters.get(name.trim_start_matches('/')))
+            else {
+                continue;
+            };
+            let latest = stored.versions.len() as i64;
+            let version = match reference.selector() {
+                None => Some(latest),
+                Some(selector) => match selector.parse::<i64>() {
+                    Ok(number) => Some(number).filter(|n| (1..=latest).contains(n)),
+                    Err(_) => stored.labels.get(selector).copied(),
+                },
+            };
+            let Some(version) = version else { continue };
+            let value = &stored.versions[(version - 1) as usize];
+            let secure = stored.kind == "SecureString";
+            found.push((
+                reference.clone(),
+                Parameter {
+                    name: reference.base().to_owned(),
+                    arn: format!("arn:aws:ssm:eu-west-1:{account}:parameter{}", name),
+                    kind: stored.kind.clone(),
+                    value: if secure && !decrypt { format!("encrypted:{}", value.len()) } else { value.clone() },
+                    version,
+                    modified_ms: 1_000 * version,
+                },
+            ));
+        }
+        Ok(found)
+    }
+
+    async fn parameter_names_under(
+        &self,
+        source: &Source,
+        path: &str,
+        recursive: bool,
+    ) -> Result<Vec<String>, ReadError> {
+        let account = account_of(source);
+        self.start(format!("{account}/ssm-path:{path}"), ReadStep::GetParametersByPath).await?;
+        let prefix = if path.ends_with('/') { path.to_owned() } else { format!("{path}/") };
+        let publisher = self.publisher(source)?;
+        Ok(publisher
+            .parameters
+            .keys()
+            .filter(|name| name.strip_prefix(&prefix).is_some_and(|rest| recursive || !rest.contains('/')))
+            .cloned()
+            .collect())
     }
 
     /// Admission is the AssumeRole alone (not a read); the function's own account needs none.

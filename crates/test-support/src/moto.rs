@@ -81,6 +81,7 @@ pub async fn sdk_config(endpoint: &str, region: &str) -> SdkConfig {
 /// Publishes stacks with exports into one account and region of moto, as a publisher team would.
 pub struct Publisher {
     cloudformation: Client,
+    ssm: aws_sdk_ssm::Client,
     /// What moto treats as this account: `None` for the default account's `testing` keys.
     assumed: Option<Credentials>,
     pub account: String,
@@ -114,6 +115,7 @@ impl Publisher {
         };
         Ok(Publisher {
             cloudformation: Client::new(&config),
+            ssm: aws_sdk_ssm::Client::new(&config),
             assumed: kept,
             account: account.to_owned(),
             region: region.to_owned(),
@@ -184,6 +186,34 @@ impl Publisher {
     /// Deletes a stack and with it its exports; a missing stack is not an error.
     pub async fn delete_stack(&self, stack: &str) -> Result<(), BoxError> {
         self.cloudformation.delete_stack().stack_name(stack).send().await?;
+        Ok(())
+    }
+
+    /// Writes the SSM parameter `name`'s next version (`kind`: String, StringList, SecureString) and
+    /// returns its number.
+    pub async fn put_parameter(&self, name: &str, kind: &str, value: &str) -> Result<i64, BoxError> {
+        let written = self
+            .ssm
+            .put_parameter()
+            .name(name)
+            .r#type(aws_sdk_ssm::types::ParameterType::from(kind))
+            .value(value)
+            .overwrite(true)
+            .send()
+            .await
+            .map_err(|e| format!("PutParameter {name}: {}", aws_sdk_ssm::error::DisplayErrorContext(e)))?;
+        Ok(written.version)
+    }
+
+    /// Points `label` at `version` of `name`.
+    pub async fn label_parameter(&self, name: &str, version: i64, label: &str) -> Result<(), BoxError> {
+        self.ssm.label_parameter_version().name(name).parameter_version(version).labels(label).send().await?;
+        Ok(())
+    }
+
+    /// Deletes the parameter `name`.
+    pub async fn delete_parameter(&self, name: &str) -> Result<(), BoxError> {
+        self.ssm.delete_parameter().name(name).send().await?;
         Ok(())
     }
 

@@ -17,6 +17,8 @@ const PUBLISHER_ACCOUNT: &str = "222222222222";
 const REGION: &str = "eu-west-1";
 const EXPORT: &str = "booking-lambda-BookingTopicArn";
 const API_URL: &str = "https://api.booking.example/v1";
+const BOOKINGS_TABLE_PARAMETER: &str = "/booking/prod/bookings-table";
+const BOOKINGS_TABLE: &str = "bookings-prod";
 const READS_TABLE: &str = "remote-exports-reads";
 
 /// The Booking/Airmiles demo, locally: moto, the real function and the CLI (cargo xtask demo passes
@@ -68,6 +70,8 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     println!("    {EXPORT} = {topic_v1}");
     booking.publish_outputs("booking-api", &[("ApiUrl".to_owned(), API_URL.to_owned())]).await?;
     println!("and stack booking-api with a plain output (no export): ApiUrl = {API_URL}");
+    booking.put_parameter(BOOKINGS_TABLE_PARAMETER, "String", BOOKINGS_TABLE).await?;
+    println!("and the SSM parameter {BOOKINGS_TABLE_PARAMETER} = {BOOKINGS_TABLE}");
     let consumer = Publisher::connect(moto, CONSUMER_ACCOUNT, REGION).await?;
     let decoy = format!("arn:aws:sns:{REGION}:{CONSUMER_ACCOUNT}:NotTheBookingTopic");
     consumer.publish("decoy", &[(EXPORT.to_owned(), decoy.clone())]).await?;
@@ -109,6 +113,14 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
         "payments-api does not exist yet: its Defaults entry answered, and the stack did not fail",
     )?;
     println!("\n!GetAtt BookingApi.booking-api.ApiUrl  →  {API_URL}");
+
+    section("2b. Airmiles reads one of Booking's SSM parameters (events/create-parameters.json)");
+    let parameters = invoke(args, &runtime, &responses, &proxy, "create-parameters").await?;
+    expect(
+        parameters["Data"]["BookingsTable"] == BOOKINGS_TABLE,
+        "an SSM parameter of another account, by name, through the same role (CloudFormation's {{resolve:ssm}} reads only its own account)",
+    )?;
+    println!("\n!GetAtt BookingConfig.BookingsTable  →  {BOOKINGS_TABLE}");
 
     section("3. Booking replaces its topic: who is now stale?");
     booking.delete_stack("booking-lambda").await?;
