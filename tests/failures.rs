@@ -150,7 +150,7 @@ async fn throttling_is_waited_out_and_reported_only_at_the_deadline() {
     let text = reason(&answer);
     assert!(
         text.starts_with(&format!(
-            "CloudFormation reads (ListExports, DescribeStacks) from account {account} in {REGION}"
+            "Reads (ListExports, DescribeStacks, GetParameters) from account {account} in {REGION}"
         )),
         "{text}"
     );

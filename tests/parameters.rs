@@ -37,7 +37,8 @@ async fn booking(world: &World, account: &str) -> Publisher {
 #[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn parameters_of_another_account_by_name_version_label_and_key() {
     let test = "parameters_of_another_account_by_name_version_label_and_key";
-    let world = World::start(test, &[]).await;
+    // At the most verbose level the function allows: the SDK's own chatter is capped, values never logged.
+    let world = World::start(test, &[("AWS_LAMBDA_LOG_LEVEL", "trace")]).await;
     let account = publisher_account(test);
     booking(&world, &account).await;
     let properties = json!({
@@ -78,7 +79,26 @@ async fn parameters_of_another_account_by_name_version_label_and_key() {
         answer["Data"],
         json!({"Topic": "arn:aws:sns:eu-west-1:222:topic-v1", "Password": "correct-horse-battery"})
     );
-    let logs = world.function.logs_when(Duration::from_secs(5), |logs| logs.matches("answered").count() >= 3).await;
+    // By ARN too (the publisher's own, in moto as a RAM share would be named), beside its name.
+    world.proxy.reset();
+    let arn = format!("arn:aws:ssm:{REGION}:{account}:parameter/booking/prod/topic-arn");
+    let both =
+        json!({"RoleArn": role_arn(&account), "Parameters": {"ByName": "/booking/prod/topic-arn:1", "ByArn": arn}});
+    let answer = world.answer(&world.event("Create", "arn", both)).await;
+    assert_eq!(
+        answer["Data"],
+        json!({"ByName": "arn:aws:sns:eu-west-1:222:topic-v1", "ByArn": "arn:aws:sns:eu-west-1:222:topic-v2"}),
+        "{answer}"
+    );
+    assert_eq!(world.proxy.count("GetParameters"), 2, "a name and an ARN of one parameter go to two calls");
+    let elsewhere = format!("arn:aws:ssm:us-east-1:{account}:parameter/booking/prod/topic-arn");
+    let refused = world
+        .answer(&world.event("Create", "region", json!({"RoleArn": role_arn(&account), "Parameters": [elsewhere]})))
+        .await;
+    assert!(reason(&refused).contains("is an ARN in region us-east-1, but this resource reads region eu-west-1"));
+
+    let logs = world.function.logs_when(Duration::from_secs(5), |logs| logs.matches("answered").count() >= 5).await;
+    assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "the log level took effect");
     for value in ["correct-horse-battery", "topic-v1", "topic-v2", "subnet-a"] {
         assert!(!logs.contains(value), "a parameter value reached the log or a metric: {value}\n{logs}");
     }
@@ -243,6 +263,13 @@ async fn four_consumers_through_the_snapshot_cost_one_read() {
     // The snapshot keeps no SecureString value.
     let items = serde_json::to_string(&table.items().await.unwrap()).unwrap();
     assert!(items.contains("topic-v2") && !items.contains("correct-horse-battery"), "{items}");
+    // A consumer without NoEcho answered from the same snapshot gets no SecureString either.
+    let mut plain = properties.clone();
+    plain["NoEcho"] = json!("false");
+    worlds[0].proxy.reset();
+    let refused = worlds[0].answer(&worlds[0].event("Create", "plain", plain)).await;
+    assert!(reason(&refused).contains("'/booking/prod/db-password' are SecureStrings"), "{refused}");
+    assert_eq!(worlds[0].proxy.count("GetParameters"), 0, "answered from the snapshot");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -517,8 +517,9 @@ fn the_publisher_roles_trust_admits_only_the_allowed_consumer_accounts() {
     assert!(audit.get("Condition").is_none(), "the audit has no consumer's ExternalId to give");
 }
 
-/// ReadableParameters grants GetParameters and GetParametersByPath on the named paths only (a bare
-/// `/*` is refused), and kms:Decrypt only on the named keys, only through SSM, only for those paths.
+/// ReadableParameters shares paths: GetParameters on everything under each path, GetParametersByPath
+/// on the path itself and below (IAM authorizes it on the path asked for), a bare `/*` refused; and
+/// kms:Decrypt only on the named keys, only through SSM, only for parameters under those paths.
 #[test]
 fn the_publisher_role_grants_the_readable_parameters_only() {
     let role = publisher_role();
@@ -526,42 +527,45 @@ fn the_publisher_role_grants_the_readable_parameters_only() {
     let conditional = |name: &str| {
         policies
             .iter()
-            .find_map(|policy| {
-                let (condition, granted, otherwise) = match policy {
-                    Value::Tagged(_) => if_parts(policy),
-                    _ => return None,
-                };
-                (granted["PolicyName"] == name).then_some((condition, granted, otherwise))
-            })
+            .filter(|policy| matches!(policy, Value::Tagged(_)))
+            .map(if_parts)
+            .find(|(_, granted, _)| granted["PolicyName"] == name)
             .unwrap_or_else(|| panic!("no conditional policy {name}"))
     };
     let parameters = [
-        ("ReadableParameters", "/booking/prod/*,/shared/vpc-id"),
+        ("ReadableParameters", "/booking/prod,/shared/vpc"),
         ("ParameterKmsKeyArns", "arn:aws:kms:eu-west-1:222222222222:key/k1"),
     ];
-    let arns = ["arn:*:ssm:*:*:parameter/booking/prod/*", "arn:*:ssm:*:*:parameter/shared/vpc-id"];
+    let under = ["arn:*:ssm:*:*:parameter/booking/prod/*", "arn:*:ssm:*:*:parameter/shared/vpc/*"];
+    let paths = ["arn:*:ssm:*:*:parameter/booking/prod", "arn:*:ssm:*:*:parameter/shared/vpc"];
     let (condition, read, otherwise) = conditional("read-readable-parameters");
     assert_eq!((condition, names(otherwise).as_deref()), ("HasReadableParameters", Some("AWS::NoValue")));
-    let statement = &read["PolicyDocument"]["Statement"][0];
-    let actions: Vec<&str> = statement["Action"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-    assert_eq!(actions, ["ssm:GetParameters", "ssm:GetParametersByPath"]);
-    assert_eq!(evaluate(&statement["Resource"], &parameters), arns);
+    let statements = read["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    let actions = |statement: &Value| -> Vec<String> {
+        match &statement["Action"] {
+            Value::Sequence(items) => items.iter().map(|a| a.as_str().unwrap().to_owned()).collect(),
+            single => vec![single.as_str().unwrap().to_owned()],
+        }
+    };
+    assert_eq!(actions(&statements[0]), ["ssm:GetParameters", "ssm:GetParametersByPath"]);
+    assert_eq!(evaluate(&statements[0]["Resource"], &parameters), under);
+    assert_eq!(actions(&statements[1]), ["ssm:GetParametersByPath"], "the path itself: names only");
+    assert_eq!(evaluate(&statements[1]["Resource"], &parameters), paths);
+    assert_eq!(statements.len(), 2);
     let (condition, decrypt, _) = conditional("decrypt-readable-parameters");
     assert_eq!(condition, "HasParameterKeys");
     let statement = &decrypt["PolicyDocument"]["Statement"][0];
     assert_eq!(statement["Action"], "kms:Decrypt");
     assert_eq!(evaluate(&statement["Resource"], &parameters), ["arn:aws:kms:eu-west-1:222222222222:key/k1"]);
     assert_eq!(statement["Condition"]["StringLike"]["kms:ViaService"], "ssm.*");
-    assert_eq!(
-        evaluate(&statement["Condition"]["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"], &parameters),
-        arns
-    );
+    let context = &statement["Condition"]["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"];
+    assert_eq!(evaluate(context, &parameters), under);
     let pattern =
         regex_lite::Regex::new(role["Parameters"]["ReadableParameters"]["AllowedPattern"].as_str().unwrap()).unwrap();
-    for accepted in ["", "/booking/*", "/booking/prod/*,/shared/vpc-id", "/a"] {
+    for accepted in ["", "/booking", "/booking/prod,/shared/vpc", "/team-*/shared", "/a"] {
         assert!(pattern.is_match(accepted), "{accepted:?} was refused");
     }
-    for refused in ["/*", "/", "booking/*", "/booking/*,/*", "/a b"] {
+    for refused in ["/*", "/", "/**", "booking", "/booking/", "/booking,/*", "/a b", "/a//b"] {
         assert!(!pattern.is_match(refused), "{refused:?} was accepted");
     }
 }

@@ -33,7 +33,8 @@ export interface RemoteExportsReaderRoleProps {
    */
   readonly readableStacks?: string[];
   /**
-   * SSM parameter path patterns (`/booking/prod/*`; never a bare `/*`) consumers may read through `Parameters`.
+   * SSM parameter paths (`/booking/prod`; `*` allowed within a level, never a bare `/*`) whose parameters
+   * consumers may read through `Parameters`: everything under each path.
    * @default - no parameter at all
    */
   readonly readableParameters?: string[];
@@ -74,8 +75,8 @@ export class RemoteExportsReaderRole extends Construct {
 
     const readableParameters = props.readableParameters ?? [];
     for (const pattern of readableParameters) {
-      if (!Token.isUnresolved(pattern) && !/^\/[A-Za-z0-9_.-][A-Za-z0-9_.*/-]*$/.test(pattern)) {
-        throw new Error(`readableParameters entry '${pattern}' must start with / and a letter, digit or _ . -: a bare /* would grant every parameter`);
+      if (!Token.isUnresolved(pattern) && !/^\/[A-Za-z0-9_.*-]*[A-Za-z0-9_.-][A-Za-z0-9_.*-]*(\/[A-Za-z0-9_.*-]+)*$/.test(pattern)) {
+        throw new Error(`readableParameters entry '${pattern}' is not a path such as /booking/prod: a bare /* would share every parameter`);
       }
     }
     const keys = props.parameterKmsKeyArns ?? [];
@@ -136,12 +137,16 @@ export class RemoteExportsReaderRole extends Construct {
       });
     }
     if (readableParameters.length > 0) {
-      const arns = readableParameters.map((pattern) => `arn:*:ssm:*:*:parameter${pattern}`);
+      const arns = readableParameters.map((path) => `arn:*:ssm:*:*:parameter${path}/*`);
+      const paths = readableParameters.map((path) => `arn:*:ssm:*:*:parameter${path}`);
       policies.push({
         policyName: 'read-readable-parameters',
         policyDocument: {
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParametersByPath'], Resource: arns }],
+          Statement: [
+            { Sid: 'ParametersUnderThePaths', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParametersByPath'], Resource: arns },
+            { Sid: 'NamesUnderThePaths', Effect: 'Allow', Action: 'ssm:GetParametersByPath', Resource: paths },
+          ],
         },
       });
       if (keys.length > 0) {
@@ -174,10 +179,14 @@ export class RemoteExportsReaderRole extends Construct {
     const acknowledge = (finding: string, reason: string) =>
       Validations.of(this.cfnRole).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${finding}]`, reason });
     acknowledge('Resource::*', 'cloudformation:ListExports supports no resource-level permission: its Resource can only be "*".');
-    for (const pattern of readableParameters) {
+    for (const path of readableParameters) {
       acknowledge(
-        `Resource::arn:*:ssm:*:*:parameter${pattern}`,
-        `GetParameters on the parameters the publisher chose to share (${pattern}; a bare /* is refused), in any region, and those shared with this account through AWS RAM.`,
+        `Resource::arn:*:ssm:*:*:parameter${path}/*`,
+        `GetParameters on the parameters under the path the publisher chose to share (${path}; a bare /* is refused), in any region, and those shared with this account through AWS RAM under it.`,
+      );
+      acknowledge(
+        `Resource::arn:*:ssm:*:*:parameter${path}`,
+        `GetParametersByPath on the shared path itself (${path}), in any region: IAM authorizes it on the path asked for, and it returns no more than the statement above allows.`,
       );
     }
     for (const pattern of stacks) {

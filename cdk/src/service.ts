@@ -87,7 +87,7 @@ const KMS_KEY = /^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key\/[a-zA-Z0-9-]+$/;
 const TABLE_ARN = /^arn:[a-z-]+:dynamodb:[a-z0-9-]+:[0-9]{12}:table\/[a-zA-Z0-9_.-]{3,255}$/;
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]+$/;
 const STACK_OUTPUT_PATTERNS = /^[A-Za-z0-9.*-]+$/;
-const PARAMETER_PATTERNS = /^[A-Za-z0-9_.*/-]+$/;
+const PARAMETER_PATTERNS = /^[A-Za-z0-9_.*/:-]+$/;
 const METRICS_NAMESPACE = /^[A-Za-z0-9._/#:-]{1,255}$/;
 
 function checked(value: string | undefined, pattern: RegExp, what: string): void {

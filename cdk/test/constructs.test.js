@@ -116,7 +116,7 @@ test('the reader role has the statements of examples/publisher-role.yaml', () =>
     auditRoleArn: 'arn:aws:iam::111111111111:role/remote-exports-AuditRole-B',
     allowedConsumerAccounts: ['123456789012'],
     readableStacks: ['booking-*'],
-    readableParameters: ['/booking/prod/*'],
+    readableParameters: ['/booking/prod'],
     parameterKmsKeyArns: ['arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab'],
   });
   const template = Template.fromStack(stack);
@@ -134,7 +134,12 @@ test('the reader role has the statements of examples/publisher-role.yaml', () =>
       { PolicyName: 'describe-readable-stacks', PolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Resource: ['arn:*:cloudformation:*:*:stack/booking-*/*'] })] }) },
       {
         PolicyName: 'read-readable-parameters',
-        PolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Action: ['ssm:GetParameters', 'ssm:GetParametersByPath'], Resource: ['arn:*:ssm:*:*:parameter/booking/prod/*'] })] }),
+        PolicyDocument: Match.objectLike({
+          Statement: [
+            Match.objectLike({ Action: ['ssm:GetParameters', 'ssm:GetParametersByPath'], Resource: ['arn:*:ssm:*:*:parameter/booking/prod/*'] }),
+            Match.objectLike({ Action: 'ssm:GetParametersByPath', Resource: ['arn:*:ssm:*:*:parameter/booking/prod'] }),
+          ],
+        }),
       },
       {
         PolicyName: 'decrypt-readable-parameters',
@@ -161,7 +166,7 @@ test('cdk-nag (AwsSolutions) finds nothing unacknowledged in the publisher stack
   new RemoteExportsReaderRole(stack, 'Reader', {
     functionRoleArns: ['arn:aws:iam::111111111111:role/remote-exports-RemoteExportsRole-A'],
     readableStacks: ['booking-*'],
-    readableParameters: ['/booking/prod/*'],
+    readableParameters: ['/booking/prod'],
   });
   app.synth();
   // The same statements without the construct's acknowledgement are findings: the check can fail.

@@ -368,6 +368,7 @@ mod tests {
     use super::*;
     use remote_exports_core::testing::MemoryExports;
     use remote_exports_core::{Consumer, FailureKind, ReadStep, RoleArn, SnapshotMeta};
+    use remote_exports_core::{Parameter, ParameterRef};
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
@@ -457,6 +458,31 @@ mod tests {
             .await
             .unwrap();
         seen
+    }
+
+    #[test]
+    fn a_parameters_snapshot_keeps_no_securestring_value_and_reads_back_what_it_kept() {
+        let reference = |text: &str| ParameterRef::parse(text).unwrap();
+        let parameter = |name: &str, kind: &str, value: &str| Parameter {
+            name: name.into(),
+            arn: format!("arn:aws:ssm:eu-west-1:222222222222:parameter{name}"),
+            kind: kind.into(),
+            value: value.into(),
+            version: 3,
+            modified_ms: 1_795_438_442_000,
+        };
+        let batch = [reference("/a/topic"), reference("/a/password")];
+        let found = vec![
+            (batch[0].clone(), parameter("/a/topic", "String", "arn:topic")),
+            (batch[1].clone(), parameter("/a/password", "SecureString", "hunter2")),
+        ];
+        let body = encode_parameters(&found);
+        assert!(!body.contains("hunter2"), "{body}");
+        let read = decode_parameters(&body, &batch).unwrap();
+        assert_eq!(read[0], found[0]);
+        assert_eq!((read[1].1.kind.as_str(), read[1].1.value.as_str(), read[1].1.version), ("SecureString", "", 3));
+        assert!(decode_parameters(&body, &batch[..1]).is_err(), "a row for a reference not asked for");
+        assert!(decode_parameters("[[1]]", &batch).is_err());
     }
 
     #[tokio::test]

@@ -19,6 +19,8 @@ use aws_sdk_cloudformation::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
 use aws_sdk_cloudformation::operation::list_exports::ListExportsError;
+use aws_sdk_ssm::operation::get_parameters::GetParametersError;
+use aws_sdk_ssm::operation::get_parameters_by_path::GetParametersByPathError;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use remote_exports_core::{
     Attempts, Consumer, Count, Export, ExportReader, FailureKind, Meter, Parameter, ParameterRef, ReadError, ReadStep,
@@ -116,7 +118,10 @@ impl Intercept for CountAttempts {
         let operation_error = context.output_or_error().and_then(Result::err).and_then(|e| e.as_operation_error());
         let code = operation_error.and_then(|error| {
             let list = error.downcast_ref::<ListExportsError>().and_then(ProvideErrorMetadata::code);
-            list.or_else(|| error.downcast_ref::<DescribeStacksError>().and_then(ProvideErrorMetadata::code))
+            let describe = || error.downcast_ref::<DescribeStacksError>().and_then(ProvideErrorMetadata::code);
+            let parameters = || error.downcast_ref::<GetParametersError>().and_then(ProvideErrorMetadata::code);
+            let by_path = || error.downcast_ref::<GetParametersByPathError>().and_then(ProvideErrorMetadata::code);
+            list.or_else(describe).or_else(parameters).or_else(by_path)
         });
         let status = context.response().map_or(0, |response| response.status().as_u16());
         if failure_kind(code, status) == FailureKind::Throttled {
@@ -234,15 +239,21 @@ impl CloudFormationExports {
 
 impl CloudFormationExports {
     /// An SSM client for `source`: the same assumed role (and so the same consumer identity) as its
-    /// CloudFormation client, the same retries until the deadline.
+    /// CloudFormation client, the same retries until the deadline, its attempts counted in the same
+    /// log (a throttled read says how often either service refused).
     fn ssm_for(&self, source: &Source) -> aws_sdk_ssm::Client {
         let key = client_key(source);
         if let Some(client) = self.ssm_clients.lock().expect("client cache lock").get(&key) {
             return client.clone();
         }
+        let (_, log) = self.client_for(source);
+        let partition =
+            RetryPartition::custom("remote-exports-get-parameters").token_bucket(TokenBucket::unlimited()).build();
         let mut config = aws_sdk_ssm::config::Builder::from(&self.base)
             .region(Region::new(source.region.clone()))
-            .retry_classifier(UntrustedCertificatesAreFinal);
+            .retry_partition(partition)
+            .retry_classifier(UntrustedCertificatesAreFinal)
+            .interceptor(CountAttempts(log));
         if let Some(role_key) = &key.role {
             config = config.credentials_provider(AssumedRoleCredentials(self.assumed_role(role_key, source)));
         }

@@ -6,8 +6,12 @@ use remote_exports_core::{Parameter, ParameterRef, ReadError, ReadStep};
 
 use crate::exports::classify;
 
-/// A failure path reads at most this many pages of names (50 a page) under one path.
-const MAX_NAME_PAGES: usize = 10;
+/// GetParametersByPath answers at most ten parameters a page.
+const NAMES_PER_PAGE: i32 = 10;
+
+/// Near matches for a missing name read at most this many pages (100 names) under its path; a
+/// listing (`recursive`) reads every page.
+const MAX_SUGGESTION_PAGES: usize = 10;
 
 /// One GetParameters call; each parameter found comes with the reference in `batch` it answers (a
 /// batch holds one reference per parameter, so a name or an ARN identifies it).
@@ -42,7 +46,12 @@ pub(crate) async fn get_parameters(
 /// The names under `path` (at any depth when `recursive`), never decrypted; the values are dropped as
 /// they arrive.
 pub(crate) async fn names_under(client: &Client, path: &str, recursive: bool) -> Result<Vec<String>, ReadError> {
-    let request = client.get_parameters_by_path().path(path).recursive(recursive).with_decryption(false);
+    let request = client
+        .get_parameters_by_path()
+        .path(path)
+        .recursive(recursive)
+        .with_decryption(false)
+        .max_results(NAMES_PER_PAGE);
     let mut pages = request.into_paginator().send();
     let mut names = Vec::new();
     let mut read = 0;
@@ -50,7 +59,7 @@ pub(crate) async fn names_under(client: &Client, path: &str, recursive: bool) ->
         let page = page.map_err(|error| classify(error, ReadStep::GetParametersByPath))?;
         names.extend(page.parameters.unwrap_or_default().into_iter().filter_map(|parameter| parameter.name));
         read += 1;
-        if read == MAX_NAME_PAGES {
+        if !recursive && read == MAX_SUGGESTION_PAGES {
             break;
         }
     }

@@ -541,14 +541,18 @@ fn print_answer(response: &Response, output: OutputFormat) {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(response).unwrap_or_default()),
         OutputFormat::Table => match response.status {
             Status::Success => {
-                let rows: Vec<[String; 2]> = response
-                    .data
-                    .iter()
-                    .map(|(k, v)| {
-                        [format!("!GetAtt Lookup.{k}"), v.as_str().map_or_else(|| v.to_string(), str::to_owned)]
-                    })
-                    .collect();
+                // NoEcho values are masked on a terminal, as CloudFormation masks them; --output json
+                // prints the exact answer.
+                let shown = |v: &Value| match response.no_echo {
+                    true => "****".to_owned(),
+                    false => v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                };
+                let rows: Vec<[String; 2]> =
+                    response.data.iter().map(|(k, v)| [format!("!GetAtt Lookup.{k}"), shown(v)]).collect();
                 print_table(["ATTRIBUTE", "VALUE"], &rows);
+                if response.no_echo {
+                    println!("(NoEcho: values masked; --output json prints them)");
+                }
                 println!(
                     "\nSUCCESS: {} key(s), response {bytes} of {} bytes, PhysicalResourceId {}",
                     response.data.len(),

@@ -62,12 +62,29 @@ pub async fn audit<S: ExportReader>(records: &[ReadRecord], exports: &S, governa
     for (source_ref, readers) in by_source {
         let mut check = PublisherCheck { source: source_ref.clone(), readers: readers.len(), pages: 0, error: None };
         match current_fingerprints(source_ref, &readers, exports, governance).await {
-            Ok((current, pages)) => {
+            Ok(Current { fingerprints, unchecked, pages }) => {
                 check.pages = pages;
+                if let Some((_, why)) = unchecked.first_key_value() {
+                    let names: Vec<&str> = unchecked.keys().map(|key| key.trim_start_matches("ssm|")).collect();
+                    check.error = Some(format!(
+                        "parameter(s) {} could not be read ({why}); reads of them were not checked",
+                        names.join(", ")
+                    ));
+                }
                 for record in readers {
-                    let stale = stale_in(record, &current);
-                    let alerted: BTreeMap<String, String> =
+                    let checked = |read: &crate::ReadExport| !unchecked.contains_key(&read.current_key());
+                    let unchecked_parameter =
+                        |s: &StaleRead| s.parameter && unchecked.contains_key(&parameter_key(&s.export));
+                    let stale: Vec<StaleRead> =
+                        stale_in(record, &fingerprints).into_iter().filter(|s| !unchecked_parameter(s)).collect();
+                    // An unchecked read keeps what was alerted about it.
+                    let mut alerted: BTreeMap<String, String> =
                         stale.iter().map(|read| (read.key.clone(), read.alert.clone())).collect();
+                    for read in record.exports.iter().filter(|read| !checked(read)) {
+                        if let Some(alert) = record.alerted.get(&read.key) {
+                            alerted.insert(read.key.clone(), alert.clone());
+                        }
+                    }
                     if alerted != record.alerted {
                         report.alert_updates.push(AlertUpdate {
                             reader: record.reader(),
@@ -86,13 +103,22 @@ pub async fn audit<S: ExportReader>(records: &[ReadRecord], exports: &S, governa
     report
 }
 
+/// What a source holds now, of what its readers read.
+struct Current {
+    /// By [`crate::ReadExport::current_key`]; a key that is absent is gone.
+    fingerprints: HashMap<String, String>,
+    /// Parameters that could not be read (denied one by one, say), with why: neither gone nor current.
+    unchecked: BTreeMap<String, String>,
+    pages: u32,
+}
+
 /// Fingerprints of the exports these readers hold, as the source exports them now.
 async fn current_fingerprints<S: ExportReader>(
     source_ref: &PublisherRef,
     readers: &[&ReadRecord],
     exports: &S,
     governance: &Governance,
-) -> Result<(HashMap<String, String>, u32), String> {
+) -> Result<Current, String> {
     if let (Some(role), Some(allowed)) = (&source_ref.role_arn, &governance.allowed_role_arns)
         && !allowed.allows(role)
     {
@@ -134,17 +160,38 @@ async fn current_fingerprints<S: ExportReader>(
         }
     }
     // Parameters: their versions, in GetParameters batches of ten, never decrypted (the fingerprint
-    // of a parameter is its version, not its value).
+    // of a parameter is its version, not its value). A call fails whole when one name is denied, so
+    // a failed batch is read again one by one: one unreadable parameter leaves the others checked.
     let references: Vec<ParameterRef> = parameters.iter().filter_map(|r| ParameterRef::parse(r).ok()).collect();
+    let mut unchecked = BTreeMap::new();
     for batch in batches(&references) {
-        let found =
-            exports.get_parameters(&source, &batch, false).await.map_err(|error: ReadError| error.to_string())?;
-        for (reference, parameter) in found {
-            let origin = parameter_origin(&reference, &parameter);
-            current.insert(parameter_key(reference.as_str()), fingerprint(&origin, ""));
+        let reads = match exports.get_parameters(&source, &batch, false).await {
+            Ok(found) => vec![Ok(found)],
+            Err(_) if batch.len() > 1 => {
+                let mut one_by_one = Vec::new();
+                for reference in &batch {
+                    let single = std::slice::from_ref(reference);
+                    one_by_one.push(exports.get_parameters(&source, single, false).await.map_err(|e| (reference, e)));
+                }
+                one_by_one
+            }
+            Err(error) => vec![Err((&batch[0], error))],
+        };
+        for read in reads {
+            match read {
+                Ok(found) => {
+                    for (reference, parameter) in found {
+                        let origin = parameter_origin(&reference, &parameter);
+                        current.insert(parameter_key(reference.as_str()), fingerprint(&origin, ""));
+                    }
+                }
+                Err((reference, error)) => {
+                    unchecked.insert(parameter_key(reference.as_str()), error.to_string());
+                }
+            }
         }
     }
-    Ok((current, pages))
+    Ok(Current { fingerprints: current, unchecked, pages })
 }
 
 #[cfg(test)]
@@ -302,6 +349,47 @@ mod tests {
         assert_eq!(found, vec![("hotels", "new-export", Staleness::Appeared)]);
         assert!(report.stale[0].advice().contains("new Refresh value"), "{}", report.stale[0].advice());
         assert_eq!(report.stale[0].event_detail()["state"], "appeared");
+    }
+
+    #[tokio::test]
+    async fn parameters_are_audited_by_version_and_one_unreadable_leaves_the_others_checked() {
+        let source = MemoryExports::new()
+            .with_parameter("222222222222", "/booking/topic", "String", "v1")
+            .with_parameter("222222222222", "/booking/flag", "String", "on");
+        let parameter_read = |name: &str, key: &str| -> ReadExport {
+            let reference = ParameterRef::parse(name).unwrap();
+            let parameter = crate::Parameter {
+                name: name.into(),
+                arn: format!("arn:aws:ssm:eu-west-1:222222222222:parameter{name}"),
+                kind: "String".into(),
+                value: String::new(),
+                version: 1,
+                modified_ms: 1_000,
+            };
+            let origin = parameter_origin(&reference, &parameter);
+            ReadExport {
+                key: key.into(),
+                export: name.into(),
+                fingerprint: fingerprint(&origin, "ignored"),
+                defaulted: false,
+                parameter: origin.parameter,
+            }
+        };
+        let mut reader = record("airmiles", "222222222222", &[]);
+        reader.exports = vec![parameter_read("/booking/topic", "Topic"), parameter_read("/booking/flag", "Flag")];
+        reader.alerted.insert("Flag".into(), "an earlier alert".into());
+        let report = audit(std::slice::from_ref(&reader), &source, &Governance::default()).await;
+        assert!(report.stale.is_empty() && report.unchecked().next().is_none(), "{report:?}");
+
+        source.put_parameter("222222222222", "/booking/topic", "String", "v2");
+        source.deny_parameter("222222222222", "/booking/flag");
+        let report = audit(std::slice::from_ref(&reader), &source, &Governance::default()).await;
+        let states: Vec<(&str, Staleness, bool)> =
+            report.stale.iter().map(|s| (s.key.as_str(), s.state, s.parameter)).collect();
+        assert_eq!(states, [("Topic", Staleness::Changed, true)], "the denied one is not called removed");
+        let unchecked: Vec<&PublisherCheck> = report.unchecked().collect();
+        assert!(unchecked[0].error.as_deref().unwrap().contains("/booking/flag could not be read"), "{unchecked:?}");
+        assert_eq!(report.alert_updates[0].alerted.get("Flag").map(String::as_str), Some("an earlier alert"));
     }
 
     #[tokio::test]

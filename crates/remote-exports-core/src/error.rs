@@ -50,6 +50,17 @@ pub enum LookupError {
          them from a separate Custom::RemoteExports resource that sets it.", quoted(.names)
     )]
     SecureWithoutNoEcho { names: Vec<String> },
+    #[error(
+        "Parameters are read only through a publisher's role: set RoleArn (or ask the platform team for a \
+         DEFAULT_ROLE_ARN). The function's own role may read no parameter but its consumer policy."
+    )]
+    ParametersNeedRole,
+    #[error(
+        "Parameter '{reference}' is an ARN in region {arn_region}, but this resource reads region {region}: set \
+         Region to {arn_region} (in a resource of its own if the others are in {region}), or name the parameter \
+         of {region}."
+    )]
+    ParameterRegion { reference: String, arn_region: String, region: String },
     #[error("Could not read SSM parameters from {source_name}: {error}")]
     ParameterSource { source_name: String, error: ReadError },
     #[error(
@@ -115,7 +126,7 @@ pub enum LookupError {
     )]
     TimedOut { source_name: String, waited: std::time::Duration },
     #[error(
-        "CloudFormation reads (ListExports, DescribeStacks) from {source_name} were throttled: {throttled} of \
+        "Reads (ListExports, DescribeStacks, GetParameters) from {source_name} were throttled: {throttled} of \
          {attempts} attempt(s) over {} ms were refused \
          (Rate exceeded), and the function kept retrying until it had to answer before the Lambda deadline. Too \
          many stacks are reading this publisher at once. Retry the deployment, deploy fewer consumer stacks at a \
@@ -133,9 +144,11 @@ impl LookupError {
     /// never a name or a value).
     pub fn kind(&self) -> &'static str {
         match self {
-            LookupError::Properties(_) | LookupError::NoRegion | LookupError::AliasCollision { .. } => {
-                "InvalidProperties"
-            }
+            LookupError::Properties(_)
+            | LookupError::NoRegion
+            | LookupError::AliasCollision { .. }
+            | LookupError::ParametersNeedRole
+            | LookupError::ParameterRegion { .. } => "InvalidProperties",
             LookupError::Config(_) | LookupError::Policy(_) => "Misconfigured",
             LookupError::RoleNotAllowed { .. }
             | LookupError::ExportsNotAllowed { .. }

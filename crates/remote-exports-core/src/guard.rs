@@ -233,8 +233,9 @@ pub struct Verdict {
 }
 
 /// Who reads each change, among `records` (the registry's records of this publisher account and
-/// region). A value read from `Defaults` does not count: the reader has its fallback; nor does an
-/// SSM parameter, which a stack operation does not remove even when its name is an export's.
+/// region). A value read from `Defaults` does not count: the reader has its fallback. Nor does an SSM
+/// parameter, even one whose name is an export's: the guard judges exports and outputs only, and
+/// does not stop the removal of an `AWS::SSM::Parameter` that someone reads.
 pub fn verdict(stack_name: &str, changes: Changes, records: &[ReadRecord]) -> Verdict {
     let readers_of = |output_key: &str, export: Option<&str>| -> Vec<Reader> {
         let output_ref = format!("{stack_name}.{output_key}");

@@ -8,7 +8,7 @@ use crate::error::{LookupError, MissingExport, MissingKind};
 use crate::parameter::{Parameter, ParameterRef, batches};
 use crate::plan::{LookupPlan, Source};
 use crate::ports::ExportReader;
-use crate::properties::{OutputRequest, output_ref};
+use crate::properties::{OutputRequest, PropertyError, output_ref};
 use crate::published::{Export, ExportOrigin, ParameterVersion, StackOutputs, parameter_origin};
 use crate::suggest::closest;
 
@@ -222,6 +222,14 @@ fn select_parameters(
     for (reference, parameter) in found {
         let origin = parameter_origin(&reference, &parameter);
         for key in plan.selection.parameter_keys_of(&reference) {
+            // An export that ExportPrefix (or "everything") matched under the same key.
+            if let Some(export) = selected.origins.get(key).filter(|o| o.parameter.is_none()) {
+                return Err(LookupError::Properties(PropertyError::DataKeyClash {
+                    key: key.to_owned(),
+                    first: format!("'{}'", export.export),
+                    second: format!("parameter '{reference}'"),
+                }));
+            }
             selected.data.insert(key.to_owned(), parameter.value.clone());
             selected.origins.insert(key.to_owned(), origin.clone());
         }
@@ -722,14 +730,17 @@ mod tests {
         assert!(!text.contains("BookingTopicArn"), "{text}");
     }
 
+    const PUBLISHER: &str = "222222222222";
+    const READER: &str = "arn:aws:iam::222222222222:role/remote-exports-reader";
+
     fn parameters() -> MemoryExports {
         MemoryExports::new()
-            .with_exports(OWN_ACCOUNT, [Export::new("booking-topic", "export-value", "stack/booking/1")])
-            .with_parameter(OWN_ACCOUNT, "/booking/prod/topic-arn", "String", "arn:topic:v1")
-            .with_parameter(OWN_ACCOUNT, "/booking/prod/topic-arn", "String", "arn:topic:v2")
-            .with_label(OWN_ACCOUNT, "/booking/prod/topic-arn", "stable", 1)
-            .with_parameter(OWN_ACCOUNT, "/booking/prod/subnets", "StringList", "subnet-a,subnet-b")
-            .with_parameter(OWN_ACCOUNT, "/booking/prod/db-password", "SecureString", "hunter2")
+            .with_exports(PUBLISHER, [Export::new("booking-topic", "export-value", "stack/booking/1")])
+            .with_parameter(PUBLISHER, "/booking/prod/topic-arn", "String", "arn:topic:v1")
+            .with_parameter(PUBLISHER, "/booking/prod/topic-arn", "String", "arn:topic:v2")
+            .with_label(PUBLISHER, "/booking/prod/topic-arn", "stable", 1)
+            .with_parameter(PUBLISHER, "/booking/prod/subnets", "StringList", "subnet-a,subnet-b")
+            .with_parameter(PUBLISHER, "/booking/prod/db-password", "SecureString", "hunter2")
     }
 
     #[tokio::test]
@@ -737,14 +748,18 @@ mod tests {
         let source = parameters();
         let selected = run(
             &source,
-            json!({"Parameters": {"Topic": "/booking/prod/topic-arn", "Stable": "/booking/prod/topic-arn:stable"}}),
+            json!({"RoleArn": READER, "Parameters": {"Topic": "/booking/prod/topic-arn", "Stable": "/booking/prod/topic-arn:stable"}}),
         )
         .await
         .unwrap();
         assert_eq!(selected.data["Topic"], "arn:topic:v2");
         assert_eq!(selected.data["Stable"], "arn:topic:v1");
-        let selected =
-            run(&source, json!({"Parameters": ["/booking/prod/topic-arn:1", "/booking/prod/subnets"]})).await.unwrap();
+        let selected = run(
+            &source,
+            json!({"RoleArn": READER, "Parameters": ["/booking/prod/topic-arn:1", "/booking/prod/subnets"]}),
+        )
+        .await
+        .unwrap();
         assert_eq!(selected.data["/booking/prod/topic-arn:1"], "arn:topic:v1");
         assert_eq!(selected.data["/booking/prod/subnets"], "subnet-a,subnet-b", "a StringList is comma-joined");
         let origin = &selected.origins["/booking/prod/subnets"];
@@ -755,28 +770,33 @@ mod tests {
     #[tokio::test]
     async fn a_securestring_is_answered_only_to_a_noecho_resource() {
         let source = parameters();
-        let refused = run(&source, json!({"Parameters": ["/booking/prod/db-password"]})).await.unwrap_err();
+        let refused =
+            run(&source, json!({"RoleArn": READER, "Parameters": ["/booking/prod/db-password"]})).await.unwrap_err();
         assert!(
             matches!(&refused, LookupError::SecureWithoutNoEcho { names } if names == &["/booking/prod/db-password"])
         );
         assert!(refused.to_string().contains("NoEcho: \"true\""), "{refused}");
         let masked =
-            run(&source, json!({"Parameters": ["/booking/prod/db-password"], "NoEcho": "true"})).await.unwrap();
+            run(&source, json!({"RoleArn": READER, "Parameters": ["/booking/prod/db-password"], "NoEcho": "true"}))
+                .await
+                .unwrap();
         assert_eq!(masked.data["/booking/prod/db-password"], "hunter2");
     }
 
     #[tokio::test]
     async fn eleven_parameters_take_two_calls_and_a_name_shared_with_an_export_stays_apart() {
-        let mut source = MemoryExports::new().with_exports(OWN_ACCOUNT, [Export::new("flag", "export", "stack/x/1")]);
+        let mut source = MemoryExports::new().with_exports(PUBLISHER, [Export::new("flag", "export", "stack/x/1")]);
         for i in 0..11 {
-            source = source.with_parameter(OWN_ACCOUNT, &format!("/many/p{i}"), "String", &format!("v{i}"));
+            source = source.with_parameter(PUBLISHER, &format!("/many/p{i}"), "String", &format!("v{i}"));
         }
-        source = source.with_parameter(OWN_ACCOUNT, "flag", "String", "parameter");
+        source = source.with_parameter(PUBLISHER, "flag", "String", "parameter");
         let names: Vec<String> = (0..11).map(|i| format!("/many/p{i}")).collect();
-        let selected = run(&source, json!({"Parameters": names})).await.unwrap();
+        let selected = run(&source, json!({"RoleArn": READER, "Parameters": names})).await.unwrap();
         assert_eq!((selected.data.len(), selected.parameter_calls), (11, 2));
         let both =
-            run(&source, json!({"ExportNames": ["flag"], "Parameters": {"FlagParameter": "flag"}})).await.unwrap();
+            run(&source, json!({"RoleArn": READER, "ExportNames": ["flag"], "Parameters": {"FlagParameter": "flag"}}))
+                .await
+                .unwrap();
         assert_eq!((both.data["flag"].as_str(), both.data["FlagParameter"].as_str()), ("export", "parameter"));
         let clash = ResourceProperties::parse(&json!({"ExportNames": ["flag"], "Parameters": ["flag"]})).unwrap_err();
         assert!(clash.to_string().contains("Data key 'flag' is asked for twice"), "{clash}");
@@ -785,9 +805,12 @@ mod tests {
     #[tokio::test]
     async fn a_missing_parameter_is_named_with_near_matches_or_answered_by_its_default() {
         let source = parameters();
-        let missing = run(&source, json!({"Parameters": ["/booking/prod/topic-ARN", "/booking/prod/topic-arn:9"]}))
-            .await
-            .unwrap_err();
+        let missing = run(
+            &source,
+            json!({"RoleArn": READER, "Parameters": ["/booking/prod/topic-ARN", "/booking/prod/topic-arn:9"]}),
+        )
+        .await
+        .unwrap_err();
         let text = missing.to_string();
         assert!(
             text.contains("parameter '/booking/prod/topic-ARN' (did you mean '/booking/prod/topic-arn'?)"),
@@ -796,10 +819,14 @@ mod tests {
         assert!(text.contains("parameter '/booking/prod/topic-arn:9'"), "{text}");
         assert_eq!(missing.kind(), "MissingParameter");
         let by_path: Vec<String> = source.reads().into_iter().filter(|r| r.contains("ssm-path:")).collect();
-        assert_eq!(by_path, ["self/ssm-path:/booking/prod"], "one GetParametersByPath per path, only when missing");
+        assert_eq!(
+            by_path,
+            ["222222222222/ssm-path:/booking/prod"],
+            "one GetParametersByPath per path, only when missing"
+        );
         let defaulted = run(
             &source,
-            json!({"Parameters": {"Flag": "/booking/prod/flag"}, "Defaults": {"/booking/prod/flag": "off"}}),
+            json!({"RoleArn": READER, "Parameters": {"Flag": "/booking/prod/flag"}, "Defaults": {"/booking/prod/flag": "off"}}),
         )
         .await
         .unwrap();
@@ -814,7 +841,8 @@ mod tests {
             Governance { allowed_parameters: PatternList::parse("/booking/prod/topic-*"), ..Governance::default() };
         let origin = Origin { stack_region: Some("eu-west-1"), logical_resource_id: "L", ..Origin::default() };
         let refused = LookupPlan::new(
-            ResourceProperties::parse(&json!({"Parameters": ["/booking/prod/db-password"]})).unwrap(),
+            ResourceProperties::parse(&json!({"RoleArn": READER, "Parameters": ["/booking/prod/db-password"]}))
+                .unwrap(),
             &governance,
             None,
             origin,
@@ -827,12 +855,50 @@ mod tests {
             "{refused}"
         );
         assert_eq!(source.read_count(), 0);
-        let missing =
-            lookup(&source, &plan_with(json!({"Parameters": ["/booking/prod/topic-arm"]}), &governance)).await;
+        let missing = lookup(
+            &source,
+            &plan_with(json!({"RoleArn": READER, "Parameters": ["/booking/prod/topic-arm"]}), &governance),
+        )
+        .await;
         let text = missing.unwrap_err().to_string();
         assert!(text.contains("did you mean '/booking/prod/topic-arn'?"), "{text}");
-        let hidden = lookup(&source, &plan_with(json!({"Parameters": ["/booking/prod/topic-sub"]}), &governance)).await;
+        let hidden = lookup(
+            &source,
+            &plan_with(json!({"RoleArn": READER, "Parameters": ["/booking/prod/topic-sub"]}), &governance),
+        )
+        .await;
         assert!(!hidden.unwrap_err().to_string().contains("subnets"), "a hidden name is never suggested");
+    }
+
+    #[tokio::test]
+    async fn parameters_need_a_role_the_arns_region_and_owner_and_a_key_of_their_own() {
+        let origin = Origin { stack_region: Some("eu-west-1"), logical_resource_id: "L", ..Origin::default() };
+        let planned = |properties: serde_json::Value, governance: &Governance| {
+            LookupPlan::new(ResourceProperties::parse(&properties).unwrap(), governance, None, origin)
+        };
+        let none = planned(json!({"Parameters": ["/a/b"]}), &Governance::default()).unwrap_err();
+        assert_eq!(none, LookupError::ParametersNeedRole);
+        let elsewhere = "arn:aws:ssm:us-east-1:222222222222:parameter/a/b";
+        let error = planned(json!({"RoleArn": READER, "Parameters": [elsewhere]}), &Governance::default()).unwrap_err();
+        assert!(error.to_string().contains("is an ARN in region us-east-1, but this resource reads region eu-west-1"));
+        // A name pattern admits the publisher's own parameter by ARN, not another owner's.
+        let governance = Governance { allowed_parameters: PatternList::parse("/shared/*"), ..Governance::default() };
+        let own = "arn:aws:ssm:eu-west-1:222222222222:parameter/shared/vpc";
+        let shared = "arn:aws:ssm:eu-west-1:333333333333:parameter/shared/vpc";
+        assert!(planned(json!({"RoleArn": READER, "Parameters": [own]}), &governance).is_ok());
+        let error = planned(json!({"RoleArn": READER, "Parameters": [shared]}), &governance).unwrap_err();
+        assert!(matches!(error, LookupError::ParametersNotAllowed { .. }), "{error}");
+        let owner = Governance {
+            allowed_parameters: PatternList::parse("arn:*:ssm:*:333333333333:parameter/shared/*"),
+            ..Governance::default()
+        };
+        assert!(planned(json!({"RoleArn": READER, "Parameters": [shared]}), &owner).is_ok());
+        // A parameter's key may not take an export's that a prefix matched.
+        let source = parameters();
+        let clash = run(&source, json!({"RoleArn": READER, "ExportPrefix": "booking-", "Parameters": {"booking-topic": "/booking/prod/topic-arn"}}))
+            .await
+            .unwrap_err();
+        assert!(clash.to_string().contains("Data key 'booking-topic' is asked for twice"), "{clash}");
     }
 
     #[tokio::test]

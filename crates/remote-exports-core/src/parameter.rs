@@ -71,10 +71,26 @@ impl ParameterRef {
 
     /// The parameter's name: the reference itself, or the part of an ARN after `:parameter`.
     pub fn name(&self) -> &str {
-        let base = self.base();
-        match base.starts_with("arn:") {
-            true => base.split_once(":parameter").map_or(base, |(_, name)| name),
-            false => base,
+        name_in(self.base())
+    }
+
+    /// The account an ARN names; `None` for a name (the publisher's own account).
+    pub fn arn_account(&self) -> Option<&str> {
+        self.is_arn().then(|| self.base().split(':').nth(4)).flatten()
+    }
+
+    /// The region an ARN names; `None` for a name.
+    pub fn arn_region(&self) -> Option<&str> {
+        self.is_arn().then(|| self.base().split(':').nth(3)).flatten()
+    }
+
+    /// What the allow-lists match: the name, or, for the ARN of another account's parameter (shared
+    /// through AWS RAM), the ARN itself, so that a name pattern never admits a parameter of an owner
+    /// the platform team did not name.
+    pub fn governed_name(&self, publisher_account: Option<&str>) -> &str {
+        match self.arn_account() {
+            Some(owner) if Some(owner) != publisher_account => self.base(),
+            _ => self.name(),
         }
     }
 
@@ -101,6 +117,19 @@ impl ParameterRef {
 impl std::fmt::Display for ParameterRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// A parameter's name in a name or an ARN: the ARN's part after `:parameter`, where SSM writes
+/// `parameter/flag` for the name `flag` and `parameter/a/b` for `/a/b`.
+fn name_in(base: &str) -> &str {
+    if !base.starts_with("arn:") {
+        return base;
+    }
+    let Some((_, resource)) = base.split_once(":parameter") else { return base };
+    match resource.strip_prefix('/') {
+        Some(single) if !single.contains('/') => single,
+        _ => resource,
     }
 }
 
@@ -137,7 +166,8 @@ impl Parameter {
     /// Whether GetParameters answered this parameter for `wanted`: by name or by ARN, as asked.
     pub fn answers(&self, wanted: &ParameterRef) -> bool {
         let base = wanted.base();
-        self.name == base || self.arn == base
+        let answered = if self.arn.is_empty() { name_in(&self.name) } else { name_in(&self.arn) };
+        self.name == base || self.arn == base || answered == wanted.name()
     }
 }
 
@@ -153,13 +183,13 @@ impl std::fmt::Debug for Parameter {
 }
 
 /// Splits references into GetParameters calls: at most [`GET_PARAMETERS_BATCH`] per call, and one
-/// reference per parameter in a call, so that each answer names the reference it answers even when
-/// two selectors of one parameter are read.
+/// reference per parameter name in a call (a name and an ARN of one parameter, or two selectors of
+/// it, go to different calls), so that each answer names the one reference it answers.
 pub fn batches(wanted: &[ParameterRef]) -> Vec<Vec<ParameterRef>> {
     let mut batches: Vec<Vec<ParameterRef>> = Vec::new();
     for reference in wanted {
         let fits = |batch: &&mut Vec<ParameterRef>| {
-            batch.len() < GET_PARAMETERS_BATCH && batch.iter().all(|other| other.base() != reference.base())
+            batch.len() < GET_PARAMETERS_BATCH && batch.iter().all(|other| other.name() != reference.name())
         };
         match batches.iter_mut().find(fits) {
             Some(batch) => batch.push(reference.clone()),
@@ -194,6 +224,12 @@ mod tests {
         let arn = parsed("arn:aws:ssm:eu-west-1:333333333333:parameter/shared/vpc-id:2");
         assert_eq!(arn.base(), "arn:aws:ssm:eu-west-1:333333333333:parameter/shared/vpc-id");
         assert_eq!((arn.name(), arn.selector(), arn.is_arn()), ("/shared/vpc-id", Some("2"), true));
+        assert_eq!((arn.arn_account(), arn.arn_region()), (Some("333333333333"), Some("eu-west-1")));
+        assert_eq!(arn.governed_name(Some("333333333333")), "/shared/vpc-id");
+        assert_eq!(arn.governed_name(Some("222222222222")), arn.base(), "another owner is governed by its ARN");
+        assert_eq!(plain.governed_name(Some("222222222222")), "/booking/prod/topic-arn");
+        // SSM's ARN of the name `flag` is parameter/flag, as is that of /flag's: one name per level.
+        assert_eq!(parsed("arn:aws:ssm:eu-west-1:222222222222:parameter/flag").name(), "flag");
         assert_eq!(parsed("/top").parent_path(), Some("/"));
         let public = parsed("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64");
         assert_eq!(public.selector(), None);
@@ -223,9 +259,14 @@ mod tests {
         let refs: Vec<ParameterRef> = (0..11).map(|i| parsed(&format!("/p/{i}"))).collect();
         let split = batches(&refs);
         assert_eq!(split.iter().map(Vec::len).collect::<Vec<_>>(), [10, 1]);
-        let same = [parsed("/a"), parsed("/a:1"), parsed("/b"), parsed("/a:prod")];
+        let same = [
+            parsed("/a/x"),
+            parsed("/a/x:1"),
+            parsed("/b"),
+            parsed("arn:aws:ssm:eu-west-1:222222222222:parameter/a/x:prod"),
+        ];
         let split = batches(&same);
         assert_eq!(split.len(), 3);
-        assert!(split.iter().all(|batch| batch.iter().filter(|r| r.base() == "/a").count() == 1));
+        assert!(split.iter().all(|batch| batch.iter().filter(|r| r.name() == "/a/x").count() == 1));
     }
 }

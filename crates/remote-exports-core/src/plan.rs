@@ -1,3 +1,5 @@
+use std::collections::BTreeSet;
+
 use crate::config::Governance;
 use crate::error::LookupError;
 use crate::pattern::PatternList;
@@ -150,15 +152,14 @@ impl LookupPlan {
             let outputs = selection.exact_outputs().filter(|output| !allowed.allows(output));
             stacks.map(|stack| format!("{stack} (every output)")).chain(outputs).collect()
         };
+        let publisher_account = role.as_ref().map(RoleArn::account);
+        if role.is_none() && !selection.parameters.is_empty() {
+            return Err(LookupError::ParametersNeedRole);
+        }
         let refused_parameters = |allowed: &PatternList| -> Vec<String> {
-            let mut names: Vec<String> = selection
-                .parameters
-                .values()
-                .filter(|reference| !allowed.allows(reference.name()))
-                .map(ToString::to_string)
-                .collect();
-            names.dedup();
-            names
+            let refused = selection.parameters.values().filter(|r| !allowed.allows(r.governed_name(publisher_account)));
+            let names: BTreeSet<String> = refused.map(ToString::to_string).collect();
+            names.into_iter().collect()
         };
         let mut visible = Vec::new();
         let mut visible_outputs = Vec::new();
@@ -232,6 +233,18 @@ impl LookupPlan {
             .or_else(|| origin.stack_region.filter(|r| is_region_name(r)).map(str::to_owned))
             .or_else(|| origin.function_region.filter(|r| is_region_name(r)).map(str::to_owned))
             .ok_or(LookupError::NoRegion)?;
+        // SSM answers in the region it is asked in: an ARN of another region would read as missing.
+        if let Some((reference, elsewhere)) =
+            properties.selection.parameters.values().find_map(|r| {
+                r.arn_region().filter(|arn_region| *arn_region != region).map(|arn_region| (r, arn_region))
+            })
+        {
+            return Err(LookupError::ParameterRegion {
+                reference: reference.to_string(),
+                arn_region: elsewhere.to_owned(),
+                region,
+            });
+        }
         let consumer = consumer(&origin);
         Ok(LookupPlan {
             source: Source {

@@ -165,10 +165,10 @@ fn parse_rules(entry: &Value) -> Result<ConsumerRules, String> {
     }
     let outputs = PatternList::parse(&outputs.join(",")).unwrap_or_else(PatternList::nothing);
     let parameters = if fields.contains_key("Parameters") { list("Parameters")? } else { Vec::new() };
-    let parameter_char = |c: char| c.is_ascii_alphanumeric() || "_.-/*".contains(c);
+    let parameter_char = |c: char| c.is_ascii_alphanumeric() || "_.-/*:".contains(c);
     if let Some(bad) = parameters.iter().find(|p| !p.chars().all(parameter_char)) {
         return Err(format!(
-            "has '{bad}' in Parameters, which is not a parameter name pattern (letters, digits, _ . - / and *)"
+            "has '{bad}' in Parameters, which is not a parameter name or ARN pattern (letters, digits, _ . - / : and *)"
         ));
     }
     let parameters = PatternList::parse(&parameters.join(",")).unwrap_or_else(PatternList::nothing);

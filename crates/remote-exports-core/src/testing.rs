@@ -41,6 +41,8 @@ struct Publisher {
     stacks: BTreeMap<String, StackOutputs>,
     /// Parameter name → its versions, oldest first, and its labels (label → version).
     parameters: BTreeMap<String, MemoryParameter>,
+    /// Parameters the role may not read: a GetParameters naming one is denied whole, as IAM does.
+    denied_parameters: Vec<String>,
     /// The consumer accounts its role's trust policy admits; `None` admits every one.
     admitted: Option<Vec<String>>,
 }
@@ -113,6 +115,11 @@ impl MemoryExports {
             publishers.entry(account.to_owned()).or_default().parameters.entry(name.to_owned()).or_default();
         parameter.kind = kind.to_owned();
         parameter.versions.push(value.to_owned());
+    }
+
+    /// From now on the role may not read the parameter `name`.
+    pub fn deny_parameter(&self, account: &str, name: &str) {
+        self.publishers.lock().unwrap().entry(account.to_owned()).or_default().denied_parameters.push(name.to_owned());
     }
 
     /// `label` points at `version` of `name`.
@@ -259,6 +266,17 @@ impl ExportReader for MemoryExports {
         self.start(format!("{account}/ssm:{}", names.join(",")), ReadStep::GetParameters).await?;
         assert!(batch.len() <= crate::GET_PARAMETERS_BATCH, "GetParameters takes at most ten names");
         let publisher = self.publisher(source)?;
+        if let Some(denied) = batch.iter().find(|r| publisher.denied_parameters.iter().any(|d| d == r.name())) {
+            return Err(ReadError {
+                step: ReadStep::GetParameters,
+                kind: FailureKind::Denied,
+                code: Some("AccessDeniedException".to_owned()),
+                message: format!(
+                    "not authorized to perform: ssm:GetParameters on resource: parameter{}",
+                    denied.name()
+                ),
+            });
+        }
         let mut found = Vec::new();
         for reference in batch {
             let name = reference.name();

@@ -64,6 +64,9 @@ struct Args {
     /// Instead: the export guard's decision against 10 000 registry readers (20 cold, 20 warm at least).
     #[arg(long)]
     guard: bool,
+    /// Instead: ten values read as exports and as SSM parameters, and eleven parameters, in cold Creates.
+    #[arg(long)]
+    parameters: bool,
     /// Instead: K cold functions answering one Create each at once against a throttled publisher.
     #[arg(long)]
     burst: bool,
@@ -115,6 +118,7 @@ struct Cold {
     list_pages: u32,
     puts: usize,
     put_items: u32,
+    get_parameters: u32,
 }
 
 /// One warm process: three Creates on the same role; the last two are warm.
@@ -147,6 +151,11 @@ async fn run() -> Result<(), BoxError> {
     }
     if args.guard {
         let result = guard::guard(&args, moto.endpoint()).await;
+        moto.stop().await;
+        return result;
+    }
+    if args.parameters {
+        let result = parameters_cost(&args, moto.endpoint()).await;
         moto.stop().await;
         return result;
     }
@@ -249,6 +258,63 @@ async fn registry_cost(args: &Args, moto: &str) -> Result<(), BoxError> {
     std::fs::create_dir_all(&args.out)?;
     std::fs::write(args.out.join("REGISTRY.md"), &table_md)?;
     eprintln!("wrote {}/REGISTRY.md", args.out.display());
+    moto_delete(&publisher).await;
+    Ok(())
+}
+
+/// The same ten values as exports (named in `ExportNames` among 100) and as SSM parameters (one
+/// GetParameters), and eleven parameters (two), in interleaved cold Creates.
+async fn parameters_cost(args: &Args, moto: &str) -> Result<(), BoxError> {
+    let account = "399999999999";
+    let publisher = Publisher::connect(moto, account, REGION).await?;
+    let exports: Vec<(String, String)> = (0..100)
+        .map(|i| (format!("bench-Export{i:05}"), format!("arn:aws:sns:{REGION}:{account}:topic-{i:05}")))
+        .collect();
+    publisher.publish("bench", &exports).await?;
+    for i in 0..11 {
+        publisher.put_parameter(&format!("/bench/prod/topic-{i:02}"), "String", &exports[i * 9].1).await?;
+    }
+    let role = format!("arn:aws:iam::{account}:role/remote-exports-reader");
+    let ten_exports: Vec<String> = (0..10).map(|i| exports[i * 9].0.clone()).collect();
+    let parameters = |n: usize| (0..n).map(|i| format!("/bench/prod/topic-{i:02}")).collect::<Vec<_>>();
+    let cases = [
+        ("10 exports (ExportNames, 100 exported)", json!({"RoleArn": role, "ExportNames": ten_exports})),
+        ("10 parameters", json!({"RoleArn": role, "Parameters": parameters(10)})),
+        ("11 parameters", json!({"RoleArn": role, "Parameters": parameters(11)})),
+    ];
+    let mut colds: Vec<Vec<Cold>> = cases.iter().map(|_| Vec::new()).collect();
+    for run in 0..args.runs {
+        for (n, (_, properties)) in cases.iter().enumerate() {
+            colds[n].push(cold_run(args, moto, properties, &[]).await?);
+        }
+        eprintln!("  parameters run {}/{}", run + 1, args.runs);
+    }
+    let mut rows = String::new();
+    for ((name, _), runs) in cases.iter().zip(&colds) {
+        let of = |f: &dyn Fn(&Cold) -> f64| median(runs.iter().map(f).collect());
+        rows.push_str(&format!(
+            "| {name} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} MiB | {} / {} / {} |\n",
+            of(&|c| ms(c.init)),
+            of(&|c| ms(c.wall)),
+            of(&|c| ms(c.cpu)),
+            of(&|c| c.peak_rss_kb as f64 / 1024.0),
+            runs[0].assume_role,
+            runs[0].list_pages,
+            runs[0].get_parameters,
+        ));
+    }
+    let table_md = format!(
+        "Measured {} on {}; medians of {} interleaved cold Creates; release binary.\n\n\
+         | reads | init | start → PUT received | CPU | peak RSS | calls (AssumeRole / ListExports / GetParameters) |\n\
+         |---|---:|---:|---:|---:|:---:|\n{rows}",
+        today(),
+        machine(),
+        args.runs,
+    );
+    println!("{table_md}");
+    std::fs::create_dir_all(&args.out)?;
+    std::fs::write(args.out.join("PARAMETERS.md"), &table_md)?;
+    eprintln!("wrote {}/PARAMETERS.md", args.out.display());
     moto_delete(&publisher).await;
     Ok(())
 }
@@ -505,6 +571,7 @@ async fn cold_run(args: &Args, moto: &str, properties: &Value, env: &[(&str, &st
         list_pages: world.proxy.count("ListExports"),
         puts: world.responses.puts("cold").len(),
         put_items: world.proxy.count("PutItem"),
+        get_parameters: world.proxy.count("GetParameters"),
     })
 }
 
