@@ -1,12 +1,7 @@
 //! Each kind of failure gets one FAILED answer whose Reason says what to do.
 
 use remote_exports_e2e::*;
-use serde_json::{Value, json};
-
-fn reason(answer: &Value) -> &str {
-    assert_eq!(answer["Status"], "FAILED", "{answer}");
-    answer["Reason"].as_str().unwrap()
-}
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]

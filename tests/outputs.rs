@@ -1,23 +1,11 @@
 //! Stack outputs (`StackOutputs`) and optional reads (`Defaults`) end to end: the real function and
 //! CLI against moto, whose DescribeStacks returns each stack's outputs.
 
-use std::process::Output;
 use std::time::Duration;
 
 use futures_util::future::join_all;
 use remote_exports_e2e::*;
 use serde_json::{Value, json};
-
-fn reason(answer: &Value) -> &str {
-    assert_eq!(answer["Status"], "FAILED", "{answer}");
-    answer["Reason"].as_str().unwrap()
-}
-
-fn json_out(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
-    })
-}
 
 /// A publisher whose Booking stack publishes plain outputs (no exports), beside one exporting stack.
 async fn booking(world: &World, account: &str) -> Publisher {

@@ -2,23 +2,11 @@
 //! role from moto's SSM (GetParameters in batches of ten), governs them, shares them through the
 //! snapshot, records their versions in the registry, and the audit and `stale` see a new version.
 
-use std::process::Output;
 use std::time::Duration;
 
 use futures_util::future::join_all;
 use remote_exports_e2e::*;
 use serde_json::{Value, json};
-
-fn reason(answer: &Value) -> &str {
-    assert_eq!(answer["Status"], "FAILED", "{answer}");
-    answer["Reason"].as_str().unwrap()
-}
-
-fn json_out(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
-    })
-}
 
 /// Booking's parameters in `account`: a topic ARN with two versions and a label on the first, a
 /// StringList of subnets and a SecureString password. Returns the publisher.

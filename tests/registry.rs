@@ -13,11 +13,6 @@ fn cli_with(endpoint: &str, table: &str, args: &[&str]) -> Output {
     cli(endpoint, args, &[("READS_TABLE", table)])
 }
 
-fn json_out(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", String::from_utf8_lossy(&output.stdout), stderr(output)))
-}
-
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

@@ -156,6 +156,19 @@ impl World {
     }
 }
 
+/// The Reason of an answer that must be FAILED.
+pub fn reason(answer: &Value) -> &str {
+    assert_eq!(answer["Status"], "FAILED", "{answer}");
+    answer["Reason"].as_str().unwrap()
+}
+
+/// A CLI run's stdout as JSON, or a panic that shows what it printed.
+pub fn json_out(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    })
+}
+
 /// `count` exports named `<prefix><i>` with values `value-<i>`.
 pub fn numbered(prefix: &str, count: usize) -> Vec<(String, String)> {
     (0..count).map(|i| (format!("{prefix}{i}"), format!("value-{i}"))).collect()
