@@ -59,8 +59,9 @@ impl Evaluation {
         }
     }
 
-    /// The value CloudFormation would see, with pseudo parameters kept as `${AWS::Region}`, resources as
-    /// `<Name>` and attributes as `<Name.Attribute>`; scalars as strings. `None` is `AWS::NoValue`.
+    /// The value CloudFormation would see, with pseudo parameters, resources and attributes as
+    /// sentinels no literal holds (`⟪AWS::Region⟫`, `⟪Ref Name⟫`, `⟪Name.Attribute⟫`), so that a `Sub`
+    /// lost on either side shows; scalars as strings. `None` is `AWS::NoValue`.
     fn eval(&self, value: &Value) -> Option<Value> {
         match value {
             Value::Object(map) if map.len() == 1 => {
@@ -69,7 +70,7 @@ impl Evaluation {
                     "Ref" => self.reference(args.as_str().unwrap()),
                     "Fn::GetAtt" => {
                         let parts = args.as_array().unwrap();
-                        Some(format!("<{}.{}>", parts[0].as_str().unwrap(), parts[1].as_str().unwrap()).into())
+                        Some(format!("⟪{}.{}⟫", parts[0].as_str().unwrap(), parts[1].as_str().unwrap()).into())
                     }
                     "Fn::Sub" => Some(self.sub(args).into()),
                     "Fn::Join" => {
@@ -114,8 +115,8 @@ impl Evaluation {
         }
         Some(match self.parameters.get(name) {
             Some(value) => value.clone().into(),
-            None if name.starts_with("AWS::") => format!("${{{name}}}").into(),
-            None => format!("<{name}>").into(),
+            None if name.starts_with("AWS::") => format!("⟪{name}⟫").into(),
+            None => format!("⟪Ref {name}⟫").into(),
         })
     }
 
@@ -136,7 +137,7 @@ impl Evaluation {
             } else if let Some(value) = variables.get(name) {
                 out.push_str(&text(&self.eval(value).unwrap()));
             } else if let Some((resource, attribute)) = name.split_once('.') {
-                out.push_str(&format!("<{resource}.{attribute}>"));
+                out.push_str(&format!("⟪{resource}.{attribute}⟫"));
             } else {
                 out.push_str(&text(&self.reference(name).unwrap()));
             }
@@ -191,8 +192,17 @@ fn cdk_deploys(cdk: &Value) -> (Deployed, Deployed) {
         if resource["Type"] == "AWS::CDK::Metadata" {
             continue;
         }
+        assert!(resource.get("Condition").is_none(), "the construct decides at synth time: {id} has a Condition");
         let mut resource = resource.clone();
         if resource["Type"] == "AWS::Lambda::Function" {
+            // The function's code is a file asset (the bootstrap the test command built), not inline
+            // code or an image: a zip in the CDK's asset bucket, named by its content's hash.
+            let code = &resource["Properties"]["Code"];
+            let bucket = code["S3Bucket"]["Fn::Sub"].as_str().unwrap_or_default();
+            let key = code["S3Key"].as_str().unwrap_or_default();
+            let hashed =
+                key.strip_suffix(".zip").is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            assert!(bucket.contains("-assets-") && hashed, "{id}'s code is not an asset: {code}");
             resource["Properties"].as_object_mut().unwrap().remove("Code");
         }
         resources.insert(id.clone(), deployed(&evaluation, &resource));
@@ -202,12 +212,22 @@ fn cdk_deploys(cdk: &Value) -> (Deployed, Deployed) {
     (resources, outputs)
 }
 
+/// Every attribute of a resource but its `Metadata` (SAM's build method, CDK's asset path) and its
+/// `Condition` (evaluated before); a literal `${AWS::…}` is a `Sub` that was lost.
 fn deployed(evaluation: &Evaluation, resource: &Value) -> Value {
+    let known = ["Type", "Properties", "DeletionPolicy", "UpdateReplacePolicy", "DependsOn", "Condition", "Metadata"];
+    for key in resource.as_object().unwrap().keys() {
+        assert!(known.contains(&key.as_str()), "resource attribute {key} is not compared here: {resource}");
+    }
+    let properties = evaluation.eval(&resource["Properties"]);
+    let text = serde_json::to_string(&properties).unwrap();
+    assert!(!text.contains("${AWS::"), "a literal ${{AWS::…}} outside a Sub: {text}");
     json!({
         "Type": resource["Type"],
-        "Properties": evaluation.eval(&resource["Properties"]),
+        "Properties": properties,
         "DeletionPolicy": resource.get("DeletionPolicy"),
         "UpdateReplacePolicy": resource.get("UpdateReplacePolicy"),
+        "DependsOn": resource.get("DependsOn"),
     })
 }
 
@@ -278,8 +298,12 @@ fn the_cdk_service_deploys_what_template_yaml_deploys_for_the_same_choices() {
     let sam = template::parse(&std::fs::read_to_string(workspace().join("template.yaml")).unwrap()).unwrap();
     let choices = read_json(&workspace().join("cdk/test/service-choices.json"));
     let synthesized = std::path::PathBuf::from(xtask_var("CDK_SYNTH_DIR"));
-    let mut compared = 0;
+    let declared = sam["Parameters"].as_object().unwrap();
+    let mut compared = std::collections::BTreeSet::new();
     for (name, choice) in choices.as_object().unwrap().iter().filter(|(name, _)| !name.starts_with('_')) {
+        for parameter in choice.as_object().unwrap().keys() {
+            assert!(declared.contains_key(parameter), "choice '{name}' sets {parameter}, which template.yaml lacks");
+        }
         let cdk = read_json(&synthesized.join(format!("service-{name}.template.json")));
         let (sam_resources, sam_outputs) = sam_deploys(&sam, choice.as_object().unwrap());
         let (cdk_resources, cdk_outputs) = cdk_deploys(&cdk);
@@ -290,7 +314,7 @@ fn the_cdk_service_deploys_what_template_yaml_deploys_for_the_same_choices() {
             "choice '{name}': RemoteExportsService drifted from template.yaml:\n{}",
             found.join("\n")
         );
-        compared += sam_resources.len();
+        compared.extend(sam_resources.keys().cloned());
 
         // The comparison sees a statement removed from either side.
         let without_statement = |resources: &Deployed| {
@@ -304,5 +328,7 @@ fn the_cdk_service_deploys_what_template_yaml_deploys_for_the_same_choices() {
         assert!(!differences("resource", &sam_resources, &without_statement(&cdk_resources)).is_empty());
     }
     // Every choice together covers every resource template.yaml can create.
-    assert!(compared >= 40, "only {compared} resources compared");
+    let every: std::collections::BTreeSet<String> = sam["Resources"].as_object().unwrap().keys().cloned().collect();
+    let never: Vec<&String> = every.difference(&compared).collect();
+    assert!(never.is_empty(), "no choice in cdk/test/service-choices.json creates {never:?}");
 }

@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { checkAccount, checkRoleArn } from './validation';
+import { checkAccount } from './validation';
 
 /** Where the function may send its answers (template.yaml's `ResponseUrlBinding`). */
 export enum ResponseUrlBinding {
@@ -80,6 +80,8 @@ export interface RemoteExportsServiceProps {
 }
 
 const FUNCTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/;
+const DEFAULT_ROLE = /^arn:[a-z-]+:iam::[0-9]{12}:role\/.+$/;
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 const ROLE_PATTERN = /^arn:[a-z-]+:iam::[0-9*]{1,12}:role\/[^,]+$/;
 const ORGANIZATION = /^o-[a-z0-9]{10,32}$/;
 const POLICY_PARAMETER = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
@@ -150,7 +152,26 @@ export class RemoteExportsService extends Construct {
       throw new Error('allowedRoleArns needs at least one role ARN pattern');
     }
     allowedRoleArns.forEach((arn) => checked(arn, ROLE_PATTERN, 'allowedRoleArns entry'));
-    checkRoleArn(props.defaultRoleArn);
+    checked(props.defaultRoleArn, DEFAULT_ROLE, 'defaultRoleArn');
+    for (const [what, list] of [
+      ['allowedExports', props.allowedExports],
+      ['allowedStackOutputs', props.allowedStackOutputs],
+      ['allowedParameters', props.allowedParameters],
+      ['consumerAccountIds', props.consumerAccountIds],
+    ] as const) {
+      if (list !== undefined && !Token.isUnresolved(list) && (list.length === 0 || list.some((e) => !Token.isUnresolved(e) && (e.trim() === '' || e.includes(','))))) {
+        throw new Error(`${what} must hold at least one entry, none empty or with a comma (leave it out for template.yaml's empty value)`);
+      }
+    }
+    if (!Object.values(ResponseUrlBinding).includes(binding)) {
+      throw new Error(`responseUrlBinding '${binding}' is not one of ${Object.values(ResponseUrlBinding).join(', ')}`);
+    }
+    if (!LOG_RETENTION_DAYS.includes(retention)) {
+      throw new Error(`logRetention ${retention} days is not one of template.yaml's LogRetentionInDays values (${LOG_RETENTION_DAYS.join(', ')})`);
+    }
+    if (audit !== undefined && !Token.isUnresolved(audit.expressionString) && !/^(rate|cron)\(.+\)$/.test(audit.expressionString)) {
+      throw new Error(`auditSchedule '${audit.expressionString}' is not a rate(...) or cron(...) expression`);
+    }
     checked(organization, ORGANIZATION, 'organizationId');
     consumers.forEach((account) => checkAccount(account, 'consumerAccountIds entry'));
     checked(props.consumerPolicyParameter, POLICY_PARAMETER, 'consumerPolicyParameter');
@@ -678,8 +699,12 @@ export class RemoteExportsService extends Construct {
     // Findings of cdk-nag (AwsSolutions), acknowledged one by one with why they do not apply.
     const acknowledge = (resource: CfnResource, rule: string, reason: string, finding?: string) =>
       Validations.of(resource).acknowledge({ id: `AwsSolutions::AwsSolutions-${rule}${finding !== undefined ? `[${finding}]` : ''}`, reason });
-    for (const pattern of allowedRoleArns.filter((arn) => arn.includes('*'))) {
-      const reason = `AllowedRoleArns pattern ${pattern}: the publisher roles live in accounts the platform team chose to serve; the pattern names the role, and the publisher's trust policy decides who may assume it.`;
+    // Only a pattern that names one role (a wildcard in the account alone): a wildcard in the role's
+    // name is a choice for whoever deploys the construct to acknowledge, with a reason of their own.
+    const namesOneRole = (arn: string) => !Token.isUnresolved(arn) && !(arn.split(':role/')[1] ?? '*').includes('*');
+    for (const pattern of allowedRoleArns.filter((arn) => arn.includes('*') && namesOneRole(arn))) {
+      const scope = organization !== undefined ? 'in the Organization only (aws:ResourceOrgID)' : 'in any account';
+      const reason = `AllowedRoleArns pattern ${pattern} names one role, ${scope}: the publisher's trust policy decides whether this function may assume it.`;
       acknowledge(role, 'IAM5', reason, `Resource::${pattern}`);
       if (auditRole !== undefined) {
         acknowledge(auditRole, 'IAM5', reason, `Resource::${pattern}`);

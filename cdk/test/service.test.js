@@ -1,5 +1,5 @@
 // RemoteExportsService, the platform side: synthesized for each choice of template.yaml's parameters in
-// service-choices.json (tests/cdk.rs compares each with template.yaml evaluated for the same choice),
+// service-choices.json (tests/service_drift.rs compares each with template.yaml evaluated for the same choice),
 // checked by cdk-nag, and refused where template.yaml's Rules refuse.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -71,7 +71,7 @@ function propsFor(choice) {
 
 const choices = Object.entries(CHOICES).filter(([name]) => !name.startsWith('_'));
 
-test('the service synthesizes for each choice of template.yaml (tests/cdk.rs compares them)', () => {
+test('the service synthesizes for each choice of template.yaml (tests/service_drift.rs compares them)', () => {
   fs.mkdirSync(OUT, { recursive: true });
   for (const [name, parameters] of choices) {
     // Environment-agnostic, as a SAM template is: account, region and partition stay pseudo parameters.
@@ -92,6 +92,12 @@ test('cdk-nag (AwsSolutions) finds nothing unacknowledged in the service stack, 
   const withoutKey = new Stack(app, 'PlatformNagAwsManagedKey', { env: { account: '111111111111', region: 'eu-west-1' } });
   new RemoteExportsService(withoutKey, 'Service', propsFor({ ...CHOICES.accounts, ReadsTableArn: '' }));
   app.synth();
+  // A wildcard in the role's name is not acknowledged for you: the check can fail.
+  const bare = new App();
+  Validations.of(bare).addPlugins(new AwsSolutionsChecks(bare));
+  const wide = new Stack(bare, 'PlatformWide', { env: { account: '111111111111', region: 'eu-west-1' } });
+  new RemoteExportsService(wide, 'Service', propsFor({ AllowedRoleArns: 'arn:aws:iam::*:role/*' }));
+  assert.throws(() => bare.synth(), /Validation failed/);
 });
 
 test("template.yaml's rules refuse at synth time", () => {
@@ -105,4 +111,11 @@ test("template.yaml's rules refuse at synth time", () => {
   assert.throws(build({ FailedAnswersAlarmPercent: '0', AlarmTopicArn: CHOICES.accounts.AlarmTopicArn }), /failedAnswersAlarmPercent/);
   assert.throws(build({ ExportsSnapshotTtlSeconds: '7200' }), /exportsSnapshotTtl/);
   assert.throws(build({ ConsumerPolicyParameter: 'no-slash' }), /consumerPolicyParameter/);
+  const props = (extra) => () => new RemoteExportsService(new Stack(new App(), 'Bad'), 'Service', { ...propsFor({}), ...extra });
+  assert.throws(props({ logRetention: 9999 }), /LogRetentionInDays/);
+  assert.throws(props({ allowedExports: [] }), /allowedExports must hold/);
+  assert.throws(props({ allowedExports: ['a,b'] }), /allowedExports must hold/);
+  assert.throws(props({ readsRegistry: true, auditSchedule: events.Schedule.expression('at(2027-01-01T00:00:00)') }), /rate\(\.\.\.\) or cron/);
+  assert.throws(props({ responseUrlBinding: 'HOST-ONLY' }), /not one of request, host-only/);
+  assert.throws(props({ defaultRoleArn: 'reader' }), /defaultRoleArn/);
 });
