@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use futures_util::future::join_all;
 use remote_exports_e2e::*;
 use serde_json::{Value, json};
 
@@ -215,21 +214,11 @@ async fn governance_covers_outputs_before_any_call() {
 #[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn concurrent_readers_of_a_stack_cost_it_one_describe() {
     let test = "concurrent_readers_of_a_stack_cost_it_one_describe";
-    let table = ExportsCacheTable::create(&moto_endpoint(test), REGION, &format!("cache-{}", publisher_account(test)))
-        .await
-        .unwrap();
-    let env = [("EXPORTS_CACHE_TABLE", table.name.as_str())];
-    let mut worlds = Vec::new();
-    for n in 0..4 {
-        worlds.push(World::start(&format!("{test}-{n}"), &env).await);
-    }
+    let (_table, worlds) = snapshot_worlds(test, 4).await;
     let account = publisher_account(test);
     booking(&worlds[0], &account).await;
     let properties = json!({"RoleArn": role_arn(&account), "StackOutputs": ["booking-lambda"]});
-    let events: Vec<Value> =
-        worlds.iter().enumerate().map(|(n, w)| w.event("Create", &format!("c{n}"), properties.clone())).collect();
-    let answers = join_all(worlds.iter().zip(&events).map(|(w, e)| w.answer(e))).await;
-    for answer in &answers {
+    for answer in &answer_at_once(&worlds, &properties).await {
         assert_eq!(answer["Data"]["booking-lambda.BookingQueueUrl"], "q", "{answer}");
     }
     let described: u32 = worlds.iter().map(|w| w.proxy.count("DescribeStacks")).sum();

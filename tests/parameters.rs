@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use futures_util::future::join_all;
 use remote_exports_e2e::*;
 use serde_json::{Value, json};
 
@@ -211,14 +210,7 @@ async fn governance_refuses_parameters_before_any_call() {
 #[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn four_consumers_through_the_snapshot_cost_one_read() {
     let test = "four_consumers_through_the_snapshot_cost_one_read";
-    let table = ExportsCacheTable::create(&moto_endpoint(test), REGION, &format!("cache-{}", publisher_account(test)))
-        .await
-        .unwrap();
-    let env = [("EXPORTS_CACHE_TABLE", table.name.as_str())];
-    let mut worlds = Vec::new();
-    for n in 0..4 {
-        worlds.push(World::start(&format!("{test}-{n}"), &env).await);
-    }
+    let (table, worlds) = snapshot_worlds(test, 4).await;
     let account = publisher_account(test);
     booking(&worlds[0], &account).await;
     let properties = json!({
@@ -226,10 +218,7 @@ async fn four_consumers_through_the_snapshot_cost_one_read() {
         "Parameters": {"Topic": "/booking/prod/topic-arn", "Subnets": "/booking/prod/subnets", "Password": "/booking/prod/db-password"},
         "NoEcho": "true",
     });
-    let events: Vec<Value> =
-        worlds.iter().enumerate().map(|(n, w)| w.event("Create", &format!("c{n}"), properties.clone())).collect();
-    let answers = join_all(worlds.iter().zip(&events).map(|(world, event)| world.answer(event))).await;
-    for answer in &answers {
+    for answer in &answer_at_once(&worlds, &properties).await {
         assert_eq!(answer["Data"]["Topic"], "arn:aws:sns:eu-west-1:222:topic-v2", "{answer}");
         assert_eq!(answer["Data"]["Subnets"], "subnet-a,subnet-b", "{answer}");
         assert_eq!(answer["Data"]["Password"], "correct-horse-battery", "{answer}");

@@ -2,7 +2,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::future::join_all;
 use remote_exports_e2e::*;
 use serde_json::{Value, json};
 
@@ -27,21 +26,13 @@ fn value(answer: &Value, name: &str) -> String {
 #[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn concurrent_consumers_of_one_publisher_cost_it_one_read() {
     let test = "concurrent_consumers_of_one_publisher_cost_it_one_read";
-    let table = cache(test).await;
-    let env = [("EXPORTS_CACHE_TABLE", table.name.as_str())];
-    let mut worlds = Vec::new();
-    for n in 0..5 {
-        worlds.push(World::start(&format!("{test}-{n}"), &env).await);
-    }
+    let (_table, worlds) = snapshot_worlds(test, 5).await;
     let account = publisher_account(test);
     let exports = numbered(&format!("svc-{account}-Out"), 250);
     worlds[0].publish(&account, REGION, "svc", &exports).await;
     let wanted = exports[0].0.clone();
     let properties = json!({"RoleArn": role_arn(&account), "ExportNames": [wanted]});
-    let events: Vec<Value> =
-        worlds.iter().enumerate().map(|(n, w)| w.event("Create", &format!("c{n}"), properties.clone())).collect();
-    let answers = join_all(worlds.iter().zip(&events).map(|(world, event)| world.answer(event))).await;
-    for answer in &answers {
+    for answer in &answer_at_once(&worlds, &properties).await {
         assert_eq!(value(answer, &wanted), "value-0");
     }
     let pages: u32 = worlds.iter().map(|w| w.proxy.count("ListExports")).sum();

@@ -156,6 +156,25 @@ impl World {
     }
 }
 
+/// `count` function processes sharing one export snapshot table, as the containers of one deployment
+/// do under a burst of consumers.
+pub async fn snapshot_worlds(test: &str, count: usize) -> (ExportsCacheTable, Vec<World>) {
+    let name = format!("cache-{}", publisher_account(test));
+    let table = ExportsCacheTable::create(&moto_endpoint(test), REGION, &name).await.unwrap();
+    let mut worlds = Vec::new();
+    for n in 0..count {
+        worlds.push(World::start(&format!("{test}-{n}"), &[("EXPORTS_CACHE_TABLE", table.name.as_str())]).await);
+    }
+    (table, worlds)
+}
+
+/// Each world answers a Create of `properties` at once: one consumer stack each.
+pub async fn answer_at_once(worlds: &[World], properties: &Value) -> Vec<Value> {
+    let events: Vec<Value> =
+        worlds.iter().enumerate().map(|(n, w)| w.event("Create", &format!("c{n}"), properties.clone())).collect();
+    futures_util::future::join_all(worlds.iter().zip(&events).map(|(world, event)| world.answer(event))).await
+}
+
 /// The Reason of an answer that must be FAILED.
 pub fn reason(answer: &Value) -> &str {
     assert_eq!(answer["Status"], "FAILED", "{answer}");

@@ -65,22 +65,24 @@ pub async fn audit<S: ExportReader>(records: &[ReadRecord], exports: &S, governa
             Ok(Current { fingerprints, unchecked, pages }) => {
                 check.pages = pages;
                 if let Some((_, why)) = unchecked.first_key_value() {
-                    let names: Vec<&str> = unchecked.keys().map(|key| key.trim_start_matches("ssm|")).collect();
+                    let names: Vec<&str> = unchecked.keys().map(String::as_str).collect();
                     check.error = Some(format!(
                         "parameter(s) {} could not be read ({why}); reads of them were not checked",
                         names.join(", ")
                     ));
                 }
+                let is_unchecked = |parameter: bool, export: &str| parameter && unchecked.contains_key(export);
                 for record in readers {
-                    let checked = |read: &crate::ReadExport| !unchecked.contains_key(&read.current_key());
-                    let unchecked_parameter =
-                        |s: &StaleRead| s.parameter && unchecked.contains_key(&parameter_key(&s.export));
-                    let stale: Vec<StaleRead> =
-                        stale_in(record, &fingerprints).into_iter().filter(|s| !unchecked_parameter(s)).collect();
+                    let stale: Vec<StaleRead> = stale_in(record, &fingerprints)
+                        .into_iter()
+                        .filter(|s| !is_unchecked(s.parameter, &s.export))
+                        .collect();
                     // An unchecked read keeps what was alerted about it.
                     let mut alerted: BTreeMap<String, String> =
                         stale.iter().map(|read| (read.key.clone(), read.alert.clone())).collect();
-                    for read in record.exports.iter().filter(|read| !checked(read)) {
+                    for read in
+                        record.exports.iter().filter(|read| is_unchecked(read.parameter.is_some(), &read.export))
+                    {
                         if let Some(alert) = record.alerted.get(&read.key) {
                             alerted.insert(read.key.clone(), alert.clone());
                         }
@@ -107,7 +109,8 @@ pub async fn audit<S: ExportReader>(records: &[ReadRecord], exports: &S, governa
 struct Current {
     /// By [`crate::ReadExport::current_key`]; a key that is absent is gone.
     fingerprints: HashMap<String, String>,
-    /// Parameters that could not be read (denied one by one, say), with why: neither gone nor current.
+    /// Parameters (as the resources wrote them) that could not be read (denied one by one, say), with
+    /// why: neither gone nor current.
     unchecked: BTreeMap<String, String>,
     pages: u32,
 }
@@ -186,7 +189,7 @@ async fn current_fingerprints<S: ExportReader>(
                     }
                 }
                 Err((reference, error)) => {
-                    unchecked.insert(parameter_key(reference.as_str()), error.to_string());
+                    unchecked.insert(reference.to_string(), error.to_string());
                 }
             }
         }

@@ -279,11 +279,7 @@ fn apply_defaults(plan: &LookupPlan, selected: &mut Selected, missing: &mut Vec<
                 ..ExportOrigin::default()
             };
             let keys = plan.selection.parameters.iter().filter(|(_, r)| r.as_str() == entry.name);
-            for (key, _) in keys {
-                selected.data.insert(key.clone(), default.clone());
-                selected.origins.insert(key.clone(), origin.clone());
-                selected.defaulted.insert(key.clone());
-            }
+            fill(keys.map(|(key, _)| key.as_str()), &origin, default, selected);
             return false;
         }
         let Some(default) = defaults.get(&entry.name).filter(|_| entry.kind <= MissingKind::Output) else {
@@ -308,11 +304,15 @@ fn apply_defaults(plan: &LookupPlan, selected: &mut Selected, missing: &mut Vec<
 }
 
 fn fill_default(plan: &LookupPlan, requested: &str, default: &str, selected: &mut Selected) {
-    for data_key in plan.selection.data_keys_of(requested) {
-        selected.data.insert(data_key.to_owned(), default.to_owned());
-        let origin = ExportOrigin::new(requested, String::new());
-        selected.origins.insert(data_key.to_owned(), origin);
-        selected.defaulted.insert(data_key.to_owned());
+    fill(plan.selection.data_keys_of(requested), &ExportOrigin::new(requested, String::new()), default, selected);
+}
+
+/// Puts a default under each of `keys`, marked as a default from `origin`.
+fn fill<'k>(keys: impl Iterator<Item = &'k str>, origin: &ExportOrigin, default: &str, selected: &mut Selected) {
+    for key in keys {
+        selected.data.insert(key.to_owned(), default.to_owned());
+        selected.origins.insert(key.to_owned(), origin.clone());
+        selected.defaulted.insert(key.to_owned());
     }
 }
 

@@ -114,6 +114,11 @@ pub struct Origin<'a> {
     pub logical_resource_id: &'a str,
 }
 
+/// `Ok` when no name was refused, else the refusal that names them.
+fn none_refused(names: Vec<String>, refusal: impl FnOnce(Vec<String>) -> LookupError) -> Result<(), LookupError> {
+    if names.is_empty() { Ok(()) } else { Err(refusal(names)) }
+}
+
 /// `raw` within STS's limits for a session name: 2 to 64 characters of `[\w+=,.@-]`.
 fn session_name_of(raw: &str) -> String {
     let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
@@ -165,24 +170,15 @@ impl LookupPlan {
         let mut visible_outputs = Vec::new();
         let mut visible_parameters = Vec::new();
         if let Some(allowed) = &governance.allowed_exports {
-            let names = refused(allowed);
-            if !names.is_empty() {
-                return Err(LookupError::ExportsNotAllowed { names });
-            }
+            none_refused(refused(allowed), |names| LookupError::ExportsNotAllowed { names })?;
             visible.push(allowed.clone());
         }
         if let Some(allowed) = &governance.allowed_stack_outputs {
-            let names = refused_outputs(allowed);
-            if !names.is_empty() {
-                return Err(LookupError::OutputsNotAllowed { names });
-            }
+            none_refused(refused_outputs(allowed), |names| LookupError::OutputsNotAllowed { names })?;
             visible_outputs.push(allowed.clone());
         }
         if let Some(allowed) = &governance.allowed_parameters {
-            let names = refused_parameters(allowed);
-            if !names.is_empty() {
-                return Err(LookupError::ParametersNotAllowed { names });
-            }
+            none_refused(refused_parameters(allowed), |names| LookupError::ParametersNotAllowed { names })?;
             visible_parameters.push(allowed.clone());
         }
         if let Some(policy) = policy {
@@ -200,32 +196,25 @@ impl LookupPlan {
                     origin: origin_name(),
                 });
             }
-            let names = refused(&rules.exports);
-            if !names.is_empty() {
-                return Err(LookupError::ExportsNotAllowedForConsumer {
-                    account: account.to_owned(),
-                    names,
-                    origin: origin_name(),
-                });
-            }
+            none_refused(refused(&rules.exports), |names| LookupError::ExportsNotAllowedForConsumer {
+                account: account.to_owned(),
+                names,
+                origin: origin_name(),
+            })?;
             visible.push(rules.exports.clone());
-            let names = refused_outputs(&rules.outputs);
-            if !names.is_empty() {
-                return Err(LookupError::OutputsNotAllowedForConsumer {
-                    account: account.to_owned(),
-                    names,
-                    origin: origin_name(),
-                });
-            }
+            none_refused(refused_outputs(&rules.outputs), |names| LookupError::OutputsNotAllowedForConsumer {
+                account: account.to_owned(),
+                names,
+                origin: origin_name(),
+            })?;
             visible_outputs.push(rules.outputs.clone());
-            let names = refused_parameters(&rules.parameters);
-            if !names.is_empty() {
-                return Err(LookupError::ParametersNotAllowedForConsumer {
+            none_refused(refused_parameters(&rules.parameters), |names| {
+                LookupError::ParametersNotAllowedForConsumer {
                     account: account.to_owned(),
                     names,
                     origin: origin_name(),
-                });
-            }
+                }
+            })?;
             visible_parameters.push(rules.parameters.clone());
         }
         let region = properties

@@ -12,6 +12,7 @@ use test_support::{BoxError, FunctionOptions, TestPki, TlsFront, create_event};
 
 use super::{
     Args, BENCH_STACK, REGION, answer, kill_and_measure, machine, median, moto_delete, ms, seed, today, world,
+    write_table,
 };
 
 /// A function under test: how to start its process with Lambda's environment.
@@ -189,10 +190,7 @@ pub async fn cpu_share(args: &Args, moto: &str, memory_mb: u32, peers: &[Peer]) 
     }
     let _ = std::fs::remove_dir_all(&pki_dir);
     let table = report(args, memory_mb, &quota, peers, &rows);
-    println!("{table}");
-    std::fs::create_dir_all(&args.out)?;
-    std::fs::write(args.out.join("CPU-SHARE.md"), &table)?;
-    eprintln!("wrote {}/CPU-SHARE.md", args.out.display());
+    write_table(args, "CPU-SHARE.md", &table)?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use test_support::{BoxError, FunctionOptions, HookPayloads, Outcome, Publisher, ReadsTable, reader_item};
 
-use crate::{Args, REGION, World, kill_and_measure, machine, ms, percentile, today, world};
+use crate::{Args, REGION, World, kill_and_measure, machine, ms, percentile, today, world, write_table};
 
 const PUBLISHERS: usize = 50;
 const ITEMS: usize = 10_000;
@@ -124,10 +124,7 @@ pub async fn guard(args: &Args, moto: &str) -> Result<(), BoxError> {
         percentile(&scans, 50.0),
         percentile(&scans, 99.0),
     );
-    println!("{text}");
-    std::fs::create_dir_all(&args.out)?;
-    std::fs::write(args.out.join("GUARD.md"), &text)?;
-    eprintln!("wrote {}/GUARD.md", args.out.display());
+    write_table(args, "GUARD.md", &text)?;
     Ok(())
 }
 

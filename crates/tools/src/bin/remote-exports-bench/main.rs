@@ -254,10 +254,7 @@ async fn registry_cost(args: &Args, moto: &str) -> Result<(), BoxError> {
         row("unset", &without),
         row("set", &with),
     );
-    println!("{table_md}");
-    std::fs::create_dir_all(&args.out)?;
-    std::fs::write(args.out.join("REGISTRY.md"), &table_md)?;
-    eprintln!("wrote {}/REGISTRY.md", args.out.display());
+    write_table(args, "REGISTRY.md", &table_md)?;
     moto_delete(&publisher).await;
     Ok(())
 }
@@ -311,11 +308,17 @@ async fn parameters_cost(args: &Args, moto: &str) -> Result<(), BoxError> {
         machine(),
         args.runs,
     );
-    println!("{table_md}");
-    std::fs::create_dir_all(&args.out)?;
-    std::fs::write(args.out.join("PARAMETERS.md"), &table_md)?;
-    eprintln!("wrote {}/PARAMETERS.md", args.out.display());
+    write_table(args, "PARAMETERS.md", &table_md)?;
     moto_delete(&publisher).await;
+    Ok(())
+}
+
+/// Prints a results table and writes it as `file` under `--out`.
+fn write_table(args: &Args, file: &str, table: &str) -> Result<(), BoxError> {
+    println!("{table}");
+    std::fs::create_dir_all(&args.out)?;
+    std::fs::write(args.out.join(file), table)?;
+    eprintln!("wrote {}/{file}", args.out.display());
     Ok(())
 }
 
@@ -399,10 +402,7 @@ async fn burst(args: &Args, moto: &str) -> Result<(), BoxError> {
             ));
         }
     }
-    println!("{table}");
-    std::fs::create_dir_all(&args.out)?;
-    std::fs::write(args.out.join("BURST.md"), &table)?;
-    eprintln!("wrote {}/BURST.md", args.out.display());
+    write_table(args, "BURST.md", &table)?;
     moto_delete(&publisher).await;
     let _ = publisher.delete_stack("bench-outputs").await;
     Ok(())
