@@ -55,6 +55,22 @@ async fn a_selection_over_4096_bytes_fails_and_says_how_to_narrow_it() {
     assert!(text.starts_with("The 60 selected export(s) make a "), "{text}");
     assert!(text.contains("over CloudFormation's 4096-byte limit"), "{text}");
     assert!(put.body.len() <= 4096);
+
+    // Parameters too large: the Reason speaks of parameters and of Parameters, nothing it does not read.
+    let publisher = Publisher::connect(&world.moto, &account, REGION).await.unwrap();
+    let names: Vec<String> = (0..3).map(|i| format!("/big/{account}/list-{i}")).collect();
+    for name in &names {
+        publisher.put_parameter(name, "StringList", &"subnet-0123456789abcdef0,".repeat(60)).await.unwrap();
+    }
+    let properties = json!({"RoleArn": role_arn(&account), "Parameters": names});
+    let (_, put) = world.send(&world.event("Create", "big-parameters", properties)).await;
+    let answer = put.json();
+    let text = reason(&answer);
+    assert!(text.starts_with("The 3 selected SSM parameter(s) make a "), "{text}");
+    assert!(text.contains("Read fewer Parameters"), "{text}");
+    for other in ["ExportNames", "ExportPrefix", "StackOutputs"] {
+        assert!(!text.contains(other), "{other} in: {text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

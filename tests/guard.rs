@@ -291,8 +291,24 @@ async fn renames_deletes_outputs_change_sets_and_value_changes_are_judged_by_the
     let answer = guarded.check(&request).await;
     assert_eq!(answer["errorCode"], "NonCompliant", "{answer}");
     assert!(answer["message"].as_str().unwrap().contains("account 555555555555 stack cars"), "{answer}");
-    let logs = guarded.logs_after(6).await;
-    assert_eq!(metric(&logs, "GuardBlocked"), [0, 1, 1, 0, 1, 1], "{logs}");
+
+    // The same change set as the guide's change-set syntax block writes it: `clientRequesttoken`,
+    // `stackID`, and no `actionInvocationPoint`. It is judged, not refused.
+    let object = request.as_object_mut().unwrap();
+    object.remove("actionInvocationPoint");
+    let token = object.remove("clientRequestToken").unwrap();
+    object.insert("clientRequesttoken".into(), token.clone());
+    let stack_id = object.remove("stackId").unwrap();
+    object.insert("stackID".into(), stack_id);
+    let invocation = guarded.world.runtime.invoke(&request, TIMEOUT).await.unwrap();
+    let Outcome::Response(answer) = invocation.outcome else { panic!("{:?}", invocation.outcome) };
+    assert_eq!(
+        (answer["errorCode"].as_str(), &answer["clientRequestToken"]),
+        (Some("NonCompliant"), &token),
+        "{answer}"
+    );
+    let logs = guarded.logs_after(7).await;
+    assert_eq!(metric(&logs, "GuardBlocked"), [0, 1, 1, 0, 1, 1, 1], "{logs}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -392,6 +408,25 @@ async fn each_function_refuses_the_others_events_without_a_call() {
         assert!(world.proxy.calls().is_empty(), "{:?}", world.proxy.calls());
     }
     assert!(custom_resource.responses.all_puts().is_empty(), "the guard answered a ResponseURL");
+    // Every refusal wrote its metric line, by kind; the guard's count as undecided too, so that the
+    // GuardUndecided alarm hears of a hook it refused.
+    let wait = std::time::Duration::from_secs(10);
+    for (world, kinds) in [
+        (&custom_resource, vec!["NotACustomResourceRequest"]),
+        (&audit, vec!["NotAScheduledAudit"]),
+        (&guarded.world, vec!["NotAHookRequest", "NotAHookRequest"]),
+    ] {
+        let logs = world.function.logs_when(wait, |logs| metric(logs, "Refused").len() >= kinds.len()).await;
+        let refused: Vec<Value> = logs
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|document| document["Refused"] == 1)
+            .collect();
+        let seen: Vec<&str> = refused.iter().filter_map(|d| d["RefusedKind"].as_str()).collect();
+        assert_eq!(seen, kinds, "{logs}");
+    }
+    let logs = guarded.world.function.logs();
+    assert_eq!(metric(&logs, "GuardUndecided"), [1, 1], "{logs}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

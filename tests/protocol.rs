@@ -48,10 +48,19 @@ async fn a_slow_aws_endpoint_is_answered_failed_before_the_deadline() {
     let put = world.responses.delivered("slow", Duration::from_secs(1)).await.expect("an answer before the deadline");
     let answer = put.json();
     assert_eq!(answer["Status"], "FAILED");
-    assert!(answer["Reason"].as_str().unwrap().starts_with("Timed out reading exports from account"), "{answer}");
+    assert!(answer["Reason"].as_str().unwrap().starts_with("Timed out reading export(s) from account"), "{answer}");
     assert!(elapsed < deadline, "answered after the deadline: {elapsed:?}");
     assert!(matches!(invocation.unwrap().outcome, Outcome::Response(_)));
     assert_eq!(world.responses.puts("slow").len(), 1, "exactly one answer");
+
+    // Parameters alone: the Reason sends the team to STS and SSM, not to CloudFormation.
+    let properties = json!({"RoleArn": role_arn(&account), "Parameters": ["/booking/prod/topic-arn"]});
+    let invocation = world.runtime.invoke(&world.event("Create", "slow-ssm", properties), deadline).await;
+    assert!(matches!(invocation.unwrap().outcome, Outcome::Response(_)));
+    let answer = world.responses.delivered("slow-ssm", Duration::from_secs(1)).await.expect("an answer").json();
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(reason.starts_with("Timed out reading SSM parameter(s) from account"), "{reason}");
+    assert!(reason.contains("STS or SSM was slow or unreachable") && !reason.contains("CloudFormation"), "{reason}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -494,3 +494,53 @@ async fn each_function_refuses_the_other_ones_events_without_a_call() {
     assert!(bare.responses.all_puts().is_empty());
     assert!(bare.proxy.calls().is_empty(), "{:?}", bare.proxy.calls());
 }
+
+/// A reader whose consumer stack is gone (a closed account) is forgotten only by hand: `prune`
+/// shows when it last read, refuses without a confirmation, and forgets that stack's readers alone,
+/// one log line each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn a_dead_reader_is_pruned_by_hand_after_a_confirmation_and_nothing_else_is() {
+    let test = "a_dead_reader_is_pruned_by_hand_after_a_confirmation_and_nothing_else_is";
+    let table = ReadsTable::create(&moto_endpoint(test), REGION, &table_name(test)).await.unwrap();
+    let world = World::start(test, &[("READS_TABLE", &table.name)]).await;
+    let account = publisher_account(test);
+    let topic = format!("booking-{account}-BookingTopicArn");
+    world.publish(&account, REGION, "booking", &[pair(&topic, "arn:v1")]).await;
+    let properties = json!({"RoleArn": role_arn(&account), "ExportNames": [topic]});
+    let closed = format!("arn:aws:cloudformation:{REGION}:444444444444:stack/closed-account-app/0f1e2d3c");
+    for event in [
+        world.event_for(&closed, "Create", "dead", properties.clone()),
+        world.event("Create", "live", properties.clone()),
+    ] {
+        assert_eq!(world.answer(&event).await["Status"], "SUCCESS");
+    }
+    world.function.logs_when(Duration::from_secs(10), |logs| logs.matches("reads-registry:ok").count() >= 2).await;
+    assert_eq!(table.items().await.unwrap().len(), 2);
+
+    // No terminal and no --yes: shown, refused, nothing forgotten.
+    let asked = cli_with(&world.proxy.url(), &table.name, &["prune", "--stack-id", &closed]);
+    assert_eq!(asked.status.code(), Some(2), "{}", stderr(&asked));
+    let shown = String::from_utf8_lossy(&asked.stdout);
+    assert!(shown.contains("closed-account-app/Lookup") && shown.contains("LAST READ AT"), "{shown}");
+    assert!(stderr(&asked).contains("pass --yes"), "{}", stderr(&asked));
+    assert_eq!(table.items().await.unwrap().len(), 2, "forgotten without a confirmation");
+
+    let unknown = cli_with(&world.proxy.url(), &table.name, &["prune", "--stack-id", "arn:nothing", "--yes"]);
+    assert_eq!(unknown.status.code(), Some(3), "{}", stderr(&unknown));
+
+    let pruned = cli_with(&world.proxy.url(), &table.name, &["prune", "--stack-id", &closed, "--yes"]);
+    assert_eq!(pruned.status.code(), Some(0), "{}", stderr(&pruned));
+    let logged: Vec<Value> =
+        stderr(&pruned).lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()).collect();
+    assert_eq!(logged.len(), 1, "{}", stderr(&pruned));
+    assert_eq!(
+        (logged[0]["event"].as_str(), logged[0]["stack_id"].as_str()),
+        (Some("reader pruned"), Some(closed.as_str()))
+    );
+    assert_eq!(logged[0]["consumer_account"], "444444444444");
+    assert!(logged[0]["last_read_at"].as_str().unwrap().ends_with('Z'), "{}", logged[0]);
+    let left = table.items().await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["ConsumerAccount"]["S"], CONSUMER_ACCOUNT, "the live reader was forgotten too");
+}

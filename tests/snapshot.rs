@@ -55,7 +55,8 @@ async fn a_lease_whose_holder_died_is_taken_over_when_it_expires() {
     let until = now_ms() + 2_000;
     table
         .put(json!({
-            "Key": {"S": format!("lease|{}|{REGION}", role_arn(&account))},
+            // The snapshot of this role and region for this consumer stack (its session identity).
+            "Key": {"S": format!("lease|{}|{REGION}|{CONSUMER_ACCOUNT}/airmiles", role_arn(&account))},
             "Holder": {"S": "a-container-that-died"},
             "Until": {"N": until.to_string()},
         }))
@@ -211,4 +212,77 @@ async fn the_snapshot_serves_only_consumers_the_publishers_trust_policy_admits()
     assert_eq!(world.proxy.calls().get("AssumeRole"), None, "{:?}", world.proxy.calls());
     let logs = world.function.logs();
     assert!(!logs.contains("only-for-a") && !logs.contains("team-secret"), "{logs}");
+}
+
+/// A publisher that scopes reads by the session's identity (ABAC in its permission policy: here
+/// `GetParameters`, `DescribeStacks` and `ListExports` refused to consumer B's sessions, though its
+/// trust policy admits B). A reads with the snapshot on, then B: B gets no value of A's, because the
+/// snapshot is keyed by the identity each session carries, and B's own reads are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn the_snapshot_never_serves_past_a_permission_the_publisher_scopes_by_consumer() {
+    let test = "the_snapshot_never_serves_past_a_permission_the_publisher_scopes_by_consumer";
+    let table = cache(test).await;
+    let world = World::start(test, &[("EXPORTS_CACHE_TABLE", table.name.as_str())]).await;
+    let account = publisher_account(test);
+    let export = format!("svc-{account}-ForA");
+    let publisher = world.publish(&account, REGION, "svc", &[pair(&export, "export-for-a")]).await;
+    publisher.publish_outputs("booking", &[pair("Topic", "output-for-a")]).await.unwrap();
+    publisher.put_parameter("/booking/prod/topic", "String", "parameter-for-a").await.unwrap();
+    let consumer_b = "333333333333";
+    for (action, resource) in [
+        ("GetParameters", "ssm:GetParameters on resource: arn:aws:ssm:eu-west-1"),
+        ("DescribeStacks", "cloudformation:DescribeStacks on resource: arn:aws:cloudformation:eu-west-1"),
+        ("ListExports", "cloudformation:ListExports on resource: *"),
+    ] {
+        let message = format!(
+            "User: arn:aws:sts::{account}:assumed-role/remote-exports-reader/{consumer_b}-airmiles is not \
+             authorized to perform: {resource} with an explicit deny in an identity-based policy"
+        );
+        let error = if action == "GetParameters" {
+            AwsError::json_1_1("AccessDeniedException", &message)
+        } else {
+            AwsError::cloudformation(403, "AccessDenied", &message)
+        };
+        world.proxy.refuse_session(action, consumer_b, error);
+    }
+    let reads = [
+        json!({"RoleArn": role_arn(&account), "Parameters": ["/booking/prod/topic"]}),
+        json!({"RoleArn": role_arn(&account), "StackOutputs": ["booking.Topic"]}),
+        json!({"RoleArn": role_arn(&account), "ExportNames": [export]}),
+    ];
+    for (n, properties) in reads.iter().enumerate() {
+        let a = world.answer(&world.event("Create", &format!("a-{n}"), properties.clone())).await;
+        assert_eq!(a["Status"], "SUCCESS", "{a}");
+        let b = world.answer(&world.event_from(consumer_b, "Create", &format!("b-{n}"), properties.clone())).await;
+        assert_eq!(b["Status"], "FAILED", "B was served what the publisher refuses its sessions: {b}");
+        assert!(reason(&b).contains("denied"), "{b}");
+        assert!(!b.to_string().contains("-for-a"), "A's value reached B: {b}");
+    }
+    // B asked AWS itself, under its own identity, for each: three refused reads, no snapshot hit.
+    // (The function logs a request's metrics after it answers: wait for all six.)
+    let wait = Duration::from_secs(10);
+    let logs = world.function.logs_when(wait, |logs| snapshot_hits(logs).len() >= 6).await;
+    assert_eq!(snapshot_hits(&logs), [0; 6], "{logs}");
+    // Another stack of A's account has an identity of its own too: it reads for itself.
+    world.proxy.reset();
+    let stack_id = format!("arn:aws:cloudformation:{REGION}:{CONSUMER_ACCOUNT}:stack/hotels/0f1e2d3c");
+    let hotels = world.answer(&world.event_for(&stack_id, "Create", "hotels", reads[1].clone())).await;
+    assert_eq!(hotels["Data"]["booking.Topic"], "output-for-a", "{hotels}");
+    assert_eq!(world.proxy.count("DescribeStacks"), 1, "{:?}", world.proxy.calls());
+    // The same stack again within the TTL: the snapshot serves it, after STS admits it.
+    world.proxy.reset();
+    let again = world.answer(&world.event("Create", "a-again", reads[1].clone())).await;
+    assert_eq!(again["Data"]["booking.Topic"], "output-for-a", "{again}");
+    assert_eq!(world.proxy.count("DescribeStacks"), 0, "{:?}", world.proxy.calls());
+    let logs = world.function.logs_when(wait, |logs| snapshot_hits(logs).len() >= 8).await;
+    assert_eq!(snapshot_hits(&logs), [0, 0, 0, 0, 0, 0, 0, 1], "{logs}");
+}
+
+/// `SnapshotHits` of each request's metrics document in the function's log, in order.
+fn snapshot_hits(logs: &str) -> Vec<u64> {
+    logs.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|document| document["SnapshotHits"].as_u64())
+        .collect()
 }

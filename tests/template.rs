@@ -159,6 +159,13 @@ fn evaluate(value: &Value, parameters: &[(&str, &str)]) -> Vec<String> {
                 vec![items.join(&text(&args[0]))]
             }
             ("Split", Value::Sequence(args)) => text(&args[1]).split(&text(&args[0])).map(str::to_owned).collect(),
+            ("Select", Value::Sequence(args)) => {
+                let index = match &args[0] {
+                    Value::Number(number) => number.as_u64().unwrap() as usize,
+                    other => text(other).parse().unwrap(),
+                };
+                vec![evaluate(&args[1], parameters).swap_remove(index)]
+            }
             ("Sub", Value::String(template)) => vec![substitute(template, &[], &parameter)],
             ("Sub", Value::Sequence(args)) => {
                 let variables: Vec<(String, String)> = args[1]
@@ -433,7 +440,32 @@ fn only_the_functions_role_uses_the_snapshot_tables_items() {
     for read in ["dynamodb:Scan", "dynamodb:Query", "dynamodb:PartiQLSelect", "dynamodb:BatchGetItem"] {
         assert!(denied.contains(&read), "{read}");
     }
-    assert!(!denied.iter().any(|a| a.contains("ResourcePolicy")), "the policy would lock itself in");
+    // Nothing copies the values out: backups, restores, exports, streams, replicas, or a change of
+    // the table or of this policy (the table is replaced instead: its name says which policy it has).
+    for copy in [
+        "dynamodb:CreateBackup",
+        "dynamodb:StartAwsBackupJob",
+        "dynamodb:RestoreTableFromBackup",
+        "dynamodb:RestoreTableFromAwsBackup",
+        "dynamodb:RestoreTableToPointInTime",
+        "dynamodb:ExportTableToPointInTime",
+        "dynamodb:UpdateTable",
+        "dynamodb:CreateTableReplica",
+        "dynamodb:EnableKinesisStreamingDestination",
+        "dynamodb:UpdateKinesisStreamingDestination",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:PutResourcePolicy",
+        "dynamodb:DeleteResourcePolicy",
+    ] {
+        assert!(denied.contains(&copy), "{copy} is not denied to others");
+    }
+    // What CloudFormation needs to create it and a later version to replace it stays possible.
+    for kept in ["dynamodb:DeleteTable", "dynamodb:UpdateTimeToLive", "dynamodb:TagResource", "dynamodb:DescribeTable"]
+    {
+        assert!(!denied.contains(&kept), "{kept} is denied: the stack could not manage the table");
+    }
+    assert_eq!(table["Tags"][0]["Key"], "remote-exports:backup", "backup plans have no tag to exclude it by");
     let except = &deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"];
     assert_eq!(names(except).as_deref(), Some("RemoteExportsRole"));
     let Value::Tagged(name) = &table["TableName"] else { panic!("the table has no fixed name") };
@@ -443,9 +475,11 @@ fn only_the_functions_role_uses_the_snapshot_tables_items() {
 }
 
 /// The audit's events go to a bus of its own: only the audit role may put on it, the audit is
-/// told its name, and accounts of the Organization manage only the rules they created.
+/// told its name, and no other account may put rules on it (each event names a consumer's stack and
+/// what it reads). Each account of AuditEventAccountIds gets one route with exactly the events about
+/// itself, as consumer or as publisher, onto its own default bus.
 #[test]
-fn audit_events_go_to_a_bus_only_the_audit_puts_on() {
+fn audit_events_go_to_a_bus_only_the_audit_puts_on_and_reach_only_the_accounts_they_concern() {
     let template = template();
     let put = &policy(&template, "AuditRole", "put-audit-events")["PolicyDocument"]["Statement"][0];
     assert_eq!(names(&put["Resource"]).as_deref(), Some("AuditEventBus"));
@@ -459,13 +493,60 @@ fn audit_events_go_to_a_bus_only_the_audit_puts_on() {
     let statement = &only["Statement"];
     assert_eq!((statement["Effect"].as_str(), statement["Action"].as_str()), (Some("Deny"), Some("events:PutEvents")));
     assert_eq!(names(&statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]).as_deref(), Some("AuditRole"));
-    let rules = resource(&template, "AuditEventBusOrganizationRules");
-    assert_eq!(rules["Condition"], "HasOrganizationAudit");
-    let statement = &rules["Properties"]["Statement"];
-    assert_eq!(names(&statement["Condition"]["StringEquals"]["aws:PrincipalOrgID"]).as_deref(), Some("OrganizationId"));
-    assert_eq!(statement["Condition"]["StringEqualsIfExists"]["events:creatorAccount"], "${aws:PrincipalAccount}");
-    let actions: Vec<&str> = statement["Action"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-    assert!(!actions.contains(&"events:PutEvents"), "consumers could put forged events");
+    // No bus policy lets another account manage rules (or anything else) on the audit bus.
+    let resources = template["Resources"].as_mapping().unwrap();
+    for (id, policy) in resources.iter().filter(|(_, r)| r["Type"] == "AWS::Events::EventBusPolicy") {
+        let mut granted = Vec::new();
+        strings(&policy["Properties"]["Statement"], &mut granted);
+        assert_eq!(policy["Properties"]["Statement"]["Effect"], "Deny", "{id:?} allows something");
+        assert!(!granted.iter().any(|g| g.contains("PutRule") || g.contains("PutTargets")), "{id:?}");
+    }
+    // Ten routes, one per listed account: its events as consumer or as publisher, to its own bus.
+    let accounts = "123456789012,222222222222,333333333333,444444444444,555555555555,\
+                    666666666666,777777777777,888888888888,999999999999,101010101010";
+    let parameters = [("AuditEventAccountIds", accounts), ("AWS::Partition", "aws"), ("AWS::Region", "eu-west-1")];
+    let listed: Vec<&str> = accounts.split(',').collect();
+    for (n, account) in listed.iter().enumerate() {
+        let route = resource(&template, &format!("AuditRoute{n}"));
+        assert_eq!(route["Condition"].as_str(), Some(format!("HasAuditRoute{n}").as_str()));
+        let properties = &route["Properties"];
+        assert_eq!(names(&properties["EventBusName"]).as_deref(), Some("AuditEventBus"));
+        let pattern = &properties["EventPattern"];
+        assert_eq!(pattern["source"][0], "remote-exports");
+        let either = pattern["$or"].as_sequence().unwrap();
+        let fields: Vec<(&str, Vec<String>)> = either
+            .iter()
+            .flat_map(|branch| branch["detail"].as_mapping().unwrap().iter())
+            .map(|(field, values)| (field.as_str().unwrap(), evaluate(&values[0], &parameters)))
+            .collect();
+        assert_eq!(
+            fields,
+            [("consumer_account", vec![account.to_string()]), ("source_account", vec![account.to_string()])],
+            "route {n}"
+        );
+        let target = &properties["Targets"][0];
+        assert_eq!(
+            evaluate(&target["Arn"], &parameters),
+            [format!("arn:aws:events:eu-west-1:{account}:event-bus/default")]
+        );
+        assert_eq!(names(&target["RoleArn"]).as_deref(), Some("AuditRouteRole"));
+    }
+    assert!(template["Resources"].get("AuditRoute10").is_none());
+    // The route role puts only on the listed accounts' default buses, for this account's rules only.
+    let role = resource(&template, "AuditRouteRole");
+    let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(trust["Principal"]["Service"], "events.amazonaws.com");
+    assert_eq!(names(&trust["Condition"]["StringEquals"]["aws:SourceAccount"]).as_deref(), Some("AWS::AccountId"));
+    let put = &role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0];
+    assert_eq!(put["Action"], "events:PutEvents");
+    assert_eq!(evaluate(&put["Resource"], &parameters), ["arn:aws:events:eu-west-1:*:event-bus/default"]);
+    assert_eq!(evaluate(&put["Condition"]["StringEquals"]["aws:ResourceAccount"], &parameters), listed);
+    // Routes exist only with the audit.
+    assert!(!rules_allow(&template, &[("AuditEventAccountIds", "123456789012")]));
+    assert!(rules_allow(
+        &template,
+        &[("AuditEventAccountIds", "123456789012"), ("AuditSchedule", "rate(1 day)"), ("ReadsRegistry", "true")]
+    ));
 }
 
 fn publisher_role() -> Value {
@@ -562,10 +643,11 @@ fn the_publisher_role_grants_the_readable_parameters_only() {
     assert_eq!(evaluate(context, &parameters), under);
     let pattern =
         regex_lite::Regex::new(role["Parameters"]["ReadableParameters"]["AllowedPattern"].as_str().unwrap()).unwrap();
-    for accepted in ["", "/booking", "/booking/prod,/shared/vpc", "/team-*/shared", "/a"] {
+    for accepted in ["", "/booking", "/booking/prod,/shared/vpc", "/team-*/shared", "/a", "/booking/*-prod"] {
         assert!(pattern.is_match(accepted), "{accepted:?} was refused");
     }
-    for refused in ["/*", "/", "/**", "booking", "/booking/", "/booking,/*", "/a b", "/a//b"] {
+    // Every path names a literal prefix before any wildcard.
+    for refused in ["/*", "/", "/**", "/*/shared", "/*-prod", "booking", "/booking/", "/booking,/*", "/a b", "/a//b"] {
         assert!(!pattern.is_match(refused), "{refused:?} was accepted");
     }
 }
@@ -576,12 +658,31 @@ fn readable_stacks_refuses_a_bare_star() {
     let role = publisher_role();
     let pattern =
         regex_lite::Regex::new(role["Parameters"]["ReadableStacks"]["AllowedPattern"].as_str().unwrap()).unwrap();
-    for accepted in ["", "booking-*", "booking-*,vpc", "*-network", "*booking*", "a", "**x"] {
+    for accepted in ["", "booking-*", "booking-*,vpc", "team*-network", "booking*api*", "a"] {
         assert!(pattern.is_match(accepted), "{accepted:?} was refused");
     }
-    for refused in ["*", "**", "booking-*,*", "*,vpc", "-x", "a b"] {
+    // Every pattern names a literal prefix before any wildcard.
+    for refused in ["*", "**", "*-*", "*-network", "*booking*", "**x", "booking-*,*", "*,vpc", "-x", "a b"] {
         assert!(!pattern.is_match(refused), "{refused:?} was accepted");
     }
+}
+
+/// Parameters may be SecureStrings: a publisher role never shares them with every consumer the
+/// function serves, only with the consumer accounts it names.
+#[test]
+fn readable_parameters_need_named_consumer_accounts() {
+    let role = publisher_role();
+    let parameters = [("ReadableParameters", "/booking/prod")];
+    assert!(!rules_allow(&role, &[("FunctionRoleArn", "arn:aws:iam::111111111111:role/f"), parameters[0]]));
+    assert!(rules_allow(
+        &role,
+        &[
+            ("FunctionRoleArn", "arn:aws:iam::111111111111:role/f"),
+            parameters[0],
+            ("AllowedConsumerAccounts", "333333333333")
+        ]
+    ));
+    assert!(rules_allow(&role, &[("FunctionRoleArn", "arn:aws:iam::111111111111:role/f")]), "stacks alone need none");
 }
 
 /// The export guard reads the registry through one role that can query only the caller's own
@@ -606,6 +707,8 @@ fn guards_read_only_their_own_accounts_readers() {
     let statement = statements[0];
     assert_eq!(statement["Action"], "dynamodb:Query");
     assert_eq!(statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"][0], "${aws:SourceIdentity}");
+    // ForAllValues holds on an empty set: a query that carries no leading key must not pass.
+    assert_eq!(statement["Condition"]["Null"]["dynamodb:LeadingKeys"], "false", "the permission fails open");
     let mut resources = Vec::new();
     strings(&statement["Resource"], &mut resources);
     assert!(resources[0].ends_with("/index/BySource"), "{resources:?}");
@@ -634,6 +737,13 @@ fn guards_read_only_their_own_accounts_readers() {
             "sts:SetSourceIdentity"
         ]
     );
+    // The guard runs exactly the object version it was given, and signed code when asked to.
+    let function = &guard["Resources"]["ExportGuardFunction"]["Properties"];
+    assert_eq!(names(&function["Code"]["S3ObjectVersion"]).as_deref(), Some("CodeS3ObjectVersion"));
+    assert!(guard["Parameters"]["CodeS3ObjectVersion"].get("Default").is_none(), "a version must be chosen");
+    let (condition, signing, otherwise) = if_parts(&function["CodeSigningConfigArn"]);
+    assert_eq!((condition, names(signing).as_deref()), ("HasCodeSigning", Some("CodeSigningConfigArn")));
+    assert_eq!(names(otherwise).as_deref(), Some("AWS::NoValue"));
     let hook = &guard["Resources"]["ExportGuardHook"]["Properties"];
     let mut targets = Vec::new();
     strings(&hook["TargetOperations"], &mut targets);

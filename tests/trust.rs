@@ -222,6 +222,48 @@ async fn the_host_only_escape_hatch_warns_and_accepts_any_bucket() {
     assert!(warning.contains("WARN"), "{warning}");
 }
 
+/// Under `host-only` the URL's key is not checked, so the StackId's account is only the invoker's
+/// claim: the function gives the publisher no identity (no SourceIdentity, no session tags: a role
+/// with AllowedConsumerAccounts refuses it), and refuses NoEcho reads, SecureStrings included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn host_only_claims_no_consumer_and_answers_nothing_secret() {
+    let test = "host_only_claims_no_consumer_and_answers_nothing_secret";
+    let world = World::start(test, &[("RESPONSE_URL_BINDING", "host-only")]).await;
+    let account = publisher_account(test);
+    let export = format!("svc-{account}-Topic");
+    let publisher = world.publish(&account, REGION, "svc", &[pair(&export, "arn:topic")]).await;
+    publisher.put_parameter("/booking/prod/db-password", "SecureString", "correct-horse-battery").await.unwrap();
+    // A hand-made event that claims account 777777777777, answered to a key of the invoker's choice.
+    let claimed = "777777777777";
+    let forge = |name: &str, properties: Value| {
+        let mut event = world.event_from(claimed, "Create", name, properties);
+        let url = event["ResponseURL"]
+            .as_str()
+            .unwrap()
+            .replace("cloudformation-custom-resource-response-euwest1", "invokers-bucket");
+        event["ResponseURL"] = json!(url);
+        event
+    };
+    let plain = world.answer(&forge("plain", json!({"RoleArn": role_arn(&account), "ExportNames": [export]}))).await;
+    assert_eq!(plain["Data"][&export], "arn:topic", "{plain}");
+    let assumed = world.proxy.requests("AssumeRole");
+    assert_eq!(assumed.len(), 1, "{assumed:?}");
+    for claim in ["SourceIdentity", "Tags.member", claimed] {
+        assert!(!assumed[0].contains(claim), "the unproven consumer reached the publisher ({claim}): {}", assumed[0]);
+    }
+    assert!(assumed[0].contains("RoleSessionName=remote-exports"), "{}", assumed[0]);
+
+    world.proxy.reset();
+    let secret = json!({"RoleArn": role_arn(&account), "Parameters": ["/booking/prod/db-password"], "NoEcho": "true"});
+    let refused = world.answer(&forge("secret", secret)).await;
+    assert_eq!(refused["Status"], "FAILED", "{refused}");
+    assert!(reason(&refused).contains("RESPONSE_URL_BINDING=host-only"), "{refused}");
+    assert!(!refused.to_string().contains("correct-horse-battery"), "{refused}");
+    assert!(world.proxy.calls().is_empty(), "a refused NoEcho read made calls: {:?}", world.proxy.calls());
+    assert_eq!(world.responses.puts("secret")[0].bucket, "invokers-bucket");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn a_policy_parameter_is_read_by_its_type() {

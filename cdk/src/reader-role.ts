@@ -18,8 +18,10 @@ export interface RemoteExportsReaderRoleProps {
    */
   readonly externalId?: string;
   /**
-   * Consumer accounts that may read through this role, checked by STS on the `SourceIdentity` the function sets.
-   * @default - every consumer the function's own policy admits
+   * Consumer accounts that may read through this role, checked by STS on the `SourceIdentity` (and the
+   * `ConsumerAccount` session tag) the function sets, on every read, also before the function's shared
+   * snapshot serves a value. Required with `readableParameters`.
+   * @default - every consumer the function's own policy admits (refused with `readableParameters`)
    */
   readonly allowedConsumerAccounts?: string[];
   /**
@@ -28,13 +30,17 @@ export interface RemoteExportsReaderRoleProps {
    */
   readonly roleName?: string;
   /**
-   * Stack-name patterns (`*` allowed, never a bare `*`) whose outputs consumers may read through `StackOutputs`.
+   * Stack-name patterns (`*` allowed after a literal prefix, e.g. `booking-*`) whose outputs consumers may
+   * read through `StackOutputs`. Each starts with a letter, as stack names do: `*`, `*-*` or `*-prod` are refused.
    * @default - no DescribeStacks at all
    */
   readonly readableStacks?: string[];
   /**
-   * SSM parameter paths (`/booking/prod`; `*` allowed within a level, never a bare `/*`) whose parameters
-   * consumers may read through `Parameters`: everything under each path.
+   * SSM parameter paths (`/booking/prod`; `*` allowed after a literal prefix, e.g. `/team-*` followed by
+   * `/shared`) whose parameters consumers may read through `Parameters`: everything under each path. A
+   * literal character follows the leading `/`: `/*` or `/*-prod`, and any path whose first level starts
+   * with `*`, are refused. Needs `allowedConsumerAccounts` (parameters may hold secrets: never for every
+   * consumer).
    * @default - no parameter at all
    */
   readonly readableParameters?: string[];
@@ -68,16 +74,27 @@ export class RemoteExportsReaderRole extends Construct {
     consumers.forEach((account) => checkAccount(account, 'allowedConsumerAccounts entry'));
     const stacks = props.readableStacks ?? [];
     for (const pattern of stacks) {
-      if (!Token.isUnresolved(pattern) && !/^(\*+[A-Za-z0-9-]|[A-Za-z])[A-Za-z0-9*-]*$/.test(pattern)) {
-        throw new Error(`readableStacks entry '${pattern}' must hold a letter, digit or hyphen: a bare * would grant DescribeStacks on every stack`);
+      if (!Token.isUnresolved(pattern) && !/^[A-Za-z][A-Za-z0-9*-]*$/.test(pattern)) {
+        throw new Error(
+          `readableStacks entry '${pattern}' must start with the literal prefix it shares (a stack name starts with a letter; * allowed after it, e.g. booking-*): *, *-* or *-prod would grant DescribeStacks on stacks of any name`,
+        );
       }
     }
 
     const readableParameters = props.readableParameters ?? [];
     for (const pattern of readableParameters) {
-      if (!Token.isUnresolved(pattern) && !/^\/[A-Za-z0-9_.*-]*[A-Za-z0-9_.-][A-Za-z0-9_.*-]*(\/[A-Za-z0-9_.*-]+)*$/.test(pattern)) {
-        throw new Error(`readableParameters entry '${pattern}' is not a path such as /booking/prod: a bare /* would share every parameter`);
+      if (!Token.isUnresolved(pattern) && !/^\/[A-Za-z0-9_.-][A-Za-z0-9_.*-]*(\/[A-Za-z0-9_.*-]+)*$/.test(pattern)) {
+        throw new Error(
+          `readableParameters entry '${pattern}' is not a path such as /booking/prod with a literal prefix before any *: /*, /*/shared or /*-prod would share parameters under paths of any name`,
+        );
       }
+    }
+    // examples/publisher-role.yaml's rule ParametersNeedConsumerAccounts: parameters may hold secrets (a
+    // NoEcho resource reads SecureStrings), never for every account the function serves.
+    if (readableParameters.length > 0 && consumers.length === 0) {
+      throw new Error(
+        'readableParameters shares parameters, SecureStrings included: name the consumer accounts that may read them in allowedConsumerAccounts',
+      );
     }
     const keys = props.parameterKmsKeyArns ?? [];
     const principal = { AWS: props.functionRoleArns };
@@ -182,7 +199,7 @@ export class RemoteExportsReaderRole extends Construct {
     for (const path of readableParameters) {
       acknowledge(
         `Resource::arn:*:ssm:*:*:parameter${path}/*`,
-        `GetParameters on the parameters under the path the publisher chose to share (${path}; a bare /* is refused), in any region, and those shared with this account through AWS RAM under it.`,
+        `GetParameters on the parameters under the path the publisher chose to share (${path}; a path that starts with * is refused), in any region, and those shared with this account through AWS RAM under it.`,
       );
       acknowledge(
         `Resource::arn:*:ssm:*:*:parameter${path}`,
@@ -192,7 +209,7 @@ export class RemoteExportsReaderRole extends Construct {
     for (const pattern of stacks) {
       acknowledge(
         `Resource::arn:*:cloudformation:*:*:stack/${pattern}/*`,
-        `DescribeStacks on the stacks the publisher chose to share (${pattern}; a bare * is refused), in any region, as the function reads every region.`,
+        `DescribeStacks on the stacks the publisher chose to share (${pattern}; a pattern that starts with * is refused), in any region, as the function reads every region.`,
       );
     }
   }

@@ -1,4 +1,4 @@
-import { CfnDeletionPolicy, CfnOutput, CfnResource, Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, CfnDeletionPolicy, CfnOutput, CfnResource, Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -57,6 +57,15 @@ export interface RemoteExportsServiceProps {
   readonly readsTableArn?: string;
   /** AuditSchedule: the stale-read audit's schedule. @default - no audit */
   readonly auditSchedule?: events.Schedule;
+  /**
+   * AuditEventAccountIds: accounts that receive, on their default event bus in this region, the audit's
+   * events about their own stacks (as consumers) and their own exports, outputs and parameters (as
+   * publishers), and no other account's: one rule each on the audit bus (AuditRoute0, AuditRoute1, …), put
+   * there through one role (AuditRouteRole). Each account's default bus must allow events:PutEvents from
+   * this account. No other account may put rules on the audit bus. Needs `auditSchedule`.
+   * @default - the audit's events stay on its own bus
+   */
+  readonly auditEventAccountIds?: string[];
   /** ExportsSnapshot: the shared snapshot table. @default false */
   readonly exportsSnapshot?: boolean;
   /** ExportsSnapshotTtlSeconds. @default Duration.seconds(30) */
@@ -111,8 +120,8 @@ const lambdaTrust = document([{ Effect: 'Allow', Principal: { Service: 'lambda.a
 /**
  * The platform side: the central custom-resource function and everything `template.yaml` creates for the
  * same choices: its role, log group, invoke permissions, and (as chosen) the read registry, the export
- * guards' registry role, the snapshot table, the audit (function, role, schedule, event bus), the alarms
- * and the dashboard. Resources keep `template.yaml`'s logical IDs, and a test compares the synthesized
+ * guards' registry role, the snapshot table, the audit (function, role, schedule, event bus, the routes of
+ * its events to listed accounts), the alarms and the dashboard. Resources keep `template.yaml`'s logical IDs, and a test compares the synthesized
  * template with the SAM template's so that the two cannot drift. One per stack.
  */
 export class RemoteExportsService extends Construct {
@@ -136,6 +145,7 @@ export class RemoteExportsService extends Construct {
     const functionName = props.functionName ?? 'remote-exports';
     const allowedRoleArns = props.allowedRoleArns ?? ['arn:aws:iam::*:role/remote-exports-reader'];
     const consumers = props.consumerAccountIds ?? [];
+    const routed = props.auditEventAccountIds ?? [];
     const binding = props.responseUrlBinding ?? ResponseUrlBinding.REQUEST;
     const namespace = props.metricsNamespace ?? 'RemoteExports';
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
@@ -158,6 +168,7 @@ export class RemoteExportsService extends Construct {
       ['allowedStackOutputs', props.allowedStackOutputs],
       ['allowedParameters', props.allowedParameters],
       ['consumerAccountIds', props.consumerAccountIds],
+      ['auditEventAccountIds', props.auditEventAccountIds],
     ] as const) {
       if (list !== undefined && !Token.isUnresolved(list) && (list.length === 0 || list.some((e) => !Token.isUnresolved(e) && (e.trim() === '' || e.includes(','))))) {
         throw new Error(`${what} must hold at least one entry, none empty or with a comma (leave it out for template.yaml's empty value)`);
@@ -174,6 +185,7 @@ export class RemoteExportsService extends Construct {
     }
     checked(organization, ORGANIZATION, 'organizationId');
     consumers.forEach((account) => checkAccount(account, 'consumerAccountIds entry'));
+    routed.forEach((account) => checkAccount(account, 'auditEventAccountIds entry'));
     checked(props.consumerPolicyParameter, POLICY_PARAMETER, 'consumerPolicyParameter');
     checked(props.consumerPolicyKmsKeyArn, KMS_KEY, 'consumerPolicyKmsKeyArn');
     checked(props.readsTableArn, TABLE_ARN, 'readsTableArn');
@@ -189,6 +201,9 @@ export class RemoteExportsService extends Construct {
     }
     if (audit !== undefined && !registry) {
       throw new Error('auditSchedule audits the read registry, so it needs readsRegistry: true');
+    }
+    if (props.auditEventAccountIds !== undefined && audit === undefined) {
+      throw new Error("auditEventAccountIds routes the audit's events, so it needs auditSchedule");
     }
     if (props.readsTableArn !== undefined && (registry || audit !== undefined)) {
       throw new Error(
@@ -292,7 +307,7 @@ export class RemoteExportsService extends Construct {
       });
     }
     // By name: the table's own policy names this role, so a reference would be a cycle.
-    const snapshotTableArn = Fn.sub('arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${AWS::StackName}-exports-snapshot');
+    const snapshotTableArn = Fn.sub('arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${AWS::StackName}-exports-snapshot-v2');
     if (snapshot) {
       policies.push({
         policyName: 'exports-snapshot',
@@ -375,7 +390,12 @@ export class RemoteExportsService extends Construct {
                   Effect: 'Allow',
                   Action: 'dynamodb:Query',
                   Resource: Fn.sub('${Table}/index/BySource', { Table: readsTable.attrArn }),
-                  Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['${aws:SourceIdentity}'] } },
+                  // ForAllValues is true on an empty set, and AWS does not document LeadingKeys for a
+                  // query on an index: the Null condition refuses a request that carries no key at all.
+                  Condition: {
+                    'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['${aws:SourceIdentity}'] },
+                    Null: { 'dynamodb:LeadingKeys': 'false' },
+                  },
                 },
               ]),
             },
@@ -390,8 +410,13 @@ export class RemoteExportsService extends Construct {
     if (snapshot) {
       cacheTable = named(
         new dynamodb.CfnTable(this, 'ExportsCacheTable', {
-          tableName: Fn.sub('${AWS::StackName}-exports-snapshot'),
-          // It holds export values: no principal but the function's role uses its items.
+          // The suffix changes whenever the resource policy does: the policy denies PutResourcePolicy to
+          // all but the function, so CloudFormation can only replace this table (a cache), never edit it.
+          tableName: Fn.sub('${AWS::StackName}-exports-snapshot-v2'),
+          // It holds export and parameter values, NoEcho or not: no principal but the function's role
+          // reads or writes its items, copies them (backups, restores, exports, streams, replicas) or
+          // changes the table or this policy. Deleting it stays possible.
+          tags: [{ key: 'remote-exports:backup', value: 'exclude' }],
           resourcePolicy: {
             policyDocument: document([
               {
@@ -413,6 +438,20 @@ export class RemoteExportsService extends Construct {
                   'dynamodb:PartiQLUpdate',
                   'dynamodb:PartiQLDelete',
                   'dynamodb:ExportTableToPointInTime',
+                  'dynamodb:CreateBackup',
+                  'dynamodb:StartAwsBackupJob',
+                  'dynamodb:RestoreTableFromBackup',
+                  'dynamodb:RestoreTableFromAwsBackup',
+                  'dynamodb:RestoreTableToPointInTime',
+                  'dynamodb:UpdateTable',
+                  'dynamodb:CreateTableReplica',
+                  'dynamodb:EnableKinesisStreamingDestination',
+                  'dynamodb:UpdateKinesisStreamingDestination',
+                  'dynamodb:DescribeStream',
+                  'dynamodb:GetShardIterator',
+                  'dynamodb:GetRecords',
+                  'dynamodb:PutResourcePolicy',
+                  'dynamodb:DeleteResourcePolicy',
                 ],
                 Resource: '*',
                 Condition: { ArnNotEquals: { 'aws:PrincipalArn': role.attrArn } },
@@ -486,6 +525,7 @@ export class RemoteExportsService extends Construct {
     this.serviceToken = fn.attrArn;
 
     let auditFunction: lambda.CfnFunction | undefined;
+    let auditRouteRole: iam.CfnRole | undefined;
     if (audit !== undefined) {
       auditFunction = named(
         new lambda.CfnFunction(this, 'AuditFunction', {
@@ -523,32 +563,57 @@ export class RemoteExportsService extends Construct {
         }),
         'AuditEventBusOnlyAuditPuts',
       );
-      if (organization !== undefined) {
-        named(
-          new events.CfnEventBusPolicy(this, 'AuditEventBusOrganizationRules', {
-            eventBusName: auditBus!.ref,
-            statementId: 'OrganizationManagesItsOwnRules',
-            statement: {
-              Effect: 'Allow',
-              Principal: '*',
-              Action: [
-                'events:PutRule',
-                'events:PutTargets',
-                'events:DeleteRule',
-                'events:RemoveTargets',
-                'events:DescribeRule',
-                'events:ListTargetsByRule',
-                'events:EnableRule',
-                'events:DisableRule',
-              ],
-              Resource: Fn.sub('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${Bus}/*', { Bus: auditBus!.ref }),
-              Condition: {
-                StringEquals: { 'aws:PrincipalOrgID': organization },
-                StringEqualsIfExists: { 'events:creatorAccount': '${aws:PrincipalAccount}' },
+      // Nobody outside this account manages rules on the audit bus: every event names a consumer's
+      // stack and what it reads, so an account may receive only the events about itself. Each listed
+      // account gets one route: its own stacks' events (as consumer) and its own exports' readers (as
+      // publisher), onto its default bus in this region, whose policy must let this account put events.
+      if (routed.length > 0) {
+        auditRouteRole = named(
+          new iam.CfnRole(this, 'AuditRouteRole', {
+            description: "EventBridge forwards each listed account's own audit events to that account's default bus.",
+            assumeRolePolicyDocument: document([
+              {
+                Effect: 'Allow',
+                Principal: { Service: 'events.amazonaws.com' },
+                Action: 'sts:AssumeRole',
+                Condition: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
               },
-            },
+            ]),
+            policies: [
+              {
+                policyName: 'put-on-listed-accounts-default-bus',
+                policyDocument: document([
+                  {
+                    Effect: 'Allow',
+                    Action: 'events:PutEvents',
+                    Resource: Fn.sub('arn:${AWS::Partition}:events:${AWS::Region}:*:event-bus/default'),
+                    Condition: { StringEquals: { 'aws:ResourceAccount': routed } },
+                  },
+                ]),
+              },
+            ],
           }),
-          'AuditEventBusOrganizationRules',
+          'AuditRouteRole',
+        );
+        routed.forEach((account, index) =>
+          named(
+            new events.CfnRule(this, `AuditRoute${index}`, {
+              description: "The audit events about one listed account's stacks and exports, to its default bus.",
+              eventBusName: auditBus!.ref,
+              eventPattern: {
+                'source': ['remote-exports'],
+                '$or': [{ detail: { consumer_account: [account] } }, { detail: { source_account: [account] } }],
+              },
+              targets: [
+                {
+                  id: 'account-default-bus',
+                  arn: Fn.sub('arn:${AWS::Partition}:events:${AWS::Region}:${Account}:event-bus/default', { Account: account }),
+                  roleArn: auditRouteRole!.attrArn,
+                },
+              ],
+            }),
+            `AuditRoute${index}`,
+          ),
         );
       }
       const rule = named(
@@ -692,7 +757,7 @@ export class RemoteExportsService extends Construct {
       output(
         'AuditEventBusArn',
         auditBus!.attrArn,
-        'The bus the audit puts its findings on (source remote-exports); consumer accounts of the Organization subscribe with rules of their own on it.',
+        "The bus the audit puts its findings on (source remote-exports). Only this account puts rules on it; AuditEventAccountIds routes each listed account's own events to that account.",
       );
     }
 
@@ -716,6 +781,14 @@ export class RemoteExportsService extends Construct {
         'IAM5',
         'kms:Decrypt only through SSM and only for the consumer policy parameter (kms:ViaService and the PARAMETER_ARN encryption context): the AWS managed aws/ssm key has no ARN a template can name.',
         'Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*',
+      );
+    }
+    if (auditRouteRole !== undefined) {
+      acknowledge(
+        auditRouteRole,
+        'IAM5',
+        `AuditRouteRole (assumed by EventBridge only) puts events only on the default bus of the auditEventAccountIds accounts (aws:ResourceAccount ${routed.join(', ')}): a bus ARN names its account, so the one statement for all of them has * there.`,
+        'Resource::arn:<AWS::Partition>:events:<AWS::Region>:*:event-bus/default',
       );
     }
     if (cacheTable !== undefined) {

@@ -149,14 +149,30 @@ test('the reader role has the statements of examples/publisher-role.yaml', () =>
   });
   fs.mkdirSync(OUT, { recursive: true });
   fs.writeFileSync(path.join(OUT, 'booking-reader-role.template.json'), JSON.stringify(template.toJSON(), null, 2));
+});
+
+test("the reader role refuses what examples/publisher-role.yaml's patterns and rules refuse", () => {
+  const stack = new Stack(new App(), 'Refused', { env: { account: '222222222222', region: 'eu-west-1' } });
+  const reader = (props) => () =>
+    new RemoteExportsReaderRole(stack, `R${Math.random()}`, { functionRoleArns: ['arn:aws:iam::111111111111:role/f'], ...props });
+  // A stack-name pattern starts with the literal prefix it shares.
+  for (const pattern of ['*', '*-*', '*-prod', '**a', '-booking', '1booking']) {
+    assert.throws(reader({ readableStacks: [pattern] }), /readableStacks entry .* must start with the literal prefix/, pattern);
+  }
+  assert.doesNotThrow(reader({ readableStacks: ['booking-*', 'b*', 'Payments-*-prod'] }));
+  // A parameter path has a literal character after its leading /, before any *.
+  const consumers = { allowedConsumerAccounts: ['123456789012'] };
+  for (const path of ['/*', '/*/x', '/*-prod', '/**', 'booking', '/', '/booking//prod']) {
+    assert.throws(reader({ ...consumers, readableParameters: [path] }), /readableParameters entry .* literal prefix before any \*/, path);
+  }
+  assert.doesNotThrow(reader({ ...consumers, readableParameters: ['/booking/prod', '/team-*/shared', '/b*', '/booking/*/x'] }));
+  // ParametersNeedConsumerAccounts: parameters only for the consumer accounts the publisher names.
   assert.throws(
-    () => new RemoteExportsReaderRole(stack, 'Star', { functionRoleArns: ['arn:aws:iam::111111111111:role/f'], readableStacks: ['*'] }),
-    /bare \*/,
+    reader({ readableParameters: ['/booking/prod'] }),
+    /readableParameters shares parameters, SecureStrings included: name the consumer accounts .* in allowedConsumerAccounts/,
   );
-  assert.throws(
-    () => new RemoteExportsReaderRole(stack, 'AllParameters', { functionRoleArns: ['arn:aws:iam::111111111111:role/f'], readableParameters: ['/*'] }),
-    /bare \/\*/,
-  );
+  assert.throws(reader({ readableParameters: ['/booking/prod'], allowedConsumerAccounts: [] }), /allowedConsumerAccounts/);
+  assert.doesNotThrow(reader({ readableStacks: ['booking-*'] }));
 });
 
 test('cdk-nag (AwsSolutions) finds nothing unacknowledged in the publisher stack', () => {
@@ -165,6 +181,7 @@ test('cdk-nag (AwsSolutions) finds nothing unacknowledged in the publisher stack
   const stack = new Stack(app, 'BookingNag', { env: { account: '222222222222', region: 'eu-west-1' } });
   new RemoteExportsReaderRole(stack, 'Reader', {
     functionRoleArns: ['arn:aws:iam::111111111111:role/remote-exports-RemoteExportsRole-A'],
+    allowedConsumerAccounts: ['123456789012'],
     readableStacks: ['booking-*'],
     readableParameters: ['/booking/prod'],
   });

@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { App, Duration, Stack, Validations } = require('aws-cdk-lib');
-const { Template } = require('aws-cdk-lib/assertions');
+const { Match, Template } = require('aws-cdk-lib/assertions');
 const events = require('aws-cdk-lib/aws-events');
 const lambda = require('aws-cdk-lib/aws-lambda');
 const { AwsSolutionsChecks } = require('cdk-nag');
@@ -56,6 +56,7 @@ function propsFor(choice) {
     readsRegistry: flag('ReadsRegistry'),
     readsTableArn: parameters.ReadsTableArn,
     auditSchedule: parameters.AuditSchedule ? events.Schedule.expression(parameters.AuditSchedule) : undefined,
+    auditEventAccountIds: list('AuditEventAccountIds'),
     exportsSnapshot: flag('ExportsSnapshot'),
     exportsSnapshotTtl: seconds('ExportsSnapshotTtlSeconds'),
     reservedConcurrency: parameters.ReservedConcurrency ? Number(parameters.ReservedConcurrency) : undefined,
@@ -111,11 +112,57 @@ test("template.yaml's rules refuse at synth time", () => {
   assert.throws(build({ FailedAnswersAlarmPercent: '0', AlarmTopicArn: CHOICES.accounts.AlarmTopicArn }), /failedAnswersAlarmPercent/);
   assert.throws(build({ ExportsSnapshotTtlSeconds: '7200' }), /exportsSnapshotTtl/);
   assert.throws(build({ ConsumerPolicyParameter: 'no-slash' }), /consumerPolicyParameter/);
+  assert.throws(build({ ReadsRegistry: 'true', AuditEventAccountIds: '123456789012' }), /auditEventAccountIds routes the audit's events, so it needs auditSchedule/);
+  assert.throws(build({ ReadsRegistry: 'true', AuditSchedule: 'rate(1 hour)', AuditEventAccountIds: '12345678901' }), /auditEventAccountIds entry/);
   const props = (extra) => () => new RemoteExportsService(new Stack(new App(), 'Bad'), 'Service', { ...propsFor({}), ...extra });
   assert.throws(props({ logRetention: 9999 }), /LogRetentionInDays/);
   assert.throws(props({ allowedExports: [] }), /allowedExports must hold/);
   assert.throws(props({ allowedExports: ['a,b'] }), /allowedExports must hold/);
+  assert.throws(props({ readsRegistry: true, auditSchedule: events.Schedule.rate(Duration.hours(1)), auditEventAccountIds: [] }), /auditEventAccountIds must hold/);
   assert.throws(props({ readsRegistry: true, auditSchedule: events.Schedule.expression('at(2027-01-01T00:00:00)') }), /rate\(\.\.\.\) or cron/);
   assert.throws(props({ responseUrlBinding: 'HOST-ONLY' }), /not one of request, host-only/);
   assert.throws(props({ defaultRoleArn: 'reader' }), /defaultRoleArn/);
+});
+
+test("the audit's events reach each listed account through a route of its own, and no other account manages rules", () => {
+  const accounts = ['123456789012', '222222222222', '333333333333', '444444444444', '555555555555', '666666666666', '777777777777', '888888888888', '999999999999', '101010101010', '121212121212'];
+  const stack = new Stack(new App(), 'Routes');
+  new RemoteExportsService(stack, 'Service', {
+    ...propsFor({ OrganizationId: 'o-abcdefghij', ReadsRegistry: 'true', AuditSchedule: 'rate(1 hour)' }),
+    auditEventAccountIds: accounts,
+  });
+  const template = Template.fromStack(stack);
+  // One rule per account, in order, beyond template.yaml's ten as well.
+  const routes = template.findResources('AWS::Events::Rule', { Properties: { EventBusName: { Ref: 'AuditEventBus' } } });
+  assert.deepEqual(Object.keys(routes).sort(), accounts.map((_, index) => `AuditRoute${index}`).sort());
+  accounts.forEach((account, index) => {
+    const route = routes[`AuditRoute${index}`].Properties;
+    assert.deepEqual(route.EventPattern, {
+      source: ['remote-exports'],
+      $or: [{ detail: { consumer_account: [account] } }, { detail: { source_account: [account] } }],
+    });
+    assert.equal(route.Targets.length, 1);
+    assert.deepEqual(route.Targets[0].RoleArn, { 'Fn::GetAtt': ['AuditRouteRole', 'Arn'] });
+    assert.deepEqual(route.Targets[0].Arn, {
+      'Fn::Sub': ['arn:${AWS::Partition}:events:${AWS::Region}:${Account}:event-bus/default', { Account: account }],
+    });
+  });
+  template.hasResourceProperties('AWS::IAM::Role', {
+    AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'events.amazonaws.com' } })] },
+    Policies: [
+      Match.objectLike({
+        PolicyName: 'put-on-listed-accounts-default-bus',
+        PolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Condition: { StringEquals: { 'aws:ResourceAccount': accounts } } })] }),
+      }),
+    ],
+  });
+  // The Organization no longer puts rules of its own on the audit bus.
+  assert.equal(template.toJSON().Resources.AuditEventBusOrganizationRules, undefined);
+  template.resourceCountIs('AWS::Events::EventBusPolicy', 1);
+
+  // Without auditEventAccountIds: no route and no route role.
+  const quiet = new Stack(new App(), 'NoRoutes');
+  new RemoteExportsService(quiet, 'Service', propsFor({ OrganizationId: 'o-abcdefghij', ReadsRegistry: 'true', AuditSchedule: 'rate(1 hour)' }));
+  const resources = Template.fromStack(quiet).toJSON().Resources;
+  assert.deepEqual(Object.keys(resources).filter((id) => id.startsWith('AuditRoute') || id === 'AuditEventBusOrganizationRules'), []);
 });

@@ -4,10 +4,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// Whether `event` has the shape of a Lambda Hook request (and not a custom-resource request or a
-/// schedule): a client request token, an invocation point and request data.
+/// schedule): a client request token, request data, and an invocation point unless it is for a
+/// change set (the guide's change-set syntax has none: a change set is only ever created).
 pub fn is_hook_event(event: &Value) -> bool {
     let has = |names: &[&str]| names.iter().any(|name| event.get(*name).is_some());
-    has(&["clientRequestToken", "clientRequesttoken"]) && has(&["actionInvocationPoint"]) && has(&["requestData"])
+    let change_set = event.pointer("/requestData/targetType").and_then(Value::as_str) == Some("CHANGE_SET");
+    has(&["clientRequestToken", "clientRequesttoken"])
+        && has(&["requestData"])
+        && (change_set || has(&["actionInvocationPoint"]))
 }
 
 /// What the hook is invoked for.
@@ -67,7 +71,8 @@ struct Wire {
     change_set_id: Option<String>,
     #[serde(default)]
     hook_type_name: Option<String>,
-    action_invocation_point: String,
+    #[serde(default)]
+    action_invocation_point: Option<String>,
     request_data: WireData,
     #[serde(default)]
     request_context: Option<WireContext>,
@@ -98,11 +103,16 @@ impl HookRequest {
             "CHANGE_SET" => Target::ChangeSet,
             other => return Err(MalformedHook::UnsupportedTarget(other.to_owned())),
         };
-        let action = match wire.action_invocation_point.as_str() {
-            "CREATE_PRE_PROVISION" => Action::Create,
-            "UPDATE_PRE_PROVISION" => Action::Update,
-            "DELETE_PRE_PROVISION" => Action::Delete,
-            other => return Err(MalformedHook::UnsupportedAction(other.to_owned())),
+        let action = match (target, wire.action_invocation_point.as_deref()) {
+            // Judged whatever the point says, or without one: a change set is always being created.
+            (Target::ChangeSet, _) => Action::Create,
+            (Target::Stack, Some("CREATE_PRE_PROVISION")) => Action::Create,
+            (Target::Stack, Some("UPDATE_PRE_PROVISION")) => Action::Update,
+            (Target::Stack, Some("DELETE_PRE_PROVISION")) => Action::Delete,
+            (Target::Stack, Some(other)) => return Err(MalformedHook::UnsupportedAction(other.to_owned())),
+            (Target::Stack, None) => {
+                return Err(MalformedHook::Shape("a STACK request needs an actionInvocationPoint".to_owned()));
+            }
         };
         if wire.client_request_token.is_empty() {
             return Err(MalformedHook::Shape("clientRequestToken is empty".to_owned()));
@@ -188,6 +198,53 @@ mod tests {
         let request = HookRequest::parse(&event).unwrap();
         assert_eq!((request.target, request.action), (Target::ChangeSet, Action::Create));
         assert!(request.change_set_id.is_some() && is_hook_event(&event));
+    }
+
+    /// The guide's change-set *syntax* block: `clientRequesttoken`, `stackID`, and no
+    /// `actionInvocationPoint` at all.
+    fn change_set_syntax() -> Value {
+        json!({
+            "clientRequesttoken": "4885d0b0-0000-4b0f-a6d4-3d4bd5c0bf7f",
+            "awsAccountId": "123456789012",
+            "stackID": "arn:aws:cloudformation:us-west-2:123456789012:stack/MyStack/1a2345b6-0000-00a0-a123-00abc0abc000",
+            "changeSetId": "arn:aws:cloudformation:us-west-2:123456789012:changeSet/SampleChangeSet/1a2345b6-0000-00a0-a123-00abc0abc000",
+            "hookTypeName": "my::lambda::changesethook",
+            "hookTypeVersion": "00000008",
+            "hookModel": {"LambdaFunction": "arn:aws:lambda:us-west-2:123456789012:function:MyFunction"},
+            "requestData": {
+                "targetName": "CHANGE_SET",
+                "targetType": "CHANGE_SET",
+                "targetLogicalId": "arn:aws:cloudformation:us-west-2:123456789012:changeSet/SampleChangeSet/1a2345b6-0000-00a0-a123-00abc0abc000",
+                "payload": "https://s3.us-west-2.amazonaws.com/bucket/key?X-Amz-Signature=abc"
+            },
+            "requestContext": {"invocation": 1, "callbackContext": null}
+        })
+    }
+
+    #[test]
+    fn a_change_set_is_judged_whatever_its_invocation_point_and_in_either_spelling() {
+        let syntax = change_set_syntax();
+        assert!(is_hook_event(&syntax), "the guide's change-set syntax is a hook request");
+        let request = HookRequest::parse(&syntax).unwrap();
+        assert_eq!((request.target, request.action), (Target::ChangeSet, Action::Create));
+        assert_eq!(request.client_request_token, "4885d0b0-0000-4b0f-a6d4-3d4bd5c0bf7f");
+        assert_eq!(request.stack_name(), Some("MyStack"));
+        for point in ["CREATE_PRE_PROVISION", "UPDATE_PRE_PROVISION", "SOMETHING_NEW"] {
+            let mut event = change_set_syntax();
+            event["actionInvocationPoint"] = json!(point);
+            let object = event.as_object_mut().unwrap();
+            let token = object.remove("clientRequesttoken").unwrap();
+            object.insert("clientRequestToken".into(), token);
+            let stack = object.remove("stackID").unwrap();
+            object.insert("stackId".into(), stack);
+            let request = HookRequest::parse(&event).unwrap();
+            assert_eq!((request.target, request.action), (Target::ChangeSet, Action::Create), "{point}");
+        }
+        // A stack operation still needs to say which one it is.
+        let mut stack = stack_example();
+        stack.as_object_mut().unwrap().remove("actionInvocationPoint");
+        assert!(!is_hook_event(&stack));
+        assert!(matches!(HookRequest::parse(&stack), Err(MalformedHook::Shape(_))));
     }
 
     #[test]

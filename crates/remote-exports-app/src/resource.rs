@@ -6,7 +6,7 @@ use cloudformation_custom_resource::{
 };
 use remote_exports_core::{
     AlertUpdate, Attempts, ConsumerPolicy, ExportReader, FINGERPRINT_SCHEME, LookupError, LookupPlan, Meter, NoMeter,
-    Origin, ParameterStore, PublisherRef, ReadRecord, ReadRegistry, RegistryError, ResourceProperties, Selected,
+    Origin, ParameterStore, PublisherRef, ReadRecord, ReadRegistry, Reads, RegistryError, ResourceProperties, Selected,
     lookup, reader_key, rfc3339,
 };
 
@@ -81,14 +81,23 @@ impl<S: ExportReader, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
     pub fn plan(&self, request: &Request, policy: Option<&ConsumerPolicy>) -> Result<LookupPlan, LookupError> {
         let governance = self.settings.governance.as_ref().map_err(|error| LookupError::Config(error.clone()))?;
         let stack = StackArn::parse(&request.reply.stack_id);
+        // Only a ResponseURL bound to its request makes CloudFormation vouch for the StackId. Under
+        // host-only the account is the invoker's claim: no identity is given to the publisher, no
+        // consumer policy entry applies, and nothing secret is answered.
+        let vouched = self.settings.url_policy.binds_request();
+        let consumer = stack.filter(|_| vouched);
         let origin = Origin {
             stack_region: stack.map(|s| s.region),
             function_region: self.settings.function_region.as_deref(),
-            stack_name: stack.map(|s| s.stack_name),
-            consumer_account: stack.map(|s| s.account),
+            stack_name: consumer.map(|s| s.stack_name),
+            consumer_account: consumer.map(|s| s.account),
             logical_resource_id: &request.reply.logical_resource_id,
         };
-        LookupPlan::new(ResourceProperties::parse(&request.properties)?, governance, policy, origin)
+        let plan = LookupPlan::new(ResourceProperties::parse(&request.properties)?, governance, policy, origin)?;
+        if plan.no_echo && !vouched {
+            return Err(LookupError::NoEchoUnbound);
+        }
+        Ok(plan)
     }
 
     /// The FAILED answer for `error`, its kind counted.
@@ -194,20 +203,23 @@ where
     fn timeout_reason(&self, request: &Request, waited: Duration) -> String {
         // Planning is pure and was already done once; repeat it without the policy only to name the source.
         let Ok(plan) = self.plan(request, None) else {
-            return self.failure(&LookupError::TimedOut { source_name: "the publisher".to_owned(), waited }).reason;
+            let (source_name, reads) = ("the publisher".to_owned(), Reads::default());
+            return self.failure(&LookupError::TimedOut { source_name, waited, reads }).reason;
         };
         let source_name = plan.source.describe();
         let error = match self.exports.attempts(&plan.source) {
             Some(Attempts { attempts, throttled }) if throttled > 0 => {
                 LookupError::Throttled { source_name, attempts, throttled, waited }
             }
-            _ => LookupError::TimedOut { source_name, waited },
+            _ => LookupError::TimedOut { source_name, waited, reads: plan.reads() },
         };
         self.failure(&error).reason
     }
 
-    fn oversized_reason(&self, _: &Request, bytes: usize, data_keys: usize) -> String {
-        self.failure(&LookupError::ResponseTooLarge { bytes, exports: data_keys }).reason
+    fn oversized_reason(&self, request: &Request, bytes: usize, data_keys: usize) -> String {
+        // Pure planning again, only to name what this resource reads and how to read less.
+        let reads = self.plan(request, None).map(|plan| plan.reads()).unwrap_or_default();
+        self.failure(&LookupError::ResponseTooLarge { bytes, keys: data_keys, reads }).reason
     }
 
     fn failed_create_id(&self, reply: &ReplyTarget) -> String {
@@ -440,7 +452,8 @@ mod tests {
     async fn a_hanging_lookup_is_answered_naming_the_source() {
         let (bodies, _) = run(failing(Fault::Hang), event("Create", json!({"RoleArn": ROLE}))).await;
         let reason = bodies[0]["Reason"].as_str().unwrap();
-        assert!(reason.starts_with("Timed out reading exports from account 222222222222 in eu-west-1"), "{reason}");
+        assert!(reason.starts_with("Timed out reading export(s) from account 222222222222 in eu-west-1"), "{reason}");
+        assert!(reason.contains("STS or CloudFormation was slow or unreachable"), "{reason}");
     }
 
     #[tokio::test]

@@ -42,12 +42,19 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-/// The snapshot's key: one per role (or the function's own account) and region. Neither the
-/// consumer nor its ExternalId is part of it: every consumer is admitted by STS itself before the
-/// snapshot serves it ([`ExportReader::admit`]), and the table holds no ExternalId, not even hashed.
+/// The snapshot's key: one per role (or the function's own account), region and session identity.
+/// A publisher may scope what each session reads by the identity the function gives it
+/// (`SourceIdentity` and the `ConsumerAccount` tag: the consumer account; the `ConsumerStack` tag and
+/// the session name: its stack), so a value one session read is served only to a request that would
+/// assume the role as the very same identity: one consumer stack never gets what the publisher's
+/// IAM let another read. The ExternalId is not part of it, and the table holds none, not even hashed.
 pub fn snapshot_key(source: &Source) -> String {
     let role = source.role.as_ref().map_or("self", |role| role.as_str());
-    format!("{role}|{}", source.region)
+    let identity = source.consumer.as_ref().map_or_else(
+        || "nobody".to_owned(),
+        |consumer| format!("{}/{}", consumer.source_identity(), consumer.stack_name),
+    );
+    format!("{role}|{}|{identity}", source.region)
 }
 
 /// What one snapshot item holds: a publisher's exports, or one stack's outputs.
@@ -496,7 +503,10 @@ mod tests {
         assert_eq!(exports.read_count(), 1, "single flight");
         assert_eq!(values, ("v0".to_owned(), "v0".to_owned(), "v0".to_owned()));
         assert!(!snapshot_key(&src).contains("secret-ish"), "the external ID is not stored");
-        assert_eq!(snapshot_key(&src), snapshot_key(&source_for("333333333333", None)), "one snapshot per role");
+        assert_ne!(snapshot_key(&src), snapshot_key(&source_for("333333333333", None)), "one snapshot per consumer");
+        let mut other_stack = source(None);
+        other_stack.consumer = Some(Consumer { account: "111111111111".into(), stack_name: "hotels".into() });
+        assert_ne!(snapshot_key(&src), snapshot_key(&other_stack), "one snapshot per consumer stack");
 
         // The publisher redeploys: a Create still gets the snapshot, an Update that arrived after
         // the snapshot was read reads again.

@@ -166,6 +166,29 @@ enum Command {
         #[arg(long, env = "GUARD_REGISTRY_ROLE_ARN")]
         registry_role_arn: Option<String>,
     },
+    /// Forget the readers of a consumer stack that no longer exists (a closed account, a stack
+    /// deleted while the function was not deployed), so that they stop pinning exports under the
+    /// export guard. Shows each reader and when it last read, asks for the stack's name to confirm,
+    /// and writes one line per reader forgotten to stderr. A live reader is recorded again by its
+    /// next Update; nothing ever expires on its own.
+    #[command(after_help = "Examples:
+  remote-exports readers --output json   # find the stack_id
+  remote-exports prune --stack-id arn:aws:cloudformation:eu-west-1:333333333333:stack/hotels/0f1e2d3c
+  remote-exports prune --stack-id <StackId> --logical-id Lookup --yes   # in a script")]
+    Prune {
+        /// The read registry's DynamoDB table (the stack's ReadsTableName output).
+        #[arg(long, env = "READS_TABLE")]
+        table: Option<String>,
+        /// The consumer stack's ID, as `readers --output json` shows it.
+        #[arg(long)]
+        stack_id: String,
+        /// Only this resource of the stack (its LogicalResourceId); default: every reader of the stack.
+        #[arg(long)]
+        logical_id: Option<String>,
+        /// Do not ask: for scripts and pipelines. The readers are still shown and logged.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Every recorded read whose export changed or was removed since, and what to do about it.
     /// Each publisher account and region is read once, however many stacks read it. Exit 1 when
     /// anything is stale, so a pipeline can stop on it.
@@ -334,6 +357,11 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
             };
             let check = check::Check { stack, proposed: source, table, registry_role: registry_role_arn };
             check::run(&sdk, check, cli.output).await
+        }
+        Command::Prune { table, stack_id, logical_id, yes } => {
+            let registry = readers::registry(&sdk, table)?;
+            readers::prune(&registry, &stack_id, logical_id.as_deref(), yes).await?;
+            Ok(Status::Success)
         }
         Command::Stale { table } => {
             let registry = readers::registry(&sdk, table)?;

@@ -75,6 +75,85 @@ pub async fn readers(registry: &DynamoDbRegistry, filter: &ReaderFilter, output:
     Ok(())
 }
 
+/// Forgets the readers of `stack_id` (one, with `logical_id`) after showing when each last read and
+/// what, and after the stack's name is typed back (or `yes`). Each forgotten reader is one JSON line
+/// on stderr, for the operator's log; CloudTrail has the DeleteItem too.
+pub async fn prune(
+    registry: &DynamoDbRegistry,
+    stack_id: &str,
+    logical_id: Option<&str>,
+    yes: bool,
+) -> Result<(), RunError> {
+    let records: Vec<ReadRecord> = registry
+        .scan()
+        .await?
+        .into_iter()
+        .filter(|r| r.stack_id == stack_id && logical_id.is_none_or(|id| r.logical_resource_id == id))
+        .collect();
+    let Some(first) = records.first() else {
+        let which = logical_id.map_or_else(String::new, |id| format!(" with LogicalResourceId {id}"));
+        return Err(RunError::Run(format!("no reader of {stack_id}{which} is recorded in {}", registry.table())));
+    };
+    let stack_name = first.stack_name.clone();
+    let rows: Vec<[String; 5]> = records
+        .iter()
+        .map(|r| {
+            let reads: Vec<String> = r.exports.iter().map(read_label).collect();
+            [
+                format!("{}/{}", r.stack_name, r.logical_resource_id),
+                r.consumer_account.clone(),
+                format!("{} {}", r.source.account, r.source.region),
+                reads.join(","),
+                r.read_at.clone(),
+            ]
+        })
+        .collect();
+    print_table(["READER", "CONSUMER", "SOURCE", "READS", "LAST READ AT"], &rows);
+    if !yes {
+        use std::io::{BufRead, IsTerminal, Write};
+        if !std::io::stdin().is_terminal() {
+            return Err(RunError::Usage(
+                "nothing was forgotten: confirm on a terminal, or pass --yes in a script".to_owned(),
+            ));
+        }
+        eprint!(
+            "Forget {} reader(s) of stack {stack_name} in account {}? The export guard will no longer protect              what they read. Type the stack name to confirm: ",
+            records.len(),
+            first.consumer_account
+        );
+        std::io::stderr().flush()?;
+        let mut typed = String::new();
+        std::io::stdin().lock().read_line(&mut typed)?;
+        if typed.trim() != stack_name {
+            return Err(RunError::Usage("nothing was forgotten: the name did not match".to_owned()));
+        }
+    }
+    let mut forgotten = 0;
+    for record in &records {
+        let reader = remote_exports_core::reader_key(&record.stack_id, &record.logical_resource_id);
+        // Only the record shown: one that another PhysicalResourceId wrote meanwhile is live, and stays.
+        if !registry.forget(&reader, record.physical_resource_id.as_deref()).await? {
+            eprintln!("{reader}: another PhysicalResourceId wrote it since it was shown, so it is live and was kept");
+            continue;
+        }
+        forgotten += 1;
+        let line = json!({
+            "event": "reader pruned",
+            "stack_id": record.stack_id,
+            "logical_resource_id": record.logical_resource_id,
+            "consumer_account": record.consumer_account,
+            "source_account": record.source.account,
+            "region": record.source.region,
+            "last_read_at": record.read_at,
+            "reads": record.exports.iter().map(read_label).collect::<Vec<_>>(),
+            "table": registry.table(),
+        });
+        eprintln!("{line}");
+    }
+    eprintln!("{forgotten} reader(s) of {stack_name} forgotten");
+    Ok(())
+}
+
 /// An export or output by name; a parameter as `ssm:<reference>@<version>`.
 fn read_label(read: &ReadExport) -> String {
     match &read.parameter {

@@ -51,6 +51,12 @@ pub enum LookupError {
     )]
     SecureWithoutNoEcho { names: Vec<String> },
     #[error(
+        "NoEcho reads are refused by this function: it runs with RESPONSE_URL_BINDING=host-only, so its answers \
+         are not bound to the request that asked, and a secret could reach whoever invoked it. Read values that \
+         are not secret without NoEcho, or ask the platform team to restore the request binding (the default)."
+    )]
+    NoEchoUnbound,
+    #[error(
         "Parameters are read only through a publisher's role: set RoleArn (or ask the platform team for a \
          DEFAULT_ROLE_ARN). The function's own role may read no parameter but its consumer policy."
     )]
@@ -69,8 +75,8 @@ pub enum LookupError {
     )]
     ConsumerNotInPolicy { account: String, origin: PolicyOrigin },
     #[error(
-        "The function has a {origin}, but the StackId names no consumer account, so the request cannot be checked \
-         against it."
+        "The function has a {origin}, but no consumer account is proven for this request (the StackId names none, \
+         or RESPONSE_URL_BINDING=host-only leaves it unproven), so the request cannot be checked against it."
     )]
     ConsumerUnknown { origin: PolicyOrigin },
     #[error(
@@ -114,17 +120,17 @@ pub enum LookupError {
     )]
     AliasCollision { key: String, target: String },
     #[error(
-        "The {exports} selected export(s) make a {bytes}-byte response, over CloudFormation's 4096-byte limit. \
-         Select fewer with ExportNames, a narrower ExportPrefix or named StackOutputs, or split them across \
-         several Custom::RemoteExports resources."
+        "The {keys} selected {} make a {bytes}-byte response, over CloudFormation's 4096-byte limit. {}, or split \
+         them across several Custom::RemoteExports resources.", .reads.nouns(), .reads.narrowing()
     )]
-    ResponseTooLarge { bytes: usize, exports: usize },
+    ResponseTooLarge { bytes: usize, keys: usize, reads: Reads },
     #[error(
-        "Timed out reading exports from {source_name} after {} ms, to answer before the Lambda deadline. \
-         STS or CloudFormation was slow or unreachable; check the function's network access, or raise its timeout.",
-        .waited.as_millis()
+        "Timed out reading {} from {source_name} after {} ms, to answer before the Lambda deadline. {} slow or \
+         unreachable: check the function's network access to {} (in a VPC, a NAT gateway or an interface endpoint \
+         for each), or raise its timeout.",
+        .reads.nouns(), .waited.as_millis(), .reads.services_were(), .reads.services()
     )]
-    TimedOut { source_name: String, waited: std::time::Duration },
+    TimedOut { source_name: String, waited: std::time::Duration, reads: Reads },
     #[error(
         "Reads (ListExports, DescribeStacks, GetParameters) from {source_name} were throttled: {throttled} of \
          {attempts} attempt(s) over {} ms were refused \
@@ -159,7 +165,8 @@ impl LookupError {
             | LookupError::ExportsNotAllowedForConsumer { .. }
             | LookupError::OutputsNotAllowedForConsumer { .. }
             | LookupError::ParametersNotAllowed { .. }
-            | LookupError::ParametersNotAllowedForConsumer { .. } => "NotAllowed",
+            | LookupError::ParametersNotAllowedForConsumer { .. }
+            | LookupError::NoEchoUnbound => "NotAllowed",
             LookupError::SecureWithoutNoEcho { .. } => "InvalidProperties",
             LookupError::Source { error, .. }
             | LookupError::StackSource { error, .. }
@@ -209,6 +216,73 @@ pub enum MissingKind {
     NoOutputs,
     /// An SSM parameter (or the version or label asked for) that does not exist.
     Parameter,
+}
+
+/// What a resource reads, so that a Reason names only the services and properties that apply to it.
+/// All `false` (nothing known, say the properties did not parse) speaks of everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reads {
+    /// Through a publisher's role (STS), not the function's own account.
+    pub role: bool,
+    /// ListExports: ExportNames, ExportPrefix, export aliases, or everything.
+    pub exports: bool,
+    /// DescribeStacks: StackOutputs and output aliases.
+    pub outputs: bool,
+    /// GetParameters: Parameters.
+    pub parameters: bool,
+}
+
+impl Reads {
+    fn known(self) -> Reads {
+        if self.exports || self.outputs || self.parameters {
+            self
+        } else {
+            Reads { role: true, exports: true, outputs: true, parameters: true }
+        }
+    }
+
+    /// "export(s), stack output(s) and SSM parameter(s)", as far as they are read.
+    pub fn nouns(self) -> String {
+        let r = self.known();
+        and_list(&[(r.exports, "export(s)"), (r.outputs, "stack output(s)"), (r.parameters, "SSM parameter(s)")], "and")
+    }
+
+    /// The services the reads go to: "STS, CloudFormation or SSM".
+    pub fn services(self) -> String {
+        let r = self.known();
+        and_list(&[(r.role, "STS"), (r.exports || r.outputs, "CloudFormation"), (r.parameters, "SSM")], "or")
+    }
+
+    /// "STS or CloudFormation was", "SSM was".
+    fn services_were(self) -> String {
+        format!("{} was", self.services())
+    }
+
+    /// How to read less, one clause per property that was read.
+    fn narrowing(self) -> String {
+        let r = self.known();
+        let ways = [
+            (r.exports, "select fewer exports with ExportNames or a narrower ExportPrefix"),
+            (r.outputs, "name the StackOutputs you need (<StackName>.<OutputKey>) rather than whole stacks"),
+            (r.parameters, "read fewer Parameters (a StringList counts whole)"),
+        ];
+        let chosen: Vec<&str> = ways.into_iter().filter_map(|(read, way)| read.then_some(way)).collect();
+        let mut text = chosen.join("; ");
+        if let Some(first) = text.get(..1) {
+            text.replace_range(..1, &first.to_uppercase());
+        }
+        text
+    }
+}
+
+/// "a, b and c" (or "or") of the items present.
+fn and_list(items: &[(bool, &str)], conjunction: &str) -> String {
+    let present: Vec<&str> = items.iter().filter_map(|(present, item)| present.then_some(*item)).collect();
+    match present.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} {conjunction} {last}", init.join(", ")),
+    }
 }
 
 /// Which AWS step failed.
@@ -482,7 +556,7 @@ mod tests {
                 },
                 "MissingExport",
             ),
-            (LookupError::ResponseTooLarge { bytes: 5000, exports: 50 }, "TooLarge"),
+            (LookupError::ResponseTooLarge { bytes: 5000, keys: 50, reads: Reads::default() }, "TooLarge"),
         ];
         for (error, kind) in cases {
             assert_eq!(error.kind(), kind, "{error}");
@@ -540,10 +614,21 @@ mod tests {
                 hidden: 2,
             },
             LookupError::AliasCollision { key: "k".into(), target: "t".into() },
-            LookupError::ResponseTooLarge { bytes: 5000, exports: 50 },
-            LookupError::TimedOut { source_name: "account 2 in eu-west-1".into(), waited },
+            LookupError::ResponseTooLarge { bytes: 5000, keys: 50, reads: Reads::default() },
+            LookupError::ResponseTooLarge {
+                bytes: 5000,
+                keys: 5,
+                reads: Reads { parameters: true, ..Reads::default() },
+            },
+            LookupError::TimedOut { source_name: "account 2 in eu-west-1".into(), waited, reads: Reads::default() },
+            LookupError::TimedOut {
+                source_name: "account 2 in eu-west-1".into(),
+                waited,
+                reads: Reads { role: true, outputs: true, ..Reads::default() },
+            },
             LookupError::Throttled { source_name: "account 2 in eu-west-1".into(), attempts: 9, throttled: 8, waited },
             LookupError::Internal("a bug".into()),
+            LookupError::NoEchoUnbound,
         ];
         for step in [ReadStep::AssumeRole, ReadStep::ListExports, ReadStep::DescribeStacks] {
             for kind in [FailureKind::Denied, FailureKind::Throttled, FailureKind::Other] {
@@ -582,9 +667,39 @@ mod tests {
     }
 
     #[test]
-    fn a_too_large_response_says_how_to_narrow_it() {
-        let text = LookupError::ResponseTooLarge { bytes: 5210, exports: 45 }.to_string();
+    fn a_too_large_response_says_how_to_narrow_what_the_resource_reads() {
+        let exports = Reads { role: true, exports: true, ..Reads::default() };
+        let text = LookupError::ResponseTooLarge { bytes: 5210, keys: 45, reads: exports }.to_string();
         assert!(text.contains("45 selected export(s) make a 5210-byte response"), "{text}");
         assert!(text.contains("ExportNames") && text.contains("ExportPrefix"), "{text}");
+        assert!(!text.contains("Parameters") && !text.contains("StackOutputs"), "{text}");
+
+        let parameters = Reads { role: true, parameters: true, ..Reads::default() };
+        let text = LookupError::ResponseTooLarge { bytes: 4800, keys: 3, reads: parameters }.to_string();
+        assert!(text.contains("3 selected SSM parameter(s) make a 4800-byte response"), "{text}");
+        assert!(text.contains("Read fewer Parameters"), "{text}");
+        for other in ["ExportNames", "ExportPrefix", "StackOutputs"] {
+            assert!(!text.contains(other), "{other} in: {text}");
+        }
+
+        let both = Reads { role: true, outputs: true, parameters: true, ..Reads::default() };
+        let text = LookupError::ResponseTooLarge { bytes: 4800, keys: 9, reads: both }.to_string();
+        assert!(text.contains("stack output(s) and SSM parameter(s)"), "{text}");
+        assert!(text.contains("StackOutputs") && text.contains("Parameters"), "{text}");
+    }
+
+    #[test]
+    fn a_timeout_names_the_services_the_resource_reads_from() {
+        let waited = std::time::Duration::from_millis(4000);
+        let source_name = || "account 2 in eu-west-1".to_owned();
+        let ssm = Reads { role: true, parameters: true, ..Reads::default() };
+        let text = LookupError::TimedOut { source_name: source_name(), waited, reads: ssm }.to_string();
+        assert!(text.contains("Timed out reading SSM parameter(s) from account 2"), "{text}");
+        assert!(text.contains("STS or SSM was slow"), "{text}");
+        assert!(!text.contains("CloudFormation"), "{text}");
+
+        let own = Reads { exports: true, ..Reads::default() };
+        let text = LookupError::TimedOut { source_name: source_name(), waited, reads: own }.to_string();
+        assert!(text.contains("CloudFormation was slow") && !text.contains("STS"), "{text}");
     }
 }

@@ -35,7 +35,7 @@ pub mod testing;
 
 pub use audit::{AUDIT_SESSION_NAME, AuditReport, PublisherCheck, audit};
 pub use config::{ConfigError, Governance};
-pub use error::{FailureKind, LookupError, MissingExport, MissingKind, ReadError, ReadStep, call_cause};
+pub use error::{FailureKind, LookupError, MissingExport, MissingKind, ReadError, ReadStep, Reads, call_cause};
 pub use fingerprint::{FINGERPRINT_SCHEME, fingerprint, opaque_id};
 pub use guard::{
     Affected, Changes, CurrentOutput, CurrentStack, Operation, Reader, Removal, RemovalKind, TemplateProblem,

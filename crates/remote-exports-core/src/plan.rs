@@ -1,7 +1,7 @@
 use std::collections::BTreeSet;
 
 use crate::config::Governance;
-use crate::error::LookupError;
+use crate::error::{LookupError, Reads};
 use crate::pattern::PatternList;
 use crate::policy::ConsumerPolicy;
 use crate::properties::{ResourceProperties, Selection, is_region_name};
@@ -132,6 +132,16 @@ fn consumer(origin: &Origin<'_>) -> Option<Consumer> {
 }
 
 impl LookupPlan {
+    /// What this plan reads, and through what: for Reasons that name only what applies.
+    pub fn reads(&self) -> Reads {
+        Reads {
+            role: self.source.role.is_some(),
+            exports: self.selection.needs_exports(),
+            outputs: !self.selection.outputs.is_empty(),
+            parameters: !self.selection.parameters.is_empty(),
+        }
+    }
+
     /// Applies the function's defaults, allow-lists and consumer policy to the properties. Refusals
     /// happen here, so a refused role is never assumed and a refused export name is never looked up.
     /// Reasons name the refused item and the setting, never the setting's value.

@@ -20,6 +20,7 @@ use remote_exports_core::{
 use serde_json::Value;
 
 use crate::handlers::MetricsSink;
+use crate::handlers::refuse;
 use crate::metrics::{self, GuardEnding, MetricsSettings};
 use crate::{Invocation, Refused};
 
@@ -52,7 +53,7 @@ impl<S: PublisherStacks, R: ReadersBySource> GuardHandler<S, R> {
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         if Invocation::of(&event.payload) != Invocation::Hook {
             tracing::warn!("refused an event that is not a Lambda Hook request; nothing was answered");
-            return Err(Refused::NotAHookRequest.into());
+            return Err(refuse(Refused::NotAHookRequest, Some("GuardUndecided"), &self.metrics, &self.sink));
         }
         let request = match HookRequest::parse(&event.payload) {
             Ok(request) => request,
@@ -84,7 +85,7 @@ impl<S: PublisherStacks, R: ReadersBySource> GuardHandler<S, R> {
                 account = %request.aws_account_id,
                 "refused a hook request for another account's or region's stack; nothing was read"
             );
-            return Err(Refused::ForeignStack.into());
+            return Err(refuse(Refused::ForeignStack, Some("GuardUndecided"), &self.metrics, &self.sink));
         }
         let budget = lambda_budget(&event.context);
         let response = match tokio::time::timeout(budget, self.check(guard, &request, budget)).await {

@@ -43,7 +43,7 @@ impl<R: CustomResource, T: ResponseTransport> CustomResourceHandler<R, T> {
             tracing::warn!(
                 "refused a scheduled event or hook request: this function serves custom-resource requests only"
             );
-            return Err(Refused::NotACustomResourceRequest.into());
+            return Err(refuse(Refused::NotACustomResourceRequest, None, &self.metrics, &self.sink));
         }
         // Vouched for by the bound ResponseURL once answered; used only then.
         let stack_id = event.payload["StackId"].as_str().map(str::to_owned);
@@ -54,6 +54,18 @@ impl<R: CustomResource, T: ResponseTransport> CustomResourceHandler<R, T> {
         let handled = handled.map_err(FunctionError)?;
         Ok(cloudformation_custom_resource::lambda::reply(&handled))
     }
+}
+
+/// The runtime's error for a refused invocation, after its metric line (with `also`, a mode's own
+/// count of it): a refusal is never silent in CloudWatch.
+pub(crate) fn refuse(
+    refused: Refused,
+    also: Option<&str>,
+    settings: &MetricsSettings,
+    sink: &MetricsSink,
+) -> Diagnostic {
+    sink(&metrics::refused_document(settings, refused.kind(), also, now_ms()));
+    refused.into()
 }
 
 /// How a custom-resource invocation ended, for its metrics.
@@ -90,7 +102,7 @@ impl<S: ExportReader, R: ReadRegistry, E: AuditEvents> AuditHandler<S, R, E> {
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         if Invocation::of(&event.payload) != Invocation::ScheduledAudit {
             tracing::warn!("refused an event that is not the audit's schedule; nothing was answered");
-            return Err(Refused::NotAScheduledAudit.into());
+            return Err(refuse(Refused::NotAScheduledAudit, None, &self.metrics, &self.sink));
         }
         self.run(cloudformation_custom_resource::lambda::deadline(&event.context)).await.map_err(Diagnostic::from)
     }
@@ -202,7 +214,13 @@ mod tests {
         let (handler, documents) = custom_resource_handler(&transport);
         let refused = handler.handle(invocation(scheduled())).await.unwrap_err();
         assert_eq!(refused.error_type, "RemoteExports.NotACustomResourceRequest");
-        assert!(transport.answers().is_empty() && documents.lock().unwrap().is_empty());
+        assert!(transport.answers().is_empty());
+        let documents = documents.lock().unwrap();
+        assert_eq!(documents.len(), 1, "a refusal writes its metric line");
+        assert_eq!(
+            (documents[0]["Refused"].as_u64(), documents[0]["RefusedKind"].as_str()),
+            (Some(1), Some("NotACustomResourceRequest"))
+        );
     }
 
     /// Puts nothing anywhere; counts what it was given.
@@ -231,7 +249,9 @@ mod tests {
         let failed = handler.handle(invocation(scheduled())).await.unwrap_err();
         assert_eq!(failed.error_type, "RemoteExports.AuditFailed");
         assert!(failed.error_message.contains("READS_TABLE"), "{}", failed.error_message);
-        assert!(documents.lock().unwrap().is_empty(), "a failed run wrote counts");
+        let documents = documents.lock().unwrap();
+        let kinds: Vec<_> = documents.iter().map(|d| d["RefusedKind"].as_str()).collect();
+        assert_eq!(kinds, [Some("NotAScheduledAudit"); 2], "each refusal counted, and a failed run wrote no counts");
     }
 
     /// A registry that never answers its scan: a table that hangs.

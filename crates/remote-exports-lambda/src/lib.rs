@@ -59,15 +59,24 @@ pub enum Refused {
     ForeignStack,
 }
 
+impl Refused {
+    /// The refusal's kind: the `RefusedKind` of its metric, and its errorType after `RemoteExports.`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Refused::NotACustomResourceRequest => "NotACustomResourceRequest",
+            Refused::NotAScheduledAudit => "NotAScheduledAudit",
+            Refused::NotAHookRequest => "NotAHookRequest",
+            Refused::ForeignStack => "ForeignStack",
+        }
+    }
+}
+
 impl From<Refused> for lambda_runtime::Diagnostic {
     fn from(refused: Refused) -> Self {
-        let error_type = match refused {
-            Refused::NotACustomResourceRequest => "RemoteExports.NotACustomResourceRequest",
-            Refused::NotAScheduledAudit => "RemoteExports.NotAScheduledAudit",
-            Refused::NotAHookRequest => "RemoteExports.NotAHookRequest",
-            Refused::ForeignStack => "RemoteExports.ForeignStack",
-        };
-        lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: refused.to_string() }
+        lambda_runtime::Diagnostic {
+            error_type: format!("RemoteExports.{}", refused.kind()),
+            error_message: refused.to_string(),
+        }
     }
 }
 

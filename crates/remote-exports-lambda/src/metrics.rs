@@ -124,12 +124,24 @@ pub fn request_document(settings: &MetricsSettings, ending: Ending<'_>, counts: 
             metrics.push(("FollowUpFailures", u32::from(follow_up_failed)));
             document.directive(vec![vec![]], &metrics);
         }
-        Ending::Refused => {
-            document.directive(vec![vec![]], &[("Refused", 1)]);
-        }
+        Ending::Refused => return refused_document(settings, "ResponseUrlRefused", None, now_ms),
         Ending::NotAnswered => {
             document.directive(vec![vec![]], &read_counts(counts));
         }
+    }
+    document.finish()
+}
+
+/// The EMF document of an invocation refused before any work, in any mode: `Refused` (1), without
+/// dimensions (the alarm's series) and by `RefusedKind` (`ResponseUrlRefused`, `NotAHookRequest`, …).
+/// `also` adds a mode's own count, such as the guard's `GuardUndecided`: a hook request the guard
+/// refused got no verdict, and its FailureMode decided.
+pub fn refused_document(settings: &MetricsSettings, kind: &str, also: Option<&str>, now_ms: u64) -> Value {
+    let mut document = Document::new(settings, now_ms);
+    document.member("RefusedKind", kind);
+    document.directive(vec![vec![], vec!["RefusedKind"]], &[("Refused", 1)]);
+    if let Some(name) = also {
+        document.directive(vec![vec![]], &[(name, 1)]);
     }
     document.finish()
 }
@@ -313,6 +325,12 @@ mod tests {
         let refused = request_document(&settings(), Ending::Refused, &Counts::default(), 0);
         assert_valid_emf(&refused);
         assert_eq!(refused["Refused"], 1);
+        assert_eq!(refused["RefusedKind"], "ResponseUrlRefused");
+        let directive = &refused["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Dimensions"], json!([[], ["RefusedKind"]]), "the alarm's series and one per kind");
+        let guard = refused_document(&settings(), "NotAHookRequest", Some("GuardUndecided"), 0);
+        assert_valid_emf(&guard);
+        assert_eq!((guard["Refused"].as_u64(), guard["GuardUndecided"].as_u64()), (Some(1), Some(1)));
         assert!(refused.get("Answered").is_none());
         let audit = audit_document(&settings(), 2, 1, 0, 0);
         assert_valid_emf(&audit);

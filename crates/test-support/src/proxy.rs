@@ -24,6 +24,11 @@ struct State {
     bodies: Mutex<Vec<(String, String)>>,
     /// Access key IDs, secret keys and session tokens that AssumeRole answers carried.
     issued: Mutex<Vec<String>>,
+    /// Access key ID → the `SourceIdentity` of the AssumeRole that issued it: the session's identity.
+    identities: Mutex<BTreeMap<String, String>>,
+    /// (action, SourceIdentity, the error to answer): a publisher's permission policy that scopes
+    /// reads by the session's identity (ABAC), as IAM would apply it.
+    session_refusals: Mutex<Vec<(String, String, AwsError)>>,
     /// Action → a token bucket: calls beyond its rate are answered `Throttling`, as AWS does.
     limits: Mutex<BTreeMap<String, TokenBucket>>,
     /// Calls answered `Throttling` by a limit, per action.
@@ -100,6 +105,14 @@ impl CountingProxy {
         self.state.refusals.lock().unwrap().push((action.to_owned(), text.to_owned(), error));
     }
 
+    /// Answer the `action` calls signed with credentials of a session whose `SourceIdentity` is
+    /// `identity` with this AWS error: a publisher whose permission policy refuses that consumer's
+    /// sessions (`aws:SourceIdentity`, `aws:PrincipalTag/ConsumerAccount`), though its trust policy
+    /// admits it. Only sessions issued through this proxy are known.
+    pub fn refuse_session(&self, action: &str, identity: &str, error: AwsError) {
+        self.state.session_refusals.lock().unwrap().push((action.to_owned(), identity.to_owned(), error));
+    }
+
     /// The bodies of every `action` call so far, form-decoded for query-protocol calls: what the
     /// function sent, as AWS would read it.
     pub fn requests(&self, action: &str) -> Vec<String> {
@@ -169,10 +182,18 @@ async fn forward(
         let refusals = state.refusals.lock().unwrap();
         refusals.iter().find(|(a, text, _)| *a == action && body.contains(text.as_str())).map(|(_, _, e)| e.clone())
     };
+    // The session the call is signed for: `Credential=<access key ID>/<date>/…` in SigV4's header.
+    let session_refusal = || {
+        let authorization = request.headers.get("authorization").and_then(|a| a.to_str().ok())?;
+        let key = authorization.split("Credential=").nth(1)?.split('/').next()?;
+        let identity = state.identities.lock().unwrap().get(key).cloned()?;
+        let refusals = state.session_refusals.lock().unwrap();
+        refusals.iter().find(|(a, who, _)| *a == action && *who == identity).map(|(_, _, e)| e.clone())
+    };
     let failure = if over_limit {
         Some(AwsError::cloudformation_throttling())
     } else {
-        state.failures.lock().unwrap().get(&action).cloned().or_else(refusal)
+        state.failures.lock().unwrap().get(&action).cloned().or_else(refusal).or_else(session_refusal)
     };
     if let Some(error) = failure {
         let mut answer = reply(StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST), error.body);
@@ -202,6 +223,12 @@ async fn forward(
                 let mut issued = state.issued.lock().unwrap();
                 for tag in ["AccessKeyId", "SecretAccessKey", "SessionToken"] {
                     issued.extend(xml_values(&text, tag));
+                }
+                let identity = url::form_urlencoded::parse(&request.body)
+                    .find(|(key, _)| key == "SourceIdentity")
+                    .map(|(_, value)| value.into_owned());
+                if let (Some(identity), Some(key)) = (identity, xml_values(&text, "AccessKeyId").pop()) {
+                    state.identities.lock().unwrap().insert(key, identity);
                 }
             }
             let mut answer = reply(parts.status, body);

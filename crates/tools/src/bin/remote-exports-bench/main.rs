@@ -322,9 +322,35 @@ fn write_table(args: &Args, file: &str, table: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Where a burst's K consumers are: resources of one stack, or one stack in each of K accounts (a
+/// StackSets rollout). The snapshot is kept per consumer stack, so only the first shares a read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Spread {
+    OneStack,
+    Accounts,
+}
+
+impl Spread {
+    fn label(self) -> &'static str {
+        match self {
+            Spread::OneStack => "one stack",
+            Spread::Accounts => "K accounts",
+        }
+    }
+
+    /// The StackId of consumer `n`.
+    fn stack_id(self, n: usize) -> String {
+        match self {
+            Spread::OneStack => BENCH_STACK.to_owned(),
+            Spread::Accounts => BENCH_STACK.replace("123456789012", &format!("{:012}", 300_000_000_000 + n)),
+        }
+    }
+}
+
 /// One row of the burst table.
 struct BurstRow {
     consumers: usize,
+    spread: Spread,
     /// What each consumer reads.
     reads: &'static str,
     snapshot: bool,
@@ -349,12 +375,14 @@ async fn burst(args: &Args, moto: &str) -> Result<(), BoxError> {
     let mut rows = Vec::new();
     for (reads, properties) in cases {
         for &consumers in &args.burst_sizes {
-            for snapshot in [false, true] {
-                let mut row = burst_run(args, moto, properties, consumers, snapshot).await?;
+            // Without the snapshot where the consumers are does not change what each reads.
+            for (spread, snapshot) in [(Spread::OneStack, false), (Spread::OneStack, true), (Spread::Accounts, true)] {
+                let mut row = burst_run(args, moto, properties, consumers, spread, snapshot).await?;
                 row.reads = reads;
                 eprintln!(
-                    "  {reads}, K={consumers} snapshot={snapshot}: {}/{consumers} SUCCESS, {} ListExports, {} \
+                    "  {reads}, K={consumers} in {} snapshot={snapshot}: {}/{consumers} SUCCESS, {} ListExports, {} \
                      DescribeStacks, {} throttled, max {:.1} s",
+                    spread.label(),
                     row.success,
                     row.list_exports,
                     row.describe_stacks,
@@ -368,11 +396,12 @@ async fn burst(args: &Args, moto: &str) -> Result<(), BoxError> {
     let mut table = format!(
         "Measured {} on {}. K cold function processes each answer one Create at the same moment; each wants \
          either an export on the last of 10 ListExports pages (1 000 exports), or every output of one stack \
-         (one DescribeStacks). ListExports and DescribeStacks are each throttled by a token bucket in front of \
-         moto at an **assumed** {} requests/s with bursts of {} (AWS publishes no number). Function timeout \
-         60 s.\n\n\
-         | reads | K | snapshot | SUCCESS | ListExports calls | DescribeStacks calls | AssumeRole calls | throttled | p50 | p99 | max |\n\
-         |---|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         (one DescribeStacks), as K resources of one consumer stack or as one stack in each of K consumer \
+         accounts (the snapshot is kept per consumer stack). ListExports and DescribeStacks are each throttled \
+         by a token bucket in front of moto at an **assumed** {} requests/s with bursts of {} (AWS publishes no \
+         number). Function timeout 60 s.\n\n\
+         | reads | K | consumers | snapshot | SUCCESS | ListExports calls | DescribeStacks calls | AssumeRole calls | throttled | p50 | p99 | max |\n\
+         |---|---:|---|:---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         today(),
         machine(),
         args.rate,
@@ -380,9 +409,10 @@ async fn burst(args: &Args, moto: &str) -> Result<(), BoxError> {
     );
     for row in &rows {
         table.push_str(&format!(
-            "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {:.1} s | {:.1} s | {:.1} s |\n",
+            "| {} | {} | {} | {} | {}/{} | {} | {} | {} | {} | {:.1} s | {:.1} s | {:.1} s |\n",
             row.reads,
             row.consumers,
+            row.spread.label(),
             if row.snapshot { "yes" } else { "no" },
             row.success,
             row.consumers,
@@ -396,7 +426,7 @@ async fn burst(args: &Args, moto: &str) -> Result<(), BoxError> {
         ));
         if row.answered < row.consumers {
             table.push_str(&format!(
-                "|  |  | ({} of {} never answered) |||||||||\n",
+                "|  |  |  | ({} of {} never answered) |||||||||\n",
                 row.consumers - row.answered,
                 row.consumers
             ));
@@ -413,6 +443,7 @@ async fn burst_run(
     moto: &str,
     properties: &Value,
     consumers: usize,
+    spread: Spread,
     snapshot: bool,
 ) -> Result<BurstRow, BoxError> {
     let proxy = CountingProxy::start(moto).await?;
@@ -447,7 +478,7 @@ async fn burst_run(
     let started = Instant::now();
     let mut invocations = tokio::task::JoinSet::new();
     for (n, runtime) in runtimes.iter().enumerate() {
-        let mut event = create_event(BENCH_STACK, &format!("burst-{n}"), properties.clone());
+        let mut event = create_event(&spread.stack_id(n), &format!("burst-{n}"), properties.clone());
         responses.address(&mut event);
         let runtime = Arc::clone(runtime);
         invocations.spawn(async move {
@@ -457,6 +488,7 @@ async fn burst_run(
     while invocations.join_next().await.is_some() {}
     let mut row = BurstRow {
         consumers,
+        spread,
         reads: "",
         snapshot,
         success: 0,
