@@ -112,7 +112,8 @@ async fn list_preview_and_invoke_show_what_the_function_would_answer() {
         "!Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${RemoteExportsAccountId}",
         "!Sub arn:${AWS::Partition}:lambda:us-east-1:${RemoteExportsAccountId}",
     );
-    let elsewhere_file = std::env::temp_dir().join(format!("{account}-elsewhere.yaml"));
+    let files = tempfile::tempdir().unwrap();
+    let elsewhere_file = files.path().join("elsewhere.yaml");
     std::fs::write(&elsewhere_file, elsewhere).unwrap();
     let warned = cli(
         &world.moto,
@@ -137,7 +138,7 @@ async fn list_preview_and_invoke_show_what_the_function_would_answer() {
     event["ResourceProperties"]["RoleArn"] = json!(role);
     world.responses.address(&mut event);
     let request_id = event["RequestId"].as_str().unwrap().to_owned();
-    let event_file = std::env::temp_dir().join(format!("{account}-create.json"));
+    let event_file = files.path().join("create.json");
     std::fs::write(&event_file, event.to_string()).unwrap();
     let event_path = event_file.to_str().unwrap();
 
@@ -162,6 +163,11 @@ async fn list_preview_and_invoke_show_what_the_function_would_answer() {
 fn help_has_examples_and_bad_usage_exits_2() {
     let help = Command::new(debug_binary("remote-exports")).args(["preview", "--help"]).output().unwrap();
     assert!(stdout(&help).contains("Examples:"), "{}", stdout(&help));
+    // The product's one version, as CHANGELOG.md's newest release names it.
+    let version = Command::new(debug_binary("remote-exports")).arg("--version").output().unwrap();
+    let changelog = std::fs::read_to_string("../CHANGELOG.md").unwrap();
+    let newest = changelog.lines().find_map(|l| l.strip_prefix("## [")?.split(']').next()).unwrap();
+    assert_eq!(stdout(&version).trim(), format!("remote-exports {newest}"));
     // No AWS endpoint is needed: each of these is refused before any call.
     let offline = [("AWS_REGION", REGION), ("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")];
     for args in [

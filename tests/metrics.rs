@@ -24,6 +24,9 @@ fn assert_valid_emf(document: &Value) {
     assert!(timestamp > 1_700_000_000_000, "Timestamp is not in ms: {document}");
     let directives = aws["CloudWatchMetrics"].as_array().unwrap_or_else(|| panic!("no directives: {document}"));
     assert!(!directives.is_empty());
+    // Which version wrote it: the product's one version (the workspace's), as a property only.
+    assert_eq!(document["Version"], env!("CARGO_PKG_VERSION"), "{document}");
+    assert!(!directives.iter().any(|d| d["Dimensions"].to_string().contains("\"Version\"")), "{document}");
     for directive in directives {
         assert_eq!(directive["Namespace"], "RemoteExports", "{document}");
         for set in directive["Dimensions"].as_array().unwrap() {
@@ -71,6 +74,10 @@ fn assert_holds_nothing_secret(document: &Value, secrets: &[&str]) {
 async fn each_invocation_writes_one_valid_emf_document_without_values() {
     let test = "each_invocation_writes_one_valid_emf_document_without_values";
     let world = World::start(test, &[]).await;
+    // Each cold start says which version runs, in which mode.
+    let logs = world.function.logs_when(Duration::from_secs(10), |logs| logs.contains("remote-exports starting")).await;
+    let starting = logs.lines().find(|l| l.contains("remote-exports starting")).unwrap_or_else(|| panic!("{logs}"));
+    assert!(starting.contains(env!("CARGO_PKG_VERSION")) && starting.contains("CustomResource"), "{starting}");
     let account = publisher_account(test);
     let name = format!("svc-{account}-TopicArn");
     let value = format!("arn:aws:sns:{REGION}:{account}:secret-topic");

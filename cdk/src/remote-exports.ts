@@ -1,4 +1,4 @@
-import { CustomResource, Stack } from 'aws-cdk-lib';
+import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import {
   checkAccount,
@@ -92,6 +92,13 @@ export interface RemoteExportsProps {
    * @default - none
    */
   readonly refresh?: string;
+  /**
+   * How long CloudFormation waits for the function's answer (ServiceTimeout, 1 to 3600 seconds). The
+   * function answers within its own timeout; if an answer is ever lost, the stack fails after this
+   * instead of CloudFormation's default hour.
+   * @default Duration.seconds(120)
+   */
+  readonly serviceTimeout?: Duration;
 }
 
 /**
@@ -113,9 +120,17 @@ export class RemoteExports extends Construct {
     const serviceToken =
       props.serviceToken ??
       `arn:${stack.partition}:lambda:${stack.region}:${props.centralAccount}:function:${props.functionName ?? 'remote-exports'}`;
+    const serviceTimeout = props.serviceTimeout ?? Duration.seconds(120);
+    if (!serviceTimeout.isUnresolved()) {
+      const seconds = serviceTimeout.toSeconds();
+      if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
+        throw new Error(`serviceTimeout must be a whole number of seconds from 1 to 3600, not ${seconds}`);
+      }
+    }
     this.resource = new CustomResource(this, 'Resource', {
       resourceType: 'Custom::RemoteExports',
       serviceToken,
+      serviceTimeout,
       properties: properties(props),
     });
   }

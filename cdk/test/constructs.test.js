@@ -46,6 +46,8 @@ test('the consumer resource carries the properties as the function reads them, i
     Defaults: { 'cdk-payments-api.ApiUrl': 'none' },
     NoEcho: 'false',
     Refresh: '1',
+    // As the README tells SAM users: a lost answer fails the stack after two minutes, not an hour.
+    ServiceTimeout: '120',
   });
   // Values are GetAtts of the resource, one per key.
   template.hasResourceProperties('AWS::SNS::Subscription', {
@@ -54,6 +56,20 @@ test('the consumer resource carries the properties as the function reads them, i
   });
   fs.mkdirSync(OUT, { recursive: true });
   fs.writeFileSync(path.join(OUT, 'airmiles.template.json'), JSON.stringify(template.toJSON(), null, 2));
+});
+
+test('serviceTimeout defaults to 120 seconds, can be set, and is refused outside 1 to 3600', () => {
+  const { Duration } = require('aws-cdk-lib');
+  const timeoutOf = (props) => {
+    const stack = new Stack(new App(), 'Timeouts');
+    new RemoteExports(stack, 'Lookup', { centralAccount: '111111111111', exportPrefix: 'booking-', ...props });
+    return Object.values(Template.fromStack(stack).findResources('Custom::RemoteExports'))[0].Properties.ServiceTimeout;
+  };
+  assert.equal(timeoutOf({}), '120');
+  assert.equal(timeoutOf({ serviceTimeout: Duration.minutes(5) }), '300');
+  for (const bad of [Duration.seconds(0), Duration.seconds(3601)]) {
+    assert.throws(() => timeoutOf({ serviceTimeout: bad }), /serviceTimeout must be a whole number of seconds from 1 to 3600/);
+  }
 });
 
 test('a stack without a concrete region uses the partition and region pseudo parameters', () => {

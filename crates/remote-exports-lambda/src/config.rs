@@ -96,8 +96,9 @@ impl FunctionConfig {
         })
     }
 
-    /// Logs the settings' warnings and the errors, once per cold start.
+    /// Logs the version and mode, the settings' warnings and the errors, once per cold start.
     pub fn log(&self) {
+        tracing::info!(version = crate::VERSION, mode = ?self.mode, "remote-exports starting");
         self.settings.warnings.iter().for_each(|warning| tracing::warn!(%warning, "function setting"));
         self.errors.iter().for_each(|error| tracing::error!(%error, "function setting"));
     }

@@ -14,6 +14,9 @@ pub use logging::init_logging;
 
 pub mod metrics;
 
+/// The product's one version (the workspace's, as CHANGELOG.md and the templates carry it).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 use cloudformation_custom_resource::HandleError;
 use remote_exports_app::AuditError;
 use serde_json::Value;

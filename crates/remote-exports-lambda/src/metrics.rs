@@ -241,6 +241,8 @@ impl<'s> Document<'s> {
     }
 
     fn finish(mut self) -> Value {
+        // A property, not a dimension: it says which version wrote a line, at no metric's cost.
+        self.root.insert("Version".to_owned(), json!(crate::VERSION));
         self.root
             .insert("_aws".to_owned(), json!({"Timestamp": self.timestamp_ms, "CloudWatchMetrics": self.directives}));
         Value::Object(self.root)
@@ -257,6 +259,7 @@ mod tests {
 
     /// The specification's rules: every metric and dimension a member of the root, values numbers.
     fn assert_valid_emf(document: &Value) {
+        assert_eq!(document["Version"], crate::VERSION, "every document says which version wrote it");
         let aws = &document["_aws"];
         assert!(aws["Timestamp"].as_u64().is_some(), "{document}");
         for directive in aws["CloudWatchMetrics"].as_array().unwrap() {

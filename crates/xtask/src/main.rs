@@ -83,6 +83,7 @@ fn test(extra: &[String]) -> Result {
     let (built, wait_for_build) = std::sync::mpsc::channel();
     let constructs = std::thread::spawn(move || cdk_constructs(&wait_for_build));
     let sam_build = (sam_local == SamLocal::Run).then(|| std::thread::spawn(|| sam_local::build(&Default::default())));
+    one_version()?;
     step("rustfmt", cargo(&["fmt", "--all", "--", "--check"]))?;
     clippy_still_denies_warnings()?;
     step("build, linted by clippy (-D warnings)", workspace_build())?;
@@ -177,6 +178,54 @@ fn protocol_crate_stands_alone() -> Result {
         step(&format!("clippy on the {name} tarball, {shown}"), check)?;
     }
     Ok(())
+}
+
+/// The product's one version, where each place that ships it says it: the crates (the workspace's
+/// `workspace.package.version`), the CDK package and its lock file, the template's Serverless
+/// Application Repository `SemanticVersion`, and the newest release of `CHANGELOG.md`.
+fn one_version() -> Result {
+    let read = |path: &str| {
+        std::fs::read_to_string(workspace_root().join(path)).map_err(|e| format!("cannot read {path}: {e}"))
+    };
+    let places = [
+        ("Cargo.toml workspace.package.version", workspace_version(&read("Cargo.toml")?)),
+        ("cdk/package.json version", json_version(&read("cdk/package.json")?)),
+        ("cdk/package-lock.json version", json_version(&read("cdk/package-lock.json")?)),
+        ("template.yaml SemanticVersion", line_value(&read("template.yaml")?, "SemanticVersion: ")),
+        ("CHANGELOG.md's newest release", changelog_version(&read("CHANGELOG.md")?)),
+    ];
+    let expected = places[0].1.clone().ok_or("Cargo.toml has no workspace.package.version")?;
+    let wrong: Vec<String> = places
+        .iter()
+        .filter(|(_, found)| found.as_deref() != Some(expected.as_str()))
+        .map(|(place, found)| format!("{place} is {}", found.as_deref().unwrap_or("missing")))
+        .collect();
+    if !wrong.is_empty() {
+        return Err(format!("the product's version is {expected}, but {}", wrong.join(", ")));
+    }
+    eprintln!("xtask: one version: {expected} (crates, CDK package, template, changelog)");
+    Ok(())
+}
+
+fn workspace_version(manifest: &str) -> Option<String> {
+    let section = manifest.split("[workspace.package]").nth(1)?;
+    let section = section.split("\n[").next()?;
+    line_value(section, "version = ").map(|v| v.trim_matches('"').to_owned())
+}
+
+/// The first `"version": "…"` of a package.json or package-lock.json: the package's own.
+fn json_version(text: &str) -> Option<String> {
+    line_value(text, "\"version\": ").map(|v| v.trim_end_matches(',').trim_matches('"').to_owned())
+}
+
+/// The first `## [X.Y.Z]` heading.
+fn changelog_version(text: &str) -> Option<String> {
+    text.lines().find_map(|line| line.strip_prefix("## [")?.split(']').next().map(str::to_owned))
+}
+
+/// What follows `prefix` on the first line that starts with it (leading spaces ignored).
+fn line_value(text: &str, prefix: &str) -> Option<String> {
+    text.lines().find_map(|line| line.trim_start().strip_prefix(prefix).map(|v| v.trim().to_owned()))
 }
 
 /// Whether `cargo xtask test` runs sam-local.
@@ -566,6 +615,20 @@ impl Drop for MotoProcess {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_are_read_where_each_file_keeps_it() {
+        let manifest = "[workspace]\nmembers = []\n\n[workspace.package]\nedition = \"2024\"\nversion = \"1.2.3\"\n\n[workspace.dependencies]\nversion = \"9\"\n";
+        assert_eq!(workspace_version(manifest).as_deref(), Some("1.2.3"));
+        assert_eq!(workspace_version("[workspace]\n[dependencies]\nversion = \"9\"\n"), None);
+        let package = "{\n  \"name\": \"x\",\n  \"version\": \"1.2.3\",\n  \"deps\": {\"version\": \"9\"}\n}";
+        assert_eq!(json_version(package).as_deref(), Some("1.2.3"));
+        assert_eq!(changelog_version("# Changelog\n\n## [1.2.3] - unreleased\n## [1.2.2]\n").as_deref(), Some("1.2.3"));
+        assert_eq!(
+            line_value("Metadata:\n    SemanticVersion: 1.2.3\n", "SemanticVersion: ").as_deref(),
+            Some("1.2.3")
+        );
+    }
 
     #[test]
     fn sam_local_runs_as_root_and_always_in_ci_and_is_named_when_left_out() {
