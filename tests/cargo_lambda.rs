@@ -40,7 +40,8 @@ async fn cargo_lambda_watch_runs_create_update_and_delete() {
     let port = free_port();
     // The emulator reads the package's metadata, so it starts in the function's crate.
     let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/remote-exports-lambda");
-    let log = std::fs::File::create(std::env::temp_dir().join(format!("remote-exports-{account}-watch.log"))).unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let log = std::fs::File::create(files.path().join("watch.log")).unwrap();
     let _watch = Killed(
         Command::new(&cargo_lambda)
             .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
@@ -56,7 +57,7 @@ async fn cargo_lambda_watch_runs_create_update_and_delete() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // What the emulator prints that the function needs; `_` is its one unnamed function.
-    let function_log = std::env::temp_dir().join(format!("remote-exports-{account}-watched-function.log"));
+    let function_log = files.path().join("watched-function.log");
     let _function = Killed(
         Command::new(lambda_binary())
             .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
@@ -87,7 +88,7 @@ async fn cargo_lambda_watch_runs_create_update_and_delete() {
             event["OldResourceProperties"] = properties.clone();
         }
         responses.address(&mut event);
-        let event_file = std::env::temp_dir().join(format!("remote-exports-{account}-{request_id}.json"));
+        let event_file = files.path().join(format!("{request_id}.json"));
         std::fs::write(&event_file, event.to_string()).unwrap();
         let invoked = Command::new(&cargo_lambda)
             .args(["lambda", "invoke", "-A", "127.0.0.1", "-P", &port.to_string()])

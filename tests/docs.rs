@@ -144,8 +144,8 @@ fn templates(text: &str) -> Vec<String> {
 #[ignore = "needs cfn-lint, which `cargo xtask test` installs"]
 fn every_template_in_the_manual_passes_cfn_lint() {
     let cfn_lint = xtask_var("CFN_LINT");
-    let dir = std::env::temp_dir().join(format!("remote-exports-manual-templates-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let dir = files.path();
     let mut linted = 0;
     for page in pages() {
         for (n, template) in templates(&std::fs::read_to_string(&page).unwrap()).into_iter().enumerate() {
@@ -166,6 +166,5 @@ fn every_template_in_the_manual_passes_cfn_lint() {
             linted += 1;
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(linted >= 2, "only {linted} templates were found in the manual");
 }

@@ -435,11 +435,10 @@ async fn check_prints_what_a_deploy_would_break_and_exits_1() {
     let test = "check_prints_what_a_deploy_would_break_and_exits_1";
     let guarded = Guarded::start(test).await;
     guarded.record("333333333333", "us-east-1", "hotels", &[("Queue", "booking-QueueUrl")]).await;
-    let directory = std::env::temp_dir().join(format!("remote-exports-{test}"));
-    std::fs::create_dir_all(&directory).unwrap();
-    let removed = directory.join("removed.yaml");
+    let directory = tempfile::tempdir().unwrap();
+    let removed = directory.path().join("removed.yaml");
     std::fs::write(&removed, without_output(BOOKING_TEMPLATE, "QueueUrl")).unwrap();
-    let unchanged = directory.join("unchanged.yaml");
+    let unchanged = directory.path().join("unchanged.yaml");
     std::fs::write(&unchanged, BOOKING_TEMPLATE).unwrap();
 
     let arn = guarded.table.arn().await.unwrap();

@@ -38,9 +38,9 @@ async fn the_sdk_speaks_tls_and_trusts_only_amazon_roots_by_default() {
     let test = "the_sdk_speaks_tls_and_trusts_only_amazon_roots_by_default";
     let moto_server = xtask_var("MOTO_SERVER");
     let _ = test;
-    let dir = std::env::temp_dir().join(format!("remote-exports-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (ca, certificate, key) = test_pki(&dir);
+    let files = tempfile::tempdir().unwrap();
+    let dir = files.path();
+    let (ca, certificate, key) = test_pki(dir);
     let moto = Moto::start_tls(Path::new(&moto_server), &certificate, &key).await.unwrap();
 
     let trusted = lookup_over_tls(
@@ -58,7 +58,6 @@ async fn the_sdk_speaks_tls_and_trusts_only_amazon_roots_by_default() {
     assert!(reason.contains("UnknownIssuer") || reason.to_lowercase().contains("certificate"), "{reason}");
 
     moto.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The answer's own path over TLS: a ResponseURL on an HTTPS endpoint whose certificate a test CA
@@ -68,8 +67,8 @@ async fn the_sdk_speaks_tls_and_trusts_only_amazon_roots_by_default() {
 #[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn the_answer_goes_over_tls_and_an_untrusted_certificate_is_not_retried() {
     let moto = Moto::start(Path::new(&xtask_var("MOTO_SERVER"))).await.unwrap();
-    let dir = std::env::temp_dir().join(format!("remote-exports-tls-answer-{}", std::process::id()));
-    let pki = TestPki::make(&dir, &["127.0.0.1"]).unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let pki = TestPki::make(files.path(), &["127.0.0.1"]).unwrap();
     let responses = ResponseEndpoint::start().await.unwrap();
     let front = TlsFront::start(&pki, (std::net::Ipv4Addr::LOCALHOST, 0).into(), responses.local_addr()).await.unwrap();
     let ca = pki.ca.to_str().unwrap();
@@ -111,5 +110,4 @@ async fn the_answer_goes_over_tls_and_an_untrusted_certificate_is_not_retried() 
         }
     }
     moto.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
