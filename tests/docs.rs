@@ -109,6 +109,24 @@ fn every_chapter_is_in_the_summary_and_the_readme_is_a_front_door() {
 }
 
 /// ```yaml blocks that are a template, or resources (top-level keys whose value has a `Type`).
+/// The README's opening (after its title, up to "## Two commands") as the book's introduction reads it:
+/// under the heading "# What it is", with the README's `docs/src/` links relative to the book.
+fn readme_opening_for_the_book() -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let opening = readme.split_once('\n').unwrap().1;
+    let opening = &opening[..opening.find("\n## Two commands").expect("the README has a Two commands section")];
+    format!("# What it is\n{}\n", opening.replace("](docs/src/", "](").trim_end())
+}
+
+/// The book's introduction is the README's opening, not a copy that drifts: `cargo xtask test` fails
+/// when they differ, and this test's message is the introduction to paste.
+#[test]
+fn the_introduction_is_the_readmes_opening() {
+    let introduction = std::fs::read_to_string(root().join("docs/src/introduction.md")).unwrap();
+    let expected = readme_opening_for_the_book();
+    assert!(introduction == expected, "docs/src/introduction.md must be the README's opening:\n{expected}");
+}
+
 fn templates(text: &str) -> Vec<String> {
     let mut blocks = Vec::new();
     let mut current: Option<Vec<&str>> = None;
