@@ -157,13 +157,6 @@ fn without_output(template: &str, key: &str) -> String {
     kept.join("\n") + "\n"
 }
 
-fn metric(logs: &str, name: &str) -> Vec<u64> {
-    logs.lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter_map(|document| document[name].as_u64())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn removing_an_export_another_account_reads_is_stopped_until_the_reader_is_gone() {

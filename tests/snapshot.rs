@@ -262,8 +262,8 @@ async fn the_snapshot_never_serves_past_a_permission_the_publisher_scopes_by_con
     // B asked AWS itself, under its own identity, for each: three refused reads, no snapshot hit.
     // (The function logs a request's metrics after it answers: wait for all six.)
     let wait = Duration::from_secs(10);
-    let logs = world.function.logs_when(wait, |logs| snapshot_hits(logs).len() >= 6).await;
-    assert_eq!(snapshot_hits(&logs), [0; 6], "{logs}");
+    let logs = world.function.logs_when(wait, |logs| metric(logs, "SnapshotHits").len() >= 6).await;
+    assert_eq!(metric(&logs, "SnapshotHits"), [0; 6], "{logs}");
     // Another stack of A's account has an identity of its own too: it reads for itself.
     world.proxy.reset();
     let stack_id = format!("arn:aws:cloudformation:{REGION}:{CONSUMER_ACCOUNT}:stack/hotels/0f1e2d3c");
@@ -275,14 +275,6 @@ async fn the_snapshot_never_serves_past_a_permission_the_publisher_scopes_by_con
     let again = world.answer(&world.event("Create", "a-again", reads[1].clone())).await;
     assert_eq!(again["Data"]["booking.Topic"], "output-for-a", "{again}");
     assert_eq!(world.proxy.count("DescribeStacks"), 0, "{:?}", world.proxy.calls());
-    let logs = world.function.logs_when(wait, |logs| snapshot_hits(logs).len() >= 8).await;
-    assert_eq!(snapshot_hits(&logs), [0, 0, 0, 0, 0, 0, 0, 1], "{logs}");
-}
-
-/// `SnapshotHits` of each request's metrics document in the function's log, in order.
-fn snapshot_hits(logs: &str) -> Vec<u64> {
-    logs.lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter_map(|document| document["SnapshotHits"].as_u64())
-        .collect()
+    let logs = world.function.logs_when(wait, |logs| metric(logs, "SnapshotHits").len() >= 8).await;
+    assert_eq!(metric(&logs, "SnapshotHits"), [0, 0, 0, 0, 0, 0, 0, 1], "{logs}");
 }

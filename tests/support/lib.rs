@@ -181,6 +181,14 @@ pub fn reason(answer: &Value) -> &str {
     answer["Reason"].as_str().unwrap()
 }
 
+/// The value of the metric `name` in each EMF document of a function's log, in order.
+pub fn metric(logs: &str, name: &str) -> Vec<u64> {
+    logs.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|document| document[name].as_u64())
+        .collect()
+}
+
 /// A CLI run's stdout as JSON, or a panic that shows what it printed.
 pub fn json_out(output: &std::process::Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {

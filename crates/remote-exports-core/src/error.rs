@@ -125,10 +125,10 @@ pub enum LookupError {
     )]
     ResponseTooLarge { bytes: usize, keys: usize, reads: Reads },
     #[error(
-        "Timed out reading {} from {source_name} after {} ms, to answer before the Lambda deadline. {} slow or \
-         unreachable: check the function's network access to {} (in a VPC, a NAT gateway or an interface endpoint \
-         for each), or raise its timeout.",
-        .reads.nouns(), .waited.as_millis(), .reads.services_were(), .reads.services()
+        "Timed out reading {} from {source_name} after {} ms, to answer before the Lambda deadline. {} was slow \
+         or unreachable: check the function's network access to {} (in a VPC, a NAT gateway or an interface \
+         endpoint for each), or raise its timeout.",
+        .reads.nouns(), .waited.as_millis(), .reads.services(), .reads.services()
     )]
     TimedOut { source_name: String, waited: std::time::Duration, reads: Reads },
     #[error(
@@ -252,11 +252,6 @@ impl Reads {
     pub fn services(self) -> String {
         let r = self.known();
         and_list(&[(r.role, "STS"), (r.exports || r.outputs, "CloudFormation"), (r.parameters, "SSM")], "or")
-    }
-
-    /// "STS or CloudFormation was", "SSM was".
-    fn services_were(self) -> String {
-        format!("{} was", self.services())
     }
 
     /// How to read less, one clause per property that was read.
@@ -402,15 +397,8 @@ fn missing_noun(missing: &[MissingExport]) -> String {
     let exports = missing.iter().any(|m| m.kind == MissingKind::Export);
     let outputs = missing.iter().any(|m| !matches!(m.kind, MissingKind::Export | MissingKind::Parameter));
     let parameters = missing.iter().any(|m| m.kind == MissingKind::Parameter);
-    let nouns: Vec<&str> = [(exports, "export(s)"), (outputs, "stack output(s)"), (parameters, "parameter(s)")]
-        .into_iter()
-        .filter_map(|(present, noun)| present.then_some(noun))
-        .collect();
-    match nouns.as_slice() {
-        [] => "export(s)".to_owned(),
-        [one] => (*one).to_owned(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
+    let nouns = and_list(&[(exports, "export(s)"), (outputs, "stack output(s)"), (parameters, "parameter(s)")], "and");
+    if nouns.is_empty() { "export(s)".to_owned() } else { nouns }
 }
 
 fn missing_list(missing: &[MissingExport]) -> String {

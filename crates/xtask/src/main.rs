@@ -153,9 +153,8 @@ fn protocol_crate_stands_alone() -> Result {
     )?;
     let manifest = std::fs::read_to_string(workspace_root().join("crates").join(name).join("Cargo.toml"))
         .map_err(|e| format!("{name}'s Cargo.toml: {e}"))?;
-    let version = manifest
-        .lines()
-        .find_map(|line| line.strip_prefix("version = \"")?.strip_suffix('"'))
+    let version = line_value(&manifest, "version = ")
+        .map(|v| v.trim_matches('"').to_owned())
         .ok_or_else(|| format!("{name}'s Cargo.toml has no version line"))?;
     let packaged = target_dir().join("package");
     let unpacked = packaged.join(format!("{name}-{version}"));
