@@ -7,6 +7,10 @@
 #   examples/deploy-regions.sh HOME_REGION [OTHER_REGION ...] [-- extra sam deploy --parameter-overrides]
 #   examples/deploy-regions.sh eu-west-1 us-east-1 ap-southeast-2 -- OrganizationId=o-abc123def4 "AuditSchedule=rate(1 hour)"
 #
+# From a release (no Rust needed): run the copy in target/dist/<version>/ (or the release download),
+# which deploys the template.yaml beside it, built zip and all; in a source checkout it runs
+# `sam build` first. TEMPLATE=path/to/template.yaml names another built template.
+#
 # DRY_RUN=1 prints the commands instead of running them. STACK_NAME (default remote-exports) names
 # the stack in every region. AuditSchedule, when given, applies to the home region only. Each
 # deployment shows its change set and waits for your confirmation; NO_CONFIRM=1 deploys without
@@ -44,8 +48,19 @@ run() {
 confirm=(--confirm-changeset)
 [ -n "${NO_CONFIRM:-}" ] && confirm=(--no-confirm-changeset)
 
-run sam build
-run sam deploy --region "$home" --stack-name "$stack" "${confirm[@]}" \
+# A release carries its built template beside this script; a source checkout builds one.
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -z "${TEMPLATE:-}" ] && [ -f "$here/template.yaml" ] && head -n 3 "$here/template.yaml" | grep -q 'Made by `cargo xtask dist`'; then
+  TEMPLATE=$here/template.yaml
+fi
+if [ -n "${TEMPLATE:-}" ]; then
+  # sam deploy uploads the template's local zip to SAM's managed bucket (--resolve-s3) in each region.
+  from=(--template-file "$TEMPLATE" --resolve-s3 --capabilities CAPABILITY_IAM)
+else
+  from=()
+  run sam build
+fi
+run sam deploy "${from[@]}" --region "$home" --stack-name "$stack" "${confirm[@]}" \
   --parameter-overrides ReadsRegistry=true "${overrides[@]}"
 if [ -n "${DRY_RUN:-}" ]; then
   table_arn="<ReadsTableArn output of $stack in $home>"
@@ -54,6 +69,6 @@ else
     --query "Stacks[0].Outputs[?OutputKey=='ReadsTableArn'].OutputValue" --output text)
 fi
 for region in "${regions[@]:1}"; do
-  run sam deploy --region "$region" --stack-name "$stack" "${confirm[@]}" \
+  run sam deploy "${from[@]}" --region "$region" --stack-name "$stack" "${confirm[@]}" \
     --parameter-overrides "ReadsTableArn=$table_arn" "${shared[@]}"
 done

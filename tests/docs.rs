@@ -186,3 +186,42 @@ fn every_template_in_the_manual_passes_cfn_lint() {
     }
     assert!(linted >= 2, "only {linted} templates were found in the manual");
 }
+
+/// The release workflow is the manual's "Releasing" procedure: on a version tag, it checks the tag, tests,
+/// builds the release twice-compared, checks advisories and checksums, then uploads to each place the
+/// manual names.
+#[test]
+fn the_release_workflow_runs_the_procedure_the_manual_describes() {
+    let text = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    let workflow: serde_json::Value = serde_norway::from_str(&text).unwrap();
+    assert_eq!(workflow["on"]["push"]["tags"], serde_json::json!(["v*"]));
+    let steps = workflow["jobs"]["release"]["steps"].as_array().unwrap();
+    let runs: Vec<String> = steps
+        .iter()
+        .map(|step| format!("{} {}", step["run"].as_str().unwrap_or(""), step["uses"].as_str().unwrap_or("")))
+        .collect();
+    let position = |needle: &str| {
+        runs.iter().position(|run| run.contains(needle)).unwrap_or_else(|| panic!("no step runs {needle:?}"))
+    };
+    let order = [
+        "test \"v$version\" = \"$GITHUB_REF_NAME\"",
+        "cargo xtask test",
+        "cargo xtask dist --twice",
+        "check advisories",
+        "sha256sum --check SHA256SUMS",
+        "gh release create",
+        "npm publish",
+        "pypa/gh-action-pypi-publish",
+        "cargo publish --locked -p cloudformation-custom-resource",
+        "sam\" publish",
+        "CodeS3ObjectVersion",
+    ];
+    let positions: Vec<usize> = order.iter().map(|needle| position(needle)).collect();
+    assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "out of order: {order:?} at {positions:?}");
+    let manual = std::fs::read_to_string(root().join("docs/src/releasing.md")).unwrap();
+    for documented in
+        ["cargo xtask dist --twice", "check advisories", "npm publish", "twine upload", "cargo publish", "sam publish"]
+    {
+        assert!(manual.contains(documented), "releasing.md does not say {documented}");
+    }
+}

@@ -95,6 +95,44 @@ fn the_custom_resource_function_can_neither_scan_the_registry_nor_put_events() {
     assert_eq!(names(&organization["Properties"]["FunctionName"]).as_deref(), Some("RemoteExportsFunction"));
 }
 
+/// From a release, the same script deploys the built template beside it in every region, and builds
+/// nothing: no Rust on the deploying machine.
+#[test]
+fn the_released_script_deploys_its_built_template_without_a_build() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let release = tempfile::tempdir().unwrap();
+    std::fs::copy(root.join("examples/deploy-regions.sh"), release.path().join("deploy-regions.sh")).unwrap();
+    // The first line `cargo xtask dist` writes into the template it ships.
+    let built = "# remote-exports 9.9.9 (arm64): template.yaml with remote-exports-9.9.9-arm64.zip as the functions' \
+                 code, so that `sam deploy --guided`\n# (or `sam package` and `sam publish`) needs no build. Made by \
+                 `cargo xtask dist`.\nAWSTemplateFormatVersion: \"2010-09-09\"\n";
+    std::fs::write(release.path().join("template.yaml"), built).unwrap();
+    let output = std::process::Command::new("bash")
+        .arg(release.path().join("deploy-regions.sh"))
+        .args(["eu-west-1", "us-east-1", "--", "OrganizationId=o-abc123def4"])
+        .env("DRY_RUN", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let commands: Vec<String> = String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(commands.len(), 2, "no sam build: {commands:?}");
+    let template = release.path().join("template.yaml");
+    for command in &commands {
+        assert!(command.starts_with("sam deploy --template-file"), "{command}");
+        assert!(command.contains(&template.display().to_string()), "{command}");
+        assert!(command.contains("--resolve-s3") && command.contains("--capabilities CAPABILITY_IAM"), "{command}");
+    }
+    // In the repository, the template beside the script is not a built one: it builds first.
+    std::fs::write(release.path().join("template.yaml"), "AWSTemplateFormatVersion: \"2010-09-09\"\n").unwrap();
+    let output = std::process::Command::new("bash")
+        .arg(release.path().join("deploy-regions.sh"))
+        .arg("eu-west-1")
+        .env("DRY_RUN", "1")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("sam build"), "{output:?}");
+}
+
 /// `examples/deploy-regions.sh`, the one command for every region, as it would run: the home region
 /// creates the registry and runs the audit, every other region uses the home registry by ARN.
 #[test]

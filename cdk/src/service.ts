@@ -1,4 +1,6 @@
 import { Aws, CfnDeletionPolicy, CfnOutput, CfnResource, Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as fs from 'fs';
+import * as path from 'path';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -22,11 +24,14 @@ export enum ResponseUrlBinding {
  */
 export interface RemoteExportsServiceProps {
   /**
-   * The `bootstrap` (the `remote-exports-lambda` binary for arm64 Linux), for example
+   * The function's code. By default the arm64 zip this package carries (`assets/remote-exports-arm64.zip`,
+   * the release's `remote-exports-<version>-arm64.zip`, whose SHA-256 is in the release's `SHA256SUMS`), so
+   * no Rust toolchain is needed. Pass your own build to override it, for example
    * `lambda.Code.fromAsset('target/lambda/remote-exports-lambda')` after
-   * `cargo lambda build --release --arm64 -p remote-exports-lambda`.
+   * `cargo lambda build --release --arm64 --bin remote-exports-lambda`.
+   * @default - the zip this package carries
    */
-  readonly code: lambda.Code;
+  readonly code?: lambda.Code;
   /** FunctionName. @default 'remote-exports' */
   readonly functionName?: string;
   /** AllowedRoleArns: role ARN patterns the function may assume. @default ['arn:aws:iam::*:role/remote-exports-reader'] */
@@ -469,7 +474,8 @@ export class RemoteExportsService extends Construct {
       removal(cacheTable, CfnDeletionPolicy.DELETE);
     }
 
-    const bootstrap = props.code.bind(this);
+    const functionCode = props.code ?? bundledFunction();
+    const bootstrap = functionCode.bind(this);
     if (bootstrap.s3Location === undefined) {
       throw new Error('code must be an asset or an S3 object holding the bootstrap (not inline code or an image)');
     }
@@ -520,7 +526,7 @@ export class RemoteExportsService extends Construct {
       }),
       'RemoteExportsFunction',
     );
-    props.code.bindToResource(fn, { resourceProperty: 'Code' });
+    functionCode.bindToResource(fn, { resourceProperty: 'Code' });
     this.function = fn;
     this.serviceToken = fn.attrArn;
 
@@ -824,3 +830,16 @@ const DASHBOARD_BODY = `{"widgets": [
                 ["AWS/Lambda", "Duration", "FunctionName", "\${Function}", {"stat": "p99", "yAxis": "right"}]]}}
 ]}
 `;
+
+/** The arm64 zip `cargo xtask dist` puts in this package: the release's function, as `SHA256SUMS` names it. */
+const BUNDLED_FUNCTION = path.join(__dirname, '..', 'assets', 'remote-exports-arm64.zip');
+
+function bundledFunction(): lambda.Code {
+  if (!fs.existsSync(BUNDLED_FUNCTION)) {
+    throw new Error(
+      `this copy of remote-exports-cdk carries no function (${BUNDLED_FUNCTION} is missing): install the released ` +
+        'package, run `cargo xtask dist` in a source checkout, or pass `code`',
+    );
+  }
+  return lambda.Code.fromAsset(BUNDLED_FUNCTION);
+}

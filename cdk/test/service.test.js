@@ -166,3 +166,22 @@ test("the audit's events reach each listed account through a route of its own, a
   const resources = Template.fromStack(quiet).toJSON().Resources;
   assert.deepEqual(Object.keys(resources).filter((id) => id.startsWith('AuditRoute') || id === 'AuditEventBusOrganizationRules'), []);
 });
+
+test('without `code`, the service deploys the zip the package carries, or says at synth that this copy has none', () => {
+  const bundled = path.join(__dirname, '..', 'assets', 'remote-exports-arm64.zip');
+  const codeKeys = (props) => {
+    const stack = new Stack(new App(), 'Service');
+    new RemoteExportsService(stack, 'RemoteExports', props);
+    return Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).map((f) => f.Properties.Code.S3Key);
+  };
+  // A `code` prop is deployed as given, whether or not this copy carries a zip.
+  const own = codeKeys({ ...propsFor({}), organizationId: 'o-abc123def4' });
+  assert.ok(own.length > 0);
+  if (fs.existsSync(bundled)) {
+    // A checkout where `cargo xtask dist` has run: the carried zip is the asset, uploaded as it is.
+    const carried = codeKeys({ organizationId: 'o-abc123def4' });
+    assert.ok(carried.every((key) => /^[0-9a-f]{64}\.zip$/.test(key) && !own.includes(key)), JSON.stringify({ carried, own }));
+  } else {
+    assert.throws(() => codeKeys({ organizationId: 'o-abc123def4' }), /carries no function .*remote-exports-arm64\.zip is missing.*pass `code`/);
+  }
+});

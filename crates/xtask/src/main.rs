@@ -1,6 +1,7 @@
-//! `cargo xtask test | demo | bench | sam-local | lint-templates`: everything a fresh machine with only
-//! Rust and Python 3 needs, installed into `target/xtask/` and run in the right order.
+//! `cargo xtask test | demo | bench | dist | sam-local | lint-templates`: everything a fresh machine with
+//! only Rust and Python 3 needs, installed into `target/xtask/` and run in the right order.
 
+mod dist;
 mod sam_local;
 
 use std::net::{TcpListener, TcpStream};
@@ -19,6 +20,13 @@ const CDK_PYTHON: &[&str] = &["aws-cdk-lib==2.275.0", "constructs==10.8.1"];
 const SAM_TOOLS: &[&str] = &["aws-sam-cli==1.170.0"];
 /// mdBook, which builds the manual under docs/ (HTML and its search only: no server, no watcher).
 const MDBOOK: &str = "0.5.4";
+/// The supply-chain tools, from crates.io: the dependency policy (deny.toml), the SBOMs, and the
+/// third-party licence texts (about.toml).
+const SUPPLY_CHAIN_TOOLS: &[(&str, &str, &[&str])] = &[
+    ("cargo-deny", "0.20.2", &[]),
+    ("cargo-cyclonedx", "0.5.9", &[]),
+    ("cargo-about", "0.9.3", &["--features", "cli"]),
+];
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -29,6 +37,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("demo") => demo(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("dist") => dist::dist(&args[1..]),
         Some("sam-local") => sam_local::sam_local(&args[1..]),
         Some("lint-templates") => lint_templates(),
         _ => {
@@ -40,9 +49,14 @@ fn main() -> ExitCode {
                  demo                     run the Booking/Airmiles demo locally: no AWS account, no Docker\n  \
                  bench [--quick]          measure cold start, CPU, memory and AWS calls of the release binary\n                           \
                  (--registry, --burst, --cpu-share 128: see crates/tools/src/bin/remote-exports-bench)\n  \
-                 sam-local [--arch A]     sam build (arm64, as deployed), then sam local invoke on events/create|update|delete.json\n                           \
-                 in Docker inside a network namespace of its own (root; installs Docker from Debian); --arch x86_64\n                           \
-                 builds for x86_64, --emulator sam runs SAM's arm64 emulator under qemu too, --rounds N repeats\n                           \
+                 dist [--twice]           the release in target/dist/<version>/: the arm64 zip (reproducible; --twice builds it\n                           \
+                 again elsewhere and compares), its template, the static CLI, SBOMs, licences, the CDK\n                           \
+                 package and wheel with the zip inside, SHA256SUMS; --x86_64 adds the x86_64 zip,\n                           \
+                 --without-cli leaves out the CLI\n  \
+                 sam-local [--arch A]     the dist zip (arm64, as deployed) through the dist template: sam local invoke on\n                           \
+                 events/create|update|delete.json in Docker inside a network namespace of its own (root; installs\n                           \
+                 Docker from Debian); --arch x86_64 builds for x86_64, --emulator sam runs SAM's arm64 emulator\n                           \
+                 under qemu too, --rounds N repeats\n                           \
                  Create/Update/Delete, --godebug V sets GODEBUG in the container\n  \
                  lint-templates           cfn-lint and sam validate --lint on every template"
             );
@@ -71,19 +85,36 @@ fn test(extra: &[String]) -> Result {
     // sam-local needs root (Debian packages, binfmt_misc, dockerd in a namespace). A contributor's
     // machine runs everything else and says what it left out; root and CI always run it.
     let sam_local = sam_local_plan(with_docker, in_ci(), sam_local::is_root());
+    let version = one_version()?;
+    // The release is built as `cargo xtask dist` builds it, and what ships is what is tested: the
+    // templates first (the linters read them), the arm64 zip beside the debug build.
+    let release = dist::Dist::new(&version);
+    let _ = std::fs::remove_dir_all(&release.dir);
+    dist::prepare(&release)?;
     // pip waits on the network more than on the CPU, so the tools install while cargo compiles; and
-    // the release build of `sam build` runs beside the debug build, filling the cores that each
-    // leaves idle (its fat-LTO link uses one).
+    // the release build runs beside the debug build, filling the cores that each leaves idle (its
+    // fat-LTO link uses one).
     let tools = std::thread::spawn(|| python_venv("venv", TEST_TOOLS));
     let sam_tools = std::thread::spawn(|| python_venv("sam-venv", SAM_TOOLS));
     let book_tool = std::thread::spawn(mdbook);
+    let supply_chain = std::thread::spawn(supply_chain_tools);
     // The CDK constructs (Node): installed from the lock file, compiled with jsii and tested beside the
     // Rust build; their synthesized templates feed the linters and an end-to-end test.
     // The service construct's tests stage the function this build makes: they wait for it.
     let (built, wait_for_build) = std::sync::mpsc::channel();
-    let constructs = std::thread::spawn(move || cdk_constructs(&wait_for_build));
-    let sam_build = (sam_local == SamLocal::Run).then(|| std::thread::spawn(|| sam_local::build(&Default::default())));
-    one_version()?;
+    let (constructs_done, wait_for_constructs) = std::sync::mpsc::channel();
+    let constructs = std::thread::spawn(move || {
+        let tested = cdk_constructs(&wait_for_build);
+        if tested.is_ok() {
+            let _ = constructs_done.send(());
+        }
+        tested
+    });
+    let shipped = {
+        let release = release.clone();
+        let sam_local = sam_local == SamLocal::Run;
+        std::thread::spawn(move || release_under_test(&release, sam_local, &wait_for_constructs))
+    };
     step("rustfmt", cargo(&["fmt", "--all", "--", "--check"]))?;
     clippy_still_denies_warnings()?;
     step("build, linted by clippy (-D warnings)", workspace_build())?;
@@ -127,18 +158,69 @@ fn test(extra: &[String]) -> Result {
     book.args(["build", "docs"]).current_dir(workspace_root());
     step("the manual: mdbook build docs (into target/book)", book)?;
     lints.join().map_err(|_| "the template linters panicked".to_string())??;
-    match (sam_build, sam_local) {
-        (Some(build), _) => {
-            let built = build.join().map_err(|_| "sam build panicked".to_string())??;
-            sam_local::invoke(&Default::default(), &built)?
-        }
+    supply_chain.join().map_err(|_| "installing the supply-chain tools panicked".to_string())??;
+    let prepared = shipped.join().map_err(|_| "the release build panicked".to_string())??;
+    match (prepared, sam_local) {
+        (Some(prepared), _) => sam_local::invoke(&Default::default(), &prepared, &release)?,
         (None, SamLocal::Run) => {}
         (None, SamLocal::LeftOut(why)) => eprintln!(
-            "xtask: sam-local left out ({why}): `sam build` and `sam local invoke` on the sample events were NOT \
+            "xtask: sam-local left out ({why}): `sam local invoke` of the dist zip on the sample events was NOT \
              tested; run `sudo cargo xtask sam-local` on a Debian-based machine, or let CI run it"
         ),
     }
+    eprintln!("xtask: the release under test is in {}", release.dir.display());
     Ok(())
+}
+
+/// What `cargo xtask dist` ships (but the static CLI, which a release builds), built and checked
+/// beside the rest of the test command: the arm64 zip, the dependency policy, the SBOMs and licences,
+/// the CDK package and wheel carrying the zip, SHA256SUMS, and the packed CDK package used as a new
+/// user would. With `sam_local`, the machine is prepared for `sam local invoke` too (and, if it
+/// cannot run arm64, the x86_64 zip is built for it).
+fn release_under_test(
+    release: &dist::Dist,
+    sam_local: bool,
+    constructs: &std::sync::mpsc::Receiver<()>,
+) -> Result<Option<sam_local::Prepared>> {
+    let venv = python_venv("venv", TEST_TOOLS)?;
+    let prepared = if sam_local { Some(sam_local::prepare(&Default::default())?) } else { None };
+    dist::function_zip(release, dist::Arch::Arm64, &workspace_root(), &target_dir(), &venv)?;
+    if prepared.as_ref().is_some_and(|p| p.arch == dist::Arch::X86_64) {
+        dist::function_zip(release, dist::Arch::X86_64, &workspace_root(), &target_dir(), &venv)?;
+    }
+    let tools = supply_chain_tools()?;
+    let log = target_dir().join("xtask/supply-chain.log");
+    let _ = std::fs::remove_file(&log);
+    let mut deny = Command::new(tools.join("bin/cargo-deny"));
+    deny.args(["deny", "--locked", "check", "licenses", "bans", "sources"]).current_dir(workspace_root());
+    logged_step("cargo deny check licenses bans sources (deny.toml)", deny, &log)?;
+    dist::sboms(release, &tools)?;
+    dist::licences(release, &tools)?;
+    constructs.recv().map_err(|_| "the CDK constructs failed, so their package was not built".to_string())?;
+    dist::cdk_packages(release)?;
+    dist::checksums(release)?;
+    packed_cdk_as_a_new_user(release)
+        .map_err(|e| format!("{e} (the packed CDK package, installed as a new user would)"))?;
+    Ok(prepared)
+}
+
+/// The packed CDK package and wheel, installed into fresh places with no Rust on the PATH, synthesize
+/// a consumer app and a platform app whose function asset is the zip in SHA256SUMS
+/// (cdk/release-check/).
+fn packed_cdk_as_a_new_user(release: &dist::Dist) -> Result {
+    let log = target_dir().join("xtask/cdk.log");
+    let venv = python_venv("cdk-python", CDK_PYTHON)?;
+    let wheel = only_file(&release.dir, "whl")?;
+    let mut install = Command::new(venv.join("bin/pip"));
+    install.args(["install", "--quiet", "--disable-pip-version-check", "--no-deps", "--force-reinstall"]).arg(&wheel);
+    logged_step("cdk: pip install the shipped wheel", install, &log)?;
+    let mut check = Command::new("node");
+    check
+        .args(["--test", "release-check/"])
+        .current_dir(workspace_root().join("cdk"))
+        .env("REMOTE_EXPORTS_DIST", &release.dir)
+        .env("REMOTE_EXPORTS_PYTHON", venv.join("bin/python"));
+    logged_step("cdk: the packed package and wheel in fresh directories, without Rust", check, &log)
 }
 
 /// The protocol crate as crates.io would have it: packaged, then its tarball (with the Cargo.lock it
@@ -182,7 +264,7 @@ fn protocol_crate_stands_alone() -> Result {
 /// The product's one version, where each place that ships it says it: the crates (the workspace's
 /// `workspace.package.version`), the CDK package and its lock file, the template's Serverless
 /// Application Repository `SemanticVersion`, and the newest release of `CHANGELOG.md`.
-fn one_version() -> Result {
+fn one_version() -> Result<String> {
     let read = |path: &str| {
         std::fs::read_to_string(workspace_root().join(path)).map_err(|e| format!("cannot read {path}: {e}"))
     };
@@ -203,7 +285,14 @@ fn one_version() -> Result {
         return Err(format!("the product's version is {expected}, but {}", wrong.join(", ")));
     }
     eprintln!("xtask: one version: {expected} (crates, CDK package, template, changelog)");
-    Ok(())
+    Ok(expected)
+}
+
+/// The product's version: Cargo.toml's `workspace.package.version`.
+fn product_version() -> Result<String> {
+    let manifest =
+        std::fs::read_to_string(workspace_root().join("Cargo.toml")).map_err(|e| format!("Cargo.toml: {e}"))?;
+    workspace_version(&manifest).ok_or_else(|| "Cargo.toml has no workspace.package.version".into())
 }
 
 fn workspace_version(manifest: &str) -> Option<String> {
@@ -308,6 +397,13 @@ fn lint_templates() -> Result {
 fn lint_templates_with(venv: &Path, sam_venv: &Path, run: &dyn Fn(&str, Command) -> Result) -> Result {
     let root = workspace_root();
     let mut templates = vec![root.join("template.yaml")];
+    // The release's template, which deploys the built zip (`cargo xtask test` writes it first).
+    if let Ok(version) = product_version() {
+        let released = dist::Dist::new(&version).template(dist::Arch::Arm64);
+        if released.exists() {
+            templates.push(released);
+        }
+    }
     if let Ok(entries) = std::fs::read_dir(root.join("examples")) {
         let mut examples: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -531,8 +627,7 @@ fn cdk_constructs(built: &std::sync::mpsc::Receiver<()>) -> Result {
         command
     };
     let npm = |args: &[&str]| in_cdk(args[0].into(), &args[1..]);
-    logged_step("cdk: npm ci (cdk/package-lock.json)", npm(&["npm", "ci", "--no-audit", "--no-fund"]), &log)?;
-    logged_step("cdk: jsii", npm(&["npx", "--no-install", "jsii", "--silence-warnings=reserved-word"]), &log)?;
+    cdk_install(&log)?;
     // Python users: the package jsii-pacmak builds from the same classes, in a venv with the CDK for
     // Python, synthesizing the same consumer app (tests/cdk.rs compares the two).
     let dist = target_dir().join("cdk-dist");
@@ -541,11 +636,7 @@ fn cdk_constructs(built: &std::sync::mpsc::Receiver<()>) -> Result {
     pacmak.arg(&dist);
     logged_step("cdk: jsii-pacmak --targets python", pacmak, &log)?;
     let venv = python_venv("cdk-python", CDK_PYTHON)?;
-    let wheel = std::fs::read_dir(dist.join("python"))
-        .map_err(|e| format!("jsii-pacmak wrote no python folder: {e}"))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == "whl"))
-        .ok_or("jsii-pacmak built no wheel")?;
+    let wheel = only_file(&dist.join("python"), "whl")?;
     let mut install = Command::new(venv.join("bin/pip"));
     install.args(["install", "--quiet", "--disable-pip-version-check", "--no-deps", "--force-reinstall"]).arg(&wheel);
     logged_step("cdk: pip install the Python package", install, &log)?;
@@ -560,17 +651,65 @@ fn cdk_constructs(built: &std::sync::mpsc::Receiver<()>) -> Result {
 /// mdBook at the pinned version under target/xtask/mdbook, built from crates.io with its own lock
 /// file; installed once. Its output goes to a log, as it runs beside the workspace's build.
 fn mdbook() -> Result<PathBuf> {
-    let root = target_dir().join("xtask/mdbook");
-    let (binary, marker) = (root.join("bin/mdbook"), root.join(".pinned"));
-    if binary.exists() && std::fs::read_to_string(&marker).is_ok_and(|have| have == MDBOOK) {
-        return Ok(binary);
+    let root = cargo_tool("mdbook", &[("mdbook", MDBOOK, &["--no-default-features", "--features", "search"])])?;
+    Ok(root.join("bin/mdbook"))
+}
+
+/// cargo-deny, cargo-cyclonedx and cargo-about at their pinned versions, under
+/// target/xtask/supply-chain (`bin/…`); installed once, and by one caller at a time.
+fn supply_chain_tools() -> Result<PathBuf> {
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _installing = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    cargo_tool("supply-chain", SUPPLY_CHAIN_TOOLS)
+}
+
+/// Crates installed with `cargo install --locked` (their own lock files) under target/xtask/`name`,
+/// rebuilt only when a pin changes. Two callers installing at once wait for each other on cargo's
+/// lock of the shared target directory.
+fn cargo_tool(name: &str, crates: &[(&str, &str, &[&str])]) -> Result<PathBuf> {
+    let root = target_dir().join("xtask").join(name);
+    let marker = root.join(".pinned");
+    let wanted: Vec<String> =
+        crates.iter().map(|(krate, version, args)| format!("{krate} {version} {}", args.join(" "))).collect();
+    let wanted = wanted.join("\n");
+    if std::fs::read_to_string(&marker).is_ok_and(|have| have == wanted) {
+        return Ok(root);
     }
     std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
-    let mut install = cargo(&["install", "mdbook", "--version", MDBOOK, "--locked", "--no-default-features"]);
-    install.args(["--features", "search", "--force", "--root"]).arg(&root);
-    logged_step(&format!("cargo install mdbook {MDBOOK}"), install, &root.join("install.log"))?;
-    std::fs::write(&marker, MDBOOK).map_err(|e| e.to_string())?;
-    Ok(binary)
+    for (krate, version, args) in crates {
+        let mut install = cargo(&["install", krate, "--version", version, "--locked", "--force", "--root"]);
+        // One target directory for every tool: what their lock files share is compiled once.
+        install.arg(&root).arg("--target-dir").arg(target_dir().join("xtask/cargo-install")).args(*args);
+        logged_step(&format!("cargo install {krate} {version}"), install, &root.join("install.log"))?;
+    }
+    std::fs::write(&marker, wanted).map_err(|e| e.to_string())?;
+    Ok(root)
+}
+
+/// `npm ci` from cdk/package-lock.json and `jsii`: the constructs compiled, for their packages.
+fn cdk_install(log: &Path) -> Result {
+    let dir = workspace_root().join("cdk");
+    let mut ci = Command::new("npm");
+    ci.args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir);
+    logged_step("cdk: npm ci (cdk/package-lock.json)", ci, log)?;
+    let mut jsii = Command::new("npx");
+    jsii.args(["--no-install", "jsii", "--silence-warnings=reserved-word"])
+        .current_dir(&dir)
+        .env("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1");
+    logged_step("cdk: jsii", jsii, log)
+}
+
+/// The one file with this extension in `dir`.
+fn only_file(dir: &Path, extension: &str) -> Result<PathBuf> {
+    let found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(format!("expected one .{extension} in {}, found {}", dir.display(), found.len())),
+    }
 }
 
 /// moto on a free loopback port, stopped when dropped (also when a step fails).

@@ -1,4 +1,5 @@
-//! `cargo xtask sam-local`: `sam build` and `sam local invoke` on the sample events, with a real
+//! `cargo xtask sam-local`: `sam local invoke` of the dist zip through the dist template (what a
+//! release ships, not a separate build) on the sample events, with a real
 //! Docker engine that runs only inside a network namespace of its own, so no container can reach the
 //! machine's own network or beyond. What touches the machine lives in two scripts under `.ci/`:
 //! `provision-sam-local.sh` (packages, arm64 emulation) and `sam-local-sandbox.sh` (the namespace and
@@ -7,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::dist::{self, Arch, Dist};
 use crate::{
     Result, SAM_TOOLS, TEST_TOOLS, logged_step, python_venv, step, target_dir, workspace_build, workspace_root,
 };
@@ -54,9 +56,9 @@ impl Options {
     }
 }
 
-/// The function as `sam build` made it, ready for `sam local invoke`.
-pub struct Built {
-    arch: &'static str,
+/// The machine ready for `sam local invoke`, and the architecture it can run.
+pub struct Prepared {
+    pub arch: Arch,
     work: PathBuf,
     venv: PathBuf,
     sam_venv: PathBuf,
@@ -64,15 +66,17 @@ pub struct Built {
 
 pub fn sam_local(extra: &[String]) -> Result {
     let options = Options::parse(extra)?;
-    let built = build(&options)?;
+    let prepared = prepare(&options)?;
+    let dist = Dist::new(&crate::product_version()?);
+    dist::prepare(&dist)?;
+    dist::function_zip(&dist, prepared.arch, &workspace_root(), &crate::target_dir(), &prepared.venv)?;
     step("build", workspace_build())?;
-    invoke(&options, &built)
+    invoke(&options, &prepared, &dist)
 }
 
-/// Everything before Docker: packages, tools, arm64 emulation and `sam build` of the real template
-/// (arm64, as deployed). Its output goes to target/sam-local/build.log, so that it can run beside
-/// the rest of `cargo xtask test`.
-pub fn build(options: &Options) -> Result<Built> {
+/// Everything before Docker: packages, tools and arm64 emulation (the deployed architecture). Output
+/// goes to target/sam-local/prepare.log, so that it can run beside the rest of `cargo xtask test`.
+pub fn prepare(options: &Options) -> Result<Prepared> {
     if !is_root() {
         return Err("sam-local runs a Docker engine in a network namespace of its own, which needs root \
                     (run it as root, or in CI; as a normal user `cargo xtask test` leaves it out and says so)"
@@ -80,83 +84,79 @@ pub fn build(options: &Options) -> Result<Built> {
     }
     let work = target_dir().join("sam-local");
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
-    let log = work.join("build.log");
+    let log = work.join("prepare.log");
     std::fs::write(&log, "").map_err(|e| format!("{}: {e}", log.display()))?;
     install_missing_packages(&log)?;
     let venv = python_venv("venv", TEST_TOOLS)?;
     let sam_venv = python_venv("sam-venv", SAM_TOOLS)?;
     let arch = match options.arch.as_deref() {
-        Some("x86_64") => "x86_64",
-        _ if NATIVE == "arm64" => "arm64",
+        Some("x86_64") => Arch::X86_64,
+        _ if NATIVE == "arm64" => Arch::Arm64,
         Some(_) => {
             arm64_emulation(&log).map_err(|why| format!("--arch arm64: {why}"))?;
-            "arm64"
+            Arch::Arm64
         }
-        // The deployed architecture when this machine can build and run it; otherwise said loudly.
+        // The deployed architecture when this machine can run it; otherwise said loudly.
         None => match arm64_emulation(&log) {
-            Ok(()) => "arm64",
+            Ok(()) => Arch::Arm64,
             Err(why) => {
                 eprintln!(
-                    "xtask: WARNING: arm64 cannot be built or run here ({why}); sam-local builds and invokes \
-                     x86_64 instead, and the deployed arm64 bootstrap is NOT tested"
+                    "xtask: WARNING: arm64 cannot run here ({why}); sam-local invokes the x86_64 zip instead, \
+                     and the deployed arm64 bootstrap is NOT invoked"
                 );
-                "x86_64"
+                Arch::X86_64
             }
         },
     };
-    let template = write_template_under_test(&work, arch, options.passed.iter().any(|a| a == "--godebug"))?;
-    // Niced: beside `cargo xtask test` it takes the CPU the debug build and the tests leave, so that
-    // the tests' timing is not at the mercy of a release build.
-    let mut sam_build = Command::new("nice");
-    sam_build
-        .args(["-n", "10"])
-        .arg(sam_venv.join("bin/sam"))
-        .args(["build", "--template-file"])
-        .arg(&template)
-        .arg("--build-dir")
-        .arg(work.join("build"))
-        .current_dir(&work)
-        // cargo-lambda and its zig come from the test venv, as SAM's rust-cargolambda workflow expects.
-        .env("PATH", prepend_path(&venv.join("bin")))
-        .env("SAM_CLI_TELEMETRY", "0");
-    logged_step(&format!("sam build ({arch}: cargo lambda build --release)"), sam_build, &log)?;
-    Ok(Built { arch, work, venv, sam_venv })
+    Ok(Prepared { arch, work, venv, sam_venv })
 }
 
-/// `sam local invoke` on the sample events, with dockerd in a network namespace of its own
-/// (`.ci/sam-local-sandbox.sh`). The invoking program comes from the workspace build, which the
-/// caller has made.
-pub fn invoke(options: &Options, built: &Built) -> Result {
+/// `sam local invoke` of the dist zip through the dist template, on the sample events, with dockerd
+/// in a network namespace of its own (`.ci/sam-local-sandbox.sh`). The invoking program comes from
+/// the workspace build, which the caller has made.
+pub fn invoke(options: &Options, prepared: &Prepared, dist: &Dist) -> Result {
     let emulator = if options.sam_emulator { "sam" } else { "native" };
-    if built.arch != NATIVE {
+    if prepared.arch.name() != NATIVE {
         eprintln!(
             "xtask: the {} bootstrap runs under qemu-user; the Runtime Interface Emulator runs {}",
-            built.arch,
+            prepared.arch.name(),
             if options.sam_emulator { "under qemu too (--emulator sam)" } else { "natively" }
         );
     }
+    let template = write_template_under_test(
+        &prepared.work,
+        dist,
+        prepared.arch,
+        options.passed.iter().any(|a| a == "--godebug"),
+    )?;
     // The namespace and the engine in it belong to a script of their own, which removes both
     // whatever the invocations' outcome.
     let mut invoke = Command::new("bash");
     invoke
         .arg(workspace_root().join(".ci/sam-local-sandbox.sh"))
-        .arg(&built.work)
+        .arg(&prepared.work)
         .arg(GATEWAY)
         .arg("--")
         .arg(target_dir().join("debug/remote-exports-sam-local"))
         .arg("--moto-server")
-        .arg(built.venv.join("bin/moto_server"))
+        .arg(prepared.venv.join("bin/moto_server"))
         .arg("--sam")
-        .arg(built.sam_venv.join("bin/sam"))
+        .arg(prepared.sam_venv.join("bin/sam"))
         .arg("--template")
-        .arg(built.work.join("build/template.yaml"))
-        .args(["--arch", built.arch, "--emulator", emulator, "--gateway", GATEWAY])
+        .arg(&template)
+        .args(["--arch", prepared.arch.name(), "--emulator", emulator, "--gateway", GATEWAY])
         .arg("--work")
-        .arg(built.work.join("run"))
+        .arg(prepared.work.join("run"))
         .arg("--events")
         .arg(workspace_root().join("events"))
         .args(&options.passed);
-    step("sam local invoke on events/create, update and delete (in the namespace)", invoke)
+    step(
+        &format!("sam local invoke of {} on events/create, update and delete (in the namespace)", {
+            let zip = dist.zip(prepared.arch);
+            zip.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        }),
+        invoke,
+    )
 }
 
 pub fn is_root() -> bool {
@@ -182,15 +182,15 @@ fn arm64_emulation(log: &Path) -> Result {
     provision("arm64", log).map_err(|_| format!("see {} for why", log.display()))
 }
 
-/// The real template, changed only where a local run must differ: CodeUri made absolute (the copy
-/// lives under target/), the two variables `--env-vars` sets declared (SAM passes only declared
-/// ones), and the architecture when arm64 cannot run here.
-fn write_template_under_test(work: &Path, arch: &str, declare_godebug: bool) -> Result<PathBuf> {
-    let original = workspace_root().join("template.yaml");
+/// The dist template, changed only where a local run must differ: CodeUri made absolute (the copy
+/// lives elsewhere) and the two variables `--env-vars` sets declared (SAM passes only declared ones).
+fn write_template_under_test(work: &Path, dist: &Dist, arch: Arch, declare_godebug: bool) -> Result<PathBuf> {
+    let original = dist.template(arch);
     let text = std::fs::read_to_string(&original).map_err(|e| format!("{}: {e}", original.display()))?;
-    let root = workspace_root();
+    let zip = dist.zip(arch);
+    let name = zip.file_name().and_then(|n| n.to_str()).expect("a file name");
     let edits = [
-        ("    CodeUri: .\n".to_owned(), format!("    CodeUri: {}\n", root.display())),
+        (format!("    CodeUri: {name}\n"), format!("    CodeUri: {}\n", zip.display())),
         (
             "          EXPORTS_CACHE_TTL_SECONDS: !Ref ExportsSnapshotTtlSeconds\n".to_owned(),
             "          EXPORTS_CACHE_TTL_SECONDS: !Ref ExportsSnapshotTtlSeconds\n          \
@@ -199,15 +199,15 @@ fn write_template_under_test(work: &Path, arch: &str, declare_godebug: bool) -> 
                 // Only for `--godebug`: the emulator in the container is a Go program.
                 + if declare_godebug { "          GODEBUG: ''\n" } else { "" },
         ),
-        ("    Architectures: [arm64]\n".to_owned(), format!("    Architectures: [{arch}]\n")),
     ];
     let mut edited = format!(
-        "# Generated by `cargo xtask sam-local` from template.yaml; do not edit. Changes: CodeUri, \
-         AWS_ENDPOINT_URL and TLS_ROOTS declared, Architectures [{arch}].\n{text}"
+        "# Generated by `cargo xtask sam-local` from {}; do not edit. Changes: CodeUri absolute, \
+         AWS_ENDPOINT_URL and TLS_ROOTS declared.\n{text}",
+        original.display()
     );
     for (from, to) in edits {
         if edited.matches(&from).count() != 1 {
-            return Err(format!("template.yaml changed shape: expected exactly one {:?}", from.trim()));
+            return Err(format!("{} changed shape: expected exactly one {:?}", original.display(), from.trim()));
         }
         edited = edited.replacen(&from, &to, 1);
     }
@@ -216,7 +216,7 @@ fn write_template_under_test(work: &Path, arch: &str, declare_godebug: bool) -> 
     Ok(path)
 }
 
-fn prepend_path(dir: &Path) -> std::ffi::OsString {
+pub(crate) fn prepend_path(dir: &Path) -> std::ffi::OsString {
     let mut paths = vec![dir.to_path_buf()];
     paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
     std::env::join_paths(paths).unwrap_or_default()

@@ -1,7 +1,7 @@
 //! `sam local invoke` on the sample events, with the real AWS SAM CLI, Docker and the AWS Lambda
-//! Runtime Interface Emulator that SAM ships. `cargo xtask sam-local` builds the function with
-//! `sam build`, makes a network namespace, starts dockerd in it and runs this program in it, so
-//! nothing here can reach the machine's own network.
+//! Runtime Interface Emulator that SAM ships. `cargo xtask sam-local` builds the release's zip and
+//! template (as `cargo xtask dist` does), makes a network namespace, starts dockerd in it and runs this
+//! program in it, so nothing here can reach the machine's own network.
 //!
 //! Inside, this program:
 //! - builds a stand-in for `public.ecr.aws/lambda/provided:al2023-<arch>` (no registry is reachable);
@@ -66,7 +66,7 @@ struct Args {
     /// The `sam` program.
     #[arg(long)]
     sam: PathBuf,
-    /// The built template (`sam build`'s output).
+    /// The release's template (its CodeUri the zip, made absolute).
     #[arg(long)]
     template: PathBuf,
     /// The function's architecture.
