@@ -55,7 +55,8 @@ if [ -z "${TEMPLATE:-}" ] && [ -f "$here/template.yaml" ] && head -n 3 "$here/te
 fi
 if [ -n "${TEMPLATE:-}" ]; then
   # sam deploy uploads the template's local zip to SAM's managed bucket (--resolve-s3) in each region.
-  from=(--template-file "$TEMPLATE" --resolve-s3 --capabilities CAPABILITY_IAM)
+  # A release has no samconfig.toml: what it would set is given here (an unchanged region is no error).
+  from=(--template-file "$TEMPLATE" --resolve-s3 --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset)
 else
   from=()
   run sam build

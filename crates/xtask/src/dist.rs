@@ -41,6 +41,15 @@ impl Arch {
         }
     }
 
+    /// The CPU cargo-lambda builds a Lambda function for (Graviton2's Neoverse N1; Haswell on x86_64),
+    /// as `sam build` and `cargo lambda build` do.
+    fn lambda_cpu(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "neoverse-n1",
+            Arch::X86_64 => "haswell",
+        }
+    }
+
     /// The static (musl) target of the CLI for this architecture.
     fn musl_target(self) -> &'static str {
         match self {
@@ -113,7 +122,7 @@ pub fn dist(extra: &[String]) -> Result {
     let _ = std::fs::remove_dir_all(&dist.dir);
     prepare(&dist)?;
     let venv = python_venv("venv", TEST_TOOLS)?;
-    let arm64 = function_zip(&dist, Arch::Arm64, &workspace_root(), &target_dir(), &venv)?;
+    let arm64 = function_zip(&dist, Arch::Arm64, &BuildDirs::workspace(), &venv)?;
     if options.twice {
         let again = built_elsewhere(&dist, &venv)?;
         let (first, second) = (sha256(&arm64)?, sha256(&again)?);
@@ -131,7 +140,7 @@ pub fn dist(extra: &[String]) -> Result {
         }
     }
     if options.x86_64 {
-        function_zip(&dist, Arch::X86_64, &workspace_root(), &target_dir(), &venv)?;
+        function_zip(&dist, Arch::X86_64, &BuildDirs::workspace(), &venv)?;
     }
     if !options.without_cli {
         for arch in [Arch::X86_64, Arch::Arm64] {
@@ -190,7 +199,7 @@ const BUILD_METADATA: &str = "    Metadata:\n      BuildMethod: rust-cargolambda
 pub fn dist_template(template: &str, version: &str, zip: &str, arch: Arch) -> Result<String> {
     let edits = [
         ("    CodeUri: .\n".to_owned(), format!("    CodeUri: {zip}\n"), 1),
-        (BUILD_METADATA.to_owned(), String::new(), template.matches(BUILD_METADATA).count().max(1)),
+        (BUILD_METADATA.to_owned(), String::new(), 2),
         ("    Architectures: [arm64]\n".to_owned(), format!("    Architectures: [{}]\n", arch.name()), 1),
     ];
     let mut edited = template.to_owned();
@@ -199,6 +208,9 @@ pub fn dist_template(template: &str, version: &str, zip: &str, arch: Arch) -> Re
             return Err(format!("template.yaml changed shape: expected {count} of {:?}", from.trim()));
         }
         edited = edited.replace(&from, &to);
+    }
+    if edited.contains("BuildMethod") {
+        return Err("template.yaml has build metadata of another shape: the release's template would build".into());
     }
     let header = format!(
         "# remote-exports {version} ({arch}): template.yaml with {zip} as the functions' code, so that \
@@ -211,20 +223,20 @@ pub fn dist_template(template: &str, version: &str, zip: &str, arch: Arch) -> Re
 /// Builds the bootstrap for `arch` from the sources at `source` into `target`, then zips it into
 /// the dist directory. Reproducible: the sources', target's and cargo home's paths are remapped in
 /// Rust and C code alike, and the zip has one entry with a fixed time and mode.
-pub fn function_zip(dist: &Dist, arch: Arch, source: &Path, target: &Path, venv: &Path) -> Result<PathBuf> {
-    let zip = if source == workspace_root() {
+pub fn function_zip(dist: &Dist, arch: Arch, dirs: &BuildDirs, venv: &Path) -> Result<PathBuf> {
+    let zip = if dirs.source == workspace_root() {
         dist.zip(arch)
     } else {
-        target.join(dist.zip(arch).file_name().expect("a name"))
+        dirs.target.join(dist.zip(arch).file_name().expect("a name"))
     };
-    let mut build = reproducible_cargo_lambda(source, target, venv);
+    let mut build = reproducible_cargo_lambda(dirs, venv, Some(arch.lambda_cpu()));
     build.args(["build", "--release", "--locked", "--bin", "remote-exports-lambda", arch.cargo_lambda_flag()]);
     logged_step(
         &format!("cargo lambda build --release {} (the function)", arch.cargo_lambda_flag()),
         build,
         &dist.log(),
     )?;
-    let bootstrap = target.join("lambda/remote-exports-lambda/bootstrap");
+    let bootstrap = dirs.target.join("lambda/remote-exports-lambda/bootstrap");
     reproducible_zip(&bootstrap, &zip)?;
     write_template(dist, arch)?;
     eprintln!("xtask: {}: {} bytes, sha256 {}", zip.display(), file_size(&zip)?, sha256(&zip)?);
@@ -255,35 +267,60 @@ fn built_elsewhere(dist: &Dist, venv: &Path) -> Result<PathBuf> {
         std::fs::create_dir_all(to.parent().expect("a parent")).map_err(|e| e.to_string())?;
         std::fs::copy(&from, &to).map_err(|e| format!("{}: {e}", from.display()))?;
     }
-    function_zip(dist, Arch::Arm64, &source, &elsewhere.join("target"), venv)
+    // Cargo's home by another path too (a link to the same one), so that a path of it the remapping
+    // missed would show as a difference.
+    let cargo_home = elsewhere.join("cargo-home");
+    std::os::unix::fs::symlink(BuildDirs::workspace().cargo_home, &cargo_home)
+        .map_err(|e| format!("{}: {e}", cargo_home.display()))?;
+    let dirs = BuildDirs { source, target: elsewhere.join("target"), cargo_home };
+    function_zip(dist, Arch::Arm64, &dirs, venv)
+}
+
+/// Where a build reads and writes: the sources, its target directory and cargo's home. Each is
+/// remapped in what the build makes.
+pub struct BuildDirs {
+    source: PathBuf,
+    target: PathBuf,
+    cargo_home: PathBuf,
+}
+
+impl BuildDirs {
+    /// This checkout, its target directory and this user's cargo home.
+    pub fn workspace() -> BuildDirs {
+        let cargo_home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"));
+        BuildDirs { source: workspace_root(), target: target_dir(), cargo_home }
+    }
 }
 
 /// `cargo lambda` (cargo-lambda and its Zig from the test venv) with every build-machine path
 /// remapped: the sources, the target directory and cargo's home, in rustc and in the C compiler
-/// (aws-lc's `__FILE__`s).
-fn reproducible_cargo_lambda(source: &Path, target: &Path, venv: &Path) -> Command {
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"));
-    let maps = [(source, "/remote-exports"), (target, "/target"), (cargo_home.as_path(), "/cargo")];
-    let rustflags: Vec<String> =
+/// (aws-lc's `__FILE__`s). Setting rustflags replaces the `target-cpu` cargo-lambda would set for a
+/// Lambda target, so the function's is given here (`cpu`); the CLI stays generic.
+fn reproducible_cargo_lambda(dirs: &BuildDirs, venv: &Path, cpu: Option<&str>) -> Command {
+    let maps = [(&dirs.source, "/remote-exports"), (&dirs.target, "/target"), (&dirs.cargo_home, "/cargo")];
+    let mut rustflags: Vec<String> =
         maps.iter().map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display())).collect();
+    rustflags.extend(cpu.map(|cpu| format!("-Ctarget-cpu={cpu}")));
     let cflags: Vec<String> =
         maps.iter().map(|(from, to)| format!("-ffile-prefix-map={}={to}", from.display())).collect();
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
         .arg("lambda")
-        .current_dir(source)
-        .env("CARGO_TARGET_DIR", target)
+        .current_dir(&dirs.source)
+        .env("CARGO_TARGET_DIR", &dirs.target)
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\u{1f}"))
+        .env("CARGO_HOME", &dirs.cargo_home)
         .env("CFLAGS", cflags.join(" "))
         .env("CARGO_INCREMENTAL", "0")
         .env("PATH", crate::sam_local::prepend_path(&venv.join("bin")));
     command
 }
 
-/// One entry, `bootstrap`, mode 0755, dated 1980-01-01 (the zip format's epoch), deflated at level 9:
-/// the same bytes for the same bootstrap (Python's zipfile, which every machine that runs this has).
+/// One entry, `bootstrap`, mode 0755, dated 1980-01-01 (the zip format's epoch), stored: the same bytes
+/// for the same bootstrap on every machine (deflate's output would depend on the machine's zlib, and
+/// zlib-ng deflates differently). Python's zipfile, which every machine that runs this has.
 fn reproducible_zip(bootstrap: &Path, zip: &Path) -> Result {
     const SCRIPT: &str = "import sys, zipfile\n\
         info = zipfile.ZipInfo('bootstrap', date_time=(1980, 1, 1, 0, 0, 0))\n\
@@ -291,7 +328,7 @@ fn reproducible_zip(bootstrap: &Path, zip: &Path) -> Result {
         info.external_attr = 0o100755 << 16\n\
         data = open(sys.argv[1], 'rb').read()\n\
         with zipfile.ZipFile(sys.argv[2], 'w') as z:\n    \
-            z.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)\n";
+            z.writestr(info, data, compress_type=zipfile.ZIP_STORED)\n";
     let _ = std::fs::remove_file(zip);
     let mut python = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()));
     python.args(["-c", SCRIPT]).arg(bootstrap).arg(zip);
@@ -300,12 +337,12 @@ fn reproducible_zip(bootstrap: &Path, zip: &Path) -> Result {
 
 /// The CLI for Linux, statically linked against musl (Zig links it, as it does the function).
 fn static_cli(dist: &Dist, arch: Arch, venv: &Path) -> Result {
-    let target = target_dir();
+    let dirs = BuildDirs::workspace();
     let triple = arch.musl_target();
     let mut add = Command::new("rustup");
     add.args(["target", "add", triple]);
     logged_step(&format!("rustup target add {triple}"), add, &dist.log())?;
-    let mut build = reproducible_cargo_lambda(&workspace_root(), &target, venv);
+    let mut build = reproducible_cargo_lambda(&dirs, venv, None);
     build.args([
         "build",
         "--release",
@@ -319,32 +356,39 @@ fn static_cli(dist: &Dist, arch: Arch, venv: &Path) -> Result {
     ]);
     logged_step(&format!("cargo lambda build --release --target {triple} (the CLI, static)"), build, &dist.log())?;
     // cargo-lambda moves what it builds to target/lambda/<binary>/bootstrap, whatever the binary.
-    let built = target.join("lambda/remote-exports/bootstrap");
+    let built = dirs.target.join("lambda/remote-exports/bootstrap");
     let shipped = dist.dir.join(format!("remote-exports-{}-linux-{}", dist.version, arch.name()));
     std::fs::copy(&built, &shipped).map_err(|e| format!("{}: {e}", built.display()))?;
     eprintln!("xtask: {}: {} bytes", shipped.display(), file_size(&shipped)?);
     Ok(())
 }
 
-/// A CycloneDX SBOM per shipped binary (cargo-cyclonedx, from Cargo.lock and cargo metadata for the
-/// arm64 Linux target), named after the artifact it describes. cargo-cyclonedx describes every binary
-/// of the workspace beside its crate's manifest: the shipped two are moved, the others removed.
+/// A CycloneDX SBOM per shipped binary (cargo-cyclonedx, from Cargo.lock and cargo metadata), named
+/// after the artifact it describes.
 pub fn sboms(dist: &Dist, tools: &Path) -> Result {
-    let mut sbom = Command::new(tools.join("bin/cargo-cyclonedx"));
-    sbom.args(["cyclonedx", "--format", "json", "--spec-version", "1.5", "--describe", "binaries"])
-        .args(["--target", "aarch64-unknown-linux-gnu"])
-        .current_dir(workspace_root());
-    logged_step("cargo cyclonedx (an SBOM per binary)", sbom, &dist.log())?;
-    let written =
-        |dir: &str, binary: &str| workspace_root().join("crates").join(dir).join(format!("{binary}_bin.cdx.json"));
+    // Each binary's dependencies as resolved for the target it ships for: the function for arm64
+    // Lambda (glibc), the CLI for static Linux (musl).
     let shipped = [
-        (written("remote-exports-lambda", "remote-exports-lambda"), "lambda"),
-        (written("remote-exports-cli", "remote-exports"), "cli"),
+        ("remote-exports-lambda", "remote-exports-lambda", "lambda", "aarch64-unknown-linux-gnu"),
+        ("remote-exports-cli", "remote-exports", "cli", "x86_64-unknown-linux-musl"),
     ];
-    for (from, what) in &shipped {
+    for (package, binary, what, target) in shipped {
+        let mut sbom = Command::new(tools.join("bin/cargo-cyclonedx"));
+        sbom.args(["cyclonedx", "--format", "json", "--spec-version", "1.5", "--describe", "binaries"])
+            .args(["--target", target])
+            .current_dir(workspace_root());
+        logged_step(&format!("cargo cyclonedx (the SBOM of {binary}, {target})"), sbom, &dist.log())?;
+        let from = workspace_root().join("crates").join(package).join(format!("{binary}_bin.cdx.json"));
         let to = dist.dir.join(format!("remote-exports-{}-{what}.cdx.json", dist.version));
-        std::fs::rename(from, &to).map_err(|e| format!("cargo-cyclonedx wrote no {}: {e}", from.display()))?;
+        std::fs::rename(&from, &to).map_err(|e| format!("cargo-cyclonedx wrote no {}: {e}", from.display()))?;
+        remove_unshipped_sboms()?;
     }
+    Ok(())
+}
+
+/// cargo-cyclonedx describes every binary of the workspace beside its crate's manifest; what is not
+/// shipped is removed.
+fn remove_unshipped_sboms() -> Result {
     let listed = Command::new("git")
         .args(["ls-files", "--others", "--exclude-standard", "-z", "--", "*.cdx.json"])
         .current_dir(workspace_root())
@@ -396,6 +440,8 @@ pub fn cdk_packages(dist: &Dist) -> Result {
         .current_dir(&cdk)
         .env("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1");
     logged_step("cdk: jsii-pacmak --targets python (with the arm64 zip)", pacmak, &dist.log())?;
+    // Not left behind: a later `npm pack` in cdk/ must not ship an old zip without saying so.
+    let _ = std::fs::remove_dir_all(&assets);
     let wheel = crate::only_file(&python.join("python"), "whl")?;
     std::fs::copy(&wheel, dist.dir.join(wheel.file_name().expect("a name"))).map_err(|e| e.to_string())?;
     Ok(())

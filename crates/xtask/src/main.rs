@@ -10,7 +10,8 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 /// Pinned tools. Tests must not change behaviour because a tool released a new version.
-const TEST_TOOLS: &[&str] = &["moto[server]==5.2.5", "cfn-lint==1.58.0", "cargo-lambda==1.9.2"];
+/// Zig is cargo-lambda's linker and C compiler: pinned too, as the release's bytes depend on it.
+const TEST_TOOLS: &[&str] = &["moto[server]==5.2.5", "cfn-lint==1.58.0", "cargo-lambda==1.9.2", "ziglang==0.17.1"];
 /// The benchmark's Python peer (bench/peers/python): what a 2018-style Python custom resource runs on.
 const PYTHON_PEER: &[&str] = &["boto3==1.44.5", "crhelper==2.0.12", "awslambdaric==4.2.2"];
 /// The CDK for Python, for the app that uses the constructs' Python package (the same versions as
@@ -23,9 +24,22 @@ const MDBOOK: &str = "0.5.4";
 /// The supply-chain tools, from crates.io: the dependency policy (deny.toml), the SBOMs, and the
 /// third-party licence texts (about.toml).
 const SUPPLY_CHAIN_TOOLS: &[(&str, &str, &[&str])] = &[
-    ("cargo-deny", "0.20.2", &[]),
-    ("cargo-cyclonedx", "0.5.9", &[]),
+    ("cargo-deny", "0.20.2", QUICK_BUILD),
+    ("cargo-cyclonedx", "0.5.9", QUICK_BUILD),
+    // Its licence-text matching is CPU-bound work on every crate's sources: built as its authors build it.
     ("cargo-about", "0.9.3", &["--features", "cli"]),
+];
+/// Tools that do little work per run are built for a short compile (CI builds them on every fresh
+/// machine): opt-level 1, no LTO, parallel code generation.
+const QUICK_BUILD: &[&str] = &[
+    "--config",
+    "profile.release.opt-level=1",
+    "--config",
+    "profile.release.lto=false",
+    "--config",
+    "profile.release.codegen-units=16",
+    "--config",
+    "profile.release.debug=false",
 ];
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -97,7 +111,11 @@ fn test(extra: &[String]) -> Result {
     let tools = std::thread::spawn(|| python_venv("venv", TEST_TOOLS));
     let sam_tools = std::thread::spawn(|| python_venv("sam-venv", SAM_TOOLS));
     let book_tool = std::thread::spawn(mdbook);
-    let supply_chain = std::thread::spawn(supply_chain_tools);
+    // The dependency policy, the SBOMs and the licence texts need the tools, not the release build.
+    let supply_chain = {
+        let release = release.clone();
+        std::thread::spawn(move || supply_chain_checks(&release))
+    };
     // The CDK constructs (Node): installed from the lock file, compiled with jsii and tested beside the
     // Rust build; their synthesized templates feed the linters and an end-to-end test.
     // The service construct's tests stage the function this build makes: they wait for it.
@@ -110,10 +128,15 @@ fn test(extra: &[String]) -> Result {
         }
         tested
     });
+    // The release build, then its packages; `sam local invoke` of the zip starts as soon as the zip is
+    // there, beside the packaging.
+    let (zip_built, wait_for_zip) = std::sync::mpsc::channel();
     let shipped = {
         let release = release.clone();
         let sam_local = sam_local == SamLocal::Run;
-        std::thread::spawn(move || release_under_test(&release, sam_local, &wait_for_constructs))
+        std::thread::spawn(move || {
+            release_under_test(&release, sam_local, &zip_built, &wait_for_constructs, supply_chain)
+        })
     };
     step("rustfmt", cargo(&["fmt", "--all", "--", "--check"]))?;
     clippy_still_denies_warnings()?;
@@ -158,12 +181,21 @@ fn test(extra: &[String]) -> Result {
     book.args(["build", "docs"]).current_dir(workspace_root());
     step("the manual: mdbook build docs (into target/book)", book)?;
     lints.join().map_err(|_| "the template linters panicked".to_string())??;
-    supply_chain.join().map_err(|_| "installing the supply-chain tools panicked".to_string())??;
-    let prepared = shipped.join().map_err(|_| "the release build panicked".to_string())??;
-    match (prepared, sam_local) {
-        (Some(prepared), _) => sam_local::invoke(&Default::default(), &prepared, &release)?,
-        (None, SamLocal::Run) => {}
-        (None, SamLocal::LeftOut(why)) => eprintln!(
+    let Ok(prepared) = wait_for_zip.recv() else {
+        // The release thread ended before its zip: its own error says why.
+        shipped.join().map_err(|_| "the release build panicked".to_string())??;
+        return Err("the release build ended without a zip".into());
+    };
+    // The zip's packages are checked meanwhile; both must pass.
+    let invoked = match prepared {
+        Some(prepared) => sam_local::invoke(&Default::default(), &prepared, &release),
+        None => Ok(()),
+    };
+    shipped.join().map_err(|_| "the release build panicked".to_string())??;
+    invoked?;
+    match sam_local {
+        SamLocal::Run => {}
+        SamLocal::LeftOut(why) => eprintln!(
             "xtask: sam-local left out ({why}): `sam local invoke` of the dist zip on the sample events was NOT \
              tested; run `sudo cargo xtask sam-local` on a Debian-based machine, or let CI run it"
         ),
@@ -173,21 +205,34 @@ fn test(extra: &[String]) -> Result {
 }
 
 /// What `cargo xtask dist` ships (but the static CLI, which a release builds), built and checked
-/// beside the rest of the test command: the arm64 zip, the dependency policy, the SBOMs and licences,
-/// the CDK package and wheel carrying the zip, SHA256SUMS, and the packed CDK package used as a new
-/// user would. With `sam_local`, the machine is prepared for `sam local invoke` too (and, if it
-/// cannot run arm64, the x86_64 zip is built for it).
+/// beside the rest of the test command: the arm64 zip (`zip_built` says when it is there), the CDK
+/// package and wheel carrying it, SHA256SUMS once the supply-chain checks have written the SBOMs and
+/// licences, and the packed CDK package used as a new user would. With `sam_local`, the machine is
+/// prepared for `sam local invoke` too (and, if it cannot run arm64, the x86_64 zip is built for it).
 fn release_under_test(
     release: &dist::Dist,
     sam_local: bool,
+    zip_built: &std::sync::mpsc::Sender<Option<sam_local::Prepared>>,
     constructs: &std::sync::mpsc::Receiver<()>,
-) -> Result<Option<sam_local::Prepared>> {
+    supply_chain: std::thread::JoinHandle<Result>,
+) -> Result {
     let venv = python_venv("venv", TEST_TOOLS)?;
     let prepared = if sam_local { Some(sam_local::prepare(&Default::default())?) } else { None };
-    dist::function_zip(release, dist::Arch::Arm64, &workspace_root(), &target_dir(), &venv)?;
+    dist::function_zip(release, dist::Arch::Arm64, &dist::BuildDirs::workspace(), &venv)?;
     if prepared.as_ref().is_some_and(|p| p.arch == dist::Arch::X86_64) {
-        dist::function_zip(release, dist::Arch::X86_64, &workspace_root(), &target_dir(), &venv)?;
+        dist::function_zip(release, dist::Arch::X86_64, &dist::BuildDirs::workspace(), &venv)?;
     }
+    let _ = zip_built.send(prepared);
+    constructs.recv().map_err(|_| "the CDK constructs failed, so their package was not built".to_string())?;
+    dist::cdk_packages(release)?;
+    supply_chain.join().map_err(|_| "the supply-chain checks panicked".to_string())??;
+    dist::checksums(release)?;
+    packed_cdk_as_a_new_user(release)
+        .map_err(|e| format!("{e} (the packed CDK package, installed as a new user would)"))
+}
+
+/// `cargo deny check licenses bans sources` (deny.toml), then the release's SBOMs and licence texts.
+fn supply_chain_checks(release: &dist::Dist) -> Result {
     let tools = supply_chain_tools()?;
     let log = target_dir().join("xtask/supply-chain.log");
     let _ = std::fs::remove_file(&log);
@@ -195,13 +240,7 @@ fn release_under_test(
     deny.args(["deny", "--locked", "check", "licenses", "bans", "sources"]).current_dir(workspace_root());
     logged_step("cargo deny check licenses bans sources (deny.toml)", deny, &log)?;
     dist::sboms(release, &tools)?;
-    dist::licences(release, &tools)?;
-    constructs.recv().map_err(|_| "the CDK constructs failed, so their package was not built".to_string())?;
-    dist::cdk_packages(release)?;
-    dist::checksums(release)?;
-    packed_cdk_as_a_new_user(release)
-        .map_err(|e| format!("{e} (the packed CDK package, installed as a new user would)"))?;
-    Ok(prepared)
+    dist::licences(release, &tools)
 }
 
 /// The packed CDK package and wheel, installed into fresh places with no Rust on the PATH, synthesize
@@ -651,7 +690,8 @@ fn cdk_constructs(built: &std::sync::mpsc::Receiver<()>) -> Result {
 /// mdBook at the pinned version under target/xtask/mdbook, built from crates.io with its own lock
 /// file; installed once. Its output goes to a log, as it runs beside the workspace's build.
 fn mdbook() -> Result<PathBuf> {
-    let root = cargo_tool("mdbook", &[("mdbook", MDBOOK, &["--no-default-features", "--features", "search"])])?;
+    let args = [&["--no-default-features", "--features", "search"], QUICK_BUILD].concat();
+    let root = cargo_tool("mdbook", &[("mdbook", MDBOOK, &args)])?;
     Ok(root.join("bin/mdbook"))
 }
 

@@ -69,7 +69,7 @@ pub fn sam_local(extra: &[String]) -> Result {
     let prepared = prepare(&options)?;
     let dist = Dist::new(&crate::product_version()?);
     dist::prepare(&dist)?;
-    dist::function_zip(&dist, prepared.arch, &workspace_root(), &crate::target_dir(), &prepared.venv)?;
+    dist::function_zip(&dist, prepared.arch, &dist::BuildDirs::workspace(), &prepared.venv)?;
     step("build", workspace_build())?;
     invoke(&options, &prepared, &dist)
 }
