@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{Result, TEST_TOOLS, logged_step, python_venv, step, target_dir, workspace_root};
+use crate::{BUILD_TOOLS, Result, logged_step, python_venv, step, target_dir, workspace_root};
 
 /// The Lambda architectures a zip is built for, in SAM's words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,7 +121,7 @@ pub fn dist(extra: &[String]) -> Result {
     let dist = Dist::new(&crate::product_version()?);
     let _ = std::fs::remove_dir_all(&dist.dir);
     prepare(&dist)?;
-    let venv = python_venv("venv", TEST_TOOLS)?;
+    let venv = python_venv("build-venv", BUILD_TOOLS)?;
     let arm64 = function_zip(&dist, Arch::Arm64, &BuildDirs::workspace(), &venv)?;
     if options.twice {
         let again = built_elsewhere(&dist, &venv)?;

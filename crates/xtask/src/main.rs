@@ -10,8 +10,10 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 /// Pinned tools. Tests must not change behaviour because a tool released a new version.
-/// Zig is cargo-lambda's linker and C compiler: pinned too, as the release's bytes depend on it.
 const TEST_TOOLS: &[&str] = &["moto[server]==5.2.5", "cfn-lint==1.58.0", "cargo-lambda==1.9.2", "ziglang==0.17.1"];
+/// What the release build needs, in a venv of its own so that it starts before the test tools are
+/// installed. Zig is cargo-lambda's linker and C compiler: pinned too, as the release's bytes depend on it.
+const BUILD_TOOLS: &[&str] = &["cargo-lambda==1.9.2", "ziglang==0.17.1"];
 /// The benchmark's Python peer (bench/peers/python): what a 2018-style Python custom resource runs on.
 const PYTHON_PEER: &[&str] = &["boto3==1.44.5", "crhelper==2.0.12", "awslambdaric==4.2.2"];
 /// The CDK for Python, for the app that uses the constructs' Python package (the same versions as
@@ -23,11 +25,12 @@ const SAM_TOOLS: &[&str] = &["aws-sam-cli==1.170.0"];
 const MDBOOK: &str = "0.5.4";
 /// The supply-chain tools, from crates.io: the dependency policy (deny.toml), the SBOMs, and the
 /// third-party licence texts (about.toml).
+/// cargo-about first: its licence scans take longest, and should be done before the release build is.
 const SUPPLY_CHAIN_TOOLS: &[(&str, &str, &[&str])] = &[
-    ("cargo-deny", "0.20.2", QUICK_BUILD),
-    ("cargo-cyclonedx", "0.5.9", QUICK_BUILD),
     // Its licence-text matching is CPU-bound work on every crate's sources: built as its authors build it.
     ("cargo-about", "0.9.3", &["--features", "cli"]),
+    ("cargo-deny", "0.20.2", QUICK_BUILD),
+    ("cargo-cyclonedx", "0.5.9", QUICK_BUILD),
 ];
 /// Tools that do little work per run are built for a short compile (CI builds them on every fresh
 /// machine): opt-level 1, no LTO, parallel code generation.
@@ -216,9 +219,10 @@ fn release_under_test(
     constructs: &std::sync::mpsc::Receiver<()>,
     supply_chain: std::thread::JoinHandle<Result>,
 ) -> Result {
-    let venv = python_venv("venv", TEST_TOOLS)?;
-    let prepared = if sam_local { Some(sam_local::prepare(&Default::default())?) } else { None };
+    // The release build is the longest step: it starts first, the machine's preparation after it.
+    let venv = python_venv("build-venv", BUILD_TOOLS)?;
     dist::function_zip(release, dist::Arch::Arm64, &dist::BuildDirs::workspace(), &venv)?;
+    let prepared = if sam_local { Some(sam_local::prepare(&Default::default())?) } else { None };
     if prepared.as_ref().is_some_and(|p| p.arch == dist::Arch::X86_64) {
         dist::function_zip(release, dist::Arch::X86_64, &dist::BuildDirs::workspace(), &venv)?;
     }

@@ -69,7 +69,8 @@ pub fn sam_local(extra: &[String]) -> Result {
     let prepared = prepare(&options)?;
     let dist = Dist::new(&crate::product_version()?);
     dist::prepare(&dist)?;
-    dist::function_zip(&dist, prepared.arch, &dist::BuildDirs::workspace(), &prepared.venv)?;
+    let build_venv = python_venv("build-venv", crate::BUILD_TOOLS)?;
+    dist::function_zip(&dist, prepared.arch, &dist::BuildDirs::workspace(), &build_venv)?;
     step("build", workspace_build())?;
     invoke(&options, &prepared, &dist)
 }
