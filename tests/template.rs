@@ -107,12 +107,8 @@ fn the_released_script_deploys_its_built_template_without_a_build() {
                  code, so that `sam deploy --guided`\n# (or `sam package` and `sam publish`) needs no build. Made by \
                  `cargo xtask dist`.\nAWSTemplateFormatVersion: \"2010-09-09\"\n";
     std::fs::write(release.path().join("template.yaml"), built).unwrap();
-    let output = std::process::Command::new("bash")
-        .arg(release.path().join("deploy-regions.sh"))
-        .args(["eu-west-1", "us-east-1", "--", "OrganizationId=o-abc123def4"])
-        .env("DRY_RUN", "1")
-        .output()
-        .unwrap();
+    let script = release.path().join("deploy-regions.sh");
+    let output = deploy_regions_copy(&script, &[], &["eu-west-1", "us-east-1", "--", "OrganizationId=o-abc123def4"]);
     assert!(output.status.success(), "{output:?}");
     let commands: Vec<String> = String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect();
     assert_eq!(commands.len(), 2, "no sam build: {commands:?}");
@@ -125,12 +121,7 @@ fn the_released_script_deploys_its_built_template_without_a_build() {
     }
     // In the repository, the template beside the script is not a built one: it builds first.
     std::fs::write(release.path().join("template.yaml"), "AWSTemplateFormatVersion: \"2010-09-09\"\n").unwrap();
-    let output = std::process::Command::new("bash")
-        .arg(release.path().join("deploy-regions.sh"))
-        .arg("eu-west-1")
-        .env("DRY_RUN", "1")
-        .output()
-        .unwrap();
+    let output = deploy_regions_copy(&script, &[], &["eu-west-1"]);
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("sam build"), "{output:?}");
 }
 
@@ -138,20 +129,17 @@ fn the_released_script_deploys_its_built_template_without_a_build() {
 /// creates the registry and runs the audit, every other region uses the home registry by ARN.
 #[test]
 fn one_command_deploys_every_region_around_one_registry() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let output = std::process::Command::new("bash")
-        .arg(root.join("examples/deploy-regions.sh"))
-        .args([
+    let output = deploy_regions(
+        &[],
+        &[
             "eu-west-1",
             "us-east-1",
             "ap-southeast-2",
             "--",
             "OrganizationId=o-abc123def4",
             "AuditSchedule=rate(1 hour)",
-        ])
-        .env("DRY_RUN", "1")
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(output.status.success(), "{output:?}");
     let commands: Vec<String> = String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect();
     assert_eq!(commands.len(), 4, "{commands:?}");
@@ -395,8 +383,14 @@ fn host_only_binding_is_refused_when_other_accounts_may_invoke() {
 
 fn deploy_regions(env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    deploy_regions_copy(&root.join("examples/deploy-regions.sh"), env, args)
+}
+
+/// `deploy-regions.sh` at `script` (the repository's, or a release's copy), with `DRY_RUN=1`: the
+/// commands it would run, one per line.
+fn deploy_regions_copy(script: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
     std::process::Command::new("bash")
-        .arg(root.join("examples/deploy-regions.sh"))
+        .arg(script)
         .args(args)
         .env("DRY_RUN", "1")
         .envs(env.iter().copied())

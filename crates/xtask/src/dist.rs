@@ -426,23 +426,20 @@ pub fn cdk_packages(dist: &Dist) -> Result {
     let cdk = workspace_root().join("cdk");
     let assets = cdk.join("assets");
     std::fs::create_dir_all(&assets).map_err(|e| e.to_string())?;
-    std::fs::copy(dist.zip(Arch::Arm64), assets.join("remote-exports-arm64.zip"))
-        .map_err(|e| format!("staging the arm64 zip in cdk/assets: {e}"))?;
-    let mut pack = Command::new("npm");
-    pack.args(["pack", "--pack-destination"]).arg(&dist.dir).current_dir(&cdk);
-    logged_step("cdk: npm pack (with the arm64 zip)", pack, &dist.log())?;
-    let python = target_dir().join("cdk-dist-shipped");
-    let _ = std::fs::remove_dir_all(&python);
-    let mut pacmak = Command::new("npx");
-    pacmak
-        .args(["--no-install", "jsii-pacmak", "--targets", "python", "--outdir"])
-        .arg(&python)
-        .current_dir(&cdk)
-        .env("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1");
-    logged_step("cdk: jsii-pacmak --targets python (with the arm64 zip)", pacmak, &dist.log())?;
-    // Not left behind: a later `npm pack` in cdk/ must not ship an old zip without saying so.
+    let packed = std::fs::copy(dist.zip(Arch::Arm64), assets.join("remote-exports-arm64.zip"))
+        .map_err(|e| format!("staging the arm64 zip in cdk/assets: {e}"))
+        .and_then(|_| {
+            let mut pack = Command::new("npm");
+            pack.args(["pack", "--pack-destination"]).arg(&dist.dir).current_dir(&cdk);
+            logged_step("cdk: npm pack (with the arm64 zip)", pack, &dist.log())
+        })
+        .and_then(|()| {
+            let outdir = target_dir().join("cdk-dist-shipped");
+            crate::python_wheel(&outdir, "cdk: jsii-pacmak --targets python (with the arm64 zip)", &dist.log())
+        });
+    // Not left behind, whatever happened: a later `npm pack` in cdk/ must not ship an old zip unsaid.
     let _ = std::fs::remove_dir_all(&assets);
-    let wheel = crate::only_file(&python.join("python"), "whl")?;
+    let wheel = packed?;
     std::fs::copy(&wheel, dist.dir.join(wheel.file_name().expect("a name"))).map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -253,10 +253,7 @@ fn supply_chain_checks(release: &dist::Dist) -> Result {
 fn packed_cdk_as_a_new_user(release: &dist::Dist) -> Result {
     let log = target_dir().join("xtask/cdk.log");
     let venv = python_venv("cdk-python", CDK_PYTHON)?;
-    let wheel = only_file(&release.dir, "whl")?;
-    let mut install = Command::new(venv.join("bin/pip"));
-    install.args(["install", "--quiet", "--disable-pip-version-check", "--no-deps", "--force-reinstall"]).arg(&wheel);
-    logged_step("cdk: pip install the shipped wheel", install, &log)?;
+    pip_install_wheel(&venv, &only_file(&release.dir, "whl")?, "cdk: pip install the shipped wheel", &log)?;
     let mut check = Command::new("node");
     check
         .args(["--test", "release-check/"])
@@ -673,16 +670,9 @@ fn cdk_constructs(built: &std::sync::mpsc::Receiver<()>) -> Result {
     cdk_install(&log)?;
     // Python users: the package jsii-pacmak builds from the same classes, in a venv with the CDK for
     // Python, synthesizing the same consumer app (tests/cdk.rs compares the two).
-    let dist = target_dir().join("cdk-dist");
-    let _ = std::fs::remove_dir_all(&dist);
-    let mut pacmak = npm(&["npx", "--no-install", "jsii-pacmak", "--targets", "python", "--outdir"]);
-    pacmak.arg(&dist);
-    logged_step("cdk: jsii-pacmak --targets python", pacmak, &log)?;
+    let wheel = python_wheel(&target_dir().join("cdk-dist"), "cdk: jsii-pacmak --targets python", &log)?;
     let venv = python_venv("cdk-python", CDK_PYTHON)?;
-    let wheel = only_file(&dist.join("python"), "whl")?;
-    let mut install = Command::new(venv.join("bin/pip"));
-    install.args(["install", "--quiet", "--disable-pip-version-check", "--no-deps", "--force-reinstall"]).arg(&wheel);
-    logged_step("cdk: pip install the Python package", install, &log)?;
+    pip_install_wheel(&venv, &wheel, "cdk: pip install the Python package", &log)?;
     let python = in_cdk(venv.join("bin/python").into_os_string(), &["test/python_consumer.py"]);
     logged_step("cdk: the consumer app in Python", python, &log)?;
     built.recv().map_err(|_| "the workspace did not build, so the construct tests did not run".to_string())?;
@@ -700,10 +690,8 @@ fn mdbook() -> Result<PathBuf> {
 }
 
 /// cargo-deny, cargo-cyclonedx and cargo-about at their pinned versions, under
-/// target/xtask/supply-chain (`bin/…`); installed once, and by one caller at a time.
+/// target/xtask/supply-chain (`bin/…`); installed once.
 fn supply_chain_tools() -> Result<PathBuf> {
-    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _installing = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     cargo_tool("supply-chain", SUPPLY_CHAIN_TOOLS)
 }
 
@@ -741,6 +729,27 @@ fn cdk_install(log: &Path) -> Result {
         .current_dir(&dir)
         .env("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1");
     logged_step("cdk: jsii", jsii, log)
+}
+
+/// The constructs' Python package, built by jsii-pacmak into a fresh `outdir` from cdk/ as it is now
+/// (compiled by jsii; with the staged zip when packing a release): the wheel's path.
+fn python_wheel(outdir: &Path, name: &str, log: &Path) -> Result<PathBuf> {
+    let _ = std::fs::remove_dir_all(outdir);
+    let mut pacmak = Command::new("npx");
+    pacmak
+        .args(["--no-install", "jsii-pacmak", "--targets", "python", "--outdir"])
+        .arg(outdir)
+        .current_dir(workspace_root().join("cdk"))
+        .env("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1");
+    logged_step(name, pacmak, log)?;
+    only_file(&outdir.join("python"), "whl")
+}
+
+/// A wheel into `venv`, replacing any copy of it there, without touching its dependencies.
+fn pip_install_wheel(venv: &Path, wheel: &Path, name: &str, log: &Path) -> Result {
+    let mut install = Command::new(venv.join("bin/pip"));
+    install.args(["install", "--quiet", "--disable-pip-version-check", "--no-deps", "--force-reinstall"]).arg(wheel);
+    logged_step(name, install, log)
 }
 
 /// The one file with this extension in `dir`.
