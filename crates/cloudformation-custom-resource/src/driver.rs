@@ -166,6 +166,8 @@ pub struct Handled {
     pub status: Status,
     /// The ID it was told.
     pub physical_resource_id: String,
+    /// The stack the answer was for: vouched for by the ResponseURL it was bound to.
+    pub stack_id: String,
     /// How many Data keys.
     pub data_keys: usize,
     /// PUT attempts, retries included.
@@ -318,6 +320,7 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
                     kind: answer.kind,
                     status: response.status,
                     physical_resource_id: response.physical_resource_id.clone(),
+                    stack_id: response.stack_id.clone(),
                     data_keys: response.data.len(),
                     delivery_attempts: delivery.attempts,
                     follow_up,
@@ -363,7 +366,7 @@ impl<R: CustomResource, T: ResponseTransport> Driver<R, T> {
         let reply = request.reply.clone();
         let request = match request.typed::<R::Properties>() {
             Ok(request) => request,
-            Err(reason) => return self.answer_unreadable(kind, &reply, &reason),
+            Err(invalid) => return self.answer_unreadable(kind, &reply, &invalid.to_string()),
         };
         let resource = Arc::clone(&self.resource);
         let shared = Arc::new(request);

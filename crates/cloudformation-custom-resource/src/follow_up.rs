@@ -1,5 +1,6 @@
 //! Work a resource wants done once its SUCCESS answer is decided, such as recording what was read.
 
+use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -15,13 +16,20 @@ use crate::deadline::{Interrupted, run_guarded};
 /// CloudFormation gets is the one already decided. A FAILED answer drops it without running it.
 pub struct FollowUp {
     name: &'static str,
-    task: Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'static>>,
+    task: Pin<Box<dyn Future<Output = Result<(), FollowUpError>> + Send + 'static>>,
 }
 
+/// Why a follow-up failed, as its task said.
+type FollowUpError = Box<dyn Error + Send + Sync + 'static>;
+
 impl FollowUp {
-    /// `name` goes into the log line; the task's error should say what failed and its error code.
-    pub fn new(name: &'static str, task: impl Future<Output = Result<(), String>> + Send + 'static) -> Self {
-        FollowUp { name, task: Box::pin(task) }
+    /// `name` goes into the log line, and so does the task's error (with its sources): it should
+    /// say what failed and its error code.
+    pub fn new<E>(name: &'static str, task: impl Future<Output = Result<(), E>> + Send + 'static) -> Self
+    where
+        E: Into<FollowUpError>,
+    {
+        FollowUp { name, task: Box::pin(async move { task.await.map_err(Into::into) }) }
     }
 
     /// The name given at creation.
@@ -34,7 +42,7 @@ impl FollowUp {
         let name = self.name;
         let error = match run_guarded(until, self.task).await {
             Ok(Ok(())) => return FollowUpOutcome { name, error: None },
-            Ok(Err(error)) => error,
+            Ok(Err(error)) => crate::failure::source_chain(error.as_ref()),
             Err(Interrupted::TimedOut { waited }) => format!("did not finish within {} ms", waited.as_millis()),
             Err(Interrupted::Panicked { message }) => format!("panicked ({message})"),
         };
@@ -77,14 +85,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn success_failure_panic_and_hang_are_all_outcomes() {
-        let ok = FollowUp::new("registry", async { Ok(()) }).run(soon()).await;
+        let ok = FollowUp::new("registry", async { Ok::<(), String>(()) }).run(soon()).await;
         assert_eq!((ok.summary(), ok.error), ("registry:ok".to_owned(), None));
         let failed = FollowUp::new("registry", async { Err("PutItem: AccessDenied".to_owned()) }).run(soon()).await;
         assert_eq!(failed.error.as_deref(), Some("PutItem: AccessDenied"));
         assert_eq!(failed.summary(), "registry:failed");
-        let panicked = FollowUp::new("registry", async { panic!("bad item") }).run(soon()).await;
+        let panicked = FollowUp::new::<String>("registry", async { panic!("bad item") }).run(soon()).await;
         assert!(panicked.error.unwrap().contains("bad item"));
-        let hung = FollowUp::new("registry", std::future::pending()).run(soon()).await;
+        let hung = FollowUp::new::<String>("registry", std::future::pending()).run(soon()).await;
         assert!(hung.error.unwrap().contains("did not finish"));
     }
 }

@@ -117,26 +117,38 @@ pub struct Request<P = Value> {
 /// Keys CloudFormation adds to `ResourceProperties` itself.
 const RESERVED_PROPERTIES: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
 
+/// Properties that do not read as the resource's type; the text is the FAILED Reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Invalid properties: {}{problem}.{}", at(path), hint(problem))]
+pub(crate) struct InvalidProperties {
+    /// Where, as `serde_path_to_error` writes it (`.` for the whole object).
+    path: String,
+    problem: String,
+}
+
+fn at(path: &str) -> String {
+    if path == "." { String::new() } else { format!("{path}: ") }
+}
+
+/// The pitfall everyone meets once: `Count: 3` in a template arrives as "3".
+fn hint(problem: &str) -> &'static str {
+    if problem.starts_with("invalid type: string") {
+        " CloudFormation passes every number and boolean property as a string: declare the field as a \
+         string, or parse it from one."
+    } else {
+        ""
+    }
+}
+
 /// Reads properties as `P`. The error names the property path and the problem, as a Reason.
-pub(crate) fn read_properties<P: DeserializeOwned>(mut properties: Value) -> Result<P, String> {
+pub(crate) fn read_properties<P: DeserializeOwned>(mut properties: Value) -> Result<P, InvalidProperties> {
     if let Value::Object(map) = &mut properties {
         for key in RESERVED_PROPERTIES {
             map.remove(key);
         }
     }
-    serde_path_to_error::deserialize(properties).map_err(|error| {
-        let path = error.path().to_string();
-        let problem = error.inner().to_string();
-        let at = if path == "." { String::new() } else { format!("{path}: ") };
-        // The pitfall everyone meets once: `Count: 3` in a template arrives as "3".
-        let hint = if problem.starts_with("invalid type: string") {
-            " CloudFormation passes every number and boolean property as a string: declare the field as a \
-             string, or parse it from one."
-        } else {
-            ""
-        };
-        format!("Invalid properties: {at}{problem}.{hint}")
-    })
+    serde_path_to_error::deserialize(properties)
+        .map_err(|error| InvalidProperties { path: error.path().to_string(), problem: error.inner().to_string() })
 }
 
 /// An event that is not a valid custom-resource request.
@@ -173,7 +185,7 @@ impl Request {
 
     /// The same request with its properties read as `P`. `Err` carries the Reason when the new
     /// properties do not read; old properties that do not read become `None`, with a WARN.
-    pub(crate) fn typed<P: DeserializeOwned>(self) -> Result<Request<P>, String> {
+    pub(crate) fn typed<P: DeserializeOwned>(self) -> Result<Request<P>, InvalidProperties> {
         let properties = read_properties(self.properties)?;
         let old_properties = self.old_properties.and_then(|old| {
             read_properties(old)

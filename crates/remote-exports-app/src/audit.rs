@@ -3,7 +3,8 @@
 //! built from what it uses (the publishers, the registry, the allow-lists) and nothing else.
 
 use remote_exports_core::{
-    AuditEvents, AuditReport, ConfigError, ExportReader, Governance, ReadRegistry, RegistryError, Staleness, audit,
+    AuditEvents, AuditReport, ConfigError, ExportReader, Governance, PublishError, ReadRegistry, RegistryError,
+    Staleness, audit,
 };
 
 /// Why an audit could not run at all (a source that cannot be read is in the report instead).
@@ -12,11 +13,11 @@ pub enum AuditError {
     #[error("the audit needs the read registry: set READS_TABLE (template parameter ReadsRegistry=true)")]
     NoRegistry,
     #[error("the function is misconfigured: {0}")]
-    Config(String),
+    Config(ConfigError),
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error("could not put the audit's events: {0}")]
-    Publish(String),
+    Publish(PublishError),
 }
 
 /// What a scheduled audit found and did.
@@ -44,7 +45,7 @@ impl<S: ExportReader, R: ReadRegistry> Audit<S, R> {
     /// Every recorded read compared with what its publisher exports now, one read per source.
     pub async fn report(&self) -> Result<AuditReport, AuditError> {
         let registry = self.registry.as_ref().ok_or(AuditError::NoRegistry)?;
-        let governance = self.governance.as_ref().map_err(|error| AuditError::Config(error.to_string()))?;
+        let governance = self.governance.as_ref().map_err(|error| AuditError::Config(error.clone()))?;
         let records = registry.scan().await?;
         Ok(audit(&records, &self.exports, governance).await)
     }
@@ -58,7 +59,7 @@ impl<S: ExportReader, R: ReadRegistry> Audit<S, R> {
             tracing::warn!(
                 source = %check.source.describe(),
                 readers = check.readers,
-                error = check.error.as_deref().unwrap_or(""),
+                error = check.error.as_ref().map(ToString::to_string).unwrap_or_default(),
                 "audit could not read a source; its readers were not checked"
             );
         }

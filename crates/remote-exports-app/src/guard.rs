@@ -5,7 +5,8 @@
 use cloudformation_custom_resource::Partition;
 use remote_exports_core::template::Parameters;
 use remote_exports_core::{
-    Operation, PublisherStacks, ReadersBySource, RegistryError, TemplateProblem, Verdict, changes, verdict,
+    Operation, PublisherStacks, ReadersBySource, RegistryError, StackReadError, TemplateProblem, Verdict, changes,
+    verdict,
 };
 
 /// Where the guard stands: the publisher account and region whose stacks it checks.
@@ -19,13 +20,36 @@ pub struct GuardScope {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuardError {
     #[error("the stack could not be read: {0}")]
-    Stack(String),
+    Stack(#[from] StackReadError),
+    #[error("the change set {0} has no template")]
+    NoChangeSetTemplate(String),
     #[error("{0}")]
     Template(#[from] TemplateProblem),
     #[error("the read registry could not be queried: {0}")]
     Registry(#[from] RegistryError),
     #[error("the region {0} is in no known partition; upgrade the guard")]
     UnknownRegion(String),
+}
+
+/// What is about to happen to a stack, as much as the caller knows of it: the guard reads the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proposed {
+    /// The stack is deleted: the stack as it stands says what goes.
+    Delete,
+    /// `template` is deployed over the stack.
+    Template { template: String, previous: PreviousTemplate },
+    /// A change set of the stack is executed; its template when the caller already has it (a hook's
+    /// payload), else the guard reads it.
+    ChangeSet { name: String, template: Option<String> },
+}
+
+/// The template a deploy replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviousTemplate {
+    /// The caller has it (a hook's payload; `None` for a stack being created).
+    Given(Option<String>),
+    /// The guard reads the stack's deployed template.
+    Deployed,
 }
 
 /// Checks operations on one account's stacks against that account's readers.
@@ -44,16 +68,38 @@ impl<S: PublisherStacks, R: ReadersBySource> ExportGuard<S, R> {
         &self.scope
     }
 
+    /// The verdict on what is `proposed` for the stack named `stack_name`: the operation worked out
+    /// (templates the caller lacks are read), then [`Self::decide`].
+    pub async fn check(&self, stack_name: &str, proposed: Proposed) -> Result<Verdict, GuardError> {
+        let operation = match proposed {
+            Proposed::Delete => Operation::Delete,
+            Proposed::Template { template, previous: PreviousTemplate::Given(previous_template) } => {
+                Operation::Deploy { template, previous_template, parameters: None }
+            }
+            Proposed::Template { template, previous: PreviousTemplate::Deployed } => {
+                let previous_template = self.stacks.template(stack_name, None).await?;
+                Operation::Deploy { template, previous_template, parameters: None }
+            }
+            Proposed::ChangeSet { name, template } => {
+                let template = match template {
+                    Some(template) => template,
+                    None => self
+                        .stacks
+                        .template(stack_name, Some(&name))
+                        .await?
+                        .ok_or_else(|| GuardError::NoChangeSetTemplate(name.clone()))?,
+                };
+                self.change_set(stack_name, &name, template).await?
+            }
+        };
+        self.decide(stack_name, &operation).await
+    }
+
     /// A change set's operation: its template, the stack's deployed template as the previous one (the
     /// Hooks payload of a change set holds none), and the change set's parameter values. Without
     /// those values (DescribeChangeSet failed) the stack's current ones stand in, and a WARN says so.
-    pub async fn change_set(
-        &self,
-        stack_name: &str,
-        change_set: &str,
-        template: String,
-    ) -> Result<Operation, GuardError> {
-        let previous_template = self.stacks.deployed_template(stack_name).await.map_err(GuardError::Stack)?;
+    async fn change_set(&self, stack_name: &str, change_set: &str, template: String) -> Result<Operation, GuardError> {
+        let previous_template = self.stacks.template(stack_name, None).await?;
         let parameters = match self.stacks.change_set_parameters(change_set).await {
             Ok(parameters) => Some(parameters),
             Err(error) => {
@@ -69,7 +115,7 @@ impl<S: PublisherStacks, R: ReadersBySource> ExportGuard<S, R> {
     pub async fn decide(&self, stack_name: &str, operation: &Operation) -> Result<Verdict, GuardError> {
         let partition = Partition::of_region(&self.scope.region)
             .ok_or_else(|| GuardError::UnknownRegion(self.scope.region.clone()))?;
-        let current = self.stacks.current(stack_name).await.map_err(GuardError::Stack)?;
+        let current = self.stacks.current(stack_name).await?;
         let pseudo = Parameters::from([
             ("AWS::StackName".to_owned(), stack_name.to_owned()),
             ("AWS::Region".to_owned(), self.scope.region.clone()),
@@ -91,19 +137,26 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    use remote_exports_core::{CurrentOutput, CurrentStack, PublisherRef, ReadExport, ReadRecord};
+    use remote_exports_core::{CallError, CurrentOutput, CurrentStack, PublisherRef, ReadExport, ReadRecord};
 
+    /// One stack, deployed with [`TEMPLATE`]; its change sets have no template unless `change_set`.
     struct OneStack(Option<CurrentStack>);
 
     impl PublisherStacks for OneStack {
-        async fn current(&self, _stack: &str) -> Result<Option<CurrentStack>, String> {
+        async fn current(&self, _stack: &str) -> Result<Option<CurrentStack>, StackReadError> {
             Ok(self.0.clone())
         }
-        async fn deployed_template(&self, _stack: &str) -> Result<Option<String>, String> {
-            Ok(Some(TEMPLATE.to_owned()))
+        async fn template(&self, _stack: &str, change_set: Option<&str>) -> Result<Option<String>, StackReadError> {
+            Ok(change_set.is_none().then(|| TEMPLATE.to_owned()))
         }
-        async fn change_set_parameters(&self, _change_set: &str) -> Result<Parameters, String> {
-            Err("ChangeSetNotFound".to_owned())
+        async fn change_set_parameters(&self, change_set: &str) -> Result<Parameters, StackReadError> {
+            let call = CallError {
+                operation: "DescribeChangeSet",
+                code: Some("ChangeSetNotFound".into()),
+                status: Some(404),
+                message: format!("ChangeSet [{change_set}] does not exist"),
+            };
+            Err(StackReadError { subject: change_set.to_owned(), call })
         }
     }
 
@@ -180,17 +233,21 @@ mod tests {
         let guard = ExportGuard::new(booking(), Registry::default(), scope("222222222222"));
         // The name comes from a parameter the guard cannot see: the same expression as the deployed
         // template's is the same name.
-        let operation = guard.change_set("booking", "arn:change-set", TEMPLATE.to_owned()).await.unwrap();
-        let verdict = guard.decide("booking", &operation).await.unwrap();
+        let proposed = Proposed::ChangeSet { name: "arn:change-set".into(), template: Some(TEMPLATE.to_owned()) };
+        let verdict = guard.check("booking", proposed).await.unwrap();
         assert!(verdict.unread.is_empty() && !verdict.is_blocked(), "{verdict:?}");
+        // A change set whose template cannot be had says so.
+        let unread = Proposed::ChangeSet { name: "gone".into(), template: None };
+        let error = guard.check("booking", unread).await.unwrap_err();
+        assert_eq!(error.to_string(), "the change set gone has no template");
     }
 
     #[tokio::test]
     async fn no_change_to_an_output_asks_no_registry() {
         let guard = ExportGuard::new(booking(), Registry::default(), scope("222222222222"));
         let template = "Outputs:\n  TopicArn:\n    Value: x\n    Export: {Name: !Sub '${AWS::StackName}-TopicArn'}\n";
-        let operation = Operation::Deploy { template: template.into(), previous_template: None, parameters: None };
-        let verdict = guard.decide("booking", &operation).await.unwrap();
+        let proposed = Proposed::Template { template: template.into(), previous: PreviousTemplate::Given(None) };
+        let verdict = guard.check("booking", proposed).await.unwrap();
         assert!(!verdict.is_blocked());
         assert!(guard.registry.asked.lock().unwrap().is_empty());
     }

@@ -6,14 +6,18 @@
 
 mod audit;
 mod guard;
+mod listing;
 mod policy_cache;
+mod preview;
 mod resource;
 mod settings;
 mod snapshot_source;
 
 pub use audit::{Audit, AuditError, AuditOutcome};
-pub use guard::{ExportGuard, GuardError, GuardScope};
+pub use guard::{ExportGuard, GuardError, GuardScope, PreviousTemplate, Proposed};
+pub use listing::{ListError, ListRequest, Listed, Listing, SECURE_STRING_SHOWN};
 pub use policy_cache::PolicyCache;
+pub use preview::{Preview, PreviewError, PreviewProperties, PreviewStack, PreviewWarning, TemplateError, preview};
 pub use resource::{NoRegistry, REGISTRY_FOLLOW_UP, RemoteExports};
 pub use settings::{PolicySetting, Settings, SnapshotSettings};
 pub use snapshot_source::{LEASE, SnapshotReader, now_ms, snapshot_key};

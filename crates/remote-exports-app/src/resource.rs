@@ -68,6 +68,11 @@ impl<S: ExportReader, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
         &self.settings
     }
 
+    /// What the resource reads publishers through.
+    pub fn exports(&self) -> &S {
+        &self.exports
+    }
+
     pub fn registry(&self) -> Option<&R> {
         self.registry.as_deref()
     }
@@ -156,7 +161,7 @@ impl<S: ExportReader, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
         FollowUp::new(REGISTRY_FOLLOW_UP, async move {
             record.exports = ReadRecord::exports_of(&data, &origins, &defaulted);
             drop(data);
-            registry.record(&record).await.map_err(|error| error.to_string())
+            registry.record(&record).await
         })
     }
 }
@@ -196,7 +201,7 @@ where
                     "reads-table record left: another PhysicalResourceId of this resource wrote it"
                 );
             }
-            forgotten.map(drop).map_err(|error| error.to_string())
+            forgotten.map(drop)
         })))
     }
 

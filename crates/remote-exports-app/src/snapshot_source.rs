@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use std::sync::Arc;
 
 use remote_exports_core::{
-    Attempts, Count, Export, ExportReader, Meter, NoMeter, Parameter, ParameterRef, ReadError, SnapshotStore, Source,
-    StackOutputs, opaque_id,
+    Attempts, Count, Export, ExportReader, Meter, NoMeter, Parameter, ParameterRef, ReadError, SnapshotError,
+    SnapshotStore, Source, StackOutputs, opaque_id,
 };
 use serde_json::Value;
 
@@ -87,7 +87,7 @@ impl Item<'_> {
         }
     }
 
-    fn decode(self, body: &str) -> Result<Body, String> {
+    fn decode(self, body: &str) -> Result<Body, SnapshotError> {
         match self {
             Item::Exports => decode(body).map(Body::Exports),
             Item::Stack(_) => decode_stack(body).map(Body::Stack),
@@ -118,7 +118,7 @@ impl<S: ExportReader, T: SnapshotStore> SnapshotReader<S, T> {
     }
 
     /// A snapshot this source may answer from: within the TTL, and not older than the request allows.
-    async fn fresh(&self, store: &T, key: &str, source: &Source, item: Item<'_>) -> Result<Found, String> {
+    async fn fresh(&self, store: &T, key: &str, source: &Source, item: Item<'_>) -> Result<Found, SnapshotError> {
         let Some(meta) = store.meta(key).await? else { return Ok(Found::Missing) };
         let now = now_ms();
         let young = now.saturating_sub(meta.read_at_ms) <= self.ttl.as_millis() as u64;
@@ -141,7 +141,7 @@ impl<S: ExportReader, T: SnapshotStore> SnapshotReader<S, T> {
         // policy admits too: STS decides, with this consumer's own identity.
         self.direct.admit(source).await.map_err(Some)?;
         let key = item.key(source);
-        let warn = |error: String| {
+        let warn = |error: SnapshotError| {
             tracing::warn!(%error, source = %source.describe(), "export snapshot unavailable; reading directly");
             None
         };
@@ -305,12 +305,17 @@ fn encode(exports: &[Export]) -> String {
     serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
 }
 
-fn decode(body: &str) -> Result<Vec<Export>, String> {
-    let rows: Vec<Value> = serde_json::from_str(body).map_err(|e| format!("unreadable snapshot: {e}"))?;
+/// A body this version did not write.
+fn unreadable(what: &str) -> SnapshotError {
+    SnapshotError::Unreadable(what.to_owned())
+}
+
+fn decode(body: &str) -> Result<Vec<Export>, SnapshotError> {
+    let rows: Vec<Value> = serde_json::from_str(body).map_err(|e| unreadable(&format!("exports: {e}")))?;
     rows.iter()
         .map(|row| match (row[0].as_str(), row[1].as_str(), row[2].as_str()) {
             (Some(name), Some(value), Some(stack)) => Ok(Export::new(name, value, stack)),
-            _ => Err("unreadable snapshot row".to_owned()),
+            _ => Err(unreadable("an export row")),
         })
         .collect()
 }
@@ -327,9 +332,9 @@ fn encode_parameters(found: &[(ParameterRef, Parameter)]) -> String {
     serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
 }
 
-fn decode_parameters(body: &str, batch: &[ParameterRef]) -> Result<Vec<(ParameterRef, Parameter)>, String> {
-    let rows: Vec<Value> = serde_json::from_str(body).map_err(|e| format!("unreadable parameters snapshot: {e}"))?;
-    let unreadable = || "unreadable parameters snapshot row".to_owned();
+fn decode_parameters(body: &str, batch: &[ParameterRef]) -> Result<Vec<(ParameterRef, Parameter)>, SnapshotError> {
+    let rows: Vec<Value> = serde_json::from_str(body).map_err(|e| unreadable(&format!("parameters: {e}")))?;
+    let unreadable = || unreadable("a parameter row");
     rows.iter()
         .map(|row| {
             let text = |i: usize| row[i].as_str().map(str::to_owned).ok_or_else(unreadable);
@@ -354,12 +359,12 @@ fn encode_stack(outputs: Option<&StackOutputs>) -> String {
     serde_json::to_string(&body).unwrap_or_else(|_| "null".to_owned())
 }
 
-fn decode_stack(body: &str) -> Result<Option<StackOutputs>, String> {
-    let value: Value = serde_json::from_str(body).map_err(|e| format!("unreadable stack snapshot: {e}"))?;
+fn decode_stack(body: &str) -> Result<Option<StackOutputs>, SnapshotError> {
+    let value: Value = serde_json::from_str(body).map_err(|e| unreadable(&format!("stack outputs: {e}")))?;
     if value.is_null() {
         return Ok(None);
     }
-    let unreadable = || "unreadable stack snapshot".to_owned();
+    let unreadable = || unreadable("stack outputs");
     let stack_id = value["StackId"].as_str().ok_or_else(unreadable)?.to_owned();
     let outputs = value["Outputs"]
         .as_object()
@@ -390,21 +395,26 @@ mod tests {
     }
 
     impl SnapshotStore for MemoryStore {
-        async fn meta(&self, key: &str) -> Result<Option<SnapshotMeta>, String> {
+        async fn meta(&self, key: &str) -> Result<Option<SnapshotMeta>, SnapshotError> {
             if self.broken {
-                return Err("ResourceNotFoundException: no table".into());
+                return Err(SnapshotError::Call(remote_exports_core::CallError {
+                    operation: "GetItem",
+                    code: Some("ResourceNotFoundException".into()),
+                    status: Some(400),
+                    message: "Requested resource not found".into(),
+                }));
             }
             Ok(self.snapshots.lock().unwrap().get(key).map(|(meta, _)| meta.clone()))
         }
-        async fn body(&self, key: &str, _: &SnapshotMeta) -> Result<String, String> {
+        async fn body(&self, key: &str, _: &SnapshotMeta) -> Result<String, SnapshotError> {
             Ok(self.snapshots.lock().unwrap()[key].1.clone())
         }
-        async fn store(&self, key: &str, read_at_ms: u64, body: &str) -> Result<(), String> {
+        async fn store(&self, key: &str, read_at_ms: u64, body: &str) -> Result<(), SnapshotError> {
             let meta = SnapshotMeta { generation: "g".into(), parts: 1, read_at_ms };
             self.snapshots.lock().unwrap().insert(key.to_owned(), (meta, body.to_owned()));
             Ok(())
         }
-        async fn try_lease(&self, key: &str, holder: &str, now: u64, until: u64) -> Result<bool, String> {
+        async fn try_lease(&self, key: &str, holder: &str, now: u64, until: u64) -> Result<bool, SnapshotError> {
             let finished = self.finished_meanwhile.lock().unwrap().take();
             if let Some(body) = finished {
                 self.store(key, now, &body).await?;
@@ -418,7 +428,7 @@ mod tests {
                 }
             }
         }
-        async fn release(&self, key: &str, holder: &str) -> Result<(), String> {
+        async fn release(&self, key: &str, holder: &str) -> Result<(), SnapshotError> {
             let mut leases = self.leases.lock().unwrap();
             if leases.get(key).is_some_and(|(h, _)| h == holder) {
                 leases.remove(key);

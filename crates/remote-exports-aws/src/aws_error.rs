@@ -8,28 +8,14 @@ use aws_smithy_runtime_api::http::Response;
 
 use cloudformation_custom_resource::error::source_chain;
 
-/// A failed AWS call, in words an operator can act on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{operation} failed ({}: {message})", self.cause())]
-pub struct AwsCallError {
-    pub operation: &'static str,
-    /// The AWS error code, such as `AccessDeniedException`.
-    pub code: Option<String>,
-    /// The HTTP status, when an answer came.
-    pub status: Option<u16>,
-    pub message: String,
-}
+use remote_exports_core::CallError;
 
-impl AwsCallError {
-    /// The code, else the HTTP status, else that no answer came.
-    pub fn cause(&self) -> String {
-        remote_exports_core::call_cause(self.code.as_deref(), self.status)
-    }
-
-    /// Sorts any SDK failure: service errors keep their code, unreadable answers their status.
-    pub fn from_sdk<E>(operation: &'static str, error: &SdkError<E, Response>) -> AwsCallError
-    where
-        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+/// A failed SDK call as the domain's [`CallError`]: service errors keep their code, unreadable
+/// answers their status.
+pub fn call_error<E>(operation: &'static str, error: &SdkError<E, Response>) -> CallError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
     {
         let (code, status, message) = match error {
             SdkError::ServiceError(context) => (
@@ -41,7 +27,7 @@ impl AwsCallError {
             SdkError::ResponseError(context) => (None, Some(context.raw().status().as_u16()), source_chain(error)),
             other => (None, None, source_chain(other)),
         };
-        AwsCallError { operation, code, status, message }
+        CallError { operation, code, status, message }
     }
 }
 
@@ -75,7 +61,7 @@ mod tests {
 
     #[test]
     fn the_cause_is_the_code_else_the_status_else_no_answer() {
-        let error = |code: Option<&str>, status: Option<u16>| AwsCallError {
+        let error = |code: Option<&str>, status: Option<u16>| CallError {
             operation: "PutItem",
             code: code.map(str::to_owned),
             status,

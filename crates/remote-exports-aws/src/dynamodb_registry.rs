@@ -7,10 +7,11 @@ use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use remote_exports_core::{
-    AlertUpdate, ParameterVersion, PublisherRef, ReadExport, ReadRecord, ReadRegistry, ReadersBySource, RegistryError,
+    AlertUpdate, CallError, ParameterVersion, PublisherRef, ReadExport, ReadRecord, ReadRegistry, ReadersBySource,
+    RegistryError,
 };
 
-use crate::AwsCallError;
+use crate::aws_error::call_error;
 use crate::aws_error::is_condition_failure;
 
 /// The table's only key: a string partition key.
@@ -57,7 +58,7 @@ impl DynamoDbRegistry {
         self.client.get_or_init(|| Client::new(&self.config))
     }
 
-    fn error(&self, error: AwsCallError) -> RegistryError {
+    fn error(&self, error: CallError) -> RegistryError {
         RegistryError {
             operation: error.operation,
             table: self.table.clone(),
@@ -71,7 +72,7 @@ impl DynamoDbRegistry {
 impl ReadRegistry for DynamoDbRegistry {
     async fn record(&self, record: &ReadRecord) -> Result<(), RegistryError> {
         let put = self.client().put_item().table_name(&self.table).set_item(Some(to_item(record)));
-        put.send().await.map(drop).map_err(|e| self.error(AwsCallError::from_sdk("PutItem", &e)))
+        put.send().await.map(drop).map_err(|e| self.error(call_error("PutItem", &e)))
     }
 
     async fn forget(&self, reader: &str, physical_resource_id: Option<&str>) -> Result<bool, RegistryError> {
@@ -89,7 +90,7 @@ impl ReadRegistry for DynamoDbRegistry {
         match delete.send().await {
             Ok(_) => Ok(true),
             Err(error) if is_condition_failure(&error) => Ok(false),
-            Err(error) => Err(self.error(AwsCallError::from_sdk("DeleteItem", &error))),
+            Err(error) => Err(self.error(call_error("DeleteItem", &error))),
         }
     }
 
@@ -115,7 +116,7 @@ impl ReadRegistry for DynamoDbRegistry {
         match write.send().await {
             Ok(_) => Ok(true),
             Err(error) if is_condition_failure(&error) => Ok(false),
-            Err(error) => Err(self.error(AwsCallError::from_sdk("UpdateItem", &error))),
+            Err(error) => Err(self.error(call_error("UpdateItem", &error))),
         }
     }
 
@@ -123,7 +124,7 @@ impl ReadRegistry for DynamoDbRegistry {
         let mut records = Vec::new();
         let mut pages = self.client().scan().table_name(&self.table).consistent_read(true).into_paginator().send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.error(AwsCallError::from_sdk("Scan", &e)))?;
+            let page = page.map_err(|e| self.error(call_error("Scan", &e)))?;
             for item in page.items.unwrap_or_default() {
                 match from_item(&item) {
                     Some(record) => records.push(record),
@@ -158,7 +159,7 @@ impl ReadersBySource for DynamoDbRegistry {
             .send();
         let mut unreadable = 0;
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.error(AwsCallError::from_sdk("Query", &e)))?;
+            let page = page.map_err(|e| self.error(call_error("Query", &e)))?;
             for item in page.items.unwrap_or_default() {
                 match from_item(&item) {
                     Some(record) => records.push(record),

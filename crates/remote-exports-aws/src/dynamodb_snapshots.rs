@@ -9,9 +9,9 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use remote_exports_core::{SnapshotMeta, SnapshotStore};
+use remote_exports_core::{SnapshotError, SnapshotMeta, SnapshotStore};
 
-use crate::AwsCallError;
+use crate::aws_error::call_error;
 use crate::aws_error::is_condition_failure;
 
 /// The table's only key: a string partition key.
@@ -54,15 +54,15 @@ impl DynamoDbSnapshots {
         self.client.get_or_init(|| Client::new(&self.config))
     }
 
-    async fn get(&self, key: String) -> Result<Option<Item>, String> {
+    async fn get(&self, key: String) -> Result<Option<Item>, SnapshotError> {
         let get = self.client().get_item().table_name(&self.table).key(SNAPSHOT_KEY, string(key)).consistent_read(true);
-        let answer = get.send().await.map_err(|e| AwsCallError::from_sdk("GetItem", &e).to_string())?;
+        let answer = get.send().await.map_err(|e| call_error("GetItem", &e))?;
         Ok(answer.item)
     }
 
-    async fn put(&self, item: Item) -> Result<(), String> {
+    async fn put(&self, item: Item) -> Result<(), SnapshotError> {
         let put = self.client().put_item().table_name(&self.table).set_item(Some(item));
-        put.send().await.map(drop).map_err(|e| AwsCallError::from_sdk("PutItem", &e).to_string())
+        Ok(put.send().await.map(drop).map_err(|e| call_error("PutItem", &e))?)
     }
 }
 
@@ -100,27 +100,29 @@ fn text_in<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 }
 
 impl SnapshotStore for DynamoDbSnapshots {
-    async fn meta(&self, key: &str) -> Result<Option<SnapshotMeta>, String> {
+    async fn meta(&self, key: &str) -> Result<Option<SnapshotMeta>, SnapshotError> {
         let Some(item) = self.get(header_key(key)).await? else { return Ok(None) };
         let number = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<u64>().ok());
         match (text_in(&item, "Generation"), number("Parts"), number("ReadAt")) {
             (Some(generation), Some(parts), Some(read_at_ms)) => {
                 Ok(Some(SnapshotMeta { generation: generation.to_owned(), parts: parts as u32, read_at_ms }))
             }
-            _ => Err("the snapshot header is not understood".into()),
+            _ => Err(SnapshotError::Unreadable("its header lacks Generation, Parts or ReadAt".into())),
         }
     }
 
-    async fn body(&self, key: &str, meta: &SnapshotMeta) -> Result<String, String> {
+    async fn body(&self, key: &str, meta: &SnapshotMeta) -> Result<String, SnapshotError> {
         let mut body = String::new();
         for part in 0..meta.parts {
-            let item = self.get(part_key(key, &meta.generation, part)).await?.ok_or("a snapshot part is missing")?;
-            body.push_str(text_in(&item, "Body").ok_or("a snapshot part has no body")?);
+            let unreadable = |what: &str| SnapshotError::Unreadable(format!("part {part} of {} {what}", meta.parts));
+            let item =
+                self.get(part_key(key, &meta.generation, part)).await?.ok_or_else(|| unreadable("is missing"))?;
+            body.push_str(text_in(&item, "Body").ok_or_else(|| unreadable("has no body"))?);
         }
         Ok(body)
     }
 
-    async fn store(&self, key: &str, read_at_ms: u64, body: &str) -> Result<(), String> {
+    async fn store(&self, key: &str, read_at_ms: u64, body: &str) -> Result<(), SnapshotError> {
         let generation = format!("{read_at_ms}-{:08x}", fastrand::u32(..));
         let parts = split(body, PART_BYTES);
         for (index, part) in parts.iter().enumerate() {
@@ -145,7 +147,7 @@ impl SnapshotStore for DynamoDbSnapshots {
     /// Safe to retry: when a PutItem went through but its reply was lost, the SDK's retry finds the
     /// condition failed on this holder's own lease, which DynamoDB returns (ALL_OLD), so it counts
     /// as taken instead of making this container wait out its own lease.
-    async fn try_lease(&self, key: &str, holder: &str, now_ms: u64, until_ms: u64) -> Result<bool, String> {
+    async fn try_lease(&self, key: &str, holder: &str, now_ms: u64, until_ms: u64) -> Result<bool, SnapshotError> {
         let put = self
             .client()
             .put_item()
@@ -166,12 +168,12 @@ impl SnapshotStore for DynamoDbSnapshots {
                     let held_by = failed.item.as_ref().and_then(|item| text_in(item, "Holder"));
                     Ok(held_by == Some(holder))
                 }
-                _ => Err(AwsCallError::from_sdk("PutItem", &error).to_string()),
+                _ => Err(call_error("PutItem", &error).into()),
             },
         }
     }
 
-    async fn release(&self, key: &str, holder: &str) -> Result<(), String> {
+    async fn release(&self, key: &str, holder: &str) -> Result<(), SnapshotError> {
         let delete = self
             .client()
             .delete_item()
@@ -183,7 +185,7 @@ impl SnapshotStore for DynamoDbSnapshots {
             Ok(_) => Ok(()),
             // Expired and taken over: the lease is someone else's now.
             Err(error) if is_condition_failure(&error) => Ok(()),
-            Err(error) => Err(AwsCallError::from_sdk("DeleteItem", &error).to_string()),
+            Err(error) => Err(call_error("DeleteItem", &error).into()),
         }
     }
 }

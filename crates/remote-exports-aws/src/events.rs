@@ -6,9 +6,9 @@ use std::sync::OnceLock;
 use aws_config::SdkConfig;
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, PutEventsResultEntry};
-use remote_exports_core::{AuditEvents, StaleRead};
+use remote_exports_core::{AuditEvents, EventFailure, PublishError, StaleRead};
 
-use crate::AwsCallError;
+use crate::aws_error::call_error;
 
 /// The `source` of every event the audit puts: rules match on it.
 pub const EVENT_SOURCE: &str = "remote-exports";
@@ -46,23 +46,22 @@ fn entry(stale: &StaleRead, bus: &str) -> PutEventsRequestEntry {
 }
 
 /// Why an entry was not accepted, or `None` when it was.
-fn refusal(stale: &StaleRead, result: Option<&PutEventsResultEntry>) -> Option<String> {
+fn refusal(stale: &StaleRead, result: Option<&PutEventsResultEntry>) -> Option<EventFailure> {
     let (code, message) = match result {
         Some(result) if result.error_code.is_none() => return None,
         Some(result) => (result.error_code.as_deref(), result.error_message.as_deref()),
         None => (None, None),
     };
-    Some(format!(
-        "event for {} {} not accepted ({}: {})",
-        stale.stack_name,
-        stale.export,
-        code.unwrap_or("no entry in the answer"),
-        message.unwrap_or("no message")
-    ))
+    Some(EventFailure::NotAccepted {
+        stack_name: stale.stack_name.clone(),
+        export: stale.export.clone(),
+        code: code.unwrap_or("no entry in the answer").to_owned(),
+        message: message.unwrap_or("no message").to_owned(),
+    })
 }
 
 impl AuditEvents for EventBridgeEvents {
-    async fn publish(&self, stale: &[StaleRead]) -> Result<usize, String> {
+    async fn publish(&self, stale: &[StaleRead]) -> Result<usize, PublishError> {
         let mut accepted = 0;
         let mut failures = Vec::new();
         for batch in stale.chunks(ENTRIES_PER_CALL) {
@@ -73,7 +72,7 @@ impl AuditEvents for EventBridgeEvents {
             let results = match put.send().await {
                 Ok(answer) => answer.entries.unwrap_or_default(),
                 Err(error) => {
-                    failures.push(AwsCallError::from_sdk("PutEvents", &error).to_string());
+                    failures.push(EventFailure::Call(call_error("PutEvents", &error)));
                     continue;
                 }
             };
@@ -84,11 +83,7 @@ impl AuditEvents for EventBridgeEvents {
                 }
             }
         }
-        if failures.is_empty() {
-            Ok(accepted)
-        } else {
-            Err(format!("{accepted} event(s) put; {}", failures.join("; ")))
-        }
+        if failures.is_empty() { Ok(accepted) } else { Err(PublishError { accepted, failures }) }
     }
 }
 
@@ -151,6 +146,8 @@ mod tests {
         let error = events.publish(&reads).await.unwrap_err();
         assert_eq!(rule.num_calls(), 2);
         // The second call's answer also has ten entries, so its two reads take the first two.
-        assert!(error.starts_with("11 event(s) put; event for airmiles e9 not accepted (InternalFailure"), "{error}");
+        assert_eq!((error.accepted, error.failures.len()), (11, 1));
+        let text = error.to_string();
+        assert!(text.starts_with("11 event(s) put; event for airmiles e9 not accepted (InternalFailure"), "{text}");
     }
 }

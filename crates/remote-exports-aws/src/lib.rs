@@ -11,8 +11,9 @@
 //! - [`EventBridgeEvents`]: the domain's `AuditEvents`, PutEvents on the default bus.
 //! - [`DynamoDbSnapshots`]: the app's `SnapshotStore`, the shared export snapshot with its lease.
 //! - [`CloudFormationStacks`]: the guard's `PublisherStacks`, DescribeStacks in its own account;
-//!   [`registry_reader_config`]: the registry read through the central role, as this account.
-//! - [`AwsCallError`]: one description of a failed call: code, else HTTP status, else no answer.
+//!   [`guard_registry`]: the registry read through the central role, as this account.
+//! - [`call_error`]: any failed SDK call as the domain's `CallError`: code, else HTTP status, else
+//!   no answer.
 //! - [`HttpResponseTransport`]: the protocol's `ResponseTransport`, a reqwest PUT to the ResponseURL.
 //! - [`TrustRoots`] and [`load_sdk_config`]: one TLS trust decision for both HTTP clients.
 
@@ -28,12 +29,12 @@ mod response_transport;
 mod stacks;
 mod tls;
 
-pub use aws_error::AwsCallError;
+pub use aws_error::call_error;
 pub use dynamodb_registry::{DynamoDbRegistry, READER_KEY, SOURCE_INDEX};
 pub use dynamodb_snapshots::{DynamoDbSnapshots, SNAPSHOT_KEY};
 pub use events::{EVENT_SOURCE, EventBridgeEvents};
 pub use exports::{CloudFormationExports, UNTIL_DEADLINE};
 pub use parameters::SsmParameters;
 pub use response_transport::HttpResponseTransport;
-pub use stacks::{CloudFormationStacks, caller_account, registry_reader_config};
-pub use tls::{TrustRoots, load_sdk_config, sdk_config_loader};
+pub use stacks::{CloudFormationStacks, caller_account, guard_registry};
+pub use tls::{TrustRoots, UnknownTrustRoots, load_sdk_config, sdk_config_loader};

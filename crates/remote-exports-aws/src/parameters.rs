@@ -6,9 +6,9 @@ use aws_config::SdkConfig;
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::operation::get_parameter::GetParameterOutput;
 use aws_sdk_ssm::types::ParameterType;
-use remote_exports_core::{ParameterError, ParameterStore};
+use remote_exports_core::{CallError, ParameterError, ParameterStore};
 
-use crate::AwsCallError;
+use crate::aws_error::call_error;
 
 /// Reads String and SecureString parameters (decrypted) from SSM Parameter Store in the function's
 /// own account and region, with the function's own credentials. The client is built on first use.
@@ -33,7 +33,7 @@ impl ParameterStore for SsmParameters {
         let answer = self.client().get_parameter().name(name).with_decryption(true).send().await;
         match answer {
             Ok(output) => parameter_value(output),
-            Err(error) => Err(unreadable(&AwsCallError::from_sdk("GetParameter", &error))),
+            Err(error) => Err(unreadable(&call_error("GetParameter", &error))),
         }
     }
 }
@@ -51,7 +51,7 @@ fn parameter_value(output: GetParameterOutput) -> Result<String, ParameterError>
 
 /// A KMS refusal behind GetParameter is a SecureString the function may not decrypt: SSM answers
 /// `AccessDeniedException` naming `kms:Decrypt`, or a KMS error code for a disabled or missing key.
-fn unreadable(error: &AwsCallError) -> ParameterError {
+fn unreadable(error: &CallError) -> ParameterError {
     let code = error.code.as_deref().unwrap_or_default();
     let kms_code =
         code.starts_with("KMS") || matches!(code, "InvalidKeyId" | "DisabledException" | "KeyUnavailableException");

@@ -10,10 +10,11 @@ use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use remote_exports_core::template::Parameters;
-use remote_exports_core::{CurrentOutput, CurrentStack, PublisherStacks};
+use remote_exports_core::{CallError, CurrentOutput, CurrentStack, PublisherStacks, StackReadError};
 
-use crate::AwsCallError;
+use crate::DynamoDbRegistry;
 use crate::assumed_role::{AssumedRole, AssumedRoleCredentials};
+use crate::aws_error::call_error;
 use crate::aws_error::{is_missing_stack, live_stack};
 
 /// DescribeStacks in the function's own account and region. The client is built once.
@@ -25,10 +26,18 @@ impl CloudFormationStacks {
     pub fn new(config: &SdkConfig) -> Self {
         CloudFormationStacks { client: Client::new(config) }
     }
+}
 
-    /// The stack's template as deployed, or a change set's (GetTemplate, `Original` stage: as
-    /// written, before transforms). `None` when the stack does not exist.
-    pub async fn template(&self, stack: &str, change_set: Option<&str>) -> Result<Option<String>, String> {
+/// The account the credentials belong to, as STS says (GetCallerIdentity).
+pub async fn caller_account(config: &SdkConfig) -> Result<String, CallError> {
+    let identity = aws_sdk_sts::Client::new(config).get_caller_identity().send().await;
+    let identity = identity.map_err(|e| call_error("GetCallerIdentity", &e))?;
+    identity.account.ok_or_else(|| CallError::unexpected("GetCallerIdentity", "the answer names no account"))
+}
+
+impl PublisherStacks for CloudFormationStacks {
+    /// GetTemplate, `Original` stage: as written, before transforms.
+    async fn template(&self, stack: &str, change_set: Option<&str>) -> Result<Option<String>, StackReadError> {
         let request = self
             .client
             .get_template()
@@ -38,23 +47,11 @@ impl CloudFormationStacks {
         match request.send().await {
             Ok(output) => Ok(output.template_body),
             Err(error) if change_set.is_none() && is_missing_stack(&error) => Ok(None),
-            Err(error) => Err(call_failed("GetTemplate", stack, &error)),
+            Err(error) => Err(call_failed("GetTemplate", change_set.unwrap_or(stack), &error)),
         }
     }
-}
 
-/// The account the credentials belong to, as STS says (GetCallerIdentity).
-pub async fn caller_account(config: &SdkConfig) -> Result<String, String> {
-    let identity = aws_sdk_sts::Client::new(config).get_caller_identity().send().await;
-    let identity = identity.map_err(|e| {
-        let error = AwsCallError::from_sdk("GetCallerIdentity", &e);
-        format!("GetCallerIdentity failed ({}: {})", error.cause(), error.message)
-    })?;
-    identity.account.ok_or_else(|| "GetCallerIdentity named no account".to_owned())
-}
-
-impl PublisherStacks for CloudFormationStacks {
-    async fn current(&self, stack: &str) -> Result<Option<CurrentStack>, String> {
+    async fn current(&self, stack: &str) -> Result<Option<CurrentStack>, StackReadError> {
         let described = match self.client.describe_stacks().stack_name(stack).send().await {
             Ok(described) => described,
             // A stack being created does not exist yet: nothing of it is read.
@@ -79,11 +76,7 @@ impl PublisherStacks for CloudFormationStacks {
         }))
     }
 
-    async fn deployed_template(&self, stack: &str) -> Result<Option<String>, String> {
-        self.template(stack, None).await
-    }
-
-    async fn change_set_parameters(&self, change_set: &str) -> Result<Parameters, String> {
+    async fn change_set_parameters(&self, change_set: &str) -> Result<Parameters, StackReadError> {
         let described = self
             .client
             .describe_change_set()
@@ -103,21 +96,30 @@ impl PublisherStacks for CloudFormationStacks {
 }
 
 /// "<operation> of <subject> failed (<cause>: <message>)".
-fn call_failed<E>(operation: &'static str, subject: &str, error: &SdkError<E, HttpResponse>) -> String
+fn call_failed<E>(operation: &'static str, subject: &str, error: &SdkError<E, HttpResponse>) -> StackReadError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let error = AwsCallError::from_sdk(operation, error);
-    format!("{operation} of {subject} failed ({}: {})", error.cause(), error.message)
+    StackReadError { subject: subject.to_owned(), call: call_error(operation, error) }
 }
 
 /// What DescribeStacks and DescribeChangeSet show for a NoEcho parameter's value.
 const NO_ECHO_MASK: &str = "****";
 
+/// The read registry as the export guard (and `remote-exports check`) reads it: the central `table`
+/// through the central `role` as `account`, or with `config`'s own credentials without a role (a
+/// guard in the central account itself).
+pub fn guard_registry(config: &SdkConfig, table: &str, role: Option<&str>, account: &str) -> DynamoDbRegistry {
+    match role {
+        Some(role) => DynamoDbRegistry::new(&registry_reader_config(config, role, account), table),
+        None => DynamoDbRegistry::new(config, table),
+    }
+}
+
 /// `config` with credentials of `role` (the registry's guard role in the central account), assumed
 /// with `SourceIdentity` = `account`: the role's trust policy admits a caller only under its own
 /// account's name, and its permissions pin `dynamodb:LeadingKeys` to that name.
-pub fn registry_reader_config(config: &SdkConfig, role: &str, account: &str) -> SdkConfig {
+fn registry_reader_config(config: &SdkConfig, role: &str, account: &str) -> SdkConfig {
     let sts = aws_sdk_sts::Client::new(config);
     let assumed = AssumedRole::as_account(&sts, role, &format!("{account}-export-guard"), account);
     config

@@ -8,6 +8,11 @@ use cloudformation_custom_resource::Partition;
 /// function talks to (STS, CloudFormation, S3) outside China.
 const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("amazon-trust-services-roots.pem");
 
+/// A `TLS_ROOTS` setting that names neither choice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("TLS_ROOTS must be 'amazon' or 'system', not '{0}'")]
+pub struct UnknownTrustRoots(pub String);
+
 /// Which certificate authorities the function trusts for TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrustRoots {
@@ -23,11 +28,11 @@ pub enum TrustRoots {
 impl TrustRoots {
     /// `TLS_ROOTS=amazon|system`; by default Amazon Trust Services in the partitions whose endpoints
     /// use them (commercial and GovCloud), and the system bundle everywhere else, unknown included.
-    pub fn choose(setting: Option<&str>, region: Option<&str>) -> Result<TrustRoots, String> {
+    pub fn choose(setting: Option<&str>, region: Option<&str>) -> Result<TrustRoots, UnknownTrustRoots> {
         match setting.map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) if s.eq_ignore_ascii_case("amazon") => Ok(TrustRoots::AmazonTrustServices),
             Some(s) if s.eq_ignore_ascii_case("system") => Ok(TrustRoots::System),
-            Some(other) => Err(format!("TLS_ROOTS must be 'amazon' or 'system', not '{other}'")),
+            Some(other) => Err(UnknownTrustRoots(other.to_owned())),
             None => match region.map(Partition::of_region) {
                 // No region at all: the SDK will fail on its own; the default changes nothing.
                 None => Ok(TrustRoots::AmazonTrustServices),

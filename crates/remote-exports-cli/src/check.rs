@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use aws_config::SdkConfig;
 use cloudformation_custom_resource::Status;
-use remote_exports_app::{ExportGuard, GuardScope};
-use remote_exports_aws::{CloudFormationStacks, DynamoDbRegistry, caller_account, registry_reader_config};
-use remote_exports_core::{Operation, Reader, RemovalKind, Verdict};
+use remote_exports_app::{ExportGuard, GuardScope, PreviousTemplate, Proposed as GuardProposed};
+use remote_exports_aws::{CloudFormationStacks, caller_account, guard_registry};
+use remote_exports_core::{Reader, RemovalKind, Verdict};
 use serde_json::{Value, json};
 
-use crate::{OutputFormat, RunError, usage};
+use crate::args::OutputFormat;
+use crate::{RunError, usage};
 
 /// What is about to be deployed.
 pub enum Proposed {
@@ -28,35 +29,21 @@ pub struct Check {
 pub async fn run(sdk: &SdkConfig, check: Check, output: OutputFormat) -> Result<Status, RunError> {
     let region =
         sdk.region().map(ToString::to_string).ok_or_else(|| usage("no region: pass --region or set AWS_REGION"))?;
+    let proposed = match check.proposed {
+        Proposed::File(path) => GuardProposed::Template {
+            template: std::fs::read_to_string(&path)
+                .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?,
+            previous: PreviousTemplate::Deployed,
+        },
+        Proposed::ChangeSet(name) => GuardProposed::ChangeSet { name, template: None },
+    };
     // The account is the one the credentials belong to, as STS says: the same key IAM pins the
     // registry query to.
     let account = caller_account(sdk).await?;
-    let stacks = CloudFormationStacks::new(sdk);
-    let template = match &check.proposed {
-        Proposed::File(path) => {
-            std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?
-        }
-        Proposed::ChangeSet(name) => stacks
-            .template(&check.stack, Some(name))
-            .await?
-            .ok_or_else(|| RunError::Run(format!("the change set {name} has no template")))?,
-    };
-    let previous_template = match &check.proposed {
-        Proposed::File(_) => stacks.template(&check.stack, None).await?,
-        Proposed::ChangeSet(_) => None,
-    };
-    let registry_config = match &check.registry_role {
-        Some(role) => registry_reader_config(sdk, role, &account),
-        None => sdk.clone(),
-    };
-    let registry = DynamoDbRegistry::new(&registry_config, &check.table);
-    let guard = ExportGuard::new(stacks, registry, GuardScope { account: account.clone(), region: region.clone() });
-    let operation = match &check.proposed {
-        Proposed::File(_) => Operation::Deploy { template, previous_template, parameters: None },
-        // The deployed template and the change set's parameter values, as the guard reads them.
-        Proposed::ChangeSet(name) => guard.change_set(&check.stack, name, template).await?,
-    };
-    let verdict = guard.decide(&check.stack, &operation).await?;
+    let registry = guard_registry(sdk, &check.table, check.registry_role.as_deref(), &account);
+    let scope = GuardScope { account: account.clone(), region: region.clone() };
+    let verdict =
+        ExportGuard::new(CloudFormationStacks::new(sdk), registry, scope).check(&check.stack, proposed).await?;
     match output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&verdict_json(&check.stack, &verdict))?),
         OutputFormat::Table => print_table(&check.stack, &account, &region, &verdict),

@@ -7,7 +7,9 @@ use remote_exports_core::{
 };
 use serde_json::{Value, json};
 
-use crate::{OutputFormat, RunError, print_table};
+use crate::RunError;
+use crate::args::OutputFormat;
+use crate::print::table_of as print_table;
 
 /// Which readers to show.
 #[derive(Debug, Default)]
@@ -225,7 +227,7 @@ pub fn print_stale(report: &AuditReport, output: OutputFormat) -> Result<bool, R
             "warning: {} reader(s) of {} not checked: {}",
             check.readers,
             check.source.describe(),
-            check.error.as_deref().unwrap_or("")
+            check.error.as_ref().map(ToString::to_string).unwrap_or_default()
         );
     }
     Ok(!report.stale.is_empty())

@@ -11,6 +11,7 @@ use crate::ports::ExportReader;
 use crate::properties::output_ref;
 use crate::published::{ExportOrigin, parameter_origin};
 use crate::read_record::{AlertUpdate, PublisherRef, ReadRecord, parameter_key};
+use crate::role_arn::InvalidRoleArn;
 use crate::staleness::{StaleRead, stale_in};
 
 /// How reading one source went during an audit.
@@ -19,8 +20,23 @@ pub struct PublisherCheck {
     pub source: PublisherRef,
     pub readers: usize,
     pub pages: u32,
-    /// Why its readers could not be checked.
-    pub error: Option<String>,
+    /// Why its readers (or some of their reads) could not be checked.
+    pub error: Option<UncheckedSource>,
+}
+
+/// Why a source's readers could not be checked: they are reported unchecked, not current.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UncheckedSource {
+    #[error("role {0} is no longer allowed by ALLOWED_ROLE_ARNS, so it was not assumed")]
+    RoleNoLongerAllowed(String),
+    #[error("{0}")]
+    InvalidRole(#[from] InvalidRoleArn),
+    #[error("{0}")]
+    Exports(ReadError),
+    #[error("stack {stack}: {error}")]
+    Stack { stack: String, error: ReadError },
+    #[error("parameter(s) {} could not be read ({why}); reads of them were not checked", names.join(", "))]
+    Parameters { names: Vec<String>, why: String },
 }
 
 /// The result of comparing every recorded read with what its publisher exports now.
@@ -65,11 +81,8 @@ pub async fn audit<S: ExportReader>(records: &[ReadRecord], exports: &S, governa
             Ok(Current { fingerprints, unchecked, pages }) => {
                 check.pages = pages;
                 if let Some((_, why)) = unchecked.first_key_value() {
-                    let names: Vec<&str> = unchecked.keys().map(String::as_str).collect();
-                    check.error = Some(format!(
-                        "parameter(s) {} could not be read ({why}); reads of them were not checked",
-                        names.join(", ")
-                    ));
+                    let names = unchecked.keys().cloned().collect();
+                    check.error = Some(UncheckedSource::Parameters { names, why: why.clone() });
                 }
                 let is_unchecked = |parameter: bool, export: &str| parameter && unchecked.contains_key(export);
                 for record in readers {
@@ -121,11 +134,11 @@ async fn current_fingerprints<S: ExportReader>(
     readers: &[&ReadRecord],
     exports: &S,
     governance: &Governance,
-) -> Result<Current, String> {
+) -> Result<Current, UncheckedSource> {
     if let (Some(role), Some(allowed)) = (&source_ref.role_arn, &governance.allowed_role_arns)
         && !allowed.allows(role)
     {
-        return Err(format!("role {role} is no longer allowed by ALLOWED_ROLE_ARNS, so it was not assumed"));
+        return Err(UncheckedSource::RoleNoLongerAllowed(role.clone()));
     }
     let source = source_ref.to_source(AUDIT_SESSION_NAME)?;
     let reads = || readers.iter().flat_map(|r| r.exports.iter());
@@ -144,12 +157,14 @@ async fn current_fingerprints<S: ExportReader>(
                 std::ops::ControlFlow::Continue(())
             })
             .await
-            .map_err(|error: ReadError| error.to_string())?;
+            .map_err(UncheckedSource::Exports)?;
     }
     // One DescribeStacks per stack, however many readers hold its outputs.
     for stack in stacks {
-        let described =
-            exports.stack_outputs(&source, stack).await.map_err(|error| format!("stack {stack}: {error}"))?;
+        let described = exports
+            .stack_outputs(&source, stack)
+            .await
+            .map_err(|error| UncheckedSource::Stack { stack: stack.to_owned(), error })?;
         for (key, value) in described.iter().flat_map(|d| d.outputs.iter()) {
             let name = format!("{stack}.{key}");
             if wanted.contains(name.as_str()) {
@@ -391,7 +406,10 @@ mod tests {
             report.stale.iter().map(|s| (s.key.as_str(), s.state, s.parameter)).collect();
         assert_eq!(states, [("Topic", Staleness::Changed, true)], "the denied one is not called removed");
         let unchecked: Vec<&PublisherCheck> = report.unchecked().collect();
-        assert!(unchecked[0].error.as_deref().unwrap().contains("/booking/flag could not be read"), "{unchecked:?}");
+        assert!(
+            unchecked[0].error.as_ref().unwrap().to_string().contains("/booking/flag could not be read"),
+            "{unchecked:?}"
+        );
         assert_eq!(report.alert_updates[0].alerted.get("Flag").map(String::as_str), Some("an earlier alert"));
     }
 
@@ -404,6 +422,6 @@ mod tests {
         };
         let report = audit(&[record("a", "222222222222", &[("x", "1", "s")])], &sources, &governance).await;
         assert!(sources.reads().is_empty());
-        assert!(report.sources[0].error.as_deref().unwrap().contains("no longer allowed"));
+        assert!(report.sources[0].error.as_ref().unwrap().to_string().contains("no longer allowed"));
     }
 }

@@ -434,6 +434,31 @@ fn hidden_note(hidden: usize) -> String {
 
 /// What a failed AWS call says about itself: its error code, else its HTTP status, else that no
 /// answer came. Every WARN and Reason about a call carries one of the three.
+/// A failed call to a service or store, in words an operator can act on: the operation, the error
+/// code (else the HTTP status, else that no answer came) and the service's own message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} failed ({}: {message})", self.cause())]
+pub struct CallError {
+    pub operation: &'static str,
+    /// The service's error code, such as `AccessDeniedException`.
+    pub code: Option<String>,
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+impl CallError {
+    /// A call that was answered, but not with what it needs (`message` says what was missing).
+    pub fn unexpected(operation: &'static str, message: impl Into<String>) -> CallError {
+        CallError { operation, code: None, status: None, message: message.into() }
+    }
+
+    /// The code, else the HTTP status, else that no answer came.
+    pub fn cause(&self) -> String {
+        call_cause(self.code.as_deref(), self.status)
+    }
+}
+
 pub fn call_cause(code: Option<&str>, status: Option<u16>) -> String {
     match (code, status) {
         (Some(code), _) => code.to_owned(),
@@ -575,7 +600,7 @@ mod tests {
             LookupError::Policy(PolicyError::Entry {
                 origin: origin.clone(),
                 account: "*".into(),
-                problem: "needs Exports, a list of patterns".into(),
+                problem: crate::policy::EntryProblem::NotAList("Exports"),
             }),
             LookupError::Policy(PolicyError::Unreadable { origin: origin.clone(), detail: "ParameterNotFound".into() }),
             LookupError::Policy(PolicyError::BothSet),

@@ -33,9 +33,11 @@ pub mod template;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use audit::{AUDIT_SESSION_NAME, AuditReport, PublisherCheck, audit};
+pub use audit::{AUDIT_SESSION_NAME, AuditReport, PublisherCheck, UncheckedSource, audit};
 pub use config::{ConfigError, Governance};
-pub use error::{FailureKind, LookupError, MissingExport, MissingKind, ReadError, ReadStep, Reads, call_cause};
+pub use error::{
+    CallError, FailureKind, LookupError, MissingExport, MissingKind, ReadError, ReadStep, Reads, call_cause,
+};
 pub use fingerprint::{FINGERPRINT_SCHEME, fingerprint, opaque_id};
 pub use guard::{
     Affected, Changes, CurrentOutput, CurrentStack, Operation, Reader, Removal, RemovalKind, TemplateProblem,
@@ -46,10 +48,10 @@ pub use meter::{Count, Meter, NoMeter};
 pub use parameter::{GET_PARAMETERS_BATCH, InvalidParameterRef, Parameter, ParameterRef, batches};
 pub use pattern::{Pattern, PatternList};
 pub use plan::{Consumer, ExportFilter, LookupPlan, Origin, Source};
-pub use policy::{ConsumerPolicy, ConsumerRules, PolicyError, PolicyOrigin};
+pub use policy::{ConsumerPolicy, ConsumerRules, EntryProblem, PolicyError, PolicyOrigin};
 pub use ports::{
-    Attempts, AuditEvents, ExportReader, ParameterError, ParameterStore, PublisherStacks, ReadRegistry,
-    ReadersBySource, RegistryError, SnapshotMeta, SnapshotStore,
+    Attempts, AuditEvents, EventFailure, ExportReader, ParameterError, ParameterStore, PublishError, PublisherStacks,
+    ReadRegistry, ReadersBySource, RegistryError, SnapshotError, SnapshotMeta, SnapshotStore, StackReadError,
 };
 pub use properties::{OutputRequest, PropertyError, ResourceProperties, Selection, output_ref};
 pub use published::{Export, ExportOrigin, ParameterVersion, StackOutputs, parameter_origin};

@@ -68,7 +68,7 @@ pub enum PolicyError {
     #[error("the {origin} has the key '{key}', which is neither a 12-digit account ID nor \"*\"")]
     Account { origin: PolicyOrigin, key: String },
     #[error("the {origin} entry for {account} {problem}")]
-    Entry { origin: PolicyOrigin, account: String, problem: String },
+    Entry { origin: PolicyOrigin, account: String, problem: EntryProblem },
     #[error("the {origin} could not be read: {detail}")]
     Unreadable { origin: PolicyOrigin, detail: String },
     #[error("set CONSUMER_POLICY or CONSUMER_POLICY_PARAMETER, not both")]
@@ -111,17 +111,38 @@ impl ConsumerPolicy {
     }
 }
 
-fn parse_rules(entry: &Value) -> Result<ConsumerRules, String> {
+/// What is wrong with one account's entry; each text completes "the entry for <account> …".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryProblem {
+    #[error("must be an object with RoleArns and Exports")]
+    NotAnObject,
+    #[error("has the unknown key '{0}'; the keys are RoleArns, Exports, Outputs and Parameters")]
+    UnknownKey(String),
+    #[error("needs {0}, a list of patterns")]
+    NotAList(&'static str),
+    #[error("has {item} in {list}, which is not a pattern (a non-empty string without spaces or commas)")]
+    NotAPattern { list: &'static str, item: String },
+    #[error("has '{0}' in RoleArns, which is neither a role ARN pattern (arn:…) nor \"self\"")]
+    NotARolePattern(String),
+    #[error("has '{0}' in Exports, which is not an export name pattern (letters, digits, : - and *)")]
+    NotAnExportPattern(String),
+    #[error("has '{0}' in Outputs, which is not a <StackName>.<OutputKey> pattern (letters, digits, . - and *)")]
+    NotAnOutputPattern(String),
+    #[error("has '{0}' in Parameters, which is not a parameter name or ARN pattern (letters, digits, _ . - / : and *)")]
+    NotAParameterPattern(String),
+}
+
+fn parse_rules(entry: &Value) -> Result<ConsumerRules, EntryProblem> {
     let Value::Object(fields) = entry else {
-        return Err("must be an object with RoleArns and Exports".to_owned());
+        return Err(EntryProblem::NotAnObject);
     };
     const KEYS: [&str; 4] = ["RoleArns", "Exports", "Outputs", "Parameters"];
     if let Some(unknown) = fields.keys().find(|k| !KEYS.contains(&k.as_str())) {
-        return Err(format!("has the unknown key '{unknown}'; the keys are RoleArns, Exports, Outputs and Parameters"));
+        return Err(EntryProblem::UnknownKey(unknown.clone()));
     }
-    let list = |name: &str| -> Result<Vec<String>, String> {
+    let list = |name: &'static str| -> Result<Vec<String>, EntryProblem> {
         let Some(Value::Array(items)) = fields.get(name) else {
-            return Err(format!("needs {name}, a list of patterns"));
+            return Err(EntryProblem::NotAList(name));
         };
         items
             .iter()
@@ -129,9 +150,7 @@ fn parse_rules(entry: &Value) -> Result<ConsumerRules, String> {
                 Some(text) if !text.is_empty() && !text.contains(|c: char| c.is_whitespace() || c == ',') => {
                     Ok(text.to_owned())
                 }
-                _ => Err(format!(
-                    "has {item} in {name}, which is not a pattern (a non-empty string without spaces or commas)"
-                )),
+                _ => Err(EntryProblem::NotAPattern { list: name, item: item.to_string() }),
             })
             .collect()
     };
@@ -143,33 +162,25 @@ fn parse_rules(entry: &Value) -> Result<ConsumerRules, String> {
         } else if pattern.starts_with("arn:") {
             role_arns.push(Pattern::new(&pattern));
         } else {
-            return Err(format!(
-                "has '{pattern}' in RoleArns, which is neither a role ARN pattern (arn:…) nor \"self\""
-            ));
+            return Err(EntryProblem::NotARolePattern(pattern));
         }
     }
     let exports = list("Exports")?;
     let export_char = |c: char| c.is_ascii_alphanumeric() || c == ':' || c == '-' || c == '*';
     if let Some(bad) = exports.iter().find(|p| !p.chars().all(export_char)) {
-        return Err(format!(
-            "has '{bad}' in Exports, which is not an export name pattern (letters, digits, : - and *)"
-        ));
+        return Err(EntryProblem::NotAnExportPattern(bad.clone()));
     }
     let exports = PatternList::parse(&exports.join(",")).unwrap_or_else(PatternList::nothing);
     let outputs = if fields.contains_key("Outputs") { list("Outputs")? } else { Vec::new() };
     let output_char = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '*';
     if let Some(bad) = outputs.iter().find(|p| !p.chars().all(output_char)) {
-        return Err(format!(
-            "has '{bad}' in Outputs, which is not a <StackName>.<OutputKey> pattern (letters, digits, . - and *)"
-        ));
+        return Err(EntryProblem::NotAnOutputPattern(bad.clone()));
     }
     let outputs = PatternList::parse(&outputs.join(",")).unwrap_or_else(PatternList::nothing);
     let parameters = if fields.contains_key("Parameters") { list("Parameters")? } else { Vec::new() };
     let parameter_char = |c: char| c.is_ascii_alphanumeric() || "_.-/*:".contains(c);
     if let Some(bad) = parameters.iter().find(|p| !p.chars().all(parameter_char)) {
-        return Err(format!(
-            "has '{bad}' in Parameters, which is not a parameter name or ARN pattern (letters, digits, _ . - / : and *)"
-        ));
+        return Err(EntryProblem::NotAParameterPattern(bad.clone()));
     }
     let parameters = PatternList::parse(&parameters.join(",")).unwrap_or_else(PatternList::nothing);
     Ok(ConsumerRules { role_arns, allows_self, exports, outputs, parameters })

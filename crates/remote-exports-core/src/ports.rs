@@ -12,7 +12,7 @@
 use std::future::Future;
 use std::ops::ControlFlow;
 
-use crate::error::ReadError;
+use crate::error::{CallError, ReadError};
 use crate::guard::CurrentStack;
 use crate::parameter::{Parameter, ParameterRef};
 use crate::plan::Source;
@@ -217,7 +217,26 @@ impl<R: ReadRegistry> ReadRegistry for std::sync::Arc<R> {
 /// Puts one event per stale read on an event bus.
 pub trait AuditEvents: Send + Sync {
     /// Returns how many events were accepted; an error says which were not and why.
-    fn publish(&self, stale: &[StaleRead]) -> impl Future<Output = Result<usize, String>> + Send;
+    fn publish(&self, stale: &[StaleRead]) -> impl Future<Output = Result<usize, PublishError>> + Send;
+}
+
+/// Some stale-read events were not put: how many were, and why each other one was not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{accepted} event(s) put; {}", failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct PublishError {
+    pub accepted: usize,
+    pub failures: Vec<EventFailure>,
+}
+
+/// Why events were not put.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventFailure {
+    /// The whole call failed: none of its events was put.
+    #[error("{0}")]
+    Call(CallError),
+    /// The bus refused this one event.
+    #[error("event for {stack_name} {export} not accepted ({code}: {message})")]
+    NotAccepted { stack_name: String, export: String, code: String, message: String },
 }
 
 /// A snapshot's header: which generation of parts to read, and when its read started.
@@ -229,14 +248,23 @@ pub struct SnapshotMeta {
     pub read_at_ms: u64,
 }
 
-/// Where snapshots and leases live (a DynamoDB table keyed by `Key` in production). Errors are
-/// sentences with the AWS error code.
+/// Why the snapshot table could not be used (then every read goes to the publisher directly).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{0}")]
+    Call(#[from] CallError),
+    /// An item the table holds is not one this version wrote (or is incomplete).
+    #[error("the snapshot is not understood: {0}")]
+    Unreadable(String),
+}
+
+/// Where snapshots and leases live (a DynamoDB table keyed by `Key` in production).
 pub trait SnapshotStore: Send + Sync {
-    fn meta(&self, key: &str) -> impl Future<Output = Result<Option<SnapshotMeta>, String>> + Send;
+    fn meta(&self, key: &str) -> impl Future<Output = Result<Option<SnapshotMeta>, SnapshotError>> + Send;
     /// The parts of one generation, concatenated.
-    fn body(&self, key: &str, meta: &SnapshotMeta) -> impl Future<Output = Result<String, String>> + Send;
+    fn body(&self, key: &str, meta: &SnapshotMeta) -> impl Future<Output = Result<String, SnapshotError>> + Send;
     /// Stores a new generation: its parts first, then the header that points at them.
-    fn store(&self, key: &str, read_at_ms: u64, body: &str) -> impl Future<Output = Result<(), String>> + Send;
+    fn store(&self, key: &str, read_at_ms: u64, body: &str) -> impl Future<Output = Result<(), SnapshotError>> + Send;
     /// Takes the lease unless someone else holds one that has not expired.
     fn try_lease(
         &self,
@@ -244,18 +272,18 @@ pub trait SnapshotStore: Send + Sync {
         holder: &str,
         now_ms: u64,
         until_ms: u64,
-    ) -> impl Future<Output = Result<bool, String>> + Send;
-    fn release(&self, key: &str, holder: &str) -> impl Future<Output = Result<(), String>> + Send;
+    ) -> impl Future<Output = Result<bool, SnapshotError>> + Send;
+    fn release(&self, key: &str, holder: &str) -> impl Future<Output = Result<(), SnapshotError>> + Send;
 }
 
 impl<T: SnapshotStore> SnapshotStore for std::sync::Arc<T> {
-    fn meta(&self, key: &str) -> impl Future<Output = Result<Option<SnapshotMeta>, String>> + Send {
+    fn meta(&self, key: &str) -> impl Future<Output = Result<Option<SnapshotMeta>, SnapshotError>> + Send {
         (**self).meta(key)
     }
-    fn body(&self, key: &str, meta: &SnapshotMeta) -> impl Future<Output = Result<String, String>> + Send {
+    fn body(&self, key: &str, meta: &SnapshotMeta) -> impl Future<Output = Result<String, SnapshotError>> + Send {
         (**self).body(key, meta)
     }
-    fn store(&self, key: &str, read_at_ms: u64, body: &str) -> impl Future<Output = Result<(), String>> + Send {
+    fn store(&self, key: &str, read_at_ms: u64, body: &str) -> impl Future<Output = Result<(), SnapshotError>> + Send {
         (**self).store(key, read_at_ms, body)
     }
     fn try_lease(
@@ -264,10 +292,10 @@ impl<T: SnapshotStore> SnapshotStore for std::sync::Arc<T> {
         holder: &str,
         now_ms: u64,
         until_ms: u64,
-    ) -> impl Future<Output = Result<bool, String>> + Send {
+    ) -> impl Future<Output = Result<bool, SnapshotError>> + Send {
         (**self).try_lease(key, holder, now_ms, until_ms)
     }
-    fn release(&self, key: &str, holder: &str) -> impl Future<Output = Result<(), String>> + Send {
+    fn release(&self, key: &str, holder: &str) -> impl Future<Output = Result<(), SnapshotError>> + Send {
         (**self).release(key, holder)
     }
 }
@@ -285,14 +313,27 @@ pub trait ReadersBySource: Send + Sync {
 
 /// The publisher's own stacks, as the guard sees them before an operation.
 pub trait PublisherStacks: Send + Sync {
-    /// The stack named `stack` as it stands, or `None` when it does not exist (yet). The error is
-    /// a sentence with the AWS error code.
-    fn current(&self, stack: &str) -> impl Future<Output = Result<Option<CurrentStack>, String>> + Send;
-    /// The stack's deployed template as written (`None`: no such stack).
-    fn deployed_template(&self, stack: &str) -> impl Future<Output = Result<Option<String>, String>> + Send;
+    /// The stack named `stack` as it stands, or `None` when it does not exist (yet).
+    fn current(&self, stack: &str) -> impl Future<Output = Result<Option<CurrentStack>, StackReadError>> + Send;
+    /// The template as written: the stack's deployed one, or with `change_set` that change set's
+    /// (`None`: no such stack).
+    fn template(
+        &self,
+        stack: &str,
+        change_set: Option<&str>,
+    ) -> impl Future<Output = Result<Option<String>, StackReadError>> + Send;
     /// The parameter values a change set was created with.
     fn change_set_parameters(
         &self,
         change_set: &str,
-    ) -> impl Future<Output = Result<crate::template::Parameters, String>> + Send;
+    ) -> impl Future<Output = Result<crate::template::Parameters, StackReadError>> + Send;
+}
+
+/// A publisher's own stack (or change set) could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} of {subject} failed ({}: {})", call.operation, call.cause(), call.message)]
+pub struct StackReadError {
+    /// The stack or change set asked about.
+    pub subject: String,
+    pub call: CallError,
 }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use crate::fingerprint::fingerprint;
 use crate::plan::Source;
 use crate::published::{ExportOrigin, ParameterVersion};
-use crate::role_arn::RoleArn;
+use crate::role_arn::{InvalidRoleArn, RoleArn};
 
 /// The registry's key for one consumer resource: `<StackId>|<LogicalResourceId>`.
 pub fn reader_key(stack_id: &str, logical_resource_id: &str) -> String {
@@ -38,9 +38,9 @@ impl PublisherRef {
     /// The source to read again, with this session name for CloudTrail, on nobody's behalf and
     /// without a consumer's ExternalId: the registry never keeps one, and the publisher role trusts
     /// the audit role without it (examples/publisher-role.yaml).
-    pub fn to_source(&self, session_name: &str) -> Result<Source, String> {
+    pub fn to_source(&self, session_name: &str) -> Result<Source, InvalidRoleArn> {
         let role = match &self.role_arn {
-            Some(arn) => Some(RoleArn::parse(arn).map_err(|error| error.to_string())?),
+            Some(arn) => Some(RoleArn::parse(arn)?),
             None => None,
         };
         Ok(Source {

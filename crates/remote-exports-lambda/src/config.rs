@@ -78,10 +78,10 @@ impl FunctionConfig {
         FunctionConfig { mode, settings, tls_roots, metrics, guard_registry_role, errors }
     }
 
-    /// What the guard needs, or the sentence that says which setting is missing (then every hook
-    /// request is answered InternalFailure with it, and the hook's FailureMode decides).
-    pub fn guard_setup(&self) -> Result<GuardSetup, String> {
-        let missing = |name: &str, why: &str| format!("{name} is not set ({why})");
+    /// What the guard needs, or the setting that is missing (then every hook request is answered
+    /// InternalFailure naming it, and the hook's FailureMode decides).
+    pub fn guard_setup(&self) -> Result<GuardSetup, MissingSetting> {
+        let missing = |name: &'static str, why: &'static str| MissingSetting { name, why };
         Ok(GuardSetup {
             account: self.settings.function_account.clone().ok_or_else(|| {
                 missing("FUNCTION_ACCOUNT_ID", "the publisher account whose stacks and readers the guard checks")
@@ -102,6 +102,15 @@ impl FunctionConfig {
         self.settings.warnings.iter().for_each(|warning| tracing::warn!(%warning, "function setting"));
         self.errors.iter().for_each(|error| tracing::error!(%error, "function setting"));
     }
+}
+
+/// A setting a mode cannot run without.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name} is not set ({why})")]
+pub struct MissingSetting {
+    pub name: &'static str,
+    /// What the setting is for.
+    pub why: &'static str,
 }
 
 /// The export guard's settings.
@@ -163,7 +172,7 @@ mod tests {
             _ => None,
         });
         assert_eq!(config.mode, Mode::Guard);
-        assert!(config.guard_setup().unwrap_err().starts_with("READS_TABLE is not set"));
+        assert_eq!(config.guard_setup().unwrap_err().name, "READS_TABLE");
     }
 
     /// The manual's "Function environment" table names exactly these variables (besides the SDK's

@@ -10,29 +10,44 @@
 use std::time::Duration;
 
 use cloudformation_lambda_hook::{
-    Action, Annotation, AnnotationStatus, HookRequest, HookResponse, PayloadFetcher, PayloadUrl, Severity, Target, cut,
+    Action, Annotation, AnnotationStatus, HookRequest, HookResponse, PayloadError, PayloadFetcher, PayloadUrl,
+    PayloadUrlError, Severity, Target, cut,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use remote_exports_app::{ExportGuard, now_ms};
-use remote_exports_core::{
-    Affected, Operation, PublisherStacks, ReadersBySource, Removal, ValueChange, Verdict, subject,
-};
+use remote_exports_app::{ExportGuard, GuardError, PreviousTemplate, Proposed, now_ms};
+use remote_exports_core::{Affected, PublisherStacks, ReadersBySource, Removal, ValueChange, Verdict, subject};
 use serde_json::Value;
 
 use crate::handlers::MetricsSink;
 use crate::handlers::refuse;
 use crate::metrics::{self, GuardEnding, MetricsSettings};
-use crate::{Invocation, Refused};
+use crate::{Handler, Invocation, MissingSetting, Refused};
 
 /// The Hooks service waits 30 s; the guard stops working well before.
 const HOOK_BUDGET: Duration = Duration::from_secs(25);
 
-/// Why the guard cannot serve at all (a setting is missing): every request is answered
-/// `InternalFailure` with this, so the hook's FailureMode decides and the message says what to set.
-pub type Unconfigured = String;
+/// Why the guard could not decide on a request it serves: answered `InternalFailure`, so that the
+/// hook's FailureMode decides.
+#[derive(Debug, thiserror::Error)]
+enum Undecided {
+    #[error("the stack ID {0} names no stack")]
+    NoStackName(String),
+    #[error("{0}")]
+    PayloadUrl(#[from] PayloadUrlError),
+    #[error("{0}")]
+    Payload(#[from] PayloadError),
+    #[error("the hook payload holds no template")]
+    NoTemplate,
+    #[error("{0}")]
+    Guard(#[from] GuardError),
+    #[error("the check did not finish within {} s", .0.as_secs())]
+    TimedOut(Duration),
+}
 
 pub struct GuardHandler<S, R> {
-    guard: Result<ExportGuard<S, R>, Unconfigured>,
+    /// `Err`: a setting is missing, and every request is answered `InternalFailure` naming it, so
+    /// the hook's FailureMode decides and the message says what to set.
+    guard: Result<ExportGuard<S, R>, MissingSetting>,
     fetcher: PayloadFetcher,
     allow_loopback: bool,
     metrics: MetricsSettings,
@@ -41,7 +56,7 @@ pub struct GuardHandler<S, R> {
 
 impl<S: PublisherStacks, R: ReadersBySource> GuardHandler<S, R> {
     pub fn new(
-        guard: Result<ExportGuard<S, R>, Unconfigured>,
+        guard: Result<ExportGuard<S, R>, MissingSetting>,
         fetcher: PayloadFetcher,
         allow_loopback: bool,
         metrics: MetricsSettings,
@@ -49,8 +64,10 @@ impl<S: PublisherStacks, R: ReadersBySource> GuardHandler<S, R> {
     ) -> Self {
         GuardHandler { guard, fetcher, allow_loopback, metrics, sink }
     }
+}
 
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+impl<S: PublisherStacks, R: ReadersBySource> Handler for GuardHandler<S, R> {
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         if Invocation::of(&event.payload) != Invocation::Hook {
             tracing::warn!("refused an event that is not a Lambda Hook request; nothing was answered");
             return Err(refuse(Refused::NotAHookRequest, Some("GuardUndecided"), &self.metrics, &self.sink));
@@ -90,7 +107,7 @@ impl<S: PublisherStacks, R: ReadersBySource> GuardHandler<S, R> {
         let budget = lambda_budget(&event.context);
         let response = match tokio::time::timeout(budget, self.check(guard, &request, budget)).await {
             Ok(response) => response,
-            Err(_) => Err(format!("the check did not finish within {} s", budget.as_secs())),
+            Err(_) => Err(Undecided::TimedOut(budget)),
         };
         let token = &request.client_request_token;
         let (ending, response) = match response {
@@ -116,31 +133,33 @@ impl<S: PublisherStacks, R: ReadersBySource> GuardHandler<S, R> {
         };
         Ok(self.finish(ending, response))
     }
+}
 
+impl<S: PublisherStacks, R: ReadersBySource> GuardHandler<S, R> {
+    /// What the request proposes, from its payload, then the guard's one use case.
     async fn check(
         &self,
         guard: &ExportGuard<S, R>,
         request: &HookRequest,
         budget: Duration,
-    ) -> Result<Verdict, String> {
-        let stack = request.stack_name().ok_or_else(|| format!("the stack ID {} names no stack", request.stack_id))?;
-        let operation = match (request.target, request.action) {
-            // A delete's payload holds no template: the stack as it stands says what goes.
-            (Target::Stack, Action::Delete) => Operation::Delete,
+    ) -> Result<Verdict, Undecided> {
+        let stack = request.stack_name().ok_or_else(|| Undecided::NoStackName(request.stack_id.clone()))?;
+        let proposed = match (request.target, request.action) {
+            // A delete's payload holds no template.
+            (Target::Stack, Action::Delete) => Proposed::Delete,
             _ => {
-                let url = PayloadUrl::bind(request.payload.as_deref(), &guard.scope().region, self.allow_loopback)
-                    .map_err(|e| e.to_string())?;
-                let payload = self.fetcher.fetch(&url, budget).await.map_err(|e| e.to_string())?;
-                let template = payload.template.ok_or("the hook payload holds no template")?;
+                let url = PayloadUrl::bind(request.payload.as_deref(), &guard.scope().region, self.allow_loopback)?;
+                let payload = self.fetcher.fetch(&url, budget).await?;
+                let template = payload.template.ok_or(Undecided::NoTemplate)?;
                 match (request.target, &request.change_set_id) {
                     (Target::ChangeSet, Some(change_set)) => {
-                        guard.change_set(stack, change_set, template).await.map_err(|e| e.to_string())?
+                        Proposed::ChangeSet { name: change_set.clone(), template: Some(template) }
                     }
-                    _ => Operation::Deploy { template, previous_template: payload.previous_template, parameters: None },
+                    _ => Proposed::Template { template, previous: PreviousTemplate::Given(payload.previous_template) },
                 }
             }
         };
-        guard.decide(stack, &operation).await.map_err(|e| e.to_string())
+        Ok(guard.check(stack, proposed).await?)
     }
 
     fn finish(&self, ending: GuardEnding, response: HookResponse) -> Value {

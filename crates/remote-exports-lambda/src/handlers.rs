@@ -12,7 +12,7 @@ use remote_exports_core::{AuditEvents, ExportReader, ReadRegistry};
 use serde_json::{Value, json};
 
 use crate::metrics::{self, Counts, Ending, MetricsSettings, RequestMeter};
-use crate::{AuditFailure, FunctionError, Invocation, Refused};
+use crate::{AuditFailure, FunctionError, Handler, Invocation, Refused};
 
 /// Where a handler's metrics documents go: one line on stdout in the function, a list in tests.
 pub type MetricsSink = Arc<dyn Fn(&Value) + Send + Sync>;
@@ -35,8 +35,10 @@ impl<R: CustomResource, T: ResponseTransport> CustomResourceHandler<R, T> {
     pub fn new(driver: Driver<R, T>, meter: Arc<RequestMeter>, metrics: MetricsSettings, sink: MetricsSink) -> Self {
         CustomResourceHandler { driver, meter, metrics, sink }
     }
+}
 
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+impl<R: CustomResource, T: ResponseTransport> Handler for CustomResourceHandler<R, T> {
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         if Invocation::of(&event.payload) != Invocation::CustomResource {
             // Anyone in the Organization may invoke this function: a forged schedule or hook request
             // gets nothing, not one AWS call.
@@ -45,11 +47,9 @@ impl<R: CustomResource, T: ResponseTransport> CustomResourceHandler<R, T> {
             );
             return Err(refuse(Refused::NotACustomResourceRequest, None, &self.metrics, &self.sink));
         }
-        // Vouched for by the bound ResponseURL once answered; used only then.
-        let stack_id = event.payload["StackId"].as_str().map(str::to_owned);
         let handled = cloudformation_custom_resource::lambda::handle(&self.driver, event).await;
         let counts = self.meter.take();
-        let ending = ending(&handled, &counts, stack_id.as_deref());
+        let ending = ending(&handled, &counts);
         (self.sink)(&metrics::request_document(&self.metrics, ending, &counts, now_ms()));
         let handled = handled.map_err(FunctionError)?;
         Ok(cloudformation_custom_resource::lambda::reply(&handled))
@@ -69,7 +69,7 @@ pub(crate) fn refuse(
 }
 
 /// How a custom-resource invocation ended, for its metrics.
-fn ending<'a>(handled: &'a Result<Handled, HandleError>, counts: &Counts, stack_id: Option<&'a str>) -> Ending<'a> {
+fn ending<'a>(handled: &'a Result<Handled, HandleError>, counts: &Counts) -> Ending<'a> {
     match handled {
         Ok(handled) => Ending::Answered {
             request_type: handled.kind.map_or("Invalid", |kind| kind.as_str()),
@@ -79,7 +79,8 @@ fn ending<'a>(handled: &'a Result<Handled, HandleError>, counts: &Counts, stack_
                 .failure_kind
                 .or_else(|| (handled.status == Status::Failed && handled.kind.is_none()).then_some("InvalidRequest")),
             follow_up_failed: handled.follow_up.as_ref().is_some_and(|f| f.error.is_some()),
-            consumer_account: stack_id.and_then(StackArn::parse).map(|stack| stack.account),
+            // The stack the bound ResponseURL vouched for.
+            consumer_account: StackArn::parse(&handled.stack_id).map(|stack| stack.account),
         },
         Err(HandleError::ResponseUrlRefused(_)) => Ending::Refused,
         Err(_) => Ending::NotAnswered,
@@ -94,17 +95,19 @@ pub struct AuditHandler<S, R, E> {
     sink: MetricsSink,
 }
 
-impl<S: ExportReader, R: ReadRegistry, E: AuditEvents> AuditHandler<S, R, E> {
-    pub fn new(audit: Audit<S, R>, events: E, metrics: MetricsSettings, sink: MetricsSink) -> Self {
-        AuditHandler { audit, events, metrics, sink }
-    }
-
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+impl<S: ExportReader, R: ReadRegistry, E: AuditEvents> Handler for AuditHandler<S, R, E> {
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         if Invocation::of(&event.payload) != Invocation::ScheduledAudit {
             tracing::warn!("refused an event that is not the audit's schedule; nothing was answered");
             return Err(refuse(Refused::NotAScheduledAudit, None, &self.metrics, &self.sink));
         }
         self.run(cloudformation_custom_resource::lambda::deadline(&event.context)).await.map_err(Diagnostic::from)
+    }
+}
+
+impl<S: ExportReader, R: ReadRegistry, E: AuditEvents> AuditHandler<S, R, E> {
+    pub fn new(audit: Audit<S, R>, events: E, metrics: MetricsSettings, sink: MetricsSink) -> Self {
+        AuditHandler { audit, events, metrics, sink }
     }
 
     /// One run, cut off at the work deadline; its counts as the invocation's result.
@@ -228,7 +231,7 @@ mod tests {
     struct KeptEvents(Mutex<Vec<StaleRead>>);
 
     impl AuditEvents for KeptEvents {
-        async fn publish(&self, stale: &[StaleRead]) -> Result<usize, String> {
+        async fn publish(&self, stale: &[StaleRead]) -> Result<usize, remote_exports_core::PublishError> {
             self.0.lock().unwrap().extend_from_slice(stale);
             Ok(stale.len())
         }

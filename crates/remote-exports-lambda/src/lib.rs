@@ -7,10 +7,13 @@ mod guard_handler;
 mod handlers;
 mod logging;
 
-pub use config::{FunctionConfig, GuardSetup, VARIABLES};
+pub use config::{FunctionConfig, GuardSetup, MissingSetting, VARIABLES};
 pub use guard_handler::{GuardHandler, respond};
 pub use handlers::{AuditHandler, CustomResourceHandler, MetricsSink, stdout_metrics};
 pub use logging::init_logging;
+
+use std::future::Future;
+use std::sync::Arc;
 
 pub mod metrics;
 
@@ -18,8 +21,24 @@ pub mod metrics;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 use cloudformation_custom_resource::HandleError;
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use remote_exports_app::AuditError;
 use serde_json::Value;
+
+/// One mode's handler: an event in, the runtime's answer out.
+pub trait Handler {
+    fn handle(&self, event: LambdaEvent<Value>) -> impl Future<Output = Result<Value, Diagnostic>>;
+}
+
+/// Serves `handler` on the Lambda Runtime API until the runtime stops.
+pub async fn serve(handler: impl Handler + 'static) -> Result<(), lambda_runtime::Error> {
+    let handler = Arc::new(handler);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event| {
+        let handler = Arc::clone(&handler);
+        async move { handler.handle(event).await }
+    }))
+    .await
+}
 
 /// Which function this process is: `FUNCTION_MODE`, which the template (or
 /// `examples/export-guard.yaml`) sets per function. An event's shape never chooses the mode; it only decides whether the mode's
@@ -35,16 +54,21 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub fn from_setting(setting: Option<&str>) -> Result<Mode, String> {
+    pub fn from_setting(setting: Option<&str>) -> Result<Mode, UnknownMode> {
         match setting.map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(Mode::CustomResource),
             Some(s) if s.eq_ignore_ascii_case("custom-resource") => Ok(Mode::CustomResource),
             Some(s) if s.eq_ignore_ascii_case("audit") => Ok(Mode::Audit),
             Some(s) if s.eq_ignore_ascii_case("guard") => Ok(Mode::Guard),
-            Some(other) => Err(format!("FUNCTION_MODE must be 'custom-resource', 'audit' or 'guard', not '{other}'")),
+            Some(other) => Err(UnknownMode(other.to_owned())),
         }
     }
 }
+
+/// A `FUNCTION_MODE` that names no mode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("FUNCTION_MODE must be 'custom-resource', 'audit' or 'guard', not '{0}'")]
+pub struct UnknownMode(pub String);
 
 /// An event this function does not serve: refused before any AWS call, answered to nobody.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -191,7 +215,7 @@ mod tests {
         assert_eq!(Mode::from_setting(Some("custom-resource")), Ok(Mode::CustomResource));
         assert_eq!(Mode::from_setting(Some(" Audit ")), Ok(Mode::Audit));
         assert_eq!(Mode::from_setting(Some("guard")), Ok(Mode::Guard));
-        assert!(Mode::from_setting(Some("both")).unwrap_err().contains("'both'"));
+        assert!(Mode::from_setting(Some("both")).unwrap_err().to_string().contains("'both'"));
         let refused = lambda_runtime::Diagnostic::from(Refused::NotACustomResourceRequest);
         assert_eq!(refused.error_type, "RemoteExports.NotACustomResourceRequest");
         assert!(refused.error_message.contains("AuditFunction"), "{}", refused.error_message);

@@ -3,78 +3,82 @@
 #![recursion_limit = "256"]
 //! The Lambda binary: one of the template's functions, chosen by `FUNCTION_MODE` (set by the
 //! template, never by an event). It reads its configuration once ([`FunctionConfig`]), wires the
-//! AWS adapters into that mode's handler and serves the Lambda Runtime API.
+//! AWS adapters into that mode's handler and serves it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_config::SdkConfig;
 use cloudformation_custom_resource::Driver;
 use cloudformation_lambda_hook::PayloadFetcher;
-use lambda_runtime::service_fn;
 use remote_exports_app::{Audit, ExportGuard, GuardScope, RemoteExports, SnapshotReader};
 use remote_exports_aws::{
     CloudFormationExports, CloudFormationStacks, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents,
-    HttpResponseTransport, SsmParameters, load_sdk_config, registry_reader_config,
+    HttpResponseTransport, SsmParameters, guard_registry, load_sdk_config,
 };
 use remote_exports_lambda::metrics::RequestMeter;
-use remote_exports_lambda::{AuditHandler, CustomResourceHandler, FunctionConfig, GuardHandler, Mode, stdout_metrics};
+use remote_exports_lambda::{
+    AuditHandler, CustomResourceHandler, FunctionConfig, GuardHandler, Handler, Mode, serve, stdout_metrics,
+};
+
+type Error = lambda_runtime::Error;
 
 // One request at a time: a current-thread runtime starts faster and holds less memory.
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> Result<(), Error> {
     remote_exports_lambda::init_logging();
     let function = FunctionConfig::from_env();
     function.log();
-    let guard = function.guard_setup();
-    let FunctionConfig { mode, settings, tls_roots: roots, metrics, .. } = function;
-    let config = load_sdk_config(roots).await?;
-    if mode == Mode::Guard {
-        // Its own stacks with its own credentials; the registry through the central role, as itself.
-        let guard = guard.map(|setup| {
-            let registry_config = match &setup.registry_role {
-                Some(role) => registry_reader_config(&config, role, &setup.account),
-                None => config.clone(),
-            };
-            let registry = DynamoDbRegistry::new(&registry_config, &setup.reads_table);
-            let scope = GuardScope { account: setup.account, region: setup.region };
-            ExportGuard::new(CloudFormationStacks::new(&config), registry, scope)
-        });
-        let fetcher = PayloadFetcher::from_builder(roots.reqwest_builder()?.connect_timeout(Duration::from_secs(5)))?;
-        let loopback = settings.url_policy.allows_loopback();
-        let handler = Arc::new(GuardHandler::new(guard, fetcher, loopback, metrics, stdout_metrics()));
-        return lambda_runtime::run(service_fn(move |event| {
-            let handler = Arc::clone(&handler);
-            async move { handler.handle(event).await }
-        }))
-        .await;
+    let config = load_sdk_config(function.tls_roots).await?;
+    match function.mode {
+        Mode::Guard => serve(guard(function, &config)?).await,
+        Mode::Audit => serve(audit(function, &config)).await,
+        Mode::CustomResource => serve(custom_resource(function, &config)?).await,
     }
-    // Without READS_TABLE the registry is absent, not disabled: no client, no call, no cost.
-    let registry = settings.reads_table.as_deref().map(|table| DynamoDbRegistry::new(&config, table));
-    if mode == Mode::Audit {
-        // Every publisher read directly, never through the shared snapshot.
-        let audit = Audit::new(CloudFormationExports::new(config.clone()), registry, settings.governance.clone());
-        let events = EventBridgeEvents::new(&config, &settings.audit_event_bus);
-        let handler = Arc::new(AuditHandler::new(audit, events, metrics, stdout_metrics()));
-        return lambda_runtime::run(service_fn(move |event| {
-            let handler = Arc::clone(&handler);
-            async move { handler.handle(event).await }
-        }))
-        .await;
-    }
+}
+
+/// `ExportGuardFunction`: its own stacks with its own credentials; the registry through the
+/// central role, as itself.
+fn guard(
+    function: FunctionConfig,
+    config: &SdkConfig,
+) -> Result<GuardHandler<CloudFormationStacks, DynamoDbRegistry>, Error> {
+    let guard = function.guard_setup().map(|setup| {
+        let registry = guard_registry(config, &setup.reads_table, setup.registry_role.as_deref(), &setup.account);
+        let scope = GuardScope { account: setup.account, region: setup.region };
+        ExportGuard::new(CloudFormationStacks::new(config), registry, scope)
+    });
+    let builder = function.tls_roots.reqwest_builder()?.connect_timeout(Duration::from_secs(5));
+    let fetcher = PayloadFetcher::from_builder(builder)?;
+    let loopback = function.settings.url_policy.allows_loopback();
+    Ok(GuardHandler::new(guard, fetcher, loopback, function.metrics, stdout_metrics()))
+}
+
+/// `AuditFunction`: every publisher read directly, never through the shared snapshot.
+fn audit(
+    function: FunctionConfig,
+    config: &SdkConfig,
+) -> AuditHandler<CloudFormationExports, DynamoDbRegistry, EventBridgeEvents> {
+    let settings = function.settings;
+    let registry = settings.reads_table.as_deref().map(|table| DynamoDbRegistry::new(config, table));
+    let audit = Audit::new(CloudFormationExports::new(config.clone()), registry, settings.governance.clone());
+    let events = EventBridgeEvents::new(config, &settings.audit_event_bus);
+    AuditHandler::new(audit, events, function.metrics, stdout_metrics())
+}
+
+/// `RemoteExportsFunction`: reads through the shared snapshot when there is one.
+fn custom_resource(function: FunctionConfig, config: &SdkConfig) -> Result<impl Handler + use<>, Error> {
+    let settings = function.settings;
     let meter = Arc::new(RequestMeter::default());
+    // Without READS_TABLE the registry is absent, not disabled: no client, no call, no cost.
+    let registry = settings.reads_table.as_deref().map(|table| DynamoDbRegistry::new(config, table));
     // Without EXPORTS_CACHE_TABLE every read is direct: no table, no call.
-    let snapshots = settings.snapshot.as_ref().map(|s| DynamoDbSnapshots::new(&config, &s.table));
-    let ttl = settings.snapshot.as_ref().map_or(std::time::Duration::ZERO, |s| s.ttl);
+    let snapshots = settings.snapshot.as_ref().map(|s| DynamoDbSnapshots::new(config, &s.table));
+    let ttl = settings.snapshot.as_ref().map_or(Duration::ZERO, |s| s.ttl);
     let direct = CloudFormationExports::new(config.clone()).with_meter(meter.clone());
     let exports = SnapshotReader::new(direct, snapshots, ttl).with_meter(meter.clone());
     let url_policy = settings.url_policy.clone();
-    let resource = RemoteExports::new(settings, exports, SsmParameters::new(&config)).with_meter(meter.clone());
-    let driver = Driver::new(resource.with_registry(registry), HttpResponseTransport::new(roots)?);
-    let handler = CustomResourceHandler::new(driver.with_url_policy(url_policy), meter, metrics, stdout_metrics());
-    let handler = Arc::new(handler);
-    lambda_runtime::run(service_fn(move |event| {
-        let handler = Arc::clone(&handler);
-        async move { handler.handle(event).await }
-    }))
-    .await
+    let resource = RemoteExports::new(settings, exports, SsmParameters::new(config)).with_meter(meter.clone());
+    let driver = Driver::new(resource.with_registry(registry), HttpResponseTransport::new(function.tls_roots)?);
+    Ok(CustomResourceHandler::new(driver.with_url_policy(url_policy), meter, function.metrics, stdout_metrics()))
 }

@@ -1,11 +1,63 @@
-//! Reads one resource's properties out of a CloudFormation template, resolving the intrinsic
-//! functions a stack author typically uses for them (`!Ref` and `!Sub` of parameters and pseudo
-//! parameters). Anything else is refused by name, so a preview never guesses.
+//! `remote-exports preview`'s use case: the Create request a resource would send, from its
+//! properties as JSON or from a template (resolving the intrinsic functions a stack author typically
+//! uses for them: `!Ref` and `!Sub` of parameters and pseudo parameters; anything else is refused by
+//! name, so a preview never guesses). The function's own resource then answers it.
 
-use remote_exports_core::template::{self, Unresolved, defaults};
-use serde_json::{Map, Value};
+use cloudformation_custom_resource::{Partition, Request};
+use remote_exports_core::template::{self, Parameters, Unresolved, defaults};
+use serde_json::{Map, Value, json};
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// Where the resource's properties come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviewProperties {
+    Json(Value),
+    /// The resource `logical_id` of a template, with values for its parameters (`Name`, `Value`).
+    Template {
+        text: String,
+        logical_id: String,
+        parameters: Vec<(String, String)>,
+    },
+}
+
+/// The consumer stack a preview stands in for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewStack {
+    pub region: String,
+    pub account: String,
+}
+
+/// A Create request for the function's resource, and what the template says that a deploy would trip on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    pub request: Request,
+    pub warnings: Vec<PreviewWarning>,
+}
+
+/// Something the template does that would fail before the function is called.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PreviewWarning {
+    #[error(
+        "{id}'s ServiceToken names region {named}, but the stack is in {region}. CloudFormation invokes a \
+         ServiceToken only in the stack's own region (\"The service token must be from the same Region in which you \
+         are creating the stack\", AWS::CloudFormation::CustomResource reference), so the stack would fail before \
+         the function is called. Deploy the function in {region} and name it with \
+         !Sub arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:<account>:function:<name>."
+    )]
+    ServiceTokenInAnotherRegion { id: String, named: String, region: String },
+}
+
+/// Why no request could be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PreviewError {
+    #[error("the region {region} is in none of the partitions this version knows ({known})")]
+    UnknownRegion { region: String, known: String },
+    #[error("{0}")]
+    Template(#[from] TemplateError),
+    #[error("the preview's request does not parse: {0}")]
+    Request(String),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum TemplateError {
     #[error("the template is neither JSON nor YAML: {0}")]
     Unreadable(String),
@@ -19,10 +71,48 @@ pub enum TemplateError {
     MissingParameter { path: String, name: String },
 }
 
-/// The values `!Ref`/`!Sub` may use: template parameters (their defaults, overridden by the
-/// caller) and pseudo parameters.
-pub use remote_exports_core::template::Parameters;
+/// The Create request a stack in `stack` would send with these properties.
+pub fn preview(properties: PreviewProperties, stack: &PreviewStack) -> Result<Preview, PreviewError> {
+    let PreviewStack { region, account } = stack;
+    let partition = Partition::of_region(region)
+        .ok_or_else(|| PreviewError::UnknownRegion { region: region.clone(), known: Partition::known_ids() })?
+        .id;
+    let mut warnings = Vec::new();
+    let properties = match properties {
+        PreviewProperties::Json(properties) => properties,
+        PreviewProperties::Template { text, logical_id, parameters } => {
+            let mut given = Parameters::from([
+                ("AWS::Region".to_owned(), region.clone()),
+                ("AWS::Partition".to_owned(), partition.to_owned()),
+                ("AWS::AccountId".to_owned(), account.clone()),
+            ]);
+            given.extend(parameters);
+            if let Some(named) = service_token_region(&text, &logical_id, &given)
+                && named != *region
+            {
+                warnings.push(PreviewWarning::ServiceTokenInAnotherRegion {
+                    id: logical_id.clone(),
+                    named,
+                    region: region.clone(),
+                });
+            }
+            resource_properties(&text, &logical_id, &given)?
+        }
+    };
+    let event = json!({
+        "RequestType": "Create",
+        "ResponseURL": "https://preview.invalid/not-sent",
+        "StackId": format!("arn:{partition}:cloudformation:{region}:{account}:stack/preview/00000000-0000-0000-0000-000000000000"),
+        "RequestId": "preview",
+        "LogicalResourceId": "Lookup",
+        "ResourceType": "Custom::RemoteExports",
+        "ResourceProperties": properties,
+    });
+    let request = Request::parse(event).map_err(|e| PreviewError::Request(e.reason))?;
+    Ok(Preview { request, warnings })
+}
 
+/// The resource's properties, resolved; without its ServiceToken.
 pub fn resource_properties(text: &str, logical_id: &str, given: &Parameters) -> Result<Value, TemplateError> {
     let template = parse(text)?;
     let resource = template
@@ -46,7 +136,7 @@ pub fn resource_properties(text: &str, logical_id: &str, given: &Parameters) -> 
 /// The region a resource's ServiceToken names, when the template spells it out: a literal ARN, or an
 /// `!Sub` whose region part resolves from the parameters. `None` for `!ImportValue`, `!GetAtt`, a
 /// region left to a parameter without a value, or a template that cannot be read.
-pub fn service_token_region(text: &str, logical_id: &str, given: &Parameters) -> Option<String> {
+fn service_token_region(text: &str, logical_id: &str, given: &Parameters) -> Option<String> {
     let template = parse(text).ok()?;
     let token = template.get("Resources")?.get(logical_id)?.get("Properties")?.get("ServiceToken")?;
     let arn = match token {
@@ -179,5 +269,31 @@ Resources:
         assert_eq!(region("!Sub arn:aws:lambda:${Unset}:1:function:f"), None);
         assert_eq!(region("!ImportValue remote-exports-ServiceToken"), None);
         assert_eq!(service_token_region(&template("x"), "Other", &given), None);
+    }
+
+    #[test]
+    fn a_preview_is_a_create_in_the_chosen_region_and_partition() {
+        let stack = PreviewStack { region: "cn-north-1".into(), account: "111111111111".into() };
+        let made = preview(PreviewProperties::Json(json!({"ExportPrefix": "x"})), &stack).unwrap();
+        assert_eq!(made.request.kind, cloudformation_custom_resource::RequestKind::Create);
+        let arn = cloudformation_custom_resource::StackArn::parse(&made.request.reply.stack_id).unwrap();
+        assert_eq!((arn.partition, arn.region, arn.account), ("aws-cn", "cn-north-1", "111111111111"));
+        assert_eq!(made.request.properties["ExportPrefix"], "x");
+        let unknown = PreviewStack { region: "xx-east-1".into(), account: "111111111111".into() };
+        let error = preview(PreviewProperties::Json(json!({})), &unknown).unwrap_err();
+        assert!(error.to_string().contains("aws-iso-f"), "{error}");
+    }
+
+    #[test]
+    fn a_service_token_of_another_region_is_a_warning() {
+        let template = "Resources:\n  L:\n    Type: Custom::RemoteExports\n    Properties:\n      ServiceToken: !Sub arn:${AWS::Partition}:lambda:us-east-1:1:function:f\n      ExportPrefix: x\n";
+        let stack = PreviewStack { region: "eu-west-1".into(), account: "111111111111".into() };
+        let properties =
+            PreviewProperties::Template { text: template.into(), logical_id: "L".into(), parameters: Vec::new() };
+        let made = preview(properties, &stack).unwrap();
+        assert!(
+            matches!(&made.warnings[..], [PreviewWarning::ServiceTokenInAnotherRegion { named, .. }] if named == "us-east-1")
+        );
+        assert_eq!(made.request.properties, json!({"ExportPrefix": "x"}));
     }
 }
