@@ -208,11 +208,11 @@ fn the_release_workflow_runs_the_procedure_the_manual_describes() {
         "cargo xtask test",
         "cargo xtask dist --twice",
         "check advisories",
-        "cargo publish --locked --dry-run -p cloudformation-custom-resource",
+        "cargo publish --locked --dry-run -p remote-exports-shared -p cloudformation-custom-resource",
         "gh release create",
         "npm publish \"target/",
         "pypa/gh-action-pypi-publish",
-        "cargo publish --locked -p cloudformation-custom-resource",
+        "for crate in remote-exports-shared cloudformation-custom-resource",
         "sam\" publish",
         "CodeS3ObjectVersion",
     ];

@@ -4,6 +4,8 @@ use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
 
+use remote_exports_shared::source_chain;
+
 use crate::response::{MAX_RESPONSE_BYTES, truncate_utf8};
 
 /// Why a request failed: the Reason a stack author reads in the stack's events.
@@ -65,29 +67,6 @@ impl Error for Failure {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         self.cause.as_deref().map(|cause| cause as &(dyn Error + 'static))
     }
-}
-
-/// Each error in the chain, outermost first, joined with `: `. A cause whose text an outer error
-/// already shows is left out: many errors repeat their source in their own message. What
-/// [`Failure::from_error`] puts in a Reason; as useful in a log line.
-pub fn source_chain(error: &(dyn Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(current) = next {
-        let text = current.to_string();
-        if !text.is_empty() && !parts.iter().any(|shown| shown.contains(&text)) {
-            parts.push(text);
-        }
-        next = current.source();
-    }
-    parts.join(": ")
-}
-
-/// Whether an error chain's text says a TLS certificate was not trusted (rustls and the platform
-/// verifiers say "certificate", as in `invalid peer certificate: UnknownIssuer`): a failure that no
-/// retry can heal.
-pub fn is_untrusted_certificate(chain: &str) -> bool {
-    chain.contains("certificate") || chain.contains("UnknownIssuer")
 }
 
 /// No Reason can be longer than the whole answer; the encoder cuts it further to fit.
@@ -152,15 +131,5 @@ mod tests {
         let failure = Failure::new("Name is required.").with_physical_resource_id("id").detail("k=v");
         assert!(failure.source().is_none());
         assert_eq!((failure.physical_resource_id.as_deref(), failure.detail.as_str()), (Some("id"), "k=v"));
-    }
-
-    #[test]
-    fn certificate_failures_are_told_apart() {
-        assert!(is_untrusted_certificate(
-            "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer"
-        ));
-        assert!(!is_untrusted_certificate(
-            "error sending request: client error (Connect): tcp connect error: Connection refused"
-        ));
     }
 }

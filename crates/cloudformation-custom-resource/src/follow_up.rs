@@ -42,7 +42,7 @@ impl FollowUp {
         let name = self.name;
         let error = match run_guarded(until, self.task).await {
             Ok(Ok(())) => return FollowUpOutcome { name, error: None },
-            Ok(Err(error)) => crate::failure::source_chain(error.as_ref()),
+            Ok(Err(error)) => remote_exports_shared::source_chain(error.as_ref()),
             Err(Interrupted::TimedOut { waited }) => format!("did not finish within {} ms", waited.as_millis()),
             Err(Interrupted::Panicked { message }) => format!("panicked ({message})"),
         };

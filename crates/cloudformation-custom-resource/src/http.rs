@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::failure::{is_untrusted_certificate, source_chain};
 use crate::{ResponseTransport, ResponseUrl, TransportError};
+use remote_exports_shared::{is_untrusted_certificate, source_chain};
 
 /// PUTs answers to presigned S3 URLs with `reqwest`.
 ///

@@ -65,7 +65,6 @@ mod follow_up;
 mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
-mod partition;
 #[cfg(test)]
 mod proptests;
 mod request;
@@ -81,7 +80,6 @@ pub use failure::Failure;
 pub use follow_up::FollowUp;
 #[cfg(feature = "reqwest")]
 pub use http::HttpTransport;
-pub use partition::Partition;
 pub use request::{ReplyTarget, Request, RequestKind, StackArn};
 pub use response::{Data, Response, Status};
 pub use response_url::{ResponseUrl, UrlPolicy};
@@ -90,7 +88,6 @@ pub use sender::{ResponseTransport, RetryPolicy, TransportError};
 /// Why a request could not be answered, and the details inside those errors.
 pub mod error {
     pub use crate::driver::HandleError;
-    pub use crate::failure::{is_untrusted_certificate, source_chain};
     pub use crate::follow_up::FollowUpOutcome;
     pub use crate::request::MalformedRequest;
     pub use crate::response::EncodeError;

@@ -7,8 +7,7 @@
 
 use std::time::Duration;
 
-use cloudformation_custom_resource::Partition;
-use cloudformation_custom_resource::error::source_chain;
+use remote_exports_shared::{Partition, source_chain};
 use serde::Deserialize;
 use serde_json::Value;
 use url::{Host, Url};

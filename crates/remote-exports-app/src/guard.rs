@@ -2,12 +2,12 @@
 //! and who in other accounts still reads it. The hook handler and `remote-exports check` both run
 //! it, each with its own adapters and its own way of saying the verdict.
 
-use cloudformation_custom_resource::Partition;
 use remote_exports_core::template::Parameters;
 use remote_exports_core::{
     Operation, PublisherStacks, ReadersBySource, RegistryError, StackReadError, TemplateProblem, Verdict, changes,
     verdict,
 };
+use remote_exports_shared::Partition;
 
 /// Where the guard stands: the publisher account and region whose stacks it checks.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,8 +3,9 @@
 //! uses for them: `!Ref` and `!Sub` of parameters and pseudo parameters; anything else is refused by
 //! name, so a preview never guesses). The function's own resource then answers it.
 
-use cloudformation_custom_resource::{Partition, Request};
+use cloudformation_custom_resource::Request;
 use remote_exports_core::template::{self, Parameters, Unresolved, defaults};
+use remote_exports_shared::Partition;
 use serde_json::{Map, Value, json};
 
 /// Where the resource's properties come from.

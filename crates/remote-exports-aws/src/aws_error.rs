@@ -6,7 +6,7 @@ use std::error::Error as StdError;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response;
 
-use cloudformation_custom_resource::error::source_chain;
+use remote_exports_shared::source_chain;
 
 use remote_exports_core::CallError;
 

@@ -27,7 +27,7 @@ use remote_exports_core::{
     Source, StackOutputs,
 };
 
-use cloudformation_custom_resource::error::{is_untrusted_certificate, source_chain};
+use remote_exports_shared::{is_untrusted_certificate, source_chain};
 
 use crate::assumed_role::{AssumedRole, AssumedRoleCredentials};
 use crate::aws_error::{is_missing_stack, live_stack};
@@ -81,11 +81,12 @@ fn counted(
     builder
         .retry_partition(partition)
         .retry_classifier(UntrustedCertificatesAreFinal)
-        .interceptor(CountAttempts(Arc::clone(log)))
+        .interceptor(CountReadAttempts(Arc::clone(log)))
 }
 
-/// CloudFormation attempts (ListExports, DescribeStacks) of the latest read of one source, counted as they happen, so that a read
-/// cut off by the deadline can still say how often it tried and how often it was throttled.
+/// The attempts of the latest read of one source (ListExports, DescribeStacks, GetParameters,
+/// GetParametersByPath), counted as they happen, so that a read cut off by the deadline can still
+/// say how often it tried and how often it was throttled.
 #[derive(Default)]
 struct AttemptLog {
     attempts: AtomicU32,
@@ -101,11 +102,11 @@ impl std::fmt::Debug for AttemptLog {
 }
 
 #[derive(Debug, Clone)]
-struct CountAttempts(Arc<AttemptLog>);
+struct CountReadAttempts(Arc<AttemptLog>);
 
-impl Intercept for CountAttempts {
+impl Intercept for CountReadAttempts {
     fn name(&self) -> &'static str {
-        "CountListExportsAttempts"
+        "CountReadAttempts"
     }
 
     fn read_after_attempt(
@@ -253,7 +254,7 @@ impl CloudFormationExports {
             .region(Region::new(source.region.clone()))
             .retry_partition(partition)
             .retry_classifier(UntrustedCertificatesAreFinal)
-            .interceptor(CountAttempts(log));
+            .interceptor(CountReadAttempts(log));
         if let Some(role_key) = &key.role {
             config = config.credentials_provider(AssumedRoleCredentials(self.assumed_role(role_key, source)));
         }

@@ -2,7 +2,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_http_client::{Builder, HttpClientError};
-use cloudformation_custom_resource::Partition;
+use remote_exports_shared::Partition;
 
 /// The roots of Amazon Trust Services, which sign the certificates of every AWS endpoint the
 /// function talks to (STS, CloudFormation, S3) outside China.

@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::handlers::MetricsSink;
 use crate::handlers::refuse;
 use crate::metrics::{self, GuardEnding, MetricsSettings};
-use crate::{Handler, Invocation, MissingSetting, Refused};
+use crate::{EventShape, Handler, MissingSetting, Refused};
 
 /// The Hooks service waits 30 s; the guard stops working well before.
 const HOOK_BUDGET: Duration = Duration::from_secs(25);
@@ -68,7 +68,7 @@ impl<S: PublisherStacks, R: ReadersBySource> GuardHandler<S, R> {
 
 impl<S: PublisherStacks, R: ReadersBySource> Handler for GuardHandler<S, R> {
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-        if Invocation::of(&event.payload) != Invocation::Hook {
+        if EventShape::of(&event.payload) != EventShape::Hook {
             tracing::warn!("refused an event that is not a Lambda Hook request; nothing was answered");
             return Err(refuse(Refused::NotAHookRequest, Some("GuardUndecided"), &self.metrics, &self.sink));
         }

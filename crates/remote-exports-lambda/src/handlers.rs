@@ -12,7 +12,7 @@ use remote_exports_core::{AuditEvents, ExportReader, ReadRegistry};
 use serde_json::{Value, json};
 
 use crate::metrics::{self, Counts, Ending, MetricsSettings, RequestMeter};
-use crate::{AuditFailure, FunctionError, Handler, Invocation, Refused};
+use crate::{AuditFailure, EventShape, FunctionError, Handler, Refused};
 
 /// Where a handler's metrics documents go: one line on stdout in the function, a list in tests.
 pub type MetricsSink = Arc<dyn Fn(&Value) + Send + Sync>;
@@ -39,7 +39,7 @@ impl<R: CustomResource, T: ResponseTransport> CustomResourceHandler<R, T> {
 
 impl<R: CustomResource, T: ResponseTransport> Handler for CustomResourceHandler<R, T> {
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-        if Invocation::of(&event.payload) != Invocation::CustomResource {
+        if EventShape::of(&event.payload) != EventShape::CustomResource {
             // Anyone in the Organization may invoke this function: a forged schedule or hook request
             // gets nothing, not one AWS call.
             tracing::warn!(
@@ -97,7 +97,7 @@ pub struct AuditHandler<S, R, E> {
 
 impl<S: ExportReader, R: ReadRegistry, E: AuditEvents> Handler for AuditHandler<S, R, E> {
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-        if Invocation::of(&event.payload) != Invocation::ScheduledAudit {
+        if EventShape::of(&event.payload) != EventShape::ScheduledAudit {
             tracing::warn!("refused an event that is not the audit's schedule; nothing was answered");
             return Err(refuse(Refused::NotAScheduledAudit, None, &self.metrics, &self.sink));
         }

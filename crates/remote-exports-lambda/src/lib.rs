@@ -109,7 +109,7 @@ impl From<Refused> for lambda_runtime::Diagnostic {
 
 /// What an invocation is, decided from the event's shape alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Invocation {
+pub enum EventShape {
     /// An EventBridge schedule: the audit function runs the audit; the custom-resource function refuses it.
     ScheduledAudit,
     /// A CloudFormation Lambda Hook request: the guard serves it; the others refuse it.
@@ -119,21 +119,21 @@ pub enum Invocation {
     CustomResource,
 }
 
-impl Invocation {
+impl EventShape {
     /// A scheduled event has `"source": "aws.events"` and `"detail-type": "Scheduled Event"`. An
     /// event that also carries custom-resource fields is not one: it goes to the driver, whose URL
     /// binding decides, so that nothing can smuggle a request past it or trigger an audit with one.
-    pub fn of(event: &Value) -> Invocation {
+    pub fn of(event: &Value) -> EventShape {
         let scheduled = event["source"] == "aws.events" && event["detail-type"] == "Scheduled Event";
         let custom_resource_fields = ["ResponseURL", "RequestType", "StackId"].iter().any(|f| event.get(f).is_some());
         if custom_resource_fields {
-            Invocation::CustomResource
+            EventShape::CustomResource
         } else if scheduled {
-            Invocation::ScheduledAudit
+            EventShape::ScheduledAudit
         } else if cloudformation_lambda_hook::is_hook_event(event) {
-            Invocation::Hook
+            EventShape::Hook
         } else {
-            Invocation::CustomResource
+            EventShape::CustomResource
         }
     }
 }
@@ -177,21 +177,21 @@ mod tests {
     #[test]
     fn scheduled_events_and_custom_resource_requests_never_cross() {
         let scheduled = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
-        assert_eq!(Invocation::of(&scheduled), Invocation::ScheduledAudit);
+        assert_eq!(EventShape::of(&scheduled), EventShape::ScheduledAudit);
         let mut disguised = scheduled.clone();
         disguised["ResponseURL"] = json!("https://example.com/x");
-        assert_eq!(Invocation::of(&disguised), Invocation::CustomResource);
+        assert_eq!(EventShape::of(&disguised), EventShape::CustomResource);
         let request = json!({"RequestType": "Create", "ResponseURL": "https://x", "StackId": "s"});
-        assert_eq!(Invocation::of(&request), Invocation::CustomResource);
+        assert_eq!(EventShape::of(&request), EventShape::CustomResource);
         let other_rule = json!({"source": "aws.events", "detail-type": "Something Else"});
-        assert_eq!(Invocation::of(&other_rule), Invocation::CustomResource);
-        assert_eq!(Invocation::of(&json!("text")), Invocation::CustomResource);
+        assert_eq!(EventShape::of(&other_rule), EventShape::CustomResource);
+        assert_eq!(EventShape::of(&json!("text")), EventShape::CustomResource);
         let hook =
             json!({"clientRequestToken": "t", "actionInvocationPoint": "UPDATE_PRE_PROVISION", "requestData": {}});
-        assert_eq!(Invocation::of(&hook), Invocation::Hook);
+        assert_eq!(EventShape::of(&hook), EventShape::Hook);
         let mut smuggled = hook.clone();
         smuggled["ResponseURL"] = json!("https://example.com/x");
-        assert_eq!(Invocation::of(&smuggled), Invocation::CustomResource);
+        assert_eq!(EventShape::of(&smuggled), EventShape::CustomResource);
     }
 
     /// The sample hook events of `events/` are what the guard serves.
@@ -203,7 +203,7 @@ mod tests {
             ("hook-change-set", include_str!("../../../events/hook-change-set.json")),
         ] {
             let event: Value = serde_json::from_str(text).unwrap();
-            assert_eq!(Invocation::of(&event), Invocation::Hook, "{name}");
+            assert_eq!(EventShape::of(&event), EventShape::Hook, "{name}");
             cloudformation_lambda_hook::HookRequest::parse(&event).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }

@@ -263,16 +263,51 @@ fn packed_cdk_as_a_new_user(release: &dist::Dist) -> Result {
     logged_step("cdk: the packed package and wheel in fresh directories, without Rust", check, &log)
 }
 
-/// The protocol crate as crates.io would have it: packaged, then its tarball (with the Cargo.lock it
-/// ships) passes clippy with its default features, with none, and with `lambda` alone. This is
-/// `cargo package`'s own verification in check mode, which is all a library needs, over three
-/// feature sets instead of one.
+/// The published crates as crates.io would have them: the protocol crate and the shared crate it
+/// depends on, packaged together (cargo resolves the one against the other's tarball), then each
+/// tarball (with the Cargo.lock it ships) passes clippy: the shared crate alone, the protocol crate
+/// with its default features, with none, and with `lambda` alone, against the shared crate's
+/// tarball. This is `cargo package`'s own verification in check mode, which is all a library needs,
+/// over three feature sets instead of one.
 fn protocol_crate_stands_alone() -> Result {
-    let name = "cloudformation-custom-resource";
+    let (shared, protocol) = ("remote-exports-shared", "cloudformation-custom-resource");
     step(
-        &format!("cargo package -p {name}"),
-        cargo(&["package", "-p", name, "--locked", "--allow-dirty", "--no-verify"]),
+        &format!("cargo package -p {shared} -p {protocol}"),
+        cargo(&["package", "-p", shared, "-p", protocol, "--locked", "--allow-dirty", "--no-verify"]),
     )?;
+    let shared_dir = unpacked_tarball(shared)?;
+    let protocol_dir = unpacked_tarball(protocol)?;
+    let tarball_clippy = |manifest_dir: &Path, features: &[&str]| {
+        let mut check = cargo(&["clippy", "--manifest-path"]);
+        check
+            .arg(manifest_dir.join("Cargo.toml"))
+            // The workspace's dev profile (a packaged crate carries no profile), so that build scripts
+            // and their dependencies, aws-lc-sys's C library among them, are the workspace build's.
+            .args(["--config", "profile.dev.debug=\"line-tables-only\""])
+            .args(["--config", "profile.dev.package.\"*\".debug=false"])
+            .args(features)
+            .args(["--", "-D", "warnings"])
+            .env("CARGO_TARGET_DIR", target_dir());
+        check
+    };
+    let mut alone = tarball_clippy(&shared_dir, &[]);
+    alone.arg("--locked");
+    step(&format!("clippy on the {shared} tarball"), alone)?;
+    for features in [&[][..], &["--no-default-features"], &["--no-default-features", "--features", "lambda"]] {
+        // The shared crate is not on crates.io until released: its tarball stands in for it, which
+        // changes its lock entry's source, so this run may not be `--locked`; every other crate keeps
+        // the version the shipped Cargo.lock names.
+        let patch = format!("patch.crates-io.{shared}.path={:?}", shared_dir.display().to_string());
+        let mut check = tarball_clippy(&protocol_dir, features);
+        check.args(["--config", &patch]);
+        let shown = if features.is_empty() { "default features".to_owned() } else { features.join(" ") };
+        step(&format!("clippy on the {protocol} tarball, {shown}"), check)?;
+    }
+    Ok(())
+}
+
+/// `target/package/<name>-<version>/`, unpacked afresh from the crate's packaged tarball.
+fn unpacked_tarball(name: &str) -> Result<PathBuf> {
     let manifest = std::fs::read_to_string(workspace_root().join("crates").join(name).join("Cargo.toml"))
         .map_err(|e| format!("{name}'s Cargo.toml: {e}"))?;
     let version = line_value(&manifest, "version = ")
@@ -283,22 +318,8 @@ fn protocol_crate_stands_alone() -> Result {
     let _ = std::fs::remove_dir_all(&unpacked);
     let mut unpack = Command::new("tar");
     unpack.arg("-xzf").arg(packaged.join(format!("{name}-{version}.crate"))).arg("-C").arg(&packaged);
-    step("unpack the tarball", unpack)?;
-    for features in [&[][..], &["--no-default-features"], &["--no-default-features", "--features", "lambda"]] {
-        let mut check = cargo(&["clippy", "--locked", "--manifest-path"]);
-        check
-            .arg(unpacked.join("Cargo.toml"))
-            // The workspace's dev profile (a packaged crate carries no profile), so that build scripts
-            // and their dependencies, aws-lc-sys's C library among them, are the workspace build's.
-            .args(["--config", "profile.dev.debug=\"line-tables-only\""])
-            .args(["--config", "profile.dev.package.\"*\".debug=false"])
-            .args(features)
-            .args(["--", "-D", "warnings"])
-            .env("CARGO_TARGET_DIR", target_dir());
-        let shown = if features.is_empty() { "default features".to_owned() } else { features.join(" ") };
-        step(&format!("clippy on the {name} tarball, {shown}"), check)?;
-    }
-    Ok(())
+    step(&format!("unpack the {name} tarball"), unpack)?;
+    Ok(unpacked)
 }
 
 /// The product's one version, where each place that ships it says it: the crates (the workspace's

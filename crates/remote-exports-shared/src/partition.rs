@@ -25,7 +25,7 @@ pub struct Partition {
 }
 
 /// Every partition the SDK's endpoint rules know, in the SDK's order.
-pub(crate) const PARTITIONS: &[Partition] = &[
+const PARTITIONS: &[Partition] = &[
     Partition {
         id: "aws",
         dns_suffix: "amazonaws.com",
