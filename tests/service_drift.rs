@@ -5,158 +5,38 @@
 //! same resources under the same logical IDs, with the same properties (IAM statements, environment,
 //! invoke permissions, tables, alarms, dashboard), deletion policies and outputs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use remote_exports_core::template;
+use remote_exports_core::template::{self, Evaluator, Unknowns};
 use remote_exports_e2e::xtask_var;
 use serde_json::{Map, Value, json};
 
 /// What a template deploys, intrinsics evaluated: logical ID → type, properties and policies.
 type Deployed = BTreeMap<String, Value>;
 
-struct Evaluation {
-    parameters: HashMap<String, String>,
-    conditions: HashMap<String, bool>,
+/// `template` as CloudFormation evaluates it for these parameter values (over its defaults), through the
+/// product's one evaluator: pseudo parameters, resources and attributes become placeholders no literal
+/// holds (`⟪AWS::Region⟫`, `⟪Ref Name⟫`, `⟪Name.Attribute⟫`), so that a `Sub` lost on either side shows.
+fn evaluation(template: &Value, choice: &Map<String, Value>) -> Evaluator {
+    let given = choice.iter().map(|(name, value)| (name.clone(), value.as_str().unwrap().to_owned())).collect();
+    Evaluator::for_template(template, given, Unknowns::Placeholder)
 }
 
-impl Evaluation {
-    /// `parameters` over the template's defaults; then its `Conditions`, as CloudFormation evaluates them.
-    fn new(template: &Value, choice: &Map<String, Value>) -> Self {
-        let mut parameters: HashMap<String, String> = template::defaults(template).into_iter().collect();
-        for (name, value) in choice {
-            parameters.insert(name.clone(), value.as_str().unwrap().to_owned());
-        }
-        let mut evaluation = Evaluation { parameters, conditions: HashMap::new() };
-        let definitions = template["Conditions"].as_object().cloned().unwrap_or_default();
-        for name in definitions.keys() {
-            evaluation.condition(name, &definitions);
-        }
-        evaluation
-    }
-
-    fn condition(&mut self, name: &str, definitions: &Map<String, Value>) -> bool {
-        if let Some(known) = self.conditions.get(name) {
-            return *known;
-        }
-        let holds = self.holds(&definitions[name], definitions);
-        self.conditions.insert(name.to_owned(), holds);
-        holds
-    }
-
-    fn holds(&mut self, value: &Value, definitions: &Map<String, Value>) -> bool {
-        let (function, args) = value.as_object().and_then(|m| m.iter().next()).expect("a condition function");
-        let args_list = || args.as_array().cloned().unwrap_or_default();
-        match function.as_str() {
-            "Fn::Equals" => {
-                let args = args_list();
-                self.eval(&args[0]) == self.eval(&args[1])
-            }
-            "Fn::Not" => !self.holds(&args_list()[0], definitions),
-            "Fn::And" => args_list().iter().all(|c| self.holds(c, definitions)),
-            "Fn::Or" => args_list().iter().any(|c| self.holds(c, definitions)),
-            "Condition" => self.condition(args.as_str().unwrap(), definitions),
-            other => panic!("condition function {other} is not evaluated here"),
-        }
-    }
-
-    /// The value CloudFormation would see, with pseudo parameters, resources and attributes as
-    /// sentinels no literal holds (`⟪AWS::Region⟫`, `⟪Ref Name⟫`, `⟪Name.Attribute⟫`), so that a `Sub`
-    /// lost on either side shows; scalars as strings. `None` is `AWS::NoValue`.
-    fn eval(&self, value: &Value) -> Option<Value> {
-        match value {
-            Value::Object(map) if map.len() == 1 => {
-                let (key, args) = map.iter().next().unwrap();
-                match key.as_str() {
-                    "Ref" => self.reference(args.as_str().unwrap()),
-                    "Fn::GetAtt" => {
-                        let parts = args.as_array().unwrap();
-                        Some(format!("⟪{}.{}⟫", parts[0].as_str().unwrap(), parts[1].as_str().unwrap()).into())
-                    }
-                    "Fn::Sub" => Some(self.sub(args).into()),
-                    "Fn::Join" => {
-                        let args = args.as_array().unwrap();
-                        let items = self.eval(&args[1]).unwrap();
-                        let parts: Vec<String> = items.as_array().unwrap().iter().map(text).collect();
-                        Some(parts.join(args[0].as_str().unwrap()).into())
-                    }
-                    "Fn::Split" => {
-                        let args = args.as_array().unwrap();
-                        let whole = text(&self.eval(&args[1]).unwrap());
-                        Some(whole.split(args[0].as_str().unwrap()).map(|s| Value::from(s.to_owned())).collect())
-                    }
-                    "Fn::Select" => {
-                        let args = args.as_array().unwrap();
-                        let index: usize = text(&self.eval(&args[0]).unwrap()).parse().unwrap();
-                        Some(self.eval(&args[1]).unwrap()[index].clone())
-                    }
-                    "Fn::If" => {
-                        let args = args.as_array().unwrap();
-                        let holds = self.conditions[args[0].as_str().unwrap()];
-                        self.eval(&args[if holds { 1 } else { 2 }])
-                    }
-                    _ => Some(self.object(map)),
-                }
-            }
-            Value::Object(map) => Some(self.object(map)),
-            Value::Array(items) => Some(items.iter().filter_map(|item| self.eval(item)).collect()),
-            Value::Number(n) => Some(n.to_string().into()),
-            Value::Bool(b) => Some(b.to_string().into()),
-            other => Some(other.clone()),
-        }
-    }
-
-    fn object(&self, map: &Map<String, Value>) -> Value {
-        Value::Object(map.iter().filter_map(|(k, v)| self.eval(v).map(|v| (k.clone(), v))).collect())
-    }
-
-    fn reference(&self, name: &str) -> Option<Value> {
-        if name == "AWS::NoValue" {
-            return None;
-        }
-        Some(match self.parameters.get(name) {
-            Some(value) => value.clone().into(),
-            None if name.starts_with("AWS::") => format!("⟪{name}⟫").into(),
-            None => format!("⟪Ref {name}⟫").into(),
-        })
-    }
-
-    fn sub(&self, args: &Value) -> String {
-        let (body, variables) = match args {
-            Value::String(body) => (body.as_str(), Map::new()),
-            Value::Array(parts) => (parts[0].as_str().unwrap(), parts[1].as_object().cloned().unwrap()),
-            other => panic!("Fn::Sub of {other}"),
-        };
-        let mut out = String::new();
-        let mut rest = body;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let end = rest[start..].find('}').expect("a closed ${") + start;
-            let name = &rest[start + 2..end];
-            if let Some(literal) = name.strip_prefix('!') {
-                out.push_str(&format!("${{{literal}}}"));
-            } else if let Some(value) = variables.get(name) {
-                out.push_str(&text(&self.eval(value).unwrap()));
-            } else if let Some((resource, attribute)) = name.split_once('.') {
-                out.push_str(&format!("⟪{resource}.{attribute}⟫"));
-            } else {
-                out.push_str(&text(&self.reference(name).unwrap()));
-            }
-            rest = &rest[end + 1..];
-        }
-        out.push_str(rest);
-        out
-    }
+/// Whether the template includes what carries this `Condition` (every condition is decided here).
+fn included(evaluation: &Evaluator, item: &Value) -> bool {
+    item["Condition"].as_str().is_none_or(|c| evaluation.condition(c).unwrap_or_else(|| panic!("{c} is undecided")))
 }
 
-fn text(value: &Value) -> String {
-    value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string())
+/// `value` evaluated (`None`: `AWS::NoValue`).
+fn eval(evaluation: &Evaluator, value: &Value) -> Option<Value> {
+    evaluation.eval(value, "template").unwrap()
 }
 
 /// template.yaml as it deploys for `choice`: resources whose condition holds; a SAM function as the
 /// Lambda function it becomes (Globals merged), without its code, which the two build differently.
 fn sam_deploys(sam: &Value, choice: &Map<String, Value>) -> (Deployed, Deployed) {
-    let evaluation = Evaluation::new(sam, choice);
-    let included = |item: &Value| item["Condition"].as_str().is_none_or(|c| evaluation.conditions[c]);
+    let evaluation = evaluation(sam, choice);
+    let included = |item: &Value| included(&evaluation, item);
     let globals = sam["Globals"]["Function"].as_object().cloned().unwrap_or_default();
     let mut resources = Deployed::new();
     for (id, resource) in sam["Resources"].as_object().unwrap() {
@@ -186,7 +66,7 @@ fn sam_deploys(sam: &Value, choice: &Map<String, Value>) -> (Deployed, Deployed)
 
 /// What the construct synthesized: CDK's own metadata aside; the function's code aside.
 fn cdk_deploys(cdk: &Value) -> (Deployed, Deployed) {
-    let evaluation = Evaluation::new(cdk, &Map::new());
+    let evaluation = evaluation(cdk, &Map::new());
     let mut resources = Deployed::new();
     for (id, resource) in cdk["Resources"].as_object().unwrap() {
         if resource["Type"] == "AWS::CDK::Metadata" {
@@ -214,12 +94,12 @@ fn cdk_deploys(cdk: &Value) -> (Deployed, Deployed) {
 
 /// Every attribute of a resource but its `Metadata` (SAM's build method, CDK's asset path) and its
 /// `Condition` (evaluated before); a literal `${AWS::…}` is a `Sub` that was lost.
-fn deployed(evaluation: &Evaluation, resource: &Value) -> Value {
+fn deployed(evaluation: &Evaluator, resource: &Value) -> Value {
     let known = ["Type", "Properties", "DeletionPolicy", "UpdateReplacePolicy", "DependsOn", "Condition", "Metadata"];
     for key in resource.as_object().unwrap().keys() {
         assert!(known.contains(&key.as_str()), "resource attribute {key} is not compared here: {resource}");
     }
-    let properties = evaluation.eval(&resource["Properties"]);
+    let properties = eval(evaluation, &resource["Properties"]);
     let text = serde_json::to_string(&properties).unwrap();
     assert!(!text.contains("${AWS::"), "a literal ${{AWS::…}} outside a Sub: {text}");
     json!({
@@ -231,11 +111,11 @@ fn deployed(evaluation: &Evaluation, resource: &Value) -> Value {
     })
 }
 
-fn output_of(evaluation: &Evaluation, output: &Value) -> Value {
+fn output_of(evaluation: &Evaluator, output: &Value) -> Value {
     json!({
-        "Value": evaluation.eval(&output["Value"]),
+        "Value": eval(evaluation, &output["Value"]),
         "Description": output["Description"],
-        "Export": evaluation.eval(&output["Export"]),
+        "Export": eval(evaluation, &output["Export"]),
     })
 }
 

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use remote_exports_core::template::{self, Evaluator, Unknowns};
 use serde_norway::Value;
 
 fn template() -> Value {
@@ -164,63 +165,22 @@ fn one_command_deploys_every_region_around_one_registry() {
     assert_eq!(names(&function["Properties"]["FunctionName"]).as_deref(), Some("FunctionName"));
 }
 
-/// The few intrinsics `examples/publisher-role.yaml` builds its DescribeStacks resources with
-/// (`!Ref`, `!Sub`, `!Join`, `!Split`), evaluated as CloudFormation documents them.
-fn evaluate(value: &Value, parameters: &[(&str, &str)]) -> Vec<String> {
-    let text = |value: &Value| {
-        let mut evaluated = evaluate(value, parameters);
-        assert_eq!(evaluated.len(), 1, "expected one string: {value:?}");
-        evaluated.remove(0)
-    };
-    let parameter = |name: &str| parameters.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
-    match value {
-        Value::String(plain) => vec![plain.clone()],
-        Value::Tagged(tagged) => match (tagged.tag.to_string().trim_start_matches('!'), &tagged.value) {
-            ("Ref", Value::String(name)) => vec![parameter(name).unwrap_or_else(|| panic!("no parameter {name}"))],
-            ("Join", Value::Sequence(args)) => {
-                // A tagged value (`!Split …`) is a list of its own, not the sequence it wraps.
-                let items: Vec<String> = match &args[1] {
-                    Value::Sequence(items) => items.iter().flat_map(|item| evaluate(item, parameters)).collect(),
-                    other => evaluate(other, parameters),
-                };
-                vec![items.join(&text(&args[0]))]
-            }
-            ("Split", Value::Sequence(args)) => text(&args[1]).split(&text(&args[0])).map(str::to_owned).collect(),
-            ("Select", Value::Sequence(args)) => {
-                let index = match &args[0] {
-                    Value::Number(number) => number.as_u64().unwrap() as usize,
-                    other => text(other).parse().unwrap(),
-                };
-                vec![evaluate(&args[1], parameters).swap_remove(index)]
-            }
-            ("Sub", Value::String(template)) => vec![substitute(template, &[], &parameter)],
-            ("Sub", Value::Sequence(args)) => {
-                let variables: Vec<(String, String)> = args[1]
-                    .as_mapping()
-                    .unwrap()
-                    .iter()
-                    .map(|(name, value)| (name.as_str().unwrap().to_owned(), text(value)))
-                    .collect();
-                vec![substitute(args[0].as_str().unwrap(), &variables, &parameter)]
-            }
-            (tag, _) => panic!("intrinsic {tag} is not evaluated here"),
-        },
-        other => panic!("not a string: {other:?}"),
-    }
+/// A piece of a template in the long form the product's one evaluator reads (`!Sub x` is
+/// `{"Fn::Sub": x}`): written back as YAML, tags and all, and read as the guard reads templates.
+fn long_form(value: &Value) -> serde_json::Value {
+    template::parse(&serde_norway::to_string(value).unwrap()).unwrap()
 }
 
-fn substitute(template: &str, variables: &[(String, String)], parameter: &dyn Fn(&str) -> Option<String>) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let end = rest[start..].find('}').unwrap() + start;
-        let name = &rest[start + 2..end];
-        let value = variables.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).or_else(|| parameter(name));
-        out.push_str(&value.unwrap_or_else(|| panic!("no value for ${{{name}}}")));
-        rest = &rest[end + 1..];
+/// What `value` evaluates to with these parameter values (`Fn::Split` gives several strings),
+/// through the product's evaluator, which refuses whatever has no value.
+fn evaluate(value: &Value, parameters: &[(&str, &str)]) -> Vec<String> {
+    let parameters = parameters.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+    let evaluated = Evaluator::new(parameters, Unknowns::Refuse).eval(&long_form(value), "value").unwrap();
+    match evaluated {
+        Some(serde_json::Value::String(text)) => vec![text],
+        Some(serde_json::Value::Array(items)) => items.iter().map(|item| item.as_str().unwrap().to_owned()).collect(),
+        other => panic!("not a string or a list of strings: {other:?}"),
     }
-    out + rest
 }
 
 /// `ReadableStacks=booking-*,vpc` grants DescribeStacks on exactly those stacks' ARNs, and nothing
@@ -294,14 +254,11 @@ fn the_alarms_and_the_dashboard_read_the_metrics_the_function_writes() {
 
     // The dashboard's body is JSON once substituted, and charts every metric.
     let body = &resource(&template, "OperatorsDashboard")["Properties"]["DashboardBody"];
-    let Value::Tagged(sub) = body else { panic!("DashboardBody is not a !Sub") };
-    let template_text = sub.value.as_sequence().unwrap()[0].as_str().unwrap();
-    let parameter = |name: &str| match name {
-        "AWS::Region" => Some("eu-west-1".to_owned()),
-        "MetricsNamespace" => Some("RemoteExports".to_owned()),
-        _ => None,
-    };
-    let json_text = substitute(template_text, &[("Function".to_owned(), "remote-exports".to_owned())], &parameter);
+    let Value::Tagged(_) = body else { panic!("DashboardBody is not a !Sub") };
+    let parameters = [("AWS::Region", "eu-west-1"), ("MetricsNamespace", "RemoteExports")];
+    let parameters = parameters.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+    // The function's name is a resource's Ref: a placeholder, inside a JSON string.
+    let json_text = Evaluator::new(parameters, Unknowns::Placeholder).text(&long_form(body), "DashboardBody").unwrap();
     let dashboard: serde_json::Value = serde_json::from_str(&json_text).unwrap_or_else(|e| panic!("{e}: {json_text}"));
     let charted = dashboard.to_string();
     for metric in METRICS {
@@ -326,46 +283,16 @@ fn metrics_in_namespace(value: &Value, found: &mut Vec<String>) {
     }
 }
 
-/// A rule's condition or assertion, evaluated as CloudFormation documents the rule functions used
-/// here (`Fn::Equals`, `Fn::And`, `Fn::Or`, `Fn::Not`, `Ref`).
-fn holds(value: &Value, parameters: &[(&str, &str)]) -> bool {
-    let Value::Tagged(tagged) = value else { panic!("not a rule function: {value:?}") };
-    let args = tagged.value.as_sequence();
-    match tagged.tag.to_string().trim_start_matches('!') {
-        "Equals" => {
-            let args = args.unwrap();
-            evaluate(&args[0], parameters) == evaluate(&args[1], parameters)
-        }
-        "And" => args.unwrap().iter().all(|arg| holds(arg, parameters)),
-        "Or" => args.unwrap().iter().any(|arg| holds(arg, parameters)),
-        "Not" => !holds(&args.unwrap()[0], parameters),
-        other => panic!("rule function {other} is not evaluated here"),
-    }
-}
-
-/// Whether `template`'s rules let these parameter values (the others at their defaults) deploy.
+/// Whether `template`'s rules let these parameter values (the others at their defaults) deploy, each
+/// rule's condition and assertions evaluated by the product's evaluator.
 fn rules_allow(template: &Value, set: &[(&str, &str)]) -> bool {
-    let defaults: Vec<(String, String)> = template["Parameters"]
-        .as_mapping()
-        .unwrap()
-        .iter()
-        .map(|(name, p)| {
-            let default = match &p["Default"] {
-                Value::String(text) => text.clone(),
-                Value::Number(number) => number.to_string(),
-                _ => String::new(),
-            };
-            (name.as_str().unwrap().to_owned(), default)
-        })
-        .collect();
-    let parameters: Vec<(&str, &str)> = set
-        .iter()
-        .copied()
-        .chain(defaults.iter().filter(|(n, _)| !set.iter().any(|(s, _)| s == n)).map(|(n, v)| (n.as_str(), v.as_str())))
-        .collect();
-    template["Rules"].as_mapping().unwrap().values().all(|rule| {
-        let applies = rule.get("RuleCondition").is_none_or(|condition| holds(condition, &parameters));
-        !applies || rule["Assertions"].as_sequence().unwrap().iter().all(|a| holds(&a["Assert"], &parameters))
+    let template = long_form(template);
+    let given = set.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+    let evaluator = Evaluator::for_template(&template, given, Unknowns::Refuse);
+    template["Rules"].as_object().unwrap().iter().all(|(name, rule)| {
+        let holds = |value: &serde_json::Value| evaluator.holds(value, &format!("Rules.{name}")).unwrap();
+        let applies = rule.get("RuleCondition").is_none_or(holds);
+        !applies || rule["Assertions"].as_array().unwrap().iter().all(|a| holds(&a["Assert"]))
     })
 }
 

@@ -4,7 +4,7 @@
 //! name, so a preview never guesses). The function's own resource then answers it.
 
 use cloudformation_custom_resource::Request;
-use remote_exports_core::template::{self, Parameters, Unresolved, defaults};
+use remote_exports_core::template::{self, Evaluator, Parameters, Unknowns, Unresolved};
 use remote_exports_shared::Partition;
 use serde_json::{Map, Value, json};
 
@@ -124,48 +124,37 @@ pub fn resource_properties(text: &str, logical_id: &str, given: &Parameters) -> 
     if kind != "Custom::RemoteExports" && kind != "AWS::CloudFormation::CustomResource" {
         return Err(TemplateError::NotRemoteExports { id: logical_id.to_owned(), kind: kind.to_owned() });
     }
-    let mut parameters = defaults(&template);
-    parameters.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut properties = resource.get("Properties").cloned().unwrap_or(Value::Object(Map::new()));
     // The function never reads its own ServiceToken, and it is usually an !ImportValue.
     if let Value::Object(map) = &mut properties {
         map.remove("ServiceToken");
     }
-    resolve(properties, "Properties", &parameters)
+    let evaluator = Evaluator::for_template(&template, given.clone(), Unknowns::Refuse);
+    let resolved = evaluator.eval(&properties, "Properties").map_err(|unresolved| match unresolved {
+        Unresolved::Function { path, function } => TemplateError::Unresolvable { path, function },
+        Unresolved::Parameter { path, name } => TemplateError::MissingParameter { path, name },
+    })?;
+    Ok(resolved.unwrap_or(Value::Object(Map::new())))
 }
 
 /// The region a resource's ServiceToken names, when the template spells it out: a literal ARN, or an
-/// `!Sub` whose region part resolves from the parameters. `None` for `!ImportValue`, `!GetAtt`, a
-/// region left to a parameter without a value, or a template that cannot be read.
+/// expression whose region part has a value (the account part need not). `None` for `!ImportValue`,
+/// `!GetAtt`, a region left to a parameter without a value, or a template that cannot be read.
 fn service_token_region(text: &str, logical_id: &str, given: &Parameters) -> Option<String> {
     let template = parse(text).ok()?;
     let token = template.get("Resources")?.get(logical_id)?.get("Properties")?.get("ServiceToken")?;
-    let arn = match token {
-        Value::String(arn) => arn.clone(),
-        Value::Object(map) if map.len() == 1 => {
-            let Value::String(text) = map.get("Fn::Sub")? else { return None };
-            let mut parameters = defaults(&template);
-            parameters.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
-            parameters.iter().fold(text.clone(), |arn, (name, value)| arn.replace(&format!("${{{name}}}"), value))
-        }
-        _ => return None,
-    };
+    // Placeholders stand for what has no value, so that a known region still shows.
+    let evaluator = Evaluator::for_template(&template, given.clone(), Unknowns::Placeholder);
+    let arn = evaluator.text(token, "ServiceToken").ok()?;
     let fields: Vec<&str> = arn.split(':').collect();
     match fields[..] {
-        ["arn", _, "lambda", region, ..] if !region.is_empty() && !region.contains("${") => Some(region.to_owned()),
+        ["arn", _, "lambda", region, ..] if !region.is_empty() && !region.contains('⟪') => Some(region.to_owned()),
         _ => None,
     }
 }
 
 fn parse(text: &str) -> Result<Value, TemplateError> {
     template::parse(text).map_err(|e| TemplateError::Unreadable(e.0))
-}
-
-fn resolve(value: Value, path: &str, parameters: &Parameters) -> Result<Value, TemplateError> {
-    template::resolve(value, path, parameters).map_err(|unresolved| match unresolved {
-        Unresolved::Function { path, function } => TemplateError::Unresolvable { path, function },
-        Unresolved::Parameter { path, name } => TemplateError::MissingParameter { path, name },
-    })
 }
 
 #[cfg(test)]

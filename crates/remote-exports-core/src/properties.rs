@@ -641,4 +641,39 @@ mod tests {
             }
         }
     }
+
+    /// The rules the CDK constructs apply at synth time are these: `tests/vectors/properties.json`,
+    /// which cdk/test/validation.test.js reads too, holds each side to the same verdicts.
+    #[test]
+    fn the_shared_vectors_get_the_functions_verdicts() {
+        let vectors: Value = serde_json::from_str(include_str!("../../../tests/vectors/properties.json")).unwrap();
+        let external_id = |id: &str| {
+            let properties = json!({"ExternalId": id});
+            !matches!(ResourceProperties::parse(&properties), Err(PropertyError::ExternalId))
+        };
+        let stack_output = |entry: &str| output_ref(entry).is_some() && parse_output("StackOutputs", entry).is_ok();
+        type Rule<'a> = &'a dyn Fn(&str) -> bool;
+        let rules: [(&str, Rule); 6] = [
+            ("exportName", &is_export_name),
+            ("roleArn", &|arn| RoleArn::parse(arn).is_ok()),
+            ("region", &is_region_name),
+            ("externalId", &external_id),
+            ("stackOutput", &stack_output),
+            ("parameter", &|name| crate::ParameterRef::parse(name).is_ok()),
+        ];
+        for (kind, rule) in rules {
+            for (verdict, expected) in [("valid", true), ("invalid", false)] {
+                for value in vectors[kind][verdict].as_array().unwrap() {
+                    let value = value.as_str().unwrap();
+                    assert_eq!(rule(value), expected, "{kind} {value:?} should be {verdict}");
+                }
+            }
+        }
+        for case in vectors["closest"].as_array().unwrap() {
+            let candidates: Vec<&str> =
+                case["candidates"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+            let found = crate::closest(case["name"].as_str().unwrap(), candidates);
+            assert_eq!(found.first().map(String::as_str), case["closest"].as_str(), "{case}");
+        }
+    }
 }

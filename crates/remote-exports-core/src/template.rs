@@ -1,7 +1,7 @@
 //! CloudFormation templates as text: JSON, or YAML with its short-form tags (`!Sub x`) turned into
-//! their long form (`{"Fn::Sub": x}`); the values `Ref`, `Fn::Sub` and `Fn::Join` give with known
-//! parameters; and a template's outputs. The CLI's preview and the export guard read templates
-//! through this module alone.
+//! their long form (`{"Fn::Sub": x}`); the workspace's one evaluator of intrinsic functions and
+//! conditions ([`Evaluator`]); and a template's outputs. The export guard, the preview and the
+//! tests that compare or inspect templates read them through this module alone.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -90,112 +90,307 @@ fn plain(value: &Value) -> String {
     }
 }
 
-/// `value` with `Ref`, `Fn::Sub` and `Fn::Join` of known parameters replaced by their text and every
-/// scalar a string, as CloudFormation sends it; any other function is [`Unresolved`]. `path` names
-/// the place in errors.
-pub fn resolve(value: Value, path: &str, parameters: &Parameters) -> Result<Value, Unresolved> {
-    match value {
-        Value::Object(map) if map.len() == 1 && is_intrinsic(map.keys().next().expect("one key")) => {
-            let (function, argument) = map.into_iter().next().expect("one key");
-            resolve_function(&function, argument, path, parameters).map(Value::String)
+/// What an expression whose value is not known before the stack operation gets: a resource's `Ref`
+/// or `Fn::GetAtt`, a parameter without a value, `Fn::ImportValue` and the other functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknowns {
+    /// An [`Unresolved`] error naming it: what the export guard and a preview need, which must never guess.
+    Refuse,
+    /// A placeholder no literal holds (`⟪AWS::Region⟫`, `⟪Ref Name⟫`, `⟪Name.Attribute⟫`), and other
+    /// functions kept with their arguments evaluated: what comparing two templates needs, where an
+    /// expression lost on one side must show.
+    Placeholder,
+}
+
+/// CloudFormation's intrinsic functions and conditions, evaluated with known parameter values as
+/// CloudFormation documents them: `Ref` (`AWS::NoValue` removes the property or item), `Fn::Sub`,
+/// `Fn::Join`, `Fn::Split`, `Fn::Select`, `Fn::If`, `Fn::GetAtt`; the condition functions
+/// `Fn::Equals`, `Fn::And`, `Fn::Or`, `Fn::Not` and `Condition`, for a template's `Conditions`
+/// and its `Rules`. Every scalar becomes a string, as CloudFormation passes it. The export guard,
+/// the preview and the tests that read templates all evaluate through this one type.
+#[derive(Debug, Clone)]
+pub struct Evaluator {
+    parameters: Parameters,
+    conditions: HashMap<String, bool>,
+    unknowns: Unknowns,
+}
+
+impl Evaluator {
+    /// With these parameter values and nothing else: no condition is known.
+    pub fn new(parameters: Parameters, unknowns: Unknowns) -> Evaluator {
+        Evaluator { parameters, conditions: HashMap::new(), unknowns }
+    }
+
+    /// For `template`: `given` over its parameters' defaults, then every condition of its
+    /// `Conditions` that these values decide.
+    pub fn for_template(template: &Value, given: Parameters, unknowns: Unknowns) -> Evaluator {
+        let mut parameters = defaults(template);
+        parameters.extend(given);
+        let mut evaluator = Evaluator::new(parameters, unknowns);
+        let definitions = template.get("Conditions").and_then(Value::as_object).cloned().unwrap_or_default();
+        for name in definitions.keys() {
+            let mut visiting = Vec::new();
+            let _ = evaluator.define(name, &definitions, &mut visiting);
         }
-        Value::Object(map) => map
-            .into_iter()
-            .map(|(k, v)| {
-                let child = format!("{path}.{k}");
-                resolve(v, &child, parameters).map(|v| (k, v))
-            })
-            .collect::<Result<Map<_, _>, _>>()
-            .map(Value::Object),
-        Value::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| resolve(v, &format!("{path}[{i}]"), parameters))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array),
-        Value::Bool(b) => Ok(Value::String(b.to_string())),
-        Value::Number(n) => Ok(Value::String(n.to_string())),
-        other => Ok(other),
+        evaluator
     }
-}
 
-/// The text of one expression that must be a string (an export name, say).
-pub fn resolve_text(value: &Value, path: &str, parameters: &Parameters) -> Result<String, Unresolved> {
-    match resolve(value.clone(), path, parameters)? {
-        Value::String(text) => Ok(text),
-        _ => Err(Unresolved::Function { path: path.to_owned(), function: "a list or map".to_owned() }),
+    pub fn parameters(&self) -> &Parameters {
+        &self.parameters
     }
-}
 
-fn resolve_function(
-    function: &str,
-    argument: Value,
-    path: &str,
-    parameters: &Parameters,
-) -> Result<String, Unresolved> {
-    let unresolvable = || Unresolved::Function { path: path.to_owned(), function: function.to_owned() };
-    match (function, argument) {
-        ("Ref", Value::String(name)) => lookup(&name, path, parameters),
-        ("Fn::Sub", Value::String(text)) => substitute(&text, path, parameters),
-        // `!Sub [text, {Name: expression}]`: the map's names first, then the parameters.
-        ("Fn::Sub", Value::Array(items)) => match <[Value; 2]>::try_from(items) {
-            Ok([Value::String(text), Value::Object(variables)]) => {
-                let mut scope = parameters.clone();
-                for (name, expression) in variables {
-                    let value = resolve_text(&expression, &format!("{path}.{name}"), parameters)?;
-                    scope.insert(name, value);
+    /// Whether the condition `name` of the template holds (`None`: not decided by these values).
+    pub fn condition(&self, name: &str) -> Option<bool> {
+        self.conditions.get(name).copied()
+    }
+
+    fn define(
+        &mut self,
+        name: &str,
+        definitions: &Map<String, Value>,
+        visiting: &mut Vec<String>,
+    ) -> Result<bool, Unresolved> {
+        if let Some(known) = self.conditions.get(name) {
+            return Ok(*known);
+        }
+        let path = format!("Conditions.{name}");
+        let definition = definitions.get(name).filter(|_| !visiting.iter().any(|v| v == name));
+        let definition =
+            definition.ok_or_else(|| Unresolved::Parameter { path: path.clone(), name: name.to_owned() })?;
+        visiting.push(name.to_owned());
+        let holds = self.holds_defining(definition, &path, definitions, visiting);
+        visiting.pop();
+        let holds = holds?;
+        self.conditions.insert(name.to_owned(), holds);
+        Ok(holds)
+    }
+
+    fn holds_defining(
+        &mut self,
+        value: &Value,
+        path: &str,
+        definitions: &Map<String, Value>,
+        visiting: &mut Vec<String>,
+    ) -> Result<bool, Unresolved> {
+        if let Some(("Condition", Value::String(name))) = single(value) {
+            return self.define(name, definitions, visiting);
+        }
+        let (function, args) =
+            single(value).ok_or_else(|| unresolved_function(path, "a condition that is not a function"))?;
+        let items = || args.as_array().map(Vec::as_slice).unwrap_or_default();
+        match function {
+            "Fn::Not" | "Fn::And" | "Fn::Or" => {
+                let mut results = Vec::new();
+                for (i, item) in items().iter().enumerate() {
+                    results.push(self.holds_defining(item, &format!("{path}[{i}]"), definitions, visiting)?);
                 }
-                substitute(&text, path, &scope)
+                Ok(combine(function, &results))
             }
-            _ => Err(unresolvable()),
-        },
-        ("Fn::Join", Value::Array(items)) => match <[Value; 2]>::try_from(items) {
-            Ok([Value::String(separator), Value::Array(parts)]) => {
-                let parts: Result<Vec<String>, Unresolved> = parts
+            _ => self.holds(value, path),
+        }
+    }
+
+    /// Whether a condition (or a rule's condition or assertion) holds.
+    pub fn holds(&self, value: &Value, path: &str) -> Result<bool, Unresolved> {
+        let (function, args) =
+            single(value).ok_or_else(|| unresolved_function(path, "a condition that is not a function"))?;
+        let items = || args.as_array().map(Vec::as_slice).unwrap_or_default();
+        match (function, args) {
+            ("Condition", Value::String(name)) => {
+                self.condition(name).ok_or_else(|| Unresolved::Parameter { path: path.to_owned(), name: name.clone() })
+            }
+            ("Fn::Equals", _) => match items() {
+                [left, right] => Ok(self.eval(left, path)? == self.eval(right, path)?),
+                _ => Err(unresolved_function(path, function)),
+            },
+            ("Fn::Not" | "Fn::And" | "Fn::Or", _) => {
+                let results: Vec<bool> = items()
                     .iter()
                     .enumerate()
-                    .map(|(i, part)| resolve_text(part, &format!("{path}[{i}]"), parameters))
-                    .collect();
-                Ok(parts?.join(&separator))
+                    .map(|(i, item)| self.holds(item, &format!("{path}[{i}]")))
+                    .collect::<Result<_, _>>()?;
+                Ok(combine(function, &results))
             }
-            _ => Err(unresolvable()),
-        },
-        _ => Err(unresolvable()),
+            _ => Err(unresolved_function(path, function)),
+        }
     }
+
+    /// `value` evaluated; `None` when it is `AWS::NoValue` (or an `Fn::If` that chose it).
+    pub fn eval(&self, value: &Value, path: &str) -> Result<Option<Value>, Unresolved> {
+        match value {
+            Value::Object(map) if map.len() == 1 && is_intrinsic(map.keys().next().expect("one key")) => {
+                let (function, args) = map.iter().next().expect("one key");
+                self.function(function, args, path)
+            }
+            Value::Object(map) => {
+                let mut evaluated = Map::new();
+                for (key, inner) in map {
+                    if let Some(inner) = self.eval(inner, &format!("{path}.{key}"))? {
+                        evaluated.insert(key.clone(), inner);
+                    }
+                }
+                Ok(Some(Value::Object(evaluated)))
+            }
+            Value::Array(items) => {
+                let mut evaluated = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    evaluated.extend(self.eval(item, &format!("{path}[{i}]"))?);
+                }
+                Ok(Some(Value::Array(evaluated)))
+            }
+            Value::Bool(b) => Ok(Some(Value::String(b.to_string()))),
+            Value::Number(n) => Ok(Some(Value::String(n.to_string()))),
+            other => Ok(Some(other.clone())),
+        }
+    }
+
+    /// The text of one expression that must be a string (an export name, say).
+    pub fn text(&self, value: &Value, path: &str) -> Result<String, Unresolved> {
+        match self.eval(value, path)? {
+            Some(Value::String(text)) => Ok(text),
+            _ => Err(unresolved_function(path, "a list or map")),
+        }
+    }
+
+    fn function(&self, function: &str, args: &Value, path: &str) -> Result<Option<Value>, Unresolved> {
+        let unresolvable = || unresolved_function(path, function);
+        let items = || args.as_array().map(Vec::as_slice).unwrap_or_default();
+        let text = |value: &Value| self.text(value, path);
+        let value = match (function, args) {
+            ("Ref", Value::String(name)) if name == "AWS::NoValue" => return Ok(None),
+            ("Ref", Value::String(name)) => Value::String(self.reference(name, path)?),
+            ("Fn::Sub", Value::String(body)) => Value::String(self.substitute(body, &Map::new(), path)?),
+            // `!Sub [text, {Name: expression}]`: the map's names first, then the parameters.
+            ("Fn::Sub", _) => match items() {
+                [Value::String(body), Value::Object(variables)] => {
+                    Value::String(self.substitute(body, variables, path)?)
+                }
+                _ => return Err(unresolvable()),
+            },
+            ("Fn::Join", _) => match items() {
+                [Value::String(separator), list] => {
+                    let parts = match self.eval(list, path)? {
+                        Some(Value::Array(parts)) => parts,
+                        _ => return Err(unresolvable()),
+                    };
+                    let parts: Vec<String> = parts.iter().map(text).collect::<Result<_, _>>()?;
+                    Value::String(parts.join(separator))
+                }
+                _ => return Err(unresolvable()),
+            },
+            ("Fn::Split", _) => match items() {
+                [Value::String(separator), whole] => {
+                    text(whole)?.split(separator.as_str()).map(|part| Value::String(part.to_owned())).collect()
+                }
+                _ => return Err(unresolvable()),
+            },
+            ("Fn::Select", _) => match items() {
+                [index, list] => {
+                    let index: usize = text(index)?.parse().map_err(|_| unresolvable())?;
+                    match self.eval(list, path)? {
+                        Some(Value::Array(mut items)) if index < items.len() => items.swap_remove(index),
+                        _ => return Err(unresolvable()),
+                    }
+                }
+                _ => return Err(unresolvable()),
+            },
+            ("Fn::If", _) => match items() {
+                [Value::String(condition), when, otherwise] => {
+                    let holds = self
+                        .condition(condition)
+                        .ok_or_else(|| Unresolved::Parameter { path: path.to_owned(), name: condition.clone() })?;
+                    return self.eval(if holds { when } else { otherwise }, path);
+                }
+                _ => return Err(unresolvable()),
+            },
+            ("Fn::GetAtt", _) if self.unknowns == Unknowns::Placeholder => match items() {
+                [Value::String(resource), Value::String(attribute)] => {
+                    Value::String(format!("⟪{resource}.{attribute}⟫"))
+                }
+                _ => return Err(unresolvable()),
+            },
+            _ if self.unknowns == Unknowns::Placeholder => {
+                let evaluated = self.eval(args, path)?.unwrap_or(Value::Null);
+                Value::Object(Map::from_iter([(function.to_owned(), evaluated)]))
+            }
+            _ => return Err(unresolvable()),
+        };
+        Ok(Some(value))
+    }
+
+    fn reference(&self, name: &str, path: &str) -> Result<String, Unresolved> {
+        match (self.parameters.get(name), self.unknowns) {
+            (Some(value), _) => Ok(value.clone()),
+            (None, Unknowns::Placeholder) if name.starts_with("AWS::") => Ok(format!("⟪{name}⟫")),
+            (None, Unknowns::Placeholder) => Ok(format!("⟪Ref {name}⟫")),
+            (None, Unknowns::Refuse) => Err(Unresolved::Parameter { path: path.to_owned(), name: name.to_owned() }),
+        }
+    }
+
+    /// `${Name}` replaced by its value (`variables` first); `${!Literal}` kept as `${Literal}`.
+    fn substitute(&self, body: &str, variables: &Map<String, Value>, path: &str) -> Result<String, Unresolved> {
+        let mut out = String::with_capacity(body.len());
+        let mut rest = body;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else {
+                out.push_str(&rest[start..]);
+                return Ok(out);
+            };
+            let name = &after[..end];
+            match (name.strip_prefix('!'), variables.get(name), name.split_once('.')) {
+                (Some(literal), _, _) => {
+                    out.push_str("${");
+                    out.push_str(literal);
+                    out.push('}');
+                }
+                (None, Some(variable), _) => out.push_str(&self.text(variable, &format!("{path}.{name}"))?),
+                (None, None, Some((resource, attribute)))
+                    if self.unknowns == Unknowns::Placeholder && !self.parameters.contains_key(name) =>
+                {
+                    out.push_str(&format!("⟪{resource}.{attribute}⟫"));
+                }
+                (None, None, _) => out.push_str(&self.reference(name, path)?),
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+/// The one function of a single-key object.
+fn single(value: &Value) -> Option<(&str, &Value)> {
+    value.as_object().filter(|map| map.len() == 1).and_then(|map| map.iter().next()).map(|(k, v)| (k.as_str(), v))
+}
+
+fn combine(function: &str, results: &[bool]) -> bool {
+    match function {
+        "Fn::Not" => !results.first().copied().unwrap_or(false),
+        "Fn::And" => results.iter().all(|r| *r),
+        _ => results.iter().any(|r| *r),
+    }
+}
+
+fn unresolved_function(path: &str, function: &str) -> Unresolved {
+    Unresolved::Function { path: path.to_owned(), function: function.to_owned() }
 }
 
 fn is_intrinsic(key: &str) -> bool {
     key == "Ref" || key.starts_with("Fn::")
 }
 
-fn lookup(name: &str, path: &str, parameters: &Parameters) -> Result<String, Unresolved> {
-    parameters.get(name).cloned().ok_or_else(|| Unresolved::Parameter { path: path.to_owned(), name: name.to_owned() })
+/// `value` evaluated with known `parameters` and nothing unknown allowed (see [`Evaluator`]);
+/// `path` names the place in errors.
+pub fn resolve(value: Value, path: &str, parameters: &Parameters) -> Result<Value, Unresolved> {
+    let evaluator = Evaluator::new(parameters.clone(), Unknowns::Refuse);
+    Ok(evaluator.eval(&value, path)?.unwrap_or(Value::Null))
 }
 
-/// `${Name}` replaced by its value; `${!Literal}` kept as `${Literal}`.
-fn substitute(text: &str, path: &str, parameters: &Parameters) -> Result<String, Unresolved> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            out.push_str(&rest[start..]);
-            return Ok(out);
-        };
-        let name = &after[..end];
-        match name.strip_prefix('!') {
-            Some(literal) => {
-                out.push_str("${");
-                out.push_str(literal);
-                out.push('}');
-            }
-            None => out.push_str(&lookup(name, path, parameters)?),
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
+/// The text of one expression that must be a string (an export name, say).
+pub fn resolve_text(value: &Value, path: &str, parameters: &Parameters) -> Result<String, Unresolved> {
+    Evaluator::new(parameters.clone(), Unknowns::Refuse).text(value, path)
 }
 
 /// One entry of a template's `Outputs`, as written (expressions unresolved).
@@ -298,6 +493,46 @@ mod tests {
         assert_eq!(
             resolve_text(&json!({"Ref": "Unset"}), "p", &parameters).unwrap_err(),
             Unresolved::Parameter { path: "p".into(), name: "Unset".into() }
+        );
+    }
+
+    #[test]
+    fn conditions_if_split_select_and_no_value_evaluate_as_cloudformation_documents_them() {
+        let template = parse(
+            "Parameters:\n  Mode:\n    Type: String\n    Default: strict\n  Names:\n    Type: String\n    Default: a,b\nConditions:\n  Strict: !Equals [!Ref Mode, strict]\n  Loose: !Not [!Condition Strict]\n  Both: !And [!Condition Strict, !Equals ['1', 1]]\n",
+        )
+        .unwrap();
+        let evaluator = Evaluator::for_template(&template, Parameters::new(), Unknowns::Refuse);
+        assert_eq!(
+            (evaluator.condition("Strict"), evaluator.condition("Loose"), evaluator.condition("Both")),
+            (Some(true), Some(false), Some(true))
+        );
+        let value = json!({
+            "First": {"Fn::Select": [1, {"Fn::Split": [",", {"Ref": "Names"}]}]},
+            "Chosen": {"Fn::If": ["Loose", "loose", {"Ref": "AWS::NoValue"}]},
+            "List": [{"Fn::If": ["Strict", "kept", "dropped"]}, {"Ref": "AWS::NoValue"}],
+        });
+        assert_eq!(evaluator.eval(&value, "p").unwrap(), Some(json!({"First": "b", "List": ["kept"]})));
+        let flipped =
+            Evaluator::for_template(&template, Parameters::from([("Mode".into(), "x".into())]), Unknowns::Refuse);
+        assert_eq!(flipped.condition("Loose"), Some(true));
+    }
+
+    #[test]
+    fn unknowns_are_refused_or_shown_as_placeholders() {
+        let value = json!({"Fn::Sub": "${AWS::Region}:${Topic.TopicName}:${Bucket}"});
+        let refuse = Evaluator::new(Parameters::new(), Unknowns::Refuse);
+        assert_eq!(
+            refuse.eval(&value, "p").unwrap_err(),
+            Unresolved::Parameter { path: "p".into(), name: "AWS::Region".into() }
+        );
+        let placeholder = Evaluator::new(Parameters::new(), Unknowns::Placeholder);
+        assert_eq!(placeholder.text(&value, "p").unwrap(), "⟪AWS::Region⟫:⟪Topic.TopicName⟫:⟪Ref Bucket⟫");
+        let imported = json!({"Fn::ImportValue": {"Fn::Sub": "${AWS::StackName}-x"}});
+        assert_eq!(placeholder.eval(&imported, "p").unwrap(), Some(json!({"Fn::ImportValue": "⟪AWS::StackName⟫-x"})));
+        assert_eq!(
+            placeholder.eval(&json!({"Fn::GetAtt": ["Topic", "TopicArn"]}), "p").unwrap(),
+            Some(json!("⟪Topic.TopicArn⟫"))
         );
     }
 }
