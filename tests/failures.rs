@@ -165,7 +165,7 @@ async fn throttling_is_waited_out_and_reported_only_at_the_deadline() {
         )),
         "{text}"
     );
-    assert!(text.contains("were throttled: ") && text.contains("EXPORTS_CACHE_TABLE"), "{text}");
+    assert!(text.contains("were throttled: ") && text.contains("SNAPSHOT_TABLE"), "{text}");
     let counted: Vec<u32> =
         text.split("throttled: ").nth(1).unwrap().split(' ').filter_map(|word| word.parse().ok()).take(2).collect();
     let on_the_wire = world.proxy.count("ListExports");

@@ -140,10 +140,10 @@ async fn the_snapshot_the_consumer_dimension_and_the_audit_are_counted() {
     let test = "the_snapshot_the_consumer_dimension_and_the_audit_are_counted";
     let moto = moto_endpoint(test);
     let account = publisher_account(test);
-    let cache = ExportsCacheTable::create(&moto, REGION, &format!("cache-{account}")).await.unwrap();
+    let cache = SnapshotTable::create(&moto, REGION, &format!("cache-{account}")).await.unwrap();
     let reads = ReadsTable::create(&moto, REGION, &format!("reads-{account}")).await.unwrap();
     let env = [
-        ("EXPORTS_CACHE_TABLE", cache.name.as_str()),
+        ("SNAPSHOT_TABLE", cache.name.as_str()),
         ("READS_TABLE", reads.name.as_str()),
         ("METRICS_CONSUMER_ACCOUNT_DIMENSION", "true"),
     ];

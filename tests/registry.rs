@@ -359,13 +359,9 @@ async fn the_audit_reads_fresh_past_the_snapshot() {
     let test = "the_audit_reads_fresh_past_the_snapshot";
     let moto = moto_endpoint(test);
     let table = ReadsTable::create(&moto, REGION, &table_name(test)).await.unwrap();
-    let cache = ExportsCacheTable::create(&moto, REGION, &format!("cache-{}", table_name(test))).await.unwrap();
+    let cache = SnapshotTable::create(&moto, REGION, &format!("cache-{}", table_name(test))).await.unwrap();
     let inbox = AuditInbox::create(&moto, REGION, &table_name(test), &publisher_account(test)).await.unwrap();
-    let env = [
-        ("READS_TABLE", table.name.as_str()),
-        ("EXPORTS_CACHE_TABLE", &cache.name),
-        ("EXPORTS_CACHE_TTL_SECONDS", "600"),
-    ];
+    let env = [("READS_TABLE", table.name.as_str()), ("SNAPSHOT_TABLE", &cache.name), ("SNAPSHOT_TTL_SECONDS", "600")];
     let world = World::start(test, &env).await;
     // Configured with the snapshot as well, to show that the audit does not read through it.
     let audit = audit_function(test, &env).await;

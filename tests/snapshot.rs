@@ -9,8 +9,8 @@ fn table_name(test: &str) -> String {
     format!("exports-cache-{}", publisher_account(test))
 }
 
-async fn cache(test: &str) -> ExportsCacheTable {
-    ExportsCacheTable::create(&moto_endpoint(test), REGION, &table_name(test)).await.unwrap()
+async fn cache(test: &str) -> SnapshotTable {
+    SnapshotTable::create(&moto_endpoint(test), REGION, &table_name(test)).await.unwrap()
 }
 
 fn now_ms() -> u64 {
@@ -47,7 +47,7 @@ async fn concurrent_consumers_of_one_publisher_cost_it_one_read() {
 async fn a_lease_whose_holder_died_is_taken_over_when_it_expires() {
     let test = "a_lease_whose_holder_died_is_taken_over_when_it_expires";
     let table = cache(test).await;
-    let world = World::start(test, &[("EXPORTS_CACHE_TABLE", &table.name)]).await;
+    let world = World::start(test, &[("SNAPSHOT_TABLE", &table.name)]).await;
     let account = publisher_account(test);
     let name = format!("svc-{account}-Url");
     world.publish(&account, REGION, "svc", &[pair(&name, "https://v1")]).await;
@@ -74,7 +74,7 @@ async fn a_lease_whose_holder_died_is_taken_over_when_it_expires() {
 async fn snapshots_serve_creates_within_the_ttl_and_never_after_it_or_to_an_update() {
     let test = "snapshots_serve_creates_within_the_ttl_and_never_after_it_or_to_an_update";
     let table = cache(test).await;
-    let world = World::start(test, &[("EXPORTS_CACHE_TABLE", &table.name), ("EXPORTS_CACHE_TTL_SECONDS", "2")]).await;
+    let world = World::start(test, &[("SNAPSHOT_TABLE", &table.name), ("SNAPSHOT_TTL_SECONDS", "2")]).await;
     let account = publisher_account(test);
     let name = format!("svc-{account}-Url");
     let publisher = world.publish(&account, REGION, "svc", &[pair(&name, "https://v1")]).await;
@@ -106,7 +106,7 @@ async fn snapshots_serve_creates_within_the_ttl_and_never_after_it_or_to_an_upda
 async fn a_snapshot_of_ten_thousand_exports_round_trips_in_parts() {
     let test = "a_snapshot_of_ten_thousand_exports_round_trips_in_parts";
     let table = cache(test).await;
-    let env = [("EXPORTS_CACHE_TABLE", table.name.as_str())];
+    let env = [("SNAPSHOT_TABLE", table.name.as_str())];
     let (reader, follower) = (World::start(test, &env).await, World::start(&format!("{test}-2"), &env).await);
     let account = publisher_account(test);
     let exports = numbered(&format!("big-{account}-Output"), 10_000);
@@ -128,7 +128,7 @@ async fn a_snapshot_of_ten_thousand_exports_round_trips_in_parts() {
 #[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn an_unavailable_snapshot_table_falls_back_to_direct_reads_with_a_warning() {
     let test = "an_unavailable_snapshot_table_falls_back_to_direct_reads_with_a_warning";
-    let world = World::start(test, &[("EXPORTS_CACHE_TABLE", "no-such-table")]).await;
+    let world = World::start(test, &[("SNAPSHOT_TABLE", "no-such-table")]).await;
     let account = publisher_account(test);
     let name = format!("svc-{account}-Url");
     world.publish(&account, REGION, "svc", &[pair(&name, "https://v1")]).await;
@@ -152,7 +152,7 @@ async fn an_unavailable_snapshot_table_falls_back_to_direct_reads_with_a_warning
 async fn the_snapshot_serves_only_consumers_the_publishers_trust_policy_admits() {
     let test = "the_snapshot_serves_only_consumers_the_publishers_trust_policy_admits";
     let table = cache(test).await;
-    let world = World::start(test, &[("EXPORTS_CACHE_TABLE", table.name.as_str())]).await;
+    let world = World::start(test, &[("SNAPSHOT_TABLE", table.name.as_str())]).await;
     let account = publisher_account(test);
     let name = format!("svc-{account}-Secretish");
     world.publish(&account, REGION, "svc", &[pair(&name, "only-for-a")]).await;
@@ -223,7 +223,7 @@ async fn the_snapshot_serves_only_consumers_the_publishers_trust_policy_admits()
 async fn the_snapshot_never_serves_past_a_permission_the_publisher_scopes_by_consumer() {
     let test = "the_snapshot_never_serves_past_a_permission_the_publisher_scopes_by_consumer";
     let table = cache(test).await;
-    let world = World::start(test, &[("EXPORTS_CACHE_TABLE", table.name.as_str())]).await;
+    let world = World::start(test, &[("SNAPSHOT_TABLE", table.name.as_str())]).await;
     let account = publisher_account(test);
     let export = format!("svc-{account}-ForA");
     let publisher = world.publish(&account, REGION, "svc", &[pair(&export, "export-for-a")]).await;

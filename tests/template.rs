@@ -387,7 +387,7 @@ fn roles_are_assumed_only_inside_the_organization_and_with_the_consumers_identit
 #[test]
 fn only_the_functions_role_uses_the_snapshot_tables_items() {
     let template = template();
-    let table = &resource(&template, "ExportsCacheTable")["Properties"];
+    let table = &resource(&template, "SnapshotTable")["Properties"];
     let statements = table["ResourcePolicy"]["PolicyDocument"]["Statement"].as_sequence().unwrap();
     assert_eq!(statements.len(), 1);
     let deny = &statements[0];

@@ -312,7 +312,7 @@ export class RemoteExportsService extends Construct {
       });
     }
     // By name: the table's own policy names this role, so a reference would be a cycle.
-    const snapshotTableArn = Fn.sub('arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${AWS::StackName}-exports-snapshot-v2');
+    const snapshotTableArn = Fn.sub('arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${AWS::StackName}-exports-snapshot-v3');
     if (snapshot) {
       policies.push({
         policyName: 'exports-snapshot',
@@ -411,13 +411,13 @@ export class RemoteExportsService extends Construct {
       this.guardRegistryRoleArn = guardRole.attrArn;
     }
 
-    let cacheTable: dynamodb.CfnTable | undefined;
+    let snapshotTable: dynamodb.CfnTable | undefined;
     if (snapshot) {
-      cacheTable = named(
-        new dynamodb.CfnTable(this, 'ExportsCacheTable', {
+      snapshotTable = named(
+        new dynamodb.CfnTable(this, 'SnapshotTable', {
           // The suffix changes whenever the resource policy does: the policy denies PutResourcePolicy to
           // all but the function, so CloudFormation can only replace this table (a cache), never edit it.
-          tableName: Fn.sub('${AWS::StackName}-exports-snapshot-v2'),
+          tableName: Fn.sub('${AWS::StackName}-exports-snapshot-v3'),
           // It holds export and parameter values, NoEcho or not: no principal but the function's role
           // reads or writes its items, copies them (backups, restores, exports, streams, replicas) or
           // changes the table or this policy. Deleting it stays possible.
@@ -469,9 +469,9 @@ export class RemoteExportsService extends Construct {
           timeToLiveSpecification: { attributeName: 'ExpiresAt', enabled: true },
           sseSpecification: { sseEnabled: true },
         }),
-        'ExportsCacheTable',
+        'SnapshotTable',
       );
-      removal(cacheTable, CfnDeletionPolicy.DELETE);
+      removal(snapshotTable, CfnDeletionPolicy.DELETE);
     }
 
     const functionCode = props.code ?? bundledFunction();
@@ -506,10 +506,10 @@ export class RemoteExportsService extends Construct {
       environment.READS_TABLE = readsTable.ref;
     }
     environment.FUNCTION_ACCOUNT_ID = stack.account;
-    if (cacheTable !== undefined) {
-      environment.EXPORTS_CACHE_TABLE = cacheTable.ref;
+    if (snapshotTable !== undefined) {
+      environment.SNAPSHOT_TABLE = snapshotTable.ref;
     }
-    environment.EXPORTS_CACHE_TTL_SECONDS = String(snapshotTtl);
+    environment.SNAPSHOT_TTL_SECONDS = String(snapshotTtl);
     environment.AWS_USE_FIPS_ENDPOINT = String(props.useFipsEndpoint ?? false);
     const shared = { handler: 'bootstrap', runtime: 'provided.al2023', architectures: ['arm64'], memorySize: 128 };
     const fn = named(
@@ -797,8 +797,8 @@ export class RemoteExportsService extends Construct {
         'Resource::arn:<AWS::Partition>:events:<AWS::Region>:*:event-bus/default',
       );
     }
-    if (cacheTable !== undefined) {
-      acknowledge(cacheTable, 'DDB3', 'The snapshot is a cache whose items expire within an hour: there is nothing to recover to a point in time.');
+    if (snapshotTable !== undefined) {
+      acknowledge(snapshotTable, 'DDB3', 'The snapshot is a cache whose items expire within an hour: there is nothing to recover to a point in time.');
     }
   }
 }

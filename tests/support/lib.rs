@@ -13,8 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 pub use test_support::{
-    AuditInbox, AwsError, CONSUMER_ACCOUNT, CapturedPut, CountingProxy, ExportsCacheTable, Function, FunctionOptions,
-    HookPayloads, Invocation, Moto, MotoResponses, Outcome, Publisher, ReadsTable, ResponseEndpoint, RuntimeApi,
+    AuditInbox, AwsError, CONSUMER_ACCOUNT, CapturedPut, CountingProxy, Function, FunctionOptions, HookPayloads,
+    Invocation, Moto, MotoResponses, Outcome, Publisher, ReadsTable, ResponseEndpoint, RuntimeApi, SnapshotTable,
     TestPki, TlsFront, create_event, reader_item,
 };
 
@@ -158,12 +158,12 @@ impl World {
 
 /// `count` function processes sharing one export snapshot table, as the containers of one deployment
 /// do under a burst of consumers.
-pub async fn snapshot_worlds(test: &str, count: usize) -> (ExportsCacheTable, Vec<World>) {
+pub async fn snapshot_worlds(test: &str, count: usize) -> (SnapshotTable, Vec<World>) {
     let name = format!("cache-{}", publisher_account(test));
-    let table = ExportsCacheTable::create(&moto_endpoint(test), REGION, &name).await.unwrap();
+    let table = SnapshotTable::create(&moto_endpoint(test), REGION, &name).await.unwrap();
     let mut worlds = Vec::new();
     for n in 0..count {
-        worlds.push(World::start(&format!("{test}-{n}"), &[("EXPORTS_CACHE_TABLE", table.name.as_str())]).await);
+        worlds.push(World::start(&format!("{test}-{n}"), &[("SNAPSHOT_TABLE", table.name.as_str())]).await);
     }
     (table, worlds)
 }

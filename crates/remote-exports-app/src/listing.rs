@@ -5,7 +5,7 @@
 use std::ops::ControlFlow;
 
 use remote_exports_core::{
-    ExportReader, LookupError, LookupPlan, Origin, OutputRequest, ParameterRef, ParameterStore, ReadError,
+    ConsumerPolicyStore, ExportReader, LookupError, LookupPlan, Origin, OutputRequest, ParameterRef, ReadError,
     ReadRegistry, ResourceProperties, RoleArn, Source, batches,
 };
 
@@ -60,7 +60,7 @@ pub enum ListError {
     Unreadable { what: String, publisher: Source, error: ReadError },
 }
 
-impl<S: ExportReader, P: ParameterStore, R: ReadRegistry + 'static> RemoteExports<S, P, R> {
+impl<S: ExportReader, P: ConsumerPolicyStore, R: ReadRegistry + 'static> RemoteExports<S, P, R> {
     /// Lists what `request` names, after the plan a resource with those properties would get:
     /// `DEFAULT_ROLE_ARN`, the allow-lists and (with a consumer account) its consumer policy apply.
     pub async fn list(&self, request: ListRequest) -> Result<Listed, ListError> {
@@ -164,15 +164,15 @@ fn unreadable(what: &str, source: &Source, error: ReadError) -> ListError {
 mod tests {
     use super::*;
     use remote_exports_core::Export;
-    use remote_exports_core::testing::{MemoryExports, MemoryParameters};
+    use remote_exports_core::testing::{MemoryConsumerPolicy, MemoryExports};
 
     use crate::Settings;
 
     const PUBLISHER: &str = "222222222222";
 
-    fn resource(vars: &[(&str, &str)], exports: MemoryExports) -> RemoteExports<MemoryExports, MemoryParameters> {
+    fn resource(vars: &[(&str, &str)], exports: MemoryExports) -> RemoteExports<MemoryExports, MemoryConsumerPolicy> {
         let settings = Settings::from_vars(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()));
-        RemoteExports::new(settings, exports, MemoryParameters::new())
+        RemoteExports::new(settings, exports, MemoryConsumerPolicy::new())
     }
 
     fn request(listing: Listing) -> ListRequest {

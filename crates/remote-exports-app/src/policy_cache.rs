@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use remote_exports_core::{ConsumerPolicy, ParameterStore, PolicyError, PolicyOrigin};
+use remote_exports_core::{ConsumerPolicy, ConsumerPolicyStore, PolicyError, PolicyOrigin};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -13,7 +13,7 @@ pub struct PolicyCache<P> {
     cached: Mutex<Option<(Instant, Arc<ConsumerPolicy>)>>,
 }
 
-impl<P: ParameterStore> PolicyCache<P> {
+impl<P: ConsumerPolicyStore> PolicyCache<P> {
     pub fn new(setting: PolicySetting, store: P) -> Self {
         PolicyCache { setting, store, cached: Mutex::new(None) }
     }
@@ -50,8 +50,8 @@ impl<P: ParameterStore> PolicyCache<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use remote_exports_core::ParameterError;
-    use remote_exports_core::testing::MemoryParameters;
+    use remote_exports_core::PolicyStoreError;
+    use remote_exports_core::testing::MemoryConsumerPolicy;
     use std::time::Duration;
 
     const ONLY_A: &str = r#"{"111111111111": {"RoleArns": ["self"], "Exports": ["a-*"]}}"#;
@@ -59,7 +59,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_parameter_is_kept_for_its_ttl_then_read_again() {
-        let parameter = Arc::new(MemoryParameters::new().with("/p", Ok(ONLY_A)));
+        let parameter = Arc::new(MemoryConsumerPolicy::new().with("/p", Ok(ONLY_A)));
         let setting = PolicySetting::Parameter { name: "/p".into(), ttl: Duration::from_secs(60) };
         let cache = PolicyCache::new(setting, Arc::clone(&parameter));
         let allows_a = |policy: &ConsumerPolicy| policy.rules_for("111111111111").unwrap().exports.allows("a-x");
@@ -75,8 +75,9 @@ mod tests {
 
     #[tokio::test]
     async fn unreadable_and_invalid_parameters_are_errors_that_are_not_kept() {
-        let parameter =
-            Arc::new(MemoryParameters::new().with("/p", Err(ParameterError::Unreadable("ParameterNotFound".into()))));
+        let parameter = Arc::new(
+            MemoryConsumerPolicy::new().with("/p", Err(PolicyStoreError::Unreadable("ParameterNotFound".into()))),
+        );
         let setting = PolicySetting::Parameter { name: "/p".into(), ttl: Duration::from_secs(60) };
         let cache = PolicyCache::new(setting, Arc::clone(&parameter));
         let error = cache.current().await.unwrap_err().to_string();

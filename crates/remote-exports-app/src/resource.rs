@@ -5,9 +5,9 @@ use cloudformation_custom_resource::{
     CustomResource, Data, Deleted, Failure, FollowUp, ReplyTarget, Request, RequestKind, StackArn, Success,
 };
 use remote_exports_core::{
-    AlertUpdate, Attempts, ConsumerPolicy, ExportReader, FINGERPRINT_SCHEME, LookupError, LookupPlan, Meter, NoMeter,
-    Origin, ParameterStore, PublisherRef, ReadRecord, ReadRegistry, Reads, RegistryError, ResourceProperties, Selected,
-    lookup, reader_key, rfc3339,
+    AlertUpdate, Attempts, ConsumerPolicy, ConsumerPolicyStore, ExportReader, FINGERPRINT_SCHEME, LookupError,
+    LookupPlan, Meter, NoMeter, Origin, PublisherRef, ReadRecord, ReadRegistry, Reads, RegistryError,
+    ResourceProperties, Selected, lookup, reader_key, rfc3339,
 };
 
 use crate::{PolicyCache, Settings};
@@ -44,7 +44,7 @@ impl ReadRegistry for NoRegistry {
     }
 }
 
-impl<S: ExportReader, P: ParameterStore> RemoteExports<S, P, NoRegistry> {
+impl<S: ExportReader, P: ConsumerPolicyStore> RemoteExports<S, P, NoRegistry> {
     /// `exports` reads publishers' exports; `parameters` reads a consumer policy kept in SSM.
     pub fn new(settings: Settings, exports: S, parameters: P) -> Self {
         let policy = PolicyCache::new(settings.consumer_policy.clone(), parameters);
@@ -52,7 +52,7 @@ impl<S: ExportReader, P: ParameterStore> RemoteExports<S, P, NoRegistry> {
     }
 }
 
-impl<S: ExportReader, P: ParameterStore, R: ReadRegistry + 'static> RemoteExports<S, P, R> {
+impl<S: ExportReader, P: ConsumerPolicyStore, R: ReadRegistry + 'static> RemoteExports<S, P, R> {
     /// Records every successful read in `registry` (and forgets it on Delete); `None` records nothing.
     pub fn with_registry<R2: ReadRegistry>(self, registry: Option<R2>) -> RemoteExports<S, P, R2> {
         let RemoteExports { settings, exports, policy, registry: _, meter } = self;
@@ -169,7 +169,7 @@ impl<S: ExportReader, P: ParameterStore, R: ReadRegistry + 'static> RemoteExport
 impl<S, P, R> CustomResource for RemoteExports<S, P, R>
 where
     S: ExportReader + 'static,
-    P: ParameterStore + 'static,
+    P: ConsumerPolicyStore + 'static,
     R: ReadRegistry + 'static,
 {
     // The properties are read by `ResourceProperties::parse`, whose Reasons suggest near matches.
@@ -237,7 +237,7 @@ mod tests {
     use super::*;
     use cloudformation_custom_resource::testing::RecordingTransport;
     use cloudformation_custom_resource::{Deadline, Driver};
-    use remote_exports_core::testing::{Fault, MemoryExports, MemoryParameters, OWN_ACCOUNT};
+    use remote_exports_core::testing::{Fault, MemoryConsumerPolicy, MemoryExports, OWN_ACCOUNT};
     use remote_exports_core::{Export, FailureKind, ReadError, ReadStep, output_ref};
     use serde_json::{Value, json};
 
@@ -297,7 +297,7 @@ mod tests {
         let settings = local_settings(vars);
         let transport = RecordingTransport::new();
         let policy = settings.url_policy.clone();
-        let resource = RemoteExports::new(settings, source, MemoryParameters::new());
+        let resource = RemoteExports::new(settings, source, MemoryConsumerPolicy::new());
         let driver = Driver::new(resource, &transport).with_url_policy(policy);
         driver.handle(event, Deadline::after(Duration::from_secs(10))).await.unwrap();
         (transport.answers(), driver.resource().exports.read_count())
@@ -356,7 +356,7 @@ mod tests {
         let policy = settings.url_policy.clone();
         let source = exports(&[("topic", "arn:sns:1"), ("flag", "true")]);
         let resource =
-            RemoteExports::new(settings, source, MemoryParameters::new()).with_registry(Some(Arc::clone(registry)));
+            RemoteExports::new(settings, source, MemoryConsumerPolicy::new()).with_registry(Some(Arc::clone(registry)));
         let driver = Driver::new(resource, &transport).with_url_policy(policy);
         let handled = driver.handle(event, Deadline::after(Duration::from_secs(10))).await.unwrap();
         (transport.answers().remove(0), handled.follow_up)
@@ -390,8 +390,8 @@ mod tests {
         let transport = RecordingTransport::new();
         let policy = settings.url_policy.clone();
         let source = exports(&[("topic", "arn:sns:1"), ("booking.TopicArn", "arn:sns:2")]);
-        let resource =
-            RemoteExports::new(settings, source, MemoryParameters::new()).with_registry(Some(Arc::clone(&registry)));
+        let resource = RemoteExports::new(settings, source, MemoryConsumerPolicy::new())
+            .with_registry(Some(Arc::clone(&registry)));
         let driver = Driver::new(resource, &transport).with_url_policy(policy);
         driver.handle(event("Create", properties), Deadline::after(Duration::from_secs(10))).await.unwrap();
         let body = transport.answers().remove(0);

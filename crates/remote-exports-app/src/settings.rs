@@ -31,7 +31,7 @@ pub struct Settings {
     pub function_account: Option<String>,
     /// `READS_TABLE`: the DynamoDB table of the read registry; unset means no registry and no calls.
     pub reads_table: Option<String>,
-    /// `EXPORTS_CACHE_TABLE` and `EXPORTS_CACHE_TTL_SECONDS`: the shared export snapshot.
+    /// `SNAPSHOT_TABLE` and `SNAPSHOT_TTL_SECONDS`: the shared export snapshot.
     pub snapshot: Option<SnapshotSettings>,
     /// `AUDIT_EVENT_BUS`: the bus the audit puts its events on (name or ARN); `default` when unset.
     pub audit_event_bus: String,
@@ -99,15 +99,33 @@ impl Settings {
             url_policy,
             function_account: set("FUNCTION_ACCOUNT_ID"),
             reads_table: set("READS_TABLE"),
-            snapshot: set("EXPORTS_CACHE_TABLE").map(|table| SnapshotSettings {
-                table,
-                ttl: set("EXPORTS_CACHE_TTL_SECONDS")
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .map_or(DEFAULT_SNAPSHOT_TTL, Duration::from_secs),
+            snapshot: renamed(&set, "SNAPSHOT_TABLE", "EXPORTS_CACHE_TABLE", &mut warnings).map(|table| {
+                SnapshotSettings {
+                    table,
+                    ttl: renamed(&set, "SNAPSHOT_TTL_SECONDS", "EXPORTS_CACHE_TTL_SECONDS", &mut warnings)
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .map_or(DEFAULT_SNAPSHOT_TTL, Duration::from_secs),
+                }
             }),
             audit_event_bus: set("AUDIT_EVENT_BUS").unwrap_or_else(|| "default".to_owned()),
             warnings,
         }
+    }
+}
+
+/// A setting under its name, or under the name it had before (read, with a warning, until the next
+/// minor version; the changelog says so).
+fn renamed(set: &impl Fn(&str) -> Option<String>, name: &str, old: &str, warnings: &mut Vec<String>) -> Option<String> {
+    match (set(name), set(old)) {
+        (Some(value), Some(_)) => {
+            warnings.push(format!("{old} is ignored: {name} is set (remove {old}, its old name)"));
+            Some(value)
+        }
+        (None, Some(value)) => {
+            warnings.push(format!("{old} is deprecated: rename it {name} (read under its old name until 0.3)"));
+            Some(value)
+        }
+        (value, None) => value,
     }
 }
 
@@ -125,6 +143,21 @@ mod tests {
         assert_eq!(settings.url_policy, UrlPolicy::strict().in_region("eu-west-1"));
         assert!(settings.warnings.is_empty());
         assert_eq!(settings.consumer_policy, PolicySetting::None);
+    }
+
+    #[test]
+    fn the_snapshot_settings_old_names_are_read_with_a_warning_and_lose_to_the_new() {
+        let old =
+            with(&[("AWS_REGION", "eu-west-1"), ("EXPORTS_CACHE_TABLE", "t"), ("EXPORTS_CACHE_TTL_SECONDS", "5")]);
+        assert_eq!(old.snapshot, Some(SnapshotSettings { table: "t".into(), ttl: Duration::from_secs(5) }));
+        assert!(
+            old.warnings.iter().any(|w| w.starts_with("EXPORTS_CACHE_TABLE is deprecated: rename it SNAPSHOT_TABLE"))
+        );
+        let both = with(&[("AWS_REGION", "eu-west-1"), ("SNAPSHOT_TABLE", "new"), ("EXPORTS_CACHE_TABLE", "old")]);
+        assert_eq!(both.snapshot.map(|s| s.table).as_deref(), Some("new"));
+        assert!(both.warnings.iter().any(|w| w.starts_with("EXPORTS_CACHE_TABLE is ignored")), "{:?}", both.warnings);
+        let new = with(&[("AWS_REGION", "eu-west-1"), ("SNAPSHOT_TABLE", "t")]);
+        assert_eq!((new.snapshot.map(|s| s.ttl), new.warnings.len()), (Some(DEFAULT_SNAPSHOT_TTL), 0));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //!
 //! - [`CloudFormationExports`]: the domain's `ExportReader`, over STS AssumeRole and paginated
 //!   ListExports, with one client (and so one credential cache) per role, external ID and region.
-//! - [`SsmParameters`]: the domain's `ParameterStore`, for a consumer policy kept in SSM.
+//! - [`SsmConsumerPolicy`]: the domain's `ConsumerPolicyStore`, for a consumer policy kept in SSM.
 //! - [`DynamoDbRegistry`]: the domain's `ReadRegistry`, a DynamoDB table keyed by `Reader`.
 //! - [`EventBridgeEvents`]: the domain's `AuditEvents`, PutEvents on the default bus.
 //! - [`DynamoDbSnapshots`]: the app's `SnapshotStore`, the shared export snapshot with its lease.
@@ -19,22 +19,22 @@
 
 mod assumed_role;
 mod aws_error;
+mod consumer_policy;
 mod dynamodb_registry;
 mod dynamodb_snapshots;
 mod events;
 mod exports;
-mod parameters;
 mod publisher_parameters;
 mod response_transport;
 mod stacks;
 mod tls;
 
 pub use aws_error::call_error;
+pub use consumer_policy::SsmConsumerPolicy;
 pub use dynamodb_registry::{DynamoDbRegistry, READER_KEY, SOURCE_INDEX};
 pub use dynamodb_snapshots::{DynamoDbSnapshots, SNAPSHOT_KEY};
 pub use events::{EVENT_SOURCE, EventBridgeEvents};
 pub use exports::{CloudFormationExports, UNTIL_DEADLINE};
-pub use parameters::SsmParameters;
 pub use response_transport::HttpResponseTransport;
 pub use stacks::{CloudFormationStacks, caller_account, guard_registry};
 pub use tls::{TrustRoots, UnknownTrustRoots, load_sdk_config, sdk_config_loader};

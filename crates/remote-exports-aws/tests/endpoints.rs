@@ -9,12 +9,12 @@ use aws_config::SdkConfig;
 use aws_smithy_http_client::test_util::capture_request;
 use aws_types::os_shim_internal::{Env, Fs};
 use remote_exports_aws::{
-    CloudFormationExports, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents, SsmParameters, TrustRoots,
+    CloudFormationExports, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents, SsmConsumerPolicy, TrustRoots,
     sdk_config_loader,
 };
 use remote_exports_core::{
-    AuditEvents, ExportReader, ParameterStore, PublisherRef, ReadRecord, ReadRegistry, RoleArn, SnapshotStore, Source,
-    StaleRead, Staleness,
+    AuditEvents, ConsumerPolicyStore, ExportReader, PublisherRef, ReadRecord, ReadRegistry, RoleArn, SnapshotStore,
+    Source, StaleRead, Staleness,
 };
 
 /// The host of the first request `call` makes, with the function's loader and only these variables.
@@ -111,7 +111,7 @@ async fn hosts(region: &str, variables: &[(&str, &str)]) -> Vec<(&'static str, S
         (
             "ssm",
             host_of(variables, |config| async move {
-                let _ = SsmParameters::new(&config).get("/policy").await;
+                let _ = SsmConsumerPolicy::new(&config).get("/policy").await;
             })
             .await,
         ),

@@ -16,7 +16,9 @@ use cloudformation_custom_resource::{Deadline, Driver, Request, Response, Respon
 use remote_exports_app::{
     Audit, ListError, ListRequest, Listing, PreviewProperties, PreviewStack, RemoteExports, Settings, preview,
 };
-use remote_exports_aws::{CloudFormationExports, HttpResponseTransport, SsmParameters, TrustRoots, load_sdk_config};
+use remote_exports_aws::{
+    CloudFormationExports, HttpResponseTransport, SsmConsumerPolicy, TrustRoots, load_sdk_config,
+};
 use remote_exports_core::RoleArn;
 use serde_json::{Value, json};
 
@@ -218,7 +220,7 @@ fn trust_roots() -> Result<TrustRoots, RunError> {
     }
 }
 
-type Resource = RemoteExports<CloudFormationExports, SsmParameters>;
+type Resource = RemoteExports<CloudFormationExports, SsmConsumerPolicy>;
 
 /// The function retries throttling until its deadline; a person at a terminal would rather hear
 /// about it after a few seconds.
@@ -230,7 +232,7 @@ fn exports(sdk: &SdkConfig) -> CloudFormationExports {
 
 /// The function's resource, with the function's settings from this environment.
 fn resource(sdk: &SdkConfig) -> Resource {
-    RemoteExports::new(Settings::from_env(), exports(sdk), SsmParameters::new(sdk))
+    RemoteExports::new(Settings::from_env(), exports(sdk), SsmConsumerPolicy::new(sdk))
 }
 
 fn driver(sdk: &SdkConfig, roots: TrustRoots) -> Result<Driver<Resource, HttpResponseTransport>, RunError> {

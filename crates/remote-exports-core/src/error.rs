@@ -138,7 +138,7 @@ pub enum LookupError {
          many stacks are reading this publisher at once. Retry the deployment, deploy fewer consumer stacks at a \
          time (StackSets MaxConcurrentCount), read named StackOutputs rather than every export page, or ask the \
          platform team to turn on the shared export snapshot (template parameter ExportsSnapshot, \
-         EXPORTS_CACHE_TABLE), with which the resources of one stack share a read.",
+         SNAPSHOT_TABLE), with which the resources of one stack share a read.",
         .waited.as_millis()
     )]
     Throttled { source_name: String, attempts: u32, throttled: u32, waited: std::time::Duration },

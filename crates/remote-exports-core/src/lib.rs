@@ -50,8 +50,9 @@ pub use pattern::{Pattern, PatternList};
 pub use plan::{Consumer, ExportFilter, LookupPlan, Origin, Source};
 pub use policy::{ConsumerPolicy, ConsumerRules, EntryProblem, PolicyError, PolicyOrigin};
 pub use ports::{
-    Attempts, AuditEvents, EventFailure, ExportReader, ParameterError, ParameterStore, PublishError, PublisherStacks,
-    ReadRegistry, ReadersBySource, RegistryError, SnapshotError, SnapshotMeta, SnapshotStore, StackReadError,
+    Attempts, AuditEvents, ConsumerPolicyStore, EventFailure, ExportReader, PolicyStoreError, PublishError,
+    PublisherStacks, ReadRegistry, ReadersBySource, RegistryError, SnapshotError, SnapshotMeta, SnapshotStore,
+    StackReadError,
 };
 pub use properties::{OutputRequest, PropertyError, ResourceProperties, Selection, output_ref};
 pub use published::{Export, ExportOrigin, ParameterVersion, StackOutputs, parameter_origin};

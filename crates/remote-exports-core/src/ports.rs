@@ -3,7 +3,7 @@
 //!
 //! - [`ExportReader`]: a publisher's exports and stack outputs (CloudFormation through a role), and
 //!   its SSM parameters (through the same role).
-//! - [`ParameterStore`]: the consumer policy kept as a parameter (SSM).
+//! - [`ConsumerPolicyStore`]: the consumer policy kept as a parameter (SSM).
 //! - [`ReadRegistry`]: who read what (DynamoDB).
 //! - [`AuditEvents`]: stale reads as events (EventBridge).
 //! - [`SnapshotStore`]: the shared export snapshot and its leases (DynamoDB).
@@ -126,21 +126,21 @@ impl<T: ExportReader> ExportReader for std::sync::Arc<T> {
 }
 
 /// Reads a named text parameter, such as a consumer policy kept in SSM Parameter Store.
-pub trait ParameterStore: Send + Sync {
+pub trait ConsumerPolicyStore: Send + Sync {
     /// The parameter's value (decrypted when it is stored encrypted), or why it cannot be used.
-    fn get(&self, name: &str) -> impl Future<Output = Result<String, ParameterError>> + Send;
+    fn get(&self, name: &str) -> impl Future<Output = Result<String, PolicyStoreError>> + Send;
 }
 
 /// A shared store reads as the store itself.
-impl<T: ParameterStore> ParameterStore for std::sync::Arc<T> {
-    fn get(&self, name: &str) -> impl Future<Output = Result<String, ParameterError>> + Send {
+impl<T: ConsumerPolicyStore> ConsumerPolicyStore for std::sync::Arc<T> {
+    fn get(&self, name: &str) -> impl Future<Output = Result<String, PolicyStoreError>> + Send {
         (**self).get(name)
     }
 }
 
 /// Why a parameter's value cannot be used. Each text completes "the parameter could not be read: …".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParameterError {
+pub enum PolicyStoreError {
     /// A type that does not hold one text, such as `StringList`.
     #[error("it is a {found} parameter, which cannot hold a JSON document; store it as a String or SecureString")]
     WrongType { found: String },

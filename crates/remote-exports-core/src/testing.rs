@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
 use crate::{
-    Export, ExportReader, FailureKind, Parameter, ParameterError, ParameterRef, ParameterStore, ReadError, ReadStep,
-    RoleArn, Source, StackOutputs,
+    ConsumerPolicyStore, Export, ExportReader, FailureKind, Parameter, ParameterRef, PolicyStoreError, ReadError,
+    ReadStep, RoleArn, Source, StackOutputs,
 };
 
 /// The account a [`Source`] without a role reads: the function's own.
@@ -338,27 +338,27 @@ impl ExportReader for MemoryExports {
     }
 }
 
-/// Named parameters, as [`ParameterStore`]; an absent name is [`ParameterError::Unreadable`].
+/// Named parameters, as [`ConsumerPolicyStore`]; an absent name is [`PolicyStoreError::Unreadable`].
 #[derive(Debug, Default)]
-pub struct MemoryParameters {
-    values: Mutex<BTreeMap<String, Result<String, ParameterError>>>,
+pub struct MemoryConsumerPolicy {
+    values: Mutex<BTreeMap<String, Result<String, PolicyStoreError>>>,
     reads: AtomicU32,
 }
 
-impl MemoryParameters {
+impl MemoryConsumerPolicy {
     /// No parameters.
     pub fn new() -> Self {
-        MemoryParameters::default()
+        MemoryConsumerPolicy::default()
     }
 
     /// `name` holds `value`, or cannot be used for `error`.
-    pub fn with(self, name: &str, value: Result<&str, ParameterError>) -> Self {
+    pub fn with(self, name: &str, value: Result<&str, PolicyStoreError>) -> Self {
         self.set(name, value);
         self
     }
 
     /// From now on `name` holds `value` (or fails).
-    pub fn set(&self, name: &str, value: Result<&str, ParameterError>) {
+    pub fn set(&self, name: &str, value: Result<&str, PolicyStoreError>) {
         self.values.lock().unwrap().insert(name.to_owned(), value.map(str::to_owned));
     }
 
@@ -368,11 +368,11 @@ impl MemoryParameters {
     }
 }
 
-impl ParameterStore for MemoryParameters {
-    async fn get(&self, name: &str) -> Result<String, ParameterError> {
+impl ConsumerPolicyStore for MemoryConsumerPolicy {
+    async fn get(&self, name: &str) -> Result<String, PolicyStoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         let values = self.values.lock().unwrap();
-        values.get(name).cloned().unwrap_or_else(|| Err(ParameterError::Unreadable(format!("no parameter {name}"))))
+        values.get(name).cloned().unwrap_or_else(|| Err(PolicyStoreError::Unreadable(format!("no parameter {name}"))))
     }
 }
 

@@ -27,6 +27,9 @@ pub const VARIABLES: &[&str] = &[
     "ALLOW_LOOPBACK_RESPONSE_URL",
     "TLS_ROOTS",
     "READS_TABLE",
+    "SNAPSHOT_TABLE",
+    "SNAPSHOT_TTL_SECONDS",
+    // Their old names, still read (deprecated in 0.2.0).
     "EXPORTS_CACHE_TABLE",
     "EXPORTS_CACHE_TTL_SECONDS",
     "FUNCTION_ACCOUNT_ID",

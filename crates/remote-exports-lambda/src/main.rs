@@ -14,7 +14,7 @@ use cloudformation_lambda_hook::PayloadFetcher;
 use remote_exports_app::{Audit, ExportGuard, GuardScope, RemoteExports, SnapshotReader};
 use remote_exports_aws::{
     CloudFormationExports, CloudFormationStacks, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents,
-    HttpResponseTransport, SsmParameters, guard_registry, load_sdk_config,
+    HttpResponseTransport, SsmConsumerPolicy, guard_registry, load_sdk_config,
 };
 use remote_exports_lambda::metrics::RequestMeter;
 use remote_exports_lambda::{
@@ -72,13 +72,13 @@ fn custom_resource(function: FunctionConfig, config: &SdkConfig) -> Result<impl 
     let meter = Arc::new(RequestMeter::default());
     // Without READS_TABLE the registry is absent, not disabled: no client, no call, no cost.
     let registry = settings.reads_table.as_deref().map(|table| DynamoDbRegistry::new(config, table));
-    // Without EXPORTS_CACHE_TABLE every read is direct: no table, no call.
+    // Without SNAPSHOT_TABLE every read is direct: no table, no call.
     let snapshots = settings.snapshot.as_ref().map(|s| DynamoDbSnapshots::new(config, &s.table));
     let ttl = settings.snapshot.as_ref().map_or(Duration::ZERO, |s| s.ttl);
     let direct = CloudFormationExports::new(config.clone()).with_meter(meter.clone());
     let exports = SnapshotReader::new(direct, snapshots, ttl).with_meter(meter.clone());
     let url_policy = settings.url_policy.clone();
-    let resource = RemoteExports::new(settings, exports, SsmParameters::new(config)).with_meter(meter.clone());
+    let resource = RemoteExports::new(settings, exports, SsmConsumerPolicy::new(config)).with_meter(meter.clone());
     let driver = Driver::new(resource.with_registry(registry), HttpResponseTransport::new(function.tls_roots)?);
     Ok(CustomResourceHandler::new(driver.with_url_policy(url_policy), meter, function.metrics, stdout_metrics()))
 }

@@ -34,7 +34,7 @@ pub use moto::{CONSUMER_ACCOUNT, Moto, Publisher, sdk_config};
 pub use moto_responses::MotoResponses;
 pub use proxy::CountingProxy;
 pub use runtime_api::{Invocation, Outcome, RuntimeApi};
-pub use tables::{AuditInbox, ExportsCacheTable, ReadsTable, reader_item};
+pub use tables::{AuditInbox, ReadsTable, SnapshotTable, reader_item};
 pub use tls_front::{TestPki, TlsFront, check};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

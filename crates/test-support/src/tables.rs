@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_json::{Map, Value, json};
 
-// The tables' keys and index as template.yaml declares them (ReadsTable, ExportsCacheTable), written
+// The tables' keys and index as template.yaml declares them (ReadsTable, SnapshotTable), written
 // here apart from the adapters that use them: a renamed key in one place only fails the tests.
 const READER_KEY: &str = "Reader";
 const SOURCE_INDEX: &str = "BySource";
@@ -177,14 +177,14 @@ impl ReadsTable {
 }
 
 /// A DynamoDB table in moto with the shared export snapshot's key schema: `Key` alone.
-pub struct ExportsCacheTable {
+pub struct SnapshotTable {
     client: aws_sdk_dynamodb::Client,
     pub name: String,
 }
 
-impl ExportsCacheTable {
-    pub async fn create(moto: &str, region: &str, name: &str) -> Result<ExportsCacheTable, BoxError> {
-        Ok(ExportsCacheTable { client: create_table(moto, region, name, SNAPSHOT_KEY).await?, name: name.to_owned() })
+impl SnapshotTable {
+    pub async fn create(moto: &str, region: &str, name: &str) -> Result<SnapshotTable, BoxError> {
+        Ok(SnapshotTable { client: create_table(moto, region, name, SNAPSHOT_KEY).await?, name: name.to_owned() })
     }
 
     pub async fn items(&self) -> Result<Vec<Value>, BoxError> {

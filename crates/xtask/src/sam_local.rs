@@ -193,8 +193,8 @@ fn write_template_under_test(work: &Path, dist: &Dist, arch: Arch, declare_godeb
     let edits = [
         (format!("    CodeUri: {name}\n"), format!("    CodeUri: {}\n", zip.display())),
         (
-            "          EXPORTS_CACHE_TTL_SECONDS: !Ref ExportsSnapshotTtlSeconds\n".to_owned(),
-            "          EXPORTS_CACHE_TTL_SECONDS: !Ref ExportsSnapshotTtlSeconds\n          \
+            "          SNAPSHOT_TTL_SECONDS: !Ref ExportsSnapshotTtlSeconds\n".to_owned(),
+            "          SNAPSHOT_TTL_SECONDS: !Ref ExportsSnapshotTtlSeconds\n          \
              AWS_ENDPOINT_URL: ''\n          TLS_ROOTS: ''\n"
                 .to_owned()
                 // Only for `--godebug`: the emulator in the container is a Go program.

@@ -24,8 +24,8 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use test_support::{
-    BoxError, CountingProxy, ExportsCacheTable, FunctionOptions, Moto, Outcome, Publisher, ReadsTable,
-    ResponseEndpoint, RuntimeApi, create_event,
+    BoxError, CountingProxy, FunctionOptions, Moto, Outcome, Publisher, ReadsTable, ResponseEndpoint, RuntimeApi,
+    SnapshotTable, create_event,
 };
 
 const REGION: &str = "eu-west-1";
@@ -454,8 +454,8 @@ async fn burst_run(
     if snapshot {
         // A new table per run: no snapshot from an earlier run helps this one.
         let name = format!("burst-{consumers}-{}", std::process::id() as u64 * 1000 + unique_suffix() as u64);
-        ExportsCacheTable::create(moto, REGION, &name).await?;
-        env.push(("EXPORTS_CACHE_TABLE".to_owned(), name));
+        SnapshotTable::create(moto, REGION, &name).await?;
+        env.push(("SNAPSHOT_TABLE".to_owned(), name));
     }
     let mut runtimes = Vec::new();
     let mut children = Vec::new();

@@ -6,20 +6,20 @@ use aws_config::SdkConfig;
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::operation::get_parameter::GetParameterOutput;
 use aws_sdk_ssm::types::ParameterType;
-use remote_exports_core::{CallError, ParameterError, ParameterStore};
+use remote_exports_core::{CallError, ConsumerPolicyStore, PolicyStoreError};
 
 use crate::aws_error::call_error;
 
 /// Reads String and SecureString parameters (decrypted) from SSM Parameter Store in the function's
 /// own account and region, with the function's own credentials. The client is built on first use.
-pub struct SsmParameters {
+pub struct SsmConsumerPolicy {
     config: SdkConfig,
     client: OnceLock<Client>,
 }
 
-impl SsmParameters {
+impl SsmConsumerPolicy {
     pub fn new(config: &SdkConfig) -> Self {
-        SsmParameters { config: config.clone(), client: OnceLock::new() }
+        SsmConsumerPolicy { config: config.clone(), client: OnceLock::new() }
     }
 
     fn client(&self) -> &Client {
@@ -27,8 +27,8 @@ impl SsmParameters {
     }
 }
 
-impl ParameterStore for SsmParameters {
-    async fn get(&self, name: &str) -> Result<String, ParameterError> {
+impl ConsumerPolicyStore for SsmConsumerPolicy {
+    async fn get(&self, name: &str) -> Result<String, PolicyStoreError> {
         // Decryption is asked for always: it is ignored for a String and needed for a SecureString.
         let answer = self.client().get_parameter().name(name).with_decryption(true).send().await;
         match answer {
@@ -38,28 +38,28 @@ impl ParameterStore for SsmParameters {
     }
 }
 
-fn parameter_value(output: GetParameterOutput) -> Result<String, ParameterError> {
+fn parameter_value(output: GetParameterOutput) -> Result<String, PolicyStoreError> {
     let parameter =
-        output.parameter.ok_or_else(|| ParameterError::Unreadable("GetParameter returned no parameter".into()))?;
+        output.parameter.ok_or_else(|| PolicyStoreError::Unreadable("GetParameter returned no parameter".into()))?;
     match parameter.r#type {
         Some(ParameterType::String | ParameterType::SecureString) | None => {
-            parameter.value.ok_or_else(|| ParameterError::Unreadable("GetParameter returned no value".into()))
+            parameter.value.ok_or_else(|| PolicyStoreError::Unreadable("GetParameter returned no value".into()))
         }
-        Some(other) => Err(ParameterError::WrongType { found: other.as_str().to_owned() }),
+        Some(other) => Err(PolicyStoreError::WrongType { found: other.as_str().to_owned() }),
     }
 }
 
 /// A KMS refusal behind GetParameter is a SecureString the function may not decrypt: SSM answers
 /// `AccessDeniedException` naming `kms:Decrypt`, or a KMS error code for a disabled or missing key.
-fn unreadable(error: &CallError) -> ParameterError {
+fn unreadable(error: &CallError) -> PolicyStoreError {
     let code = error.code.as_deref().unwrap_or_default();
     let kms_code =
         code.starts_with("KMS") || matches!(code, "InvalidKeyId" | "DisabledException" | "KeyUnavailableException");
     let kms_denied = code == "AccessDeniedException" && error.message.contains("kms:");
     if kms_code || kms_denied {
-        ParameterError::CannotDecrypt { detail: format!("{}: {}", error.cause(), error.message) }
+        PolicyStoreError::CannotDecrypt { detail: format!("{}: {}", error.cause(), error.message) }
     } else {
-        ParameterError::Unreadable(error.to_string())
+        PolicyStoreError::Unreadable(error.to_string())
     }
 }
 
@@ -76,9 +76,9 @@ mod tests {
         GetParameterOutput::builder().parameter(parameter).build()
     }
 
-    async fn read(rule: &aws_smithy_mocks::Rule) -> Result<String, ParameterError> {
+    async fn read(rule: &aws_smithy_mocks::Rule) -> Result<String, PolicyStoreError> {
         let client = mock_client!(aws_sdk_ssm, [rule]);
-        let parameters = SsmParameters { config: SdkConfig::builder().build(), client: OnceLock::from(client) };
+        let parameters = SsmConsumerPolicy { config: SdkConfig::builder().build(), client: OnceLock::from(client) };
         parameters.get("/p").await
     }
 
@@ -96,7 +96,7 @@ mod tests {
     async fn a_string_list_is_refused_by_its_type() {
         let rule = mock!(Client::get_parameter).then_output(|| answer(ParameterType::StringList, "a,b"));
         let error = read(&rule).await.unwrap_err();
-        assert_eq!(error, ParameterError::WrongType { found: "StringList".into() });
+        assert_eq!(error, PolicyStoreError::WrongType { found: "StringList".into() });
         assert!(error.to_string().contains("String or SecureString"), "{error}");
     }
 
@@ -117,7 +117,7 @@ mod tests {
             )
         });
         let error = read(&rule).await.unwrap_err();
-        assert!(matches!(error, ParameterError::CannotDecrypt { .. }), "{error:?}");
+        assert!(matches!(error, PolicyStoreError::CannotDecrypt { .. }), "{error:?}");
         let text = error.to_string();
         assert!(text.contains("SecureString") && text.contains("ConsumerPolicyKmsKeyArn"), "{text}");
     }
@@ -128,6 +128,9 @@ mod tests {
             GetParameterError::generic(ErrorMetadata::builder().code("ParameterNotFound").message("").build())
         });
         let error = read(&rule).await.unwrap_err();
-        assert!(matches!(&error, ParameterError::Unreadable(text) if text.contains("ParameterNotFound")), "{error:?}");
+        assert!(
+            matches!(&error, PolicyStoreError::Unreadable(text) if text.contains("ParameterNotFound")),
+            "{error:?}"
+        );
     }
 }
