@@ -3,7 +3,7 @@
 //! built from what it uses (the publishers, the registry, the allow-lists) and nothing else.
 
 use remote_exports_core::{
-    AuditEvents, AuditReport, ConfigError, ExportReader, Governance, PublishError, ReadRegistry, RegistryError,
+    AuditEvents, AuditReport, ConfigError, Governance, PublishError, PublisherReads, ReadRegistry, RegistryError,
     Staleness, audit,
 };
 
@@ -36,7 +36,7 @@ pub struct Audit<S, R> {
     governance: Result<Governance, ConfigError>,
 }
 
-impl<S: ExportReader, R: ReadRegistry> Audit<S, R> {
+impl<S: PublisherReads, R: ReadRegistry> Audit<S, R> {
     /// `governance` is the function's allow-lists: a role no longer allowed is not assumed.
     pub fn new(exports: S, registry: Option<R>, governance: Result<Governance, ConfigError>) -> Self {
         Audit { exports, registry, governance }

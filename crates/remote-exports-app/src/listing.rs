@@ -5,7 +5,7 @@
 use std::ops::ControlFlow;
 
 use remote_exports_core::{
-    ConsumerPolicyStore, ExportReader, LookupError, LookupPlan, Origin, OutputRequest, ParameterRef, ReadError,
+    ConsumerPolicyStore, LookupError, LookupPlan, Origin, OutputRequest, ParameterRef, PublisherReads, ReadError,
     ReadRegistry, ResourceProperties, RoleArn, Source, batches,
 };
 
@@ -60,7 +60,7 @@ pub enum ListError {
     Unreadable { what: String, publisher: Source, error: ReadError },
 }
 
-impl<S: ExportReader, P: ConsumerPolicyStore, R: ReadRegistry + 'static> RemoteExports<S, P, R> {
+impl<S: PublisherReads, P: ConsumerPolicyStore, R: ReadRegistry + 'static> RemoteExports<S, P, R> {
     /// Lists what `request` names, after the plan a resource with those properties would get:
     /// `DEFAULT_ROLE_ARN`, the allow-lists and (with a consumer account) its consumer policy apply.
     pub async fn list(&self, request: ListRequest) -> Result<Listed, ListError> {
@@ -164,13 +164,16 @@ fn unreadable(what: &str, source: &Source, error: ReadError) -> ListError {
 mod tests {
     use super::*;
     use remote_exports_core::Export;
-    use remote_exports_core::testing::{MemoryConsumerPolicy, MemoryExports};
+    use remote_exports_core::testing::{MemoryConsumerPolicy, MemoryPublishers};
 
     use crate::Settings;
 
     const PUBLISHER: &str = "222222222222";
 
-    fn resource(vars: &[(&str, &str)], exports: MemoryExports) -> RemoteExports<MemoryExports, MemoryConsumerPolicy> {
+    fn resource(
+        vars: &[(&str, &str)],
+        exports: MemoryPublishers,
+    ) -> RemoteExports<MemoryPublishers, MemoryConsumerPolicy> {
         let settings = Settings::from_vars(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()));
         RemoteExports::new(settings, exports, MemoryConsumerPolicy::new())
     }
@@ -189,7 +192,7 @@ mod tests {
     async fn exports_are_listed_as_the_allow_list_lets_a_resource_see_them() {
         let published = [Export::new("booking-topic", "arn:topic", "s"), Export::new("billing-db", "db", "s")];
         let resource =
-            resource(&[("ALLOWED_EXPORTS", "booking-*")], MemoryExports::new().with_exports(PUBLISHER, published));
+            resource(&[("ALLOWED_EXPORTS", "booking-*")], MemoryPublishers::new().with_exports(PUBLISHER, published));
         let listed = resource.list(request(Listing::Exports { prefix: None })).await.unwrap();
         assert_eq!(listed.rows, [("booking-topic".to_owned(), "arn:topic".to_owned())]);
         assert_eq!((listed.hidden, listed.noun), (1, "export"));
@@ -197,7 +200,7 @@ mod tests {
 
     #[tokio::test]
     async fn secure_strings_are_listed_without_their_value() {
-        let exports = MemoryExports::new()
+        let exports = MemoryPublishers::new()
             .with_parameter(PUBLISHER, "/booking/db-password", "SecureString", "hunter2")
             .with_parameter(PUBLISHER, "/booking/topic", "String", "arn:topic");
         let listed = resource(&[], exports).list(request(Listing::Parameters("/booking".into()))).await.unwrap();
@@ -212,10 +215,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_stack_and_a_refused_plan_are_not_listings() {
-        let publisher = MemoryExports::new().with_exports(PUBLISHER, []);
+        let publisher = MemoryPublishers::new().with_exports(PUBLISHER, []);
         let error = resource(&[], publisher).list(request(Listing::StackOutputs("gone".into()))).await.unwrap_err();
         assert!(matches!(&error, ListError::NoSuchStack { stack, .. } if stack == "gone"), "{error}");
-        let restricted = resource(&[("ALLOWED_ROLE_ARNS", "arn:aws:iam::333333333333:role/*")], MemoryExports::new());
+        let restricted =
+            resource(&[("ALLOWED_ROLE_ARNS", "arn:aws:iam::333333333333:role/*")], MemoryPublishers::new());
         let error = restricted.list(request(Listing::Exports { prefix: None })).await.unwrap_err();
         assert!(matches!(error, ListError::Refused(_)), "{error}");
     }

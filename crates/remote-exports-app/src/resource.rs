@@ -5,9 +5,9 @@ use cloudformation_custom_resource::{
     CustomResource, Data, Deleted, Failure, FollowUp, ReplyTarget, Request, RequestKind, StackArn, Success,
 };
 use remote_exports_core::{
-    AlertUpdate, Attempts, ConsumerPolicy, ConsumerPolicyStore, ExportReader, FINGERPRINT_SCHEME, LookupError,
-    LookupPlan, Meter, NoMeter, Origin, PublisherRef, ReadRecord, ReadRegistry, Reads, RegistryError,
-    ResourceProperties, Selected, lookup, reader_key, rfc3339,
+    AlertUpdate, Attempts, ConsumerPolicy, ConsumerPolicyStore, FINGERPRINT_SCHEME, LookupError, LookupPlan, Meter,
+    NoMeter, Origin, PublisherReads, PublisherRef, ReadRecord, ReadRegistry, Reads, RegistryError, ResourceProperties,
+    Selected, lookup, reader_key, rfc3339,
 };
 
 use crate::{PolicyCache, Settings};
@@ -44,7 +44,7 @@ impl ReadRegistry for NoRegistry {
     }
 }
 
-impl<S: ExportReader, P: ConsumerPolicyStore> RemoteExports<S, P, NoRegistry> {
+impl<S: PublisherReads, P: ConsumerPolicyStore> RemoteExports<S, P, NoRegistry> {
     /// `exports` reads publishers' exports; `parameters` reads a consumer policy kept in SSM.
     pub fn new(settings: Settings, exports: S, parameters: P) -> Self {
         let policy = PolicyCache::new(settings.consumer_policy.clone(), parameters);
@@ -52,7 +52,7 @@ impl<S: ExportReader, P: ConsumerPolicyStore> RemoteExports<S, P, NoRegistry> {
     }
 }
 
-impl<S: ExportReader, P: ConsumerPolicyStore, R: ReadRegistry + 'static> RemoteExports<S, P, R> {
+impl<S: PublisherReads, P: ConsumerPolicyStore, R: ReadRegistry + 'static> RemoteExports<S, P, R> {
     /// Records every successful read in `registry` (and forgets it on Delete); `None` records nothing.
     pub fn with_registry<R2: ReadRegistry>(self, registry: Option<R2>) -> RemoteExports<S, P, R2> {
         let RemoteExports { settings, exports, policy, registry: _, meter } = self;
@@ -168,7 +168,7 @@ impl<S: ExportReader, P: ConsumerPolicyStore, R: ReadRegistry + 'static> RemoteE
 
 impl<S, P, R> CustomResource for RemoteExports<S, P, R>
 where
-    S: ExportReader + 'static,
+    S: PublisherReads + 'static,
     P: ConsumerPolicyStore + 'static,
     R: ReadRegistry + 'static,
 {
@@ -237,7 +237,7 @@ mod tests {
     use super::*;
     use cloudformation_custom_resource::testing::RecordingTransport;
     use cloudformation_custom_resource::{Deadline, Driver};
-    use remote_exports_core::testing::{Fault, MemoryConsumerPolicy, MemoryExports, OWN_ACCOUNT};
+    use remote_exports_core::testing::{Fault, MemoryConsumerPolicy, MemoryPublishers, OWN_ACCOUNT};
     use remote_exports_core::{Export, FailureKind, ReadError, ReadStep, output_ref};
     use serde_json::{Value, json};
 
@@ -261,11 +261,11 @@ mod tests {
 
     /// The publisher (222222222222) and the function's own account both export `pairs`; each name
     /// `<stack>.<key>` is also an output of that stack.
-    fn exports(pairs: &[(&str, &str)]) -> MemoryExports {
+    fn exports(pairs: &[(&str, &str)]) -> MemoryPublishers {
         let list: Vec<Export> =
             pairs.iter().map(|(name, value)| Export::new(*name, *value, "stack/booking/1")).collect();
         let mut source =
-            MemoryExports::new().with_exports(OWN_ACCOUNT, list.clone()).with_exports("222222222222", list);
+            MemoryPublishers::new().with_exports(OWN_ACCOUNT, list.clone()).with_exports("222222222222", list);
         for (name, value) in pairs {
             if let Some((stack, key)) = output_ref(name) {
                 source = source.with_stack("222222222222", stack, &[(key, value)]);
@@ -274,8 +274,8 @@ mod tests {
         source
     }
 
-    fn failing(fault: Fault) -> MemoryExports {
-        MemoryExports::new().with_fault(fault)
+    fn failing(fault: Fault) -> MemoryPublishers {
+        MemoryPublishers::new().with_fault(fault)
     }
 
     /// `vars`, as a function in eu-west-1 (the events' region) answering on loopback would have them.
@@ -291,7 +291,7 @@ mod tests {
 
     async fn run_with(
         vars: &'static [(&'static str, &'static str)],
-        source: MemoryExports,
+        source: MemoryPublishers,
         event: Value,
     ) -> (Vec<Value>, usize) {
         let settings = local_settings(vars);
@@ -303,7 +303,7 @@ mod tests {
         (transport.answers(), driver.resource().exports.read_count())
     }
 
-    async fn run(source: MemoryExports, event: Value) -> (Vec<Value>, usize) {
+    async fn run(source: MemoryPublishers, event: Value) -> (Vec<Value>, usize) {
         run_with(&[], source, event).await
     }
 
@@ -487,7 +487,8 @@ mod tests {
     #[tokio::test]
     async fn data_over_the_limit_fails_instead_of_dropping_keys() {
         let many: Vec<Export> = (0..60).map(|i| Export::new(format!("export-{i}"), "v".repeat(80), "s")).collect();
-        let (bodies, _) = run(MemoryExports::new().with_exports(OWN_ACCOUNT, many), event("Create", json!({}))).await;
+        let (bodies, _) =
+            run(MemoryPublishers::new().with_exports(OWN_ACCOUNT, many), event("Create", json!({}))).await;
         let reason = bodies[0]["Reason"].as_str().unwrap();
         assert!(reason.starts_with("The 60 selected export(s) make a "), "{reason}");
         assert!(bodies[0].get("Data").is_none());

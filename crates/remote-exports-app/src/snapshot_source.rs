@@ -14,8 +14,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use std::sync::Arc;
 
 use remote_exports_core::{
-    Attempts, Count, Export, ExportReader, Meter, NoMeter, Parameter, ParameterRef, ReadError, SnapshotError,
-    SnapshotStore, Source, StackOutputs, opaque_id,
+    Admission, Attempts, Count, Export, Meter, NoMeter, Parameter, ParameterRef, PublishedExports, PublishedOutputs,
+    PublishedParameters, PublisherReads, ReadAttempts, ReadError, SnapshotError, SnapshotStore, Source, StackOutputs,
+    opaque_id,
 };
 use serde_json::Value;
 
@@ -27,7 +28,7 @@ pub const LEASE: Duration = Duration::from_secs(15);
 const POLL: Duration = Duration::from_millis(100);
 const MAX_POLL: Duration = Duration::from_secs(1);
 
-/// An [`ExportReader`] that reads through a shared snapshot when it has a store, and directly otherwise.
+/// An [`PublisherReads`] that reads through a shared snapshot when it has a store, and directly otherwise.
 pub struct SnapshotReader<S, T> {
     direct: S,
     store: Option<T>,
@@ -101,7 +102,7 @@ enum Found {
     Missing,
 }
 
-impl<S: ExportReader, T: SnapshotStore> SnapshotReader<S, T> {
+impl<S: PublisherReads, T: SnapshotStore> SnapshotReader<S, T> {
     /// `store: None` reads directly, exactly as `direct` alone would.
     pub fn new(direct: S, store: Option<T>, ttl: Duration) -> Self {
         let holder = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
@@ -216,7 +217,7 @@ impl<S: ExportReader, T: SnapshotStore> SnapshotReader<S, T> {
     }
 }
 
-impl<S: ExportReader, T: SnapshotStore> ExportReader for SnapshotReader<S, T> {
+impl<S: PublisherReads, T: SnapshotStore> PublishedExports for SnapshotReader<S, T> {
     async fn scan_exports(
         &self,
         source: &Source,
@@ -240,7 +241,9 @@ impl<S: ExportReader, T: SnapshotStore> ExportReader for SnapshotReader<S, T> {
             }
         }
     }
+}
 
+impl<S: PublisherReads, T: SnapshotStore> PublishedOutputs for SnapshotReader<S, T> {
     async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, ReadError> {
         let Some(store) = &self.store else { return self.direct.stack_outputs(source, stack_name).await };
         match self.through_snapshot(store, source, Item::Stack(stack_name)).await {
@@ -253,7 +256,9 @@ impl<S: ExportReader, T: SnapshotStore> ExportReader for SnapshotReader<S, T> {
             }
         }
     }
+}
 
+impl<S: PublisherReads, T: SnapshotStore> PublishedParameters for SnapshotReader<S, T> {
     async fn get_parameters(
         &self,
         source: &Source,
@@ -288,13 +293,17 @@ impl<S: ExportReader, T: SnapshotStore> ExportReader for SnapshotReader<S, T> {
     ) -> Result<Vec<String>, ReadError> {
         self.direct.parameter_names_under(source, path, recursive).await
     }
+}
 
-    fn attempts(&self, source: &Source) -> Option<Attempts> {
-        self.direct.attempts(source)
-    }
-
+impl<S: PublisherReads, T: SnapshotStore> Admission for SnapshotReader<S, T> {
     async fn admit(&self, source: &Source) -> Result<(), ReadError> {
         self.direct.admit(source).await
+    }
+}
+
+impl<S: PublisherReads, T: SnapshotStore> ReadAttempts for SnapshotReader<S, T> {
+    fn attempts(&self, source: &Source) -> Option<Attempts> {
+        self.direct.attempts(source)
     }
 }
 
@@ -378,7 +387,7 @@ fn decode_stack(body: &str) -> Result<Option<StackOutputs>, SnapshotError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use remote_exports_core::testing::MemoryExports;
+    use remote_exports_core::testing::MemoryPublishers;
     use remote_exports_core::{Consumer, FailureKind, ReadStep, RoleArn, SnapshotMeta};
     use remote_exports_core::{Parameter, ParameterRef};
     use std::collections::HashMap;
@@ -441,8 +450,8 @@ mod tests {
 
     /// The publisher exports `topic` = `value` and its stack `booking` has the output `Topic` = `value`;
     /// each call lets the other readers run first, as a call over the network would.
-    fn publisher(value: &str) -> Arc<MemoryExports> {
-        let exports = MemoryExports::new()
+    fn publisher(value: &str) -> Arc<MemoryPublishers> {
+        let exports = MemoryPublishers::new()
             .with_exports(PUBLISHER, [Export::new("topic", value, "stack/b/1")])
             .with_stack(PUBLISHER, "booking", &[("Topic", value)])
             .with_pause();
@@ -465,7 +474,7 @@ mod tests {
         }
     }
 
-    async fn value(source_: &SnapshotReader<Arc<MemoryExports>, Arc<MemoryStore>>, src: &Source) -> String {
+    async fn value(source_: &SnapshotReader<Arc<MemoryPublishers>, Arc<MemoryStore>>, src: &Source) -> String {
         let mut seen = String::new();
         source_
             .scan_exports(src, &mut |page| {
@@ -544,7 +553,7 @@ mod tests {
     async fn a_consumer_the_publisher_does_not_admit_gets_nothing_from_the_snapshot() {
         let store = Arc::new(MemoryStore::default());
         let exports = Arc::new(
-            MemoryExports::new()
+            MemoryPublishers::new()
                 .with_exports(PUBLISHER, [Export::new("topic", "v0", "stack/b/1")])
                 .with_stack(PUBLISHER, "booking", &[("Topic", "v0")])
                 .admitting_only(PUBLISHER, &["111111111111"]),

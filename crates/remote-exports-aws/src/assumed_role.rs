@@ -183,7 +183,7 @@ mod tests {
         let sts = mock_client!(aws_sdk_sts, [&rule]);
         let role = AssumedRole::new(&sts, "arn:aws:iam::222222222222:role/reader", &source(None));
         let error = role.credentials().await.unwrap_err();
-        let failure = crate::exports::assume_role_failure(&error).expect("the STS error in the chain");
+        let failure = crate::publisher_accounts::assume_role_failure(&error).expect("the STS error in the chain");
         assert_eq!(failure.code.as_deref(), Some("AccessDenied"));
     }
 }

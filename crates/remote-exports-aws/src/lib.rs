@@ -4,8 +4,9 @@
 //! (or the assumed role's), so endpoints (FIPS, dual-stack, every partition), credentials caching,
 //! clock-skew correction, retries and error shapes are the SDK's. Clients are built on first use.
 //!
-//! - [`CloudFormationExports`]: the domain's `ExportReader`, over STS AssumeRole and paginated
-//!   ListExports, with one client (and so one credential cache) per role, external ID and region.
+//! - [`PublisherAccounts`]: the domain's publisher ports (exports, stack outputs, SSM parameters,
+//!   admission, attempts), over STS AssumeRole, paginated ListExports, DescribeStacks and
+//!   GetParameters, with one client (and so one credential cache) per role, external ID and region.
 //! - [`SsmConsumerPolicy`]: the domain's `ConsumerPolicyStore`, for a consumer policy kept in SSM.
 //! - [`DynamoDbRegistry`]: the domain's `ReadRegistry`, a DynamoDB table keyed by `Reader`.
 //! - [`EventBridgeEvents`]: the domain's `AuditEvents`, PutEvents on the default bus.
@@ -23,7 +24,7 @@ mod consumer_policy;
 mod dynamodb_registry;
 mod dynamodb_snapshots;
 mod events;
-mod exports;
+mod publisher_accounts;
 mod publisher_parameters;
 mod response_transport;
 mod stacks;
@@ -34,7 +35,7 @@ pub use consumer_policy::SsmConsumerPolicy;
 pub use dynamodb_registry::{DynamoDbRegistry, READER_KEY, SOURCE_INDEX};
 pub use dynamodb_snapshots::{DynamoDbSnapshots, SNAPSHOT_KEY};
 pub use events::{EVENT_SOURCE, EventBridgeEvents};
-pub use exports::{CloudFormationExports, UNTIL_DEADLINE};
+pub use publisher_accounts::{PublisherAccounts, UNTIL_DEADLINE};
 pub use response_transport::HttpResponseTransport;
 pub use stacks::{CloudFormationStacks, caller_account, guard_registry};
 pub use tls::{TrustRoots, UnknownTrustRoots, load_sdk_config, sdk_config_loader};

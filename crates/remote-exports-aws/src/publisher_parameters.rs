@@ -4,7 +4,7 @@
 use aws_sdk_ssm::Client;
 use remote_exports_core::{Parameter, ParameterRef, ReadError, ReadStep};
 
-use crate::exports::classify;
+use crate::publisher_accounts::classify;
 
 /// GetParametersByPath answers at most ten parameters a page.
 const NAMES_PER_PAGE: i32 = 10;

@@ -86,7 +86,7 @@ pub fn sdk_config_loader(roots: TrustRoots) -> Result<ConfigLoader, HttpClientEr
         Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).tls_context(tls_context).build_https();
     Ok(aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
-        // CloudFormationExports sets its own retries (until the deadline); this covers every other call.
+        // PublisherAccounts sets its own retries (until the deadline); this covers every other call.
         .retry_config(RetryConfig::standard().with_max_attempts(5)))
 }
 

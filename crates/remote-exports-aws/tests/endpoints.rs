@@ -9,11 +9,11 @@ use aws_config::SdkConfig;
 use aws_smithy_http_client::test_util::capture_request;
 use aws_types::os_shim_internal::{Env, Fs};
 use remote_exports_aws::{
-    CloudFormationExports, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents, SsmConsumerPolicy, TrustRoots,
+    DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents, PublisherAccounts, SsmConsumerPolicy, TrustRoots,
     sdk_config_loader,
 };
 use remote_exports_core::{
-    AuditEvents, ConsumerPolicyStore, ExportReader, PublisherRef, ReadRecord, ReadRegistry, RoleArn, SnapshotStore,
+    AuditEvents, ConsumerPolicyStore, PublishedExports, PublisherRef, ReadRecord, ReadRegistry, RoleArn, SnapshotStore,
     Source, StaleRead, Staleness,
 };
 
@@ -95,7 +95,7 @@ async fn hosts(region: &str, variables: &[(&str, &str)]) -> Vec<(&'static str, S
         (
             "sts",
             host_of(variables, |config| async move {
-                let exports = CloudFormationExports::with_max_attempts(config, 1);
+                let exports = PublisherAccounts::with_max_attempts(config, 1);
                 let _ = exports.scan_exports(&source(region, Some(role)), &mut keep_reading.clone()).await;
             })
             .await,
@@ -103,7 +103,7 @@ async fn hosts(region: &str, variables: &[(&str, &str)]) -> Vec<(&'static str, S
         (
             "cloudformation",
             host_of(variables, |config| async move {
-                let exports = CloudFormationExports::with_max_attempts(config, 1);
+                let exports = PublisherAccounts::with_max_attempts(config, 1);
                 let _ = exports.scan_exports(&source(region, None), &mut keep_reading.clone()).await;
             })
             .await,

@@ -16,9 +16,7 @@ use cloudformation_custom_resource::{Deadline, Driver, Request, Response, Respon
 use remote_exports_app::{
     Audit, ListError, ListRequest, Listing, PreviewProperties, PreviewStack, RemoteExports, Settings, preview,
 };
-use remote_exports_aws::{
-    CloudFormationExports, HttpResponseTransport, SsmConsumerPolicy, TrustRoots, load_sdk_config,
-};
+use remote_exports_aws::{HttpResponseTransport, PublisherAccounts, SsmConsumerPolicy, TrustRoots, load_sdk_config};
 use remote_exports_core::RoleArn;
 use serde_json::{Value, json};
 
@@ -220,14 +218,14 @@ fn trust_roots() -> Result<TrustRoots, RunError> {
     }
 }
 
-type Resource = RemoteExports<CloudFormationExports, SsmConsumerPolicy>;
+type Resource = RemoteExports<PublisherAccounts, SsmConsumerPolicy>;
 
 /// The function retries throttling until its deadline; a person at a terminal would rather hear
 /// about it after a few seconds.
 const CLI_ATTEMPTS: u32 = 8;
 
-fn exports(sdk: &SdkConfig) -> CloudFormationExports {
-    CloudFormationExports::with_max_attempts(sdk.clone(), CLI_ATTEMPTS)
+fn exports(sdk: &SdkConfig) -> PublisherAccounts {
+    PublisherAccounts::with_max_attempts(sdk.clone(), CLI_ATTEMPTS)
 }
 
 /// The function's resource, with the function's settings from this environment.

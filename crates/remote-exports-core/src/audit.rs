@@ -7,7 +7,7 @@ use crate::config::Governance;
 use crate::error::ReadError;
 use crate::fingerprint::fingerprint;
 use crate::parameter::{ParameterRef, batches};
-use crate::ports::ExportReader;
+use crate::ports::PublisherReads;
 use crate::properties::output_ref;
 use crate::published::{ExportOrigin, parameter_origin};
 use crate::read_record::{AlertUpdate, PublisherRef, ReadRecord, parameter_key};
@@ -69,7 +69,7 @@ pub const AUDIT_SESSION_NAME: &str = "remote-exports-audit";
 /// Reads each distinct source once (one credential, one paginated ListExports) and reports every
 /// recorded read whose export changed or disappeared. Roles the function no longer allows are not
 /// assumed: their readers are reported unchecked.
-pub async fn audit<S: ExportReader>(records: &[ReadRecord], exports: &S, governance: &Governance) -> AuditReport {
+pub async fn audit<S: PublisherReads>(records: &[ReadRecord], exports: &S, governance: &Governance) -> AuditReport {
     let mut by_source: BTreeMap<&PublisherRef, Vec<&ReadRecord>> = BTreeMap::new();
     for record in records {
         by_source.entry(&record.source).or_default().push(record);
@@ -129,7 +129,7 @@ struct Current {
 }
 
 /// Fingerprints of the exports these readers hold, as the source exports them now.
-async fn current_fingerprints<S: ExportReader>(
+async fn current_fingerprints<S: PublisherReads>(
     source_ref: &PublisherRef,
     readers: &[&ReadRecord],
     exports: &S,
@@ -220,7 +220,7 @@ mod tests {
     use crate::published::Export;
     use crate::read_record::ReadExport;
     use crate::staleness::{REMOVED, Staleness};
-    use crate::testing::MemoryExports;
+    use crate::testing::MemoryPublishers;
 
     fn origin(export: &str, stack: &str) -> ExportOrigin {
         ExportOrigin::new(export, stack)
@@ -230,9 +230,9 @@ mod tests {
     const VPC_STACK: &str = "arn:aws:cloudformation:eu-west-1:222222222222:stack/vpc/1";
 
     /// Account 222222222222 exports `exports`; any other account cannot be read.
-    fn publisher(exports: Vec<Export>) -> MemoryExports {
+    fn publisher(exports: Vec<Export>) -> MemoryPublishers {
         let vpc_id = exports.first().map(|export| export.value.clone());
-        let source = MemoryExports::new().with_exports("222222222222", exports);
+        let source = MemoryPublishers::new().with_exports("222222222222", exports);
         match vpc_id {
             Some(vpc_id) => source.with_stack("222222222222", "vpc", &[("VpcId", &vpc_id)]),
             None => source,
@@ -371,7 +371,7 @@ mod tests {
 
     #[tokio::test]
     async fn parameters_are_audited_by_version_and_one_unreadable_leaves_the_others_checked() {
-        let source = MemoryExports::new()
+        let source = MemoryPublishers::new()
             .with_parameter("222222222222", "/booking/topic", "String", "v1")
             .with_parameter("222222222222", "/booking/flag", "String", "on");
         let parameter_read = |name: &str, key: &str| -> ReadExport {
@@ -415,7 +415,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_role_no_longer_allowed_is_not_assumed() {
-        let sources = MemoryExports::new();
+        let sources = MemoryPublishers::new();
         let governance = Governance {
             allowed_role_arns: Some(PatternList::parse("arn:aws:iam::999999999999:role/*").unwrap()),
             ..Governance::default()

@@ -1,7 +1,7 @@
 //! The export-lookup domain: from a resource's properties to the Data map, with governance applied.
 //!
 //! `ResourceProperties::parse` → `LookupPlan::new` (defaults and allow-lists, before any call) →
-//! `lookup` over an [`ExportReader`] (exports, stack outputs and SSM parameters; AWS lives in adapter
+//! `lookup` over an [`PublisherReads`] (exports, stack outputs and SSM parameters; AWS lives in adapter
 //! crates) → `Selected`.
 //! Every failure is a [`LookupError`] whose text is the Reason a stack author reads.
 //!
@@ -50,9 +50,9 @@ pub use pattern::{Pattern, PatternList};
 pub use plan::{Consumer, ExportFilter, LookupPlan, Origin, Source};
 pub use policy::{ConsumerPolicy, ConsumerRules, EntryProblem, PolicyError, PolicyOrigin};
 pub use ports::{
-    Attempts, AuditEvents, ConsumerPolicyStore, EventFailure, ExportReader, PolicyStoreError, PublishError,
-    PublisherStacks, ReadRegistry, ReadersBySource, RegistryError, SnapshotError, SnapshotMeta, SnapshotStore,
-    StackReadError,
+    Admission, Attempts, AuditEvents, ConsumerPolicyStore, EventFailure, PolicyStoreError, PublishError,
+    PublishedExports, PublishedOutputs, PublishedParameters, PublisherReads, PublisherStacks, ReadAttempts,
+    ReadRegistry, ReadersBySource, RegistryError, SnapshotError, SnapshotMeta, SnapshotStore, StackReadError,
 };
 pub use properties::{OutputRequest, PropertyError, ResourceProperties, Selection, output_ref};
 pub use published::{Export, ExportOrigin, ParameterVersion, StackOutputs, parameter_origin};

@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 use crate::error::{LookupError, MissingExport, MissingKind};
 use crate::parameter::{Parameter, ParameterRef, batches};
 use crate::plan::{LookupPlan, Source};
-use crate::ports::ExportReader;
+use crate::ports::PublisherReads;
 use crate::properties::{OutputRequest, PropertyError, output_ref};
 use crate::published::{Export, ExportOrigin, ParameterVersion, StackOutputs, parameter_origin};
 use crate::suggest::closest;
@@ -46,7 +46,7 @@ impl std::fmt::Debug for Selected {
 /// Reads the plan's source and selects from it: the exports (stopping as soon as nothing more can
 /// be selected) and each named stack's outputs, all at once. Missing values take their defaults;
 /// whatever is still missing is named in one failure.
-pub async fn lookup<S: ExportReader>(exports: &S, plan: &LookupPlan) -> Result<Selected, LookupError> {
+pub async fn lookup<S: PublisherReads>(exports: &S, plan: &LookupPlan) -> Result<Selected, LookupError> {
     let selection = &plan.selection;
     let read_exports = async {
         if !selection.needs_exports() {
@@ -177,7 +177,7 @@ fn select_outputs(
 
 /// The IDs of the stacks that export something: the stacks this role can be seen to have, read
 /// only on the way to a failure (a best effort: an unreadable list suggests nothing).
-async fn stacks_that_export<S: ExportReader>(exports: &S, source: &Source) -> BTreeSet<String> {
+async fn stacks_that_export<S: PublisherReads>(exports: &S, source: &Source) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     let mut collect = |page: Vec<Export>| {
         ids.extend(page.into_iter().map(|export| export.exporting_stack_id));
@@ -247,7 +247,7 @@ fn select_parameters(
 
 /// Suggests, for each missing parameter, the closest names under its path that this request may
 /// read: one GetParametersByPath per path, only on the way to a failure (a best effort).
-async fn suggest_parameters<S: ExportReader>(exports: &S, plan: &LookupPlan, missing: &mut [MissingExport]) {
+async fn suggest_parameters<S: PublisherReads>(exports: &S, plan: &LookupPlan, missing: &mut [MissingExport]) {
     let mut under: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for entry in missing.iter().filter(|m| m.kind == MissingKind::Parameter) {
         if let Some(path) = ParameterRef::parse(&entry.name).ok().and_then(|r| r.parent_path().map(str::to_owned))
@@ -439,17 +439,17 @@ mod tests {
     use crate::pattern::PatternList;
     use crate::plan::Origin;
     use crate::properties::ResourceProperties;
-    use crate::testing::{Fault, MemoryExports, OWN_ACCOUNT};
+    use crate::testing::{Fault, MemoryPublishers, OWN_ACCOUNT};
     use serde_json::json;
 
     /// `count` exports of the stacks `stack0`..`stack2` (`stack<i%3>-Output<i>` = `value-<i>`) in the
     /// function's own account, in pages of `page_size`.
-    fn pages(count: usize, page_size: usize) -> MemoryExports {
+    fn pages(count: usize, page_size: usize) -> MemoryPublishers {
         let exports = (0..count).map(|i| {
             let stack_id = format!("arn:aws:cloudformation:eu-west-1:222222222222:stack/stack{}/id", i % 3);
             Export::new(format!("stack{}-Output{i}", i % 3), format!("value-{i}"), stack_id)
         });
-        MemoryExports::new().with_exports(OWN_ACCOUNT, exports).with_page_size(page_size)
+        MemoryPublishers::new().with_exports(OWN_ACCOUNT, exports).with_page_size(page_size)
     }
 
     fn plan_with(properties: serde_json::Value, governance: &Governance) -> LookupPlan {
@@ -467,7 +467,7 @@ mod tests {
         plan_with(properties, &Governance::default())
     }
 
-    async fn run(source: &MemoryExports, properties: serde_json::Value) -> Result<Selected, LookupError> {
+    async fn run(source: &MemoryPublishers, properties: serde_json::Value) -> Result<Selected, LookupError> {
         lookup(source, &plan(properties)).await
     }
 
@@ -590,7 +590,7 @@ mod tests {
         assert!(missing[0].suggestions.iter().all(|s| s.starts_with("stack1-")), "{:?}", missing[0].suggestions);
     }
 
-    fn booking() -> MemoryExports {
+    fn booking() -> MemoryPublishers {
         pages(30, 10)
             .with_stack(
                 OWN_ACCOUNT,
@@ -733,8 +733,8 @@ mod tests {
     const PUBLISHER: &str = "222222222222";
     const READER: &str = "arn:aws:iam::222222222222:role/remote-exports-reader";
 
-    fn parameters() -> MemoryExports {
-        MemoryExports::new()
+    fn parameters() -> MemoryPublishers {
+        MemoryPublishers::new()
             .with_exports(PUBLISHER, [Export::new("booking-topic", "export-value", "stack/booking/1")])
             .with_parameter(PUBLISHER, "/booking/prod/topic-arn", "String", "arn:topic:v1")
             .with_parameter(PUBLISHER, "/booking/prod/topic-arn", "String", "arn:topic:v2")
@@ -785,7 +785,7 @@ mod tests {
 
     #[tokio::test]
     async fn eleven_parameters_take_two_calls_and_a_name_shared_with_an_export_stays_apart() {
-        let mut source = MemoryExports::new().with_exports(PUBLISHER, [Export::new("flag", "export", "stack/x/1")]);
+        let mut source = MemoryPublishers::new().with_exports(PUBLISHER, [Export::new("flag", "export", "stack/x/1")]);
         for i in 0..11 {
             source = source.with_parameter(PUBLISHER, &format!("/many/p{i}"), "String", &format!("v{i}"));
         }

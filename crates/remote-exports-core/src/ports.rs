@@ -1,8 +1,10 @@
 //! The domain's ports, in one place: what it needs from the world, each implemented by an adapter
 //! (`remote-exports-aws`) and by an in-memory fake (`testing`).
 //!
-//! - [`ExportReader`]: a publisher's exports and stack outputs (CloudFormation through a role), and
-//!   its SSM parameters (through the same role).
+//! - [`PublishedExports`], [`PublishedOutputs`], [`PublishedParameters`]: what a publisher publishes
+//!   (CloudFormation exports and stack outputs, SSM parameters, through its role); [`Admission`]:
+//!   whether it admits a consumer; [`ReadAttempts`]: how a read went so far. [`PublisherReads`] is
+//!   all five, the one bound the use cases take.
 //! - [`ConsumerPolicyStore`]: the consumer policy kept as a parameter (SSM).
 //! - [`ReadRegistry`]: who read what (DynamoDB).
 //! - [`AuditEvents`]: stale reads as events (EventBridge).
@@ -28,21 +30,8 @@ pub struct Attempts {
     pub throttled: u32,
 }
 
-/// Something that reads an account's exports (one page at a time) and its stacks' outputs, in a region.
-pub trait ExportReader: Send + Sync {
-    /// The attempts of the latest read of `source`, also while it is still running or after it was
-    /// cut off by a deadline; `None` when the source does not count them.
-    fn attempts(&self, _source: &Source) -> Option<Attempts> {
-        None
-    }
-
-    /// Whether the publisher admits `source`'s identity: for a role, STS has accepted AssumeRole
-    /// with this consumer's identity (now, or for credentials still valid). Values that did not
-    /// come from this source's own read (a shared snapshot) may be served only after this.
-    fn admit(&self, _source: &Source) -> impl Future<Output = Result<(), ReadError>> + Send {
-        std::future::ready(Ok(()))
-    }
-
+/// A publisher's exports, one page at a time (ListExports through the publisher's role).
+pub trait PublishedExports: Send + Sync {
     /// Hands each page to `on_page` until the pages run out or `on_page` returns `Break`, which
     /// means no further page should be requested. Returns how many pages were read.
     fn scan_exports(
@@ -50,7 +39,10 @@ pub trait ExportReader: Send + Sync {
         source: &Source,
         on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
     ) -> impl Future<Output = Result<u32, ReadError>> + Send;
+}
 
+/// A publisher's stacks' outputs (DescribeStacks through the publisher's role).
+pub trait PublishedOutputs: Send + Sync {
     /// The outputs of the stack named `stack_name` (one DescribeStacks), or `None` when no such stack
     /// exists: never found, or deleted.
     fn stack_outputs(
@@ -58,7 +50,10 @@ pub trait ExportReader: Send + Sync {
         source: &Source,
         stack_name: &str,
     ) -> impl Future<Output = Result<Option<StackOutputs>, ReadError>> + Send;
+}
 
+/// A publisher's SSM parameters (through the publisher's role).
+pub trait PublishedParameters: Send + Sync {
     /// One GetParameters call for `batch` (at most ten references, one per parameter: see
     /// [`crate::batches`]), decrypting SecureStrings only when `decrypt`. Each parameter found comes
     /// with the reference it answers; a reference that names none is left out.
@@ -80,16 +75,33 @@ pub trait ExportReader: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>, ReadError>> + Send;
 }
 
-/// A shared source reads as the source itself.
-impl<T: ExportReader> ExportReader for std::sync::Arc<T> {
-    fn attempts(&self, source: &Source) -> Option<Attempts> {
-        (**self).attempts(source)
+/// Whether the publisher admits a consumer.
+pub trait Admission: Send + Sync {
+    /// Whether the publisher admits `source`'s identity: for a role, STS has accepted AssumeRole
+    /// with this consumer's identity (now, or for credentials still valid). Values that did not
+    /// come from this source's own read (a shared snapshot) may be served only after this.
+    fn admit(&self, _source: &Source) -> impl Future<Output = Result<(), ReadError>> + Send {
+        std::future::ready(Ok(()))
     }
+}
 
-    fn admit(&self, source: &Source) -> impl Future<Output = Result<(), ReadError>> + Send {
-        (**self).admit(source)
+/// How the latest read of a source went so far.
+pub trait ReadAttempts: Send + Sync {
+    /// The attempts of the latest read of `source`, also while it is still running or after it was
+    /// cut off by a deadline; `None` when the reader does not count them.
+    fn attempts(&self, _source: &Source) -> Option<Attempts> {
+        None
     }
+}
 
+/// Everything a read of a publisher uses, as one bound: what `lookup`, the audit and the snapshot
+/// decorator take. Anything that implements the five ports is one.
+pub trait PublisherReads: PublishedExports + PublishedOutputs + PublishedParameters + Admission + ReadAttempts {}
+
+impl<T: PublishedExports + PublishedOutputs + PublishedParameters + Admission + ReadAttempts> PublisherReads for T {}
+
+/// A shared reader reads as the reader itself.
+impl<T: PublishedExports> PublishedExports for std::sync::Arc<T> {
     fn scan_exports(
         &self,
         source: &Source,
@@ -97,7 +109,9 @@ impl<T: ExportReader> ExportReader for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<u32, ReadError>> + Send {
         (**self).scan_exports(source, on_page)
     }
+}
 
+impl<T: PublishedOutputs> PublishedOutputs for std::sync::Arc<T> {
     fn stack_outputs(
         &self,
         source: &Source,
@@ -105,7 +119,9 @@ impl<T: ExportReader> ExportReader for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<Option<StackOutputs>, ReadError>> + Send {
         (**self).stack_outputs(source, stack_name)
     }
+}
 
+impl<T: PublishedParameters> PublishedParameters for std::sync::Arc<T> {
     fn get_parameters(
         &self,
         source: &Source,
@@ -122,6 +138,18 @@ impl<T: ExportReader> ExportReader for std::sync::Arc<T> {
         recursive: bool,
     ) -> impl Future<Output = Result<Vec<String>, ReadError>> + Send {
         (**self).parameter_names_under(source, path, recursive)
+    }
+}
+
+impl<T: Admission> Admission for std::sync::Arc<T> {
+    fn admit(&self, source: &Source) -> impl Future<Output = Result<(), ReadError>> + Send {
+        (**self).admit(source)
+    }
+}
+
+impl<T: ReadAttempts> ReadAttempts for std::sync::Arc<T> {
+    fn attempts(&self, source: &Source) -> Option<Attempts> {
+        (**self).attempts(source)
     }
 }
 

@@ -10,14 +10,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
 use crate::{
-    ConsumerPolicyStore, Export, ExportReader, FailureKind, Parameter, ParameterRef, PolicyStoreError, ReadError,
-    ReadStep, RoleArn, Source, StackOutputs,
+    Admission, ConsumerPolicyStore, Export, FailureKind, Parameter, ParameterRef, PolicyStoreError, PublishedExports,
+    PublishedOutputs, PublishedParameters, ReadAttempts, ReadError, ReadStep, RoleArn, Source, StackOutputs,
 };
 
 /// The account a [`Source`] without a role reads: the function's own.
 pub const OWN_ACCOUNT: &str = "self";
 
-/// What a read of [`MemoryExports`] does instead of answering.
+/// What a read of [`MemoryPublishers`] does instead of answering.
 #[derive(Debug, Clone)]
 pub enum Fault {
     /// Fails every call with this error (for DescribeStacks with its step changed to `DescribeStacks`).
@@ -47,12 +47,12 @@ struct Publisher {
     admitted: Option<Vec<String>>,
 }
 
-/// Publisher accounts and what they export, as [`ExportReader`]: ListExports in pages of
+/// Publisher accounts and what they export, as [`PublisherReads`]: ListExports in pages of
 /// `page_size` (100, as CloudFormation pages), DescribeStacks by name. A source names its account by
 /// its role ([`OWN_ACCOUNT`] without one); an account nobody set up refuses the AssumeRole, as
 /// STS does for a role that does not exist or does not trust the caller.
 #[derive(Debug)]
-pub struct MemoryExports {
+pub struct MemoryPublishers {
     publishers: Mutex<BTreeMap<String, Publisher>>,
     page_size: usize,
     fault: Option<Fault>,
@@ -61,9 +61,9 @@ pub struct MemoryExports {
     reads: Mutex<Vec<String>>,
 }
 
-impl Default for MemoryExports {
+impl Default for MemoryPublishers {
     fn default() -> Self {
-        MemoryExports {
+        MemoryPublishers {
             publishers: Mutex::default(),
             page_size: 100,
             fault: None,
@@ -74,10 +74,10 @@ impl Default for MemoryExports {
     }
 }
 
-impl MemoryExports {
+impl MemoryPublishers {
     /// Nobody publishes anything.
     pub fn new() -> Self {
-        MemoryExports::default()
+        MemoryPublishers::default()
     }
 
     /// `account` exports these (replacing what it exported).
@@ -141,17 +141,17 @@ impl MemoryExports {
 
     /// ListExports answers this many exports a page.
     pub fn with_page_size(self, page_size: usize) -> Self {
-        MemoryExports { page_size: page_size.max(1), ..self }
+        MemoryPublishers { page_size: page_size.max(1), ..self }
     }
 
     /// Every call fails, hangs or panics.
     pub fn with_fault(self, fault: Fault) -> Self {
-        MemoryExports { fault: Some(fault), ..self }
+        MemoryPublishers { fault: Some(fault), ..self }
     }
 
     /// Every call lets other tasks run once before it answers, as a call over the network would.
     pub fn with_pause(self) -> Self {
-        MemoryExports { pause: true, ..self }
+        MemoryPublishers { pause: true, ..self }
     }
 
     /// From now on `account` exports these instead: a publisher that redeployed.
@@ -222,7 +222,7 @@ fn account_of(source: &Source) -> &str {
     source.role.as_ref().map_or(OWN_ACCOUNT, RoleArn::account)
 }
 
-impl ExportReader for MemoryExports {
+impl PublishedExports for MemoryPublishers {
     async fn scan_exports(
         &self,
         source: &Source,
@@ -246,13 +246,17 @@ impl ExportReader for MemoryExports {
         }
         Ok(pages)
     }
+}
 
+impl PublishedOutputs for MemoryPublishers {
     async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, ReadError> {
         let account = account_of(source);
         self.start(format!("{account}/{stack_name}"), ReadStep::DescribeStacks).await?;
         Ok(self.publisher(source)?.stacks.get(stack_name).cloned())
     }
+}
 
+impl PublishedParameters for MemoryPublishers {
     /// As SSM answers: the version or label asked for, the value encrypted (here: marked) unless
     /// `decrypt`; `arn:aws:ssm:eu-west-1:<account>:parameter<name>` as the ARN.
     async fn get_parameters(
@@ -328,7 +332,9 @@ impl ExportReader for MemoryExports {
             .cloned()
             .collect())
     }
+}
 
+impl Admission for MemoryPublishers {
     /// Admission is the AssumeRole alone (not a read); the function's own account needs none.
     async fn admit(&self, source: &Source) -> Result<(), ReadError> {
         if source.role.is_none() {
@@ -337,6 +343,8 @@ impl ExportReader for MemoryExports {
         self.publisher(source).map(drop)
     }
 }
+
+impl ReadAttempts for MemoryPublishers {}
 
 /// Named parameters, as [`ConsumerPolicyStore`]; an absent name is [`PolicyStoreError::Unreadable`].
 #[derive(Debug, Default)]

@@ -8,7 +8,7 @@ use cloudformation_custom_resource::{
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use remote_exports_app::{Audit, now_ms};
-use remote_exports_core::{AuditEvents, ExportReader, ReadRegistry};
+use remote_exports_core::{AuditEvents, PublisherReads, ReadRegistry};
 use serde_json::{Value, json};
 
 use crate::metrics::{self, Counts, Ending, MetricsSettings, RequestMeter};
@@ -95,7 +95,7 @@ pub struct AuditHandler<S, R, E> {
     sink: MetricsSink,
 }
 
-impl<S: ExportReader, R: ReadRegistry, E: AuditEvents> Handler for AuditHandler<S, R, E> {
+impl<S: PublisherReads, R: ReadRegistry, E: AuditEvents> Handler for AuditHandler<S, R, E> {
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         if EventShape::of(&event.payload) != EventShape::ScheduledAudit {
             tracing::warn!("refused an event that is not the audit's schedule; nothing was answered");
@@ -105,7 +105,7 @@ impl<S: ExportReader, R: ReadRegistry, E: AuditEvents> Handler for AuditHandler<
     }
 }
 
-impl<S: ExportReader, R: ReadRegistry, E: AuditEvents> AuditHandler<S, R, E> {
+impl<S: PublisherReads, R: ReadRegistry, E: AuditEvents> AuditHandler<S, R, E> {
     pub fn new(audit: Audit<S, R>, events: E, metrics: MetricsSettings, sink: MetricsSink) -> Self {
         AuditHandler { audit, events, metrics, sink }
     }
@@ -145,7 +145,7 @@ mod tests {
     use cloudformation_custom_resource::{Data, Deleted, Failure, Request, RequestKind, Success, UrlPolicy};
     use remote_exports_app::NoRegistry;
     use remote_exports_core::StaleRead;
-    use remote_exports_core::testing::MemoryExports;
+    use remote_exports_core::testing::MemoryPublishers;
 
     /// A metrics sink that keeps the documents.
     fn kept() -> (MetricsSink, Arc<Mutex<Vec<Value>>>) {
@@ -239,7 +239,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_audit_handler_runs_on_its_schedule_only() {
-        let exports = Arc::new(MemoryExports::new());
+        let exports = Arc::new(MemoryPublishers::new());
         let audit = Audit::new(Arc::clone(&exports), None::<NoRegistry>, Ok(Default::default()));
         let (sink, documents) = kept();
         let handler = AuditHandler::new(audit, KeptEvents::default(), MetricsSettings::from_vars(|_| None), sink);
@@ -280,7 +280,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_audit_past_its_deadline_fails_as_timed_out() {
-        let audit = Audit::new(MemoryExports::new(), Some(HangingRegistry), Ok(Default::default()));
+        let audit = Audit::new(MemoryPublishers::new(), Some(HangingRegistry), Ok(Default::default()));
         let (sink, _) = kept();
         let handler = AuditHandler::new(audit, KeptEvents::default(), MetricsSettings::from_vars(|_| None), sink);
         let deadline = Deadline::after(Duration::from_secs(30));

@@ -13,8 +13,8 @@ use cloudformation_custom_resource::Driver;
 use cloudformation_lambda_hook::PayloadFetcher;
 use remote_exports_app::{Audit, ExportGuard, GuardScope, RemoteExports, SnapshotReader};
 use remote_exports_aws::{
-    CloudFormationExports, CloudFormationStacks, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents,
-    HttpResponseTransport, SsmConsumerPolicy, guard_registry, load_sdk_config,
+    CloudFormationStacks, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents, HttpResponseTransport,
+    PublisherAccounts, SsmConsumerPolicy, guard_registry, load_sdk_config,
 };
 use remote_exports_lambda::metrics::RequestMeter;
 use remote_exports_lambda::{
@@ -58,10 +58,10 @@ fn guard(
 fn audit(
     function: FunctionConfig,
     config: &SdkConfig,
-) -> AuditHandler<CloudFormationExports, DynamoDbRegistry, EventBridgeEvents> {
+) -> AuditHandler<PublisherAccounts, DynamoDbRegistry, EventBridgeEvents> {
     let settings = function.settings;
     let registry = settings.reads_table.as_deref().map(|table| DynamoDbRegistry::new(config, table));
-    let audit = Audit::new(CloudFormationExports::new(config.clone()), registry, settings.governance.clone());
+    let audit = Audit::new(PublisherAccounts::new(config.clone()), registry, settings.governance.clone());
     let events = EventBridgeEvents::new(config, &settings.audit_event_bus);
     AuditHandler::new(audit, events, function.metrics, stdout_metrics())
 }
@@ -75,7 +75,7 @@ fn custom_resource(function: FunctionConfig, config: &SdkConfig) -> Result<impl 
     // Without SNAPSHOT_TABLE every read is direct: no table, no call.
     let snapshots = settings.snapshot.as_ref().map(|s| DynamoDbSnapshots::new(config, &s.table));
     let ttl = settings.snapshot.as_ref().map_or(Duration::ZERO, |s| s.ttl);
-    let direct = CloudFormationExports::new(config.clone()).with_meter(meter.clone());
+    let direct = PublisherAccounts::new(config.clone()).with_meter(meter.clone());
     let exports = SnapshotReader::new(direct, snapshots, ttl).with_meter(meter.clone());
     let url_policy = settings.url_policy.clone();
     let resource = RemoteExports::new(settings, exports, SsmConsumerPolicy::new(config)).with_meter(meter.clone());

@@ -23,8 +23,8 @@ use aws_sdk_ssm::operation::get_parameters::GetParametersError;
 use aws_sdk_ssm::operation::get_parameters_by_path::GetParametersByPathError;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use remote_exports_core::{
-    Attempts, Consumer, Count, Export, ExportReader, FailureKind, Meter, Parameter, ParameterRef, ReadError, ReadStep,
-    Source, StackOutputs,
+    Admission, Attempts, Consumer, Count, Export, FailureKind, Meter, Parameter, ParameterRef, PublishedExports,
+    PublishedOutputs, PublishedParameters, ReadAttempts, ReadError, ReadStep, Source, StackOutputs,
 };
 
 use remote_exports_shared::{is_untrusted_certificate, source_chain};
@@ -157,7 +157,7 @@ struct ClientKey {
 /// Beyond this many clients a container starts afresh, so that many consumers cannot grow it forever.
 const MAX_CLIENTS: usize = 512;
 
-pub struct CloudFormationExports {
+pub struct PublisherAccounts {
     base: SdkConfig,
     /// For AssumeRole: a few attempts. A container assumes a role for a consumer every 15 minutes
     /// at most, and STS's limits are far above ListExports'.
@@ -182,17 +182,17 @@ fn client_key(source: &Source) -> ClientKey {
     ClientKey { role: role_key(source), region: source.region.clone() }
 }
 
-impl CloudFormationExports {
+impl PublisherAccounts {
     /// Reads that retry throttling and transient failures until the caller's deadline stops them.
     pub fn new(base: SdkConfig) -> Self {
-        CloudFormationExports::with_max_attempts(base, UNTIL_DEADLINE)
+        PublisherAccounts::with_max_attempts(base, UNTIL_DEADLINE)
     }
 
     /// Reads that give up after `max_attempts`, for callers without a deadline (the CLI).
     pub fn with_max_attempts(base: SdkConfig, max_attempts: u32) -> Self {
         let sts = base.to_builder().retry_config(retry_config(STS_ATTEMPTS.min(max_attempts))).build();
         let base = base.into_builder().retry_config(retry_config(max_attempts)).build();
-        CloudFormationExports {
+        PublisherAccounts {
             base,
             sts: aws_sdk_sts::Client::new(&sts),
             roles: Mutex::new(HashMap::new()),
@@ -204,7 +204,7 @@ impl CloudFormationExports {
 
     /// Tells `meter` of every throttled attempt as it happens.
     pub fn with_meter(self, meter: Arc<dyn Meter>) -> Self {
-        CloudFormationExports { meter: Some(meter), ..self }
+        PublisherAccounts { meter: Some(meter), ..self }
     }
 
     /// The role assumed for `source`'s identity, shared by its clients in every region.
@@ -238,7 +238,7 @@ impl CloudFormationExports {
     }
 }
 
-impl CloudFormationExports {
+impl PublisherAccounts {
     /// An SSM client for `source`: the same assumed role (and so the same consumer identity) as its
     /// CloudFormation client, the same retries until the deadline, its attempts counted in the same
     /// log (a throttled read says how often either service refused).
@@ -268,7 +268,27 @@ impl CloudFormationExports {
     }
 }
 
-impl ExportReader for CloudFormationExports {
+impl PublishedExports for PublisherAccounts {
+    async fn scan_exports(
+        &self,
+        source: &Source,
+        on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
+    ) -> Result<u32, ReadError> {
+        let (client, log) = self.client_for(source);
+        log.attempts.store(0, Ordering::Relaxed);
+        log.throttled.store(0, Ordering::Relaxed);
+        scan_pages(&client, on_page).await
+    }
+}
+
+impl PublishedOutputs for PublisherAccounts {
+    async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, ReadError> {
+        let (client, _) = self.client_for(source);
+        describe_stack(&client, stack_name).await
+    }
+}
+
+impl PublishedParameters for PublisherAccounts {
     async fn get_parameters(
         &self,
         source: &Source,
@@ -286,30 +306,18 @@ impl ExportReader for CloudFormationExports {
     ) -> Result<Vec<String>, ReadError> {
         crate::publisher_parameters::names_under(&self.ssm_for(source), path, recursive).await
     }
+}
 
-    async fn scan_exports(
-        &self,
-        source: &Source,
-        on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
-    ) -> Result<u32, ReadError> {
-        let (client, log) = self.client_for(source);
-        log.attempts.store(0, Ordering::Relaxed);
-        log.throttled.store(0, Ordering::Relaxed);
-        scan_pages(&client, on_page).await
-    }
-
-    async fn stack_outputs(&self, source: &Source, stack_name: &str) -> Result<Option<StackOutputs>, ReadError> {
-        let (client, _) = self.client_for(source);
-        describe_stack(&client, stack_name).await
-    }
-
+impl Admission for PublisherAccounts {
     /// STS accepts (or accepted, for credentials still valid) this consumer's identity for the role.
     async fn admit(&self, source: &Source) -> Result<(), ReadError> {
         let Some(key) = role_key(source) else { return Ok(()) };
         let credentials = self.assumed_role(&key, source).credentials().await;
         credentials.map(drop).map_err(|error| credentials_failure(&error))
     }
+}
 
+impl ReadAttempts for PublisherAccounts {
     fn attempts(&self, source: &Source) -> Option<Attempts> {
         let clients = self.clients.lock().expect("client cache lock");
         let (_, log) = clients.get(&client_key(source))?;
