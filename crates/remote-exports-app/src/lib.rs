@@ -11,7 +11,6 @@ mod policy_cache;
 mod preview;
 mod resource;
 mod settings;
-mod snapshot_source;
 
 pub use audit::{Audit, AuditError, AuditOutcome};
 pub use guard::{ExportGuard, GuardError, GuardScope, PreviousTemplate, Proposed};
@@ -20,4 +19,3 @@ pub use policy_cache::PolicyCache;
 pub use preview::{Preview, PreviewError, PreviewProperties, PreviewStack, PreviewWarning, TemplateError, preview};
 pub use resource::{NoRegistry, REGISTRY_FOLLOW_UP, RemoteExports};
 pub use settings::{PolicySetting, Settings, SnapshotSettings};
-pub use snapshot_source::{LEASE, SnapshotReader, now_ms, snapshot_key};

@@ -1,13 +1,14 @@
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use cloudformation_custom_resource::{
     CustomResource, Data, Deleted, Failure, FollowUp, ReplyTarget, Request, RequestKind, StackArn, Success,
 };
 use remote_exports_core::{
-    AlertUpdate, Attempts, ConsumerPolicy, ConsumerPolicyStore, FINGERPRINT_SCHEME, LookupError, LookupPlan, Meter,
-    NoMeter, Origin, PublisherReads, PublisherRef, ReadRecord, ReadRegistry, Reads, RegistryError, ResourceProperties,
-    Selected, lookup, reader_key, rfc3339,
+    AlertUpdate, Attempts, ConsumerPolicy, ConsumerPolicyStore, Count, FINGERPRINT_SCHEME, LookupError, LookupPlan,
+    Meter, NoMeter, Origin, PublisherReads, PublisherRef, ReadRecord, ReadRegistry, Reads, RegistryError,
+    ResourceProperties, Selected, Source, lookup, reader_key, rfc3339,
 };
 
 use crate::{PolicyCache, Settings};
@@ -24,6 +25,32 @@ pub struct RemoteExports<S, P, R = NoRegistry> {
     registry: Option<Arc<R>>,
     /// Told the kind of every FAILED answer this resource prepares.
     meter: Arc<dyn Meter>,
+    /// What the latest requests' plans read: what a timeout or an oversized answer names.
+    planned: Planned,
+}
+
+/// What the latest requests planned to read, by RequestId, so that a timeout's or an oversized
+/// answer's Reason names the source and the reads the request's own plan chose, without planning it
+/// again. Bounded, because the driver never says that a request is done.
+#[derive(Default)]
+struct Planned(Mutex<VecDeque<(String, Source, Reads)>>);
+
+impl Planned {
+    const KEPT: usize = 16;
+
+    fn remember(&self, request_id: &str, plan: &LookupPlan) {
+        let mut planned = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        planned.retain(|(id, _, _)| id != request_id);
+        if planned.len() == Self::KEPT {
+            planned.pop_front();
+        }
+        planned.push_back((request_id.to_owned(), plan.source.clone(), plan.reads()));
+    }
+
+    fn of(&self, request_id: &str) -> Option<(Source, Reads)> {
+        let planned = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        planned.iter().find(|(id, _, _)| id == request_id).map(|(_, source, reads)| (source.clone(), *reads))
+    }
 }
 
 /// The registry of a function without `READS_TABLE`: never called.
@@ -48,15 +75,22 @@ impl<S: PublisherReads, P: ConsumerPolicyStore> RemoteExports<S, P, NoRegistry> 
     /// `exports` reads publishers' exports; `parameters` reads a consumer policy kept in SSM.
     pub fn new(settings: Settings, exports: S, parameters: P) -> Self {
         let policy = PolicyCache::new(settings.consumer_policy.clone(), parameters);
-        RemoteExports { settings, exports, policy, registry: None, meter: Arc::new(NoMeter) }
+        RemoteExports {
+            settings,
+            exports,
+            policy,
+            registry: None,
+            meter: Arc::new(NoMeter),
+            planned: Planned::default(),
+        }
     }
 }
 
 impl<S: PublisherReads, P: ConsumerPolicyStore, R: ReadRegistry + 'static> RemoteExports<S, P, R> {
     /// Records every successful read in `registry` (and forgets it on Delete); `None` records nothing.
     pub fn with_registry<R2: ReadRegistry>(self, registry: Option<R2>) -> RemoteExports<S, P, R2> {
-        let RemoteExports { settings, exports, policy, registry: _, meter } = self;
-        RemoteExports { settings, exports, policy, registry: registry.map(Arc::new), meter }
+        let RemoteExports { settings, exports, policy, registry: _, meter, planned } = self;
+        RemoteExports { settings, exports, policy, registry: registry.map(Arc::new), meter, planned }
     }
 
     /// Tells `meter` the kind of each FAILED answer (see [`LookupError::kind`]).
@@ -105,6 +139,14 @@ impl<S: PublisherReads, P: ConsumerPolicyStore, R: ReadRegistry + 'static> Remot
         Ok(plan)
     }
 
+    /// The throttled attempts of this request's reads of `source`, into the function's metrics once:
+    /// the count the Reason is made of too.
+    fn count_throttled(&self, source: &Source) {
+        if let Some(attempts) = self.exports.attempts(source).filter(|a| a.throttled > 0) {
+            self.meter.add(Count::ThrottledAttempt, attempts.throttled);
+        }
+    }
+
     /// The FAILED answer for `error`, its kind counted.
     fn failure(&self, error: &LookupError) -> Failure {
         self.meter.failed(error.kind());
@@ -115,11 +157,15 @@ impl<S: PublisherReads, P: ConsumerPolicyStore, R: ReadRegistry + 'static> Remot
         let fail = |error: LookupError| self.failure(&error);
         let policy = self.consumer_policy().await.map_err(fail)?;
         let mut plan = self.plan(request, policy.as_deref()).map_err(fail)?;
+        self.planned.remember(&request.reply.request_id, &plan);
         if request.kind == RequestKind::Update {
             // A changed Refresh (or any Update) must see what is exported now, not a snapshot from before.
-            plan.source.not_before_ms = Some(crate::now_ms());
+            plan.source.not_before_ms = Some(remote_exports_core::now_ms());
         }
-        let selected = lookup(&self.exports, &plan).await.map_err(|error| {
+        self.exports.restart(&plan.source);
+        let selected = lookup(&self.exports, &plan).await;
+        self.count_throttled(&plan.source);
+        let selected = selected.map_err(|error| {
             // A failed Create that knows its source answers with the ID a success would have had.
             fail(error).with_physical_resource_id(plan.source.physical_resource_id())
         })?;
@@ -206,24 +252,25 @@ where
     }
 
     fn timeout_reason(&self, request: &Request, waited: Duration) -> String {
-        // Planning is pure and was already done once; repeat it without the policy only to name the source.
-        let Ok(plan) = self.plan(request, None) else {
+        // Cut off before it had a plan (reading the consumer policy, say): nothing more to name.
+        let Some((source, reads)) = self.planned.of(&request.reply.request_id) else {
             let (source_name, reads) = ("the publisher".to_owned(), Reads::default());
             return self.failure(&LookupError::TimedOut { source_name, waited, reads }).reason;
         };
-        let source_name = plan.source.describe();
-        let error = match self.exports.attempts(&plan.source) {
+        // The read was cut off before it could count its throttled attempts.
+        self.count_throttled(&source);
+        let source_name = source.describe();
+        let error = match self.exports.attempts(&source) {
             Some(Attempts { attempts, throttled }) if throttled > 0 => {
                 LookupError::Throttled { source_name, attempts, throttled, waited }
             }
-            _ => LookupError::TimedOut { source_name, waited, reads: plan.reads() },
+            _ => LookupError::TimedOut { source_name, waited, reads },
         };
         self.failure(&error).reason
     }
 
     fn oversized_reason(&self, request: &Request, bytes: usize, data_keys: usize) -> String {
-        // Pure planning again, only to name what this resource reads and how to read less.
-        let reads = self.plan(request, None).map(|plan| plan.reads()).unwrap_or_default();
+        let reads = self.planned.of(&request.reply.request_id).map(|(_, reads)| reads).unwrap_or_default();
         self.failure(&LookupError::ResponseTooLarge { bytes, keys: data_keys, reads }).reason
     }
 
@@ -459,6 +506,46 @@ mod tests {
         let reason = bodies[0]["Reason"].as_str().unwrap();
         assert!(reason.starts_with("Timed out reading export(s) from account 222222222222 in eu-west-1"), "{reason}");
         assert!(reason.contains("STS or CloudFormation was slow or unreachable"), "{reason}");
+    }
+
+    /// Counts what it is told, for the metrics.
+    #[derive(Default)]
+    struct KeptCounts(std::sync::Mutex<Vec<(Count, u32)>>);
+
+    impl Meter for KeptCounts {
+        fn add(&self, count: Count, n: u32) {
+            self.0.lock().unwrap().push((count, n));
+        }
+        fn failed(&self, _: &'static str) {}
+    }
+
+    /// The adapter's one count of a request's attempts makes both the Reason and the metric: counted
+    /// afresh when the request's reads begin, put in the metrics once, whether the read ends or is cut off.
+    #[tokio::test(start_paused = true)]
+    async fn throttled_attempts_come_from_one_count_into_the_reason_and_the_metrics() {
+        let throttled = Attempts { attempts: 9, throttled: 7 };
+        for (source, expected) in [
+            (exports(&[("topic", "arn:sns:1")]).with_attempts(throttled), "SUCCESS"),
+            (failing(Fault::Hang).with_attempts(throttled), "FAILED"),
+        ] {
+            let settings = local_settings(&[]);
+            let transport = RecordingTransport::new();
+            let policy = settings.url_policy.clone();
+            let meter = Arc::new(KeptCounts::default());
+            let resource = RemoteExports::new(settings, source, MemoryConsumerPolicy::new()).with_meter(meter.clone());
+            let driver = Driver::new(resource, &transport).with_url_policy(policy);
+            let properties = json!({"RoleArn": ROLE, "ExportNames": ["topic"]});
+            driver.handle(event("Create", properties), Deadline::after(Duration::from_secs(10))).await.unwrap();
+            let answer = transport.answers().remove(0);
+            assert_eq!(answer["Status"], expected, "{answer}");
+            if expected == "FAILED" {
+                let reason = answer["Reason"].as_str().unwrap();
+                assert!(reason.contains("were throttled: 7 of 9 attempt(s)"), "{reason}");
+            }
+            let counted: Vec<(Count, u32)> = meter.0.lock().unwrap().clone();
+            assert_eq!(counted, [(Count::ThrottledAttempt, 7)], "{expected}");
+            assert_eq!(driver.resource().exports.restarts(), 1);
+        }
     }
 
     #[tokio::test]

@@ -10,7 +10,8 @@
 //! - [`SsmConsumerPolicy`]: the domain's `ConsumerPolicyStore`, for a consumer policy kept in SSM.
 //! - [`DynamoDbRegistry`]: the domain's `ReadRegistry`, a DynamoDB table keyed by `Reader`.
 //! - [`EventBridgeEvents`]: the domain's `AuditEvents`, PutEvents on the default bus.
-//! - [`DynamoDbSnapshots`]: the app's `SnapshotStore`, the shared export snapshot with its lease.
+//! - [`SnapshotReader`]: the publisher ports again, through the shared snapshot when there is one
+//!   (single flight under a lease), else directly; [`DynamoDbSnapshots`]: its `SnapshotStore`.
 //! - [`CloudFormationStacks`]: the guard's `PublisherStacks`, DescribeStacks in its own account;
 //!   [`guard_registry`]: the registry read through the central role, as this account.
 //! - [`call_error`]: any failed SDK call as the domain's `CallError`: code, else HTTP status, else
@@ -27,6 +28,7 @@ mod events;
 mod publisher_accounts;
 mod publisher_parameters;
 mod response_transport;
+mod snapshot_reader;
 mod stacks;
 mod tls;
 
@@ -37,5 +39,6 @@ pub use dynamodb_snapshots::{DynamoDbSnapshots, SNAPSHOT_KEY};
 pub use events::{EVENT_SOURCE, EventBridgeEvents};
 pub use publisher_accounts::{PublisherAccounts, UNTIL_DEADLINE};
 pub use response_transport::HttpResponseTransport;
+pub use snapshot_reader::{LEASE, SnapshotReader, snapshot_key};
 pub use stacks::{CloudFormationStacks, caller_account, guard_registry};
 pub use tls::{TrustRoots, UnknownTrustRoots, load_sdk_config, sdk_config_loader};

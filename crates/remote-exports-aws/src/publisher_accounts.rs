@@ -23,8 +23,8 @@ use aws_sdk_ssm::operation::get_parameters::GetParametersError;
 use aws_sdk_ssm::operation::get_parameters_by_path::GetParametersByPathError;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use remote_exports_core::{
-    Admission, Attempts, Consumer, Count, Export, FailureKind, Meter, Parameter, ParameterRef, PublishedExports,
-    PublishedOutputs, PublishedParameters, ReadAttempts, ReadError, ReadStep, Source, StackOutputs,
+    Admission, Attempts, Consumer, Export, FailureKind, Parameter, ParameterRef, PublishedExports, PublishedOutputs,
+    PublishedParameters, ReadAttempts, ReadError, ReadStep, Source, StackOutputs,
 };
 
 use remote_exports_shared::{is_untrusted_certificate, source_chain};
@@ -84,15 +84,14 @@ fn counted(
         .interceptor(CountReadAttempts(Arc::clone(log)))
 }
 
-/// The attempts of the latest read of one source (ListExports, DescribeStacks, GetParameters,
+/// The attempts of a request's reads of one source (ListExports, DescribeStacks, GetParameters,
 /// GetParametersByPath), counted as they happen, so that a read cut off by the deadline can still
-/// say how often it tried and how often it was throttled.
+/// say how often it tried and how often it was throttled: the one count (the resource also puts the
+/// throttled attempts in the function's metrics from it).
 #[derive(Default)]
 struct AttemptLog {
     attempts: AtomicU32,
     throttled: AtomicU32,
-    /// Also told of every throttled attempt, for the function's metrics.
-    meter: Option<Arc<dyn Meter>>,
 }
 
 impl std::fmt::Debug for AttemptLog {
@@ -127,9 +126,6 @@ impl Intercept for CountReadAttempts {
         let status = context.response().map_or(0, |response| response.status().as_u16());
         if failure_kind(code, status) == FailureKind::Throttled {
             self.0.throttled.fetch_add(1, Ordering::Relaxed);
-            if let Some(meter) = &self.0.meter {
-                meter.add(Count::ThrottledAttempt, 1);
-            }
         }
         Ok(())
     }
@@ -166,7 +162,6 @@ pub struct PublisherAccounts {
     clients: Mutex<HashMap<ClientKey, (Client, Arc<AttemptLog>)>>,
     /// SSM clients for the publishers' parameters, with the same credentials as `clients`.
     ssm_clients: Mutex<HashMap<ClientKey, aws_sdk_ssm::Client>>,
-    meter: Option<Arc<dyn Meter>>,
 }
 
 fn role_key(source: &Source) -> Option<RoleKey> {
@@ -198,13 +193,7 @@ impl PublisherAccounts {
             roles: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
             ssm_clients: Mutex::new(HashMap::new()),
-            meter: None,
         }
-    }
-
-    /// Tells `meter` of every throttled attempt as it happens.
-    pub fn with_meter(self, meter: Arc<dyn Meter>) -> Self {
-        PublisherAccounts { meter: Some(meter), ..self }
     }
 
     /// The role assumed for `source`'s identity, shared by its clients in every region.
@@ -221,7 +210,7 @@ impl PublisherAccounts {
         if let Some(entry) = self.clients.lock().expect("client cache lock").get(&key) {
             return entry.clone();
         }
-        let log = Arc::new(AttemptLog { meter: self.meter.clone(), ..AttemptLog::default() });
+        let log = Arc::new(AttemptLog::default());
         let builder =
             aws_sdk_cloudformation::config::Builder::from(&self.base).region(Region::new(source.region.clone()));
         let mut config = counted(builder, &log);
@@ -274,9 +263,7 @@ impl PublishedExports for PublisherAccounts {
         source: &Source,
         on_page: &mut (dyn FnMut(Vec<Export>) -> ControlFlow<()> + Send),
     ) -> Result<u32, ReadError> {
-        let (client, log) = self.client_for(source);
-        log.attempts.store(0, Ordering::Relaxed);
-        log.throttled.store(0, Ordering::Relaxed);
+        let (client, _) = self.client_for(source);
         scan_pages(&client, on_page).await
     }
 }
@@ -318,6 +305,12 @@ impl Admission for PublisherAccounts {
 }
 
 impl ReadAttempts for PublisherAccounts {
+    fn restart(&self, source: &Source) {
+        let (_, log) = self.client_for(source);
+        log.attempts.store(0, Ordering::Relaxed);
+        log.throttled.store(0, Ordering::Relaxed);
+    }
+
     fn attempts(&self, source: &Source) -> Option<Attempts> {
         let clients = self.clients.lock().expect("client cache lock");
         let (_, log) = clients.get(&client_key(source))?;

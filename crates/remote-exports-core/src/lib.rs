@@ -44,7 +44,7 @@ pub use guard::{
     ValueChange, Verdict, changes, subject, verdict,
 };
 pub use lookup::{Selected, lookup};
-pub use meter::{Count, Meter, NoMeter};
+pub use meter::{Count, Meter, NoMeter, now_ms};
 pub use parameter::{GET_PARAMETERS_BATCH, InvalidParameterRef, Parameter, ParameterRef, batches};
 pub use pattern::{Pattern, PatternList};
 pub use plan::{Consumer, ExportFilter, LookupPlan, Origin, Source};

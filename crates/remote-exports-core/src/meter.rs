@@ -27,3 +27,8 @@ impl Meter for NoMeter {
     fn add(&self, _: Count, _: u32) {}
     fn failed(&self, _: &'static str) {}
 }
+
+/// Now, in ms since the epoch: the clock snapshots, leases and metrics are stamped with.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}

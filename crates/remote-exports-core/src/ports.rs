@@ -85,10 +85,14 @@ pub trait Admission: Send + Sync {
     }
 }
 
-/// How the latest read of a source went so far.
+/// How a request's reads of a source went so far: the one count of attempts that both a timeout's
+/// Reason and the function's `ThrottledAttempts` metric come from.
 pub trait ReadAttempts: Send + Sync {
-    /// The attempts of the latest read of `source`, also while it is still running or after it was
-    /// cut off by a deadline; `None` when the reader does not count them.
+    /// Counts `source`'s attempts afresh: a request's reads begin.
+    fn restart(&self, _source: &Source) {}
+
+    /// The attempts since the last [`Self::restart`] for `source`, also while a read is still
+    /// running or after it was cut off by a deadline; `None` when the reader does not count them.
     fn attempts(&self, _source: &Source) -> Option<Attempts> {
         None
     }
@@ -148,6 +152,10 @@ impl<T: Admission> Admission for std::sync::Arc<T> {
 }
 
 impl<T: ReadAttempts> ReadAttempts for std::sync::Arc<T> {
+    fn restart(&self, source: &Source) {
+        (**self).restart(source)
+    }
+
     fn attempts(&self, source: &Source) -> Option<Attempts> {
         (**self).attempts(source)
     }

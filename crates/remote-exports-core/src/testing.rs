@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
 use crate::{
-    Admission, ConsumerPolicyStore, Export, FailureKind, Parameter, ParameterRef, PolicyStoreError, PublishedExports,
-    PublishedOutputs, PublishedParameters, ReadAttempts, ReadError, ReadStep, RoleArn, Source, StackOutputs,
+    Admission, Attempts, ConsumerPolicyStore, Export, FailureKind, Parameter, ParameterRef, PolicyStoreError,
+    PublishedExports, PublishedOutputs, PublishedParameters, ReadAttempts, ReadError, ReadStep, RoleArn, Source,
+    StackOutputs,
 };
 
 /// The account a [`Source`] without a role reads: the function's own.
@@ -59,6 +60,9 @@ pub struct MemoryPublishers {
     pause: bool,
     pages_served: AtomicU32,
     reads: Mutex<Vec<String>>,
+    /// What every read's attempts were, when set; and how often counting restarted.
+    attempts: Option<Attempts>,
+    restarts: AtomicU32,
 }
 
 impl Default for MemoryPublishers {
@@ -70,6 +74,8 @@ impl Default for MemoryPublishers {
             pause: false,
             pages_served: AtomicU32::new(0),
             reads: Mutex::default(),
+            attempts: None,
+            restarts: AtomicU32::new(0),
         }
     }
 }
@@ -175,6 +181,16 @@ impl MemoryPublishers {
     /// DescribeStacks.
     pub fn reads(&self) -> Vec<String> {
         self.reads.lock().unwrap().clone()
+    }
+
+    /// Every read reports these attempts (say, throttled ones), as an adapter counting them would.
+    pub fn with_attempts(self, attempts: Attempts) -> Self {
+        MemoryPublishers { attempts: Some(attempts), ..self }
+    }
+
+    /// How often a request's reads began (counting restarted).
+    pub fn restarts(&self) -> u32 {
+        self.restarts.load(Ordering::SeqCst)
     }
 
     /// How many reads (scans and DescribeStacks) were made.
@@ -344,7 +360,15 @@ impl Admission for MemoryPublishers {
     }
 }
 
-impl ReadAttempts for MemoryPublishers {}
+impl ReadAttempts for MemoryPublishers {
+    fn restart(&self, _source: &Source) {
+        self.restarts.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn attempts(&self, _source: &Source) -> Option<Attempts> {
+        self.attempts
+    }
+}
 
 /// Named parameters, as [`ConsumerPolicyStore`]; an absent name is [`PolicyStoreError::Unreadable`].
 #[derive(Debug, Default)]

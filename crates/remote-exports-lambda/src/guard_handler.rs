@@ -14,7 +14,8 @@ use cloudformation_lambda_hook::{
     PayloadUrlError, Severity, Target, cut,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use remote_exports_app::{ExportGuard, GuardError, PreviousTemplate, Proposed, now_ms};
+use remote_exports_app::{ExportGuard, GuardError, PreviousTemplate, Proposed};
+use remote_exports_core::now_ms;
 use remote_exports_core::{Affected, PublisherStacks, ReadersBySource, Removal, ValueChange, Verdict, subject};
 use serde_json::Value;
 

@@ -7,8 +7,8 @@ use cloudformation_custom_resource::{
     CustomResource, Deadline, Driver, HandleError, Handled, ResponseTransport, StackArn, Status,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use remote_exports_app::{Audit, now_ms};
-use remote_exports_core::{AuditEvents, PublisherReads, ReadRegistry};
+use remote_exports_app::Audit;
+use remote_exports_core::{AuditEvents, PublisherReads, ReadRegistry, now_ms};
 use serde_json::{Value, json};
 
 use crate::metrics::{self, Counts, Ending, MetricsSettings, RequestMeter};

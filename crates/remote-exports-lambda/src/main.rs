@@ -11,10 +11,10 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use cloudformation_custom_resource::Driver;
 use cloudformation_lambda_hook::PayloadFetcher;
-use remote_exports_app::{Audit, ExportGuard, GuardScope, RemoteExports, SnapshotReader};
+use remote_exports_app::{Audit, ExportGuard, GuardScope, RemoteExports};
 use remote_exports_aws::{
     CloudFormationStacks, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents, HttpResponseTransport,
-    PublisherAccounts, SsmConsumerPolicy, guard_registry, load_sdk_config,
+    PublisherAccounts, SnapshotReader, SsmConsumerPolicy, guard_registry, load_sdk_config,
 };
 use remote_exports_lambda::metrics::RequestMeter;
 use remote_exports_lambda::{
@@ -75,7 +75,7 @@ fn custom_resource(function: FunctionConfig, config: &SdkConfig) -> Result<impl 
     // Without SNAPSHOT_TABLE every read is direct: no table, no call.
     let snapshots = settings.snapshot.as_ref().map(|s| DynamoDbSnapshots::new(config, &s.table));
     let ttl = settings.snapshot.as_ref().map_or(Duration::ZERO, |s| s.ttl);
-    let direct = PublisherAccounts::new(config.clone()).with_meter(meter.clone());
+    let direct = PublisherAccounts::new(config.clone());
     let exports = SnapshotReader::new(direct, snapshots, ttl).with_meter(meter.clone());
     let url_policy = settings.url_policy.clone();
     let resource = RemoteExports::new(settings, exports, SsmConsumerPolicy::new(config)).with_meter(meter.clone());

@@ -1,4 +1,4 @@
-//! A shared, short-lived snapshot of each publisher's exports (and of each stack's outputs, and of
+//! The adapter every read of the function goes through: a shared, short-lived snapshot of each publisher's exports (and of each stack's outputs, and of
 //! each set of parameters read together), so that many consumers deploying at once cost that
 //! publisher one ListExports read (one DescribeStacks per stack, one GetParameters per batch) instead
 //! of one each. SecureString values are never kept: a NoEcho read decrypts them itself.
@@ -9,14 +9,14 @@
 //! direct read with a WARN: the snapshot can make reads cheaper, never make them fail.
 
 use std::ops::ControlFlow;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use std::sync::Arc;
 
 use remote_exports_core::{
     Admission, Attempts, Count, Export, Meter, NoMeter, Parameter, ParameterRef, PublishedExports, PublishedOutputs,
     PublishedParameters, PublisherReads, ReadAttempts, ReadError, SnapshotError, SnapshotStore, Source, StackOutputs,
-    opaque_id,
+    now_ms, opaque_id,
 };
 use serde_json::Value;
 
@@ -36,11 +36,6 @@ pub struct SnapshotReader<S, T> {
     holder: String,
     /// Counts hits and misses.
     meter: Arc<dyn Meter>,
-}
-
-/// Now, in ms since the epoch: the clock snapshots and leases are stamped with.
-pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The snapshot's key: one per role (or the function's own account), region and session identity.
@@ -302,6 +297,10 @@ impl<S: PublisherReads, T: SnapshotStore> Admission for SnapshotReader<S, T> {
 }
 
 impl<S: PublisherReads, T: SnapshotStore> ReadAttempts for SnapshotReader<S, T> {
+    fn restart(&self, source: &Source) {
+        self.direct.restart(source)
+    }
+
     fn attempts(&self, source: &Source) -> Option<Attempts> {
         self.direct.attempts(source)
     }
