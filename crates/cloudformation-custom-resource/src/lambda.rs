@@ -21,7 +21,8 @@
 //! that are custom-resource requests, and [`reply`] or the `From<HandleError>` for
 //! [`lambda_runtime::Diagnostic`] to end the invocation.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use lambda_runtime::{Context, Diagnostic, LambdaEvent, service_fn};
 use serde_json::{Value, json};
@@ -70,7 +71,9 @@ where
 /// The invocation's deadline. Emulators send nonsense (`cargo lambda watch` sends 600000): then
 /// `AWS_LAMBDA_FUNCTION_TIMEOUT`, else 60 s, with a WARN.
 pub fn deadline(context: &Context) -> Deadline {
-    Deadline::from_runtime_millis(context.deadline, Deadline::fallback_budget())
+    // The environment does not change while the process lives: read it on the first invocation only.
+    static FALLBACK: OnceLock<Duration> = OnceLock::new();
+    Deadline::from_runtime_millis(context.deadline, *FALLBACK.get_or_init(Deadline::fallback_budget))
 }
 
 /// What the invocation returns once CloudFormation has its answer (the answer itself went to the
