@@ -9,6 +9,7 @@ mod guard;
 mod listing;
 mod policy_cache;
 mod preview;
+mod readers;
 mod resource;
 mod settings;
 
@@ -17,5 +18,6 @@ pub use guard::{ExportGuard, GuardError, GuardScope, PreviousTemplate, Proposed}
 pub use listing::{ListError, ListRequest, Listed, Listing, SECURE_STRING_SHOWN};
 pub use policy_cache::PolicyCache;
 pub use preview::{Preview, PreviewError, PreviewProperties, PreviewStack, PreviewWarning, TemplateError, preview};
+pub use readers::{Pruned, ReaderFilter, forget_shown, readers, readers_of_stack};
 pub use resource::{NoRegistry, REGISTRY_FOLLOW_UP, RemoteExports};
 pub use settings::{PolicySetting, Settings, SnapshotSettings};

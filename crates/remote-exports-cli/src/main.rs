@@ -157,7 +157,7 @@ async fn run(cli: Cli) -> Result<Status, RunError> {
                 return Err(usage(format!("--stack-output '{output}' is not <StackName>.<OutputKey>")));
             }
             let export = export.or(stack_output);
-            let filter = readers::ReaderFilter { export, prefix, parameter, source_account, region };
+            let filter = remote_exports_app::ReaderFilter { export, prefix, parameter, source_account, region };
             readers::readers(&registry, &filter, output).await?;
             Ok(Status::Success)
         }

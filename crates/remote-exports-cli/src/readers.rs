@@ -1,45 +1,15 @@
-//! `readers` and `stale`: the read registry seen from the publisher's side and the consumer's.
+//! `readers`, `prune` and `stale`: the read registry seen from the publisher's side and the
+//! consumer's, as the use cases of `remote-exports-app` return it, printed.
 
 use aws_config::SdkConfig;
+use remote_exports_app::{Pruned, ReaderFilter, forget_shown, readers_of_stack};
 use remote_exports_aws::DynamoDbRegistry;
-use remote_exports_core::{
-    AuditReport, ParameterRef, ParameterVersion, ReadExport, ReadRecord, ReadRegistry, StaleRead,
-};
+use remote_exports_core::{AuditReport, ParameterVersion, ReadExport, ReadRecord, StaleRead};
 use serde_json::{Value, json};
 
 use crate::RunError;
 use crate::args::OutputFormat;
 use crate::print::table_of as print_table;
-
-/// Which readers to show.
-#[derive(Debug, Default)]
-pub struct ReaderFilter {
-    /// An export name, or a `<StackName>.<OutputKey>`.
-    pub export: Option<String>,
-    pub prefix: Option<String>,
-    /// An SSM parameter's name, or a reference as a resource wrote it.
-    pub parameter: Option<String>,
-    pub source_account: Option<String>,
-    pub region: Option<String>,
-}
-
-impl ReaderFilter {
-    fn matches(&self, record: &ReadRecord) -> bool {
-        let reads = |wanted: &dyn Fn(&str) -> bool| {
-            record.exports.iter().filter(|e| e.parameter.is_none()).any(|e| wanted(&e.export))
-        };
-        let reads_parameter = |wanted: &str| {
-            record.exports.iter().filter(|e| e.parameter.is_some()).any(|e| {
-                e.export == wanted || ParameterRef::parse(&e.export).is_ok_and(|reference| reference.name() == wanted)
-            })
-        };
-        self.export.as_deref().is_none_or(|name| reads(&|export| export == name))
-            && self.prefix.as_deref().is_none_or(|prefix| reads(&|export| export.starts_with(prefix)))
-            && self.parameter.as_deref().is_none_or(reads_parameter)
-            && self.source_account.as_deref().is_none_or(|account| record.source.account == account)
-            && self.region.as_deref().is_none_or(|region| record.source.region == region)
-    }
-}
 
 pub fn registry(sdk: &SdkConfig, table: Option<String>) -> Result<DynamoDbRegistry, RunError> {
     let table = table.ok_or_else(|| RunError::Usage("no reads table: pass --table or set READS_TABLE".into()))?;
@@ -48,9 +18,7 @@ pub fn registry(sdk: &SdkConfig, table: Option<String>) -> Result<DynamoDbRegist
 
 /// Who reads what: one Scan, filtered here.
 pub async fn readers(registry: &DynamoDbRegistry, filter: &ReaderFilter, output: OutputFormat) -> Result<(), RunError> {
-    let mut records: Vec<ReadRecord> =
-        registry.scan().await?.into_iter().filter(|record| filter.matches(record)).collect();
-    records.sort_by(|a, b| (&a.stack_name, &a.logical_resource_id).cmp(&(&b.stack_name, &b.logical_resource_id)));
+    let records = remote_exports_app::readers(registry, filter).await?;
     match output {
         OutputFormat::Json => {
             println!("{}", serde_json::to_string_pretty(&records.iter().map(reader_json).collect::<Vec<_>>())?)
@@ -86,12 +54,7 @@ pub async fn prune(
     logical_id: Option<&str>,
     yes: bool,
 ) -> Result<(), RunError> {
-    let records: Vec<ReadRecord> = registry
-        .scan()
-        .await?
-        .into_iter()
-        .filter(|r| r.stack_id == stack_id && logical_id.is_none_or(|id| r.logical_resource_id == id))
-        .collect();
+    let records = readers_of_stack(registry, stack_id, logical_id).await?;
     let Some(first) = records.first() else {
         let which = logical_id.map_or_else(String::new, |id| format!(" with LogicalResourceId {id}"));
         return Err(RunError::Run(format!("no reader of {stack_id}{which} is recorded in {}", registry.table())));
@@ -119,7 +82,8 @@ pub async fn prune(
             ));
         }
         eprint!(
-            "Forget {} reader(s) of stack {stack_name} in account {}? The export guard will no longer protect              what they read. Type the stack name to confirm: ",
+            "Forget {} reader(s) of stack {stack_name} in account {}? The export guard will no longer protect \
+             what they read. Type the stack name to confirm: ",
             records.len(),
             first.consumer_account
         );
@@ -131,10 +95,8 @@ pub async fn prune(
         }
     }
     let mut forgotten = 0;
-    for record in &records {
-        let reader = remote_exports_core::reader_key(&record.stack_id, &record.logical_resource_id);
-        // Only the record shown: one that another PhysicalResourceId wrote meanwhile is live, and stays.
-        if !registry.forget(&reader, record.physical_resource_id.as_deref()).await? {
+    for (record, (reader, pruned)) in records.iter().zip(forget_shown(registry, &records).await?) {
+        if pruned == Pruned::KeptAsLive {
             eprintln!("{reader}: another PhysicalResourceId wrote it since it was shown, so it is live and was kept");
             continue;
         }
@@ -236,58 +198,16 @@ pub fn print_stale(report: &AuditReport, output: OutputFormat) -> Result<bool, R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use remote_exports_core::PublisherRef;
-
-    fn record(exports: &[&str], account: &str, region: &str) -> ReadRecord {
-        ReadRecord {
-            stack_id: "s".into(),
-            logical_resource_id: "L".into(),
-            consumer_account: "111111111111".into(),
-            stack_name: "airmiles".into(),
-            source: PublisherRef { account: account.into(), region: region.into(), role_arn: None },
-            exports: exports
-                .iter()
-                .map(|e| ReadExport {
-                    key: e.to_string(),
-                    export: e.to_string(),
-                    fingerprint: "f".into(),
-                    defaulted: false,
-                    parameter: e.starts_with('/').then_some(ParameterVersion { version: Some(2), modified_ms: 0 }),
-                })
-                .collect(),
-            read_at: "t".into(),
-            request_type: "Create".into(),
-            no_echo: false,
-            fingerprint_scheme: "v".into(),
-            physical_resource_id: None,
-            alerted: Default::default(),
-        }
-    }
 
     #[test]
-    fn filters_combine() {
-        let reader = record(&["booking-topic", "booking-queue"], "222222222222", "eu-west-1");
-        let filter = |f: ReaderFilter| f.matches(&reader);
-        assert!(filter(ReaderFilter::default()));
-        assert!(filter(ReaderFilter { export: Some("booking-topic".into()), ..Default::default() }));
-        assert!(!filter(ReaderFilter { export: Some("booking".into()), ..Default::default() }));
-        assert!(filter(ReaderFilter { prefix: Some("booking-".into()), ..Default::default() }));
-        assert!(!filter(ReaderFilter { prefix: Some("hotel-".into()), ..Default::default() }));
-        let wrong_account = ReaderFilter { source_account: Some("333333333333".into()), ..Default::default() };
-        assert!(!filter(wrong_account));
-        let both = ReaderFilter {
-            source_account: Some("222222222222".into()),
-            region: Some("us-east-1".into()),
-            ..Default::default()
+    fn a_parameter_read_is_labelled_with_its_version() {
+        let read = ReadExport {
+            key: "Topic".into(),
+            export: "/booking/prod/topic:3".into(),
+            fingerprint: "f".into(),
+            defaulted: false,
+            parameter: Some(ParameterVersion { version: Some(2), modified_ms: 0 }),
         };
-        assert!(!filter(both));
-        let parameter_reader = record(&["/booking/prod/topic:3", "booking-topic"], "222222222222", "eu-west-1");
-        let by =
-            |name: &str| ReaderFilter { parameter: Some(name.into()), ..Default::default() }.matches(&parameter_reader);
-        assert!(by("/booking/prod/topic") && by("/booking/prod/topic:3"));
-        assert!(!by("booking-topic"), "an export is not a parameter");
-        let export = ReaderFilter { export: Some("/booking/prod/topic:3".into()), ..Default::default() };
-        assert!(!export.matches(&parameter_reader), "a parameter is not an export");
-        assert_eq!(read_label(&parameter_reader.exports[0]), "ssm:/booking/prod/topic:3@2");
+        assert_eq!(read_label(&read), "ssm:/booking/prod/topic:3@2");
     }
 }
