@@ -29,24 +29,22 @@ pub fn is_untrusted_certificate(chain: &str) -> bool {
 mod tests {
     use super::*;
 
-    /// An error with a cause, as SDK errors are built: `service error` around the operation's error.
+    /// An SDK-style error: an outer message around its cause.
     #[derive(Debug, thiserror::Error)]
-    #[error("{text}")]
-    struct Layer {
-        text: String,
-        #[source]
-        cause: Option<Box<Layer>>,
+    enum Sdk {
+        #[error("{0}")]
+        Around(&'static str, #[source] Box<Sdk>),
+        #[error("{0}")]
+        Cause(&'static str),
     }
+
+    use Sdk::{Around, Cause};
 
     #[test]
     fn the_chain_is_outermost_first_and_shows_a_repeated_cause_once() {
-        let inner = Layer { text: "connection refused".into(), cause: None };
-        let outer = Layer { text: "dispatch failure: connection refused".into(), cause: Some(Box::new(inner)) };
+        let outer = Around("dispatch failure: connection refused", Box::new(Cause("connection refused")));
         assert_eq!(source_chain(&outer), "dispatch failure: connection refused");
-        let other = Layer {
-            text: "service error".into(),
-            cause: Some(Box::new(Layer { text: "AccessDenied".into(), cause: None })),
-        };
+        let other = Around("service error", Box::new(Cause("AccessDenied")));
         assert_eq!(source_chain(&other), "service error: AccessDenied");
     }
 

@@ -277,7 +277,8 @@ fn protocol_crate_stands_alone() -> Result {
     )?;
     let shared_dir = unpacked_tarball(shared)?;
     let protocol_dir = unpacked_tarball(protocol)?;
-    let tarball_clippy = |manifest_dir: &Path, features: &[&str]| {
+    // `cargo_args` go to cargo, before the `--` that starts clippy's own.
+    let tarball_clippy = |manifest_dir: &Path, cargo_args: &[&str]| {
         let mut check = cargo(&["clippy", "--manifest-path"]);
         check
             .arg(manifest_dir.join("Cargo.toml"))
@@ -285,21 +286,18 @@ fn protocol_crate_stands_alone() -> Result {
             // and their dependencies, aws-lc-sys's C library among them, are the workspace build's.
             .args(["--config", "profile.dev.debug=\"line-tables-only\""])
             .args(["--config", "profile.dev.package.\"*\".debug=false"])
-            .args(features)
+            .args(cargo_args)
             .args(["--", "-D", "warnings"])
             .env("CARGO_TARGET_DIR", target_dir());
         check
     };
-    let mut alone = tarball_clippy(&shared_dir, &[]);
-    alone.arg("--locked");
-    step(&format!("clippy on the {shared} tarball"), alone)?;
+    step(&format!("clippy on the {shared} tarball"), tarball_clippy(&shared_dir, &["--locked"]))?;
     for features in [&[][..], &["--no-default-features"], &["--no-default-features", "--features", "lambda"]] {
         // The shared crate is not on crates.io until released: its tarball stands in for it, which
         // changes its lock entry's source, so this run may not be `--locked`; every other crate keeps
         // the version the shipped Cargo.lock names.
         let patch = format!("patch.crates-io.{shared}.path={:?}", shared_dir.display().to_string());
-        let mut check = tarball_clippy(&protocol_dir, features);
-        check.args(["--config", &patch]);
+        let check = tarball_clippy(&protocol_dir, &[&["--config", patch.as_str()][..], features].concat());
         let shown = if features.is_empty() { "default features".to_owned() } else { features.join(" ") };
         step(&format!("clippy on the {protocol} tarball, {shown}"), check)?;
     }
