@@ -166,7 +166,8 @@ pub struct Handled {
     pub status: Status,
     /// The ID it was told.
     pub physical_resource_id: String,
-    /// The stack the answer was for: vouched for by the ResponseURL it was bound to.
+    /// The stack the answer was for, as the request named it: vouched for by the ResponseURL when the
+    /// URL policy binds it to the request (`UrlPolicy::binds_request`), the invoker's claim otherwise.
     pub stack_id: String,
     /// How many Data keys.
     pub data_keys: usize,

@@ -20,4 +20,4 @@ pub use policy_cache::PolicyCache;
 pub use preview::{Preview, PreviewError, PreviewProperties, PreviewStack, PreviewWarning, TemplateError, preview};
 pub use readers::{Pruned, ReaderFilter, forget_shown, readers, readers_of_stack};
 pub use resource::{NoRegistry, REGISTRY_FOLLOW_UP, RemoteExports};
-pub use settings::{PolicySetting, Settings, SnapshotSettings};
+pub use settings::{Governed, PolicySetting, Settings, SnapshotSettings};

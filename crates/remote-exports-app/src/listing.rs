@@ -65,7 +65,7 @@ impl<S: PublisherReads, P: ConsumerPolicyStore, R: ReadRegistry + 'static> Remot
     /// `DEFAULT_ROLE_ARN`, the allow-lists and (with a consumer account) its consumer policy apply.
     pub async fn list(&self, request: ListRequest) -> Result<Listed, ListError> {
         let ListRequest { role, external_id, region, listing, consumer_account } = request;
-        let governance = self.settings().governance.clone().map_err(LookupError::from)?;
+        let governance = self.settings().governed.clone().map_err(LookupError::from)?.governance;
         let policy = match &consumer_account {
             Some(_) => self.consumer_policy().await?,
             None => None,

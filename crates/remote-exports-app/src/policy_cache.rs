@@ -23,9 +23,7 @@ impl<P: ConsumerPolicyStore> PolicyCache<P> {
     pub async fn current(&self) -> Result<Option<Arc<ConsumerPolicy>>, PolicyError> {
         let (name, ttl) = match &self.setting {
             PolicySetting::None => return Ok(None),
-            PolicySetting::Inline(Ok(policy)) => return Ok(Some(Arc::clone(policy))),
-            PolicySetting::Inline(Err(error)) => return Err(error.clone()),
-            PolicySetting::Conflict => return Err(PolicyError::BothSet),
+            PolicySetting::Inline(policy) => return Ok(Some(Arc::clone(policy))),
             PolicySetting::Parameter { name, ttl } => (name, *ttl),
         };
         let mut cached = self.cached.lock().await;

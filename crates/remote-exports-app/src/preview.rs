@@ -1,7 +1,9 @@
 //! `remote-exports preview`'s use case: the Create request a resource would send, from its
-//! properties as JSON or from a template (resolving the intrinsic functions a stack author typically
-//! uses for them: `!Ref` and `!Sub` of parameters and pseudo parameters; anything else is refused by
-//! name, so a preview never guesses). The function's own resource then answers it.
+//! properties as JSON or from a template, its intrinsic functions evaluated with the template's
+//! parameters and pseudo parameters by core's one evaluator (`Ref`, `Fn::Sub`, `Fn::Join`,
+//! `Fn::Split`, `Fn::Select`, `Fn::If` over the template's conditions, `AWS::NoValue`); anything
+//! else, or a value nobody gave, is refused by name, so a preview never guesses. The function's own
+//! resource then answers it.
 
 use cloudformation_custom_resource::Request;
 use remote_exports_core::template::{self, Evaluator, Parameters, Unknowns, Unresolved};
@@ -143,8 +145,11 @@ pub fn resource_properties(text: &str, logical_id: &str, given: &Parameters) -> 
 fn service_token_region(text: &str, logical_id: &str, given: &Parameters) -> Option<String> {
     let template = parse(text).ok()?;
     let token = template.get("Resources")?.get(logical_id)?.get("Properties")?.get("ServiceToken")?;
-    // Placeholders stand for what has no value, so that a known region still shows.
-    let evaluator = Evaluator::for_template(&template, given.clone(), Unknowns::Placeholder);
+    // Placeholders stand for what has no value, so that a known region still shows; no condition is
+    // decided over one (an `!If` token names no region here).
+    let mut parameters = template::defaults(&template);
+    parameters.extend(given.clone());
+    let evaluator = Evaluator::new(parameters, Unknowns::Placeholder);
     let arn = evaluator.text(token, "ServiceToken").ok()?;
     let fields: Vec<&str> = arn.split(':').collect();
     match fields[..] {

@@ -65,18 +65,19 @@ pub enum Pruned {
 }
 
 /// Forgets `shown`, each only if the record is still the one shown (the PhysicalResourceId that
-/// wrote it): a reader recorded again meanwhile is live and stays.
+/// wrote it): a reader recorded again meanwhile is live and stays. `on_each` hears of each reader
+/// as soon as it is done, so that what was forgotten is said even when a later one fails.
 pub async fn forget_shown<R: ReadRegistry>(
     registry: &R,
     shown: &[ReadRecord],
-) -> Result<Vec<(String, Pruned)>, RegistryError> {
-    let mut outcomes = Vec::new();
+    mut on_each: impl FnMut(&ReadRecord, &str, Pruned),
+) -> Result<(), RegistryError> {
     for record in shown {
         let reader = reader_key(&record.stack_id, &record.logical_resource_id);
         let forgotten = registry.forget(&reader, record.physical_resource_id.as_deref()).await?;
-        outcomes.push((reader, if forgotten { Pruned::Forgotten } else { Pruned::KeptAsLive }));
+        on_each(record, &reader, if forgotten { Pruned::Forgotten } else { Pruned::KeptAsLive });
     }
-    Ok(outcomes)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -178,8 +179,8 @@ mod tests {
         assert_eq!(shown.len(), 2);
         // Meanwhile, Other is recorded again by a new PhysicalResourceId: it is live.
         registry.0.lock().unwrap()[1].physical_resource_id = Some("new".into());
-        let outcomes: Vec<Pruned> =
-            forget_shown(&registry, &shown).await.unwrap().into_iter().map(|(_, p)| p).collect();
+        let mut outcomes = Vec::new();
+        forget_shown(&registry, &shown, |_, _, pruned| outcomes.push(pruned)).await.unwrap();
         assert_eq!(outcomes, [Pruned::Forgotten, Pruned::KeptAsLive]);
         assert_eq!(readers(&registry, &ReaderFilter::default()).await.unwrap().len(), 1);
         assert!(readers_of_stack(&registry, "s", Some("Lookup")).await.unwrap().is_empty());

@@ -11,7 +11,7 @@ use remote_exports_core::{
     ResourceProperties, Selected, Source, lookup, reader_key, rfc3339,
 };
 
-use crate::{PolicyCache, Settings};
+use crate::{PolicyCache, PolicySetting, Settings};
 
 /// The name of the registry's follow-up in the `answered` log line.
 pub const REGISTRY_FOLLOW_UP: &str = "reads-registry";
@@ -74,7 +74,9 @@ impl ReadRegistry for NoRegistry {
 impl<S: PublisherReads, P: ConsumerPolicyStore> RemoteExports<S, P, NoRegistry> {
     /// `exports` reads publishers' exports; `parameters` reads a consumer policy kept in SSM.
     pub fn new(settings: Settings, exports: S, parameters: P) -> Self {
-        let policy = PolicyCache::new(settings.consumer_policy.clone(), parameters);
+        // Unconfigured, nothing is read: the plan fails first, naming the reason.
+        let setting = settings.governed.as_ref().map_or(PolicySetting::None, |g| g.consumer_policy.clone());
+        let policy = PolicyCache::new(setting, parameters);
         RemoteExports {
             settings,
             exports,
@@ -118,7 +120,7 @@ impl<S: PublisherReads, P: ConsumerPolicyStore, R: ReadRegistry + 'static> Remot
 
     /// Everything decided before any AWS call: defaults, allow-lists and the consumer's policy.
     pub fn plan(&self, request: &Request, policy: Option<&ConsumerPolicy>) -> Result<LookupPlan, LookupError> {
-        let governance = self.settings.governance.as_ref().map_err(|error| LookupError::Config(error.clone()))?;
+        let governance = &self.settings.governed.as_ref().map_err(|error| LookupError::from(error.clone()))?.governance;
         let stack = StackArn::parse(&request.reply.stack_id);
         // Only a ResponseURL bound to its request makes CloudFormation vouch for the StackId. Under
         // host-only the account is the invoker's claim: no identity is given to the publisher, no

@@ -10,20 +10,25 @@ pub enum PolicySetting {
     /// No policy: every consumer account the function's resource policy lets in may read what the
     /// allow-lists allow.
     None,
-    /// `CONSUMER_POLICY`, parsed once at start-up; an invalid one fails every Create and Update.
-    Inline(Result<Arc<ConsumerPolicy>, PolicyError>),
+    /// `CONSUMER_POLICY`, parsed once at start-up.
+    Inline(Arc<ConsumerPolicy>),
     /// `CONSUMER_POLICY_PARAMETER`, read from SSM and re-read after `ttl`.
     Parameter { name: String, ttl: Duration },
-    /// Both were set: a configuration error.
-    Conflict,
+}
+
+/// What governs every read: the allow-lists and the consumer policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Governed {
+    pub governance: Governance,
+    pub consumer_policy: PolicySetting,
 }
 
 /// The function's configuration, read once at start-up.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// A bad setting fails Create and Update with a Reason that names it; Delete never reads it.
-    pub governance: Result<Governance, ConfigError>,
-    pub consumer_policy: PolicySetting,
+    /// What governs reads, or the one reason the read use cases cannot run: then Create and Update
+    /// fail with a Reason that names it, and Delete (which never reads) still succeeds.
+    pub governed: Result<Governed, ConfigError>,
     pub url_policy: UrlPolicy,
     /// `AWS_REGION`: the last resort when neither the properties nor the StackId name a region.
     pub function_region: Option<String>,
@@ -85,16 +90,20 @@ impl Settings {
             .and_then(|v| v.parse::<u64>().ok())
             .map_or(DEFAULT_POLICY_TTL, Duration::from_secs);
         let consumer_policy = match (set("CONSUMER_POLICY"), set("CONSUMER_POLICY_PARAMETER")) {
-            (None, None) => PolicySetting::None,
-            (Some(json), None) => {
-                PolicySetting::Inline(ConsumerPolicy::parse(&json, PolicyOrigin::Inline).map(Arc::new))
-            }
-            (None, Some(name)) => PolicySetting::Parameter { name, ttl },
-            (Some(_), Some(_)) => PolicySetting::Conflict,
+            (None, None) => Ok(PolicySetting::None),
+            (Some(json), None) => ConsumerPolicy::parse(&json, PolicyOrigin::Inline)
+                .map(|policy| PolicySetting::Inline(Arc::new(policy)))
+                .map_err(ConfigError::ConsumerPolicy),
+            (None, Some(name)) => Ok(PolicySetting::Parameter { name, ttl }),
+            (Some(_), Some(_)) => Err(ConfigError::ConsumerPolicy(PolicyError::BothSet)),
+        };
+        // Both are read whatever the other holds; the policy's problem is said first, as a read did.
+        let governed = match (Governance::from_vars(&var), consumer_policy) {
+            (_, Err(problem)) | (Err(problem), _) => Err(problem),
+            (Ok(governance), Ok(consumer_policy)) => Ok(Governed { governance, consumer_policy }),
         };
         Settings {
-            governance: Governance::from_vars(&var),
-            consumer_policy,
+            governed,
             function_region: url_policy.home_region().map(str::to_owned),
             url_policy,
             function_account: set("FUNCTION_ACCOUNT_ID"),
@@ -142,7 +151,7 @@ mod tests {
         let settings = with(&[("AWS_REGION", "eu-west-1")]);
         assert_eq!(settings.url_policy, UrlPolicy::strict().in_region("eu-west-1"));
         assert!(settings.warnings.is_empty());
-        assert_eq!(settings.consumer_policy, PolicySetting::None);
+        assert_eq!(settings.governed.unwrap().consumer_policy, PolicySetting::None);
     }
 
     #[test]
@@ -184,21 +193,28 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_setting_is_kept_as_an_error_not_a_crash() {
-        assert!(with(&[("DEFAULT_ROLE_ARN", "nope")]).governance.is_err());
-        assert!(matches!(with(&[("CONSUMER_POLICY", "{")]).consumer_policy, PolicySetting::Inline(Err(_))));
-        let both = with(&[("CONSUMER_POLICY", "{}"), ("CONSUMER_POLICY_PARAMETER", "/p")]);
-        assert_eq!(both.consumer_policy, PolicySetting::Conflict);
+    fn a_bad_setting_is_the_one_reason_the_read_use_cases_cannot_run() {
+        let reason = |vars: &'static [(&'static str, &'static str)]| with(vars).governed.unwrap_err();
+        assert!(matches!(reason(&[("DEFAULT_ROLE_ARN", "nope")]), ConfigError::DefaultRoleArn(_)));
+        assert!(matches!(reason(&[("CONSUMER_POLICY", "{")]), ConfigError::ConsumerPolicy(PolicyError::Json { .. })));
+        let both = reason(&[("CONSUMER_POLICY", "{}"), ("CONSUMER_POLICY_PARAMETER", "/p")]);
+        assert_eq!(both, ConfigError::ConsumerPolicy(PolicyError::BothSet));
+        // Both wrong: the policy's problem is the one said, as when the policy was read first.
+        let two = reason(&[("DEFAULT_ROLE_ARN", "nope"), ("CONSUMER_POLICY", "{")]);
+        assert!(matches!(two, ConfigError::ConsumerPolicy(_)), "{two}");
     }
 
     #[test]
     fn the_parameter_is_reread_after_its_ttl() {
         let settings = with(&[("CONSUMER_POLICY_PARAMETER", "/p"), ("CONSUMER_POLICY_TTL_SECONDS", "5")]);
         assert_eq!(
-            settings.consumer_policy,
+            settings.governed.unwrap().consumer_policy,
             PolicySetting::Parameter { name: "/p".into(), ttl: Duration::from_secs(5) }
         );
         let default = with(&[("CONSUMER_POLICY_PARAMETER", "/p")]);
-        assert_eq!(default.consumer_policy, PolicySetting::Parameter { name: "/p".into(), ttl: DEFAULT_POLICY_TTL });
+        assert_eq!(
+            default.governed.unwrap().consumer_policy,
+            PolicySetting::Parameter { name: "/p".into(), ttl: DEFAULT_POLICY_TTL }
+        );
     }
 }

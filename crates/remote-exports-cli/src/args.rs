@@ -114,7 +114,7 @@ pub(crate) struct PreviewArgs {
     /// The resource's logical ID in --template.
     #[arg(long)]
     pub resource: Option<String>,
-    /// Template parameter values, for !Ref and !Sub (repeatable): --parameter Name=Value.
+    /// Template parameter values, for !Ref, !Sub and the template's conditions (repeatable): --parameter Name=Value.
     #[arg(long = "parameter", value_name = "NAME=VALUE")]
     pub parameters: Vec<String>,
     /// The consumer stack's region; defaults to your profile's region.

@@ -209,7 +209,7 @@ async fn prune(sdk: &SdkConfig, args: PruneArgs) -> Result<Status, RunError> {
 async fn stale(sdk: &SdkConfig, output: OutputFormat, args: StaleArgs) -> Result<Status, RunError> {
     let StaleArgs { table } = args;
     let registry = readers::registry(sdk, table)?;
-    let governance = Settings::from_env().governance;
+    let governance = Settings::from_env().governed.map(|governed| governed.governance);
     let report = Audit::new(exports(sdk), Some(registry), governance).report().await?;
     let stale = readers::print_stale(&report, output)?;
     match report.unchecked().count() {

@@ -95,10 +95,11 @@ pub async fn prune(
         }
     }
     let mut forgotten = 0;
-    for (record, (reader, pruned)) in records.iter().zip(forget_shown(registry, &records).await?) {
+    // Each reader's line as soon as it is forgotten: a later failure leaves the earlier ones said.
+    let said = forget_shown(registry, &records, |record, reader, pruned| {
         if pruned == Pruned::KeptAsLive {
             eprintln!("{reader}: another PhysicalResourceId wrote it since it was shown, so it is live and was kept");
-            continue;
+            return;
         }
         forgotten += 1;
         let line = json!({
@@ -113,6 +114,11 @@ pub async fn prune(
             "table": registry.table(),
         });
         eprintln!("{line}");
+    })
+    .await;
+    if let Err(error) = said {
+        eprintln!("{forgotten} reader(s) of {stack_name} forgotten before the registry failed");
+        return Err(error.into());
     }
     eprintln!("{forgotten} reader(s) of {stack_name} forgotten");
     Ok(())

@@ -1,4 +1,5 @@
 use crate::pattern::PatternList;
+use crate::policy::PolicyError;
 use crate::role_arn::{InvalidRoleArn, RoleArn};
 
 /// The function's own governance settings, read once at start-up.
@@ -18,10 +19,14 @@ pub struct Governance {
     pub allowed_parameters: Option<PatternList>,
 }
 
+/// Why the function's use cases cannot run as configured: the one reason, found at start-up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     #[error("the function's DEFAULT_ROLE_ARN is invalid: {0}")]
     DefaultRoleArn(InvalidRoleArn),
+    /// `CONSUMER_POLICY` is not a policy, or both it and `CONSUMER_POLICY_PARAMETER` are set.
+    #[error("{0}")]
+    ConsumerPolicy(PolicyError),
 }
 
 impl Governance {

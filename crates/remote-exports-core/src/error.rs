@@ -13,7 +13,7 @@ pub enum LookupError {
     #[error(
         "The remote-exports function is misconfigured: {0}. Ask the platform team that deployed it to fix the setting."
     )]
-    Config(#[from] ConfigError),
+    Config(ConfigError),
     #[error(
         "The remote-exports function is misconfigured: {0}. Ask the platform team that deployed it to fix the policy."
     )]
@@ -144,6 +144,16 @@ pub enum LookupError {
     Throttled { source_name: String, attempts: u32, throttled: u32, waited: std::time::Duration },
     #[error("Internal error in remote-exports ({0}). This is a bug: please report it with the function's logs.")]
     Internal(String),
+}
+
+/// A policy problem keeps the policy's Reason (the fix is the policy), whenever it was found.
+impl From<ConfigError> for LookupError {
+    fn from(error: ConfigError) -> Self {
+        match error {
+            ConfigError::ConsumerPolicy(policy) => LookupError::Policy(policy),
+            other => LookupError::Config(other),
+        }
+    }
 }
 
 impl LookupError {
@@ -432,8 +442,6 @@ fn hidden_note(hidden: usize) -> String {
     }
 }
 
-/// What a failed AWS call says about itself: its error code, else its HTTP status, else that no
-/// answer came. Every WARN and Reason about a call carries one of the three.
 /// A failed call to a service or store, in words an operator can act on: the operation, the error
 /// code (else the HTTP status, else that no answer came) and the service's own message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -459,6 +467,8 @@ impl CallError {
     }
 }
 
+/// What a failed AWS call says about itself: its error code, else its HTTP status, else that no
+/// answer came. Every WARN and Reason about a call carries one of the three.
 pub fn call_cause(code: Option<&str>, status: Option<u16>) -> String {
     match (code, status) {
         (Some(code), _) => code.to_owned(),

@@ -112,13 +112,15 @@ pub enum Unknowns {
 pub struct Evaluator {
     parameters: Parameters,
     conditions: HashMap<String, bool>,
+    /// Why each condition of the template that these values do not decide is undecided.
+    undecided: HashMap<String, Unresolved>,
     unknowns: Unknowns,
 }
 
 impl Evaluator {
     /// With these parameter values and nothing else: no condition is known.
     pub fn new(parameters: Parameters, unknowns: Unknowns) -> Evaluator {
-        Evaluator { parameters, conditions: HashMap::new(), unknowns }
+        Evaluator { parameters, conditions: HashMap::new(), undecided: HashMap::new(), unknowns }
     }
 
     /// For `template`: `given` over its parameters' defaults, then every condition of its
@@ -130,7 +132,9 @@ impl Evaluator {
         let definitions = template.get("Conditions").and_then(Value::as_object).cloned().unwrap_or_default();
         for name in definitions.keys() {
             let mut visiting = Vec::new();
-            let _ = evaluator.define(name, &definitions, &mut visiting);
+            if let Err(why) = evaluator.define(name, &definitions, &mut visiting) {
+                evaluator.undecided.insert(name.clone(), why);
+            }
         }
         evaluator
     }
@@ -273,7 +277,11 @@ impl Evaluator {
                         Some(Value::Array(parts)) => parts,
                         _ => return Err(unresolvable()),
                     };
-                    let parts: Vec<String> = parts.iter().map(text).collect::<Result<_, _>>()?;
+                    let parts: Vec<String> = parts
+                        .iter()
+                        .enumerate()
+                        .map(|(i, part)| self.text(part, &format!("{path}[{i}]")))
+                        .collect::<Result<_, _>>()?;
                     Value::String(parts.join(separator))
                 }
                 _ => return Err(unresolvable()),
@@ -296,9 +304,12 @@ impl Evaluator {
             },
             ("Fn::If", _) => match items() {
                 [Value::String(condition), when, otherwise] => {
-                    let holds = self
-                        .condition(condition)
-                        .ok_or_else(|| Unresolved::Parameter { path: path.to_owned(), name: condition.clone() })?;
+                    // Undecided: what its definition lacks (a parameter without a value, say), or,
+                    // without the template's conditions, the function itself.
+                    let holds = match self.condition(condition) {
+                        Some(holds) => holds,
+                        None => return Err(self.undecided.get(condition).cloned().unwrap_or_else(unresolvable)),
+                    };
                     return self.eval(if holds { when } else { otherwise }, path);
                 }
                 _ => return Err(unresolvable()),
@@ -513,6 +524,20 @@ mod tests {
             "List": [{"Fn::If": ["Strict", "kept", "dropped"]}, {"Ref": "AWS::NoValue"}],
         });
         assert_eq!(evaluator.eval(&value, "p").unwrap(), Some(json!({"First": "b", "List": ["kept"]})));
+        let unset =
+            parse("Parameters:\n  Env:\n    Type: String\nConditions:\n  Prod: !Equals [!Ref Env, prod]\n").unwrap();
+        let undecided = Evaluator::for_template(&unset, Parameters::new(), Unknowns::Refuse);
+        let chosen = json!({"Fn::If": ["Prod", "a", "b"]});
+        assert_eq!(
+            undecided.eval(&chosen, "p").unwrap_err(),
+            Unresolved::Parameter { path: "Conditions.Prod".into(), name: "Env".into() },
+            "the parameter the condition lacks is named"
+        );
+        assert_eq!(
+            Evaluator::new(Parameters::new(), Unknowns::Refuse).eval(&chosen, "p").unwrap_err(),
+            Unresolved::Function { path: "p".into(), function: "Fn::If".into() },
+            "without the template's conditions, the function is named"
+        );
         let flipped =
             Evaluator::for_template(&template, Parameters::from([("Mode".into(), "x".into())]), Unknowns::Refuse);
         assert_eq!(flipped.condition("Loose"), Some(true));

@@ -61,7 +61,8 @@ fn audit(
 ) -> AuditHandler<PublisherAccounts, DynamoDbRegistry, EventBridgeEvents> {
     let settings = function.settings;
     let registry = settings.reads_table.as_deref().map(|table| DynamoDbRegistry::new(config, table));
-    let audit = Audit::new(PublisherAccounts::new(config.clone()), registry, settings.governance.clone());
+    let governance = settings.governed.clone().map(|governed| governed.governance);
+    let audit = Audit::new(PublisherAccounts::new(config.clone()), registry, governance);
     let events = EventBridgeEvents::new(config, &settings.audit_event_bus);
     AuditHandler::new(audit, events, function.metrics, stdout_metrics())
 }

@@ -455,6 +455,8 @@ async fn burst_run(
         // A new table per run: no snapshot from an earlier run helps this one.
         let name = format!("burst-{consumers}-{}", std::process::id() as u64 * 1000 + unique_suffix() as u64);
         SnapshotTable::create(moto, REGION, &name).await?;
+        // Both names: the previous release, measured side by side, reads only the old one.
+        env.push(("EXPORTS_CACHE_TABLE".to_owned(), name.clone()));
         env.push(("SNAPSHOT_TABLE".to_owned(), name));
     }
     let mut runtimes = Vec::new();
