@@ -90,7 +90,9 @@ pub fn preview(properties: PreviewProperties, stack: &PreviewStack) -> Result<Pr
                 ("AWS::AccountId".to_owned(), account.clone()),
             ]);
             given.extend(parameters);
-            if let Some(named) = service_token_region(&text, &logical_id, &given)
+            // Parsed once, for the ServiceToken's region and the properties.
+            let template = parse(&text)?;
+            if let Some(named) = service_token_region(&template, &logical_id, &given)
                 && named != *region
             {
                 warnings.push(PreviewWarning::ServiceTokenInAnotherRegion {
@@ -99,7 +101,7 @@ pub fn preview(properties: PreviewProperties, stack: &PreviewStack) -> Result<Pr
                     region: region.clone(),
                 });
             }
-            resource_properties(&text, &logical_id, &given)?
+            resource_properties(&template, &logical_id, &given)?
         }
     };
     let event = json!({
@@ -116,8 +118,7 @@ pub fn preview(properties: PreviewProperties, stack: &PreviewStack) -> Result<Pr
 }
 
 /// The resource's properties, resolved; without its ServiceToken.
-pub fn resource_properties(text: &str, logical_id: &str, given: &Parameters) -> Result<Value, TemplateError> {
-    let template = parse(text)?;
+pub fn resource_properties(template: &Value, logical_id: &str, given: &Parameters) -> Result<Value, TemplateError> {
     let resource = template
         .get("Resources")
         .and_then(|r| r.get(logical_id))
@@ -131,7 +132,7 @@ pub fn resource_properties(text: &str, logical_id: &str, given: &Parameters) -> 
     if let Value::Object(map) = &mut properties {
         map.remove("ServiceToken");
     }
-    let evaluator = Evaluator::for_template(&template, given.clone(), Unknowns::Refuse);
+    let evaluator = Evaluator::for_template(template, given.clone(), Unknowns::Refuse);
     let resolved = evaluator.eval(&properties, "Properties").map_err(|unresolved| match unresolved {
         Unresolved::Function { path, function } => TemplateError::Unresolvable { path, function },
         Unresolved::Parameter { path, name } => TemplateError::MissingParameter { path, name },
@@ -141,13 +142,12 @@ pub fn resource_properties(text: &str, logical_id: &str, given: &Parameters) -> 
 
 /// The region a resource's ServiceToken names, when the template spells it out: a literal ARN, or an
 /// expression whose region part has a value (the account part need not). `None` for `!ImportValue`,
-/// `!GetAtt`, a region left to a parameter without a value, or a template that cannot be read.
-fn service_token_region(text: &str, logical_id: &str, given: &Parameters) -> Option<String> {
-    let template = parse(text).ok()?;
+/// `!GetAtt`, or a region left to a parameter without a value.
+fn service_token_region(template: &Value, logical_id: &str, given: &Parameters) -> Option<String> {
     let token = template.get("Resources")?.get(logical_id)?.get("Properties")?.get("ServiceToken")?;
     // Placeholders stand for what has no value, so that a known region still shows; no condition is
     // decided over one (an `!If` token names no region here).
-    let mut parameters = template::defaults(&template);
+    let mut parameters = template::defaults(template);
     parameters.extend(given.clone());
     let evaluator = Evaluator::new(parameters, Unknowns::Placeholder);
     let arn = evaluator.text(token, "ServiceToken").ok()?;
@@ -158,6 +158,7 @@ fn service_token_region(text: &str, logical_id: &str, given: &Parameters) -> Opt
     }
 }
 
+/// The template, or why it is neither JSON nor YAML.
 fn parse(text: &str) -> Result<Value, TemplateError> {
     template::parse(text).map_err(|e| TemplateError::Unreadable(e.0))
 }
@@ -194,7 +195,7 @@ Resources:
 
     #[test]
     fn resolves_refs_subs_and_stringifies_scalars_as_cloudformation_does() {
-        let properties = resource_properties(TEMPLATE, "Lookup", &pseudo());
+        let properties = resource_properties(&parse(TEMPLATE).unwrap(), "Lookup", &pseudo());
         assert_eq!(
             properties.unwrap(),
             json!({
@@ -210,18 +211,18 @@ Resources:
     #[test]
     fn names_what_is_missing() {
         // Refresh has no default and was not given.
-        let error = resource_properties(TEMPLATE, "Lookup", &Parameters::new()).unwrap_err();
+        let error = resource_properties(&parse(TEMPLATE).unwrap(), "Lookup", &Parameters::new()).unwrap_err();
         assert_eq!(
             error,
             TemplateError::MissingParameter { path: "Properties.Refresh".into(), name: "Refresh".into() }
         );
         assert!(error.to_string().contains("--parameter Refresh=VALUE"));
         assert_eq!(
-            resource_properties(TEMPLATE, "Topic", &pseudo()).unwrap_err(),
+            resource_properties(&parse(TEMPLATE).unwrap(), "Topic", &pseudo()).unwrap_err(),
             TemplateError::NotRemoteExports { id: "Topic".into(), kind: "AWS::SNS::Topic".into() }
         );
         assert_eq!(
-            resource_properties(TEMPLATE, "Nope", &pseudo()).unwrap_err(),
+            resource_properties(&parse(TEMPLATE).unwrap(), "Nope", &pseudo()).unwrap_err(),
             TemplateError::NoSuchResource("Nope".into())
         );
     }
@@ -230,7 +231,7 @@ Resources:
     fn refuses_what_it_cannot_resolve() {
         let imported = TEMPLATE.replace("Refresh: !Ref Refresh", "Refresh: !ImportValue other-stack-Value");
         assert_eq!(
-            resource_properties(&imported, "Lookup", &pseudo()).unwrap_err(),
+            resource_properties(&parse(&imported).unwrap(), "Lookup", &pseudo()).unwrap_err(),
             TemplateError::Unresolvable { path: "Properties.Refresh".into(), function: "Fn::ImportValue".into() }
         );
     }
@@ -239,7 +240,8 @@ Resources:
     fn reads_json_templates_and_sub_escapes() {
         let json_template = r#"{"Resources": {"L": {"Type": "Custom::RemoteExports", "Properties": {"ExportPrefix": {"Fn::Sub": "${!x}-${P}"}}}}}"#;
         let properties =
-            resource_properties(json_template, "L", &Parameters::from([("P".into(), "v".into())])).unwrap();
+            resource_properties(&parse(json_template).unwrap(), "L", &Parameters::from([("P".into(), "v".into())]))
+                .unwrap();
         assert_eq!(properties, json!({"ExportPrefix": "${x}-v"}));
     }
 
@@ -254,7 +256,7 @@ Resources:
             ("AWS::Region".to_owned(), "eu-west-1".to_owned()),
             ("AWS::Partition".to_owned(), "aws".to_owned()),
         ]);
-        let region = |token: &str| service_token_region(&template(token), "L", &given);
+        let region = |token: &str| service_token_region(&parse(&template(token)).unwrap(), "L", &given);
         assert_eq!(
             region("arn:aws:lambda:us-east-1:111111111111:function:remote-exports").as_deref(),
             Some("us-east-1")
@@ -263,7 +265,7 @@ Resources:
         assert_eq!(region(per_region).as_deref(), Some("eu-west-1"));
         assert_eq!(region("!Sub arn:aws:lambda:${Unset}:1:function:f"), None);
         assert_eq!(region("!ImportValue remote-exports-ServiceToken"), None);
-        assert_eq!(service_token_region(&template("x"), "Other", &given), None);
+        assert_eq!(service_token_region(&parse(&template("x")).unwrap(), "Other", &given), None);
     }
 
     #[test]

@@ -1,52 +1,36 @@
 //! `remote-exports check`: the export guard's decision for a template or change set, before a
 //! deploy, printed for a person or a pipeline.
 
-use std::path::PathBuf;
-
 use aws_config::SdkConfig;
 use cloudformation_custom_resource::Status;
-use remote_exports_app::{ExportGuard, GuardScope, PreviousTemplate, Proposed as GuardProposed};
+use remote_exports_app::{ExportGuard, GuardScope, Proposed};
 use remote_exports_aws::{CloudFormationStacks, caller_account, guard_registry};
 use remote_exports_core::{Reader, RemovalKind, Verdict};
 use serde_json::{Value, json};
 
+use crate::RunError;
 use crate::args::OutputFormat;
-use crate::{RunError, usage};
-
-/// What is about to be deployed.
-pub enum Proposed {
-    File(PathBuf),
-    ChangeSet(String),
-}
 
 pub struct Check {
     pub stack: String,
+    /// The stack's region; `sdk` is configured for it.
+    pub region: String,
     pub proposed: Proposed,
     pub table: String,
     pub registry_role: Option<String>,
 }
 
 pub async fn run(sdk: &SdkConfig, check: Check, output: OutputFormat) -> Result<Status, RunError> {
-    let region =
-        sdk.region().map(ToString::to_string).ok_or_else(|| usage("no region: pass --region or set AWS_REGION"))?;
-    let proposed = match check.proposed {
-        Proposed::File(path) => GuardProposed::Template {
-            template: std::fs::read_to_string(&path)
-                .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?,
-            previous: PreviousTemplate::Deployed,
-        },
-        Proposed::ChangeSet(name) => GuardProposed::ChangeSet { name, template: None },
-    };
+    let Check { stack, region, proposed, table, registry_role } = check;
     // The account is the one the credentials belong to, as STS says: the same key IAM pins the
     // registry query to.
     let account = caller_account(sdk).await?;
-    let registry = guard_registry(sdk, &check.table, check.registry_role.as_deref(), &account);
+    let registry = guard_registry(sdk, &table, registry_role.as_deref(), &account);
     let scope = GuardScope { account: account.clone(), region: region.clone() };
-    let verdict =
-        ExportGuard::new(CloudFormationStacks::new(sdk), registry, scope).check(&check.stack, proposed).await?;
+    let verdict = ExportGuard::new(CloudFormationStacks::new(sdk), registry, scope).check(&stack, proposed).await?;
     match output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&verdict_json(&check.stack, &verdict))?),
-        OutputFormat::Table => print_table(&check.stack, &account, &region, &verdict),
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&verdict_json(&stack, &verdict))?),
+        OutputFormat::Table => print_table(&stack, &account, &region, &verdict),
     }
     Ok(if verdict.is_blocked() { Status::Failed } else { Status::Success })
 }

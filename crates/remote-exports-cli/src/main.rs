@@ -14,7 +14,8 @@ use aws_config::SdkConfig;
 use clap::Parser;
 use cloudformation_custom_resource::{Deadline, Driver, Request, Response, ResponseUrl, Status};
 use remote_exports_app::{
-    Audit, ListError, ListRequest, Listing, PreviewProperties, PreviewStack, RemoteExports, Settings, preview,
+    Audit, ListError, ListRequest, Listing, PreviewProperties, PreviewStack, PreviousTemplate, Proposed, RemoteExports,
+    Settings, preview,
 };
 use remote_exports_aws::{HttpResponseTransport, PublisherAccounts, SsmConsumerPolicy, TrustRoots, load_sdk_config};
 use remote_exports_core::RoleArn;
@@ -185,17 +186,19 @@ async fn readers(sdk: &SdkConfig, output: OutputFormat, args: ReadersArgs) -> Re
 
 async fn check(sdk: &SdkConfig, output: OutputFormat, args: CheckArgs) -> Result<Status, RunError> {
     let CheckArgs { stack, template_file, change_set, region, table, registry_role_arn } = args;
-    let sdk = match region {
-        Some(region) => sdk.to_builder().region(aws_config::Region::new(region)).build(),
-        None => sdk.clone(),
-    };
     let table = table.ok_or_else(|| usage("no registry: pass --table or set READS_TABLE"))?;
+    let region = region_or_profiles(region, sdk)?;
+    let sdk = sdk.to_builder().region(aws_config::Region::new(region.clone())).build();
     let proposed = match (template_file, change_set) {
-        (Some(path), _) => check::Proposed::File(path),
-        (None, Some(name)) => check::Proposed::ChangeSet(name),
+        (Some(path), _) => Proposed::Template {
+            template: std::fs::read_to_string(&path)
+                .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?,
+            previous: PreviousTemplate::Deployed,
+        },
+        (None, Some(name)) => Proposed::ChangeSet { name, template: None },
         (None, None) => return Err(usage("pass --template-file or --change-set")),
     };
-    let check = check::Check { stack, proposed, table, registry_role: registry_role_arn };
+    let check = check::Check { stack, region, proposed, table, registry_role: registry_role_arn };
     check::run(&sdk, check, output).await
 }
 
