@@ -5,6 +5,7 @@
 
 mod cargo_lambda;
 mod cdk;
+mod changes;
 mod cli;
 mod demo;
 mod docs;

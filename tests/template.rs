@@ -212,7 +212,7 @@ fn the_publisher_role_grants_describe_stacks_on_the_readable_stacks_only() {
 
 /// The metric names the function writes (README, "Operating it"): alarms and the dashboard may read
 /// no other from the function's namespace.
-const METRICS: [&str; 10] = [
+const METRICS: [&str; 15] = [
     "Answered",
     "Refused",
     "FailedReason",
@@ -223,6 +223,11 @@ const METRICS: [&str; 10] = [
     "StaleReads",
     "EventsPut",
     "UncheckedSources",
+    "ChangeEvents",
+    "ChangesIgnored",
+    "ChangesCoalesced",
+    "SourcesChecked",
+    "PropagationTime",
 ];
 
 #[test]
@@ -237,7 +242,8 @@ fn the_alarms_and_the_dashboard_read_the_metrics_the_function_writes() {
     assert!(alarms.len() >= 6, "{alarms:?}");
     let mut alarmed = Vec::new();
     for (id, alarm) in &alarms {
-        assert!(alarm["Condition"] == "HasAlarms" || alarm["Condition"] == "HasAuditAlarms", "{id:?} is unconditional");
+        let conditions = ["HasAlarms", "HasAuditAlarms", "HasChangeAlarms"];
+        assert!(conditions.iter().any(|c| alarm["Condition"] == *c), "{id:?} is unconditional");
         let mut read = Vec::new();
         metrics_in_namespace(&alarm["Properties"], &mut read);
         for name in read {
@@ -453,9 +459,12 @@ fn audit_events_go_to_a_bus_only_the_audit_puts_on_and_reach_only_the_accounts_t
     let statement = &only["Statement"];
     assert_eq!((statement["Effect"].as_str(), statement["Action"].as_str()), (Some("Deny"), Some("events:PutEvents")));
     assert_eq!(names(&statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]).as_deref(), Some("AuditRole"));
-    // No bus policy lets another account manage rules (or anything else) on the audit bus.
+    // No bus policy lets another account manage rules (or anything else) on the audit bus; the change
+    // bus's one Allow (PutEvents of the Organization's changes) is held by the change check's test.
     let resources = template["Resources"].as_mapping().unwrap();
-    for (id, policy) in resources.iter().filter(|(_, r)| r["Type"] == "AWS::Events::EventBusPolicy") {
+    let on_audit_bus = |r: &Value| names(&r["Properties"]["EventBusName"]).as_deref() == Some("AuditEventBus");
+    for (id, policy) in resources.iter().filter(|(_, r)| r["Type"] == "AWS::Events::EventBusPolicy" && on_audit_bus(r))
+    {
         let mut granted = Vec::new();
         strings(&policy["Properties"]["Statement"], &mut granted);
         assert_eq!(policy["Properties"]["Statement"]["Effect"], "Deny", "{id:?} allows something");
@@ -714,4 +723,79 @@ fn guards_read_only_their_own_accounts_readers() {
         invoke["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
         "hooks.cloudformation.amazonaws.com"
     );
+}
+
+/// The change check: only its bus's rule invokes it, the bus takes only CloudFormation's and SSM's
+/// events from the Organization, the rule passes only the changes that may change a value, and the
+/// function acts as the audit (its role, its bus) with one more action: the by-source query.
+#[test]
+fn only_the_change_bus_rule_invokes_the_change_check_and_the_bus_takes_only_the_organizations_changes() {
+    let template = template();
+    let function = resource(&template, "ChangeCheckFunction");
+    assert_eq!(function["Condition"], "HasChangeEvents");
+    assert!(
+        function["Properties"].get("Events").is_none() && function["Properties"].get("FunctionUrlConfig").is_none()
+    );
+    let variables = &function["Properties"]["Environment"]["Variables"];
+    assert_eq!(variables["FUNCTION_MODE"], "change-check");
+    assert_eq!(names(&variables["AUDIT_EVENT_BUS"]).as_deref(), Some("AuditEventBus"));
+    assert_eq!(names(&function["Properties"]["Role"]).as_deref(), Some("AuditRole"));
+    assert_eq!(names(&function["Properties"]["LoggingConfig"]["LogGroup"]).as_deref(), Some("ChangeCheckLogGroup"));
+
+    let permissions = permissions_of(&template, "ChangeCheckFunction");
+    assert_eq!(permissions.len(), 1, "{permissions:?}");
+    let only = &permissions[0]["Properties"];
+    assert_eq!(only["Principal"], "events.amazonaws.com");
+    assert_eq!(names(&only["SourceArn"]).as_deref(), Some("ChangeCheckRule"));
+    let rule = &resource(&template, "ChangeCheckRule")["Properties"];
+    assert_eq!(names(&rule["EventBusName"]).as_deref(), Some("ChangeEventBus"));
+    assert_eq!(names(&rule["Targets"][0]["Arn"]).as_deref(), Some("ChangeCheckFunction"));
+    let patterns = rule["EventPattern"]["$or"].as_sequence().unwrap();
+    let statuses: Vec<&str> = patterns[0]["detail"]["status-details"]["status"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, remote_exports_core::OUTPUT_CHANGING_STATUSES, "the rule and the function agree");
+    let operations: Vec<&str> =
+        patterns[1]["detail"]["operation"].as_sequence().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert_eq!(operations, remote_exports_core::PARAMETER_OPERATIONS);
+    assert_eq!(patterns[0]["detail-type"][0], remote_exports_core::STACK_STATUS_CHANGE);
+    assert_eq!(patterns[1]["detail-type"][0], remote_exports_core::PARAMETER_STORE_CHANGE);
+
+    let bus_policy = &resource(&template, "ChangeEventBusTakesTheOrganizationsChanges")["Properties"];
+    assert_eq!(names(&bus_policy["EventBusName"]).as_deref(), Some("ChangeEventBus"));
+    let statement = &bus_policy["Statement"];
+    assert_eq!((statement["Effect"].as_str(), statement["Action"].as_str()), (Some("Allow"), Some("events:PutEvents")));
+    let condition = &statement["Condition"]["StringEquals"];
+    assert_eq!(names(&condition["aws:PrincipalOrgID"]).as_deref(), Some("OrganizationId"));
+    let sources: Vec<&str> =
+        condition["events:source"].as_sequence().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert_eq!(sources, ["aws.cloudformation", "aws.ssm"]);
+
+    // The query is granted on the index alone, and only with change events on.
+    let registry = &policy(&template, "AuditRole", "audit-reads-registry")["PolicyDocument"]["Statement"];
+    let (when, query, otherwise) = if_parts(&registry[1]);
+    assert_eq!((when, query["Action"].as_str()), ("HasChangeEvents", Some("dynamodb:Query")));
+    let mut resource_text = Vec::new();
+    strings(&query["Resource"], &mut resource_text);
+    assert!(resource_text.iter().any(|r| r.ends_with("/index/BySource")), "{resource_text:?}");
+    assert!(names(otherwise).as_deref() == Some("AWS::NoValue"));
+
+    // Without the audit (its safety net and its bus) or the Organization, it cannot be turned on.
+    assert!(!rules_allow(&template, &[("ChangeEvents", "true")]));
+    assert!(!rules_allow(
+        &template,
+        &[("ChangeEvents", "true"), ("AuditSchedule", "rate(1 day)"), ("ReadsRegistry", "true")]
+    ));
+    assert!(rules_allow(
+        &template,
+        &[
+            ("ChangeEvents", "true"),
+            ("AuditSchedule", "rate(1 day)"),
+            ("ReadsRegistry", "true"),
+            ("OrganizationId", "o-abcdefghij")
+        ]
+    ));
 }

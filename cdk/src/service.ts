@@ -71,6 +71,19 @@ export interface RemoteExportsServiceProps {
    * @default - the audit's events stay on its own bus
    */
   readonly auditEventAccountIds?: string[];
+  /**
+   * ChangeEvents: check a publisher's change at once. A bus of its own (ChangeEventBus, output
+   * ChangeEventBusArn) takes the stack status and parameter changes that the Organization's publisher
+   * accounts forward (examples/publisher-changes.yaml), and ChangeCheckFunction checks only that source's
+   * readers, putting the audit's events within seconds. Needs `auditSchedule` (daily is enough) and
+   * `organizationId`.
+   * @default false
+   */
+  readonly changeEvents?: boolean;
+  /** ChangeCheckWindowSeconds: the least time between two checks of one stack or parameter. @default Duration.seconds(10) */
+  readonly changeCheckWindow?: Duration;
+  /** ChangeCheckConcurrency: ChangeCheckFunction's reserved concurrency; 0 reserves none. @default 1 */
+  readonly changeCheckConcurrency?: number;
   /** ExportsSnapshot: the shared snapshot table. @default false */
   readonly exportsSnapshot?: boolean;
   /** ExportsSnapshotTtlSeconds. @default Duration.seconds(30) */
@@ -140,6 +153,8 @@ export class RemoteExportsService extends Construct {
   public readonly auditRoleArn?: string;
   /** The audit's event bus, with `auditSchedule` (output AuditEventBusArn). */
   public readonly auditEventBusArn?: string;
+  /** The bus publisher accounts forward their changes to, with `changeEvents` (output ChangeEventBusArn). */
+  public readonly changeEventBusArn?: string;
   /** The read registry's ARN, with `readsRegistry` (output ReadsTableArn). */
   public readonly readsTableArn?: string;
   /** The role export guards read the registry through, with `readsRegistry` and `organizationId`. */
@@ -160,6 +175,7 @@ export class RemoteExportsService extends Construct {
     const hasPolicy = props.consumerPolicyParameter !== undefined;
     const snapshot = props.exportsSnapshot ?? false;
     const alarms = props.alarmTopicArn;
+    const changes = props.changeEvents ?? false;
 
     // template.yaml's AllowedPatterns and Rules, at synth time.
     checked(functionName, FUNCTION_NAME, 'functionName');
@@ -206,6 +222,14 @@ export class RemoteExportsService extends Construct {
     }
     if (audit !== undefined && !registry) {
       throw new Error('auditSchedule audits the read registry, so it needs readsRegistry: true');
+    }
+    const changeWindow = inRange((props.changeCheckWindow ?? Duration.seconds(10)).toSeconds(), 0, 600, 'changeCheckWindow (seconds)');
+    const changeConcurrency = inRange(props.changeCheckConcurrency ?? 1, 0, 1_000_000, 'changeCheckConcurrency');
+    if (changes && audit === undefined) {
+      throw new Error("changeEvents puts the audit's events on the audit's bus and keeps the audit as its safety net, so it needs auditSchedule (rate(1 day) is enough)");
+    }
+    if (changes && organization === undefined) {
+      throw new Error("changeEvents lets the Organization's accounts forward their changes, so it needs organizationId");
     }
     if (props.auditEventAccountIds !== undefined && audit === undefined) {
       throw new Error("auditEventAccountIds routes the audit's events, so it needs auditSchedule");
@@ -335,6 +359,7 @@ export class RemoteExportsService extends Construct {
     let auditRole: iam.CfnRole | undefined;
     let auditBus: events.CfnEventBus | undefined;
     let auditLogs: logs.CfnLogGroup | undefined;
+    let changeLogs: logs.CfnLogGroup | undefined;
     if (audit !== undefined) {
       auditLogs = named(
         new logs.CfnLogGroup(this, 'AuditLogGroup', { logGroupName: Fn.sub('/aws/lambda/${AWS::StackName}-audit'), retentionInDays: retention }),
@@ -342,19 +367,40 @@ export class RemoteExportsService extends Construct {
       );
       removal(auditLogs, CfnDeletionPolicy.DELETE);
       auditBus = named(new events.CfnEventBus(this, 'AuditEventBus', { name: Fn.sub('${AWS::StackName}-audit') }), 'AuditEventBus');
+      if (changes) {
+        changeLogs = named(
+          new logs.CfnLogGroup(this, 'ChangeCheckLogGroup', {
+            logGroupName: Fn.sub('/aws/lambda/${AWS::StackName}-change-check'),
+            retentionInDays: retention,
+          }),
+          'ChangeCheckLogGroup',
+        );
+        removal(changeLogs, CfnDeletionPolicy.DELETE);
+      }
+      const registryStatements: unknown[] = [{ Effect: 'Allow', Action: ['dynamodb:Scan', 'dynamodb:UpdateItem'], Resource: readsTable!.attrArn }];
+      if (changes) {
+        // The change check: one source's readers, through the index the guard uses.
+        registryStatements.push({ Effect: 'Allow', Action: 'dynamodb:Query', Resource: Fn.sub('${Table}/index/BySource', { Table: readsTable!.attrArn }) });
+      }
       auditRole = named(
         new iam.CfnRole(this, 'AuditRole', {
           description:
-            'remote-exports audit function role; assumes only the allowed publisher roles, logs, scans the read registry and records what it alerted about, and puts events on the default bus.',
+            'remote-exports audit and change-check role; assumes only the allowed publisher roles, logs, scans (or queries one source of) the read registry and records what it alerted about, and puts events on the audit bus.',
           assumeRolePolicyDocument: lambdaTrust,
           policies: [
             // On nobody's behalf: no consumer identity, no ExternalId.
             { policyName: 'assume-publisher-roles', policyDocument: document([{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: allowedRoleArns, ...onlyInOrganization }]) },
             {
               policyName: 'write-own-logs',
-              policyDocument: document([{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: auditLogs.attrArn }]),
+              policyDocument: document([
+                {
+                  Effect: 'Allow',
+                  Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+                  Resource: changeLogs !== undefined ? [auditLogs.attrArn, changeLogs.attrArn] : auditLogs.attrArn,
+                },
+              ]),
             },
-            { policyName: 'audit-reads-registry', policyDocument: document([{ Effect: 'Allow', Action: ['dynamodb:Scan', 'dynamodb:UpdateItem'], Resource: readsTable!.attrArn }]) },
+            { policyName: 'audit-reads-registry', policyDocument: document(registryStatements) },
             { policyName: 'put-audit-events', policyDocument: document([{ Effect: 'Allow', Action: 'events:PutEvents', Resource: auditBus.attrArn }]) },
           ],
         }),
@@ -642,6 +688,80 @@ export class RemoteExportsService extends Construct {
       );
     }
 
+    let changeFunction: lambda.CfnFunction | undefined;
+    if (changes) {
+      // The change check acts as the audit does (its role, its session name, its bus), for one source:
+      // publisher roles that trust the audit need nothing new.
+      changeFunction = named(
+        new lambda.CfnFunction(this, 'ChangeCheckFunction', {
+          ...shared,
+          code,
+          description: "remote-exports change check; started only by the change bus's rule.",
+          timeout: 120,
+          role: auditRole!.attrArn,
+          reservedConcurrentExecutions: changeConcurrency > 0 ? changeConcurrency : undefined,
+          loggingConfig: { logFormat: 'JSON', logGroup: changeLogs!.ref, applicationLogLevel: 'INFO', systemLogLevel: 'WARN' },
+          environment: {
+            variables: {
+              FUNCTION_MODE: 'change-check',
+              METRICS_NAMESPACE: namespace,
+              ALLOWED_ROLE_ARNS: allowedRoleArns.join(','),
+              READS_TABLE: readsTable!.ref,
+              AUDIT_EVENT_BUS: auditBus!.ref,
+              FUNCTION_ACCOUNT_ID: stack.account,
+              CHANGE_CHECK_WINDOW_SECONDS: String(changeWindow),
+              AWS_USE_FIPS_ENDPOINT: String(props.useFipsEndpoint ?? false),
+            },
+          },
+        }),
+        'ChangeCheckFunction',
+      );
+      named(
+        new lambda.CfnEventInvokeConfig(this, 'ChangeCheckRetries', {
+          functionName: changeFunction.ref,
+          qualifier: '$LATEST',
+          maximumRetryAttempts: 2,
+          maximumEventAgeInSeconds: 3600,
+        }),
+        'ChangeCheckRetries',
+      );
+      const changeBus = named(new events.CfnEventBus(this, 'ChangeEventBus', { name: Fn.sub('${AWS::StackName}-changes') }), 'ChangeEventBus');
+      named(
+        new events.CfnEventBusPolicy(this, 'ChangeEventBusTakesTheOrganizationsChanges', {
+          eventBusName: changeBus.ref,
+          statementId: 'OrganizationForwardsItsChanges',
+          statement: {
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 'events:PutEvents',
+            Resource: changeBus.attrArn,
+            Condition: { StringEquals: { 'aws:PrincipalOrgID': organization, 'events:source': ['aws.cloudformation', 'aws.ssm'] } },
+          },
+        }),
+        'ChangeEventBusTakesTheOrganizationsChanges',
+      );
+      const changeRule = named(
+        new events.CfnRule(this, 'ChangeCheckRule', {
+          description: 'Publishers\' changes that may change what their readers hold, to the change check.',
+          eventBusName: changeBus.ref,
+          eventPattern: CHANGE_PATTERN,
+          state: 'ENABLED',
+          targets: [{ id: 'remote-exports-change-check', arn: changeFunction.attrArn, retryPolicy: { maximumEventAgeInSeconds: 3600 } }],
+        }),
+        'ChangeCheckRule',
+      );
+      named(
+        new lambda.CfnPermission(this, 'ChangeCheckPermission', {
+          action: 'lambda:InvokeFunction',
+          functionName: changeFunction.attrArn,
+          principal: 'events.amazonaws.com',
+          sourceArn: changeRule.attrArn,
+        }),
+        'ChangeCheckPermission',
+      );
+      this.changeEventBusArn = changeBus.attrArn;
+    }
+
     if (alarms !== undefined) {
       const alarm = (logicalId: string, props: cloudwatch.CfnAlarmProps) =>
         named(
@@ -709,6 +829,19 @@ export class RemoteExportsService extends Construct {
           statistic: 'Sum',
           ...hourly,
         });
+        if (changeFunction !== undefined) {
+          alarm('ChangeCheckFailuresAlarm', {
+            alarmDescription:
+              'A change event could not be checked (errorType RemoteExports.ChangeCheckFailed in its log, the registry or the audit bus unavailable); Lambda retried it twice. The audit still finds what it missed.',
+            namespace: 'AWS/Lambda',
+            metricName: 'Errors',
+            dimensions: [{ name: 'FunctionName', value: changeFunction.ref }],
+            statistic: 'Sum',
+            period: 900,
+            threshold: 0,
+            comparisonOperator: 'GreaterThanThreshold',
+          });
+        }
         alarm('AuditUncheckedSourcesAlarm', {
           alarmDescription:
             'The audit could not read some publishers (a role gone, denied or no longer allowed), so their readers were not checked. Its WARN lines name each source.',
@@ -758,6 +891,13 @@ export class RemoteExportsService extends Construct {
       );
     }
     output('FunctionRoleArn', role.attrArn, "The custom-resource function's role; publisher roles must trust it.");
+    if (this.changeEventBusArn !== undefined) {
+      output(
+        'ChangeEventBusArn',
+        this.changeEventBusArn,
+        'The bus publisher accounts forward their changes to: ChangeEventBusArn of examples/publisher-changes.yaml.',
+      );
+    }
     if (auditRole !== undefined) {
       output('AuditRoleArn', auditRole.attrArn, "The audit function's role; publisher roles must trust it too (AuditRoleArn of publisher-role.yaml).");
       output(
@@ -803,6 +943,27 @@ export class RemoteExportsService extends Construct {
   }
 }
 
+// The statuses and operations after which a value may differ: template.yaml's ChangeCheckRule pattern
+// (and examples/publisher-changes.yaml's), as the function's OUTPUT_CHANGING_STATUSES and PARAMETER_OPERATIONS.
+const CHANGE_PATTERN = {
+  $or: [
+    {
+      'source': ['aws.cloudformation'],
+      'detail-type': ['CloudFormation Stack Status Change'],
+      'detail': {
+        'status-details': {
+          status: ['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'DELETE_COMPLETE', 'IMPORT_COMPLETE', 'IMPORT_ROLLBACK_COMPLETE'],
+        },
+      },
+    },
+    {
+      'source': ['aws.ssm'],
+      'detail-type': ['Parameter Store Change'],
+      'detail': { operation: ['Create', 'Update', 'Delete', 'LabelParameterVersion'] },
+    },
+  ],
+};
+
 // template.yaml's OperatorsDashboard body, with ${Function} and ${MetricsNamespace} substituted.
 const DASHBOARD_BODY = `{"widgets": [
   {"type": "metric", "x": 0, "y": 0, "width": 12, "height": 6, "properties": {
@@ -823,6 +984,12 @@ const DASHBOARD_BODY = `{"widgets": [
   {"type": "metric", "x": 0, "y": 12, "width": 12, "height": 6, "properties": {
     "title": "Audit runs", "region": "\${AWS::Region}", "stat": "Maximum", "period": 3600,
     "metrics": [["\${MetricsNamespace}", "StaleReads"], ["\${MetricsNamespace}", "EventsPut"], ["\${MetricsNamespace}", "UncheckedSources"]]}},
+  {"type": "metric", "x": 0, "y": 18, "width": 12, "height": 6, "properties": {
+    "title": "Change events: received, ignored, coalesced, sources checked, stale reads", "region": "\${AWS::Region}", "stat": "Sum", "period": 300,
+    "metrics": [["\${MetricsNamespace}", "ChangeEvents"], ["\${MetricsNamespace}", "ChangesIgnored"], ["\${MetricsNamespace}", "ChangesCoalesced"], ["\${MetricsNamespace}", "SourcesChecked"], ["\${MetricsNamespace}", "StaleReads"]]}},
+  {"type": "metric", "x": 12, "y": 18, "width": 12, "height": 6, "properties": {
+    "title": "Propagation: publisher's change to stale event (ms)", "region": "\${AWS::Region}", "period": 300,
+    "metrics": [["\${MetricsNamespace}", "PropagationTime", {"stat": "p50"}], ["\${MetricsNamespace}", "PropagationTime", {"stat": "p99"}]]}},
   {"type": "metric", "x": 12, "y": 12, "width": 12, "height": 6, "properties": {
     "title": "Lambda: errors, throttles, duration p99", "region": "\${AWS::Region}", "period": 300,
     "metrics": [["AWS/Lambda", "Errors", "FunctionName", "\${Function}", {"stat": "Sum"}],

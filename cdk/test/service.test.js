@@ -67,6 +67,11 @@ function propsFor(choice) {
     alarmTopicArn: parameters.AlarmTopicArn,
     failedAnswersAlarmPercent: parameters.FailedAnswersAlarmPercent ? Number(parameters.FailedAnswersAlarmPercent) : undefined,
     dashboard: flag('Dashboard'),
+    changeEvents: flag('ChangeEvents'),
+    changeCheckWindow: seconds('ChangeCheckWindowSeconds'),
+    // template.yaml's empty ChangeCheckConcurrency (none reserved) is the construct's 0.
+    changeCheckConcurrency:
+      'ChangeCheckConcurrency' in choice ? Number(choice.ChangeCheckConcurrency || '0') : undefined,
   };
 }
 

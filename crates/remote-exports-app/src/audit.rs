@@ -55,28 +55,9 @@ impl<S: PublisherReads, R: ReadRegistry> Audit<S, R> {
     /// per source that could not be read.
     pub async fn run<E: AuditEvents>(&self, events: &E) -> Result<AuditOutcome, AuditError> {
         let report = self.report().await?;
-        for check in report.unchecked() {
-            tracing::warn!(
-                source = %check.source.describe(),
-                readers = check.readers,
-                error = check.error.as_ref().map(ToString::to_string).unwrap_or_default(),
-                "audit could not read a source; its readers were not checked"
-            );
-        }
-        let to_alert: Vec<_> = report.to_alert().cloned().collect();
-        // Nothing is marked alerted unless every event is out: a failed run alerts again next time.
-        let events_put =
-            if to_alert.is_empty() { 0 } else { events.publish(&to_alert).await.map_err(AuditError::Publish)? };
         let registry = self.registry.as_ref().ok_or(AuditError::NoRegistry)?;
-        let mut replaced = 0;
-        for update in &report.alert_updates {
-            match registry.mark_alerted(update).await {
-                Ok(true) => {}
-                Ok(false) => replaced += 1,
-                // The events are out; the worst outcome is that the next run sends them again.
-                Err(error) => tracing::warn!(reader = %update.reader, %error, "could not record what was alerted"),
-            }
-        }
+        let Alerted { events_put, replaced } = alert(&report, events, registry).await?;
+        let to_alert = report.to_alert().count();
         let count = |state: Staleness| report.stale.iter().filter(|s| s.state == state).count();
         tracing::info!(
             readers = report.readers,
@@ -84,11 +65,50 @@ impl<S: PublisherReads, R: ReadRegistry> Audit<S, R> {
             unchecked_sources = report.unchecked().count(),
             changed = count(Staleness::Changed),
             removed = count(Staleness::Removed),
-            alerted_before = report.stale.len() - to_alert.len(),
+            alerted_before = report.stale.len() - to_alert,
             events_put,
             records_replaced_since_read = replaced,
             "audited"
         );
         Ok(AuditOutcome { report, events_put })
     }
+}
+
+/// What [`alert`] did.
+pub(crate) struct Alerted {
+    pub events_put: usize,
+    /// Records replaced by a newer read since the report read them: their alerts were not recorded.
+    pub replaced: usize,
+}
+
+/// A WARN per source `report` could not read, one event per stale read no earlier check alerted
+/// about, then the new alerted state in the registry: what the audit and a change event's check
+/// both do with what they found.
+pub(crate) async fn alert<E: AuditEvents, R: ReadRegistry>(
+    report: &AuditReport,
+    events: &E,
+    registry: &R,
+) -> Result<Alerted, AuditError> {
+    for check in report.unchecked() {
+        tracing::warn!(
+            source = %check.source.describe(),
+            readers = check.readers,
+            error = check.error.as_ref().map(ToString::to_string).unwrap_or_default(),
+            "could not read a source; its readers were not checked"
+        );
+    }
+    let to_alert: Vec<_> = report.to_alert().cloned().collect();
+    // Nothing is marked alerted unless every event is out: a failed run alerts again next time.
+    let events_put =
+        if to_alert.is_empty() { 0 } else { events.publish(&to_alert).await.map_err(AuditError::Publish)? };
+    let mut replaced = 0;
+    for update in &report.alert_updates {
+        match registry.mark_alerted(update).await {
+            Ok(true) => {}
+            Ok(false) => replaced += 1,
+            // The events are out; the worst outcome is that the next check sends them again.
+            Err(error) => tracing::warn!(reader = %update.reader, %error, "could not record what was alerted"),
+        }
+    }
+    Ok(Alerted { events_put, replaced })
 }

@@ -5,6 +5,7 @@
 //! lives here.
 
 mod audit;
+mod change_check;
 mod guard;
 mod listing;
 mod policy_cache;
@@ -14,6 +15,7 @@ mod resource;
 mod settings;
 
 pub use audit::{Audit, AuditError, AuditOutcome};
+pub use change_check::{ChangeCheck, ChangeOutcome, ChangeReport, DEFAULT_CHECK_WINDOW};
 pub use guard::{ExportGuard, GuardError, GuardScope, PreviousTemplate, Proposed};
 pub use listing::{ListError, ListRequest, Listed, Listing, SECURE_STRING_SHOWN};
 pub use policy_cache::PolicyCache;

@@ -10,7 +10,7 @@ use crate::parameter::{ParameterRef, batches};
 use crate::ports::PublisherReads;
 use crate::properties::output_ref;
 use crate::published::{ExportOrigin, parameter_origin};
-use crate::read_record::{AlertUpdate, PublisherRef, ReadRecord, parameter_key};
+use crate::read_record::{AlertUpdate, PublisherRef, ReadExport, ReadRecord, parameter_key};
 use crate::role_arn::InvalidRoleArn;
 use crate::staleness::{StaleRead, stale_in};
 
@@ -70,6 +70,17 @@ pub const AUDIT_SESSION_NAME: &str = "remote-exports-audit";
 /// recorded read whose export changed or disappeared. Roles the function no longer allows are not
 /// assumed: their readers are reported unchecked.
 pub async fn audit<S: PublisherReads>(records: &[ReadRecord], exports: &S, governance: &Governance) -> AuditReport {
+    audit_scoped(records, exports, governance, &|_| true).await
+}
+
+/// [`audit`] of the reads `in_scope` accepts: only they are read and compared. Every other read
+/// keeps what was alerted about it, as an unchecked one does (a change event's check).
+pub async fn audit_scoped<S: PublisherReads>(
+    records: &[ReadRecord],
+    exports: &S,
+    governance: &Governance,
+    in_scope: &(dyn Fn(&ReadExport) -> bool + Sync),
+) -> AuditReport {
     let mut by_source: BTreeMap<&PublisherRef, Vec<&ReadRecord>> = BTreeMap::new();
     for record in records {
         by_source.entry(&record.source).or_default().push(record);
@@ -77,25 +88,22 @@ pub async fn audit<S: PublisherReads>(records: &[ReadRecord], exports: &S, gover
     let mut report = AuditReport { readers: records.len(), ..AuditReport::default() };
     for (source_ref, readers) in by_source {
         let mut check = PublisherCheck { source: source_ref.clone(), readers: readers.len(), pages: 0, error: None };
-        match current_fingerprints(source_ref, &readers, exports, governance).await {
+        match current_fingerprints(source_ref, &readers, exports, governance, in_scope).await {
             Ok(Current { fingerprints, unchecked, pages }) => {
                 check.pages = pages;
                 if let Some((_, why)) = unchecked.first_key_value() {
                     let names = unchecked.keys().cloned().collect();
                     check.error = Some(UncheckedSource::Parameters { names, why: why.clone() });
                 }
-                let is_unchecked = |parameter: bool, export: &str| parameter && unchecked.contains_key(export);
+                let is_unchecked = |read: &ReadExport| {
+                    !in_scope(read) || (read.parameter.is_some() && unchecked.contains_key(&read.export))
+                };
                 for record in readers {
-                    let stale: Vec<StaleRead> = stale_in(record, &fingerprints)
-                        .into_iter()
-                        .filter(|s| !is_unchecked(s.parameter, &s.export))
-                        .collect();
+                    let stale: Vec<StaleRead> = stale_in(record, &fingerprints, &|read| !is_unchecked(read));
                     // An unchecked read keeps what was alerted about it.
                     let mut alerted: BTreeMap<String, String> =
                         stale.iter().map(|read| (read.key.clone(), read.alert.clone())).collect();
-                    for read in
-                        record.exports.iter().filter(|read| is_unchecked(read.parameter.is_some(), &read.export))
-                    {
+                    for read in record.exports.iter().filter(|read| is_unchecked(read)) {
                         if let Some(alert) = record.alerted.get(&read.key) {
                             alerted.insert(read.key.clone(), alert.clone());
                         }
@@ -134,6 +142,7 @@ async fn current_fingerprints<S: PublisherReads>(
     readers: &[&ReadRecord],
     exports: &S,
     governance: &Governance,
+    in_scope: &(dyn Fn(&ReadExport) -> bool + Sync),
 ) -> Result<Current, UncheckedSource> {
     if let (Some(role), Some(allowed)) = (&source_ref.role_arn, &governance.allowed_role_arns)
         && !allowed.allows(role)
@@ -141,7 +150,7 @@ async fn current_fingerprints<S: PublisherReads>(
         return Err(UncheckedSource::RoleNoLongerAllowed(role.clone()));
     }
     let source = source_ref.to_source(AUDIT_SESSION_NAME)?;
-    let reads = || readers.iter().flat_map(|r| r.exports.iter());
+    let reads = || readers.iter().flat_map(|r| r.exports.iter()).filter(|read| in_scope(read));
     let wanted: HashSet<&str> = reads().filter(|e| e.parameter.is_none()).map(|e| e.export.as_str()).collect();
     let parameters: BTreeSet<&str> = reads().filter(|e| e.parameter.is_some()).map(|e| e.export.as_str()).collect();
     let stacks: BTreeSet<&str> = wanted.iter().filter_map(|name| output_ref(name)).map(|(stack, _)| stack).collect();
@@ -218,7 +227,6 @@ mod tests {
     use crate::fingerprint::FINGERPRINT_SCHEME;
     use crate::pattern::PatternList;
     use crate::published::Export;
-    use crate::read_record::ReadExport;
     use crate::staleness::{REMOVED, Staleness};
     use crate::testing::MemoryPublishers;
 
@@ -411,6 +419,22 @@ mod tests {
             "{unchecked:?}"
         );
         assert_eq!(report.alert_updates[0].alerted.get("Flag").map(String::as_str), Some("an earlier alert"));
+    }
+
+    #[tokio::test]
+    async fn a_scoped_audit_reads_and_compares_only_its_scope_and_keeps_other_alerts() {
+        let sources = publisher(vec![Export::new("topic", "v2", "stack/b/1")]).with_stack("222222222222", "vpc", &[]);
+        let mut reader =
+            record("airmiles", "222222222222", &[("topic", "v1", "stack/b/1"), ("vpc.VpcId", "v", VPC_STACK)]);
+        reader.alerted.insert("vpc.VpcId".into(), REMOVED.into());
+        let exports_only = |read: &ReadExport| output_ref(&read.export).is_none();
+        let report = audit_scoped(std::slice::from_ref(&reader), &sources, &Governance::default(), &exports_only).await;
+        assert_eq!(sources.reads(), ["222222222222"], "the output's stack was not described");
+        let found: Vec<_> = report.stale.iter().map(|s| (s.export.as_str(), s.state)).collect();
+        assert_eq!(found, [("topic", Staleness::Changed)]);
+        let alerted = &report.alert_updates[0].alerted;
+        assert_eq!(alerted.get("vpc.VpcId").map(String::as_str), Some(REMOVED), "out of scope: kept");
+        assert!(alerted.contains_key("topic"));
     }
 
     #[tokio::test]

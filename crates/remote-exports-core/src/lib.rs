@@ -12,6 +12,7 @@
 //! `read_record`, `fingerprint`, `staleness` and `audit` for the registry; every port in `ports`.
 
 mod audit;
+mod change;
 mod config;
 mod error;
 mod fingerprint;
@@ -33,7 +34,11 @@ pub mod template;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use audit::{AUDIT_SESSION_NAME, AuditReport, PublisherCheck, UncheckedSource, audit};
+pub use audit::{AUDIT_SESSION_NAME, AuditReport, PublisherCheck, UncheckedSource, audit, audit_scoped};
+pub use change::{
+    Changed, Ignored, OUTPUT_CHANGING_STATUSES, PARAMETER_OPERATIONS, PARAMETER_STORE_CHANGE, RefusedChange,
+    STACK_STATUS_CHANGE, SourceChange,
+};
 pub use config::{ConfigError, Governance};
 pub use error::{
     CallError, FailureKind, LookupError, MissingExport, MissingKind, ReadError, ReadStep, Reads, call_cause,

@@ -347,6 +347,16 @@ pub trait ReadersBySource: Send + Sync {
     ) -> impl Future<Output = Result<Vec<ReadRecord>, RegistryError>> + Send;
 }
 
+impl<R: ReadersBySource> ReadersBySource for std::sync::Arc<R> {
+    fn readers_of(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<ReadRecord>, RegistryError>> + Send {
+        (**self).readers_of(account, region)
+    }
+}
+
 /// The publisher's own stacks, as the guard sees them before an operation.
 pub trait PublisherStacks: Send + Sync {
     /// The stack named `stack` as it stands, or `None` when it does not exist (yet).

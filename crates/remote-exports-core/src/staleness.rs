@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::read_record::{PublisherRef, ReadRecord};
+use crate::read_record::{PublisherRef, ReadExport, ReadRecord};
 
 /// Why a read is stale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -102,10 +102,16 @@ impl StaleRead {
     }
 }
 
-pub(crate) fn stale_in(record: &ReadRecord, current: &HashMap<String, String>) -> Vec<StaleRead> {
+/// The reads of `record` that `checked` accepts and that differ from `current`.
+pub(crate) fn stale_in(
+    record: &ReadRecord,
+    current: &HashMap<String, String>,
+    checked: &dyn Fn(&ReadExport) -> bool,
+) -> Vec<StaleRead> {
     record
         .exports
         .iter()
+        .filter(|read| checked(read))
         .filter_map(|read| {
             let (state, alert) = match current.get(&read.current_key()) {
                 None if read.defaulted => return None,

@@ -34,6 +34,7 @@ pub const VARIABLES: &[&str] = &[
     "EXPORTS_CACHE_TTL_SECONDS",
     "FUNCTION_ACCOUNT_ID",
     "AUDIT_EVENT_BUS",
+    "CHANGE_CHECK_WINDOW_SECONDS",
     "GUARD_REGISTRY_ROLE_ARN",
     "METRICS_NAMESPACE",
     "METRICS_CONSUMER_ACCOUNT_DIMENSION",
@@ -48,6 +49,8 @@ pub struct FunctionConfig {
     pub metrics: MetricsSettings,
     /// `GUARD_REGISTRY_ROLE_ARN`: the central account's role the guard reads the registry through.
     pub guard_registry_role: Option<String>,
+    /// `CHANGE_CHECK_WINDOW_SECONDS`: the least time between two checks of one stack or parameter.
+    pub change_check_window: std::time::Duration,
     /// Said at ERROR on every cold start: settings that were replaced by a safe default.
     pub errors: Vec<String>,
 }
@@ -78,7 +81,23 @@ impl FunctionConfig {
             });
         let metrics = MetricsSettings::from_vars(var);
         let guard_registry_role = var("GUARD_REGISTRY_ROLE_ARN").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        FunctionConfig { mode, settings, tls_roots, metrics, guard_registry_role, errors }
+        let default_window = remote_exports_app::DEFAULT_CHECK_WINDOW;
+        let change_check_window = match var("CHANGE_CHECK_WINDOW_SECONDS").map(|v| v.trim().to_owned()) {
+            None => default_window,
+            Some(v) if v.is_empty() => default_window,
+            Some(v) => match v.parse::<u64>() {
+                Ok(seconds) if seconds <= 600 => std::time::Duration::from_secs(seconds),
+                _ => {
+                    errors.push(format!(
+                        "CHANGE_CHECK_WINDOW_SECONDS must be a whole number of seconds from 0 to 600, not '{v}'; \
+                         using {}",
+                        default_window.as_secs()
+                    ));
+                    default_window
+                }
+            },
+        };
+        FunctionConfig { mode, settings, tls_roots, metrics, guard_registry_role, change_check_window, errors }
     }
 
     /// What the guard needs, or the setting that is missing (then every hook request is answered

@@ -7,12 +7,12 @@ use cloudformation_custom_resource::{
     CustomResource, Deadline, Driver, HandleError, Handled, ResponseTransport, StackArn, Status,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use remote_exports_app::Audit;
-use remote_exports_core::{AuditEvents, PublisherReads, ReadRegistry, now_ms};
+use remote_exports_app::{Audit, ChangeCheck, ChangeOutcome};
+use remote_exports_core::{AuditEvents, PublisherReads, ReadRegistry, ReadersBySource, SourceChange, now_ms};
 use serde_json::{Value, json};
 
-use crate::metrics::{self, Counts, Ending, MetricsSettings, RequestMeter};
-use crate::{AuditFailure, EventShape, FunctionError, Handler, Refused};
+use crate::metrics::{self, ChangeCounts, Counts, Ending, MetricsSettings, RequestMeter};
+use crate::{AuditFailure, ChangeCheckFailure, EventShape, FunctionError, Handler, Refused};
 
 /// Where a handler's metrics documents go: one line on stdout in the function, a list in tests.
 pub type MetricsSink = Arc<dyn Fn(&Value) + Send + Sync>;
@@ -43,7 +43,8 @@ impl<R: CustomResource, T: ResponseTransport> Handler for CustomResourceHandler<
             // Anyone in the Organization may invoke this function: a forged schedule or hook request
             // gets nothing, not one AWS call.
             tracing::warn!(
-                "refused a scheduled event or hook request: this function serves custom-resource requests only"
+                "refused a scheduled event, hook request or change event: this function serves custom-resource \
+                 requests only"
             );
             return Err(refuse(Refused::NotACustomResourceRequest, None, &self.metrics, &self.sink));
         }
@@ -132,6 +133,88 @@ impl<S: PublisherReads, R: ReadRegistry, E: AuditEvents> AuditHandler<S, R, E> {
             "Stale": stale,
             "EventsPut": outcome.events_put,
         }))
+    }
+}
+
+/// `ChangeCheckFunction`: publishers' change events, forwarded to the central bus, invoked by that
+/// bus's rule alone. It trusts the envelope's account and region (EventBridge's), never an account in
+/// the detail, and reads what changed from the publisher itself.
+pub struct ChangeHandler<S, R, E> {
+    check: ChangeCheck<S, R>,
+    events: E,
+    metrics: MetricsSettings,
+    sink: MetricsSink,
+}
+
+impl<S: PublisherReads, R: ReadersBySource + ReadRegistry, E: AuditEvents> Handler for ChangeHandler<S, R, E> {
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+        if EventShape::of(&event.payload) != EventShape::SourceChange {
+            tracing::warn!("refused an event that is not a CloudFormation or SSM change event; nothing was read");
+            return Err(refuse(Refused::NotAChangeEvent, None, &self.metrics, &self.sink));
+        }
+        let change = match SourceChange::from_event(&event.payload) {
+            Ok(Ok(change)) => change,
+            Ok(Err(ignored)) => {
+                tracing::info!(?ignored, "a change of no consequence to readers; nothing was read");
+                let counts = ChangeCounts { ignored: true, ..ChangeCounts::default() };
+                (self.sink)(&metrics::change_document(&self.metrics, counts, now_ms()));
+                return Ok(json!({"Ignored": format!("{ignored:?}")}));
+            }
+            Err(refused) => {
+                tracing::warn!(%refused, "refused a change event; nothing was read");
+                return Err(refuse(Refused::UntrustedChange, None, &self.metrics, &self.sink));
+            }
+        };
+        self.run(&change, cloudformation_custom_resource::lambda::deadline(&event.context))
+            .await
+            .map_err(Diagnostic::from)
+    }
+}
+
+impl<S: PublisherReads, R: ReadersBySource + ReadRegistry, E: AuditEvents> ChangeHandler<S, R, E> {
+    pub fn new(check: ChangeCheck<S, R>, events: E, metrics: MetricsSettings, sink: MetricsSink) -> Self {
+        ChangeHandler { check, events, metrics, sink }
+    }
+
+    /// One check, cut off at the work deadline; its counts as the invocation's result.
+    async fn run(&self, change: &SourceChange, deadline: Deadline) -> Result<Value, ChangeCheckFailure> {
+        let checked = tokio::time::timeout_at(deadline.work_deadline(), self.check.check(change, &self.events));
+        let outcome = match checked.await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(error)) => {
+                tracing::error!(%error, change = %change.describe(), "change check failed");
+                return Err(error.into());
+            }
+            Err(_) => {
+                tracing::error!(change = %change.describe(), "change check did not finish before the deadline");
+                return Err(ChangeCheckFailure::TimedOut);
+            }
+        };
+        let now = now_ms();
+        let counts = match &outcome {
+            ChangeOutcome::Coalesced => ChangeCounts { coalesced: true, ..ChangeCounts::default() },
+            ChangeOutcome::Checked(checked) => ChangeCounts {
+                sources_checked: checked.report.sources.len(),
+                stale_reads: checked.report.stale.len(),
+                events_put: checked.events_put,
+                unchecked_sources: checked.report.unchecked().count(),
+                propagation_ms: (checked.events_put > 0).then(|| now.saturating_sub(change.at_ms)),
+                ..ChangeCounts::default()
+            },
+        };
+        (self.sink)(&metrics::change_document(&self.metrics, counts, now));
+        Ok(match outcome {
+            ChangeOutcome::Coalesced => json!({"Coalesced": true}),
+            ChangeOutcome::Checked(checked) => json!({
+                "ReadersOfSource": checked.readers_of_source,
+                "Concerned": checked.concerned,
+                "Sources": checked.report.sources.len(),
+                "UncheckedSources": counts.unchecked_sources,
+                "Stale": counts.stale_reads,
+                "EventsPut": checked.events_put,
+                "WaitedMs": checked.waited.as_millis() as u64,
+            }),
+        })
     }
 }
 

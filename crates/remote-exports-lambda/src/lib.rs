@@ -9,7 +9,7 @@ mod logging;
 
 pub use config::{FunctionConfig, GuardSetup, MissingSetting, VARIABLES};
 pub use guard_handler::{GuardHandler, respond};
-pub use handlers::{AuditHandler, CustomResourceHandler, MetricsSink, stdout_metrics};
+pub use handlers::{AuditHandler, ChangeHandler, CustomResourceHandler, MetricsSink, stdout_metrics};
 pub use logging::init_logging;
 
 use std::future::Future;
@@ -51,6 +51,8 @@ pub enum Mode {
     Audit,
     /// `ExportGuardFunction` (`guard`): Lambda Hook requests of its own account only.
     Guard,
+    /// `ChangeCheckFunction` (`change-check`): publishers' change events, from its own bus's rule only.
+    ChangeCheck,
 }
 
 impl Mode {
@@ -60,6 +62,7 @@ impl Mode {
             Some(s) if s.eq_ignore_ascii_case("custom-resource") => Ok(Mode::CustomResource),
             Some(s) if s.eq_ignore_ascii_case("audit") => Ok(Mode::Audit),
             Some(s) if s.eq_ignore_ascii_case("guard") => Ok(Mode::Guard),
+            Some(s) if s.eq_ignore_ascii_case("change-check") => Ok(Mode::ChangeCheck),
             Some(other) => Err(UnknownMode(other.to_owned())),
         }
     }
@@ -67,7 +70,7 @@ impl Mode {
 
 /// A `FUNCTION_MODE` that names no mode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("FUNCTION_MODE must be 'custom-resource', 'audit' or 'guard', not '{0}'")]
+#[error("FUNCTION_MODE must be 'custom-resource', 'audit', 'guard' or 'change-check', not '{0}'")]
 pub struct UnknownMode(pub String);
 
 /// An event this function does not serve: refused before any AWS call, answered to nobody.
@@ -84,6 +87,13 @@ pub enum Refused {
     NotAHookRequest,
     #[error("the hook request is for a stack of another account or region than this guard's own; nothing was read")]
     ForeignStack,
+    #[error(
+        "this function checks publishers' change events (CloudFormation Stack Status Change, Parameter Store \
+         Change) only"
+    )]
+    NotAChangeEvent,
+    #[error("the change event is malformed or its detail names another account than the one it came from")]
+    UntrustedChange,
 }
 
 impl Refused {
@@ -94,6 +104,8 @@ impl Refused {
             Refused::NotAScheduledAudit => "NotAScheduledAudit",
             Refused::NotAHookRequest => "NotAHookRequest",
             Refused::ForeignStack => "ForeignStack",
+            Refused::NotAChangeEvent => "NotAChangeEvent",
+            Refused::UntrustedChange => "UntrustedChange",
         }
     }
 }
@@ -114,6 +126,9 @@ pub enum EventShape {
     ScheduledAudit,
     /// A CloudFormation Lambda Hook request: the guard serves it; the others refuse it.
     Hook,
+    /// An event from CloudFormation or SSM (`aws.cloudformation`, `aws.ssm`): the change check serves
+    /// it; the others refuse it.
+    SourceChange,
     /// Anything else is a custom-resource request, answered (or refused) by the protocol driver;
     /// the audit function and the guard refuse it.
     CustomResource,
@@ -130,10 +145,32 @@ impl EventShape {
             EventShape::CustomResource
         } else if scheduled {
             EventShape::ScheduledAudit
+        } else if matches!(event["source"].as_str(), Some("aws.cloudformation" | "aws.ssm"))
+            && event.get("detail").is_some()
+        {
+            EventShape::SourceChange
         } else if cloudformation_lambda_hook::is_hook_event(event) {
             EventShape::Hook
         } else {
             EventShape::CustomResource
+        }
+    }
+}
+
+/// A change event that could not be checked. Lambda retries the event (twice, asynchronously).
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeCheckFailure {
+    #[error("{0}")]
+    Failed(#[from] AuditError),
+    #[error("the change check did not finish before the function's deadline")]
+    TimedOut,
+}
+
+impl From<ChangeCheckFailure> for lambda_runtime::Diagnostic {
+    fn from(error: ChangeCheckFailure) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: "RemoteExports.ChangeCheckFailed".into(),
+            error_message: error.to_string(),
         }
     }
 }
@@ -183,6 +220,11 @@ mod tests {
         assert_eq!(EventShape::of(&disguised), EventShape::CustomResource);
         let request = json!({"RequestType": "Create", "ResponseURL": "https://x", "StackId": "s"});
         assert_eq!(EventShape::of(&request), EventShape::CustomResource);
+        let change: Value = serde_json::from_str(include_str!("../../../events/stack-status-change.json")).unwrap();
+        assert_eq!(EventShape::of(&change), EventShape::SourceChange);
+        let mut disguised = change.clone();
+        disguised["RequestType"] = json!("Create");
+        assert_eq!(EventShape::of(&disguised), EventShape::CustomResource);
         let other_rule = json!({"source": "aws.events", "detail-type": "Something Else"});
         assert_eq!(EventShape::of(&other_rule), EventShape::CustomResource);
         assert_eq!(EventShape::of(&json!("text")), EventShape::CustomResource);
@@ -215,6 +257,7 @@ mod tests {
         assert_eq!(Mode::from_setting(Some("custom-resource")), Ok(Mode::CustomResource));
         assert_eq!(Mode::from_setting(Some(" Audit ")), Ok(Mode::Audit));
         assert_eq!(Mode::from_setting(Some("guard")), Ok(Mode::Guard));
+        assert_eq!(Mode::from_setting(Some("change-check")), Ok(Mode::ChangeCheck));
         assert!(Mode::from_setting(Some("both")).unwrap_err().to_string().contains("'both'"));
         let refused = lambda_runtime::Diagnostic::from(Refused::NotACustomResourceRequest);
         assert_eq!(refused.error_type, "RemoteExports.NotACustomResourceRequest");

@@ -11,14 +11,15 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use cloudformation_custom_resource::Driver;
 use cloudformation_lambda_hook::PayloadFetcher;
-use remote_exports_app::{Audit, ExportGuard, GuardScope, RemoteExports};
+use remote_exports_app::{Audit, ChangeCheck, ExportGuard, GuardScope, RemoteExports};
 use remote_exports_aws::{
     CloudFormationStacks, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents, HttpResponseTransport,
     PublisherAccounts, SnapshotReader, SsmConsumerPolicy, guard_registry, load_sdk_config,
 };
 use remote_exports_lambda::metrics::RequestMeter;
 use remote_exports_lambda::{
-    AuditHandler, CustomResourceHandler, FunctionConfig, GuardHandler, Handler, Mode, serve, stdout_metrics,
+    AuditHandler, ChangeHandler, CustomResourceHandler, FunctionConfig, GuardHandler, Handler, Mode, serve,
+    stdout_metrics,
 };
 
 type Error = lambda_runtime::Error;
@@ -33,6 +34,7 @@ async fn main() -> Result<(), Error> {
     match function.mode {
         Mode::Guard => serve(guard(function, &config)?).await,
         Mode::Audit => serve(audit(function, &config)).await,
+        Mode::ChangeCheck => serve(change_check(function, &config)).await,
         Mode::CustomResource => serve(custom_resource(function, &config)?).await,
     }
 }
@@ -65,6 +67,20 @@ fn audit(
     let audit = Audit::new(PublisherAccounts::new(config.clone()), registry, governance);
     let events = EventBridgeEvents::new(config, &settings.audit_event_bus);
     AuditHandler::new(audit, events, function.metrics, stdout_metrics())
+}
+
+/// `ChangeCheckFunction`: the readers of a changed source, read directly, alerted on the audit's bus.
+fn change_check(
+    function: FunctionConfig,
+    config: &SdkConfig,
+) -> ChangeHandler<PublisherAccounts, DynamoDbRegistry, EventBridgeEvents> {
+    let settings = function.settings;
+    let registry = settings.reads_table.as_deref().map(|table| DynamoDbRegistry::new(config, table));
+    let governance = settings.governed.clone().map(|governed| governed.governance);
+    let check = ChangeCheck::new(PublisherAccounts::new(config.clone()), registry, governance)
+        .with_window(function.change_check_window);
+    let events = EventBridgeEvents::new(config, &settings.audit_event_bus);
+    ChangeHandler::new(check, events, function.metrics, stdout_metrics())
 }
 
 /// `RemoteExportsFunction`: reads through the shared snapshot when there is one.

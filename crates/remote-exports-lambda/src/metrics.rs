@@ -177,6 +177,45 @@ pub fn audit_document(
     document.finish()
 }
 
+/// What one change event led to, for its metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChangeCounts {
+    /// A change of no consequence to readers (a status or operation that changes no value).
+    pub ignored: bool,
+    /// Covered by a check that started after it.
+    pub coalesced: bool,
+    pub sources_checked: usize,
+    pub stale_reads: usize,
+    pub events_put: usize,
+    pub unchecked_sources: usize,
+    /// From the publisher's change (the event's time) to the stale events being put, when any were.
+    pub propagation_ms: Option<u64>,
+}
+
+/// The EMF document of one change event: `ChangeEvents` (1), `ChangesIgnored`, `ChangesCoalesced`,
+/// `SourcesChecked`, `StaleReads`, `EventsPut`, `UncheckedSources`, and `PropagationTime` (ms)
+/// when stale events were put.
+pub fn change_document(settings: &MetricsSettings, counts: ChangeCounts, now_ms: u64) -> Value {
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let mut document = Document::new(settings, now_ms);
+    document.directive(
+        vec![vec![]],
+        &[
+            ("ChangeEvents", 1),
+            ("ChangesIgnored", u32::from(counts.ignored)),
+            ("ChangesCoalesced", u32::from(counts.coalesced)),
+            ("SourcesChecked", count(counts.sources_checked)),
+            ("StaleReads", count(counts.stale_reads)),
+            ("EventsPut", count(counts.events_put)),
+            ("UncheckedSources", count(counts.unchecked_sources)),
+        ],
+    );
+    if let Some(ms) = counts.propagation_ms {
+        document.timing("PropagationTime", ms);
+    }
+    document.finish()
+}
+
 /// How one guard invocation ended, for its metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuardEnding {
@@ -237,6 +276,16 @@ impl<'s> Document<'s> {
             "Namespace": self.settings.namespace,
             "Dimensions": dimensions,
             "Metrics": metrics,
+        }));
+    }
+
+    /// One duration in milliseconds, without dimensions.
+    fn timing(&mut self, name: &str, ms: u64) {
+        self.root.insert(name.to_owned(), json!(ms));
+        self.directives.push(json!({
+            "Namespace": self.settings.namespace,
+            "Dimensions": [[]],
+            "Metrics": [{"Name": name, "Unit": "Milliseconds"}],
         }));
     }
 
@@ -335,6 +384,23 @@ mod tests {
         assert_valid_emf(&guard);
         assert_eq!((guard["Refused"].as_u64(), guard["GuardUndecided"].as_u64()), (Some(1), Some(1)));
         assert!(refused.get("Answered").is_none());
+        let change = change_document(
+            &settings(),
+            ChangeCounts {
+                sources_checked: 1,
+                stale_reads: 2,
+                events_put: 2,
+                propagation_ms: Some(850),
+                ..Default::default()
+            },
+            0,
+        );
+        assert_valid_emf(&change);
+        assert_eq!((change["ChangeEvents"].as_u64(), change["PropagationTime"].as_u64()), (Some(1), Some(850)));
+        let units: Vec<_> = change["_aws"]["CloudWatchMetrics"][1]["Metrics"].as_array().unwrap().to_vec();
+        assert_eq!(units, [json!({"Name": "PropagationTime", "Unit": "Milliseconds"})]);
+        let coalesced = change_document(&settings(), ChangeCounts { coalesced: true, ..Default::default() }, 0);
+        assert!(coalesced.get("PropagationTime").is_none() && coalesced["ChangesCoalesced"] == 1, "{coalesced}");
         let audit = audit_document(&settings(), 2, 1, 0, 0);
         assert_valid_emf(&audit);
         assert_eq!((audit["StaleReads"].as_u64(), audit["EventsPut"].as_u64()), (Some(2), Some(1)));

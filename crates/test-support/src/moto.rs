@@ -172,6 +172,33 @@ impl Publisher {
         Ok(())
     }
 
+    /// Updates the stack `stack` in place to have plain outputs (key, value): it keeps its ID, as a
+    /// publisher's update does. (moto's UpdateStack leaves ListExports as it was, so tests change
+    /// exports by replacing their stack instead.)
+    pub async fn update_outputs(&self, stack: &str, outputs: &[(String, String)]) -> Result<(), BoxError> {
+        let outputs: Map<String, Value> =
+            outputs.iter().map(|(key, value)| (key.clone(), json!({"Value": value}))).collect();
+        let template = json!({
+            "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Outputs": outputs,
+        });
+        self.cloudformation
+            .update_stack()
+            .stack_name(stack)
+            .template_body(template.to_string())
+            .send()
+            .await
+            .map_err(|e| format!("UpdateStack {stack}: {}", aws_sdk_cloudformation::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
+    /// The ID (ARN) of the stack named `stack`.
+    pub async fn stack_id(&self, stack: &str) -> Result<String, BoxError> {
+        let described = self.cloudformation.describe_stacks().stack_name(stack).send().await?;
+        let stack = described.stacks.unwrap_or_default().into_iter().next().ok_or("no such stack")?;
+        Ok(stack.stack_id.ok_or("no StackId")?)
+    }
+
     /// The environment of a process that must act as this account in moto.
     pub fn credential_env(&self) -> Vec<(String, String)> {
         let Some(c) = &self.assumed else { return Vec::new() };

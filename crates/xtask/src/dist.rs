@@ -172,6 +172,7 @@ pub fn prepare(dist: &Dist) -> Result {
         "CHANGELOG.md",
         "examples/publisher-role.yaml",
         "examples/export-guard.yaml",
+        "examples/publisher-changes.yaml",
         "examples/deploy-regions.sh",
     ];
     for file in shipped {
