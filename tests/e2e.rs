@@ -19,6 +19,7 @@ mod outputs;
 mod parameters;
 mod partitions;
 mod protocol;
+mod refresher;
 mod regions;
 mod registry;
 mod selection;

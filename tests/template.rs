@@ -799,3 +799,69 @@ fn only_the_change_bus_rule_invokes_the_change_check_and_the_bus_takes_only_the_
         ]
     ));
 }
+
+fn example(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name);
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The publisher side forwards exactly what the central rule passes, to the change bus and nowhere else.
+#[test]
+fn publishers_forward_the_changes_the_central_rule_passes_and_nothing_else() {
+    let forwarding = example("publisher-changes.yaml");
+    let central = template();
+    let pattern = |t: &Value, rule: &str| resource(t, rule)["Properties"]["EventPattern"].clone();
+    assert_eq!(pattern(&forwarding, "ForwardChanges"), pattern(&central, "ChangeCheckRule"));
+    let target = &resource(&forwarding, "ForwardChanges")["Properties"]["Targets"][0];
+    assert_eq!(names(&target["Arn"]).as_deref(), Some("ChangeEventBusArn"));
+    assert_eq!(names(&target["RoleArn"]).as_deref(), Some("ForwardingRole"));
+    let role = resource(&forwarding, "ForwardingRole");
+    let statements = &role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+    assert_eq!(statements.as_sequence().unwrap().len(), 1);
+    assert_eq!(
+        (statements[0]["Action"].as_str(), names(&statements[0]["Resource"]).as_deref()),
+        (Some("events:PutEvents"), Some("ChangeEventBusArn"))
+    );
+}
+
+/// The refresher: invoked only by its rule, which takes only the central account's events about this
+/// account; it may change only stacks that carry the tag (update only those that ask for it), and
+/// may never name a role.
+#[test]
+fn the_refresher_changes_only_tagged_stacks_and_never_passes_a_role() {
+    let refresher = example("consumer-refresher.yaml");
+    let permissions = permissions_of(&refresher, "RefresherFunction");
+    assert_eq!(permissions.len(), 1);
+    assert_eq!(permissions[0]["Properties"]["Principal"], "events.amazonaws.com");
+    assert_eq!(names(&permissions[0]["Properties"]["SourceArn"]).as_deref(), Some("RefreshRule"));
+    let rule = &resource(&refresher, "RefreshRule")["Properties"];
+    assert_eq!(names(&rule["EventPattern"]["account"][0]).as_deref(), Some("CentralAccountId"));
+    assert_eq!(names(&rule["EventPattern"]["detail"]["consumer_account"][0]).as_deref(), Some("AWS::AccountId"));
+    assert_eq!(rule["EventPattern"]["source"][0], "remote-exports");
+    let function = &resource(&refresher, "RefresherFunction")["Properties"];
+    assert_eq!(function["Environment"]["Variables"]["FUNCTION_MODE"], "refresher");
+
+    let statements = resource(&refresher, "RefresherRole")["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .clone();
+    let by_sid = |sid: &str| statements.iter().find(|s| s["Sid"] == sid).unwrap_or_else(|| panic!("no {sid}")).clone();
+    let tag =
+        |statement: &Value| statement["Condition"]["StringEquals"]["aws:ResourceTag/remote-exports:refresh"].clone();
+    let propose = by_sid("ProposeOnOptedInStacks");
+    assert_eq!(propose["Action"], "cloudformation:CreateChangeSet");
+    assert_eq!(tag(&propose), serde_norway::from_str::<Value>("[change-set, update]").unwrap());
+    let update = by_sid("UpdateStacksThatAskedForIt");
+    assert_eq!(
+        (update["Action"].as_str(), tag(&update).as_str()),
+        (Some("cloudformation:UpdateStack"), Some("update"))
+    );
+    let never = by_sid("NeverPassARole");
+    assert_eq!(never["Effect"], "Deny");
+    assert_eq!(never["Condition"]["Null"]["cloudformation:RoleArn"], "false");
+    let mut actions = Vec::new();
+    strings(&Value::Sequence(statements.clone()), &mut actions);
+    for forbidden in ["iam:PassRole", "cloudformation:ExecuteChangeSet", "cloudformation:DeleteStack"] {
+        assert!(!actions.iter().any(|a| a == forbidden), "the refresher may {forbidden}");
+    }
+}

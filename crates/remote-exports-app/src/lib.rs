@@ -11,6 +11,7 @@ mod listing;
 mod policy_cache;
 mod preview;
 mod readers;
+mod refresher;
 mod resource;
 mod settings;
 
@@ -21,5 +22,6 @@ pub use listing::{ListError, ListRequest, Listed, Listing, SECURE_STRING_SHOWN};
 pub use policy_cache::PolicyCache;
 pub use preview::{Preview, PreviewError, PreviewProperties, PreviewStack, PreviewWarning, TemplateError, preview};
 pub use readers::{Pruned, ReaderFilter, forget_shown, readers, readers_of_stack};
+pub use refresher::{RefreshError, RefreshOutcome, Refresher};
 pub use resource::{NoRegistry, REGISTRY_FOLLOW_UP, RemoteExports};
 pub use settings::{Governed, PolicySetting, Settings, SnapshotSettings};

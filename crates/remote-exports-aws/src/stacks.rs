@@ -10,7 +10,10 @@ use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use remote_exports_core::template::Parameters;
-use remote_exports_core::{CallError, CurrentOutput, CurrentStack, PublisherStacks, StackReadError};
+use remote_exports_core::{
+    CallError, ConsumerStack, ConsumerStacks, CurrentOutput, CurrentStack, ParameterValue, PublisherStacks,
+    StackReadError,
+};
 
 use crate::DynamoDbRegistry;
 use crate::assumed_role::{AssumedRole, AssumedRoleCredentials};
@@ -93,6 +96,89 @@ impl PublisherStacks for CloudFormationStacks {
             .filter(|(_, value)| value != NO_ECHO_MASK)
             .collect())
     }
+}
+
+/// The refresher's view: its own account's stacks, described and refreshed with the previous
+/// template. CloudFormation updates a stack under the role it already has: no role is passed.
+impl ConsumerStacks for CloudFormationStacks {
+    async fn describe(&self, stack_id: &str) -> Result<Option<ConsumerStack>, StackReadError> {
+        let described = match self.client.describe_stacks().stack_name(stack_id).send().await {
+            Ok(described) => described,
+            Err(error) if is_missing_stack(&error) => return Ok(None),
+            Err(error) => return Err(call_failed("DescribeStacks", stack_id, &error)),
+        };
+        let Some(found) = described.stacks.unwrap_or_default().into_iter().next() else { return Ok(None) };
+        Ok(Some(ConsumerStack {
+            stack_id: found.stack_id.unwrap_or_else(|| stack_id.to_owned()),
+            name: found.stack_name.unwrap_or_default(),
+            status: found.stack_status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            tags: found.tags.unwrap_or_default().into_iter().filter_map(|t| Some((t.key?, t.value?))).collect(),
+            parameters: found
+                .parameters
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| Some((p.parameter_key?, p.parameter_value.unwrap_or_default())))
+                .collect(),
+            role_arn: found.role_arn,
+            capabilities: found.capabilities.unwrap_or_default().iter().map(|c| c.as_str().to_owned()).collect(),
+        }))
+    }
+
+    async fn create_change_set(
+        &self,
+        stack: &ConsumerStack,
+        name: &str,
+        parameters: &[(String, ParameterValue)],
+    ) -> Result<Option<String>, StackReadError> {
+        let request = self
+            .client
+            .create_change_set()
+            .stack_name(&stack.name)
+            .change_set_name(name)
+            .change_set_type(aws_sdk_cloudformation::types::ChangeSetType::Update)
+            .use_previous_template(true)
+            .description("remote-exports: read the changed values again (the refresh parameter alone changes)")
+            .set_parameters(Some(sdk_parameters(parameters)))
+            .set_capabilities(Some(capabilities(stack)));
+        match request.send().await {
+            Ok(created) => Ok(Some(created.id.unwrap_or_default())),
+            Err(error) if error.as_service_error().and_then(|e| e.code()) == Some("AlreadyExistsException") => Ok(None),
+            Err(error) => Err(call_failed("CreateChangeSet", &stack.stack_id, &error)),
+        }
+    }
+
+    async fn update(
+        &self,
+        stack: &ConsumerStack,
+        parameters: &[(String, ParameterValue)],
+    ) -> Result<(), StackReadError> {
+        let request = self
+            .client
+            .update_stack()
+            .stack_name(&stack.name)
+            .use_previous_template(true)
+            .set_parameters(Some(sdk_parameters(parameters)))
+            .set_capabilities(Some(capabilities(stack)));
+        request.send().await.map(drop).map_err(|error| call_failed("UpdateStack", &stack.stack_id, &error))
+    }
+}
+
+fn sdk_parameters(parameters: &[(String, ParameterValue)]) -> Vec<aws_sdk_cloudformation::types::Parameter> {
+    parameters
+        .iter()
+        .map(|(key, value)| {
+            let parameter = aws_sdk_cloudformation::types::Parameter::builder().parameter_key(key);
+            match value {
+                ParameterValue::New(value) => parameter.parameter_value(value).build(),
+                ParameterValue::Previous => parameter.use_previous_value(true).build(),
+            }
+        })
+        .collect()
+}
+
+/// The capabilities the stack was deployed with: the same template needs the same acknowledgements.
+fn capabilities(stack: &ConsumerStack) -> Vec<aws_sdk_cloudformation::types::Capability> {
+    stack.capabilities.iter().map(|c| aws_sdk_cloudformation::types::Capability::from(c.as_str())).collect()
 }
 
 /// "<operation> of <subject> failed (<cause>: <message>)".

@@ -27,6 +27,7 @@ mod ports;
 mod properties;
 mod published;
 mod read_record;
+mod refresh;
 mod role_arn;
 mod staleness;
 mod suggest;
@@ -55,13 +56,18 @@ pub use pattern::{Pattern, PatternList};
 pub use plan::{Consumer, ExportFilter, LookupPlan, Origin, Source};
 pub use policy::{ConsumerPolicy, ConsumerRules, EntryProblem, PolicyError, PolicyOrigin};
 pub use ports::{
-    Admission, Attempts, AuditEvents, ConsumerPolicyStore, EventFailure, PolicyStoreError, PublishError,
-    PublishedExports, PublishedOutputs, PublishedParameters, PublisherReads, PublisherStacks, ReadAttempts,
-    ReadRegistry, ReadersBySource, RegistryError, SnapshotError, SnapshotMeta, SnapshotStore, StackReadError,
+    Admission, Attempts, AuditEvents, ConsumerPolicyStore, ConsumerStacks, EventFailure, PolicyStoreError,
+    PublishError, PublishedExports, PublishedOutputs, PublishedParameters, PublisherReads, PublisherStacks,
+    ReadAttempts, ReadRegistry, ReadersBySource, RegistryError, SnapshotError, SnapshotMeta, SnapshotStore,
+    StackReadError,
 };
 pub use properties::{OutputRequest, PropertyError, ResourceProperties, Selection, output_ref};
 pub use published::{Export, ExportOrigin, ParameterVersion, StackOutputs, parameter_origin};
 pub use read_record::{AlertUpdate, PublisherRef, ReadExport, ReadRecord, parameter_key, reader_key, rfc3339};
+pub use refresh::{
+    ConsumerStack, DEFAULT_REFRESH_PARAMETER, ParameterValue, REFRESH_PARAMETER_TAG, REFRESH_TAG, RefreshMode,
+    RefreshPlan, RefusedStaleEvent, StaleEvent, plan_refresh,
+};
 pub use role_arn::{InvalidRoleArn, RoleArn};
 pub use staleness::{REMOVED, StaleRead, Staleness};
 pub use suggest::closest;

@@ -10,6 +10,7 @@
 //! - [`AuditEvents`]: stale reads as events (EventBridge).
 //! - [`SnapshotStore`]: the shared export snapshot and its leases (DynamoDB).
 //! - [`ReadersBySource`], [`PublisherStacks`]: the export guard's registry query and own stacks.
+//! - [`ConsumerStacks`]: the refresher's own stacks (describe, change set, update).
 
 use std::future::Future;
 use std::ops::ControlFlow;
@@ -382,4 +383,27 @@ pub struct StackReadError {
     /// The stack or change set asked about.
     pub subject: String,
     pub call: CallError,
+}
+
+/// The consumer account's own stacks, as the refresher sees and changes them.
+pub trait ConsumerStacks: Send + Sync {
+    /// The stack `stack_id` as it stands, or `None` when it no longer exists.
+    fn describe(
+        &self,
+        stack_id: &str,
+    ) -> impl Future<Output = Result<Option<crate::refresh::ConsumerStack>, StackReadError>> + Send;
+    /// A change set of the previous template with these parameters; its ID. A change set of that name
+    /// that exists already is `Ok(None)`: the refresh was proposed before.
+    fn create_change_set(
+        &self,
+        stack: &crate::refresh::ConsumerStack,
+        name: &str,
+        parameters: &[(String, crate::refresh::ParameterValue)],
+    ) -> impl Future<Output = Result<Option<String>, StackReadError>> + Send;
+    /// An update of the previous template with these parameters, under the stack's own role.
+    fn update(
+        &self,
+        stack: &crate::refresh::ConsumerStack,
+        parameters: &[(String, crate::refresh::ParameterValue)],
+    ) -> impl Future<Output = Result<(), StackReadError>> + Send;
 }

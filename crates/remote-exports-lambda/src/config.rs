@@ -35,6 +35,7 @@ pub const VARIABLES: &[&str] = &[
     "FUNCTION_ACCOUNT_ID",
     "AUDIT_EVENT_BUS",
     "CHANGE_CHECK_WINDOW_SECONDS",
+    "CENTRAL_ACCOUNT_ID",
     "GUARD_REGISTRY_ROLE_ARN",
     "METRICS_NAMESPACE",
     "METRICS_CONSUMER_ACCOUNT_DIMENSION",
@@ -51,6 +52,8 @@ pub struct FunctionConfig {
     pub guard_registry_role: Option<String>,
     /// `CHANGE_CHECK_WINDOW_SECONDS`: the least time between two checks of one stack or parameter.
     pub change_check_window: std::time::Duration,
+    /// `CENTRAL_ACCOUNT_ID`: the account whose stale-read events the refresher takes.
+    pub central_account: Option<String>,
     /// Said at ERROR on every cold start: settings that were replaced by a safe default.
     pub errors: Vec<String>,
 }
@@ -97,7 +100,17 @@ impl FunctionConfig {
                 }
             },
         };
-        FunctionConfig { mode, settings, tls_roots, metrics, guard_registry_role, change_check_window, errors }
+        let central_account = var("CENTRAL_ACCOUNT_ID").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        FunctionConfig {
+            mode,
+            settings,
+            tls_roots,
+            metrics,
+            guard_registry_role,
+            change_check_window,
+            central_account,
+            errors,
+        }
     }
 
     /// What the guard needs, or the setting that is missing (then every hook request is answered
@@ -116,6 +129,23 @@ impl FunctionConfig {
                 .ok_or_else(|| missing("READS_TABLE", "the central read registry's table ARN"))?,
             registry_role: self.guard_registry_role.clone(),
         })
+    }
+
+    /// What the refresher needs: the central account, and this account and region.
+    pub fn refresher_setup(&self) -> Result<(String, (String, String)), MissingSetting> {
+        let missing = |name: &'static str, why: &'static str| MissingSetting { name, why };
+        let central = self
+            .central_account
+            .clone()
+            .ok_or_else(|| missing("CENTRAL_ACCOUNT_ID", "the account whose stale-read events are taken"))?;
+        let account = self
+            .settings
+            .function_account
+            .clone()
+            .ok_or_else(|| missing("FUNCTION_ACCOUNT_ID", "the consumer account whose stacks are refreshed"))?;
+        let region =
+            self.settings.function_region.clone().ok_or_else(|| missing("AWS_REGION", "the refresher's region"))?;
+        Ok((central, (account, region)))
     }
 
     /// Logs the version and mode, the settings' warnings and the errors, once per cold start.

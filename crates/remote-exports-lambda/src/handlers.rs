@@ -7,12 +7,14 @@ use cloudformation_custom_resource::{
     CustomResource, Deadline, Driver, HandleError, Handled, ResponseTransport, StackArn, Status,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use remote_exports_app::{Audit, ChangeCheck, ChangeOutcome};
-use remote_exports_core::{AuditEvents, PublisherReads, ReadRegistry, ReadersBySource, SourceChange, now_ms};
+use remote_exports_app::{Audit, ChangeCheck, ChangeOutcome, RefreshError, RefreshOutcome, Refresher};
+use remote_exports_core::{
+    AuditEvents, ConsumerStacks, PublisherReads, ReadRegistry, ReadersBySource, SourceChange, StaleEvent, now_ms,
+};
 use serde_json::{Value, json};
 
-use crate::metrics::{self, ChangeCounts, Counts, Ending, MetricsSettings, RequestMeter};
-use crate::{AuditFailure, ChangeCheckFailure, EventShape, FunctionError, Handler, Refused};
+use crate::metrics::{self, ChangeCounts, Counts, Ending, MetricsSettings, RefreshEnding, RequestMeter};
+use crate::{AuditFailure, ChangeCheckFailure, EventShape, FunctionError, Handler, RefreshFailure, Refused};
 
 /// Where a handler's metrics documents go: one line on stdout in the function, a list in tests.
 pub type MetricsSink = Arc<dyn Fn(&Value) + Send + Sync>;
@@ -215,6 +217,63 @@ impl<S: PublisherReads, R: ReadersBySource + ReadRegistry, E: AuditEvents> Chang
                 "WaitedMs": checked.waited.as_millis() as u64,
             }),
         })
+    }
+}
+
+/// `RefresherFunction`, in a consumer account: stale-read events that the central account put about
+/// this account's own stacks, from its own default bus's rule only. It trusts the envelope's account
+/// (EventBridge's) to be the central account, never a field of the detail.
+pub struct RefreshHandler<C> {
+    refresher: Refresher<C>,
+    /// The central account whose events are taken, this account and region.
+    central_account: String,
+    own_account: String,
+    own_region: String,
+    metrics: MetricsSettings,
+    sink: MetricsSink,
+}
+
+impl<C: ConsumerStacks> RefreshHandler<C> {
+    pub fn new(
+        refresher: Refresher<C>,
+        central_account: String,
+        (own_account, own_region): (String, String),
+        metrics: MetricsSettings,
+        sink: MetricsSink,
+    ) -> Self {
+        RefreshHandler { refresher, central_account, own_account, own_region, metrics, sink }
+    }
+}
+
+impl<C: ConsumerStacks> Handler for RefreshHandler<C> {
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+        if EventShape::of(&event.payload) != EventShape::StaleRead {
+            tracing::warn!("refused an event that is not a remote-exports stale-read event; nothing was read");
+            return Err(refuse(Refused::NotAStaleEvent, None, &self.metrics, &self.sink));
+        }
+        let stale =
+            match StaleEvent::from_event(&event.payload, &self.central_account, &self.own_account, &self.own_region) {
+                Ok(stale) => stale,
+                Err(refused) => {
+                    tracing::warn!(%refused, "refused a stale-read event; nothing was read");
+                    return Err(refuse(Refused::UntrustedStaleEvent, None, &self.metrics, &self.sink));
+                }
+            };
+        let refreshed = self.refresher.refresh(&stale).await;
+        let ending = match &refreshed {
+            Ok(RefreshOutcome::Proposed(_) | RefreshOutcome::AlreadyProposed(_)) => RefreshEnding::Proposed,
+            Ok(RefreshOutcome::Started) => RefreshEnding::Started,
+            Ok(RefreshOutcome::Skipped(_)) => RefreshEnding::Skipped,
+            Err(RefreshError::Busy(_)) => RefreshEnding::Deferred,
+            Err(RefreshError::Stacks(_)) => RefreshEnding::Failed,
+        };
+        (self.sink)(&metrics::refresh_document(&self.metrics, ending, now_ms()));
+        match refreshed.map_err(RefreshFailure::from)? {
+            RefreshOutcome::Proposed(name) => Ok(json!({"Proposed": name})),
+            RefreshOutcome::AlreadyProposed(name) => Ok(json!({"AlreadyProposed": name})),
+            RefreshOutcome::Started => Ok(json!({"Started": stale.stack_name})),
+            RefreshOutcome::Skipped(why) => Ok(json!({"Skipped": why})),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ mod logging;
 
 pub use config::{FunctionConfig, GuardSetup, MissingSetting, VARIABLES};
 pub use guard_handler::{GuardHandler, respond};
-pub use handlers::{AuditHandler, ChangeHandler, CustomResourceHandler, MetricsSink, stdout_metrics};
+pub use handlers::{AuditHandler, ChangeHandler, CustomResourceHandler, MetricsSink, RefreshHandler, stdout_metrics};
 pub use logging::init_logging;
 
 use std::future::Future;
@@ -53,6 +53,9 @@ pub enum Mode {
     Guard,
     /// `ChangeCheckFunction` (`change-check`): publishers' change events, from its own bus's rule only.
     ChangeCheck,
+    /// `RefresherFunction` (`refresher`, in consumer accounts): the central account's stale-read
+    /// events about this account's own stacks.
+    Refresher,
 }
 
 impl Mode {
@@ -63,6 +66,7 @@ impl Mode {
             Some(s) if s.eq_ignore_ascii_case("audit") => Ok(Mode::Audit),
             Some(s) if s.eq_ignore_ascii_case("guard") => Ok(Mode::Guard),
             Some(s) if s.eq_ignore_ascii_case("change-check") => Ok(Mode::ChangeCheck),
+            Some(s) if s.eq_ignore_ascii_case("refresher") => Ok(Mode::Refresher),
             Some(other) => Err(UnknownMode(other.to_owned())),
         }
     }
@@ -70,7 +74,7 @@ impl Mode {
 
 /// A `FUNCTION_MODE` that names no mode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("FUNCTION_MODE must be 'custom-resource', 'audit', 'guard' or 'change-check', not '{0}'")]
+#[error("FUNCTION_MODE must be 'custom-resource', 'audit', 'guard', 'change-check' or 'refresher', not '{0}'")]
 pub struct UnknownMode(pub String);
 
 /// An event this function does not serve: refused before any AWS call, answered to nobody.
@@ -94,6 +98,13 @@ pub enum Refused {
     NotAChangeEvent,
     #[error("the change event is malformed or its detail names another account than the one it came from")]
     UntrustedChange,
+    #[error("this function refreshes opted-in stacks after remote-exports stale-read events only")]
+    NotAStaleEvent,
+    #[error(
+        "the stale-read event did not come from the central account, or is about a stack of another account or \
+         region; nothing was read"
+    )]
+    UntrustedStaleEvent,
 }
 
 impl Refused {
@@ -106,6 +117,8 @@ impl Refused {
             Refused::ForeignStack => "ForeignStack",
             Refused::NotAChangeEvent => "NotAChangeEvent",
             Refused::UntrustedChange => "UntrustedChange",
+            Refused::NotAStaleEvent => "NotAStaleEvent",
+            Refused::UntrustedStaleEvent => "UntrustedStaleEvent",
         }
     }
 }
@@ -129,6 +142,8 @@ pub enum EventShape {
     /// An event from CloudFormation or SSM (`aws.cloudformation`, `aws.ssm`): the change check serves
     /// it; the others refuse it.
     SourceChange,
+    /// A stale-read event (`remote-exports`): the refresher serves it; the others refuse it.
+    StaleRead,
     /// Anything else is a custom-resource request, answered (or refused) by the protocol driver;
     /// the audit function and the guard refuse it.
     CustomResource,
@@ -149,6 +164,8 @@ impl EventShape {
             && event.get("detail").is_some()
         {
             EventShape::SourceChange
+        } else if event["source"] == "remote-exports" && event.get("detail").is_some() {
+            EventShape::StaleRead
         } else if cloudformation_lambda_hook::is_hook_event(event) {
             EventShape::Hook
         } else {
@@ -172,6 +189,21 @@ impl From<ChangeCheckFailure> for lambda_runtime::Diagnostic {
             error_type: "RemoteExports.ChangeCheckFailed".into(),
             error_message: error.to_string(),
         }
+    }
+}
+
+/// A refresh that could not happen now (a busy stack, a refused call). Lambda retries the event.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RefreshFailure(#[from] pub remote_exports_app::RefreshError);
+
+impl From<RefreshFailure> for lambda_runtime::Diagnostic {
+    fn from(failure: RefreshFailure) -> Self {
+        let kind = match failure.0 {
+            remote_exports_app::RefreshError::Busy(_) => "StackBusy",
+            remote_exports_app::RefreshError::Stacks(_) => "RefreshFailed",
+        };
+        lambda_runtime::Diagnostic { error_type: format!("RemoteExports.{kind}"), error_message: failure.to_string() }
     }
 }
 

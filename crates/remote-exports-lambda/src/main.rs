@@ -11,15 +11,15 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use cloudformation_custom_resource::Driver;
 use cloudformation_lambda_hook::PayloadFetcher;
-use remote_exports_app::{Audit, ChangeCheck, ExportGuard, GuardScope, RemoteExports};
+use remote_exports_app::{Audit, ChangeCheck, ExportGuard, GuardScope, Refresher, RemoteExports};
 use remote_exports_aws::{
     CloudFormationStacks, DynamoDbRegistry, DynamoDbSnapshots, EventBridgeEvents, HttpResponseTransport,
     PublisherAccounts, SnapshotReader, SsmConsumerPolicy, guard_registry, load_sdk_config,
 };
 use remote_exports_lambda::metrics::RequestMeter;
 use remote_exports_lambda::{
-    AuditHandler, ChangeHandler, CustomResourceHandler, FunctionConfig, GuardHandler, Handler, Mode, serve,
-    stdout_metrics,
+    AuditHandler, ChangeHandler, CustomResourceHandler, FunctionConfig, GuardHandler, Handler, Mode, RefreshHandler,
+    serve, stdout_metrics,
 };
 
 type Error = lambda_runtime::Error;
@@ -35,6 +35,7 @@ async fn main() -> Result<(), Error> {
         Mode::Guard => serve(guard(function, &config)?).await,
         Mode::Audit => serve(audit(function, &config)).await,
         Mode::ChangeCheck => serve(change_check(function, &config)).await,
+        Mode::Refresher => serve(refresher(function, &config)?).await,
         Mode::CustomResource => serve(custom_resource(function, &config)?).await,
     }
 }
@@ -81,6 +82,13 @@ fn change_check(
         .with_window(function.change_check_window);
     let events = EventBridgeEvents::new(config, &settings.audit_event_bus);
     ChangeHandler::new(check, events, function.metrics, stdout_metrics())
+}
+
+/// `RefresherFunction`: this account's own stacks, with its own credentials.
+fn refresher(function: FunctionConfig, config: &SdkConfig) -> Result<RefreshHandler<CloudFormationStacks>, Error> {
+    let (central, own) = function.refresher_setup()?;
+    let refresher = Refresher::new(CloudFormationStacks::new(config));
+    Ok(RefreshHandler::new(refresher, central, own, function.metrics, stdout_metrics()))
 }
 
 /// `RemoteExportsFunction`: reads through the shared snapshot when there is one.

@@ -216,6 +216,35 @@ pub fn change_document(settings: &MetricsSettings, counts: ChangeCounts, now_ms:
     document.finish()
 }
 
+/// How one refresh ended, for its metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshEnding {
+    Proposed,
+    Started,
+    /// The stack was busy: Lambda tries again.
+    Deferred,
+    Skipped,
+    Failed,
+}
+
+/// The EMF document of one refresh: `RefreshesProposed`, `RefreshesStarted`, `RefreshesDeferred`,
+/// `RefreshesSkipped` and `RefreshesFailed`, one of them 1.
+pub fn refresh_document(settings: &MetricsSettings, ending: RefreshEnding, now_ms: u64) -> Value {
+    let mut document = Document::new(settings, now_ms);
+    let one = |wanted: RefreshEnding| u32::from(ending == wanted);
+    document.directive(
+        vec![vec![]],
+        &[
+            ("RefreshesProposed", one(RefreshEnding::Proposed)),
+            ("RefreshesStarted", one(RefreshEnding::Started)),
+            ("RefreshesDeferred", one(RefreshEnding::Deferred)),
+            ("RefreshesSkipped", one(RefreshEnding::Skipped)),
+            ("RefreshesFailed", one(RefreshEnding::Failed)),
+        ],
+    );
+    document.finish()
+}
+
 /// How one guard invocation ended, for its metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuardEnding {

@@ -192,6 +192,48 @@ impl Publisher {
         Ok(())
     }
 
+    /// Creates `stack` from `template` with these parameter values and tags, and a service role when
+    /// `role` is given: a consumer stack as its team deploys it.
+    pub async fn create_stack_with(
+        &self,
+        stack: &str,
+        template: impl std::fmt::Display,
+        parameters: &[(&str, &str)],
+        tags: &[(&str, &str)],
+        role: Option<&str>,
+    ) -> Result<String, BoxError> {
+        use aws_sdk_cloudformation::types::{Parameter, Tag};
+        let created = self
+            .cloudformation
+            .create_stack()
+            .stack_name(stack)
+            .template_body(template.to_string())
+            .set_parameters(Some(
+                parameters
+                    .iter()
+                    .map(|(k, v)| Parameter::builder().parameter_key(*k).parameter_value(*v).build())
+                    .collect(),
+            ))
+            .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect()))
+            .set_role_arn(role.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| format!("CreateStack {stack}: {}", aws_sdk_cloudformation::error::DisplayErrorContext(e)))?;
+        Ok(created.stack_id.ok_or("no StackId")?)
+    }
+
+    /// Each parameter's key and value, as the stack `stack` holds them now.
+    pub async fn stack_parameters(&self, stack: &str) -> Result<Vec<(String, String)>, BoxError> {
+        let described = self.cloudformation.describe_stacks().stack_name(stack).send().await?;
+        let stack = described.stacks.unwrap_or_default().into_iter().next().ok_or("no such stack")?;
+        Ok(stack
+            .parameters
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| Some((p.parameter_key?, p.parameter_value?)))
+            .collect())
+    }
+
     /// The ID (ARN) of the stack named `stack`.
     pub async fn stack_id(&self, stack: &str) -> Result<String, BoxError> {
         let described = self.cloudformation.describe_stacks().stack_name(stack).send().await?;

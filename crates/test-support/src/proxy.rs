@@ -33,6 +33,8 @@ struct State {
     limits: Mutex<BTreeMap<String, TokenBucket>>,
     /// Calls answered `Throttling` by a limit, per action.
     throttled: Mutex<BTreeMap<String, u32>>,
+    /// (action, from, to): moto's answer to `action`, with `from` replaced by `to`.
+    rewrites: Mutex<Vec<(String, String, String)>>,
 }
 
 /// `rate` tokens a second, at most `burst` saved up.
@@ -138,10 +140,17 @@ impl CountingProxy {
         self.state.issued.lock().unwrap().clone()
     }
 
-    /// Forward every call again.
+    /// Answer `action` with moto's own answer, `from` replaced by `to`: a state moto cannot hold
+    /// (a stack whose update is in progress, or whose rollback failed), in moto's real envelope.
+    pub fn rewrite(&self, action: &str, from: &str, to: &str) {
+        self.state.rewrites.lock().unwrap().push((action.to_owned(), from.to_owned(), to.to_owned()));
+    }
+
+    /// Forward every call again, unchanged.
     pub fn heal(&self) {
         self.state.failures.lock().unwrap().clear();
         self.state.refusals.lock().unwrap().clear();
+        self.state.rewrites.lock().unwrap().clear();
     }
 
     /// Hold every call this long before forwarding it: a slow AWS endpoint.
@@ -217,7 +226,10 @@ async fn forward(
     match client.request(outgoing).await {
         Ok(response) => {
             let (parts, body) = response.into_parts();
-            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let mut body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            for (_, from, to) in state.rewrites.lock().unwrap().iter().filter(|(a, _, _)| *a == action) {
+                body = Bytes::from(String::from_utf8_lossy(&body).replace(from.as_str(), to.as_str()));
+            }
             if action == "AssumeRole" {
                 let text = String::from_utf8_lossy(&body);
                 let mut issued = state.issued.lock().unwrap();

@@ -173,6 +173,7 @@ pub fn prepare(dist: &Dist) -> Result {
         "examples/publisher-role.yaml",
         "examples/export-guard.yaml",
         "examples/publisher-changes.yaml",
+        "examples/consumer-refresher.yaml",
         "examples/deploy-regions.sh",
     ];
     for file in shipped {
