@@ -199,9 +199,11 @@ const BUILD_METADATA: &str = "    Metadata:\n      BuildMethod: rust-cargolambda
 /// `template.yaml` for a built zip: the zip as the functions' CodeUri, no build metadata, the
 /// architecture the zip was built for.
 pub fn dist_template(template: &str, version: &str, zip: &str, arch: Arch) -> Result<String> {
+    // Every function of the template is the one binary: each has the build metadata once.
+    let functions = template.matches("    Type: AWS::Serverless::Function\n").count();
     let edits = [
         ("    CodeUri: .\n".to_owned(), format!("    CodeUri: {zip}\n"), 1),
-        (BUILD_METADATA.to_owned(), String::new(), 2),
+        (BUILD_METADATA.to_owned(), String::new(), functions),
         ("    Architectures: [arm64]\n".to_owned(), format!("    Architectures: [{}]\n", arch.name()), 1),
     ];
     let mut edited = template.to_owned();
