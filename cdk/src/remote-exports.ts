@@ -1,5 +1,6 @@
 import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { RefreshMode, refreshParameter } from './live';
 import {
   checkAccount,
   checkExportName,
@@ -93,6 +94,14 @@ export interface RemoteExportsProps {
    */
   readonly refresh?: string;
   /**
+   * Opt this stack in to the refresher (`RemoteExportsRefresher` in this account): the stack gets the
+   * parameter `RemoteExportsRefresh` (default "0"), which this resource takes as its `Refresh`, and the
+   * stack tag `remote-exports:refresh` = this mode. After a stale read, the refresher proposes a change
+   * set of that parameter alone, or (UPDATE) updates the stack with it. Not with `refresh`.
+   * @default - the stack does not opt in
+   */
+  readonly refreshMode?: RefreshMode;
+  /**
    * How long CloudFormation waits for the function's answer (ServiceTimeout, 1 to 3600 seconds). The
    * function answers within its own timeout; if an answer is ever lost, the stack fails after this
    * instead of CloudFormation's default hour.
@@ -127,11 +136,18 @@ export class RemoteExports extends Construct {
         throw new Error(`serviceTimeout must be a whole number of seconds from 1 to 3600, not ${seconds}`);
       }
     }
+    const resourceProperties = properties(props);
+    if (props.refreshMode !== undefined) {
+      if (props.refresh !== undefined) {
+        throw new Error('refreshMode gives Refresh the stack parameter RemoteExportsRefresh: not both refresh and refreshMode');
+      }
+      resourceProperties.Refresh = refreshParameter(this, props.refreshMode).valueAsString;
+    }
     this.resource = new CustomResource(this, 'Resource', {
       resourceType: 'Custom::RemoteExports',
       serviceToken,
       serviceTimeout,
-      properties: properties(props),
+      properties: resourceProperties,
     });
   }
 

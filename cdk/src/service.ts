@@ -1,6 +1,4 @@
 import { Aws, CfnDeletionPolicy, CfnOutput, CfnResource, Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
-import * as fs from 'fs';
-import * as path from 'path';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -8,6 +6,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { bundledFunction } from './function-code';
+import { CHANGE_PATTERN } from './live';
 import { checkAccount } from './validation';
 
 /** Where the function may send its answers (template.yaml's `ResponseUrlBinding`). */
@@ -943,27 +943,6 @@ export class RemoteExportsService extends Construct {
   }
 }
 
-// The statuses and operations after which a value may differ: template.yaml's ChangeCheckRule pattern
-// (and examples/publisher-changes.yaml's), as the function's OUTPUT_CHANGING_STATUSES and PARAMETER_OPERATIONS.
-const CHANGE_PATTERN = {
-  $or: [
-    {
-      'source': ['aws.cloudformation'],
-      'detail-type': ['CloudFormation Stack Status Change'],
-      'detail': {
-        'status-details': {
-          status: ['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'DELETE_COMPLETE', 'IMPORT_COMPLETE', 'IMPORT_ROLLBACK_COMPLETE'],
-        },
-      },
-    },
-    {
-      'source': ['aws.ssm'],
-      'detail-type': ['Parameter Store Change'],
-      'detail': { operation: ['Create', 'Update', 'Delete', 'LabelParameterVersion'] },
-    },
-  ],
-};
-
 // template.yaml's OperatorsDashboard body, with ${Function} and ${MetricsNamespace} substituted.
 const DASHBOARD_BODY = `{"widgets": [
   {"type": "metric", "x": 0, "y": 0, "width": 12, "height": 6, "properties": {
@@ -997,16 +976,3 @@ const DASHBOARD_BODY = `{"widgets": [
                 ["AWS/Lambda", "Duration", "FunctionName", "\${Function}", {"stat": "p99", "yAxis": "right"}]]}}
 ]}
 `;
-
-/** The arm64 zip `cargo xtask dist` puts in this package: the release's function, as `SHA256SUMS` names it. */
-const BUNDLED_FUNCTION = path.join(__dirname, '..', 'assets', 'remote-exports-arm64.zip');
-
-function bundledFunction(): lambda.Code {
-  if (!fs.existsSync(BUNDLED_FUNCTION)) {
-    throw new Error(
-      `this copy of remote-exports-cdk carries no function (${BUNDLED_FUNCTION} is missing): install the released ` +
-        'package, run `cargo xtask dist` in a source checkout, or pass `code`',
-    );
-  }
-  return lambda.Code.fromAsset(BUNDLED_FUNCTION);
-}

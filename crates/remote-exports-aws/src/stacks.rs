@@ -139,7 +139,7 @@ impl ConsumerStacks for CloudFormationStacks {
             .use_previous_template(true)
             .description("remote-exports: read the changed values again (the refresh parameter alone changes)")
             .set_parameters(Some(sdk_parameters(parameters)))
-            .set_capabilities(Some(capabilities(stack)));
+            .set_capabilities(capabilities(stack));
         match request.send().await {
             Ok(created) => Ok(Some(created.id.unwrap_or_default())),
             Err(error) if error.as_service_error().and_then(|e| e.code()) == Some("AlreadyExistsException") => Ok(None),
@@ -158,7 +158,7 @@ impl ConsumerStacks for CloudFormationStacks {
             .stack_name(&stack.name)
             .use_previous_template(true)
             .set_parameters(Some(sdk_parameters(parameters)))
-            .set_capabilities(Some(capabilities(stack)));
+            .set_capabilities(capabilities(stack));
         request.send().await.map(drop).map_err(|error| call_failed("UpdateStack", &stack.stack_id, &error))
     }
 }
@@ -176,9 +176,12 @@ fn sdk_parameters(parameters: &[(String, ParameterValue)]) -> Vec<aws_sdk_cloudf
         .collect()
 }
 
-/// The capabilities the stack was deployed with: the same template needs the same acknowledgements.
-fn capabilities(stack: &ConsumerStack) -> Vec<aws_sdk_cloudformation::types::Capability> {
-    stack.capabilities.iter().map(|c| aws_sdk_cloudformation::types::Capability::from(c.as_str())).collect()
+/// The capabilities the stack was deployed with: the same template needs the same acknowledgements
+/// (none sent when it had none).
+fn capabilities(stack: &ConsumerStack) -> Option<Vec<aws_sdk_cloudformation::types::Capability>> {
+    let capabilities: Vec<_> =
+        stack.capabilities.iter().map(|c| aws_sdk_cloudformation::types::Capability::from(c.as_str())).collect();
+    (!capabilities.is_empty()).then_some(capabilities)
 }
 
 /// "<operation> of <subject> failed (<cause>: <message>)".

@@ -20,6 +20,12 @@ const API_URL: &str = "https://api.booking.example/v1";
 const BOOKINGS_TABLE_PARAMETER: &str = "/booking/prod/bookings-table";
 const BOOKINGS_TABLE: &str = "bookings-prod";
 const READS_TABLE: &str = "remote-exports-reads";
+/// The central account's own events reach Airmiles' refresher only from this account.
+const CENTRAL_ACCOUNT: &str = CONSUMER_ACCOUNT;
+/// Airmiles' stack, in the shape the refresher needs: the parameter its Lookup takes as Refresh.
+const AIRMILES_TEMPLATE: &str = r#"{"Parameters": {"Environment": {"Type": "String"},
+  "RemoteExportsRefresh": {"Type": "String", "Default": "0"}},
+ "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}"#;
 
 /// The Booking/Airmiles demo, locally: moto, the real function and the CLI (cargo xtask demo passes
 /// every required argument).
@@ -122,29 +128,83 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
     )?;
     println!("\n!GetAtt BookingConfig.BookingsTable  →  {BOOKINGS_TABLE}");
 
-    section("3. Booking replaces its topic: who is now stale?");
+    section("3. Booking replaces its topic: the change reaches Airmiles within seconds");
+    // The change check, as template.yaml deploys it with ChangeEvents=true: Booking's account forwards
+    // CloudFormation's stack status changes (examples/publisher-changes.yaml) to the central change bus.
+    let change_runtime = RuntimeApi::start().await?;
+    let change_proxy = CountingProxy::start(moto).await?;
+    let change_function = start_function(args, &change_runtime, &change_proxy, "change-check")?;
+    println!("Started the same binary with FUNCTION_MODE=change-check (ChangeCheckFunction)");
     booking.delete_stack("booking-lambda").await?;
     let topic_v2 = booking.publish_topic("booking-lambda-v2", "BookingTopicV2", EXPORT).await?;
     println!("Booking now exports {EXPORT} = {topic_v2}");
     let stale = cli(args, moto, &["stale"])?;
     expect(stale.code == Some(1) && stale.stdout.contains("changed"), "stale flags Airmiles and exits 1")?;
-    let schedule = read_event(&args.events, "scheduled-audit")?;
-    let audit = audit_runtime.invoke(&schedule, Duration::from_secs(30)).await?;
+    let change = stack_change(&args.events, &booking, "booking-lambda-v2").await?;
+    println!("CloudFormation says (events/stack-status-change.json, as Booking's account forwards it):");
+    println!("{}", serde_json::to_string_pretty(&change)?);
+    let checked = change_runtime.invoke(&change, Duration::from_secs(30)).await?;
     expect(
-        matches!(&audit.outcome, Outcome::Response(summary) if summary["EventsPut"] == 1),
-        "the audit function, on its schedule (events/scheduled-audit.json), put one event on the default bus",
+        matches!(&checked.outcome, Outcome::Response(summary) if summary["EventsPut"] == 1),
+        "the change check put one event at once, for Airmiles alone",
     )?;
+    let calls: Vec<String> = change_proxy.calls().into_iter().map(|(action, n)| format!("{action} ×{n}")).collect();
+    println!("AWS calls: {} (one registry query for Booking's readers, no scan)", calls.join(", "));
+    expect(change_proxy.count("Query") == 1 && change_proxy.count("Scan") == 0, "one Query, no Scan")?;
     let events = inbox.events(1, Duration::from_secs(10)).await?;
     let event = events.first().ok_or("no event reached the queue")?;
     println!("The platform team's queue received:\n{}", serde_json::to_string_pretty(event)?);
     expect(event["detail-type"] == "Remote export changed", "a \"Remote export changed\" event for Airmiles")?;
-    let again = audit_runtime.invoke(&schedule, Duration::from_secs(30)).await?;
+    let schedule = read_event(&args.events, "scheduled-audit")?;
+    let audit = audit_runtime.invoke(&schedule, Duration::from_secs(30)).await?;
     expect(
-        matches!(&again.outcome, Outcome::Response(summary) if summary["Stale"] == 1 && summary["EventsPut"] == 0),
-        "the next audit still finds Airmiles stale, and alerts nobody twice for the same change",
+        matches!(&audit.outcome, Outcome::Response(summary) if summary["Stale"] == 1 && summary["EventsPut"] == 0),
+        "the scheduled audit, the safety net (events/scheduled-audit.json), finds Airmiles stale too, and alerts nobody twice for the same change",
     )?;
+    drop(change_function);
 
-    section("4. Airmiles bumps Refresh, CloudFormation updates (events/update.json)");
+    section("3b. Airmiles opted in to refreshes: its stack gets a change set");
+    // The refresher in Airmiles' account (examples/consumer-refresher.yaml) receives the event on its
+    // default bus. moto cannot run a custom resource inside a stack, so a stack of the same shape
+    // stands in for Airmiles' (its RemoteExportsRefresh parameter is the Lookup's Refresh), and the
+    // event is addressed to it, as the central account's route would deliver it.
+    let airmiles = consumer
+        .create_stack_with(
+            "airmiles",
+            AIRMILES_TEMPLATE,
+            &[("Environment", "prod")],
+            &[("remote-exports:refresh", "change-set")],
+            None,
+        )
+        .await?;
+    println!("Airmiles' stack carries the tag remote-exports:refresh = change-set");
+    println!("(In this demo the central stack runs in Airmiles' account, so the event comes from its own account.)");
+    let refresh_runtime = RuntimeApi::start().await?;
+    let refresh_proxy = CountingProxy::start(moto).await?;
+    let refresher = start_refresher(args, &refresh_runtime, &refresh_proxy)?;
+    println!("Started the same binary with FUNCTION_MODE=refresher, as Airmiles' account (RefresherFunction)");
+    let mut routed = event.clone();
+    // EventBridge sets the envelope's account to the account that put the event; moto's delivery to
+    // SQS leaves it out.
+    routed["account"] = Value::String(CENTRAL_ACCOUNT.to_owned());
+    routed["detail"]["stack_id"] = Value::String(airmiles.clone());
+    routed["resources"] = serde_json::json!([airmiles]);
+    let refreshed = refresh_runtime.invoke(&routed, Duration::from_secs(30)).await?;
+    let Outcome::Response(refreshed) = refreshed.outcome else {
+        return Err(format!("the refresher returned an error: {:?}", refreshed.outcome).into());
+    };
+    println!("The refresher answered: {refreshed}");
+    let request = refresh_proxy.requests("CreateChangeSet").pop().unwrap_or_default();
+    println!("CreateChangeSet, as CloudFormation received it:\n    {}", request.replace('&', "\n    "));
+    expect(
+        refreshed["Proposed"].as_str().is_some_and(|name| name.starts_with("remote-exports-refresh-"))
+            && request.contains("UsePreviousTemplate=true")
+            && request.contains("ParameterKey=Environment&Parameters.member.1.UsePreviousValue=true"),
+        "a change set of the previous template, only RemoteExportsRefresh changed, for Airmiles to review and execute",
+    )?;
+    drop(refresher);
+
+    section("4. Airmiles executes it: Refresh changes, CloudFormation updates (events/update.json)");
     let updated = invoke(args, &runtime, &responses, &proxy, "update").await?;
     expect(updated["Status"] == "SUCCESS", "Update answered SUCCESS")?;
     expect(updated["Data"][EXPORT] == topic_v2.as_str(), "Update picked up the new value")?;
@@ -215,6 +275,33 @@ async fn story(args: &Args, moto: &str) -> Result<(), BoxError> {
         println!("{line}");
     }
     Ok(())
+}
+
+/// `events/stack-status-change.json` for Booking's stack `stack`: CREATE_COMPLETE, now, in Booking's account.
+async fn stack_change(events: &std::path::Path, booking: &Publisher, stack: &str) -> Result<Value, BoxError> {
+    let mut change = read_event(events, "stack-status-change")?;
+    let stack_id = booking.stack_id(stack).await?;
+    change["account"] = Value::String(PUBLISHER_ACCOUNT.to_owned());
+    change["region"] = Value::String(REGION.to_owned());
+    change["time"] = Value::String(remote_exports_core::rfc3339(std::time::SystemTime::now()));
+    change["resources"] = serde_json::json!([stack_id]);
+    change["detail"]["stack-id"] = Value::String(stack_id);
+    Ok(change)
+}
+
+/// The refresher in Airmiles' account, as examples/consumer-refresher.yaml configures it.
+fn start_refresher(args: &Args, runtime: &RuntimeApi, proxy: &CountingProxy) -> Result<Function, BoxError> {
+    Ok(Function::start(&FunctionOptions {
+        binary: args.lambda.clone(),
+        runtime_api: runtime.address(),
+        aws_endpoint: proxy.url(),
+        region: REGION.to_owned(),
+        env: vec![
+            ("FUNCTION_MODE".into(), "refresher".into()),
+            ("CENTRAL_ACCOUNT_ID".into(), CENTRAL_ACCOUNT.into()),
+            ("FUNCTION_ACCOUNT_ID".into(), CONSUMER_ACCOUNT.into()),
+        ],
+    })?)
 }
 
 /// The guard in Booking's account, as examples/export-guard.yaml configures it.

@@ -9,10 +9,13 @@
 //!                        without the snapshot; reading one export, then one stack's outputs)
 //!        [--guard]      (instead: the export guard's decision for one stack against 10 000 registry readers
 //!                        across 50 publishers, p50/p99 cold and warm, beside a full Scan of that registry)
+//!        [--changes]    (instead: a publisher's change event checked against 10 000 registry readers across
+//!                        50 publishers, p50/p99 cold and warm, beside the scheduled audit finding it)
 //!        [--cpu-share MB [--python PATH] [--node PATH --node-peer DIR]]
 //!                       (instead: cold Creates held to a MB-sized Lambda function's CPU share, beside the same
 //!                        runs unthrottled, for this function and the peers in bench/peers; needs root)
 
+mod changes;
 mod cpu_share;
 mod guard;
 
@@ -64,6 +67,10 @@ struct Args {
     /// Instead: the export guard's decision against 10 000 registry readers (20 cold, 20 warm at least).
     #[arg(long)]
     guard: bool,
+    /// Instead: a publisher's change event checked against 10 000 registry readers (20 cold, 20 warm
+    /// at least), beside three scheduled audits finding the same change.
+    #[arg(long)]
+    changes: bool,
     /// Instead: ten values read as exports and as SSM parameters, and eleven parameters, in cold Creates.
     #[arg(long)]
     parameters: bool,
@@ -151,6 +158,11 @@ async fn run() -> Result<(), BoxError> {
     }
     if args.guard {
         let result = guard::guard(&args, moto.endpoint()).await;
+        moto.stop().await;
+        return result;
+    }
+    if args.changes {
+        let result = changes::changes(&args, moto.endpoint()).await;
         moto.stop().await;
         return result;
     }
