@@ -57,10 +57,14 @@ async fn checked(check: &World, event: &Value) -> Value {
     }
 }
 
+/// The kind of a refusal, which the function answers as a result (no error: EventBridge's
+/// asynchronous invocation would retry one twice).
 async fn refused(check: &World, event: &Value) -> String {
     let invocation = check.runtime.invoke(event, TIMEOUT).await.unwrap();
     match invocation.outcome {
-        Outcome::Error(error) => error["errorType"].as_str().unwrap_or_default().to_owned(),
+        Outcome::Response(result) if result.get("Refused").is_some() => {
+            format!("RemoteExports.{}", result["Refused"].as_str().unwrap_or_default())
+        }
         other => panic!("not refused: {other:?}"),
     }
 }

@@ -132,17 +132,18 @@ async fn only_opted_in_stacks_are_refreshed_and_only_from_a_stable_state() {
     // Forged: an event this account put itself (its account is not the central one), or about another
     // account's stack: refused before any call.
     refresher.proxy.reset();
-    let own = refresh(&refresher, &stale_event(&opted, &name("airmiles"), CONSUMER_ACCOUNT, later)).await.unwrap_err();
-    assert_eq!(own["errorType"], "RemoteExports.UntrustedStaleEvent");
+    // Refusals are results, not errors: Lambda would refuse an asynchronous event twice more.
+    let own = refresh(&refresher, &stale_event(&opted, &name("airmiles"), CONSUMER_ACCOUNT, later)).await.unwrap();
+    assert_eq!(own["Refused"], "UntrustedStaleEvent");
     let foreign = opted.replace(CONSUMER_ACCOUNT, "999999999999");
-    let other =
-        refresh(&refresher, &stale_event(&foreign, &name("airmiles"), CENTRAL_ACCOUNT, later)).await.unwrap_err();
-    assert_eq!(other["errorType"], "RemoteExports.UntrustedStaleEvent");
-    let scheduled = refresh(&refresher, &scheduled_event()).await.unwrap_err();
-    assert_eq!(scheduled["errorType"], "RemoteExports.NotAStaleEvent");
+    let other = refresh(&refresher, &stale_event(&foreign, &name("airmiles"), CENTRAL_ACCOUNT, later)).await.unwrap();
+    assert_eq!(other["Refused"], "UntrustedStaleEvent");
+    let scheduled = refresh(&refresher, &scheduled_event()).await.unwrap();
+    assert_eq!(scheduled["Refused"], "NotAStaleEvent");
     assert!(refresher.proxy.calls().is_empty(), "{:?}", refresher.proxy.calls());
     let logs = refresher.function.logs();
     assert_eq!(metric(&logs, "RefreshesProposed").iter().sum::<u64>(), 1, "{logs}");
     assert_eq!(metric(&logs, "RefreshesStarted").iter().sum::<u64>(), 1, "{logs}");
     assert_eq!(metric(&logs, "RefreshesDeferred").iter().sum::<u64>(), 1, "{logs}");
+    assert_eq!(metric(&logs, "Refused").iter().sum::<u64>(), 3, "each refusal counted: {logs}");
 }

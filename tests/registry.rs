@@ -540,3 +540,38 @@ async fn a_dead_reader_is_pruned_by_hand_after_a_confirmation_and_nothing_else_i
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0]["ConsumerAccount"]["S"], CONSUMER_ACCOUNT, "the live reader was forgotten too");
 }
+
+/// Two checks of one record at once (the audit and a change event's check) never lose each other's
+/// alerts: the write is conditioned on the alerted state the check read, in moto's DynamoDB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
+async fn concurrent_checks_never_overwrite_each_others_alerts() {
+    use remote_exports_core::{AlertUpdate, ReadRegistry};
+    use std::collections::BTreeMap;
+    let test = "concurrent_checks_never_overwrite_each_others_alerts";
+    let moto = moto_endpoint(test);
+    let table = ReadsTable::create(&moto, REGION, &table_name(test)).await.unwrap();
+    let account = publisher_account(test);
+    let stack_id = format!("arn:aws:cloudformation:{REGION}:{CONSUMER_ACCOUNT}:stack/airmiles/1");
+    table.put(reader_item(&account, REGION, &stack_id, "airmiles", &[("Topic", "t"), ("Queue", "q")])).await.unwrap();
+    let registry =
+        remote_exports_aws::DynamoDbRegistry::new(&test_support::sdk_config(&moto, REGION).await, &table.name);
+    let update = |key: &str, previous: &[(&str, &str)]| AlertUpdate {
+        reader: format!("{stack_id}|Lookup"),
+        physical_resource_id: Some("remote-exports:airmiles".into()),
+        read_at: "2026-12-01T09:30:00Z".into(),
+        alerted: BTreeMap::from([(key.to_owned(), "removed".to_owned())]),
+        previous: previous.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    };
+    // Both read the record with nothing alerted; the first write wins, the second is refused.
+    assert!(registry.mark_alerted(&update("Topic", &[])).await.unwrap());
+    assert!(!registry.mark_alerted(&update("Queue", &[])).await.unwrap(), "a stale alerted state overwrote another's");
+    let items = table.items().await.unwrap();
+    assert_eq!(items[0]["Alerted"]["M"]["Topic"]["S"], "removed", "{items:?}");
+    // Read again, the second check writes over what it saw.
+    let mut merged = update("Queue", &[("Topic", "removed")]);
+    merged.alerted.insert("Topic".into(), "removed".into());
+    assert!(registry.mark_alerted(&merged).await.unwrap());
+    let items = table.items().await.unwrap();
+    assert_eq!(items[0]["Alerted"]["M"].as_object().map(|m| m.len()), Some(2), "{items:?}");
+}

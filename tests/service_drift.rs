@@ -56,8 +56,8 @@ fn sam_deploys(sam: &Value, choice: &Map<String, Value>) -> (Deployed, Deployed)
     }
     let outputs = sam["Outputs"]
         .as_object()
-        .unwrap()
-        .iter()
+        .into_iter()
+        .flatten()
         .filter(|(_, output)| included(output))
         .map(|(id, output)| (id.clone(), output_of(&evaluation, output)))
         .collect();
@@ -237,10 +237,11 @@ fn the_cdk_live_constructs_deploy_what_the_example_templates_deploy() {
                 resource["Properties"].as_object_mut().unwrap().remove("Code");
             }
         }
-        let (expected, _) = sam_deploys(&template, choices[choice].as_object().unwrap());
+        let (expected, expected_outputs) = sam_deploys(&template, choices[choice].as_object().unwrap());
         let cdk = read_json(&synthesized.join(format!("live-{choice}.template.json")));
-        let (actual, _) = cdk_deploys(&cdk);
-        let found = differences("resource", &expected, &actual);
+        let (actual, actual_outputs) = cdk_deploys(&cdk);
+        let mut found = differences("resource", &expected, &actual);
+        found.extend(differences("output", &expected_outputs, &actual_outputs));
         assert!(found.is_empty(), "{construct} drifted from examples/{example}:\n{}", found.join("\n"));
         assert!(!expected.is_empty());
     }

@@ -212,7 +212,7 @@ fn the_publisher_role_grants_describe_stacks_on_the_readable_stacks_only() {
 
 /// The metric names the function writes (README, "Operating it"): alarms and the dashboard may read
 /// no other from the function's namespace.
-const METRICS: [&str; 15] = [
+const METRICS: [&str; 18] = [
     "Answered",
     "Refused",
     "FailedReason",
@@ -227,6 +227,9 @@ const METRICS: [&str; 15] = [
     "ChangesIgnored",
     "ChangesCoalesced",
     "SourcesChecked",
+    "ChangeStaleReads",
+    "ChangeEventsPut",
+    "ChangeUncheckedSources",
     "PropagationTime",
 ];
 
@@ -835,7 +838,15 @@ fn the_refresher_changes_only_tagged_stacks_and_never_passes_a_role() {
     assert_eq!(permissions[0]["Properties"]["Principal"], "events.amazonaws.com");
     assert_eq!(names(&permissions[0]["Properties"]["SourceArn"]).as_deref(), Some("RefreshRule"));
     let rule = &resource(&refresher, "RefreshRule")["Properties"];
-    assert_eq!(names(&rule["EventPattern"]["account"][0]).as_deref(), Some("CentralAccountId"));
+    // The central account is the route role's, read from its ARN: one parameter, no mismatch.
+    let mut account = Vec::new();
+    strings(&rule["EventPattern"]["account"][0], &mut account);
+    assert!(account.contains(&"AuditRouteRoleArn".to_owned()), "{account:?}");
+    // Only the central stack's route role may put on this account's default bus (not any principal of
+    // the central account, who could otherwise forge stale-read events here).
+    let bus = &resource(&refresher, "DefaultBusTakesTheCentralAccountsEvents")["Properties"]["Statement"];
+    assert_eq!(names(&bus["Principal"]["AWS"]).as_deref(), Some("AuditRouteRoleArn"));
+    assert_eq!(bus["Condition"]["StringEquals"]["events:source"], "remote-exports");
     assert_eq!(names(&rule["EventPattern"]["detail"]["consumer_account"][0]).as_deref(), Some("AWS::AccountId"));
     assert_eq!(rule["EventPattern"]["source"][0], "remote-exports");
     let function = &resource(&refresher, "RefresherFunction")["Properties"];

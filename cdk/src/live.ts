@@ -4,7 +4,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { bundledFunction } from './function-code';
-import { checkAccount } from './validation';
 
 /**
  * The statuses and operations after which a value may differ: template.yaml's ChangeCheckRule pattern and
@@ -31,6 +30,7 @@ export const CHANGE_PATTERN = {
 
 const document = (statement: unknown[]) => ({ Version: '2012-10-17', Statement: statement });
 const EVENT_BUS_ARN = /^arn:[a-z-]+:events:[a-z0-9-]+:[0-9]{12}:event-bus\/[A-Za-z0-9._-]+$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
 
 /** The parameters of `examples/publisher-changes.yaml`, as props. */
 export interface RemoteExportsChangeForwardingProps {
@@ -78,8 +78,12 @@ export class RemoteExportsChangeForwarding extends Construct {
 
 /** The parameters of `examples/consumer-refresher.yaml`, as props. */
 export interface RemoteExportsRefresherProps {
-  /** The account of the central remote-exports stack, whose stale-read events are taken. */
-  readonly centralAccountId: string;
+  /**
+   * The central stack's route role (`AuditRouteRoleArn` output, or `RemoteExportsService.auditRouteRoleArn`;
+   * list this account in its `auditEventAccountIds`): the only principal this account's default bus admits
+   * for remote-exports events. Its account is the central account whose events are taken.
+   */
+  readonly auditRouteRoleArn: string;
   /**
    * The function's code.
    * @default - the arm64 zip this package carries
@@ -105,7 +109,12 @@ export class RemoteExportsRefresher extends Construct {
 
   constructor(scope: Construct, id: string, props: RemoteExportsRefresherProps) {
     super(scope, id);
-    checkAccount(props.centralAccountId, 'centralAccountId');
+    const routeRole = props.auditRouteRoleArn;
+    if (!Token.isUnresolved(routeRole) && !ROLE_ARN.test(routeRole)) {
+      throw new Error(`auditRouteRoleArn '${routeRole}' is not a role ARN (${ROLE_ARN.source})`);
+    }
+    // As the template reads it: the fifth field of the role's ARN.
+    const centralAccount = Fn.select(4, Fn.split(':', routeRole));
     const named = <T extends { overrideLogicalId(id: string): void }>(resource: T, logicalId: string): T => {
       resource.overrideLogicalId(logicalId);
       return resource;
@@ -180,7 +189,7 @@ export class RemoteExportsRefresher extends Construct {
         codeSigningConfigArn: props.codeSigningConfigArn,
         loggingConfig: { logFormat: 'JSON' },
         environment: {
-          variables: { FUNCTION_MODE: 'refresher', FUNCTION_ACCOUNT_ID: Aws.ACCOUNT_ID, CENTRAL_ACCOUNT_ID: props.centralAccountId },
+          variables: { FUNCTION_MODE: 'refresher', FUNCTION_ACCOUNT_ID: Aws.ACCOUNT_ID, CENTRAL_ACCOUNT_ID: centralAccount },
         },
       }),
       'RefresherFunction',
@@ -201,7 +210,7 @@ export class RemoteExportsRefresher extends Construct {
         statementId: 'RemoteExportsCentralAccount',
         statement: {
           Effect: 'Allow',
-          Principal: { AWS: Fn.sub('arn:${AWS::Partition}:iam::${Central}:root', { Central: props.centralAccountId }) },
+          Principal: { AWS: routeRole },
           Action: 'events:PutEvents',
           Resource: Fn.sub('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
           Condition: { StringEquals: { 'events:source': 'remote-exports' } },
@@ -214,7 +223,7 @@ export class RemoteExportsRefresher extends Construct {
         description: "The central account's stale-read events about this account's stacks, to the refresher.",
         eventPattern: {
           'source': ['remote-exports'],
-          'account': [props.centralAccountId],
+          'account': [centralAccount],
           'detail-type': ['Remote export changed', 'Remote export removed', 'Remote export appeared'],
           'detail': { consumer_account: [Aws.ACCOUNT_ID] },
         },

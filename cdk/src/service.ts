@@ -153,6 +153,8 @@ export class RemoteExportsService extends Construct {
   public readonly auditRoleArn?: string;
   /** The audit's event bus, with `auditSchedule` (output AuditEventBusArn). */
   public readonly auditEventBusArn?: string;
+  /** The role the audit's routes put events with, with `auditEventAccountIds` (output AuditRouteRoleArn): a refresher's `auditRouteRoleArn`. */
+  public readonly auditRouteRoleArn?: string;
   /** The bus publisher accounts forward their changes to, with `changeEvents` (output ChangeEventBusArn). */
   public readonly changeEventBusArn?: string;
   /** The read registry's ARN, with `readsRegistry` (output ReadsTableArn). */
@@ -223,7 +225,7 @@ export class RemoteExportsService extends Construct {
     if (audit !== undefined && !registry) {
       throw new Error('auditSchedule audits the read registry, so it needs readsRegistry: true');
     }
-    const changeWindow = inRange((props.changeCheckWindow ?? Duration.seconds(10)).toSeconds(), 0, 600, 'changeCheckWindow (seconds)');
+    const changeWindow = inRange((props.changeCheckWindow ?? Duration.seconds(10)).toSeconds(), 0, 60, 'changeCheckWindow (seconds)');
     const changeConcurrency = inRange(props.changeCheckConcurrency ?? 1, 0, 1_000_000, 'changeCheckConcurrency');
     if (changes && audit === undefined) {
       throw new Error("changeEvents puts the audit's events on the audit's bus and keeps the audit as its safety net, so it needs auditSchedule (rate(1 day) is enough)");
@@ -898,6 +900,14 @@ export class RemoteExportsService extends Construct {
         'The bus publisher accounts forward their changes to: ChangeEventBusArn of examples/publisher-changes.yaml.',
       );
     }
+    if (auditRouteRole !== undefined) {
+      this.auditRouteRoleArn = auditRouteRole.attrArn;
+      output(
+        'AuditRouteRoleArn',
+        auditRouteRole.attrArn,
+        "The role the audit's routes put each listed account's events with: the only principal a consumer account's default bus needs to admit (AuditRouteRoleArn of examples/consumer-refresher.yaml).",
+      );
+    }
     if (auditRole !== undefined) {
       output('AuditRoleArn', auditRole.attrArn, "The audit function's role; publisher roles must trust it too (AuditRoleArn of publisher-role.yaml).");
       output(
@@ -964,8 +974,8 @@ const DASHBOARD_BODY = `{"widgets": [
     "title": "Audit runs", "region": "\${AWS::Region}", "stat": "Maximum", "period": 3600,
     "metrics": [["\${MetricsNamespace}", "StaleReads"], ["\${MetricsNamespace}", "EventsPut"], ["\${MetricsNamespace}", "UncheckedSources"]]}},
   {"type": "metric", "x": 0, "y": 18, "width": 12, "height": 6, "properties": {
-    "title": "Change events: received, ignored, coalesced, sources checked, stale reads", "region": "\${AWS::Region}", "stat": "Sum", "period": 300,
-    "metrics": [["\${MetricsNamespace}", "ChangeEvents"], ["\${MetricsNamespace}", "ChangesIgnored"], ["\${MetricsNamespace}", "ChangesCoalesced"], ["\${MetricsNamespace}", "SourcesChecked"], ["\${MetricsNamespace}", "StaleReads"]]}},
+    "title": "Change events: received, ignored, coalesced, sources checked, stale reads, events put", "region": "\${AWS::Region}", "stat": "Sum", "period": 300,
+    "metrics": [["\${MetricsNamespace}", "ChangeEvents"], ["\${MetricsNamespace}", "ChangesIgnored"], ["\${MetricsNamespace}", "ChangesCoalesced"], ["\${MetricsNamespace}", "SourcesChecked"], ["\${MetricsNamespace}", "ChangeStaleReads"], ["\${MetricsNamespace}", "ChangeEventsPut"], ["\${MetricsNamespace}", "ChangeUncheckedSources"]]}},
   {"type": "metric", "x": 12, "y": 18, "width": 12, "height": 6, "properties": {
     "title": "Propagation: publisher's change to stale event (ms)", "region": "\${AWS::Region}", "period": 300,
     "metrics": [["\${MetricsNamespace}", "PropagationTime", {"stat": "p50"}], ["\${MetricsNamespace}", "PropagationTime", {"stat": "p99"}]]}},

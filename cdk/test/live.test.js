@@ -37,7 +37,7 @@ test('the publisher forwarding and the consumer refresher synthesize as their ex
   fs.mkdirSync(OUT, { recursive: true });
   const forwarding = synthesized((stack) => new RemoteExportsChangeForwarding(stack, 'Forwarding', { changeEventBusArn: CHOICES.forwarding.ChangeEventBusArn }));
   fs.writeFileSync(path.join(OUT, 'live-forwarding.template.json'), JSON.stringify(forwarding, null, 2));
-  const refresher = synthesized((stack) => new RemoteExportsRefresher(stack, 'Refresher', { centralAccountId: CHOICES.refresher.CentralAccountId, code: bootstrap() }));
+  const refresher = synthesized((stack) => new RemoteExportsRefresher(stack, 'Refresher', { auditRouteRoleArn: CHOICES.refresher.AuditRouteRoleArn, code: bootstrap() }));
   fs.writeFileSync(path.join(OUT, 'live-refresher.template.json'), JSON.stringify(refresher, null, 2));
   assert.ok(refresher.Resources.RefresherFunction, 'the example template\'s logical IDs');
 });
@@ -45,7 +45,7 @@ test('the publisher forwarding and the consumer refresher synthesize as their ex
 test('their inputs are checked at synth', () => {
   const stack = new Stack(new App(), 'Bad', { env: { account: '123456789012', region: 'eu-west-1' } });
   assert.throws(() => new RemoteExportsChangeForwarding(stack, 'F', { changeEventBusArn: 'arn:aws:sns:eu-west-1:111111111111:topic' }), /not an event bus ARN/);
-  assert.throws(() => new RemoteExportsRefresher(stack, 'R', { centralAccountId: '1111', code: bootstrap() }), /centralAccountId/);
+  assert.throws(() => new RemoteExportsRefresher(stack, 'R', { auditRouteRoleArn: 'arn:aws:iam::1111:role/x', code: bootstrap() }), /auditRouteRoleArn/);
 });
 
 test('a consumer resource opts its stack in: the refresh parameter as Refresh, and the stack tag', () => {

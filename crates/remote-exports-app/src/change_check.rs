@@ -93,36 +93,51 @@ impl<S: PublisherReads, R: ReadersBySource + ReadRegistry> ChangeCheck<S, R> {
         let target = change.target();
         // EventBridge delivers at least once; a delivery or replay of an event already checked is covered.
         let delivery = format!("event|{}", change.event_id);
-        if self.started.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&delivery) {
+        if self.started_at(&delivery).is_some() {
             return Ok(ChangeOutcome::Coalesced);
         }
         // A change "from the future" (a forged time) is treated as happening now.
         let happened = change.at_ms.min((self.clock)());
-        let mut waited = Duration::ZERO;
-        loop {
-            let now = (self.clock)();
-            let last = self.started.lock().unwrap_or_else(|e| e.into_inner()).get(&target).copied();
-            match last {
-                Some(started) if started >= happened.saturating_add(CLOCK_MARGIN_MS) => {
-                    return Ok(ChangeOutcome::Coalesced);
-                }
-                Some(started) if now < started + self.window.as_millis() as u64 => {
-                    let wait = Duration::from_millis(started + self.window.as_millis() as u64 - now);
-                    waited += wait;
-                    tokio::time::sleep(wait).await;
-                }
-                _ => break,
-            }
+        if self.covered(&target, happened) {
+            return Ok(ChangeOutcome::Coalesced);
         }
-        let started = (self.clock)();
-        self.remember(&target, started);
-        self.remember(&delivery, started);
-
+        // The readers first: a change nobody reads costs one query and never waits for the window,
+        // so a busy stack or parameter without readers holds up no other change.
         let records = registry.readers_of(&change.account, &change.region).await?;
         let readers_of_source = records.len();
         let concerned: Vec<_> = records.into_iter().filter(|record| change.concerns_record(record)).collect();
-        let report = audit_scoped(&concerned, &self.exports, governance, &|read| change.concerns(read)).await;
-        let Alerted { events_put, replaced } = alert(&report, events, registry).await?;
+        let mut waited = Duration::ZERO;
+        if !concerned.is_empty() {
+            loop {
+                if self.covered(&target, happened) {
+                    return Ok(ChangeOutcome::Coalesced);
+                }
+                let now = (self.clock)();
+                match self.started_at(&target).map(|started| started + self.window.as_millis() as u64) {
+                    Some(open) if now < open => {
+                        let wait = Duration::from_millis(open - now);
+                        waited += wait;
+                        tokio::time::sleep(wait).await;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        let started = (self.clock)();
+        let before = self.started_at(&target);
+        if !concerned.is_empty() {
+            self.remember(&target, started);
+        }
+        self.remember(&delivery, started);
+        let checked = self.compare_and_alert(&concerned, change, governance, registry, events).await;
+        let (report, Alerted { events_put, replaced }) = match checked {
+            Ok(checked) => checked,
+            Err(error) => {
+                // Not done: Lambda's retry of this event (or the next change) must check again.
+                self.forget(&delivery, &target, before);
+                return Err(error);
+            }
+        };
         tracing::info!(
             change = %change.describe(),
             event_id = %change.event_id,
@@ -142,6 +157,42 @@ impl<S: PublisherReads, R: ReadersBySource + ReadRegistry> ChangeCheck<S, R> {
             events_put,
             waited,
         }))
+    }
+
+    /// One read of the source for the concerned records, then their events and alerted state.
+    async fn compare_and_alert<E: AuditEvents>(
+        &self,
+        concerned: &[remote_exports_core::ReadRecord],
+        change: &SourceChange,
+        governance: &Governance,
+        registry: &R,
+        events: &E,
+    ) -> Result<(AuditReport, Alerted), AuditError> {
+        if concerned.is_empty() {
+            return Ok((AuditReport::default(), Alerted { events_put: 0, replaced: 0 }));
+        }
+        let report = audit_scoped(concerned, &self.exports, governance, &|read| change.concerns(read)).await;
+        let alerted = alert(&report, events, registry).await?;
+        Ok((report, alerted))
+    }
+
+    /// Whether a check of `target` that started after `happened` already ran.
+    fn covered(&self, target: &str, happened: u64) -> bool {
+        self.started_at(target).is_some_and(|started| started >= happened.saturating_add(CLOCK_MARGIN_MS))
+    }
+
+    fn started_at(&self, key: &str) -> Option<u64> {
+        self.started.lock().unwrap_or_else(|e| e.into_inner()).get(key).copied()
+    }
+
+    /// Undoes what a failed check remembered: its delivery, and its target's previous start.
+    fn forget(&self, delivery: &str, target: &str, before: Option<u64>) {
+        let mut remembered = self.started.lock().unwrap_or_else(|e| e.into_inner());
+        remembered.remove(delivery);
+        match before {
+            Some(started) => remembered.insert(target.to_owned(), started),
+            None => remembered.remove(target),
+        };
     }
 
     fn remember(&self, target: &str, started: u64) {
@@ -206,11 +257,15 @@ mod tests {
         }
     }
 
+    /// Keeps what it is given; refuses while `refusing` is set, as an unavailable bus would.
     #[derive(Default)]
-    struct Kept(Mutex<Vec<StaleRead>>);
+    struct Kept(Mutex<Vec<StaleRead>>, std::sync::atomic::AtomicBool);
 
     impl AuditEvents for Kept {
         async fn publish(&self, stale: &[StaleRead]) -> Result<usize, PublishError> {
+            if self.1.load(Ordering::SeqCst) {
+                return Err(PublishError { accepted: 0, failures: vec![] });
+            }
             self.0.lock().unwrap().extend_from_slice(stale);
             Ok(stale.len())
         }
@@ -340,6 +395,37 @@ mod tests {
         let other = stack_change("other", t0 + 35_000);
         let ChangeOutcome::Checked(other) = check.check(&other, &events).await.unwrap() else { panic!() };
         assert_eq!(other.waited, Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_check_is_not_remembered_so_its_retry_checks_again() {
+        let (publishers, registry) = setup();
+        let check = ChangeCheck::new(Arc::clone(&publishers), Some(Arc::clone(&registry)), Ok(Governance::default()))
+            .with_clock(paused_clock());
+        let events = Kept::default();
+        events.1.store(true, Ordering::SeqCst);
+        let change = stack_change("booking", paused_clock()());
+        assert!(check.check(&change, &events).await.is_err());
+        events.1.store(false, Ordering::SeqCst);
+        let ChangeOutcome::Checked(retried) = check.check(&change, &events).await.unwrap() else {
+            panic!("the retry was coalesced with the failed check")
+        };
+        assert_eq!((retried.events_put, retried.waited), (1, Duration::ZERO), "the failed check held no window");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_change_nobody_reads_costs_one_query_and_never_waits() {
+        let (publishers, registry) = setup();
+        let check = ChangeCheck::new(Arc::clone(&publishers), Some(Arc::clone(&registry)), Ok(Governance::default()))
+            .with_clock(paused_clock());
+        let events = Kept::default();
+        for n in 0..3 {
+            let mut change = stack_change("busy-but-unread", paused_clock()() + n);
+            change.account = "999999999999".into();
+            let ChangeOutcome::Checked(checked) = check.check(&change, &events).await.unwrap() else { panic!() };
+            assert_eq!((checked.concerned, checked.waited), (0, Duration::ZERO));
+        }
+        assert!(publishers.reads().is_empty(), "nothing read");
     }
 
     #[tokio::test]

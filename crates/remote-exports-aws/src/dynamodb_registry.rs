@@ -95,8 +95,17 @@ impl ReadRegistry for DynamoDbRegistry {
     }
 
     async fn mark_alerted(&self, update: &AlertUpdate) -> Result<bool, RegistryError> {
-        let alerted = update.alerted.iter().map(|(key, alert)| (key.clone(), string(alert))).collect();
-        let condition = format!("#read_at = :read_at AND ({})", written_by(update.physical_resource_id.as_deref()));
+        let map = |alerts: &std::collections::BTreeMap<String, String>| {
+            AttributeValue::M(alerts.iter().map(|(key, alert)| (key.clone(), string(alert))).collect())
+        };
+        // Only over the alerted state the check read: another check's alerts written since are not lost.
+        let unchanged = if update.previous.is_empty() {
+            "(attribute_not_exists(#alerted) OR #alerted = :previous)"
+        } else {
+            "#alerted = :previous"
+        };
+        let condition =
+            format!("#read_at = :read_at AND ({}) AND {unchanged}", written_by(update.physical_resource_id.as_deref()));
         let write = self
             .client()
             .update_item()
@@ -107,7 +116,8 @@ impl ReadRegistry for DynamoDbRegistry {
             .expression_attribute_names("#alerted", ALERTED)
             .expression_attribute_names("#read_at", "ReadAt")
             .expression_attribute_names("#writer", PHYSICAL_ID)
-            .expression_attribute_values(":alerted", AttributeValue::M(alerted))
+            .expression_attribute_values(":alerted", map(&update.alerted))
+            .expression_attribute_values(":previous", map(&update.previous))
             .expression_attribute_values(":read_at", string(&update.read_at));
         let write = match &update.physical_resource_id {
             Some(id) => write.expression_attribute_values(":writer", string(id)),

@@ -34,9 +34,11 @@ impl EventBridgeEvents {
     }
 }
 
-/// One entry per stale read; `Resources` names the consumer stack so rules can match on it too.
-fn entry(stale: &StaleRead, bus: &str) -> PutEventsRequestEntry {
+/// One entry per stale read; `Resources` names the consumer stack so rules can match on it too. Every
+/// entry of one check carries the same `time`, which a refresher makes its refresh value of.
+fn entry(stale: &StaleRead, bus: &str, time: aws_sdk_eventbridge::primitives::DateTime) -> PutEventsRequestEntry {
     PutEventsRequestEntry::builder()
+        .time(time)
         .event_bus_name(bus)
         .source(EVENT_SOURCE)
         .detail_type(stale.state.detail_type())
@@ -64,11 +66,12 @@ impl AuditEvents for EventBridgeEvents {
     async fn publish(&self, stale: &[StaleRead]) -> Result<usize, PublishError> {
         let mut accepted = 0;
         let mut failures = Vec::new();
+        let time = aws_sdk_eventbridge::primitives::DateTime::from(std::time::SystemTime::now());
         for batch in stale.chunks(ENTRIES_PER_CALL) {
             let put = self
                 .client()
                 .put_events()
-                .set_entries(Some(batch.iter().map(|stale| entry(stale, &self.bus)).collect()));
+                .set_entries(Some(batch.iter().map(|stale| entry(stale, &self.bus, time)).collect()));
             let results = match put.send().await {
                 Ok(answer) => answer.entries.unwrap_or_default(),
                 Err(error) => {
@@ -115,7 +118,9 @@ mod tests {
     #[test]
     fn entries_carry_the_detail_type_and_the_consumer_stack() {
         let stale = stale("booking-topic");
-        let entry = entry(&stale, "default");
+        let time = aws_sdk_eventbridge::primitives::DateTime::from_secs(1_796_000_000);
+        let entry = entry(&stale, "default", time);
+        assert_eq!(entry.time, Some(time), "every entry of one check carries the check's time");
         assert_eq!(
             (entry.source.as_deref(), entry.detail_type.as_deref()),
             (Some("remote-exports"), Some("Remote export removed"))
@@ -127,14 +132,20 @@ mod tests {
 
     #[tokio::test]
     async fn batches_of_ten_and_refused_entries_are_named() {
-        let rule = mock!(Client::put_events).sequence().output(|| {
-            let ok = PutEventsResultEntry::builder().event_id("e").build();
-            let refused =
-                PutEventsResultEntry::builder().error_code("InternalFailure").error_message("try again").build();
-            let mut entries = vec![ok; 9];
-            entries.push(refused);
-            PutEventsOutput::builder().set_entries(Some(entries)).failed_entry_count(1).build()
-        });
+        let rule = mock!(Client::put_events)
+            .match_requests(|r| {
+                let times: Vec<_> = r.entries().iter().map(|e| e.time).collect();
+                times.iter().all(|t| t.is_some() && *t == times[0])
+            })
+            .sequence()
+            .output(|| {
+                let ok = PutEventsResultEntry::builder().event_id("e").build();
+                let refused =
+                    PutEventsResultEntry::builder().error_code("InternalFailure").error_message("try again").build();
+                let mut entries = vec![ok; 9];
+                entries.push(refused);
+                PutEventsOutput::builder().set_entries(Some(entries)).failed_entry_count(1).build()
+            });
         let rule = rule.times(2).build();
         let client = mock_client!(aws_sdk_eventbridge, RuleMode::Sequential, [&rule]);
         let events = EventBridgeEvents {

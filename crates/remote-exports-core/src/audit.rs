@@ -114,6 +114,7 @@ pub async fn audit_scoped<S: PublisherReads>(
                             physical_resource_id: record.physical_resource_id.clone(),
                             read_at: record.read_at.clone(),
                             alerted,
+                            previous: record.alerted.clone(),
                         });
                     }
                     report.stale.extend(stale);

@@ -227,8 +227,9 @@ pub trait ReadRegistry: Send + Sync {
     ) -> impl Future<Output = Result<bool, RegistryError>> + Send;
     /// Every record. Items it cannot understand are skipped with a warning, not fatal.
     fn scan(&self) -> impl Future<Output = Result<Vec<ReadRecord>, RegistryError>> + Send;
-    /// Records what an audit alerted about, unless the record was replaced since it was read
-    /// (`Ok(false)`): a newer read starts with nothing alerted.
+    /// Records what an audit alerted about, unless the record was replaced since it was read, or its
+    /// alerted state changed since (`Ok(false)`): a newer read starts with nothing alerted, and a
+    /// concurrent check's alerts are kept.
     fn mark_alerted(&self, update: &AlertUpdate) -> impl Future<Output = Result<bool, RegistryError>> + Send;
 }
 

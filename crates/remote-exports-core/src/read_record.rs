@@ -151,6 +151,9 @@ pub struct AlertUpdate {
     pub physical_resource_id: Option<String>,
     pub read_at: String,
     pub alerted: BTreeMap<String, String>,
+    /// What was alerted when the check read the record: the write's condition too, so that two checks
+    /// at once (the audit and a change event's) never lose each other's alerts.
+    pub previous: BTreeMap<String, String>,
 }
 
 /// `time` as RFC 3339 in UTC, to the second: `2026-11-23T13:04:02Z`.

@@ -78,12 +78,14 @@ impl StaleEvent {
                 .ok_or(RefusedStaleEvent::Malformed(field))
         };
         let stack_id = detail("stack_id")?;
-        let mut parts = stack_id.splitn(6, ':').skip(3);
-        let (region, account) = (parts.next(), parts.next());
-        let stack_name = parts.next().and_then(|r| r.strip_prefix("stack/")).and_then(|r| r.split('/').next());
-        if !stack_id.starts_with("arn:") || (region, account) != (Some(own_region), Some(own_account)) {
+        let parts: Vec<&str> = stack_id.splitn(6, ':').collect();
+        let ["arn", _partition, "cloudformation", region, account, resource] = parts.as_slice() else {
+            return Err(RefusedStaleEvent::ForeignStack(stack_id.to_owned()));
+        };
+        if (*region, *account) != (own_region, own_account) {
             return Err(RefusedStaleEvent::ForeignStack(stack_id.to_owned()));
         }
+        let stack_name = resource.strip_prefix("stack/").and_then(|r| r.split('/').next());
         let stack_name = stack_name.filter(|n| !n.is_empty()).ok_or(RefusedStaleEvent::Malformed("stack_id"))?;
         let time = text("time")
             .filter(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok())
@@ -157,12 +159,13 @@ const STABLE: &[&str] =
 /// What to do about `event` for `stack` (`None`: it no longer exists).
 pub fn plan_refresh(event: &StaleEvent, stack: Option<&ConsumerStack>) -> RefreshPlan {
     let Some(stack) = stack else { return RefreshPlan::Skip(format!("stack {} no longer exists", event.stack_name)) };
-    let tag = |key: &str| stack.tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim());
+    // Exactly as the refresher role's IAM condition reads the tag: no other spelling is opted in.
+    let tag = |key: &str| stack.tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let mode = match tag(REFRESH_TAG) {
         None => {
             return RefreshPlan::Skip(format!("stack {} did not opt in (no tag {REFRESH_TAG})", event.stack_name));
         }
-        Some("change-set") | Some("") => RefreshMode::ChangeSet,
+        Some("change-set") => RefreshMode::ChangeSet,
         Some("update") => RefreshMode::Update,
         Some(other) => {
             return RefreshPlan::Skip(format!(
@@ -171,7 +174,8 @@ pub fn plan_refresh(event: &StaleEvent, stack: Option<&ConsumerStack>) -> Refres
             ));
         }
     };
-    let parameter = tag(REFRESH_PARAMETER_TAG).filter(|p| !p.is_empty()).unwrap_or(DEFAULT_REFRESH_PARAMETER);
+    let parameter =
+        tag(REFRESH_PARAMETER_TAG).map(str::trim).filter(|p| !p.is_empty()).unwrap_or(DEFAULT_REFRESH_PARAMETER);
     let Some((_, current)) = stack.parameters.iter().find(|(key, _)| key == parameter) else {
         return RefreshPlan::Skip(format!(
             "stack {} has no parameter {parameter}: add it, and reference it as Refresh on {}",
@@ -262,6 +266,12 @@ mod tests {
             StaleEvent::from_event(&other, CENTRAL, OWN, "eu-west-1"),
             Err(RefusedStaleEvent::ForeignStack(_))
         ));
+        let mut not_a_stack = event();
+        not_a_stack["detail"]["stack_id"] = json!("arn:aws:s3:eu-west-1:123456789012:stack/airmiles/1");
+        assert!(matches!(
+            StaleEvent::from_event(&not_a_stack, CENTRAL, OWN, "eu-west-1"),
+            Err(RefusedStaleEvent::ForeignStack(_))
+        ));
         let mut scheduled = event();
         scheduled["source"] = json!("aws.events");
         assert_eq!(
@@ -294,6 +304,12 @@ mod tests {
     fn nothing_is_done_without_opt_in_a_parameter_or_a_stable_state_and_busy_stacks_wait() {
         let plan = |status: &str, mode: Option<&str>| plan_refresh(&stale(), Some(&stack(status, mode)));
         assert!(matches!(plan("UPDATE_COMPLETE", None), RefreshPlan::Skip(why) if why.contains("did not opt in")));
+        for spelling in ["", "Change-Set", " update"] {
+            assert!(
+                matches!(plan("UPDATE_COMPLETE", Some(spelling)), RefreshPlan::Skip(why) if why.contains("not 'change-set' or 'update'")),
+                "{spelling:?}"
+            );
+        }
         assert!(matches!(plan("UPDATE_IN_PROGRESS", Some("update")), RefreshPlan::Busy(_)));
         assert!(matches!(plan("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", Some("change-set")), RefreshPlan::Busy(_)));
         let failed = plan("UPDATE_ROLLBACK_FAILED", Some("update"));

@@ -89,10 +89,11 @@ impl FunctionConfig {
             None => default_window,
             Some(v) if v.is_empty() => default_window,
             Some(v) => match v.parse::<u64>() {
-                Ok(seconds) if seconds <= 600 => std::time::Duration::from_secs(seconds),
+                // Waited out inside one invocation: well within ChangeCheckFunction's 120 s timeout.
+                Ok(seconds) if seconds <= 60 => std::time::Duration::from_secs(seconds),
                 _ => {
                     errors.push(format!(
-                        "CHANGE_CHECK_WINDOW_SECONDS must be a whole number of seconds from 0 to 600, not '{v}'; \
+                        "CHANGE_CHECK_WINDOW_SECONDS must be a whole number of seconds from 0 to 60, not '{v}'; \
                          using {}",
                         default_window.as_secs()
                     ));

@@ -71,6 +71,14 @@ pub(crate) fn refuse(
     refused.into()
 }
 
+/// A refusal answered as a result, not an error, after its metric line: for the functions EventBridge
+/// invokes asynchronously, an error would make Lambda refuse the same event twice more, and count as
+/// the function failing (its errors alarm says the registry or the bus is down).
+fn refused_result(refused: Refused, settings: &MetricsSettings, sink: &MetricsSink) -> Value {
+    sink(&metrics::refused_document(settings, refused.kind(), None, now_ms()));
+    json!({"Refused": refused.kind(), "Reason": refused.to_string()})
+}
+
 /// How a custom-resource invocation ended, for its metrics.
 fn ending<'a>(handled: &'a Result<Handled, HandleError>, counts: &Counts) -> Ending<'a> {
     match handled {
@@ -152,7 +160,7 @@ impl<S: PublisherReads, R: ReadersBySource + ReadRegistry, E: AuditEvents> Handl
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         if EventShape::of(&event.payload) != EventShape::SourceChange {
             tracing::warn!("refused an event that is not a CloudFormation or SSM change event; nothing was read");
-            return Err(refuse(Refused::NotAChangeEvent, None, &self.metrics, &self.sink));
+            return Ok(refused_result(Refused::NotAChangeEvent, &self.metrics, &self.sink));
         }
         let change = match SourceChange::from_event(&event.payload) {
             Ok(Ok(change)) => change,
@@ -164,7 +172,7 @@ impl<S: PublisherReads, R: ReadersBySource + ReadRegistry, E: AuditEvents> Handl
             }
             Err(refused) => {
                 tracing::warn!(%refused, "refused a change event; nothing was read");
-                return Err(refuse(Refused::UntrustedChange, None, &self.metrics, &self.sink));
+                return Ok(refused_result(Refused::UntrustedChange, &self.metrics, &self.sink));
             }
         };
         self.run(&change, cloudformation_custom_resource::lambda::deadline(&event.context))
@@ -249,14 +257,14 @@ impl<C: ConsumerStacks> Handler for RefreshHandler<C> {
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         if EventShape::of(&event.payload) != EventShape::StaleRead {
             tracing::warn!("refused an event that is not a remote-exports stale-read event; nothing was read");
-            return Err(refuse(Refused::NotAStaleEvent, None, &self.metrics, &self.sink));
+            return Ok(refused_result(Refused::NotAStaleEvent, &self.metrics, &self.sink));
         }
         let stale =
             match StaleEvent::from_event(&event.payload, &self.central_account, &self.own_account, &self.own_region) {
                 Ok(stale) => stale,
                 Err(refused) => {
                     tracing::warn!(%refused, "refused a stale-read event; nothing was read");
-                    return Err(refuse(Refused::UntrustedStaleEvent, None, &self.metrics, &self.sink));
+                    return Ok(refused_result(Refused::UntrustedStaleEvent, &self.metrics, &self.sink));
                 }
             };
         let refreshed = self.refresher.refresh(&stale).await;
