@@ -56,7 +56,7 @@ impl<S: PublisherReads, R: ReadRegistry> Audit<S, R> {
     pub async fn run<E: AuditEvents>(&self, events: &E) -> Result<AuditOutcome, AuditError> {
         let report = self.report().await?;
         let registry = self.registry.as_ref().ok_or(AuditError::NoRegistry)?;
-        let Alerted { events_put, replaced } = alert(&report, events, registry).await?;
+        let Alerted { events_put, replaced, .. } = alert(&report, events, registry).await?;
         let to_alert = report.to_alert().count();
         let count = |state: Staleness| report.stale.iter().filter(|s| s.state == state).count();
         tracing::info!(
@@ -77,6 +77,8 @@ impl<S: PublisherReads, R: ReadRegistry> Audit<S, R> {
 /// What [`alert`] did.
 pub(crate) struct Alerted {
     pub events_put: usize,
+    /// When the last event was out (ms since the epoch), before the alerted state was written.
+    pub put_at_ms: Option<u64>,
     /// Records replaced by a newer read since the report read them: their alerts were not recorded.
     pub replaced: usize,
 }
@@ -101,6 +103,7 @@ pub(crate) async fn alert<E: AuditEvents, R: ReadRegistry>(
     // Nothing is marked alerted unless every event is out: a failed run alerts again next time.
     let events_put =
         if to_alert.is_empty() { 0 } else { events.publish(&to_alert).await.map_err(AuditError::Publish)? };
+    let put_at_ms = (events_put > 0).then(remote_exports_core::now_ms);
     let mut replaced = 0;
     for update in &report.alert_updates {
         match registry.mark_alerted(update).await {
@@ -110,5 +113,5 @@ pub(crate) async fn alert<E: AuditEvents, R: ReadRegistry>(
             Err(error) => tracing::warn!(reader = %update.reader, %error, "could not record what was alerted"),
         }
     }
-    Ok(Alerted { events_put, replaced })
+    Ok(Alerted { events_put, put_at_ms, replaced })
 }

@@ -43,6 +43,8 @@ pub struct ChangeReport {
     pub concerned: usize,
     pub report: AuditReport,
     pub events_put: usize,
+    /// From the change (its event's time) to the last stale event being out, when any was put.
+    pub propagation: Option<Duration>,
     /// How long the check waited for its target's window.
     pub waited: Duration,
 }
@@ -130,7 +132,7 @@ impl<S: PublisherReads, R: ReadersBySource + ReadRegistry> ChangeCheck<S, R> {
         }
         self.remember(&delivery, started);
         let checked = self.compare_and_alert(&concerned, change, governance, registry, events).await;
-        let (report, Alerted { events_put, replaced }) = match checked {
+        let (report, Alerted { events_put, put_at_ms, replaced }) = match checked {
             Ok(checked) => checked,
             Err(error) => {
                 // Not done: Lambda's retry of this event (or the next change) must check again.
@@ -155,6 +157,7 @@ impl<S: PublisherReads, R: ReadersBySource + ReadRegistry> ChangeCheck<S, R> {
             concerned: concerned.len(),
             report,
             events_put,
+            propagation: put_at_ms.map(|at| Duration::from_millis(at.saturating_sub(change.at_ms))),
             waited,
         }))
     }
@@ -169,7 +172,7 @@ impl<S: PublisherReads, R: ReadersBySource + ReadRegistry> ChangeCheck<S, R> {
         events: &E,
     ) -> Result<(AuditReport, Alerted), AuditError> {
         if concerned.is_empty() {
-            return Ok((AuditReport::default(), Alerted { events_put: 0, replaced: 0 }));
+            return Ok((AuditReport::default(), Alerted { events_put: 0, put_at_ms: None, replaced: 0 }));
         }
         let report = audit_scoped(concerned, &self.exports, governance, &|read| change.concerns(read)).await;
         let alerted = alert(&report, events, registry).await?;

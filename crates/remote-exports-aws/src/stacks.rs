@@ -99,7 +99,9 @@ impl PublisherStacks for CloudFormationStacks {
 }
 
 /// The refresher's view: its own account's stacks, described and refreshed with the previous
-/// template. CloudFormation updates a stack under the role it already has: no role is passed.
+/// template. CloudFormation updates a stack under the role it already has: no role is passed. A change
+/// is addressed to the name the stack ID was just described under (AWS takes either; moto, which the
+/// tests run against, only names); the role's tag condition is evaluated on the stack so named.
 impl ConsumerStacks for CloudFormationStacks {
     async fn describe(&self, stack_id: &str) -> Result<Option<ConsumerStack>, StackReadError> {
         let described = match self.client.describe_stacks().stack_name(stack_id).send().await {

@@ -208,7 +208,7 @@ impl<S: PublisherReads, R: ReadersBySource + ReadRegistry, E: AuditEvents> Chang
                 stale_reads: checked.report.stale.len(),
                 events_put: checked.events_put,
                 unchecked_sources: checked.report.unchecked().count(),
-                propagation_ms: (checked.events_put > 0).then(|| now.saturating_sub(change.at_ms)),
+                propagation_ms: checked.propagation.map(|p| p.as_millis() as u64),
                 ..ChangeCounts::default()
             },
         };
@@ -222,6 +222,7 @@ impl<S: PublisherReads, R: ReadersBySource + ReadRegistry, E: AuditEvents> Chang
                 "UncheckedSources": counts.unchecked_sources,
                 "Stale": counts.stale_reads,
                 "EventsPut": checked.events_put,
+                "PropagationMs": checked.propagation.map(|p| p.as_millis() as u64),
                 "WaitedMs": checked.waited.as_millis() as u64,
             }),
         })
