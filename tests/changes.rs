@@ -38,15 +38,35 @@ fn now_rfc3339() -> String {
     remote_exports_core::rfc3339(std::time::SystemTime::now())
 }
 
-/// The change check: its own process in `change-check` mode, as the template deploys it.
-async fn change_check(test: &str, table: &str, bus: &str) -> World {
-    let env = [
-        ("FUNCTION_MODE", "change-check"),
-        ("READS_TABLE", table),
-        ("AUDIT_EVENT_BUS", bus),
-        ("CHANGE_CHECK_WINDOW_SECONDS", "2"),
-    ];
-    World::start(&format!("{test}-changes"), &env).await
+/// What each test starts from: a publisher account of its own, the registry, the audit's bus with an
+/// inbox for that publisher's events, the custom-resource function that records readers, and the
+/// change check (its own process in `change-check` mode, as the template deploys it).
+struct Setup {
+    moto: String,
+    account: String,
+    table: ReadsTable,
+    inbox: AuditInbox,
+    world: World,
+    check: World,
+}
+
+impl Setup {
+    async fn start(test: &str) -> Setup {
+        let moto = moto_endpoint(test);
+        let account = publisher_account(test);
+        let table = ReadsTable::create(&moto, REGION, &format!("reads-{account}")).await.unwrap();
+        let bus = format!("remote-exports-audit-{account}");
+        let inbox = AuditInbox::create_on(&moto, REGION, &format!("changes-{account}"), &account, &bus).await.unwrap();
+        let world = World::start(test, &[("READS_TABLE", &table.name)]).await;
+        let env = [
+            ("FUNCTION_MODE", "change-check"),
+            ("READS_TABLE", table.name.as_str()),
+            ("AUDIT_EVENT_BUS", bus.as_str()),
+            ("CHANGE_CHECK_WINDOW_SECONDS", "2"),
+        ];
+        let check = World::start(&format!("{test}-changes"), &env).await;
+        Setup { moto, account, table, inbox, world, check }
+    }
 }
 
 async fn checked(check: &World, event: &Value) -> Value {
@@ -73,12 +93,7 @@ async fn refused(check: &World, event: &Value) -> String {
 #[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn a_stack_change_alerts_exactly_its_readers_with_one_query_and_no_scan() {
     let test = "a_stack_change_alerts_exactly_its_readers_with_one_query_and_no_scan";
-    let moto = moto_endpoint(test);
-    let account = publisher_account(test);
-    let table = ReadsTable::create(&moto, REGION, &format!("reads-{account}")).await.unwrap();
-    let bus = format!("remote-exports-audit-{account}");
-    let inbox = AuditInbox::create_on(&moto, REGION, &format!("changes-{account}"), &account, &bus).await.unwrap();
-    let world = World::start(test, &[("READS_TABLE", &table.name)]).await;
+    let Setup { account, table, inbox, world, check, .. } = Setup::start(test).await;
     let topic = format!("booking-{account}-TopicArn");
     let queue = format!("booking-{account}-QueueUrl");
     let publisher = world.publish(&account, REGION, "booking", &[pair(&topic, "arn:v1")]).await;
@@ -99,7 +114,6 @@ async fn a_stack_change_alerts_exactly_its_readers_with_one_query_and_no_scan() 
     }
     assert_eq!(table.items().await.unwrap().len(), 3);
 
-    let check = change_check(test, &table.name, &bus).await;
     // Booking replaces the stack that exports its topic; CloudFormation says the new one is complete.
     publisher.delete_stack("booking-0").await.unwrap();
     publisher.publish("booking-v2", &[pair(&topic, "arn:v2")]).await.unwrap();
@@ -172,12 +186,7 @@ async fn a_stack_change_alerts_exactly_its_readers_with_one_query_and_no_scan() 
 #[ignore = "end-to-end: needs moto; `cargo xtask test` runs it"]
 async fn a_parameter_change_alerts_the_readers_of_that_parameter_only() {
     let test = "a_parameter_change_alerts_the_readers_of_that_parameter_only";
-    let moto = moto_endpoint(test);
-    let account = publisher_account(test);
-    let table = ReadsTable::create(&moto, REGION, &format!("reads-{account}")).await.unwrap();
-    let bus = format!("remote-exports-audit-{account}");
-    let inbox = AuditInbox::create_on(&moto, REGION, &format!("changes-{account}"), &account, &bus).await.unwrap();
-    let world = World::start(test, &[("READS_TABLE", &table.name)]).await;
+    let Setup { moto, account, inbox, world, check, .. } = Setup::start(test).await;
     let publisher = Publisher::connect(&moto, &account, REGION).await.unwrap();
     publisher.put_parameter("/booking/topic", "String", "arn:v1").await.unwrap();
     publisher.put_parameter("/booking/flag", "String", "on").await.unwrap();
@@ -188,7 +197,6 @@ async fn a_parameter_change_alerts_the_readers_of_that_parameter_only() {
         assert_eq!(created["Status"], "SUCCESS", "{created}");
     }
 
-    let check = change_check(test, &table.name, &bus).await;
     publisher.put_parameter("/booking/topic", "String", "arn:v2").await.unwrap();
     let result = checked(&check, &parameter_change(&account, "/booking/topic", "param-1")).await;
     assert_eq!((result["Concerned"].as_u64(), result["EventsPut"].as_u64()), (Some(1), Some(1)), "{result}");

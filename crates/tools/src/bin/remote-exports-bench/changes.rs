@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use remote_exports_core::{ExportOrigin, fingerprint};
 use serde_json::{Value, json};
-use test_support::{AuditInbox, BoxError, FunctionOptions, Outcome, Publisher, ReadsTable, reader_item};
+use test_support::{AuditInbox, BoxError, Outcome, Publisher, ReadsTable, reader_item};
 
+use crate::guard::spawn;
 use crate::{Args, REGION, World, kill_and_measure, machine, ms, percentile, today, world, write_table};
 
 const PUBLISHERS: usize = 50;
@@ -191,17 +192,6 @@ pub async fn changes(args: &Args, moto: &str) -> Result<(), BoxError> {
 /// Calls the proxy saw, per run.
 fn calls_of(world: &World, runs: u32) -> String {
     world.proxy.calls().iter().map(|(a, n)| format!("{a} ×{}", n / runs)).collect::<Vec<_>>().join(", ")
-}
-
-fn spawn(args: &Args, world: &World, env: &[(String, String)]) -> Result<std::process::Child, BoxError> {
-    let options = FunctionOptions {
-        binary: args.lambda.clone(),
-        runtime_api: world.runtime.address(),
-        aws_endpoint: world.proxy.url(),
-        region: REGION.to_owned(),
-        env: env.to_vec(),
-    };
-    Ok(options.command().stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn()?)
 }
 
 /// One invocation; its handler time and result, whose `count` field must be `expected`.

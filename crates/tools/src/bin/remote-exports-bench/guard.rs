@@ -134,7 +134,8 @@ fn item(publisher: &str, i: usize) -> Value {
     reader_item(publisher, REGION, &stack_id, &format!("consumer-{i}"), &[("Topic", "booking-TopicArn")])
 }
 
-fn spawn(args: &Args, world: &World, env: &[(String, String)]) -> Result<std::process::Child, BoxError> {
+/// The release binary with `env`, for one benchmark's world, its output discarded.
+pub(crate) fn spawn(args: &Args, world: &World, env: &[(String, String)]) -> Result<std::process::Child, BoxError> {
     let options = FunctionOptions {
         binary: args.lambda.clone(),
         runtime_api: world.runtime.address(),
