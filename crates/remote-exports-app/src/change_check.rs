@@ -131,7 +131,14 @@ impl<S: PublisherReads, R: ReadersBySource + ReadRegistry> ChangeCheck<S, R> {
             self.remember(&target, started);
         }
         self.remember(&delivery, started);
-        let checked = self.compare_and_alert(&concerned, change, governance, registry, events).await;
+        // One read of the source for the concerned records (none when nobody reads what changed), then
+        // their events and alerted state.
+        let checked = async {
+            let report = audit_scoped(&concerned, &self.exports, governance, &|read| change.concerns(read)).await;
+            let alerted = alert(&report, events, registry).await?;
+            Ok::<_, AuditError>((report, alerted))
+        }
+        .await;
         let (report, Alerted { events_put, put_at_ms, replaced }) = match checked {
             Ok(checked) => checked,
             Err(error) => {
@@ -160,23 +167,6 @@ impl<S: PublisherReads, R: ReadersBySource + ReadRegistry> ChangeCheck<S, R> {
             propagation: put_at_ms.map(|at| Duration::from_millis(at.saturating_sub(change.at_ms))),
             waited,
         }))
-    }
-
-    /// One read of the source for the concerned records, then their events and alerted state.
-    async fn compare_and_alert<E: AuditEvents>(
-        &self,
-        concerned: &[remote_exports_core::ReadRecord],
-        change: &SourceChange,
-        governance: &Governance,
-        registry: &R,
-        events: &E,
-    ) -> Result<(AuditReport, Alerted), AuditError> {
-        if concerned.is_empty() {
-            return Ok((AuditReport::default(), Alerted { events_put: 0, put_at_ms: None, replaced: 0 }));
-        }
-        let report = audit_scoped(concerned, &self.exports, governance, &|read| change.concerns(read)).await;
-        let alerted = alert(&report, events, registry).await?;
-        Ok((report, alerted))
     }
 
     /// Whether a check of `target` that started after `happened` already ran.

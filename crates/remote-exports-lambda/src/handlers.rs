@@ -14,7 +14,7 @@ use remote_exports_core::{
 use serde_json::{Value, json};
 
 use crate::metrics::{self, ChangeCounts, Counts, Ending, MetricsSettings, RefreshEnding, RequestMeter};
-use crate::{AuditFailure, ChangeCheckFailure, EventShape, FunctionError, Handler, RefreshFailure, Refused};
+use crate::{Check, CheckFailure, EventShape, FunctionError, Handler, RefreshFailure, Refused};
 
 /// Where a handler's metrics documents go: one line on stdout in the function, a list in tests.
 pub type MetricsSink = Arc<dyn Fn(&Value) + Send + Sync>;
@@ -79,6 +79,27 @@ fn refused_result(refused: Refused, settings: &MetricsSettings, sink: &MetricsSi
     json!({"Refused": refused.kind(), "Reason": refused.to_string()})
 }
 
+/// `work` (`check`'s run), cut off at the work deadline; a failure logged with `what` and typed as
+/// `check`'s.
+async fn within_deadline<T>(
+    check: Check,
+    what: &str,
+    deadline: Deadline,
+    work: impl std::future::Future<Output = Result<T, remote_exports_app::AuditError>>,
+) -> Result<T, CheckFailure> {
+    match tokio::time::timeout_at(deadline.work_deadline(), work).await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "{what} failed");
+            Err(CheckFailure::Failed(check, error))
+        }
+        Err(_) => {
+            tracing::error!("{what} did not finish before the deadline");
+            Err(CheckFailure::TimedOut(check))
+        }
+    }
+}
+
 /// How a custom-resource invocation ended, for its metrics.
 fn ending<'a>(handled: &'a Result<Handled, HandleError>, counts: &Counts) -> Ending<'a> {
     match handled {
@@ -122,18 +143,8 @@ impl<S: PublisherReads, R: ReadRegistry, E: AuditEvents> AuditHandler<S, R, E> {
     }
 
     /// One run, cut off at the work deadline; its counts as the invocation's result.
-    async fn run(&self, deadline: Deadline) -> Result<Value, AuditFailure> {
-        let outcome = match tokio::time::timeout_at(deadline.work_deadline(), self.audit.run(&self.events)).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(error)) => {
-                tracing::error!(%error, "scheduled audit failed");
-                return Err(error.into());
-            }
-            Err(_) => {
-                tracing::error!("scheduled audit did not finish before the deadline");
-                return Err(AuditFailure::TimedOut);
-            }
-        };
+    async fn run(&self, deadline: Deadline) -> Result<Value, CheckFailure> {
+        let outcome = within_deadline(Check::Audit, "scheduled audit", deadline, self.audit.run(&self.events)).await?;
         let (stale, unchecked) = (outcome.report.stale.len(), outcome.report.unchecked().count());
         (self.sink)(&metrics::audit_document(&self.metrics, stale, outcome.events_put, unchecked, now_ms()));
         Ok(json!({
@@ -187,19 +198,9 @@ impl<S: PublisherReads, R: ReadersBySource + ReadRegistry, E: AuditEvents> Chang
     }
 
     /// One check, cut off at the work deadline; its counts as the invocation's result.
-    async fn run(&self, change: &SourceChange, deadline: Deadline) -> Result<Value, ChangeCheckFailure> {
-        let checked = tokio::time::timeout_at(deadline.work_deadline(), self.check.check(change, &self.events));
-        let outcome = match checked.await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(error)) => {
-                tracing::error!(%error, change = %change.describe(), "change check failed");
-                return Err(error.into());
-            }
-            Err(_) => {
-                tracing::error!(change = %change.describe(), "change check did not finish before the deadline");
-                return Err(ChangeCheckFailure::TimedOut);
-            }
-        };
+    async fn run(&self, change: &SourceChange, deadline: Deadline) -> Result<Value, CheckFailure> {
+        let what = format!("change check of {}", change.describe());
+        let outcome = within_deadline(Check::Change, &what, deadline, self.check.check(change, &self.events)).await?;
         let now = now_ms();
         let counts = match &outcome {
             ChangeOutcome::Coalesced => ChangeCounts { coalesced: true, ..ChangeCounts::default() },
@@ -436,6 +437,7 @@ mod tests {
         let handler = AuditHandler::new(audit, KeptEvents::default(), MetricsSettings::from_vars(|_| None), sink);
         let deadline = Deadline::after(Duration::from_secs(30));
         let error = handler.run(deadline).await.unwrap_err();
-        assert!(matches!(error, AuditFailure::TimedOut), "{error:?}");
+        assert!(matches!(error, CheckFailure::TimedOut(Check::Audit)), "{error:?}");
+        assert_eq!(error.to_string(), "the audit did not finish before the function's deadline");
     }
 }

@@ -174,24 +174,6 @@ impl EventShape {
     }
 }
 
-/// A change event that could not be checked. Lambda retries the event (twice, asynchronously).
-#[derive(Debug, thiserror::Error)]
-pub enum ChangeCheckFailure {
-    #[error("{0}")]
-    Failed(#[from] AuditError),
-    #[error("the change check did not finish before the function's deadline")]
-    TimedOut,
-}
-
-impl From<ChangeCheckFailure> for lambda_runtime::Diagnostic {
-    fn from(error: ChangeCheckFailure) -> Self {
-        lambda_runtime::Diagnostic {
-            error_type: "RemoteExports.ChangeCheckFailed".into(),
-            error_message: error.to_string(),
-        }
-    }
-}
-
 /// A refresh that could not happen now (a busy stack, a refused call). Lambda retries the event.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -207,18 +189,48 @@ impl From<RefreshFailure> for lambda_runtime::Diagnostic {
     }
 }
 
-/// A scheduled audit that could not run or finish. Lambda retries the event.
-#[derive(Debug, thiserror::Error)]
-pub enum AuditFailure {
-    #[error("{0}")]
-    Failed(#[from] AuditError),
-    #[error("the audit did not finish before the function's deadline")]
-    TimedOut,
+/// The runs that read publishers and put stale-read events: the scheduled audit, and a change
+/// event's check. A failed one is an error to the runtime, so that Lambda retries its event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Audit,
+    Change,
 }
 
-impl From<AuditFailure> for lambda_runtime::Diagnostic {
-    fn from(error: AuditFailure) -> Self {
-        lambda_runtime::Diagnostic { error_type: "RemoteExports.AuditFailed".into(), error_message: error.to_string() }
+impl Check {
+    /// Its name in a message.
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::Audit => "the audit",
+            Check::Change => "the change check",
+        }
+    }
+
+    /// Its errorType after `RemoteExports.`.
+    fn error_type(self) -> &'static str {
+        match self {
+            Check::Audit => "AuditFailed",
+            Check::Change => "ChangeCheckFailed",
+        }
+    }
+}
+
+/// A [`Check`] that could not run or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckFailure {
+    #[error("{1}")]
+    Failed(Check, AuditError),
+    #[error("{} did not finish before the function's deadline", .0.name())]
+    TimedOut(Check),
+}
+
+impl From<CheckFailure> for lambda_runtime::Diagnostic {
+    fn from(failure: CheckFailure) -> Self {
+        let (CheckFailure::Failed(check, _) | CheckFailure::TimedOut(check)) = &failure;
+        lambda_runtime::Diagnostic {
+            error_type: format!("RemoteExports.{}", check.error_type()),
+            error_message: failure.to_string(),
+        }
     }
 }
 
@@ -294,6 +306,16 @@ mod tests {
         let refused = lambda_runtime::Diagnostic::from(Refused::NotACustomResourceRequest);
         assert_eq!(refused.error_type, "RemoteExports.NotACustomResourceRequest");
         assert!(refused.error_message.contains("AuditFunction"), "{}", refused.error_message);
+    }
+
+    #[test]
+    fn a_failed_check_says_which_run_failed() {
+        let timed_out = lambda_runtime::Diagnostic::from(CheckFailure::TimedOut(Check::Change));
+        assert_eq!(timed_out.error_type, "RemoteExports.ChangeCheckFailed");
+        assert_eq!(timed_out.error_message, "the change check did not finish before the function's deadline");
+        let failed = lambda_runtime::Diagnostic::from(CheckFailure::Failed(Check::Audit, AuditError::NoRegistry));
+        assert_eq!(failed.error_type, "RemoteExports.AuditFailed");
+        assert!(failed.error_message.contains("READS_TABLE"), "{}", failed.error_message);
     }
 
     #[test]

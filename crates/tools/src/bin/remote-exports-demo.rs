@@ -291,17 +291,12 @@ async fn stack_change(events: &std::path::Path, booking: &Publisher, stack: &str
 
 /// The refresher in Airmiles' account, as examples/consumer-refresher.yaml configures it.
 fn start_refresher(args: &Args, runtime: &RuntimeApi, proxy: &CountingProxy) -> Result<Function, BoxError> {
-    Ok(Function::start(&FunctionOptions {
-        binary: args.lambda.clone(),
-        runtime_api: runtime.address(),
-        aws_endpoint: proxy.url(),
-        region: REGION.to_owned(),
-        env: vec![
-            ("FUNCTION_MODE".into(), "refresher".into()),
-            ("CENTRAL_ACCOUNT_ID".into(), CENTRAL_ACCOUNT.into()),
-            ("FUNCTION_ACCOUNT_ID".into(), CONSUMER_ACCOUNT.into()),
-        ],
-    })?)
+    let env = [
+        ("FUNCTION_MODE", "refresher"),
+        ("CENTRAL_ACCOUNT_ID", CENTRAL_ACCOUNT),
+        ("FUNCTION_ACCOUNT_ID", CONSUMER_ACCOUNT),
+    ];
+    launch(args, runtime, proxy, env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
 }
 
 /// The guard in Booking's account, as examples/export-guard.yaml configures it.
@@ -322,13 +317,7 @@ fn start_guard(
         ),
     ];
     env.extend(booking.credential_env());
-    Ok(Function::start(&FunctionOptions {
-        binary: args.lambda.clone(),
-        runtime_api: runtime.address(),
-        aws_endpoint: proxy.url(),
-        region: REGION.to_owned(),
-        env,
-    })?)
+    launch(args, runtime, proxy, env)
 }
 
 /// `events/hook-stack-update.json` for `stack`, its payload (Booking's template without the
@@ -363,17 +352,28 @@ async fn ask_guard(runtime: &RuntimeApi, request: &Value) -> Result<Value, BoxEr
 
 /// The Lambda binary in `mode` (FUNCTION_MODE), as the template configures that function.
 fn start_function(args: &Args, runtime: &RuntimeApi, proxy: &CountingProxy, mode: &str) -> Result<Function, BoxError> {
+    let env = [
+        ("FUNCTION_MODE", mode),
+        ("ALLOWED_ROLE_ARNS", "arn:aws:iam::*:role/remote-exports-*"),
+        ("READS_TABLE", READS_TABLE),
+        ("FUNCTION_ACCOUNT_ID", CONSUMER_ACCOUNT),
+    ];
+    launch(args, runtime, proxy, env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+}
+
+/// The Lambda binary behind `runtime`, its AWS calls through `proxy`, with `env`.
+fn launch(
+    args: &Args,
+    runtime: &RuntimeApi,
+    proxy: &CountingProxy,
+    env: Vec<(String, String)>,
+) -> Result<Function, BoxError> {
     Ok(Function::start(&FunctionOptions {
         binary: args.lambda.clone(),
         runtime_api: runtime.address(),
         aws_endpoint: proxy.url(),
         region: REGION.to_owned(),
-        env: vec![
-            ("FUNCTION_MODE".into(), mode.into()),
-            ("ALLOWED_ROLE_ARNS".into(), "arn:aws:iam::*:role/remote-exports-*".into()),
-            ("READS_TABLE".into(), READS_TABLE.into()),
-            ("FUNCTION_ACCOUNT_ID".into(), CONSUMER_ACCOUNT.into()),
-        ],
+        env,
     })?)
 }
 
